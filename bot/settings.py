@@ -1,0 +1,97 @@
+"""Settings from the environment (and an optional ``.env``), validated at start.
+
+Every field here is listed in the README's configuration table; keep the two in step.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DATA_DIR = Path("data")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
+
+    # Storage.
+    data_dir: Path = Field(DEFAULT_DATA_DIR, validation_alias="SALESBOT_DATA_DIR")
+    database_url: str | None = Field(None, validation_alias="DATABASE_URL")
+
+    # Slack.
+    slack_bot_token: SecretStr | None = Field(None, validation_alias="SLACK_BOT_TOKEN")
+    slack_signing_secret: SecretStr | None = Field(None, validation_alias="SLACK_SIGNING_SECRET")
+    slack_app_token: SecretStr | None = Field(None, validation_alias="SLACK_APP_TOKEN")
+    slack_api_url: str = Field("https://slack.com/api/", validation_alias="SLACK_API_URL")
+    slack_mode: str = Field("socket", validation_alias="SALESBOT_SLACK_MODE")
+    host: str = Field("127.0.0.1", validation_alias="SALESBOT_HOST")
+    port: int = Field(3000, ge=1, le=65535, validation_alias="SALESBOT_PORT")
+
+    # LLM (any OpenAI-compatible endpoint). No key: Deal Insights show the CRM-only view.
+    openai_api_key: SecretStr | None = Field(
+        None, validation_alias=AliasChoices("SALESBOT_LLM_API_KEY", "OPENAI_API_KEY")
+    )
+    openai_base_url: str | None = Field(
+        None, validation_alias=AliasChoices("SALESBOT_LLM_BASE_URL", "OPENAI_BASE_URL")
+    )
+    llm_model: str = Field("gpt-4o-mini", validation_alias="SALESBOT_LLM_MODEL")
+    llm_timeout_seconds: float = Field(20.0, gt=0, le=120, validation_alias="SALESBOT_LLM_TIMEOUT")
+
+    # Defaults for users without their own preference.
+    default_timezone: str = Field("UTC", validation_alias="SALESBOT_DEFAULT_TIMEZONE")
+    log_level: str = Field("INFO", validation_alias="SALESBOT_LOG_LEVEL")
+
+    @field_validator("default_timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as error:
+            raise ValueError(f"unknown IANA time zone {value!r}") from error
+        return value
+
+    @field_validator("slack_mode")
+    @classmethod
+    def _known_mode(cls, value: str) -> str:
+        value = value.lower()
+        if value not in {"socket", "http"}:
+            raise ValueError("must be 'socket' or 'http'")
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        value = value.upper()
+        if value not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+            raise ValueError("must be DEBUG, INFO, WARNING or ERROR")
+        return value
+
+    @property
+    def effective_database_url(self) -> str:
+        """``DATABASE_URL``, or the embedded SQLite file under the data folder."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'salesbot.sqlite3').resolve()}"
+
+    @property
+    def is_embedded(self) -> bool:
+        return self.database_url is None or self.database_url.startswith("sqlite")
+
+
+class SettingsError(Exception):
+    """Settings that failed validation, with one readable line per problem."""
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read and validate settings; raise SettingsError with readable lines on failure."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as error:
+        lines = []
+        for problem in error.errors():
+            name = ".".join(str(part) for part in problem["loc"]) or "settings"
+            lines.append(f"{name}: {problem['msg']}")
+        raise SettingsError("invalid configuration:\n  " + "\n  ".join(lines)) from None
