@@ -1,0 +1,67 @@
+"""Who may see and act on which records: the one place that decides it.
+
+Deal visibility follows HubSpot's per-object permission (view Everything / Team only /
+Owned only). A super admin sees everything. An unknown or missing setting means "owned
+only": when in doubt, show less. Unassigned deals are visible only with "everything".
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import ColumnElement, Select, false, select, true
+from sqlalchemy.orm import InstrumentedAttribute, Session
+
+from storage.models import Deal, DealVisibility, Role, User
+
+
+def effective_visibility(user: User) -> DealVisibility:
+    if user.role is Role.SUPER_ADMIN:
+        return DealVisibility.EVERYTHING
+    try:
+        return DealVisibility(user.deal_visibility)
+    except ValueError:
+        return DealVisibility.OWNED
+
+
+def visible_owner_clause(
+    user: User, owner_column: InstrumentedAttribute[int | None] | ColumnElement[int | None]
+) -> ColumnElement[bool]:
+    """A WHERE clause: the record's owner is one whose records ``user`` may see."""
+    if not user.is_active:
+        return false()
+    scope = effective_visibility(user)
+    if scope is DealVisibility.EVERYTHING:
+        return true()
+    if scope is DealVisibility.TEAM and user.team_id is not None:
+        return owner_column.in_(select(User.id).where(User.team_id == user.team_id))
+    return owner_column == user.id
+
+
+def visible_deals(user: User) -> Select[Deal]:
+    """All deals ``user`` may see, as a query to refine (filter, order, limit)."""
+    return select(Deal).where(visible_owner_clause(user, Deal.owner_id))
+
+
+def can_view_deal(session: Session, user: User, deal_id: int) -> bool:
+    found = session.scalar(
+        select(Deal.id).where(Deal.id == deal_id, visible_owner_clause(user, Deal.owner_id))
+    )
+    return found is not None
+
+
+def can_act_for(session: Session, actor: User, owner_id: int | None) -> bool:
+    """May ``actor`` change records owned by ``owner_id`` (complete, reschedule, log...)?
+
+    The owner themselves, a manager of the owner's team, or a super admin.
+    """
+    if not actor.is_active:
+        return False
+    if actor.role is Role.SUPER_ADMIN:
+        return True
+    if owner_id is None:
+        return False
+    if owner_id == actor.id:
+        return True
+    if actor.role is Role.MANAGER and actor.team_id is not None:
+        owner_team = session.scalar(select(User.team_id).where(User.id == owner_id))
+        return owner_team == actor.team_id
+    return False
