@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Executable, delete
+from sqlalchemy import delete
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -33,7 +34,7 @@ def claim_once(session: Session, key: str, *, now: datetime) -> bool:
         raise ValueError("a receipt key must be 1 to 255 characters")
     values = {"key": key, "received_at": utc(now)}
     dialect = session.get_bind().dialect.name
-    stmt: Executable
+    stmt: Any
     if dialect == "sqlite":
         stmt = sqlite.insert(SlackReceipt).values(values).on_conflict_do_nothing()
     elif dialect == "postgresql":
@@ -45,8 +46,8 @@ def claim_once(session: Session, key: str, *, now: datetime) -> bool:
             return True
         except IntegrityError:
             return False
-    result = session.execute(stmt)
-    return bool(getattr(result, "rowcount", 0))
+    # RETURNING says whether this insert won; rowcount is not reliable on every driver.
+    return session.execute(stmt.returning(SlackReceipt.key)).first() is not None
 
 
 def prune_receipts(session: Session, *, older_than: datetime) -> int:

@@ -172,10 +172,9 @@ def read_submission(values: object) -> Preferences:
         return element
 
     def selected(block_id: str, *, required: bool = True) -> list[str]:
-        element = values.get(block_id, {}).get(ACTION) if required is False else field(block_id)
-        if element is None:
-            return []
-        chosen = element.get("selected_options") or []
+        if not required and block_id not in values:
+            return []  # an optional input the modal did not show
+        chosen = field(block_id).get("selected_options") or []
         if not isinstance(chosen, list) or not all(isinstance(o, dict) for o in chosen):
             raise UnreadableSubmission(f"bad {block_id}")
         return [str(o.get("value")) for o in chosen]
