@@ -47,6 +47,11 @@ Subcommand = Callable[[CommandRequest], None]
 # Filled below and by other surfaces' register(): first word -> handler.
 SUBCOMMANDS: dict[str, Subcommand] = {}
 
+NOT_YOURS_TEXT = (
+    "Sorry, only super admins (and managers, for their own team) can look at someone "
+    "else's workspace."
+)
+
 # Slack escapes mentions when the command has should_escape: "<@U123|name>".
 MENTION = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$")
 
@@ -106,10 +111,10 @@ def show_view(request: CommandRequest, state: ViewState) -> None:
                 surface="message",
             )
         except AccessDenied:
-            request.respond(
-                text="Only super admins can look at someone else's workspace.",
-                response_type="ephemeral",
-            )
+            request.respond(text=NOT_YOURS_TEXT, response_type="ephemeral")
+            return
+        except BadState as error:
+            _help(request, intro=f"I can't show that: {error}.")
             return
         except UnknownSubject:
             request.respond(text="That person has no active CRM account.")
@@ -158,12 +163,6 @@ def _as_user(request: CommandRequest) -> None:
     match = MENTION.match(mention)
     if match is None:
         _help(request, intro="Say whose workspace: `/sales as @someone [view]`.")
-        return
-    if not request.asker.is_super_admin:
-        request.respond(
-            text="Sorry, only super admins can look at someone else's workspace.",
-            response_type="ephemeral",
-        )
         return
     subject_slack_id = match.group(1)
     with unit_of_work(request.services.sessions) as session:

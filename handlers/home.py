@@ -66,8 +66,8 @@ def publish_home(
             rendered = render_workspace(
                 session, viewer=viewer, state=state, now=services.clock(), surface="home"
             )
-        except (AccessDenied, UnknownSubject):
-            # A stale view of someone else's workspace: back to the viewer's own.
+        except (AccessDenied, UnknownSubject, BadState):
+            # A stale or tampered state: back to the viewer's own overview.
             rendered = render_workspace(
                 session, viewer=viewer, state=ViewState(), now=services.clock(), surface="home"
             )
@@ -118,6 +118,9 @@ def _navigate(
             )
         except (AccessDenied, UnknownSubject):
             respond(text="Sorry, you can't view that workspace.", response_type="ephemeral")
+            return
+        except BadState as error:
+            logger.warning("refused a navigation value from %s: %s", slack_user_id, error)
             return
     respond(text=rendered.text, blocks=rendered.blocks, replace_original=True)
 

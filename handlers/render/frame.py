@@ -70,6 +70,7 @@ def frame(
     top: Sequence[Block] = (),
     subject_name: str | None = None,
     empty_text: str = "Nothing here.",
+    page: tuple[int, int] | None = None,
 ) -> tuple[list[Block], int, int]:
     """A full view: header, banner, navigation, ``top`` (filters...), one page of ``groups``.
 
@@ -81,6 +82,7 @@ def frame(
         top: Blocks shown above the items on every page (filters, counts).
         subject_name: Set when someone views another user's workspace.
         empty_text: Shown when there are no items.
+        page: (number, count) when the domain already paged the items: they must all fit.
 
     Returns:
         The blocks, the page number shown and the page count.
@@ -98,6 +100,11 @@ def frame(
     budget = MAX_BLOCKS[surface] - len(head) - PAGER_BLOCKS
     if not groups:
         groups = [[context(empty_text)]]
-    page = pack_pages(groups, budget=budget, page=state.page)
-    blocks = [*head, *page.blocks, *pager(page.number, page.count, state)]
-    return publishable(blocks, surface=surface), page.number, page.count
+    if page is not None:
+        number, count = page
+        content = [block for group in groups for block in group]
+    else:
+        packed = pack_pages(groups, budget=budget, page=state.page)
+        number, count, content = packed.number, packed.count, packed.blocks
+    blocks = [*head, *content, *pager(number, count, state)]
+    return publishable(blocks, surface=surface), number, count

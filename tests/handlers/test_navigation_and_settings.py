@@ -92,8 +92,23 @@ def test_a_super_admin_sees_another_users_workspace(
     session.commit()
     running_app.slash("as <@UEVE|eve> tasks", user_id="UBOSS")
     (answer,) = running_app.responses()
-    assert answer["blocks"][0]["text"]["text"] == "Tasks"
+    assert answer["blocks"][0]["text"]["text"] == "Tasks: Eve"
     assert "viewing *Eve*'s workspace" in _texts(answer["blocks"])
+
+
+def test_a_manager_may_look_at_their_own_teams_reps_only(
+    running_app: RunningApp, crm: CRM, session: Session
+) -> None:
+    east, west = crm.team(name="East"), crm.team(name="West")
+    crm.user(slack_user_id="UMGR", role=Role.MANAGER, team_id=east.id)
+    crm.user(name="Eve", slack_user_id="UEVE", team_id=east.id)
+    crm.user(name="Wes", slack_user_id="UWES", team_id=west.id)
+    session.commit()
+    running_app.slash("as <@UEVE|eve>", user_id="UMGR")
+    running_app.slash("as <@UWES|wes>", user_id="UMGR")
+    mine, other = running_app.responses()
+    assert mine["blocks"][0]["text"]["text"] == "Overview: Eve"
+    assert "only super admins" in other["text"] and "blocks" not in other
 
 
 def test_a_forged_subject_in_a_button_is_not_honoured(

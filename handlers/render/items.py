@@ -1,0 +1,143 @@
+"""One record as blocks: a task, a meeting, a deal. Shared by views, queues and messages."""
+
+from __future__ import annotations
+
+from datetime import datetime, tzinfo
+
+from handlers import ids
+from handlers.render.kit import Block, actions, button, context, escape, link, section
+from rules.deals import DealRow
+from rules.meetings import MeetingItem
+from rules.records import RecordRef
+from rules.tasks import TaskItem
+from storage.models import MeetingOutcome
+
+HIGH = ":red_circle:"
+
+RESCHEDULE_CHOICES = (
+    ("Tomorrow", "tomorrow"),
+    ("Next week", "next_week"),
+    ("Pick a date…", "pick"),
+)
+
+
+def when(moment: datetime | None) -> str:
+    """A local time as people read it: "Wed 11 Mar 09:00"."""
+    return f"{moment:%a %d %b %H:%M}" if moment is not None else "no due date"
+
+
+def clock_time(moment: datetime) -> str:
+    return f"{moment:%H:%M}"
+
+
+def refs(records: tuple[RecordRef, ...]) -> str:
+    return ", ".join(escape(r.name) for r in records)
+
+
+def task_text(task: TaskItem) -> str:
+    """``task`` in one mrkdwn line or two: subject, due, priority, what it is about."""
+    mark = f"{HIGH} " if task.is_high_priority else ""
+    due = when(task.due_local)
+    if task.is_late:
+        due += " (late)"
+    about = refs(task.contacts + task.deals)
+    extra = f"\n{about}" if about else ""
+    sequence = " · sequence task" if task.is_sequence_task else ""
+    return f"{mark}*{escape(task.subject)}*\n{due}{sequence}{extra}"
+
+
+def task_blocks(task: TaskItem, *, can_act: bool) -> list[Block]:
+    """A task with Complete and Reschedule when the viewer may act on it (2 blocks)."""
+    if not can_act:
+        return [section(task_text(task))]
+    reschedule = {
+        "type": "overflow",
+        "action_id": ids.TASK_RESCHEDULE,
+        "options": [
+            {
+                "text": {"type": "plain_text", "text": f"Reschedule: {label}"},
+                "value": f"{task.id}:{code}",
+            }
+            for label, code in RESCHEDULE_CHOICES
+        ],
+    }
+    complete = button(
+        "✓ Complete", action_id=ids.TASK_COMPLETE, value=str(task.id), style="primary"
+    )
+    return [
+        section(task_text(task), block_id=f"task-{task.id}"),
+        *actions([complete, reschedule], block_id=f"task-actions-{task.id}"),
+    ]
+
+
+def meeting_needs_outcome(meeting: MeetingItem, now: datetime) -> bool:
+    """Ended, not redacted, and no outcome logged yet (empty or still "scheduled")."""
+    return (
+        not meeting.is_busy
+        and meeting.ends_at <= now
+        and (meeting.outcome in (None, "", MeetingOutcome.SCHEDULED.value))
+    )
+
+
+def meeting_text(meeting: MeetingItem, *, with_day: bool = False) -> str:
+    start = when(meeting.starts_local) if with_day else clock_time(meeting.starts_local)
+    span = f"{start}–{clock_time(meeting.ends_local)}"
+    if meeting.is_busy:
+        return f"*{span}*  Busy"
+    parts = [f"*{span}*  {escape(meeting.title)}"]
+    if meeting.meeting_link:
+        parts.append(link(meeting.meeting_link, "Join"))
+    elif meeting.location:
+        parts.append(escape(meeting.location))
+    people = refs(meeting.contacts) or ", ".join(escape(a) for a in meeting.attendees[:5])
+    text = " · ".join(parts)
+    if people:
+        text += f"\nwith {people}"
+    if meeting.outcome and meeting.outcome != MeetingOutcome.SCHEDULED.value:
+        text += f"\noutcome: {escape(meeting.outcome.replace('_', ' '))}"
+    return text
+
+
+def meeting_blocks(
+    meeting: MeetingItem, *, now: datetime, can_act: bool, with_day: bool = False
+) -> list[Block]:
+    """A meeting; "Log outcome" next to it when it ended without one (1 block)."""
+    accessory = None
+    if can_act and meeting_needs_outcome(meeting, now):
+        accessory = button("Log outcome", action_id=ids.MEETING_LOG_OUTCOME, value=str(meeting.id))
+    return [section(meeting_text(meeting, with_day=with_day), accessory=accessory)]
+
+
+def money(row: DealRow) -> str:
+    if row.amount is None:
+        return "no amount"
+    return f"{row.amount:,.0f} {row.currency}"
+
+
+def deal_blocks(row: DealRow, *, can_act: bool, zone: tzinfo) -> list[Block]:
+    """A deal: name, stage, amount, close date, next/last activity; Update and Insights."""
+    company = f" · {escape(row.company.name)}" if row.company else ""
+    close = f"closes {row.close_date:%d %b %Y}" if row.close_date else "no close date"
+    next_activity = (
+        f"next activity {when(row.next_activity_at.astimezone(zone))}"
+        if row.next_activity_at
+        else "_no activity scheduled_"
+    )
+    owner = f" · owner {escape(row.owner_name)}" if row.owner_name else ""
+    text = (
+        f"*{escape(row.name)}*{company}\n{escape(row.stage_label)} · {money(row)} · {close}\n"
+        f"{next_activity}{owner}"
+    )
+    if row.next_step:
+        text += f"\nnext step: {escape(row.next_step[:300])}"
+    buttons = [button("Insights", action_id=ids.DEAL_INSIGHTS, value=str(row.id))]
+    if can_act and row.is_open:
+        buttons.insert(0, button("Update", action_id=ids.DEAL_UPDATE, value=str(row.id)))
+    return [
+        section(text, block_id=f"deal-{row.id}"),
+        *actions(buttons, block_id=f"deal-actions-{row.id}"),
+    ]
+
+
+def note(text: str) -> Block:
+    return context(text)

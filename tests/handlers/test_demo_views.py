@@ -1,0 +1,135 @@
+"""Every view of the demo's busiest rep fits Slack's limits, page by page, nothing dropped."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session
+
+from handlers import ids
+from handlers.navigation import View, ViewState
+from handlers.render.kit import MAX_BLOCKS, Surface, block_problems
+from handlers.workspace import render_workspace
+from storage.db import make_engine
+from storage.demo import DemoOrg, build_demo_org
+from storage.models import Activity, ActivityKind, User
+
+FILTERS: dict[View, list[str]] = {
+    View.OVERVIEW: ["", "closing", "i.meetings", "i.tasks_completed", "i.calls_logged"],
+    View.TASKS: ["", "overdue", "today", "tomorrow"],
+    View.DEALS: [
+        "",
+        "all",
+        "mine",
+        "no_activity_scheduled",
+        "closing_this_month",
+        "close_date_passed",
+        "won",
+        "lost",
+    ],
+    View.LEADS: ["", "open"],
+    View.SCHEDULE: ["day", "week", "month"],
+    View.FEED: ["", "email", "call", "meeting", "note", "enrolled", "email+not_enrolled"],
+}
+PAGE = re.compile(r"Page (\d+) of (\d+)")
+
+
+@pytest.fixture(scope="module")
+def demo(
+    _sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Engine, DemoOrg]]:
+    path = tmp_path_factory.mktemp("demo") / "demo.sqlite3"
+    shutil.copyfile(_sqlite_template, path)
+    engine = make_engine(f"sqlite:///{path}")
+    from tests.conftest import FIXED_NOW
+
+    with Session(engine) as session:
+        org = build_demo_org(session, now=FIXED_NOW)
+        session.commit()
+    yield engine, org
+    engine.dispose()
+
+
+def _all_pages(
+    session: Session, viewer: User, state: ViewState, now: datetime, surface: Surface
+) -> list[list[dict]]:  # type: ignore[type-arg]
+    pages = []
+    number, count = 1, 1
+    while number <= count:
+        rendered = render_workspace(
+            session, viewer=viewer, state=state.with_page(number), now=now, surface=surface
+        )
+        assert block_problems(rendered.blocks, surface=surface) == []
+        assert len(rendered.blocks) <= MAX_BLOCKS[surface]
+        found = PAGE.search(str(rendered.blocks))
+        count = int(found.group(2)) if found else 1
+        if found:
+            assert int(found.group(1)) == number
+        pages.append(rendered.blocks)
+        number += 1
+    return pages
+
+
+@pytest.mark.parametrize("surface", ["home", "message"])
+@pytest.mark.parametrize("view", list(View))
+def test_every_view_and_filter_fits_on_every_page(
+    demo: tuple[Engine, DemoOrg], view: View, surface: Surface
+) -> None:
+    engine, org = demo
+    with Session(engine) as session:
+        dana = session.get(User, org.rep_id)
+        assert dana is not None
+        for value in FILTERS[view]:
+            _all_pages(session, dana, ViewState(view=view, filter=value), org.now, surface)
+
+
+def test_the_tasks_view_pages_through_every_open_task(demo: tuple[Engine, DemoOrg]) -> None:
+    engine, org = demo
+    with Session(engine) as session:
+        dana = session.get(User, org.rep_id)
+        assert dana is not None
+        pages = _all_pages(session, dana, ViewState(view=View.TASKS), org.now, "message")
+        shown = [
+            b["block_id"]
+            for page in pages
+            for b in page
+            if re.fullmatch(r"task-\d+", b.get("block_id", ""))
+        ]
+        open_tasks = session.scalar(
+            select(func.count())
+            .select_from(Activity)
+            .where(
+                Activity.kind == ActivityKind.TASK,
+                Activity.owner_id == dana.id,
+                Activity.status != "completed",
+                Activity.due_at.is_not(None),
+            )
+        )
+        assert len(pages) > 1
+        assert len(shown) == len(set(shown)) == open_tasks
+
+
+def test_the_super_admin_sees_danas_meetings_as_busy(demo: tuple[Engine, DemoOrg]) -> None:
+    engine, org = demo
+    with Session(engine) as session:
+        admin = session.get(User, org.admin_id)
+        assert admin is not None
+        state = ViewState(view=View.SCHEDULE, filter="week", subject_id=org.rep_id)
+        pages = _all_pages(session, admin, state, org.now, "home")
+        text = str(pages)
+        assert "Busy" in text
+        assert "meet.example" not in text and ids.MEETING_LOG_OUTCOME not in text
+        assert f"viewing *{org.rep_name}*" in text
+
+
+def test_every_users_overview_fits_the_home_tab(demo: tuple[Engine, DemoOrg]) -> None:
+    engine, org = demo
+    with Session(engine) as session:
+        for user in session.scalars(select(User).where(User.is_active)):
+            _all_pages(session, user, ViewState(), org.now, "home")
