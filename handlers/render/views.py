@@ -27,6 +27,7 @@ from handlers.render.kit import (
     actions,
     button,
     context,
+    divider,
     escape,
     fields,
     section,
@@ -130,7 +131,7 @@ def overview_blocks(
     groups: Groups = []
     for bucket in (TaskBucket.OVERDUE, TaskBucket.TODAY, TaskBucket.TOMORROW):
         groups.extend(_bucket_groups(view.tasks.group(bucket), can_act=can_act))
-    groups.append([section(f"*Today's meetings* ({len(view.todays_meetings)})")])
+    groups.append([divider(), section(f"*Today's meetings* ({len(view.todays_meetings)})")])
     if not view.todays_meetings:
         groups.append([context("No meetings today.")])
     for meeting in view.todays_meetings:
@@ -138,12 +139,12 @@ def overview_blocks(
     groups.extend(_insight_groups(view, state=state, metric=metric, records=records))
     goals = _goal_lines(view.goals)
     if goals:
-        groups.append([section("*Goals this week*\n" + "\n".join(goals))])
+        groups.append([divider(), section("*Goals this week*\n" + "\n".join(goals))])
     if view.upcoming_meetings:
         lines = [
             meeting_text(m, with_day=True).replace("\n", " · ") for m in view.upcoming_meetings
         ]
-        groups.append([section("*Upcoming meetings*")])
+        groups.append([divider(), section("*Upcoming meetings*")])
         groups.extend(line_sections(lines))
     return [], groups
 
@@ -189,7 +190,7 @@ def _insight_groups(
                 style="primary" if chosen else None,
             )
         )
-    groups: Groups = [[section("*Insights* (click a number to see what it counts)")]]
+    groups: Groups = [[divider(), section("*Insights* (click a number to see what it counts)")]]
     if buttons:
         groups.append(actions(buttons, block_id="insights"))
     if metric is not None and records is not None:

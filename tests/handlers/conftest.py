@@ -7,7 +7,9 @@ from datetime import datetime
 
 import pytest
 from sqlalchemy import Engine
+from sqlalchemy.orm import Session
 
+from storage.demo import DemoOrg, build_demo_org
 from tests.support.app import RunningApp, start_app
 from tests.support.slack_api import SlackStandIn, running_standin
 
@@ -28,3 +30,12 @@ def running_app(sqlite_engine: Engine, slack: SlackStandIn, now: datetime) -> It
     """
     with start_app(sqlite_engine, slack, clock=lambda: now) as app:
         yield app
+
+
+@pytest.fixture
+def demo_org(sqlite_engine: Engine, now: datetime) -> DemoOrg:
+    """The demo organisation in the test's database (Dana is ``rep_slack_user_id``)."""
+    with Session(sqlite_engine) as session:
+        org = build_demo_org(session, now=now)
+        session.commit()
+    return org
