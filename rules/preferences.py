@@ -8,7 +8,7 @@ from datetime import datetime, time
 
 from sqlalchemy.orm import Session
 
-from rules.clock_zones import is_known_zone
+from rules.clock import parse_zone
 from storage.models import UserPreferences
 from storage.types import utc
 
@@ -58,7 +58,7 @@ def preference_problems(
         )
     elif any(day not in range(1, 8) for day in prefs.digest_weekdays):
         problems["digest_weekdays"] = "Days are Monday to Sunday."
-    if prefs.timezone_override and not is_known_zone(prefs.timezone_override):
+    if prefs.timezone_override and parse_zone(prefs.timezone_override) is None:
         problems["timezone_override"] = (
             f"“{prefs.timezone_override}” is not a time zone I know. Use a name like "
             "Europe/Berlin or America/New_York, or leave it empty to use your Slack time zone."
