@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
+from slack_sdk.errors import SlackApiError
 from sqlalchemy import text
 from waitress.server import create_server
 
@@ -124,4 +126,15 @@ def serve_socket(app: App, services: Services) -> None:
         app, app_token=token.get_secret_value(), web_client=app.client, concurrency=10
     )
     logger.info("connecting to Slack over Socket Mode")
-    handler.start()
+    try:
+        handler.connect()
+    except SlackApiError as error:
+        raise ConfigurationError(
+            f"Slack refused the Socket Mode connection ({error.response.get('error', '?')}): "
+            "check SLACK_APP_TOKEN (an xapp- token with connections:write)"
+        ) from None
+    logger.info("connected over Socket Mode; Ctrl-C stops")
+    try:
+        threading.Event().wait()  # the client's own threads do the work
+    finally:
+        handler.close()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 from sqlalchemy import Engine
 
@@ -43,3 +45,23 @@ def test_identity_cache_forgets_after_its_ttl() -> None:
     assert cache.get("UDANA") == dana
     clock[0] = 300.0
     assert cache.get("UDANA") is None
+
+
+def test_a_refused_app_token_is_a_clear_error_without_the_token(
+    sqlite_engine: Engine, caplog: pytest.LogCaptureFixture
+) -> None:
+    from bot.server import serve_socket
+
+    app_token = "xapp-1-secret-app-token-never-logged"
+    with running_standin() as slack, caplog.at_level(logging.DEBUG):
+        slack.fail("apps.connections.open", "invalid_auth", times=None)
+        services = Services(
+            sessions=session_factory(sqlite_engine),
+            settings=app_settings(slack, slack_mode="socket", slack_app_token=app_token),
+        )
+        with pytest.raises(ConfigurationError, match="invalid_auth") as raised:
+            serve_socket(create_app(services), services)
+    logged = "\n".join(r.getMessage() + str(r.args) for r in caplog.records)
+    assert app_token not in logged and app_token not in str(raised.value)
+    (call,) = slack.calls_to("apps.connections.open", ok_only=False)
+    assert call.headers["authorization"] == f"Bearer {app_token}"  # it was really used

@@ -15,7 +15,9 @@ from rules.preferences import (
 from tests.builders import CRM
 
 
-def test_defaults_until_saved_then_what_was_saved(session: Session, crm: CRM, now: datetime) -> None:
+def test_defaults_until_saved_then_what_was_saved(
+    session: Session, crm: CRM, now: datetime
+) -> None:
     dana = crm.user()
     assert load_preferences(session, user_id=dana.id) == Preferences()
     chosen = Preferences(
