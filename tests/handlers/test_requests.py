@@ -3,17 +3,23 @@
 from __future__ import annotations
 
 import logging
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
+from bot.app import work_pool
 from handlers import ids
 from storage.models import SlackReceipt, User
 from tests.builders import CRM
-from tests.support.app import BOT_TOKEN, SIGNING_SECRET, RunningApp
+from tests.support.app import BOT_TOKEN, SIGNING_SECRET, RunningApp, start_app
 from tests.support.signing import interaction_body, slash_command_body
+from tests.support.slack_api import SlackStandIn
 
 
 def _receipts(session: Session) -> int:
@@ -203,3 +209,38 @@ def test_a_failure_after_the_ack_is_told_plainly(
     assert apology.params["channel"] == "UDANA"
     assert "something went wrong" in apology.params["text"]
     assert "Traceback" not in apology.params["text"]
+
+
+def test_slow_work_never_holds_up_acknowledgements(
+    sqlite_engine: Engine, slack: SlackStandIn, crm: CRM, session: Session, now: datetime
+) -> None:
+    """With every worker stuck on Slack, new clicks are still acknowledged at once."""
+    crm.user(slack_user_id="UDANA")
+    session.commit()
+    gate = threading.Event()
+
+    def stuck_publish(params: dict[str, Any]) -> dict[str, Any]:
+        gate.wait(timeout=30)
+        return {"view": {"id": "V1"}}
+
+    slack.respond("views.publish", stuck_publish)
+    with start_app(sqlite_engine, slack, clock=lambda: now, worker_threads=2) as app:
+        clicks = 12
+        with ThreadPoolExecutor(clicks) as pool:
+            answers = list(
+                pool.map(
+                    lambda n: app.block_action(
+                        user_id="UDANA",
+                        action_id=f"{ids.HOME_NAV}:tasks",
+                        value=f"tasks:{n + 1}::",
+                        settle=False,
+                    ),
+                    range(clicks),
+                )
+            )
+        # Every click was acknowledged while both workers were still blocked on Slack.
+        assert [a.status for a in answers] == [200] * clicks
+        assert not work_pool(app.app).wait_idle(timeout=0)
+        gate.set()
+        app.settle()
+        assert len(slack.calls_to("views.publish")) == clicks
