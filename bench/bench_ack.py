@@ -3,8 +3,9 @@
 Both apps are served the same way (waitress, same thread count, Bolt's WSGI adapter) in a
 separate process with a stand-in Slack Web API, and driven over loopback by ``concurrency``
 client threads sending ``total`` signed ``block_actions`` requests. The floor is a bare
-Bolt app with one trivial listener; salesbot's requests are Home-tab navigation clicks,
-whose real work (queries, rendering, ``views.publish``) runs after the ack.
+Bolt app with one trivial listener; salesbot's requests are Home-tab navigation clicks by
+the demo organisation's users in turn, through every view; the real work (identity, queries,
+rendering, ``views.publish`` to the stand-in) runs after the ack, in the same process.
 
     python -m bench ack [--total 2000] [--concurrency 50]
 """
@@ -30,6 +31,8 @@ from rich.table import Table
 SECRET = "bench-signing-secret"
 USER = "UBENCH"
 FLOOR_ACTION = "bench_noop"
+# The demo organisation's active users (12 reps, 3 managers, 1 super admin) take turns.
+DEMO_USERS = 16
 
 
 @dataclass(frozen=True)
@@ -58,6 +61,9 @@ def _serve(kind: str, threads: int, ready: Any, stop: Any) -> None:
 
     # waitress warns "Task queue depth is N" whenever 50 clients outrun 16 threads.
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)
+    import os
+    import sys
+
     from slack_bolt import App
     from slack_sdk import WebClient
     from waitress.server import create_server
@@ -65,6 +71,8 @@ def _serve(kind: str, threads: int, ready: Any, stop: Any) -> None:
     from bot.server import build_wsgi, stop_http_server
     from tests.support.slack_api import SlackStandIn
 
+    if os.environ.get("BENCH_SWITCH"):
+        sys.setswitchinterval(float(os.environ["BENCH_SWITCH"]))
     slack = SlackStandIn().start()
     if kind == "floor":
         app = App(
@@ -97,6 +105,7 @@ def _serve(kind: str, threads: int, ready: Any, stop: Any) -> None:
             slack_api_url=slack.api_url,
             slack_mode="http",
             http_threads=threads,
+            worker_threads=int(os.environ.get("BENCH_WORKERS", "16")),
         )
         services = Services(sessions=session_factory(engine), settings=settings, clock=lambda: now)
         app = create_app(services)
@@ -113,7 +122,8 @@ def _serve(kind: str, threads: int, ready: Any, stop: Any) -> None:
 
 
 def _seed(engine: Any) -> datetime:
-    """The demo organisation; its busiest rep (Dana) is the one clicking."""
+    """The demo organisation; every active user gets a Slack id and clicks."""
+    from sqlalchemy import select
     from sqlalchemy.orm import Session
 
     now = datetime(2026, 3, 11, 15, 30, tzinfo=UTC)
@@ -121,18 +131,22 @@ def _seed(engine: Any) -> datetime:
         from storage.demo import build_demo_org
         from storage.models import User
 
-        org = build_demo_org(session, now=now)
-        dana = session.get(User, org.rep_id)
-        assert dana is not None
-        dana.slack_user_id = USER
+        build_demo_org(session, now=now)
+        users = session.scalars(select(User).where(User.is_active).order_by(User.id)).all()
+        for number, user in enumerate(users):
+            user.slack_user_id = _slack_id(number)
         session.commit()
     return now
+
+
+def _slack_id(number: int) -> str:
+    return f"{USER}{number:03d}"
 
 
 # The client ----------------------------------------------------------------------------
 
 
-def _bodies(kind: str, total: int) -> list[str]:
+def _bodies(kind: str, total: int, users: int = DEMO_USERS) -> list[str]:
     import json
     from urllib.parse import urlencode
 
@@ -152,7 +166,7 @@ def _bodies(kind: str, total: int) -> list[str]:
             }
         payload = {
             "type": "block_actions",
-            "user": {"id": USER},
+            "user": {"id": _slack_id(n % users)},
             "team": {"id": "T0STANDIN"},
             "api_app_id": "A0BENCH",
             "trigger_id": "1.2.3",

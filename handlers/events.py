@@ -11,10 +11,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from slack_bolt import App
+from slack_bolt import App, BoltContext
 from slack_sdk import WebClient
 
-from handlers.home import publish_home
+from handlers.home import TICKET, publish_home, take_home_ticket
 from handlers.identity import Asker, unmapped_text, who_is_asking
 from handlers.navigation import ViewState
 from handlers.render.help import help_blocks, help_text
@@ -47,18 +47,29 @@ DM_ANSWERERS: list[DmAnswerer] = []
 def register(app: App, services: Services) -> None:
     """``app_home_opened`` and ``message`` (DMs only)."""
 
-    def home_opened(body: dict[str, Any], event: dict[str, Any], client: WebClient) -> None:
+    def reserve_publish(body: dict[str, Any], context: BoltContext) -> None:
+        take_home_ticket(services, body, context)
+
+    def home_opened(
+        body: dict[str, Any], event: dict[str, Any], client: WebClient, context: BoltContext
+    ) -> None:
         if event.get("tab") != "home" or not first_delivery(services, body):
             return
         state = ViewState.from_view(event.get("view"))
-        publish_home(services, client, slack_user_id=event.get("user", ""), state=state)
+        publish_home(
+            services,
+            client,
+            slack_user_id=event.get("user", ""),
+            state=state,
+            ticket=context.get(TICKET),
+        )
 
     def direct_message(body: dict[str, Any], event: dict[str, Any], client: WebClient) -> None:
         if not _is_person_in_dm(event) or not first_delivery(services, body):
             return
         _answer_dm(services, client, event)
 
-    app.event("app_home_opened")(ack=_noop, lazy=[after_ack(home_opened)])
+    app.event("app_home_opened")(ack=reserve_publish, lazy=[after_ack(home_opened)])
     app.event("message")(ack=_noop, lazy=[after_ack(direct_message)])
 
 

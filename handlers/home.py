@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 from typing import Any
+from weakref import WeakKeyDictionary
 
-from slack_bolt import Ack, App, Respond
+from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
+from sqlalchemy.orm import Session, sessionmaker
 
 from handlers import ids
 from handlers.identity import unmapped_text, who_is_asking
@@ -32,27 +35,107 @@ NAVIGATION = re.compile(
 )
 
 
+class PublishTickets:
+    """Latest-wins ordering of Home tab publishes, per Slack user.
+
+    Each request that will publish a user's Home tab takes a ticket when it is acknowledged.
+    Work holding an older ticket is skipped (a newer click will publish), and publishing is
+    serialised per user, so a slow render of an old click can never overwrite a newer view.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._latest: dict[str, int] = {}
+        self._user_locks: dict[str, threading.Lock] = {}
+        self._counter = 0
+
+    def take(self, slack_user_id: str) -> int:
+        with self._lock:
+            self._counter += 1
+            self._latest[slack_user_id] = self._counter
+            return self._counter
+
+    def is_latest(self, slack_user_id: str, ticket: int) -> bool:
+        with self._lock:
+            return self._latest.get(slack_user_id) == ticket
+
+    def user_lock(self, slack_user_id: str) -> threading.Lock:
+        with self._lock:
+            return self._user_locks.setdefault(slack_user_id, threading.Lock())
+
+
+_tickets: WeakKeyDictionary[sessionmaker[Session], PublishTickets] = WeakKeyDictionary()
+_tickets_lock = threading.Lock()
+
+
+def publish_tickets(services: Services) -> PublishTickets:
+    """The ticket book of this store's app (one per app in a process)."""
+    with _tickets_lock:
+        book = _tickets.get(services.sessions)
+        if book is None:
+            book = _tickets[services.sessions] = PublishTickets()
+        return book
+
+
+TICKET = "salesbot_home_ticket"
+
+
+def take_home_ticket(services: Services, body: dict[str, Any], context: BoltContext) -> None:
+    """In an ack: reserve the next Home publish for the clicking user (see PublishTickets)."""
+    user = (body.get("user") or {}).get("id") or (body.get("event") or {}).get("user")
+    if user:
+        context[TICKET] = publish_tickets(services).take(str(user))
+
+
 def register(app: App, services: Services) -> None:
     """Navigation (view, page, filter) on the Home tab and on ``/sales`` messages."""
 
-    def navigate(body: dict[str, Any], client: WebClient, respond: Respond) -> None:
-        _navigate(services, body, client, respond)
+    def acknowledge(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
+        ack()
+        if (body.get("container") or {}).get("type") == "view":
+            take_home_ticket(services, body, context)
 
-    app.action(NAVIGATION)(ack=_ack, lazy=[after_ack(navigate)])
+    def navigate(
+        body: dict[str, Any], client: WebClient, respond: Respond, context: BoltContext
+    ) -> None:
+        _navigate(services, body, client, respond, context.get(TICKET))
 
-
-def _ack(ack: Ack) -> None:
-    ack()
+    app.action(NAVIGATION)(ack=acknowledge, lazy=[after_ack(navigate)])
 
 
 def publish_home(
-    services: Services, client: WebClient, *, slack_user_id: str, state: ViewState | None = None
+    services: Services,
+    client: WebClient,
+    *,
+    slack_user_id: str,
+    state: ViewState | None = None,
+    ticket: int | None = None,
 ) -> None:
     """Render and publish ``slack_user_id``'s Home tab (the overview unless ``state``).
 
     Buttons call this after a change so the Home tab updates in place; pass the state
     read with ``ViewState.from_view(body["view"])`` to keep the user where they were.
+
+    Args:
+        services: The app's services.
+        client: The Web API client.
+        slack_user_id: Whose Home tab.
+        state: Where the user is; the overview when None.
+        ticket: From ``take_home_ticket`` in the ack; the publish is skipped when a newer
+            request for the same user has arrived since (it will publish instead).
     """
+    book = publish_tickets(services)
+    if ticket is not None and not book.is_latest(slack_user_id, ticket):
+        return
+    with book.user_lock(slack_user_id):
+        if ticket is not None and not book.is_latest(slack_user_id, ticket):
+            return
+        _render_and_publish(services, client, slack_user_id, state)
+
+
+def _render_and_publish(
+    services: Services, client: WebClient, slack_user_id: str, state: ViewState | None
+) -> None:
     asker = who_is_asking(services, client, slack_user_id)
     if asker is None:
         _publish(client, slack_user_id, _unmapped_view(slack_user_id), ViewState())
@@ -92,7 +175,11 @@ def _unmapped_view(slack_user_id: str) -> list[dict[str, Any]]:
 
 
 def _navigate(
-    services: Services, body: dict[str, Any], client: WebClient, respond: Respond
+    services: Services,
+    body: dict[str, Any],
+    client: WebClient,
+    respond: Respond,
+    ticket: int | None,
 ) -> None:
     slack_user_id = (body.get("user") or {}).get("id", "")
     try:
@@ -102,7 +189,7 @@ def _navigate(
         return
     in_home = (body.get("container") or {}).get("type") == "view"
     if in_home:
-        publish_home(services, client, slack_user_id=slack_user_id, state=state)
+        publish_home(services, client, slack_user_id=slack_user_id, state=state, ticket=ticket)
         return
     asker = who_is_asking(services, client, slack_user_id)
     if asker is None:

@@ -215,7 +215,9 @@ def test_slow_work_never_holds_up_acknowledgements(
     sqlite_engine: Engine, slack: SlackStandIn, crm: CRM, session: Session, now: datetime
 ) -> None:
     """With every worker stuck on Slack, new clicks are still acknowledged at once."""
-    crm.user(slack_user_id="UDANA")
+    clicks = 12
+    for n in range(clicks):
+        crm.user(slack_user_id=f"U{n:04d}")
     session.commit()
     gate = threading.Event()
 
@@ -225,14 +227,13 @@ def test_slow_work_never_holds_up_acknowledgements(
 
     slack.respond("views.publish", stuck_publish)
     with start_app(sqlite_engine, slack, clock=lambda: now, worker_threads=2) as app:
-        clicks = 12
         with ThreadPoolExecutor(clicks) as pool:
             answers = list(
                 pool.map(
                     lambda n: app.block_action(
-                        user_id="UDANA",
+                        user_id=f"U{n:04d}",
                         action_id=f"{ids.HOME_NAV}:tasks",
-                        value=f"tasks:{n + 1}::",
+                        value="tasks:1::",
                         settle=False,
                     ),
                     range(clicks),
@@ -244,3 +245,36 @@ def test_slow_work_never_holds_up_acknowledgements(
         gate.set()
         app.settle()
         assert len(slack.calls_to("views.publish")) == clicks
+
+
+def test_the_latest_click_wins_the_home_tab(
+    sqlite_engine: Engine, slack: SlackStandIn, crm: CRM, session: Session, now: datetime
+) -> None:
+    """Clicks queued behind a slow publish are not rendered; the last one is shown."""
+    crm.user(slack_user_id="UDANA")
+    session.commit()
+    gate = threading.Event()
+
+    def slow_publish(params: dict[str, Any]) -> dict[str, Any]:
+        gate.wait(timeout=30)
+        return {"view": {"id": "V1"}}
+
+    slack.respond("views.publish", slow_publish)
+    with start_app(sqlite_engine, slack, clock=lambda: now) as app:
+        app.block_action(
+            user_id="UDANA", action_id=f"{ids.HOME_NAV}:tasks", value="tasks:1::", settle=False
+        )
+        slack.wait_for("views.publish")  # the first publish is now stuck at Slack
+        for view in ["deals", "leads", "feed", "schedule"]:
+            app.block_action(
+                user_id="UDANA",
+                action_id=f"{ids.HOME_NAV}:{view}",
+                value=f"{view}:1::",
+                settle=False,
+            )
+        gate.set()
+        app.settle()
+    published = [c.json_param("view")["private_metadata"] for c in slack.calls_to("views.publish")]
+    assert published[0] == "tasks:1::"
+    assert published[-1] == "schedule:1::"
+    assert len(published) < 5  # the clicks in between were superseded, not rendered
