@@ -17,6 +17,7 @@ from slack_sdk.http_retry import default_retry_handlers
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
 import handlers
+from handlers.render_pool import RenderPool, attach_render_pool
 from handlers.services import Services
 
 logger = logging.getLogger(__name__)
@@ -125,6 +126,11 @@ def create_app(services: Services, *, client: WebClient | None = None) -> App:
     )
     app.error(_answer_plainly)
     handlers.register_all(app, services)
+    if settings.render_processes:
+        # The workers open the very database the app's sessions use.
+        engine = services.sessions.kw["bind"]
+        url = engine.url.render_as_string(hide_password=False)
+        attach_render_pool(services, RenderPool(url, settings.render_processes))
     return app
 
 

@@ -32,6 +32,9 @@ class Settings(BaseSettings):
     # Threads for the work after an ack (lazy listeners), and for HTTP requests (waitress).
     worker_threads: int = Field(16, ge=1, le=256, validation_alias="SALESBOT_WORKER_THREADS")
     http_threads: int = Field(16, ge=1, le=256, validation_alias="SALESBOT_HTTP_THREADS")
+    # Processes that render workspace views (0: render in the worker threads). Rendering is
+    # CPU work; in its own processes it cannot slow the acknowledgements down (the GIL).
+    render_processes: int = Field(0, ge=0, le=32, validation_alias="SALESBOT_RENDER_PROCESSES")
 
     # LLM (any OpenAI-compatible endpoint). No key: Deal Insights show the CRM-only view.
     openai_api_key: SecretStr | None = Field(

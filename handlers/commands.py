@@ -19,11 +19,11 @@ from handlers import ids
 from handlers.identity import Asker, unmapped_text, who_is_asking
 from handlers.navigation import BadState, View, ViewState
 from handlers.render.help import help_blocks, help_text
+from handlers.render_pool import render_view
 from handlers.safely import after_ack
 from handlers.services import Services
-from handlers.workspace import AccessDenied, UnknownSubject, render_workspace
+from handlers.workspace import AccessDenied, UnknownSubject
 from storage.db import unit_of_work
-from storage.models import User
 from storage.people import user_by_slack_id
 
 logger = logging.getLogger(__name__)
@@ -97,28 +97,22 @@ def _run(services: Services, body: dict[str, Any], client: WebClient, respond: R
 
 def show_view(request: CommandRequest, state: ViewState) -> None:
     """Answer with ``state`` rendered as an ephemeral message (50 blocks, paginated)."""
-    with unit_of_work(request.services.sessions) as session:
-        viewer = session.get(User, request.asker.user_id)
-        if viewer is None:
-            request.respond(text=unmapped_text(request.asker.slack_user_id))
-            return
-        try:
-            rendered = render_workspace(
-                session,
-                viewer=viewer,
-                state=state,
-                now=request.services.clock(),
-                surface="message",
-            )
-        except AccessDenied:
-            request.respond(text=NOT_YOURS_TEXT, response_type="ephemeral")
-            return
-        except BadState as error:
-            _help(request, intro=f"I can't show that: {error}.")
-            return
-        except UnknownSubject:
-            request.respond(text="That person has no active CRM account.")
-            return
+    try:
+        rendered = render_view(
+            request.services, viewer_id=request.asker.user_id, state=state, surface="message"
+        )
+    except AccessDenied:
+        request.respond(text=NOT_YOURS_TEXT, response_type="ephemeral")
+        return
+    except UnknownSubject:
+        request.respond(text="That person has no active CRM account.")
+        return
+    except BadState as error:
+        _help(request, intro=f"I can't show that: {error}.")
+        return
+    if rendered is None:
+        request.respond(text=unmapped_text(request.asker.slack_user_id))
+        return
     request.respond(text=rendered.text, blocks=rendered.blocks, response_type="ephemeral")
 
 

@@ -20,11 +20,10 @@ from handlers import ids
 from handlers.identity import unmapped_text, who_is_asking
 from handlers.navigation import BadState, ViewState
 from handlers.render.kit import context, header, section
+from handlers.render_pool import render_view
 from handlers.safely import after_ack
 from handlers.services import Services
-from handlers.workspace import AccessDenied, UnknownSubject, render_workspace
-from storage.db import unit_of_work
-from storage.models import User
+from handlers.workspace import AccessDenied, UnknownSubject
 
 logger = logging.getLogger(__name__)
 
@@ -141,20 +140,13 @@ def _render_and_publish(
         _publish(client, slack_user_id, _unmapped_view(slack_user_id), ViewState())
         return
     state = state or ViewState()
-    with unit_of_work(services.sessions) as session:
-        viewer = session.get(User, asker.user_id)
-        if viewer is None:
-            return
-        try:
-            rendered = render_workspace(
-                session, viewer=viewer, state=state, now=services.clock(), surface="home"
-            )
-        except (AccessDenied, UnknownSubject, BadState):
-            # A stale or tampered state: back to the viewer's own overview.
-            rendered = render_workspace(
-                session, viewer=viewer, state=ViewState(), now=services.clock(), surface="home"
-            )
-    _publish(client, slack_user_id, rendered.blocks, rendered.state)
+    try:
+        rendered = render_view(services, viewer_id=asker.user_id, state=state, surface="home")
+    except (AccessDenied, UnknownSubject, BadState):
+        # A stale or tampered state: back to the viewer's own overview.
+        rendered = render_view(services, viewer_id=asker.user_id, state=ViewState(), surface="home")
+    if rendered is not None:
+        _publish(client, slack_user_id, rendered.blocks, rendered.state)
 
 
 def _publish(
@@ -195,20 +187,16 @@ def _navigate(
     if asker is None:
         respond(text=unmapped_text(slack_user_id), response_type="ephemeral")
         return
-    with unit_of_work(services.sessions) as session:
-        viewer = session.get(User, asker.user_id)
-        if viewer is None:
-            return
-        try:
-            rendered = render_workspace(
-                session, viewer=viewer, state=state, now=services.clock(), surface="message"
-            )
-        except (AccessDenied, UnknownSubject):
-            respond(text="Sorry, you can't view that workspace.", response_type="ephemeral")
-            return
-        except BadState as error:
-            logger.warning("refused a navigation value from %s: %s", slack_user_id, error)
-            return
+    try:
+        rendered = render_view(services, viewer_id=asker.user_id, state=state, surface="message")
+    except (AccessDenied, UnknownSubject):
+        respond(text="Sorry, you can't view that workspace.", response_type="ephemeral")
+        return
+    except BadState as error:
+        logger.warning("refused a navigation value from %s: %s", slack_user_id, error)
+        return
+    if rendered is None:
+        return
     respond(text=rendered.text, blocks=rendered.blocks, replace_original=True)
 
 

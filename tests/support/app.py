@@ -24,6 +24,7 @@ from sqlalchemy import Engine
 from bot.app import create_app, work_pool
 from bot.server import make_http_server, stop_http_server
 from bot.settings import Settings, load_settings
+from handlers.render_pool import render_pool
 from handlers.services import Services
 from storage.db import session_factory
 from tests.support.signing import event_body, interaction_body, signed_headers, slash_command_body
@@ -234,6 +235,7 @@ def app_settings(slack: SlackStandIn, **overrides: Any) -> Settings:
         "slack_mode": "http",
         "worker_threads": 8,
         "http_threads": 8,
+        "render_processes": 0,
     }
     values.update(overrides)
     return load_settings(**values)
@@ -261,6 +263,9 @@ def start_app(
         sessions=session_factory(engine), settings=app_settings(slack, **settings), clock=clock
     )
     app = create_app(services)
+    pool = render_pool(services)
+    if pool is not None:
+        pool.warm_up()
     if register is not None:
         register(app, services)
     server = make_http_server(app, services, host="127.0.0.1", port=0)
@@ -274,6 +279,9 @@ def start_app(
         stop_http_server(server)
         thread.join(timeout=5)
         work_pool(app).shutdown(wait=True)
+        pool = render_pool(services)
+        if pool is not None:
+            pool.shutdown()
         _wait_closed(port)
 
 
