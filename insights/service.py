@@ -1,0 +1,268 @@
+"""Deal Insights for one viewer: evidence, CRM-derived view, AI sections, cache and audit.
+
+``deal_insight`` is what the CLI and Slack call. It gathers the viewer's evidence first
+(permissions in the SQL), then decides whether a model may be used at all (workspace
+switches, a configured model), answers from the cache when the same evidence was seen
+before, and records who asked what.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from insights.answer import AiSections, check_citations
+from insights.evidence import ActivityEvidence, DealFacts, Evidence, gather_evidence
+from insights.llm import InsightUnavailable, InsightWriter
+from insights.prompt import PROMPT_VERSION, build_prompt
+from insights.risks import Risk, recent_activities, risks_from_evidence
+from storage.models import (
+    CachedInsight,
+    InsightFeedback,
+    InsightRequest,
+    User,
+    WorkspaceSettings,
+)
+
+logger = logging.getLogger(__name__)
+
+FEEDBACK_MAX_CHARS = 1000
+
+
+class AiStatus(StrEnum):
+    """Whether the AI sections are there, and if not, why."""
+
+    USED = "used"  # the model wrote them just now
+    CACHED = "cached"  # written earlier for exactly this evidence
+    HIPAA = "hipaa"  # HIPAA-protected sensitive data is on: never a model call
+    ANALYSIS_OFF = "analysis_off"  # the workspace's customer analysis is off
+    NO_MODEL = "no_model"  # no model configured
+    FAILED = "failed"  # the model failed or timed out: CRM-only view with a notice
+
+
+NOTICES: dict[AiStatus, str] = {
+    AiStatus.HIPAA: (
+        "No AI summary: HIPAA-protected sensitive data is on for this workspace, so only "
+        "CRM data is shown."
+    ),
+    AiStatus.ANALYSIS_OFF: (
+        "No AI summary: customer analysis is off in the workspace's AI settings."
+    ),
+    AiStatus.NO_MODEL: (
+        "No AI summary: no AI model is configured (set SALESBOT_LLM_API_KEY to switch it on)."
+    ),
+}
+
+
+class DealNotVisible(LookupError):
+    """The deal does not exist or the viewer may not see it (the two look the same)."""
+
+
+@dataclass(frozen=True)
+class DealInsight:
+    """What one viewer sees about one deal.
+
+    Attributes:
+        deal: The deal's fields.
+        recent: The five most recent activities the viewer may see, newest first.
+        risks: Risks derived from CRM data (always present, AI or not).
+        ai: The model's sections after the citation check, or None.
+        ai_status: Why ``ai`` is or is not there.
+        notice: One line for the user when there is no AI summary, else None.
+        evidence_ids: Every activity id the viewer's evidence holds.
+        model: The model that wrote ``ai``, if any.
+        generated_at: The ``now`` of the request.
+        request_id: The audit row's id (feedback refers to it).
+    """
+
+    deal: DealFacts
+    recent: tuple[ActivityEvidence, ...]
+    risks: tuple[Risk, ...]
+    ai: AiSections | None
+    ai_status: AiStatus
+    notice: str | None
+    evidence_ids: tuple[int, ...]
+    activities: dict[int, ActivityEvidence]
+    model: str | None
+    generated_at: datetime
+    request_id: int | None
+
+
+def ai_gate(session: Session, writer: InsightWriter | None) -> AiStatus | None:
+    """None when a model may be asked; otherwise the reason it may not (HIPAA first)."""
+    settings = session.get(WorkspaceSettings, 1) or WorkspaceSettings(
+        hipaa_sensitive_data=False, customer_analysis=True
+    )
+    if settings.hipaa_sensitive_data:
+        return AiStatus.HIPAA
+    if settings.customer_analysis is False:
+        return AiStatus.ANALYSIS_OFF
+    if writer is None:
+        return AiStatus.NO_MODEL
+    return None
+
+
+def deal_insight(
+    session: Session,
+    *,
+    deal_id: int,
+    viewer: User,
+    now: datetime,
+    writer: InsightWriter | None,
+    source: str = "cli",
+) -> DealInsight:
+    """Build (or fetch from the cache) the insights ``viewer`` may see about a deal.
+
+    Writes the audit row and, after a fresh model answer, the cache row; the caller
+    commits.
+
+    Args:
+        session: An open session.
+        deal_id: The deal's primary key.
+        viewer: The user asking; only what they may see is read.
+        now: The moment of the request.
+        writer: The configured model, or None for the CRM-only view.
+        source: Where the request came from, for the audit ("cli", "slash_command", "dm").
+
+    Raises:
+        DealNotVisible: The deal does not exist or is not visible to ``viewer``.
+    """
+    evidence = gather_evidence(session, deal_id=deal_id, viewer=viewer, now=now)
+    if evidence is None:
+        raise DealNotVisible(deal_id)
+    gate = ai_gate(session, writer)
+    ai: AiSections | None = None
+    status: AiStatus
+    notice: str | None = None
+    dropped = 0
+    fingerprint = evidence.fingerprint()
+    if gate is not None:
+        status, notice = gate, NOTICES[gate]
+    else:
+        assert writer is not None
+        key = _cache_key(fingerprint, model=writer.model)
+        ai = _cached(session, deal_id=deal_id, key=key)
+        status = AiStatus.CACHED
+        if ai is None:
+            try:
+                ai, dropped = _ask_model(evidence, writer)
+            except InsightUnavailable as error:
+                status = AiStatus.FAILED
+                notice = f"No AI summary right now: {error.reason}. Showing CRM data only."
+            else:
+                status = AiStatus.USED
+                _store(session, deal_id=deal_id, key=key, model=writer.model, ai=ai, now=now)
+    request = InsightRequest(
+        user_id=viewer.id,
+        deal_id=deal_id,
+        asked_at=now,
+        source=source,
+        evidence_ids=sorted(evidence.citable_ids),
+        cited_ids=sorted(ai.cited_ids) if ai else [],
+        fingerprint=fingerprint,
+        ai_status=status.value,
+        ai_used=status is AiStatus.USED,
+        model=writer.model if ai is not None and writer is not None else None,
+        dropped_statements=dropped,
+    )
+    session.add(request)
+    session.flush()
+    return DealInsight(
+        deal=evidence.deal,
+        recent=tuple(recent_activities(evidence)),
+        risks=tuple(risks_from_evidence(evidence)),
+        ai=ai,
+        ai_status=status,
+        notice=notice,
+        evidence_ids=tuple(sorted(evidence.citable_ids)),
+        activities={a.id: a for a in (*evidence.activities, *evidence.follow_ups)},
+        model=request.model,
+        generated_at=now,
+        request_id=request.id,
+    )
+
+
+def record_feedback(
+    session: Session,
+    *,
+    request_id: int,
+    user: User,
+    helpful: bool,
+    comment: str | None,
+    now: datetime,
+) -> InsightFeedback:
+    """Store Helpful / Not helpful on an answer; only the user it was shown to may give it.
+
+    Raises:
+        PermissionError: ``request_id`` is unknown or was not asked by ``user``.
+    """
+    request = session.get(InsightRequest, request_id)
+    if request is None or request.user_id != user.id:
+        raise PermissionError("no such insight for this user")
+    text = " ".join((comment or "").split())[:FEEDBACK_MAX_CHARS] or None
+    feedback = InsightFeedback(
+        request_id=request_id, user_id=user.id, helpful=helpful, comment=text, created_at=now
+    )
+    session.add(feedback)
+    session.flush()
+    return feedback
+
+
+def _cache_key(fingerprint: str, *, model: str) -> str:
+    return hashlib.sha256(f"{fingerprint}|{model}|{PROMPT_VERSION}".encode()).hexdigest()
+
+
+def _cached(session: Session, *, deal_id: int, key: str) -> AiSections | None:
+    row = session.scalar(
+        select(CachedInsight).where(
+            CachedInsight.deal_id == deal_id, CachedInsight.fingerprint == key
+        )
+    )
+    if row is None:
+        return None
+    try:
+        return AiSections.from_json(row.sections)
+    except (KeyError, TypeError, ValueError):
+        logger.warning("unreadable cached insight %s: asking the model again", row.id)
+        return None
+
+
+def _ask_model(evidence: Evidence, writer: InsightWriter) -> tuple[AiSections, int]:
+    prompt = build_prompt(evidence)
+    draft = writer.write(prompt)
+    sections, dropped = check_citations(draft, allowed_ids=evidence.citable_ids)
+    return sections, len(dropped)
+
+
+def _store(
+    session: Session, *, deal_id: int, key: str, model: str, ai: AiSections, now: datetime
+) -> None:
+    existing = session.scalar(
+        select(CachedInsight).where(
+            CachedInsight.deal_id == deal_id, CachedInsight.fingerprint == key
+        )
+    )
+    if existing is not None:
+        existing.sections, existing.created_at = ai.to_json(), now
+        return
+    row = CachedInsight(
+        deal_id=deal_id,
+        fingerprint=key,
+        model=model,
+        prompt_version=PROMPT_VERSION,
+        sections=ai.to_json(),
+        created_at=now,
+    )
+    # A concurrent request may have stored the same answer: keep theirs.
+    try:
+        with session.begin_nested():
+            session.add(row)
+    except IntegrityError:
+        logger.info("insight for deal %s cached concurrently", deal_id)
