@@ -80,29 +80,29 @@ def build_prompt(evidence: Evidence, *, budget: int = PROMPT_TOKEN_BUDGET) -> Pr
     """
     skeleton = _document(evidence, bodies={})
     overhead = estimate_tokens(SYSTEM_PROMPT) + estimate_tokens(_user_message(skeleton))
-    remaining = budget - overhead
+    with_bodies = [a for a in (*evidence.activities, *evidence.follow_ups) if a.body]
+    # Every body costs at least its "left out" marker: reserve those first, so that even
+    # a deal with 100 long bodies fits.
+    marker = _body_cost(OMITTED)
+    remaining = budget - overhead - marker * len(with_bodies)
     bodies: dict[int, str] = {}
     trimmed = omitted = 0
-    for activity in (*evidence.activities, *evidence.follow_ups):
-        if not activity.body:
-            continue
-        body = _clean(activity.body)
+    for activity in with_bodies:
+        remaining += marker
+        body = _clean(activity.body or "")
         capped = body[:BODY_CHAR_CAP]
-        cost = estimate_tokens(json.dumps(capped, ensure_ascii=False)) + 3
-        if cost <= remaining:
-            bodies[activity.id] = capped + (TRIMMED if len(capped) < len(body) else "")
-            trimmed += len(capped) < len(body)
-            remaining -= cost + (estimate_tokens(TRIMMED) if len(capped) < len(body) else 0)
-            continue
-        if remaining - estimate_tokens(TRIMMED) - 3 >= MIN_BODY_TOKENS:
-            cut = _cut_to_tokens(capped, remaining - estimate_tokens(TRIMMED) - 3)
-            bodies[activity.id] = cut + TRIMMED
-            trimmed += 1
-            remaining -= estimate_tokens(json.dumps(cut + TRIMMED, ensure_ascii=False)) + 3
-            continue
-        bodies[activity.id] = OMITTED
-        omitted += 1
-        remaining -= estimate_tokens(json.dumps(OMITTED)) + 3
+        text = capped + TRIMMED if len(capped) < len(body) else capped
+        if _body_cost(text) > remaining:
+            room = remaining - _body_cost(TRIMMED)
+            if room < MIN_BODY_TOKENS:
+                bodies[activity.id] = OMITTED
+                omitted += 1
+                remaining -= marker
+                continue
+            text = _cut_to_tokens(capped, room) + TRIMMED
+        trimmed += text.endswith(TRIMMED)
+        bodies[activity.id] = text
+        remaining -= _body_cost(text)
     user = _user_message(_document(evidence, bodies=bodies))
     messages = [
         {"role": "system", "content": SYSTEM_PROMPT},
@@ -116,9 +116,14 @@ def build_prompt(evidence: Evidence, *, budget: int = PROMPT_TOKEN_BUDGET) -> Pr
     )
 
 
+def _body_cost(text: str) -> int:
+    # The JSON string plus its key and indentation (',\n   "body": ').
+    return estimate_tokens(json.dumps(text, ensure_ascii=False)) + 4
+
+
 def _cut_to_tokens(text: str, tokens: int) -> str:
     cut = text[: max(tokens, 0) * 4]
-    while cut and estimate_tokens(json.dumps(cut, ensure_ascii=False)) > tokens:
+    while cut and _body_cost(cut) > tokens:
         cut = cut[: int(len(cut) * 0.9)]
     return cut
 
@@ -154,7 +159,7 @@ def _document(evidence: Evidence, *, bodies: dict[int, str]) -> dict[str, Any]:
                 "in_stage_since": (
                     deal.stage_changed_at.date().isoformat() if deal.stage_changed_at else None
                 ),
-                "next_step": _clean(deal.next_step) if deal.next_step else None,
+                "next_step": _clean(deal.next_step)[:BODY_CHAR_CAP] if deal.next_step else None,
                 "company": _clean(deal.company) if deal.company else None,
                 "contacts": [_clean(c) for c in deal.contacts],
             }
