@@ -17,9 +17,9 @@ from insights.evidence import ActivityEvidence, Evidence
 PROMPT_VERSION = "deal-insights-1"
 # [choice] Documented in docs/insights.md: the whole prompt (system + user message) stays
 # under this estimate; bodies are trimmed, newest activities first served.
-PROMPT_TOKEN_BUDGET = 12_000
-# No single body takes more than this many characters (about 400 tokens).
-BODY_CHAR_CAP = 1_600
+PROMPT_TOKEN_BUDGET = 16_000
+# No single body takes more than this many characters (about 300 tokens).
+BODY_CHAR_CAP = 1_200
 SUBJECT_CHAR_CAP = 200
 # Under this many tokens left, a body is left out rather than cut to a stub.
 MIN_BODY_TOKENS = 40
