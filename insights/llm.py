@@ -12,11 +12,11 @@ import logging
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import openai
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from tenacity import (
     RetryError,
     Retrying,
@@ -29,6 +29,8 @@ from insights.answer import InsightDraft
 from insights.prompt import ANSWER_TOKEN_LIMIT, Prompt
 
 logger = logging.getLogger(__name__)
+
+AnswerT = TypeVar("AnswerT", bound=BaseModel)
 
 
 @dataclass(frozen=True)
@@ -93,8 +95,16 @@ class InsightWriter:
         return self.config.model
 
     def write(self, prompt: Prompt) -> InsightDraft:
-        """Ask the model; return its validated answer or raise ``InsightUnavailable``."""
-        future = _POOL.submit(self._write_with_retries, prompt)
+        """Ask the model for Deal Insights; the validated answer or ``InsightUnavailable``."""
+        return self.ask(prompt, InsightDraft)
+
+    def ask(self, prompt: Prompt, answer_type: type[AnswerT]) -> AnswerT:
+        """Ask the model for an answer of ``answer_type`` (a pydantic model).
+
+        Raises:
+            InsightUnavailable: No valid answer within the deadline and retry budget.
+        """
+        future = _POOL.submit(self._write_with_retries, prompt, answer_type)
         try:
             return future.result(timeout=self.config.deadline_seconds)
         except FutureTimeout:
@@ -108,7 +118,7 @@ class InsightWriter:
     def deadline(self) -> float:
         return self.config.deadline_seconds
 
-    def _write_with_retries(self, prompt: Prompt) -> InsightDraft:
+    def _write_with_retries(self, prompt: Prompt, answer_type: type[AnswerT]) -> AnswerT:
         retrying = Retrying(
             stop=stop_after_attempt(max(self.config.answer_attempts, 1)),
             retry=retry_if_exception_type(_InvalidAnswer),
@@ -118,18 +128,18 @@ class InsightWriter:
         try:
             for attempt in retrying:
                 with attempt:
-                    return self._ask(prompt)
+                    return self._ask(prompt, answer_type)
         except RetryError:
             raise InsightUnavailable("the AI model's answers were not valid") from None
         raise InsightUnavailable("the AI model was not asked")  # pragma: no cover
 
-    def _ask(self, prompt: Prompt) -> InsightDraft:
+    def _ask(self, prompt: Prompt, answer_type: type[AnswerT]) -> AnswerT:
         messages: Any = prompt.messages
         try:
             completion = self._client.chat.completions.parse(
                 model=self.model,
                 messages=messages,
-                response_format=InsightDraft,
+                response_format=answer_type,
                 temperature=0,
                 max_completion_tokens=ANSWER_TOKEN_LIMIT,
             )

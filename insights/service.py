@@ -14,14 +14,21 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
+from pydantic import BaseModel, ConfigDict
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from insights.answer import AiSections, check_citations
+from insights.answer import (
+    AiSections,
+    CitedStatement,
+    DraftStatement,
+    InsightDraft,
+    check_citations,
+)
 from insights.evidence import ActivityEvidence, DealFacts, Evidence, gather_evidence
 from insights.llm import InsightUnavailable, InsightWriter
-from insights.prompt import PROMPT_VERSION, build_prompt
+from insights.prompt import PROMPT_VERSION, build_follow_up_prompt, build_prompt
 from insights.risks import Risk, recent_activities, risks_from_evidence
 from storage.models import (
     CachedInsight,
@@ -159,21 +166,18 @@ def deal_insight(
             else:
                 status = AiStatus.USED
                 _store(session, deal_id=deal_id, key=key, model=writer.model, ai=ai, now=now)
-    request = InsightRequest(
-        user_id=viewer.id,
-        deal_id=deal_id,
-        asked_at=now,
+    request = _audit(
+        session,
+        viewer=viewer,
+        evidence=evidence,
+        now=now,
         source=source,
-        evidence_ids=sorted(evidence.citable_ids),
-        cited_ids=sorted(ai.cited_ids) if ai else [],
-        fingerprint=fingerprint,
-        ai_status=status.value,
-        ai_used=status is AiStatus.USED,
+        status=status,
+        cited=ai.cited_ids if ai else frozenset(),
         model=writer.model if ai is not None and writer is not None else None,
-        dropped_statements=dropped,
+        dropped=dropped,
+        fingerprint=fingerprint,
     )
-    session.add(request)
-    session.flush()
     return DealInsight(
         deal=evidence.deal,
         recent=tuple(recent_activities(evidence)),
@@ -186,6 +190,132 @@ def deal_insight(
         model=request.model,
         generated_at=now,
         request_id=request.id,
+    )
+
+
+class FollowUpDraft(BaseModel):
+    """The model's answer to a follow-up question."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    statements: list[DraftStatement]
+
+
+@dataclass(frozen=True)
+class FollowUpAnswer:
+    """The answer to a follow-up question about a deal, from the asker's evidence.
+
+    Attributes:
+        deal: The deal's fields.
+        question: The question as asked.
+        statements: Cited statements (empty without AI, or when the evidence says nothing).
+        ai_status: Whether a model answered, and if not, why.
+        notice: One line when there is no AI answer.
+        recent: The five most recent activities (shown when there is no AI answer).
+        risks: The CRM-derived risks (likewise).
+        activities: Every activity of the evidence by id (for links to cited ones).
+        request_id: The audit row's id.
+    """
+
+    deal: DealFacts
+    question: str
+    statements: tuple[CitedStatement, ...]
+    ai_status: AiStatus
+    notice: str | None
+    recent: tuple[ActivityEvidence, ...]
+    risks: tuple[Risk, ...]
+    activities: dict[int, ActivityEvidence]
+    request_id: int | None
+
+
+def answer_follow_up(
+    session: Session,
+    *,
+    deal_id: int,
+    viewer: User,
+    question: str,
+    now: datetime,
+    writer: InsightWriter | None,
+    source: str = "thread",
+) -> FollowUpAnswer:
+    """Answer ``question`` about a deal from the evidence ``viewer`` may see, with citations.
+
+    The evidence is gathered afresh with the viewer's permissions (it may have changed
+    since the first answer); the question is sent as the rep's words, the evidence as
+    data. Same gate as ``deal_insight``: no model call under HIPAA, with customer analysis
+    off, or without a model. Not cached: questions rarely repeat.
+
+    Raises:
+        DealNotVisible: The deal does not exist or is not visible to ``viewer``.
+    """
+    evidence = gather_evidence(session, deal_id=deal_id, viewer=viewer, now=now)
+    if evidence is None:
+        raise DealNotVisible(deal_id)
+    gate = ai_gate(session, writer)
+    statements: tuple[CitedStatement, ...] = ()
+    notice: str | None = None
+    dropped = 0
+    if gate is not None:
+        status, notice = gate, NOTICES[gate]
+    else:
+        assert writer is not None
+        try:
+            draft = writer.ask(build_follow_up_prompt(evidence, question), FollowUpDraft)
+        except InsightUnavailable as error:
+            status = AiStatus.FAILED
+            notice = f"No AI answer right now: {error.reason}. Showing CRM data only."
+        else:
+            status = AiStatus.USED
+            checked, dropped_list = check_citations(
+                InsightDraft(recent_activity=draft.statements, risks=[], buyer_goals=[]),
+                allowed_ids=evidence.citable_ids,
+            )
+            statements, dropped = checked.recent_activity, len(dropped_list)
+    request = _audit(
+        session,
+        viewer=viewer,
+        evidence=evidence,
+        now=now,
+        source=source,
+        status=status,
+        cited=frozenset(i for s in statements for i in s.activity_ids),
+        model=writer.model if status is AiStatus.USED and writer is not None else None,
+        dropped=dropped,
+        question=" ".join(question.split())[:500],
+    )
+    return FollowUpAnswer(
+        deal=evidence.deal,
+        question=question,
+        statements=statements,
+        ai_status=status,
+        notice=notice,
+        recent=tuple(recent_activities(evidence)),
+        risks=tuple(risks_from_evidence(evidence)),
+        activities={a.id: a for a in (*evidence.activities, *evidence.follow_ups)},
+        request_id=request.id,
+    )
+
+
+def link_message(session: Session, *, request_id: int, channel_id: str, ts: str) -> None:
+    """Remember the Slack message that showed an answer (its thread takes follow-ups)."""
+    request = session.get(InsightRequest, request_id)
+    if request is not None:
+        request.slack_channel_id, request.slack_ts = channel_id, ts
+
+
+def deal_of_thread(
+    session: Session, *, viewer: User, channel_id: str, thread_ts: str
+) -> int | None:
+    """The deal an answer in this thread was about, if ``viewer`` was the one who asked."""
+    return session.scalar(
+        select(InsightRequest.deal_id)
+        .where(
+            InsightRequest.slack_channel_id == channel_id,
+            InsightRequest.slack_ts == thread_ts,
+            InsightRequest.user_id == viewer.id,
+        )
+        .order_by(InsightRequest.id.desc())
+        .limit(1)
     )
 
 
@@ -213,6 +343,39 @@ def record_feedback(
     session.add(feedback)
     session.flush()
     return feedback
+
+
+def _audit(
+    session: Session,
+    *,
+    viewer: User,
+    evidence: Evidence,
+    now: datetime,
+    source: str,
+    status: AiStatus,
+    cited: frozenset[int],
+    model: str | None,
+    dropped: int,
+    question: str | None = None,
+    fingerprint: str | None = None,
+) -> InsightRequest:
+    request = InsightRequest(
+        user_id=viewer.id,
+        deal_id=evidence.deal.id,
+        asked_at=now,
+        source=source,
+        evidence_ids=sorted(evidence.citable_ids),
+        cited_ids=sorted(cited),
+        fingerprint=fingerprint or evidence.fingerprint(),
+        ai_status=status.value,
+        ai_used=status is AiStatus.USED,
+        model=model,
+        dropped_statements=dropped,
+        question=question,
+    )
+    session.add(request)
+    session.flush()
+    return request
 
 
 def _cache_key(fingerprint: str, *, model: str) -> str:

@@ -37,7 +37,10 @@ class InsightRequest(Base):
     """Audit: who asked about which deal, when, from where, with which evidence."""
 
     __tablename__ = "insight_requests"
-    __table_args__ = (Index("ix_insight_requests_deal_time", "deal_id", "asked_at"),)
+    __table_args__ = (
+        Index("ix_insight_requests_deal_time", "deal_id", "asked_at"),
+        Index("ix_insight_requests_slack_message", "slack_channel_id", "slack_ts"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
@@ -55,6 +58,11 @@ class InsightRequest(Base):
     ai_used: Mapped[bool] = mapped_column(Boolean)
     model: Mapped[str | None] = mapped_column(String(200))
     dropped_statements: Mapped[int] = mapped_column(Integer, default=0)
+    # A follow-up question asked in a thread (None for the insight itself).
+    question: Mapped[str | None] = mapped_column(String(500))
+    # The Slack message that showed the answer: follow-ups in its thread use the same deal.
+    slack_channel_id: Mapped[str | None] = mapped_column(String(32))
+    slack_ts: Mapped[str | None] = mapped_column(String(32))
 
 
 class InsightFeedback(Base):

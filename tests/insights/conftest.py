@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
@@ -13,6 +14,8 @@ import respx
 
 from insights.llm import InsightWriter, LLMConfig
 from insights.prompt import CLOSE_MARK, OPEN_MARK
+from storage.models import DealVisibility
+from tests.builders import CRM
 
 BASE_URL = "http://llm.test/v1"
 MODEL = "test-model"
@@ -131,3 +134,32 @@ def writer() -> InsightWriter:
             total_seconds=10.0,
         )
     )
+
+
+@pytest.fixture
+def budget_cut(crm: CRM, now: datetime) -> dict[str, object]:
+    """Spec section 6: Ann emailed the buyer about a budget cut; Ben may not see that email.
+
+    Ben owns the deal and sees only his own records; Ann sees her team's.
+    """
+    team = crm.team(name="East")
+    ann = crm.user(name="Ann", team_id=team.id, deal_visibility=DealVisibility.TEAM)
+    ben = crm.user(name="Ben", team_id=team.id, deal_visibility=DealVisibility.OWNED)
+    buyer = crm.contact(ben, first_name="Bo", last_name="Buyer")
+    deal = crm.deal(ben, name="Acme renewal", contacts=[buyer])
+    budget_email = crm.email(
+        ann,
+        subject="Re: pricing",
+        body="Bo told me their budget cut means they may halve the order.",
+        sent_at=now - timedelta(days=1),
+        deals=[deal],
+        contacts=[buyer],
+    )
+    ben_call = crm.call(
+        ben,
+        subject="Kick-off call",
+        body="Their goal is to replace spreadsheets by Q3.",
+        starts_at=now - timedelta(days=2),
+        deals=[deal],
+    )
+    return {"ann": ann, "ben": ben, "deal": deal, "email": budget_email, "call": ben_call}

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from insights.llm import InsightWriter, LLMConfig
 from insights.service import AiStatus, DealNotVisible, deal_insight, record_feedback
-from storage.models import DealVisibility, InsightFeedback, InsightRequest, User
+from storage.models import InsightFeedback, InsightRequest, User
 from tests.builders import CRM
 from tests.insights.conftest import BASE_URL, FakeModel, answer, completion, faithful_model
 
@@ -23,35 +23,6 @@ def _all_text(insight) -> str:  # type: ignore[no-untyped-def]
     from insights.report import insight_to_json
 
     return json.dumps(insight_to_json(insight))
-
-
-@pytest.fixture
-def budget_cut(crm: CRM, now: datetime) -> dict[str, object]:
-    """Spec section 6: Ann emailed the buyer about a budget cut; Ben may not see that email.
-
-    Ben owns the deal and sees only his own records; Ann sees her team's.
-    """
-    team = crm.team(name="East")
-    ann = crm.user(name="Ann", team_id=team.id, deal_visibility=DealVisibility.TEAM)
-    ben = crm.user(name="Ben", team_id=team.id, deal_visibility=DealVisibility.OWNED)
-    buyer = crm.contact(ben, first_name="Bo", last_name="Buyer")
-    deal = crm.deal(ben, name="Acme renewal", contacts=[buyer])
-    budget_email = crm.email(
-        ann,
-        subject="Re: pricing",
-        body="Bo told me their budget cut means they may halve the order.",
-        sent_at=now - timedelta(days=1),
-        deals=[deal],
-        contacts=[buyer],
-    )
-    ben_call = crm.call(
-        ben,
-        subject="Kick-off call",
-        body="Their goal is to replace spreadsheets by Q3.",
-        starts_at=now - timedelta(days=2),
-        deals=[deal],
-    )
-    return {"ann": ann, "ben": ben, "deal": deal, "email": budget_email, "call": ben_call}
 
 
 def test_budget_cut_reaches_only_the_rep_who_may_see_it(

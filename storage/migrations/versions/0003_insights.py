@@ -2,7 +2,7 @@
 
 Revision ID: 0003
 Revises: 0001
-Create Date: 2026-11-28 03:31:11.382253
+Create Date: 2026-11-28 03:38:08.540507
 """
 
 from collections.abc import Sequence
@@ -46,12 +46,16 @@ def upgrade() -> None:
     sa.Column('ai_used', sa.Boolean(), nullable=False),
     sa.Column('model', sa.String(length=200), nullable=True),
     sa.Column('dropped_statements', sa.Integer(), nullable=False),
+    sa.Column('question', sa.String(length=500), nullable=True),
+    sa.Column('slack_channel_id', sa.String(length=32), nullable=True),
+    sa.Column('slack_ts', sa.String(length=32), nullable=True),
     sa.ForeignKeyConstraint(['deal_id'], ['deals.id'], name=op.f('fk_insight_requests_deal_id_deals'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_insight_requests_user_id_users'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_insight_requests'))
     )
     with op.batch_alter_table('insight_requests', schema=None) as batch_op:
         batch_op.create_index('ix_insight_requests_deal_time', ['deal_id', 'asked_at'], unique=False)
+        batch_op.create_index('ix_insight_requests_slack_message', ['slack_channel_id', 'slack_ts'], unique=False)
         batch_op.create_index(batch_op.f('ix_insight_requests_user_id'), ['user_id'], unique=False)
 
     op.create_table('insight_feedback',
@@ -79,6 +83,7 @@ def downgrade() -> None:
     op.drop_table('insight_feedback')
     with op.batch_alter_table('insight_requests', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_insight_requests_user_id'))
+        batch_op.drop_index('ix_insight_requests_slack_message')
         batch_op.drop_index('ix_insight_requests_deal_time')
 
     op.drop_table('insight_requests')
