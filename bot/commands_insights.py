@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from bot.settings import Settings
 from insights.finder import find_deal
-from insights.llm import InsightWriter, LLMConfig
+from insights.llm import InsightWriter, writer_for
 from insights.report import insight_to_json, render_insight
 from insights.service import DealNotVisible, deal_insight
 from storage.models import User
@@ -20,15 +20,12 @@ from storage.models import User
 
 def insight_writer(settings: Settings) -> InsightWriter | None:
     """The configured model, or None when no key is set (CRM-only view)."""
-    if settings.openai_api_key is None or not settings.openai_api_key.get_secret_value():
-        return None
-    return InsightWriter(
-        LLMConfig(
-            api_key=settings.openai_api_key.get_secret_value(),
-            base_url=settings.openai_base_url,
-            model=settings.llm_model,
-            timeout_seconds=settings.llm_timeout_seconds,
-        )
+    key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else None
+    return writer_for(
+        key,
+        model=settings.llm_model,
+        base_url=settings.openai_base_url,
+        timeout_seconds=settings.llm_timeout_seconds,
     )
 
 

@@ -60,6 +60,21 @@ class LLMConfig:
         return self.total_seconds or self.timeout_seconds * 2 + 5
 
 
+def writer_for(
+    api_key: str | None,
+    *,
+    model: str,
+    base_url: str | None = None,
+    timeout_seconds: float = 20.0,
+) -> InsightWriter | None:
+    """The writer for a configured endpoint, or None without a key (CRM-only view)."""
+    if not api_key:
+        return None
+    return InsightWriter(
+        LLMConfig(api_key=api_key, model=model, base_url=base_url, timeout_seconds=timeout_seconds)
+    )
+
+
 class InsightUnavailable(Exception):
     """The model gave no usable answer in time; ``reason`` is safe to show to a user."""
 

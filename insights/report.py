@@ -69,6 +69,33 @@ def insight_to_json(insight: DealInsight) -> dict[str, Any]:
     }
 
 
+def insight_text(insight: DealInsight) -> str:
+    """The full insights as plain text (Slack's copyable block, e-mail, logs)."""
+    deal = insight.deal
+    lines = [f"Deal Insights: {deal.name}"]
+    if insight.notice:
+        lines.append(insight.notice)
+
+    def cited(statements: tuple[CitedStatement, ...]) -> list[str]:
+        return [f"- {s.text} [{', '.join(f'#{i}' for i in s.activity_ids)}]" for s in statements]
+
+    lines += ["", "Recent activity"]
+    if insight.ai is not None:
+        lines += cited(insight.ai.recent_activity)
+    lines += [
+        f"- {a.occurred_at.date().isoformat()} {a.kind.value}: {a.title} [#{a.id}]"
+        for a in insight.recent
+    ]
+    lines += ["", "Risks"]
+    lines += [
+        f"- {r.text}" + (f" [#{r.activity_id}]" if r.activity_id else "") for r in insight.risks
+    ]
+    if insight.ai is not None:
+        lines += cited(insight.ai.risks)
+        lines += ["", "Buyer goals", *cited(insight.ai.buyer_goals)]
+    return "\n".join(lines)
+
+
 def render_insight(insight: DealInsight) -> RenderableType:
     """Deal Insights for a terminal: the three sections, cited activity ids in brackets."""
     deal = insight.deal

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from bot.cli import app
 from storage.models import DealVisibility
 from tests.builders import CRM
-from tests.insights.conftest import BASE_URL, MODEL, FakeModel
+from tests.support.llm import BASE_URL, MODEL, FakeModel
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from insights.service import (
     link_message,
 )
 from tests.builders import CRM
-from tests.insights.conftest import FakeModel, completion
+from tests.support.llm import FakeModel, completion
 
 
 def test_follow_up_uses_the_askers_evidence_and_checks_citations(

@@ -16,7 +16,7 @@ from insights.report import insight_to_json
 from insights.service import DealNotVisible, deal_insight
 from storage.models import ActivityKind, DealVisibility, Role, User
 from tests.builders import CRM
-from tests.insights.conftest import FakeModel, answer, evidence_in
+from tests.support.llm import FakeModel, answer, evidence_in
 
 users_st = st.lists(
     st.tuples(

@@ -16,7 +16,7 @@ from insights.llm import InsightWriter, LLMConfig
 from insights.service import AiStatus, DealNotVisible, deal_insight, record_feedback
 from storage.models import InsightFeedback, InsightRequest, User
 from tests.builders import CRM
-from tests.insights.conftest import BASE_URL, FakeModel, answer, completion, faithful_model
+from tests.support.llm import BASE_URL, FakeModel, answer, completion, faithful_model
 
 
 def _all_text(insight) -> str:  # type: ignore[no-untyped-def]
