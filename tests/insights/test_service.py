@@ -9,14 +9,23 @@ from datetime import datetime, timedelta
 
 import httpx
 import pytest
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from insights.llm import InsightWriter, LLMConfig
 from insights.service import AiStatus, DealNotVisible, deal_insight, record_feedback
 from storage.models import InsightFeedback, InsightRequest, User
 from tests.builders import CRM
-from tests.support.llm import BASE_URL, FakeModel, answer, completion, faithful_model
+from tests.support.llm import (
+    BASE_URL,
+    FakeModel,
+    answer,
+    completion,
+    faithful_model,
+    fake_model,
+    seed_budget_cut,
+    stub_writer,
+)
 
 
 def _all_text(insight) -> str:  # type: ignore[no-untyped-def]
@@ -355,3 +364,16 @@ def test_feedback_is_stored_and_only_the_asker_may_give_it(
         )
     stored = session.scalars(select(InsightFeedback)).one()
     assert (stored.helpful, stored.comment) == (False, "Missed the pricing call")
+
+
+def test_cache_and_audit_work_on_both_databases(any_engine: Engine, now: datetime) -> None:
+    with Session(any_engine) as session, fake_model() as fake:
+        seeded = seed_budget_cut(CRM(session, now), now)
+        session.commit()
+        writer = stub_writer()
+        for viewer in (seeded["ann"], seeded["ben"], seeded["ann"]):
+            deal_insight(session, deal_id=seeded["deal"].id, viewer=viewer, now=now, writer=writer)
+            session.commit()
+        statuses = session.scalars(select(InsightRequest.ai_status).order_by(InsightRequest.id))
+        assert list(statuses) == ["used", "used", "cached"]
+        assert fake.calls == 2
