@@ -4,18 +4,23 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import typer
-from rich.console import Console
+from rich.console import Console, RenderableType
+from rich.panel import Panel
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from bot.settings import Settings
+from bot.settings import Settings, SettingsError, load_settings
 from insights.finder import find_deal
 from insights.llm import InsightWriter, writer_for
 from insights.report import insight_to_json, render_insight
 from insights.service import DealNotVisible, deal_insight
 from storage.models import User
+
+if TYPE_CHECKING:
+    from bot.terminal import TerminalContext
 
 
 def insight_writer(settings: Settings) -> InsightWriter | None:
@@ -86,3 +91,29 @@ def insights_command(
         typer.echo(json.dumps(insight_to_json(insight), indent=2, ensure_ascii=False))
     else:
         Console().print(render_insight(insight))
+
+
+def deal_insights_section(context: TerminalContext) -> RenderableType | None:
+    """``salesbot demo``: the featured deal's insights as the demo rep sees them.
+
+    Uses the configured model when there is one; without a key it is the CRM view, whose
+    notice says how to switch AI on. Nothing is committed (the demo's session is not).
+    """
+    from storage.demo import FEATURED_DEAL_NAME
+
+    search = find_deal(context.session, viewer=context.user, query=FEATURED_DEAL_NAME)
+    if search.deal is None:
+        return None
+    try:
+        writer = insight_writer(load_settings())
+    except SettingsError:
+        writer = None
+    insight = deal_insight(
+        context.session,
+        deal_id=search.deal.id,
+        viewer=context.user,
+        now=context.now,
+        writer=writer,
+        source="demo",
+    )
+    return Panel(render_insight(insight), title="Deal Insights", title_align="left")

@@ -3,17 +3,28 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 
 import pytest
+from rich.console import Console
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from bot.cli import app
-from storage.models import DealVisibility
+from bot.commands_insights import deal_insights_section
+from bot.terminal import TerminalContext
+from storage.demo import build_demo_org
+from storage.models import DealVisibility, User
 from tests.builders import CRM
-from tests.support.llm import BASE_URL, MODEL, FakeModel
+from tests.support.llm import BASE_URL, MODEL, FakeModel, fake_model
+
+
+@pytest.fixture
+def model() -> Iterator[FakeModel]:
+    with fake_model() as fake:
+        yield fake
 
 
 @pytest.fixture
@@ -107,3 +118,28 @@ def test_unknown_or_invisible_deal_says_so_without_revealing(
         app, ["insights", "--deal", "acme", "--as", "nobody"], env=cli_env
     )
     assert missing_user.exit_code == 2 and "no single user" in missing_user.output
+
+
+def test_demo_section_shows_the_featured_deal_as_each_user_may_see_it(
+    session: Session, now: datetime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("OPENAI_API_KEY", "SALESBOT_LLM_API_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    org = build_demo_org(session, now=now)
+
+    def shown(user_id: int) -> str:
+        user = session.get(User, user_id)
+        assert user is not None
+        section = deal_insights_section(TerminalContext(session=session, user=user, now=now))
+        assert section is not None
+        console = Console(record=True, width=100)
+        console.print(section)
+        return console.export_text()
+
+    as_rep, as_manager = shown(org.rep_id), shown(org.manager_id)
+    for text in (as_rep, as_manager):
+        assert org.featured_deal_name in text
+        assert "set SALESBOT_LLM_API_KEY to switch it on" in text
+    # The manager's budget-cut email is the manager's to see, not the rep's.
+    assert "Heads-up on the budget cut" in as_manager
+    assert "Heads-up on the budget cut" not in as_rep
