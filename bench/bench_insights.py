@@ -15,7 +15,7 @@ from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy import insert
+from sqlalchemy import insert, text
 from sqlalchemy.orm import Session
 
 from insights.answer import DraftStatement, InsightDraft
@@ -115,6 +115,9 @@ def _populate(session: Session, activities: int) -> tuple[int, User]:
         for index, activity_id in enumerate(sorted(ids))
     ]
     session.execute(insert(ActivityDeal), links)
+    session.commit()
+    # A live database has planner statistics; a freshly bulk-loaded one has none yet.
+    session.execute(text("ANALYZE"))
     session.commit()
     return deals[0].id, users[0]
 

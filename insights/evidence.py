@@ -12,8 +12,9 @@ import json
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session
 
 from rules.permissions import visible_deal_activities, visible_deals
@@ -204,34 +205,63 @@ def _deal_facts(session: Session, *, deal_id: int, viewer: User) -> DealFacts | 
     )
 
 
-def _evidence(activity: Activity, owner_name: str | None) -> ActivityEvidence:
-    return ActivityEvidence(
-        id=activity.id,
-        kind=ActivityKind(activity.kind),
-        occurred_at=activity.occurred_at,
-        owner_name=owner_name,
-        subject=activity.subject,
-        body=activity.body,
-        direction=activity.direction,
-        outcome=activity.outcome,
-        opened_at=activity.opened_at,
-        replied_at=activity.replied_at,
-        updated_at=activity.updated_at,
+# Plain columns, not ORM objects: evidence is read-only, and building 100 mapped objects
+# costs more than the query.
+_EVIDENCE_COLUMNS = (
+    Activity.id,
+    Activity.kind,
+    Activity.occurred_at,
+    User.name,
+    Activity.subject,
+    Activity.body,
+    Activity.direction,
+    Activity.outcome,
+    Activity.opened_at,
+    Activity.replied_at,
+    Activity.updated_at,
+)
+
+
+def _evidence_rows(
+    session: Session, query: Select[*tuple[Any, ...]]
+) -> tuple[ActivityEvidence, ...]:
+    return tuple(
+        ActivityEvidence(
+            id=row.id,
+            kind=ActivityKind(row.kind),
+            occurred_at=row.occurred_at,
+            owner_name=row.name,
+            subject=row.subject,
+            body=row.body,
+            direction=row.direction,
+            outcome=row.outcome,
+            opened_at=row.opened_at,
+            replied_at=row.replied_at,
+            updated_at=row.updated_at,
+        )
+        for row in session.execute(query)
     )
 
 
 def _recent_activities(
     session: Session, *, deal_id: int, viewer: User, now: datetime
 ) -> tuple[ActivityEvidence, ...]:
-    query = (
+    # Pick the ids first (narrow rows, permission rule applied), then load only those
+    # rows: a deal with thousands of activities never has all its bodies read and sorted.
+    newest = (
         visible_deal_activities(viewer, deal_id=deal_id, kinds=EVIDENCE_KINDS)
-        .outerjoin(User, User.id == Activity.owner_id)
-        .add_columns(User.name)
+        .with_only_columns(Activity.id)
         .where(Activity.occurred_at <= now)
         .order_by(Activity.occurred_at.desc(), Activity.id.desc())
         .limit(EVIDENCE_LIMIT)
     )
-    return tuple(_evidence(activity, owner) for activity, owner in session.execute(query))
+    query = (
+        select(*_EVIDENCE_COLUMNS)
+        .outerjoin(User, User.id == Activity.owner_id)
+        .where(Activity.id.in_(newest.scalar_subquery()))
+        .order_by(Activity.occurred_at.desc(), Activity.id.desc())
+    )
+    return _evidence_rows(session, query)
 
 
 def _follow_ups(
@@ -246,13 +276,13 @@ def _follow_ups(
         visible_deal_activities(
             viewer, deal_id=deal_id, kinds=(ActivityKind.TASK, ActivityKind.MEETING)
         )
+        .with_only_columns(*_EVIDENCE_COLUMNS)
         .outerjoin(User, User.id == Activity.owner_id)
-        .add_columns(User.name)
         .where(Activity.occurred_at > now, or_(scheduled_meeting, open_task))
         .order_by(Activity.occurred_at, Activity.id)
         .limit(FOLLOW_UP_LIMIT)
     )
-    return tuple(_evidence(activity, owner) for activity, owner in session.execute(query))
+    return _evidence_rows(session, query)
 
 
 def _scores(session: Session, *, deal_id: int) -> tuple[ScoreReading, ...]:

@@ -48,7 +48,9 @@ def test_budget_cut_reaches_only_the_rep_who_may_see_it(
 
     ann_prompt, ben_prompt = model.prompts()
     assert "budget cut" in ann_prompt and "replace spreadsheets" in ann_prompt
-    assert "budget cut" not in ben_prompt and f'"id": {email.id},' not in ben_prompt
+    assert "budget cut" not in ben_prompt
+    ann_ids, ben_ids = model.prompt_ids()
+    assert ann_ids == {email.id, call.id} and ben_ids == {call.id}
     assert "replace spreadsheets" in ben_prompt
 
     assert for_ann.ai is not None and for_ben.ai is not None

@@ -69,6 +69,12 @@ def evidence_in(request: httpx.Request) -> dict[str, Any]:
     return json.loads(user[start:end])
 
 
+def evidence_ids_in(request: httpx.Request) -> set[int]:
+    """Every activity id the prompt's evidence carries."""
+    document = evidence_in(request)
+    return {a["id"] for a in (*document["activities"], *document["scheduled_follow_ups"])}
+
+
 def prompt_text(request: httpx.Request) -> str:
     return "\n".join(m["content"] for m in json.loads(request.content)["messages"])
 
@@ -111,6 +117,10 @@ class FakeModel:
 
     def prompts(self) -> list[str]:
         return [prompt_text(call.request) for call in self.route.calls]
+
+    def prompt_ids(self) -> list[set[int]]:
+        """The activity ids in each prompt's evidence, in the order the prompts were sent."""
+        return [evidence_ids_in(call.request) for call in self.route.calls]
 
 
 @contextmanager
