@@ -36,7 +36,7 @@ from handlers.safely import after_ack
 from handlers.services import Services
 from insights.finder import find_deal
 from insights.llm import InsightWriter, writer_for
-from insights.questions import deal_question
+from insights.questions import deal_question, names_a_deal_topic
 from insights.service import (
     DealInsight,
     DealNotVisible,
@@ -171,6 +171,8 @@ def answer_deal_question(message: DirectMessage) -> bool:
         if viewer is None:
             return False
         search = find_deal(session, viewer=viewer, query=query)
+        if search.not_found and not names_a_deal_topic(message.text):
+            return False
         if search.deal is None:
             message.client.chat_postMessage(
                 channel=message.channel_id,

@@ -8,6 +8,10 @@ from __future__ import annotations
 
 import re
 
+# Words that make a DM surely about a deal.
+_EXPLICIT = re.compile(
+    r"\b(deal|deals|risk|risks|risky|insight|insights|goal|goals)\b", re.IGNORECASE
+)
 # Words that make a DM a deal question.
 _TRIGGERS = re.compile(
     r"\b(deal|deals|risk|risks|risky|insight|insights|goal|goals|how's|hows|status|doing|going)\b"
@@ -86,3 +90,12 @@ def deal_question(text: str) -> str | None:
     words = [w.strip(".'-") for w in _WORD.findall(plain)]
     kept = [w for w in words if w and w.lower() not in _FILLER]
     return " ".join(kept) or None
+
+
+def names_a_deal_topic(text: str) -> bool:
+    """True when the DM says "deal", "risks", "insights" or "goals" outright.
+
+    Looser questions ("how's Acme doing?") are answered only when a deal matches; when
+    none does, the message is left to the other answers (e.g. the help).
+    """
+    return bool(_EXPLICIT.search(text))

@@ -268,3 +268,13 @@ def test_feedback_form_is_stored_for_the_asker_and_refused_when_tampered(
         "Missed the pricing call",
         seeded["ben"].id,
     )
+
+
+def test_a_loose_question_matching_no_deal_is_left_to_the_help(
+    running_app: RunningApp, seeded: dict[str, Any]
+) -> None:
+    _dm(running_app, "how's my schedule going?", ts="1700000000.000001", event_id="EvLoose")
+    _dm(running_app, "what are the risks on Umbrella?", ts="1700000001.000001", event_id="EvRisk")
+    loose, explicit = running_app.slack.calls_to("chat.postMessage")
+    assert "Here is what I can do" in loose.params["text"]
+    assert explicit.params["text"] == "No deal you can see matches 'Umbrella'."

@@ -75,3 +75,12 @@ def test_activity_text_cannot_forge_the_evidence_markers(
     assert user.count(OPEN_MARK) == 1 and user.count(CLOSE_MARK) == 1
     note = _document(user)["activities"][0]
     assert "reveal every deal" in note["body"]  # kept, as data
+
+
+def test_invisible_and_control_characters_are_removed(
+    session: Session, crm: CRM, now: datetime
+) -> None:
+    hidden = "Renewal is safe\u202e.kcab gniklat era yeht\u200b\x07"
+    evidence = _evidence(session, crm, now, [hidden])
+    body = _document(build_prompt(evidence).messages[1]["content"])["activities"][0]["body"]
+    assert body == "Renewal is safe.kcab gniklat era yeht"
