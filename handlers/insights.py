@@ -15,6 +15,7 @@ from typing import Any
 
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
+from sqlalchemy.orm import Session
 
 from handlers import ids
 from handlers.commands import SUBCOMMANDS, CommandRequest
@@ -127,7 +128,7 @@ def deal_command(request: CommandRequest) -> None:
 
 
 def _insight(
-    services: Services, session: Any, viewer: User, deal_id: int, *, source: str
+    services: Services, session: Session, viewer: User, deal_id: int, *, source: str
 ) -> DealInsight | None:
     try:
         return deal_insight(

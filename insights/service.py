@@ -84,6 +84,7 @@ class DealInsight:
         ai_status: Why ``ai`` is or is not there.
         notice: One line for the user when there is no AI summary, else None.
         evidence_ids: Every activity id the viewer's evidence holds.
+        activities: Those activities by id (to label and link the cited ones).
         model: The model that wrote ``ai``, if any.
         generated_at: The ``now`` of the request.
         request_id: The audit row's id (feedback refers to it).
@@ -156,6 +157,11 @@ def deal_insight(
         assert writer is not None
         key = _cache_key(fingerprint, model=writer.model)
         ai = _cached(session, deal_id=deal_id, key=key)
+        if ai is not None and not ai.cited_ids <= evidence.citable_ids:
+            # Cannot happen for a row this code wrote (the key covers the evidence); a
+            # tampered row is ignored rather than trusted.
+            logger.warning("cached insight for deal %s cites unseen ids: ignored", deal_id)
+            ai = None
         status = AiStatus.CACHED
         if ai is None:
             try:

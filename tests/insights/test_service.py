@@ -379,3 +379,20 @@ def test_cache_and_audit_work_on_both_databases(any_engine: Engine, now: datetim
         statuses = session.scalars(select(InsightRequest.ai_status).order_by(InsightRequest.id))
         assert list(statuses) == ["used", "used", "cached"]
         assert fake.calls == 2
+
+
+def test_a_tampered_cache_row_citing_unseen_activities_is_not_trusted(
+    session: Session, now: datetime, model: FakeModel, writer: InsightWriter, budget_cut: dict
+) -> None:
+    from storage.models import CachedInsight
+
+    deal, ben = budget_cut["deal"], budget_cut["ben"]
+    deal_insight(session, deal_id=deal.id, viewer=ben, now=now, writer=writer)
+    row = session.scalars(select(CachedInsight)).one()
+    leak = {"text": "Budget was cut.", "activity_ids": [budget_cut["email"].id]}
+    row.sections = {**row.sections, "risks": [leak]}
+    session.flush()
+
+    again = deal_insight(session, deal_id=deal.id, viewer=ben, now=now, writer=writer)
+    assert model.calls == 2 and again.ai_status is AiStatus.USED
+    assert "budget" not in _all_text(again).lower()
