@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -32,6 +32,10 @@ from storage.models import (
     TaskType,
     User,
 )
+
+# "Overdue" has no lower bound; a fixed early instant stands for it (datetime.min would
+# overflow when converted from a zone ahead of UTC).
+EARLIEST_DUE = datetime(1900, 1, 1, tzinfo=UTC)
 
 
 class TaskBucket(StrEnum):
@@ -152,7 +156,7 @@ def bucket_range(clock: UserClock, bucket: TaskBucket) -> TimeRange:
         return clock.today_range
     if bucket is TaskBucket.TOMORROW:
         return clock.tomorrow_range
-    return TimeRange(datetime.min.replace(tzinfo=clock.now.tzinfo), clock.today_range.start)
+    return TimeRange(EARLIEST_DUE, clock.today_range.start)
 
 
 def _queue_order() -> list[ColumnElement[object]]:
