@@ -68,7 +68,8 @@ def render_task_group(title: str, group: TaskGroup, *, with_day: bool = False) -
         padding=(0, 1),
     )
     table.add_column("", width=1, style="bold red")
-    table.add_column("due", width=9 if with_day else 5, no_wrap=True)
+    # One width for every bucket so the three tables line up.
+    table.add_column("due", width=9, no_wrap=True)
     table.add_column("task", ratio=3)
     table.add_column("for", ratio=2, style="cyan")
     if not group.tasks:
@@ -114,7 +115,7 @@ def render_meetings(title: str, meetings: tuple[MeetingItem, ...], *, with_day: 
         expand=True,
         padding=(0, 1),
     )
-    table.add_column("when", width=17 if with_day else 13, no_wrap=True)
+    table.add_column("when", width=15, no_wrap=True)
     table.add_column("meeting", ratio=3)
     table.add_column("with", ratio=2, style="cyan")
     if not meetings:
