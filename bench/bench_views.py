@@ -20,7 +20,7 @@ from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy import Engine, func, select, text
+from sqlalchemy import Engine, event, func, select, text
 from sqlalchemy.orm import Session
 
 from rules.deals import DealCategory, category_counts, deals_page
@@ -46,6 +46,22 @@ def _median_ms(run: Callable[[], object], repeat: int) -> float:
         run()
         samples.append((time.perf_counter() - start) * 1000)
     return statistics.median(samples)
+
+
+def _statements(engine: Engine, run: Callable[[], object]) -> int:
+    """How many SQL statements one run sends (constant across scales means no N+1)."""
+    count = 0
+
+    def counter(*_: object) -> None:
+        nonlocal count
+        count += 1
+
+    event.listen(engine, "before_cursor_execute", counter)
+    try:
+        run()
+    finally:
+        event.remove(engine, "before_cursor_execute", counter)
+    return count
 
 
 def _inflate(engine: Engine, factor: int) -> None:
@@ -124,9 +140,10 @@ def main(argv: list[str] | None = None) -> None:
     if not scales or scales[0] < 1:
         parser.error("--scales needs positive integers")
 
-    console = Console()
+    console = Console(width=max(Console().width, 110))
     now = datetime.now(UTC)
     results: dict[str, dict[int, float]] = {}
+    statements: dict[str, set[int]] = {}
     sizes: dict[int, tuple[int, int]] = {}
     build_ms: list[float] = []
     with tempfile.TemporaryDirectory() as folder:
@@ -154,10 +171,12 @@ def main(argv: list[str] | None = None) -> None:
                 sizes[scale] = (total, rep_tasks)
                 for name, run in _queries(session, org, now).items():
                     results.setdefault(name, {})[scale] = _median_ms(run, args.repeat)
+                    statements.setdefault(name, set()).add(_statements(engine, run))
             engine.dispose()
 
     table = Table(title="Workspace view queries on SQLite (median ms)")
-    table.add_column("query")
+    table.add_column("query", no_wrap=True)
+    table.add_column("SQL\nstmts", justify="right")
     for scale in scales:
         total, rep_tasks = sizes[scale]
         table.add_column(f"x{scale}\n{total:,} act.\n{rep_tasks:,} rep tasks", justify="right")
@@ -167,7 +186,9 @@ def main(argv: list[str] | None = None) -> None:
         cells = [f"{by_scale[s]:.1f}" for s in scales]
         if len(scales) > 1:
             cells.append(f"{by_scale[scales[-1]] / by_scale[scales[0]]:.1f}x")
-        table.add_row(name, *cells)
+        # One number when every scale sent the same statements (no query per record).
+        sent = "/".join(str(n) for n in sorted(statements[name]))
+        table.add_row(name, sent, *cells)
     console.print(table)
     console.print(
         f"Demo organisation build (x1, {sizes[scales[0]][0]:,} activities): "
