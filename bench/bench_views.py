@@ -112,11 +112,9 @@ def _queries(session: Session, org: DemoOrg, now: datetime) -> dict[str, Callabl
         "task buckets (rep)": lambda: task_buckets(session, rep, now=now),
         "tasks view, page 1 (rep)": lambda: open_tasks(session, rep, now=now),
         "overview (rep)": lambda: overview(session, rep, now=now),
-        "schedule, week (rep)": lambda: schedule(
-            session, rep, rep, now=now, period=SchedulePeriod.WEEK
-        ),
+        "schedule, week (rep)": lambda: schedule(session, rep, now=now, period=SchedulePeriod.WEEK),
         "schedule, month (admin as rep)": lambda: schedule(
-            session, admin, rep, now=now, period=SchedulePeriod.MONTH
+            session, rep, now=now, period=SchedulePeriod.MONTH, viewer=admin
         ),
         "feed, page 1 (rep)": lambda: feed(session, rep, now=now),
         "leads by stage (rep)": lambda: leads_by_stage(session, rep),

@@ -138,7 +138,7 @@ def feed(
     """
     if limit < 1 or offset < 0 or per_contact < 1:
         raise ValueError("limit and per_contact must be positive and offset not negative")
-    viewer_is_owner = require_workspace_access(session, viewer or owner, owner)
+    viewer_is_owner = require_workspace_access(session, viewer=viewer or owner, owner=owner)
     filters = filters or FeedFilters()
     clock = clock_for(session, owner, now=now)
     since = now - timedelta(days=FEED_DAYS)

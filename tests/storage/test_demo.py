@@ -100,7 +100,7 @@ def test_the_demo_reps_day_is_rich(demo: tuple[Session, DemoOrg], now: datetime)
     assert len(view.todays_meetings) >= 2
     assert all(i.count > 0 for i in view.insights)
     assert len(view.goals) == 4
-    assert schedule(session, dana, dana, now=now).conflicts
+    assert schedule(session, dana, now=now).conflicts
     assert category_counts(session, dana, now=now)[DealCategory.NO_ACTIVITY_SCHEDULED] >= 2
     page = feed(session, dana, now=now, limit=50)
     assert any(g.is_target_account for g in page.groups)
@@ -201,8 +201,10 @@ def test_every_view_reads_the_same_on_sqlite_and_postgresql(
                     deals_page(session, admin, now=now, category=c, limit=200) for c in DealCategory
                 ],
                 "counts": category_counts(session, admin, now=now),
-                "week": schedule(session, dana, dana, now=now, period=SchedulePeriod.WEEK),
-                "month": schedule(session, admin, dana, now=now, period=SchedulePeriod.MONTH),
+                "week": schedule(session, dana, now=now, period=SchedulePeriod.WEEK),
+                "month": schedule(
+                    session, dana, now=now, period=SchedulePeriod.MONTH, viewer=admin
+                ),
                 "feed": feed(session, dana, now=now, limit=100, per_contact=20),
                 "leads": leads_by_stage(session, dana),
                 "tasks": open_tasks(session, dana, now=now, limit=500),
