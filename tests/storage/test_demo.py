@@ -29,6 +29,7 @@ from storage.models import (
     Role,
     Team,
     User,
+    WorkspaceSettings,
 )
 from tests.builders import CRM
 
@@ -213,3 +214,14 @@ def test_every_view_reads_the_same_on_sqlite_and_postgresql(
     on_sqlite, on_postgres = views(sqlite_engine), views(postgres_engine)
     for name, result in on_sqlite.items():
         assert result == on_postgres[name], name
+
+
+def test_fills_a_database_that_only_has_settings(demo_engine: Engine, now: datetime) -> None:
+    with Session(demo_engine) as session:
+        CRM(session, now).settings(hipaa_sensitive_data=True)
+        session.commit()
+        build_demo_org(session, now=now)
+        session.commit()
+        assert session.scalar(select(func.count()).select_from(User)) == 16
+        settings = session.get(WorkspaceSettings, 1)
+        assert settings is not None and settings.hipaa_sensitive_data is True
