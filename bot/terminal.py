@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from rules.meetings import MeetingItem
 from rules.overview import GoalProgress, InsightCount, Overview, overview
 from rules.tasks import TaskGroup, TaskItem
+from storage.demo import DemoOrg
 from storage.models import User
 
 MAX_WIDTH = 120
@@ -32,11 +33,15 @@ HIGH_PRIORITY_MARK = "!"
 
 @dataclass
 class TerminalContext:
-    """What a section may read: the session, whose workspace, and the instant."""
+    """What a section may read: the session, whose workspace, the instant, and the demo.
+
+    ``org`` names the demo's manager, super admin and featured deal (None outside the demo).
+    """
 
     session: Session
     user: User
     now: datetime
+    org: DemoOrg | None = None
 
     @cached_property
     def overview(self) -> Overview:
