@@ -99,21 +99,21 @@ def deal_insights_section(context: TerminalContext) -> RenderableType | None:
     Uses the configured model when there is one; without a key it is the CRM view, whose
     notice says how to switch AI on. Nothing is committed (the demo's session is not).
     """
-    from storage.demo import FEATURED_DEAL_NAME
-
-    search = find_deal(context.session, viewer=context.user, query=FEATURED_DEAL_NAME)
-    if search.deal is None:
-        return None
+    if context.org is None:
+        return None  # only the demo names a featured deal
     try:
         writer = insight_writer(load_settings())
     except SettingsError:
         writer = None
-    insight = deal_insight(
-        context.session,
-        deal_id=search.deal.id,
-        viewer=context.user,
-        now=context.now,
-        writer=writer,
-        source="demo",
-    )
+    try:
+        insight = deal_insight(
+            context.session,
+            deal_id=context.org.featured_deal_id,
+            viewer=context.user,
+            now=context.now,
+            writer=writer,
+            source="demo",
+        )
+    except DealNotVisible:
+        return None
     return Panel(render_insight(insight), title="Deal Insights", title_align="left")

@@ -130,7 +130,9 @@ def test_demo_section_shows_the_featured_deal_as_each_user_may_see_it(
     def shown(user_id: int) -> str:
         user = session.get(User, user_id)
         assert user is not None
-        section = deal_insights_section(TerminalContext(session=session, user=user, now=now))
+        section = deal_insights_section(
+            TerminalContext(session=session, user=user, now=now, org=org)
+        )
         assert section is not None
         console = Console(record=True, width=100)
         console.print(section)
