@@ -95,9 +95,13 @@ def test_no_invisible_activity_reaches_a_prompt_or_an_answer(
         for position, (kind, owner_index) in enumerate(activities):
             who = person(owner_index)
             secret = f"TXT{position}X{kind.value}"
-            when = now - timedelta(hours=position + 1)
+            # Days apart, so that opened emails become "buyer unresponsive" risks, whose
+            # text quotes the email's subject.
+            when = now - timedelta(days=2 * position + 1)
             if kind is ActivityKind.EMAIL:
-                record = crm.email(who, subject=secret, body=secret, sent_at=when, deals=[deal])
+                record = crm.email(
+                    who, subject=secret, body=secret, sent_at=when, opened_at=when, deals=[deal]
+                )
             elif kind is ActivityKind.NOTE:
                 record = crm.note(who, secret, at=when, deals=[deal])
             elif kind is ActivityKind.CALL:
