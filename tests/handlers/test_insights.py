@@ -278,3 +278,11 @@ def test_a_loose_question_matching_no_deal_is_left_to_the_help(
     loose, explicit = running_app.slack.calls_to("chat.postMessage")
     assert "Here is what I can do" in loose.params["text"]
     assert explicit.params["text"] == "No deal you can see matches 'Umbrella'."
+
+
+def test_slash_deal_without_a_name_says_how_to_ask(
+    running_app: RunningApp, seeded: dict[str, Any]
+) -> None:
+    running_app.slash("deal", user_id="UBEN")
+    (answer,) = running_app.responses()
+    assert answer["text"].startswith("Which deal? Try `/sales deal acme`")
