@@ -15,7 +15,6 @@ from typing import Any
 
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
-from sqlalchemy.orm import Session
 
 from handlers import ids
 from handlers.commands import SUBCOMMANDS, CommandRequest
@@ -41,11 +40,14 @@ from insights.questions import deal_question, names_a_deal_topic
 from insights.service import (
     DealInsight,
     DealNotVisible,
-    answer_follow_up,
-    deal_insight,
     deal_of_thread,
     link_message,
+    plan_insight,
     record_feedback,
+    record_follow_up,
+    record_insight,
+    write_answer,
+    write_sections,
 )
 from storage.db import unit_of_work
 from storage.models import InsightRequest, User
@@ -119,28 +121,34 @@ def deal_command(request: CommandRequest) -> None:
             request.respond(text=unmapped_text(request.asker.slack_user_id))
             return
         search = find_deal(session, viewer=viewer, query=query)
-        if search.deal is None:
-            blocks = deal_choice_blocks(search)
-            request.respond(text=search.message(), blocks=blocks, response_type="ephemeral")
-            return
-        insight = _insight(services, session, viewer, search.deal.id, source="slash_command")
+    if search.deal is None:
+        blocks = deal_choice_blocks(search)
+        request.respond(text=search.message(), blocks=blocks, response_type="ephemeral")
+        return
+    insight = _insight(
+        services, viewer_id=request.asker.user_id, deal_id=search.deal.id, source="slash_command"
+    )
     _respond_with(request.respond, insight)
 
 
 def _insight(
-    services: Services, session: Session, viewer: User, deal_id: int, *, source: str
+    services: Services, *, viewer_id: int, deal_id: int, source: str
 ) -> DealInsight | None:
-    try:
-        return deal_insight(
-            session,
-            deal_id=deal_id,
-            viewer=viewer,
-            now=services.clock(),
-            writer=insight_writer(services),
-            source=source,
-        )
-    except DealNotVisible:
-        return None
+    """The insights in three phases, so no transaction stays open while the model answers."""
+    writer = insight_writer(services)
+    with unit_of_work(services.sessions) as session:
+        viewer = session.get(User, viewer_id)
+        if viewer is None:
+            return None
+        try:
+            plan = plan_insight(
+                session, deal_id=deal_id, viewer=viewer, now=services.clock(), writer=writer
+            )
+        except DealNotVisible:
+            return None
+    outcome = write_sections(plan, writer)
+    with unit_of_work(services.sessions) as session:
+        return record_insight(session, plan, outcome, source=source)
 
 
 def _respond_with(respond: Respond, insight: DealInsight | None, **extra: Any) -> None:
@@ -174,14 +182,16 @@ def answer_deal_question(message: DirectMessage) -> bool:
         search = find_deal(session, viewer=viewer, query=query)
         if search.not_found and not names_a_deal_topic(message.text):
             return False
-        if search.deal is None:
-            message.client.chat_postMessage(
-                channel=message.channel_id,
-                text=search.message(),
-                blocks=deal_choice_blocks(search),
-            )
-            return True
-        insight = _insight(services, session, viewer, search.deal.id, source="dm")
+    if search.deal is None:
+        message.client.chat_postMessage(
+            channel=message.channel_id,
+            text=search.message(),
+            blocks=deal_choice_blocks(search),
+        )
+        return True
+    insight = _insight(
+        services, viewer_id=message.asker.user_id, deal_id=search.deal.id, source="dm"
+    )
     _post_insight(services, message.client, message.channel_id, insight)
     return True
 
@@ -204,6 +214,7 @@ def _post_insight(
 
 def _answer_follow_up(message: DirectMessage, thread_ts: str) -> bool:
     services = message.services
+    writer = insight_writer(services)
     with unit_of_work(services.sessions) as session:
         viewer = session.get(User, message.asker.user_id)
         if viewer is None:
@@ -214,22 +225,25 @@ def _answer_follow_up(message: DirectMessage, thread_ts: str) -> bool:
         if deal_id is None:
             return False
         try:
-            answer = answer_follow_up(
+            plan = plan_insight(
                 session,
                 deal_id=deal_id,
                 viewer=viewer,
-                question=message.text,
                 now=services.clock(),
-                writer=insight_writer(services),
+                writer=writer,
+                use_cache=False,
             )
         except DealNotVisible:
-            # Visibility changed since the first answer: say nothing about the deal.
-            message.client.chat_postMessage(
-                channel=message.channel_id,
-                thread_ts=thread_ts,
-                text="You can no longer see this deal.",
-            )
-            return True
+            plan = None
+    if plan is None:
+        # Visibility changed since the first answer: say nothing about the deal.
+        message.client.chat_postMessage(
+            channel=message.channel_id, thread_ts=thread_ts, text="You can no longer see this deal."
+        )
+        return True
+    outcome = write_answer(plan, message.text, writer)
+    with unit_of_work(services.sessions) as session:
+        answer = record_follow_up(session, plan, outcome, question=message.text, source="thread")
     message.client.chat_postMessage(
         channel=message.channel_id,
         thread_ts=thread_ts,
@@ -260,12 +274,8 @@ def _pick(services: Services, body: dict[str, Any], client: WebClient, respond: 
         return
     container = body.get("container") or {}
     in_channel = not container.get("is_ephemeral") and (body.get("channel") or {}).get("id")
-    with unit_of_work(services.sessions) as session:
-        viewer = session.get(User, asker.user_id)
-        if viewer is None:
-            return
-        source = "dm" if in_channel else "slash_command"
-        insight = _insight(services, session, viewer, int(value), source=source)
+    source = "dm" if in_channel else "slash_command"
+    insight = _insight(services, viewer_id=asker.user_id, deal_id=int(value), source=source)
     if in_channel:
         _post_insight(services, client, str(body["channel"]["id"]), insight)
     else:
@@ -301,11 +311,7 @@ def _show_more(services: Services, body: dict[str, Any], client: WebClient) -> N
         client.views_update(view_id=view_id, view=notice_modal(owned))
         return
     user_id, deal_id = owned
-    with unit_of_work(services.sessions) as session:
-        viewer = session.get(User, user_id)
-        insight = (
-            _insight(services, session, viewer, deal_id, source="show_more") if viewer else None
-        )
+    insight = _insight(services, viewer_id=user_id, deal_id=deal_id, source="show_more")
     if insight is None:
         client.views_update(view_id=view_id, view=notice_modal("You can no longer see this deal."))
         return

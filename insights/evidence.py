@@ -12,6 +12,7 @@ import json
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
+from functools import cached_property
 from typing import Any
 
 from sqlalchemy import Select, or_, select
@@ -122,6 +123,10 @@ class Evidence:
 
         Two viewers get the same fingerprint only if they see exactly the same evidence.
         """
+        return self._fingerprint
+
+    @cached_property
+    def _fingerprint(self) -> str:
         payload = {
             "day": self.as_of.date().isoformat(),
             "deal": _plain(self.deal.__dict__),

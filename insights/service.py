@@ -117,6 +117,40 @@ def ai_gate(session: Session, writer: InsightWriter | None) -> AiStatus | None:
     return None
 
 
+@dataclass(frozen=True)
+class InsightPlan:
+    """What one request read, before any model call (no session is needed afterwards).
+
+    Attributes:
+        evidence: What the viewer may see about the deal.
+        viewer_id: Who asked.
+        gate: Why no model may be asked (HIPAA, analysis off, no model), or None.
+        cached: Sections from the cache for exactly this evidence, or None.
+        cache_key: The cache key (evidence fingerprint, model, prompt version), if any.
+    """
+
+    evidence: Evidence
+    viewer_id: int
+    gate: AiStatus | None
+    cached: AiSections | None = None
+    cache_key: str | None = None
+
+    @property
+    def needs_model(self) -> bool:
+        return self.gate is None and self.cached is None
+
+
+@dataclass(frozen=True)
+class ModelOutcome:
+    """What the model phase produced: sections (or none) and why."""
+
+    ai: AiSections | None
+    status: AiStatus
+    notice: str | None = None
+    model: str | None = None
+    dropped: int = 0
+
+
 def deal_insight(
     session: Session,
     *,
@@ -128,8 +162,10 @@ def deal_insight(
 ) -> DealInsight:
     """Build (or fetch from the cache) the insights ``viewer`` may see about a deal.
 
-    Writes the audit row and, after a fresh model answer, the cache row; the caller
-    commits.
+    The three phases in one session: ``plan_insight`` (reads), ``write_sections`` (the
+    model, if allowed and not cached) and ``record_insight`` (cache and audit rows). The
+    caller commits. A server that should not hold a transaction open while the model
+    answers runs the phases in two units of work instead (as the Slack handlers do).
 
     Args:
         session: An open session.
@@ -142,59 +178,97 @@ def deal_insight(
     Raises:
         DealNotVisible: The deal does not exist or is not visible to ``viewer``.
     """
+    plan = plan_insight(session, deal_id=deal_id, viewer=viewer, now=now, writer=writer)
+    return record_insight(session, plan, write_sections(plan, writer), source=source)
+
+
+def plan_insight(
+    session: Session,
+    *,
+    deal_id: int,
+    viewer: User,
+    now: datetime,
+    writer: InsightWriter | None,
+    use_cache: bool = True,
+) -> InsightPlan:
+    """Read phase: the viewer's evidence, the AI gate, and a cached answer if any.
+
+    Raises:
+        DealNotVisible: The deal does not exist or is not visible to ``viewer``.
+    """
     evidence = gather_evidence(session, deal_id=deal_id, viewer=viewer, now=now)
     if evidence is None:
         raise DealNotVisible(deal_id)
     gate = ai_gate(session, writer)
-    ai: AiSections | None = None
-    status: AiStatus
-    notice: str | None = None
-    dropped = 0
-    fingerprint = evidence.fingerprint()
-    if gate is not None:
-        status, notice = gate, NOTICES[gate]
-    else:
-        assert writer is not None
-        key = _cache_key(fingerprint, model=writer.model)
-        ai = _cached(session, deal_id=deal_id, key=key)
-        if ai is not None and not ai.cited_ids <= evidence.citable_ids:
-            # Cannot happen for a row this code wrote (the key covers the evidence); a
-            # tampered row is ignored rather than trusted.
-            logger.warning("cached insight for deal %s cites unseen ids: ignored", deal_id)
-            ai = None
-        status = AiStatus.CACHED
-        if ai is None:
-            try:
-                ai, dropped = _ask_model(evidence, writer)
-            except InsightUnavailable as error:
-                status = AiStatus.FAILED
-                notice = f"No AI summary right now: {error.reason}. Showing CRM data only."
-            else:
-                status = AiStatus.USED
-                _store(session, deal_id=deal_id, key=key, model=writer.model, ai=ai, now=now)
+    if gate is not None or writer is None or not use_cache:
+        return InsightPlan(evidence=evidence, viewer_id=viewer.id, gate=gate)
+    key = _cache_key(evidence.fingerprint(), model=writer.model)
+    cached = _cached(session, deal_id=deal_id, key=key)
+    if cached is not None and not cached.cited_ids <= evidence.citable_ids:
+        # Cannot happen for a row this code wrote (the key covers the evidence); a
+        # tampered row is ignored rather than trusted.
+        logger.warning("cached insight for deal %s cites unseen ids: ignored", deal_id)
+        cached = None
+    return InsightPlan(
+        evidence=evidence, viewer_id=viewer.id, gate=None, cached=cached, cache_key=key
+    )
+
+
+def write_sections(plan: InsightPlan, writer: InsightWriter | None) -> ModelOutcome:
+    """Model phase (no database): ask the model only when the plan needs it.
+
+    Failures become a ``FAILED`` outcome with a notice, never an exception.
+    """
+    if plan.gate is not None:
+        return ModelOutcome(ai=None, status=plan.gate, notice=NOTICES[plan.gate])
+    if plan.cached is not None:
+        return ModelOutcome(
+            ai=plan.cached, status=AiStatus.CACHED, model=writer.model if writer else None
+        )
+    assert writer is not None  # no gate means a writer was given
+    try:
+        ai, dropped = _ask_model(plan.evidence, writer)
+    except InsightUnavailable as error:
+        notice = f"No AI summary right now: {error.reason}. Showing CRM data only."
+        return ModelOutcome(ai=None, status=AiStatus.FAILED, notice=notice)
+    return ModelOutcome(ai=ai, status=AiStatus.USED, model=writer.model, dropped=dropped)
+
+
+def record_insight(
+    session: Session, plan: InsightPlan, outcome: ModelOutcome, *, source: str
+) -> DealInsight:
+    """Write phase: cache a fresh answer, write the audit row; return what the user sees."""
+    evidence = plan.evidence
+    if outcome.status is AiStatus.USED and outcome.ai is not None and plan.cache_key:
+        _store(
+            session,
+            deal_id=evidence.deal.id,
+            key=plan.cache_key,
+            model=outcome.model or "",
+            ai=outcome.ai,
+            now=evidence.as_of,
+        )
     request = _audit(
         session,
-        viewer=viewer,
+        viewer_id=plan.viewer_id,
         evidence=evidence,
-        now=now,
         source=source,
-        status=status,
-        cited=ai.cited_ids if ai else frozenset(),
-        model=writer.model if ai is not None and writer is not None else None,
-        dropped=dropped,
-        fingerprint=fingerprint,
+        status=outcome.status,
+        cited=outcome.ai.cited_ids if outcome.ai else frozenset(),
+        model=outcome.model if outcome.ai is not None else None,
+        dropped=outcome.dropped,
     )
     return DealInsight(
         deal=evidence.deal,
         recent=tuple(recent_activities(evidence)),
         risks=tuple(risks_from_evidence(evidence)),
-        ai=ai,
-        ai_status=status,
-        notice=notice,
+        ai=outcome.ai,
+        ai_status=outcome.status,
+        notice=outcome.notice,
         evidence_ids=tuple(sorted(evidence.citable_ids)),
         activities={a.id: a for a in (*evidence.activities, *evidence.follow_ups)},
         model=request.model,
-        generated_at=now,
+        generated_at=evidence.as_of,
         request_id=request.id,
     )
 
@@ -249,52 +323,61 @@ def answer_follow_up(
     The evidence is gathered afresh with the viewer's permissions (it may have changed
     since the first answer); the question is sent as the rep's words, the evidence as
     data. Same gate as ``deal_insight``: no model call under HIPAA, with customer analysis
-    off, or without a model. Not cached: questions rarely repeat.
+    off, or without a model. Not cached: questions rarely repeat. Phases as in
+    ``deal_insight``: ``plan_insight(use_cache=False)``, ``write_answer``,
+    ``record_follow_up``.
 
     Raises:
         DealNotVisible: The deal does not exist or is not visible to ``viewer``.
     """
-    evidence = gather_evidence(session, deal_id=deal_id, viewer=viewer, now=now)
-    if evidence is None:
-        raise DealNotVisible(deal_id)
-    gate = ai_gate(session, writer)
-    statements: tuple[CitedStatement, ...] = ()
-    notice: str | None = None
-    dropped = 0
-    if gate is not None:
-        status, notice = gate, NOTICES[gate]
-    else:
-        assert writer is not None
-        try:
-            draft = writer.ask(build_follow_up_prompt(evidence, question), FollowUpDraft)
-        except InsightUnavailable as error:
-            status = AiStatus.FAILED
-            notice = f"No AI answer right now: {error.reason}. Showing CRM data only."
-        else:
-            status = AiStatus.USED
-            checked, dropped_list = check_citations(
-                InsightDraft(recent_activity=draft.statements, risks=[], buyer_goals=[]),
-                allowed_ids=evidence.citable_ids,
-            )
-            statements, dropped = checked.recent_activity, len(dropped_list)
+    plan = plan_insight(
+        session, deal_id=deal_id, viewer=viewer, now=now, writer=writer, use_cache=False
+    )
+    outcome = write_answer(plan, question, writer)
+    return record_follow_up(session, plan, outcome, question=question, source=source)
+
+
+def write_answer(plan: InsightPlan, question: str, writer: InsightWriter | None) -> ModelOutcome:
+    """Model phase of a follow-up: the answer's statements (as ``recent_activity``)."""
+    if plan.gate is not None:
+        return ModelOutcome(ai=None, status=plan.gate, notice=NOTICES[plan.gate])
+    assert writer is not None  # no gate means a writer was given
+    evidence = plan.evidence
+    try:
+        draft = writer.ask(build_follow_up_prompt(evidence, question), FollowUpDraft)
+    except InsightUnavailable as error:
+        notice = f"No AI answer right now: {error.reason}. Showing CRM data only."
+        return ModelOutcome(ai=None, status=AiStatus.FAILED, notice=notice)
+    checked, dropped = check_citations(
+        InsightDraft(recent_activity=draft.statements, risks=[], buyer_goals=[]),
+        allowed_ids=evidence.citable_ids,
+    )
+    return ModelOutcome(ai=checked, status=AiStatus.USED, model=writer.model, dropped=len(dropped))
+
+
+def record_follow_up(
+    session: Session, plan: InsightPlan, outcome: ModelOutcome, *, question: str, source: str
+) -> FollowUpAnswer:
+    """Write phase of a follow-up: the audit row; return what the user sees."""
+    evidence = plan.evidence
+    statements = outcome.ai.recent_activity if outcome.ai is not None else ()
     request = _audit(
         session,
-        viewer=viewer,
+        viewer_id=plan.viewer_id,
         evidence=evidence,
-        now=now,
         source=source,
-        status=status,
+        status=outcome.status,
         cited=frozenset(i for s in statements for i in s.activity_ids),
-        model=writer.model if status is AiStatus.USED and writer is not None else None,
-        dropped=dropped,
+        model=outcome.model if outcome.ai is not None else None,
+        dropped=outcome.dropped,
         question=" ".join(question.split())[:500],
     )
     return FollowUpAnswer(
         deal=evidence.deal,
         question=question,
         statements=statements,
-        ai_status=status,
-        notice=notice,
+        ai_status=outcome.status,
+        notice=outcome.notice,
         recent=tuple(recent_activities(evidence)),
         risks=tuple(risks_from_evidence(evidence)),
         activities={a.id: a for a in (*evidence.activities, *evidence.follow_ups)},
@@ -354,25 +437,23 @@ def record_feedback(
 def _audit(
     session: Session,
     *,
-    viewer: User,
+    viewer_id: int,
     evidence: Evidence,
-    now: datetime,
     source: str,
     status: AiStatus,
     cited: frozenset[int],
     model: str | None,
     dropped: int,
     question: str | None = None,
-    fingerprint: str | None = None,
 ) -> InsightRequest:
     request = InsightRequest(
-        user_id=viewer.id,
+        user_id=viewer_id,
         deal_id=evidence.deal.id,
-        asked_at=now,
+        asked_at=evidence.as_of,
         source=source,
         evidence_ids=sorted(evidence.citable_ids),
         cited_ids=sorted(cited),
-        fingerprint=fingerprint or evidence.fingerprint(),
+        fingerprint=evidence.fingerprint(),
         ai_status=status.value,
         ai_used=status is AiStatus.USED,
         model=model,
