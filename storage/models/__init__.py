@@ -33,6 +33,7 @@ from storage.models.crm import (
     SequenceEnrollment,
     StageState,
 )
+from storage.models.insights import CachedInsight, InsightFeedback, InsightRequest
 from storage.models.org import (
     DealVisibility,
     Goal,
@@ -55,6 +56,7 @@ __all__ = [
     "ActivityLead",
     "Assignment",
     "Base",
+    "CachedInsight",
     "CallStatus",
     "Company",
     "Contact",
@@ -66,6 +68,8 @@ __all__ = [
     "EnrollmentStatus",
     "Goal",
     "GoalMetric",
+    "InsightFeedback",
+    "InsightRequest",
     "Lead",
     "MeetingOutcome",
     "OwnedObject",
