@@ -117,7 +117,7 @@ def _subject(session: Session, viewer: User, state: ViewState) -> User:
     subject = session.get(User, state.subject_id)
     if subject is None or not subject.is_active:
         raise UnknownSubject(state.subject_id)
-    if not can_view_workspace(session, viewer, subject):
+    if not can_view_workspace(session, viewer=viewer, owner=subject):
         raise AccessDenied(state.subject_id)
     return subject
 
@@ -247,7 +247,7 @@ def _schedule(c: _Context) -> _Body:
         period = SchedulePeriod(c.state.filter or SchedulePeriod.DAY.value)
     except ValueError:
         raise BadState(f"unknown schedule period {c.state.filter!r}") from None
-    plan = schedule(c.session, c.viewer, c.subject, now=c.now, period=period)
+    plan = schedule(c.session, c.subject, now=c.now, period=period, viewer=c.viewer)
     top, groups = render.schedule_blocks(plan, state=c.state, now=c.now, can_act=c.can_act)
     return _Body(
         groups=groups,
