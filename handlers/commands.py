@@ -22,6 +22,7 @@ from handlers.render.help import help_blocks, help_text
 from handlers.render_pool import render_view
 from handlers.safely import after_ack
 from handlers.services import Services
+from handlers.settings import open_settings
 from handlers.workspace import AccessDenied, UnknownSubject
 from storage.db import unit_of_work
 from storage.people import user_by_slack_id
@@ -179,8 +180,6 @@ def _as_user(request: CommandRequest) -> None:
 
 
 def _settings(request: CommandRequest) -> None:
-    from handlers.settings import open_settings
-
     open_settings(
         request.services, request.client, asker=request.asker, trigger_id=request.trigger_id
     )

@@ -30,7 +30,7 @@ logger = logging.getLogger(__name__)
 # Buttons in one block need distinct action_ids: "home_nav:deals", "home_page:next"...
 NAVIGATION = re.compile(
     rf"^({re.escape(ids.HOME_NAV)}|{re.escape(ids.HOME_PAGE)}|{re.escape(ids.HOME_FILTER)}"
-    rf"|{re.escape(ids.ACTION_CATEGORY_FILTER)})(:[a-z0-9_\-]+)?$"
+    rf"|{re.escape(ids.ACTION_CATEGORY_FILTER)})(:[a-z0-9_.\-]+)?$"
 )
 
 

@@ -133,3 +133,26 @@ def test_every_users_overview_fits_the_home_tab(demo: tuple[Engine, DemoOrg]) ->
     with Session(engine) as session:
         for user in session.scalars(select(User).where(User.is_active)):
             _all_pages(session, user, ViewState(), org.now, "home")
+
+
+def test_every_element_carries_an_id_someone_listens_for(demo: tuple[Engine, DemoOrg]) -> None:
+    """Navigation ids match the navigation listener; every other id is a shared constant."""
+    from handlers.home import NAVIGATION
+
+    shared = {value for name, value in vars(ids).items() if name.isupper()}
+    engine, org = demo
+    seen: set[str] = set()
+    with Session(engine) as session:
+        dana = session.get(User, org.rep_id)
+        assert dana is not None
+        for view, values in FILTERS.items():
+            for value in values:
+                for page in _all_pages(
+                    session, dana, ViewState(view=view, filter=value), org.now, "home"
+                ):
+                    for block in page:
+                        elements = block.get("elements", []) + [block.get("accessory") or {}]
+                        seen.update(e["action_id"] for e in elements if "action_id" in e)
+    assert seen
+    for action_id in seen:
+        assert NAVIGATION.match(action_id) or action_id in shared, action_id

@@ -77,3 +77,26 @@ def test_an_unknown_filter_gets_help(running_app: RunningApp, demo_org: DemoOrg)
     (answer,) = running_app.responses()
     assert "/sales deals" in answer["text"]
     assert "shiny" in answer["text"]
+
+
+def test_clicking_an_insight_number_lists_what_it_counts(
+    running_app: RunningApp, demo_org: DemoOrg
+) -> None:
+    user = demo_org.rep_slack_user_id
+    running_app.open_home(user)
+    home = running_app.published_home(user)
+    number = next(
+        e
+        for b in home["blocks"]
+        if b["type"] == "actions"
+        for e in b["elements"]
+        if e["action_id"].startswith(f"{ids.HOME_FILTER}:i.")
+    )
+    answer = running_app.block_action(
+        user_id=user, action_id=number["action_id"], value=number["value"]
+    )
+    assert answer.status == 200
+    shown = running_app.published_home(user)
+    assert ViewState.decode(shown["private_metadata"]).filter.startswith("i.")
+    label = number["text"]["text"].split(":")[0]
+    assert f"*{label}*" in str(shown["blocks"])
