@@ -24,8 +24,6 @@ from handlers.safely import after_ack
 from handlers.services import Services
 from handlers.settings import open_settings
 from handlers.workspace import AccessDenied, UnknownSubject
-from storage.db import unit_of_work
-from storage.people import user_by_slack_id
 
 logger = logging.getLogger(__name__)
 
@@ -160,12 +158,9 @@ def _as_user(request: CommandRequest) -> None:
         _help(request, intro="Say whose workspace: `/sales as @someone [view]`.")
         return
     subject_slack_id = match.group(1)
-    with unit_of_work(request.services.sessions) as session:
-        subject = user_by_slack_id(session, subject_slack_id)
-        subject_id = subject.id if subject is not None else None
-    if subject_id is None:
-        found = who_is_asking(request.services, request.client, subject_slack_id)
-        subject_id = found.user_id if found is not None else None
+    # The same lookup as for the asker: linked id, else Slack email (then remembered).
+    found = who_is_asking(request.services, request.client, subject_slack_id)
+    subject_id = found.user_id if found is not None else None
     if subject_id is None:
         request.respond(
             text=f"<@{subject_slack_id}> has no linked CRM account.", response_type="ephemeral"
@@ -175,7 +170,8 @@ def _as_user(request: CommandRequest) -> None:
     try:
         view = View(view_word) if view_word else View.OVERVIEW
     except ValueError:
-        view = View.OVERVIEW
+        _help(request, intro=f"I don't know the view “{view_word[:40]}”.")
+        return
     show_view(request, ViewState(view=view, subject_id=subject_id))
 
 

@@ -151,7 +151,7 @@ def test_every_element_carries_an_id_someone_listens_for(demo: tuple[Engine, Dem
                     session, dana, ViewState(view=view, filter=value), org.now, "home"
                 ):
                     for block in page:
-                        elements = block.get("elements", []) + [block.get("accessory") or {}]
+                        elements = [*block.get("elements", []), block.get("accessory") or {}]
                         seen.update(e["action_id"] for e in elements if "action_id" in e)
     assert seen
     for action_id in seen:
