@@ -1,5 +1,12 @@
 """All models, importable from one place (Alembic reads ``Base.metadata`` from here)."""
 
+from storage.models.actions import (
+    ActionFeedback,
+    ActionObject,
+    ActionState,
+    GuidedAction,
+    GuidedActionItem,
+)
 from storage.models.activities import (
     OPEN_TASK_STATUSES,
     Activity,
@@ -46,6 +53,9 @@ from storage.models.org import (
 
 __all__ = [
     "OPEN_TASK_STATUSES",
+    "ActionFeedback",
+    "ActionObject",
+    "ActionState",
     "Activity",
     "ActivityCompany",
     "ActivityContact",
@@ -65,6 +75,8 @@ __all__ = [
     "EnrollmentStatus",
     "Goal",
     "GoalMetric",
+    "GuidedAction",
+    "GuidedActionItem",
     "Lead",
     "MeetingOutcome",
     "OwnedObject",
