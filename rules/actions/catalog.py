@@ -11,10 +11,9 @@ from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, exists, func, or_, select
-from sqlalchemy.orm import aliased
 
 from rules.actions import predicates as p
-from rules.actions.model import ActionType, Category, Condition, Ctx, Rule, Subject
+from rules.actions.model import ActionType, Category, Condition, Ctx, Rule, Subject, shared_alias
 from storage.models import (
     OPEN_TASK_STATUSES,
     ActivityDeal,
@@ -59,8 +58,8 @@ def _not_late_lifecycle() -> Condition:
 
 def _no_deal() -> Condition:
     def sql(c: Ctx) -> ColumnElement[bool]:
-        dc = aliased(DealContact)
-        return ~exists(select(1).where(dc.contact_id == c.subject.id).correlate_except(dc))
+        dc = shared_alias(DealContact)
+        return ~exists(select(1).where(dc.contact_id == c.subject.id).correlate_except(dc.table))
 
     return Condition("no_deal", "the contact is not associated with a deal", sql)
 
@@ -114,17 +113,17 @@ def _you_logged_activity_on_lead() -> Condition:
 
 
 def _latest_lead(c: Ctx, column: Any) -> ColumnElement[Any]:
-    lead = aliased(Lead)
-    stage = aliased(PipelineStage)
+    lead = shared_alias(Lead)
+    stage = shared_alias(PipelineStage)
     value = column(lead, stage)
     return (
         select(value)
-        .select_from(lead)
-        .join(stage, stage.id == lead.stage_id)
+        .select_from(lead.table)
+        .join(stage.table, stage.id == lead.stage_id)
         .where(lead.contact_id == c.subject.id)
         .order_by(lead.created_at.desc(), lead.id.desc())
         .limit(1)
-        .correlate_except(lead, stage)
+        .correlate_except(lead.table, stage.table)
         .scalar_subquery()
     )
 
@@ -169,11 +168,11 @@ def _more_than_days_since_reengaged(days: int) -> Condition:
 
 def _lead_created_after_action() -> Condition:
     def sql(c: Ctx) -> ColumnElement[bool]:
-        lead = aliased(Lead)
+        lead = shared_alias(Lead)
         return exists(
             select(1)
             .where(lead.contact_id == c.subject.id, lead.created_at > c.created_at)
-            .correlate_except(lead)
+            .correlate_except(lead.table)
         )
 
     return Condition("lead_created", "a lead is created for it", sql)
@@ -183,11 +182,11 @@ def _follow_up_tasks_completed() -> Condition:
     def sql(c: Ctx) -> ColumnElement[bool]:
         from storage.models import Activity
 
-        task = aliased(Activity)
+        task = shared_alias(Activity)
         follow_ups = (
             select(1)
             .where(task.follow_up_of_id == c.subject.id, task.kind == ActivityKind.TASK)
-            .correlate_except(task)
+            .correlate_except(task.table)
         )
         still_open = follow_ups.where(task.status.in_([s.value for s in OPEN_TASK_STATUSES]))
         return and_(exists(follow_ups), ~exists(still_open))
@@ -285,8 +284,8 @@ def _created_more_than_days_ago(days: int) -> Condition:
 
 def _deal_has_no_contact() -> Condition:
     def sql(c: Ctx) -> ColumnElement[bool]:
-        dc = aliased(DealContact)
-        return ~exists(select(1).where(dc.deal_id == c.subject.id).correlate_except(dc))
+        dc = shared_alias(DealContact)
+        return ~exists(select(1).where(dc.deal_id == c.subject.id).correlate_except(dc.table))
 
     return Condition("no_contact", "it has no associated contact", sql)
 
@@ -300,8 +299,8 @@ def _contact_associated() -> Condition:
 
 def _deal_has_no_engagement() -> Condition:
     def sql(c: Ctx) -> ColumnElement[bool]:
-        ad = aliased(ActivityDeal)
-        return ~exists(select(1).where(ad.deal_id == c.subject.id).correlate_except(ad))
+        ad = shared_alias(ActivityDeal)
+        return ~exists(select(1).where(ad.deal_id == c.subject.id).correlate_except(ad.table))
 
     return Condition("no_engagement", "it has no engagement (no associated activity)", sql)
 

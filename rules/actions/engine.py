@@ -28,11 +28,11 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from rules.actions import predicates as p
 from rules.actions.catalog import RULES
-from rules.actions.model import ActionType, Category, Ctx, DayBounds, Rule, Subject
+from rules.actions.model import ActionType, Category, Ctx, DayBounds, Rule, Subject, shared_alias
 from storage.models import (
     ActionState,
     ActivityContact,
@@ -368,7 +368,7 @@ def creation_query(
     criteria = [c.sql(ctx) for c in rule.criteria]
     # Never create what would expire at once (e.g. follow-ups already completed).
     not_expired = [p.does_not_hold(e.sql(ctx)) for e in rule.expiry]
-    prior = aliased(GuidedActionItem)
+    prior = shared_alias(GuidedActionItem)
     not_blocked = ~exists(
         select(1).where(
             prior.action_type == rule.type.value,

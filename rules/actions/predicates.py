@@ -31,11 +31,10 @@ from sqlalchemy import (
     union_all,
 )
 from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.orm import aliased
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 
-from rules.actions.model import Condition, Ctx, Subject
+from rules.actions.model import Condition, Ctx, Subject, shared_alias
 from storage.models import (
     OPEN_TASK_STATUSES,
     Activity,
@@ -150,24 +149,26 @@ def _your_day(ctx: Ctx, index: int) -> ColumnElement[Any]:
 def activity_ids(subject: Subject | str, entity: Any) -> Select[Any]:
     """Ids of the activities associated with the record (a lead: its own and its contact's)."""
     if subject == Subject.CONTACT:
-        ac = aliased(ActivityContact)
-        return select(ac.activity_id).where(ac.contact_id == entity.id).correlate_except(ac)
+        ac = shared_alias(ActivityContact)
+        return select(ac.activity_id).where(ac.contact_id == entity.id).correlate_except(ac.table)
     if subject == Subject.LEAD:
-        al, ac = aliased(ActivityLead), aliased(ActivityContact)
+        al, ac = shared_alias(ActivityLead), shared_alias(ActivityContact)
         return union_all(  # type: ignore[return-value]
-            select(al.activity_id).where(al.lead_id == entity.id).correlate_except(al),
-            select(ac.activity_id).where(ac.contact_id == entity.contact_id).correlate_except(ac),
+            select(al.activity_id).where(al.lead_id == entity.id).correlate_except(al.table),
+            select(ac.activity_id)
+            .where(ac.contact_id == entity.contact_id)
+            .correlate_except(ac.table),
         )
     if subject == Subject.DEAL:
-        ad = aliased(ActivityDeal)
-        return select(ad.activity_id).where(ad.deal_id == entity.id).correlate_except(ad)
+        ad = shared_alias(ActivityDeal)
+        return select(ad.activity_id).where(ad.deal_id == entity.id).correlate_except(ad.table)
     if subject == "deal_contacts":
-        ac, dc = aliased(ActivityContact), aliased(DealContact)
+        ac, dc = shared_alias(ActivityContact), shared_alias(DealContact)
         return (
             select(ac.activity_id)
-            .join(dc, dc.contact_id == ac.contact_id)
+            .join(dc.table, dc.contact_id == ac.contact_id)
             .where(dc.deal_id == entity.id)
-            .correlate_except(ac, dc)
+            .correlate_except(ac.table, dc.table)
         )
     raise ValueError(f"no activity links for {subject!r}")
 
@@ -176,13 +177,17 @@ ActivityClause = Callable[[Any], ColumnElement[bool]]
 
 
 def any_activity(ids: Select[Any], where: ActivityClause) -> ColumnElement[bool]:
-    a = aliased(Activity)
-    return exists(select(1).select_from(a).where(a.id.in_(ids), where(a)).correlate_except(a))
+    a = shared_alias(Activity)
+    return exists(
+        select(1).select_from(a.table).where(a.id.in_(ids), where(a)).correlate_except(a.table)
+    )
 
 
 def latest(ids: Select[Any], value: Callable[[Any], ColumnElement[Any]]) -> ColumnElement[Any]:
-    a = aliased(Activity)
-    return select(func.max(value(a))).where(a.id.in_(ids)).correlate_except(a).scalar_subquery()
+    a = shared_alias(Activity)
+    return (
+        select(func.max(value(a))).where(a.id.in_(ids)).correlate_except(a.table).scalar_subquery()
+    )
 
 
 def engaged_at(a: Any) -> ColumnElement[Any]:
@@ -330,14 +335,14 @@ def first_stage(what: str) -> Condition:
 
 def no_open_lead() -> Condition:
     def sql(c: Ctx) -> ColumnElement[bool]:
-        lead = aliased(Lead)
-        stage = aliased(PipelineStage)
+        lead = shared_alias(Lead)
+        stage = shared_alias(PipelineStage)
         return ~exists(
             select(1)
-            .select_from(lead)
-            .join(stage, stage.id == lead.stage_id)
+            .select_from(lead.table)
+            .join(stage.table, stage.id == lead.stage_id)
             .where(lead.contact_id == c.subject.id, stage.state == StageState.OPEN)
-            .correlate_except(lead, stage)
+            .correlate_except(lead.table, stage.table)
         )
 
     return Condition("no_open_lead", "the contact has no open lead", sql)
@@ -600,32 +605,32 @@ def snapshot(subject: Subject, entity: Any) -> tuple[ColumnElement[Any], ColumnE
         )
         return entity.contact_id, func.coalesce(entity.company_id, contact_company)
     if subject is Subject.DEAL:
-        dc = aliased(DealContact)
+        dc = shared_alias(DealContact)
         contact = (
             select(func.min(dc.contact_id))
             .where(dc.deal_id == entity.id)
-            .correlate_except(dc)
+            .correlate_except(dc.table)
             .scalar_subquery()
         )
         return contact, entity.company_id
-    ac, aco = aliased(ActivityContact), aliased(ActivityCompany)
+    ac, aco = shared_alias(ActivityContact), shared_alias(ActivityCompany)
     contact = (
         select(func.min(ac.contact_id))
         .where(ac.activity_id == entity.id)
-        .correlate_except(ac)
+        .correlate_except(ac.table)
         .scalar_subquery()
     )
     company = (
         select(func.min(aco.company_id))
         .where(aco.activity_id == entity.id)
-        .correlate_except(aco)
+        .correlate_except(aco.table)
         .scalar_subquery()
     )
     contacts_company = (
         select(func.min(Contact.company_id))
-        .join(ac, ac.contact_id == Contact.id)
+        .join(ac.table, ac.contact_id == Contact.id)
         .where(ac.activity_id == entity.id)
-        .correlate_except(Contact, ac)
+        .correlate_except(Contact, ac.table)
         .scalar_subquery()
     )
     return contact, func.coalesce(company, contacts_company)
@@ -633,13 +638,20 @@ def snapshot(subject: Subject, entity: Any) -> tuple[ColumnElement[Any], ColumnE
 
 def activity_category(entity: Any) -> ColumnElement[str]:
     """Meetings, calls and tasks go where their links put them [choice]."""
-    ad, ac, al = aliased(ActivityDeal), aliased(ActivityContact), aliased(ActivityLead)
+    ad, ac, al = (
+        shared_alias(ActivityDeal),
+        shared_alias(ActivityContact),
+        shared_alias(ActivityLead),
+    )
     return case(
-        (exists(select(1).where(ad.activity_id == entity.id).correlate_except(ad)), "closing"),
+        (
+            exists(select(1).where(ad.activity_id == entity.id).correlate_except(ad.table)),
+            "closing",
+        ),
         (
             or_(
-                exists(select(1).where(ac.activity_id == entity.id).correlate_except(ac)),
-                exists(select(1).where(al.activity_id == entity.id).correlate_except(al)),
+                exists(select(1).where(ac.activity_id == entity.id).correlate_except(ac.table)),
+                exists(select(1).where(al.activity_id == entity.id).correlate_except(al.table)),
             ),
             "prospecting",
         ),
