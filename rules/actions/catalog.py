@@ -255,13 +255,8 @@ def _next_step_not_updated_since() -> Condition:
     return Condition(
         "next_step_not_updated",
         "the deal's next step has not been updated since that activity",
-        lambda c: or_(
-            and_(
-                c.subject.next_step_updated_at.is_(None),
-                _latest_ended_activity(c).is_not(None),
-            ),
-            c.subject.next_step_updated_at < _latest_ended_activity(c),
-        ),
+        # Vacuously true without such an activity: the criterion above covers that.
+        lambda c: p.does_not_hold(c.subject.next_step_updated_at >= _latest_ended_activity(c)),
     )
 
 

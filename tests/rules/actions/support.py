@@ -27,16 +27,16 @@ def open_objects(session: Session, action_type: ActionType, user_id: int | None 
     return set(session.scalars(query))
 
 
-def last_item(session: Session, action_type: ActionType, object_id: int) -> GuidedActionItem:
-    item = session.scalar(
-        select(GuidedActionItem)
-        .where(
-            GuidedActionItem.action_type == action_type.value,
-            GuidedActionItem.object_id == object_id,
-        )
-        .order_by(GuidedActionItem.id.desc())
-        .limit(1)
+def last_item(
+    session: Session, action_type: ActionType, object_id: int, user_id: int | None = None
+) -> GuidedActionItem:
+    query = select(GuidedActionItem).where(
+        GuidedActionItem.action_type == action_type.value,
+        GuidedActionItem.object_id == object_id,
     )
+    if user_id is not None:
+        query = query.where(GuidedActionItem.user_id == user_id)
+    item = session.scalar(query.order_by(GuidedActionItem.id.desc()).limit(1))
     assert item is not None, f"no {action_type.value} item for {object_id}"
     session.refresh(item)
     return item
@@ -81,11 +81,15 @@ def check_creation(
 
 
 def expired_by(
-    session: Session, action_type: ActionType, object_id: int, at: datetime
+    session: Session,
+    action_type: ActionType,
+    object_id: int,
+    at: datetime,
+    user_id: int | None = None,
 ) -> str | None:
-    """Evaluate at ``at``; the condition that expired the item then, or None if still open."""
+    """Evaluate at ``at``; the condition that expired the (user's) item, or None if open."""
     run(session, action_type, at)
-    item = last_item(session, action_type, object_id)
+    item = last_item(session, action_type, object_id, user_id)
     if item.state is ActionState.OPEN:
         return None
     assert item.state is ActionState.EXPIRED, item.state
