@@ -58,6 +58,11 @@ def db_current() -> None:
     typer.echo(f"current: {current_revision(engine)}  latest: {head_revision()}")
 
 
+from bot.commands_actions import actions_command  # noqa: E402
+
+app.command("actions")(actions_command)
+
+
 def main() -> None:
     logging.basicConfig(
         level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
