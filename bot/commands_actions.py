@@ -42,6 +42,11 @@ class CommandError(Exception):
     """Bad input on the command line: a message for the user, exit code 2."""
 
 
+def register(app: typer.Typer) -> None:
+    """Add ``salesbot actions`` to the CLI."""
+    app.command("actions")(actions_command)
+
+
 def actions_command(
     user: str | None = typer.Option(None, "--user", help="The user's email, id or owner id."),
     at: str | None = typer.Option(
