@@ -562,7 +562,7 @@ RULES: tuple[Rule, ...] = (
         subject=L,
         category=Category.PROSPECTING,
         bundled=False,
-        title="Lead {label} is waiting for your reply",
+        title="{label} is waiting for your reply",
         call_to_action="Reply",
         criteria=(
             p.assigned_to_you("lead"),
@@ -624,7 +624,7 @@ RULES: tuple[Rule, ...] = (
         subject=L,
         category=Category.PROSPECTING,
         bundled=False,
-        title="Lead {label} engaged recently",
+        title="{label} engaged recently",
         call_to_action="Follow up",
         criteria=(p.assigned_to_you("lead"), p.open_stage("lead"), p.engaged_within(L, 7)),
         expiry=(p.more_than_days_since_engaged(L, 7),),
