@@ -243,6 +243,14 @@ def explanation_json(verdict: Explanation) -> dict[str, Any]:
 # --- terminal ----------------------------------------------------------------------------------
 
 
+def show_guided_actions(console: Console, session: Session, *, user_id: int, now: datetime) -> None:
+    """Evaluate the rules for one user as of ``now``, commit, and print their actions."""
+    evaluate(session, now=now, user_ids=[user_id])
+    session.commit()
+    console.rule("Guided actions")
+    render_actions_for_terminal(console, open_actions(session, user_id=user_id, now=now))
+
+
 def render_actions_for_terminal(console: Console, actions: list[ActionView]) -> None:
     """Print actions grouped by category (closing, prospecting, other), in ranked order."""
     if not actions:
