@@ -10,6 +10,7 @@ statement evaluates a rule for every record at once. Conventions at boundaries:
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -28,7 +29,6 @@ from sqlalchemy import (
     or_,
     select,
     true,
-    union_all,
 )
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -146,48 +146,91 @@ def _your_day(ctx: Ctx, index: int) -> ColumnElement[Any]:
 # --- activities around a record ------------------------------------------------------------
 
 
-def activity_ids(subject: Subject | str, entity: Any) -> Select[Any]:
-    """Ids of the activities associated with the record (a lead: its own and its contact's)."""
+Path = Callable[[list[Any], Any], Select[Any]]
+
+
+@dataclass(frozen=True)
+class Links:
+    """How to reach the activities associated with a record: one or more join paths.
+
+    Each path is ``link table JOIN activities`` filtered by the record's id, so the database
+    walks the link index for each record instead of scanning activities.
+    """
+
+    paths: tuple[Path, ...]
+
+
+def _path(link: Any, key: str, value: Any, *extra: Any) -> Path:
+    def build(columns: list[Any], a: Any) -> Select[Any]:
+        query = select(*columns).select_from(link.table)
+        for table, on in extra:
+            query = query.join(table.table, on)
+        return (
+            query.join(a.table, a.id == link.activity_id)
+            .where(getattr(link, key) == value)
+            .correlate_except(link.table, a.table, *(t.table for t, _ in extra))
+        )
+
+    return build
+
+
+def activity_ids(subject: Subject | str, entity: Any) -> Links:
+    """The activities associated with the record (a lead: its own and its contact's)."""
     if subject == Subject.CONTACT:
-        ac = shared_alias(ActivityContact)
-        return select(ac.activity_id).where(ac.contact_id == entity.id).correlate_except(ac.table)
+        return Links((_path(shared_alias(ActivityContact), "contact_id", entity.id),))
     if subject == Subject.LEAD:
-        al, ac = shared_alias(ActivityLead), shared_alias(ActivityContact)
-        return union_all(  # type: ignore[return-value]
-            select(al.activity_id).where(al.lead_id == entity.id).correlate_except(al.table),
-            select(ac.activity_id)
-            .where(ac.contact_id == entity.contact_id)
-            .correlate_except(ac.table),
+        return Links(
+            (
+                _path(shared_alias(ActivityLead), "lead_id", entity.id),
+                _path(shared_alias(ActivityContact), "contact_id", entity.contact_id),
+            )
         )
     if subject == Subject.DEAL:
-        ad = shared_alias(ActivityDeal)
-        return select(ad.activity_id).where(ad.deal_id == entity.id).correlate_except(ad.table)
+        return Links((_path(shared_alias(ActivityDeal), "deal_id", entity.id),))
     if subject == "deal_contacts":
-        ac, dc = shared_alias(ActivityContact), shared_alias(DealContact)
-        return (
-            select(ac.activity_id)
-            .join(dc.table, dc.contact_id == ac.contact_id)
-            .where(dc.deal_id == entity.id)
-            .correlate_except(ac.table, dc.table)
-        )
+        # deal_contacts JOIN activity_contacts JOIN activities.
+        dc, ac = shared_alias(DealContact), shared_alias(ActivityContact)
+
+        def build(columns: list[Any], a: Any) -> Select[Any]:
+            return (
+                select(*columns)
+                .select_from(dc.table)
+                .join(ac.table, ac.contact_id == dc.contact_id)
+                .join(a.table, a.id == ac.activity_id)
+                .where(dc.deal_id == entity.id)
+                .correlate_except(dc.table, ac.table, a.table)
+            )
+
+        return Links((build,))
     raise ValueError(f"no activity links for {subject!r}")
 
 
 ActivityClause = Callable[[Any], ColumnElement[bool]]
 
 
-def any_activity(ids: Select[Any], where: ActivityClause) -> ColumnElement[bool]:
+def any_activity(links: Links, where: ActivityClause) -> ColumnElement[bool]:
+    """Some associated activity satisfies ``where``."""
     a = shared_alias(Activity)
-    return exists(
-        select(1).select_from(a.table).where(a.id.in_(ids), where(a)).correlate_except(a.table)
-    )
+    found = [exists(path([literal(1)], a).where(where(a))) for path in links.paths]
+    return found[0] if len(found) == 1 else or_(*found)
 
 
-def latest(ids: Select[Any], value: Callable[[Any], ColumnElement[Any]]) -> ColumnElement[Any]:
+def latest(links: Links, value: Callable[[Any], ColumnElement[Any]]) -> ColumnElement[Any]:
+    """The greatest ``value`` over the associated activities (NULL when none has one)."""
     a = shared_alias(Activity)
-    return (
-        select(func.max(value(a))).where(a.id.in_(ids)).correlate_except(a.table).scalar_subquery()
-    )
+    maxes: list[ColumnElement[Any]] = [
+        path([func.max(value(a))], a).scalar_subquery() for path in links.paths
+    ]
+    result = maxes[0]
+    for other in maxes[1:]:
+        # Portable GREATEST that ignores NULLs (SQLite's max(x, y) returns NULL on any NULL).
+        result = case(
+            (result.is_(None), other),
+            (other.is_(None), result),
+            (other > result, other),
+            else_=result,
+        )
+    return result
 
 
 def engaged_at(a: Any) -> ColumnElement[Any]:
