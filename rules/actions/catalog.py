@@ -185,7 +185,9 @@ def _follow_up_tasks_completed() -> Condition:
         task = shared_alias(Activity)
         follow_ups = (
             select(1)
-            .where(task.follow_up_of_id == c.subject.id, task.kind == ActivityKind.TASK)
+            # Only tasks have follow_up_of_id; filtering on kind too made SQLite pick the
+            # kind index and scan every task per meeting.
+            .where(task.follow_up_of_id == c.subject.id)
             .correlate_except(task.table)
         )
         still_open = follow_ups.where(task.status.in_([s.value for s in OPEN_TASK_STATUSES]))

@@ -26,6 +26,7 @@ from sqlalchemy import (
     null,
     or_,
     select,
+    text,
     update,
 )
 from sqlalchemy.orm import Session
@@ -117,6 +118,10 @@ def evaluate(
     users = None if user_ids is None else sorted(set(user_ids))
     scope = None if object_refs is None else affected_records(session, list(object_refs))
     settings = EngineSettings.load(session, now)
+    if session.get_bind().dialect.name == "postgresql":
+        # JIT-compiling these wide statements took seconds and saved nothing (for this
+        # transaction only).
+        session.execute(text("SET LOCAL jit = off"))
     report = EvaluationReport(now=now)
     for rule in rules:
         rule_started = time.perf_counter()

@@ -96,6 +96,29 @@ def _time_text_pg(element: _TimeText, compiler: SQLCompiler, **kw: Any) -> str:
     return f"to_char(({inner}) AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US')"
 
 
+class _Latest(FunctionElement[Any]):
+    """The latest of several timestamps, ignoring NULLs; each argument is evaluated once."""
+
+    inherit_cache = True
+    name = "latest_of"
+
+    @property
+    def type(self) -> Any:  # type: ignore[override]
+        return UTCDateTime()
+
+
+@compiles(_Latest)
+def _latest_default(element: _Latest, compiler: SQLCompiler, **kw: Any) -> str:
+    # SQLite: max() of several values is NULL if any is; '' sorts before every timestamp.
+    args = ", ".join(f"coalesce({compiler.process(c, **kw)}, '')" for c in element.clauses)
+    return f"nullif(max({args}), '')"
+
+
+@compiles(_Latest, "postgresql")
+def _latest_pg(element: _Latest, compiler: SQLCompiler, **kw: Any) -> str:
+    return "greatest(%s)" % compiler.process(element.clauses, **kw)  # noqa: UP031
+
+
 def time_text(expr: ColumnElement[Any]) -> ColumnElement[str]:
     return _TimeText(expr)
 
@@ -221,16 +244,7 @@ def latest(links: Links, value: Callable[[Any], ColumnElement[Any]]) -> ColumnEl
     maxes: list[ColumnElement[Any]] = [
         path([func.max(value(a))], a).scalar_subquery() for path in links.paths
     ]
-    result = maxes[0]
-    for other in maxes[1:]:
-        # Portable GREATEST that ignores NULLs (SQLite's max(x, y) returns NULL on any NULL).
-        result = case(
-            (result.is_(None), other),
-            (other.is_(None), result),
-            (other > result, other),
-            else_=result,
-        )
-    return result
+    return maxes[0] if len(maxes) == 1 else _Latest(*maxes)
 
 
 def engaged_at(a: Any) -> ColumnElement[Any]:
