@@ -455,6 +455,7 @@ RULES: tuple[Rule, ...] = (
             p.action_age(14, strict=False),
         ),
         episode=lambda c: p.time_text(p.latest_reply_to_you(C)(c)),
+        narrow=p.contact_emailed_recently(14, replies=True),
     ),
     Rule(
         number=6,
@@ -532,6 +533,7 @@ RULES: tuple[Rule, ...] = (
             p.you_emailed_after_creation(C, "contact"),
         ),
         episode=lambda c: p.time_text(p.latest_inbound_to_you(C)(c)),
+        narrow=p.contact_emailed_recently(14),
     ),
     Rule(
         number=10,
@@ -557,6 +559,7 @@ RULES: tuple[Rule, ...] = (
             p.action_age(7, strict=True),
         ),
         episode=lambda c: p.time_text(p.latest_reply_to_you("deal_contacts")(c)),
+        narrow=p.deal_buyer_emailed_recently(7),
     ),
     Rule(
         number=11,
@@ -578,6 +581,7 @@ RULES: tuple[Rule, ...] = (
             p.you_emailed_after_creation(L, "lead"),
         ),
         episode=lambda c: p.time_text(p.latest_inbound_to_you(L)(c)),
+        narrow=p.lead_emailed_recently(14),
     ),
     Rule(
         number=12,

@@ -53,6 +53,7 @@ DEFAULT_LATE_STAGES = ("customer", "evangelist")
 NO_EPISODE = "-"
 OBJECT_DELETED = "object_deleted"
 NO_OPEN_ITEMS = "no_open_items"
+REANALYZE_AFTER = 2000
 
 
 class RefKind(StrEnum):
@@ -118,7 +119,8 @@ def evaluate(
     users = None if user_ids is None else sorted(set(user_ids))
     scope = None if object_refs is None else affected_records(session, list(object_refs))
     settings = EngineSettings.load(session, now)
-    if session.get_bind().dialect.name == "postgresql":
+    postgres = session.get_bind().dialect.name == "postgresql"
+    if postgres:
         # JIT-compiling these wide statements took seconds and saved nothing (for this
         # transaction only).
         session.execute(text("SET LOCAL jit = off"))
@@ -130,6 +132,11 @@ def evaluate(
         if ids is None or ids:
             run.expired = _expire(session, rule, settings, users, ids)
             run.created = _create(session, rule, settings, users, ids)
+            if postgres and run.created >= REANALYZE_AFTER:
+                # The planner's idea of the action tables is from before this burst of
+                # inserts; with it the next rules' NOT EXISTS checks became scans.
+                session.execute(text("ANALYZE guided_action_items"))
+                session.execute(text("ANALYZE guided_actions"))
         run.seconds = time.perf_counter() - rule_started
         report.runs.append(run)
     session.flush()
@@ -371,6 +378,8 @@ def creation_query(
     if ids is not None:
         base.append(entity.id.in_(sorted(ids)))
     criteria = [c.sql(ctx) for c in rule.criteria]
+    if rule.narrow is not None:
+        base.append(rule.narrow(ctx))
     # Never create what would expire at once (e.g. follow-ups already completed).
     not_expired = [p.does_not_hold(e.sql(ctx)) for e in rule.expiry]
     prior = shared_alias(GuidedActionItem)

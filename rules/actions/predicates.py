@@ -527,6 +527,61 @@ def lead_domain(c: Ctx) -> ColumnElement[Any]:
     )
 
 
+# --- pre-filters (speed only; each is implied by a rule's criteria) -------------------------
+
+
+def _recent_email_links(link: Any, key: str, c: Ctx, days: int, *, replies: bool) -> Any:
+    """Records linked to an inbound email (or, with ``replies``, a reply) in the last days.
+
+    Uncorrelated: computed once per statement, walking the (kind, occurred_at) index.
+    """
+    a = shared_alias(Activity)
+    since = c.now - timedelta(days=days)
+    recent = and_(
+        a.direction == EmailDirection.INCOMING, a.occurred_at >= since, a.occurred_at <= c.now
+    )
+    if replies:
+        recent = or_(recent, and_(a.replied_at >= since, a.replied_at <= c.now))
+    return (
+        select(getattr(link, key))
+        .select_from(link.table)
+        .join(a.table, a.id == link.activity_id)
+        .where(a.kind == ActivityKind.EMAIL, recent)
+        .correlate(None)
+    )
+
+
+def contact_emailed_recently(days: int, *, replies: bool = False) -> Callable[[Ctx], Any]:
+    def sql(c: Ctx) -> ColumnElement[bool]:
+        ac = shared_alias(ActivityContact)
+        return c.subject.id.in_(_recent_email_links(ac, "contact_id", c, days, replies=replies))
+
+    return sql
+
+
+def lead_emailed_recently(days: int) -> Callable[[Ctx], Any]:
+    def sql(c: Ctx) -> ColumnElement[bool]:
+        al, ac = shared_alias(ActivityLead), shared_alias(ActivityContact)
+        return or_(
+            c.subject.id.in_(_recent_email_links(al, "lead_id", c, days, replies=False)),
+            c.subject.contact_id.in_(_recent_email_links(ac, "contact_id", c, days, replies=False)),
+        )
+
+    return sql
+
+
+def deal_buyer_emailed_recently(days: int) -> Callable[[Ctx], Any]:
+    def sql(c: Ctx) -> ColumnElement[bool]:
+        ac = shared_alias(ActivityContact)
+        dc = shared_alias(DealContact)
+        contacts = _recent_email_links(ac, "contact_id", c, days, replies=True)
+        return c.subject.id.in_(
+            select(dc.deal_id).where(dc.contact_id.in_(contacts)).correlate(None)
+        )
+
+    return sql
+
+
 # --- activity subjects ------------------------------------------------------------------------
 
 
