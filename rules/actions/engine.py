@@ -33,7 +33,16 @@ from sqlalchemy.orm import Session
 
 from rules.actions import predicates as p
 from rules.actions.catalog import RULES
-from rules.actions.model import ActionType, Category, Ctx, DayBounds, Rule, Subject, shared_alias
+from rules.actions.model import (
+    ActionType,
+    Category,
+    Ctx,
+    DayBounds,
+    Rule,
+    Subject,
+    shared_alias,
+    you_row,
+)
 from storage.models import (
     ActionState,
     ActivityContact,
@@ -296,6 +305,7 @@ def _expire(
     found = session.execute(
         select(item.id, item.action_id, reason.label("reason"))
         .join(entity, entity.id == item.object_id)
+        .join(you_row().table, you_row().id == item.user_id)
         .where(*base, reason.is_not(None))
     ).all()
     gone = session.execute(
@@ -378,7 +388,8 @@ def creation_query(
     if ids is not None:
         base.append(entity.id.in_(sorted(ids)))
     criteria = [c.sql(ctx) for c in rule.criteria]
-    if rule.narrow is not None:
+    if rule.narrow is not None and ids is None:
+        # Worth it over everything; for a few records it would only add a scan.
         base.append(rule.narrow(ctx))
     # Never create what would expire at once (e.g. follow-ups already completed).
     not_expired = [p.does_not_hold(e.sql(ctx)) for e in rule.expiry]
@@ -391,14 +402,19 @@ def creation_query(
             or_(prior.state == ActionState.OPEN, prior.episode == episode),
         )
     )
-    return select(
-        entity.id.label("object_id"),
-        entity.owner_id.label("user_id"),
-        episode.label("episode"),
-        contact.label("contact_id"),
-        company.label("company_id"),
-        category.label("category"),
-    ).where(*base, *criteria, *not_expired, not_blocked)
+    return (
+        select(
+            entity.id.label("object_id"),
+            entity.owner_id.label("user_id"),
+            episode.label("episode"),
+            contact.label("contact_id"),
+            company.label("company_id"),
+            category.label("category"),
+        )
+        .select_from(entity)
+        .join(you_row().table, you_row().id == entity.owner_id)
+        .where(*base, *criteria, *not_expired, not_blocked)
+    )
 
 
 def _create(

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from rules.actions import predicates as p
 from rules.actions.catalog import rule_for
 from rules.actions.engine import NO_EPISODE, EngineSettings
-from rules.actions.model import Rule
+from rules.actions.model import Rule, you_row
 from storage.models import ActionState, GuidedActionItem
 from storage.types import utc
 
@@ -133,7 +133,13 @@ def explain(
     expiry = rule.all_expiry()
     episode = rule.episode(ctx) if rule.episode else literal(NO_EPISODE)
     columns: list[Any] = [p.as_flag(c.sql(ctx)) for c in (*rule.criteria, *expiry)]
-    row = session.execute(select(*columns, episode).where(entity.id == object_id)).one()
+    you_table = you_row()
+    row = session.execute(
+        select(*columns, episode)
+        .select_from(entity)
+        .outerjoin(you_table.table, you_table.id == literal(you))
+        .where(entity.id == object_id)
+    ).one()
     flags = [bool(v) for v in row[:-1]]
     episode_text = str(row[-1] if row[-1] is not None else NO_EPISODE)
     criteria = tuple(ConditionCheck(c.key, c.text, flags[n]) for n, c in enumerate(rule.criteria))

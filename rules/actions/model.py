@@ -99,8 +99,8 @@ class Alias:
     ``correlate_except`` (its own scope) and no subquery reaches an outer alias of its table.
     """
 
-    def __init__(self, model: Any) -> None:
-        self.table = model.__table__.alias()
+    def __init__(self, model: Any, name: str | None = None) -> None:
+        self.table = model.__table__.alias(name)
 
     def __clause_element__(self) -> Any:
         return self.table
@@ -112,6 +112,15 @@ class Alias:
 @cache
 def shared_alias(model: Any) -> Alias:
     return Alias(model)
+
+
+@cache
+def you_row() -> Alias:
+    """The ``users`` row of "you", joined once into each rule's statement (by the engine and
+    ``explain``), so predicates read your email, domain and zone without a lookup per row."""
+    from storage.models import User
+
+    return Alias(User, "you")
 
 
 @dataclass(frozen=True)

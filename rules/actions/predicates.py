@@ -34,7 +34,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 
-from rules.actions.model import Condition, Ctx, Subject, shared_alias
+from rules.actions.model import Condition, Ctx, Subject, shared_alias, you_row
 from storage.models import (
     OPEN_TASK_STATUSES,
     Activity,
@@ -53,7 +53,6 @@ from storage.models import (
     StageState,
     TaskPriority,
     TaskStatus,
-    User,
     UserPreferences,
 )
 from storage.types import UTCDateTime
@@ -131,21 +130,11 @@ def id_text(expr: ColumnElement[Any]) -> ColumnElement[str]:
 
 
 def your_email(ctx: Ctx) -> ColumnElement[Any]:
-    return (
-        select(func.lower(User.email))
-        .where(User.id == ctx.you)
-        .correlate_except(User)
-        .scalar_subquery()
-    )
+    return func.lower(you_row().email)
 
 
 def your_domain(ctx: Ctx) -> ColumnElement[Any]:
-    return (
-        select(func.lower(User.email_domain))
-        .where(User.id == ctx.you)
-        .correlate_except(User)
-        .scalar_subquery()
-    )
+    return func.lower(you_row().email_domain)
 
 
 def _your_zone(ctx: Ctx) -> ColumnElement[Any]:
@@ -155,8 +144,7 @@ def _your_zone(ctx: Ctx) -> ColumnElement[Any]:
         .correlate_except(UserPreferences)
         .scalar_subquery()
     )
-    zone = select(User.timezone).where(User.id == ctx.you).correlate_except(User).scalar_subquery()
-    return func.coalesce(override, zone)
+    return func.coalesce(override, you_row().timezone)
 
 
 def _your_day(ctx: Ctx, index: int) -> ColumnElement[Any]:
