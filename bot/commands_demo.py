@@ -58,7 +58,7 @@ def demo(
     with Session(engine) as session:
         rep = session.get(User, org.rep_id)
         assert rep is not None
-        render_sections(console, TerminalContext(session=session, user=rep, now=now))
+        render_sections(console, TerminalContext(session=session, user=rep, now=now, org=org))
         show_guided_actions(console, session, user_id=rep.id, now=now)
     activities = org.counts.get("activities", 0)
     console.print(

@@ -40,6 +40,7 @@ from storage.models.crm import (
     SequenceEnrollment,
     StageState,
 )
+from storage.models.insights import CachedInsight, InsightFeedback, InsightRequest
 from storage.models.org import (
     DealVisibility,
     Goal,
@@ -65,6 +66,7 @@ __all__ = [
     "ActivityLead",
     "Assignment",
     "Base",
+    "CachedInsight",
     "CallStatus",
     "Company",
     "Contact",
@@ -78,6 +80,8 @@ __all__ = [
     "GoalMetric",
     "GuidedAction",
     "GuidedActionItem",
+    "InsightFeedback",
+    "InsightRequest",
     "Lead",
     "MeetingOutcome",
     "OwnedObject",
