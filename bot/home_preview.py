@@ -21,6 +21,7 @@ from rich.text import Text
 from bot.terminal import TerminalContext
 from handlers.navigation import ViewState
 from handlers.workspace import render_workspace
+from rules.actions import evaluate
 
 DEFAULT_PATH = Path("data") / "home-tab.json"
 
@@ -45,7 +46,13 @@ def home_tab_json(blocks: Sequence[dict[str, Any]]) -> str:
 
 
 def write_home_tab(context: TerminalContext, path: Path = DEFAULT_PATH) -> list[dict[str, Any]]:
-    """Render ``context.user``'s Home tab (overview) and write it as JSON to ``path``."""
+    """Render ``context.user``'s Home tab (overview) and write it as JSON to ``path``.
+
+    The user's guided actions are evaluated first (flushed in the context's session), as
+    opening the Home tab does.
+    """
+    evaluate(context.session, now=context.now, user_ids=[context.user.id])
+    context.session.flush()
     rendered = render_workspace(
         context.session, viewer=context.user, state=ViewState(), now=context.now, surface="home"
     )

@@ -64,6 +64,7 @@ def register(app: App, services: Services) -> None:
             slack_user_id=event.get("user", ""),
             state=state,
             ticket=context.get(TICKET),
+            refresh_actions=True,
         )
 
     def direct_message(body: dict[str, Any], event: dict[str, Any], client: WebClient) -> None:

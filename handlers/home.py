@@ -14,6 +14,7 @@ from weakref import WeakKeyDictionary
 
 from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from handlers import ids
@@ -24,6 +25,8 @@ from handlers.render_pool import render_view
 from handlers.safely import after_ack
 from handlers.services import Services
 from handlers.workspace import AccessDenied, UnknownSubject
+from rules.actions import evaluate
+from storage.db import unit_of_work
 
 logger = logging.getLogger(__name__)
 
@@ -109,6 +112,7 @@ def publish_home(
     slack_user_id: str,
     state: ViewState | None = None,
     ticket: int | None = None,
+    refresh_actions: bool = False,
 ) -> None:
     """Render and publish ``slack_user_id``'s Home tab (the overview unless ``state``).
 
@@ -122,6 +126,7 @@ def publish_home(
         state: Where the user is; the overview when None.
         ticket: From ``take_home_ticket`` in the ack; the publish is skipped when a newer
             request for the same user has arrived since (it will publish instead).
+        refresh_actions: Bring the user's guided actions up to date first (opening the tab).
     """
     book = publish_tickets(services)
     if ticket is not None and not book.is_latest(slack_user_id, ticket):
@@ -129,16 +134,22 @@ def publish_home(
     with book.user_lock(slack_user_id):
         if ticket is not None and not book.is_latest(slack_user_id, ticket):
             return
-        _render_and_publish(services, client, slack_user_id, state)
+        _render_and_publish(services, client, slack_user_id, state, refresh_actions)
 
 
 def _render_and_publish(
-    services: Services, client: WebClient, slack_user_id: str, state: ViewState | None
+    services: Services,
+    client: WebClient,
+    slack_user_id: str,
+    state: ViewState | None,
+    refresh_actions: bool,
 ) -> None:
     asker = who_is_asking(services, client, slack_user_id)
     if asker is None:
         _publish(client, slack_user_id, _unmapped_view(slack_user_id), ViewState())
         return
+    if refresh_actions:
+        _refresh_actions(services, asker.user_id)
     state = state or ViewState()
     try:
         rendered = render_view(services, viewer_id=asker.user_id, state=state, surface="home")
@@ -147,6 +158,19 @@ def _render_and_publish(
         rendered = render_view(services, viewer_id=asker.user_id, state=ViewState(), surface="home")
     if rendered is not None:
         _publish(client, slack_user_id, rendered.blocks, rendered.state)
+
+
+def _refresh_actions(services: Services, user_id: int) -> None:
+    """Evaluate the user's guided actions as of now; on a clash, show what is stored.
+
+    A scheduled pass may evaluate the same records at the same moment; the loser's
+    transaction fails on the episode guard, and the stored actions are then fresh anyway.
+    """
+    try:
+        with unit_of_work(services.sessions) as session:
+            evaluate(session, now=services.clock(), user_ids=[user_id])
+    except SQLAlchemyError:
+        logger.warning("guided actions not refreshed for user %s", user_id, exc_info=True)
 
 
 def _publish(

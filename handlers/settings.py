@@ -10,6 +10,7 @@ from slack_sdk import WebClient
 
 from handlers import ids
 from handlers.identity import Asker, who_is_asking
+from handlers.render.actions import muteable_types
 from handlers.render.settings import (
     BLOCK_FOR_FIELD,
     UnreadableSubmission,
@@ -26,7 +27,7 @@ logger = logging.getLogger(__name__)
 
 def muteable_action_types() -> list[tuple[str, str]]:
     """(value, label) of the guided-action types a user may mute."""
-    return []
+    return muteable_types()
 
 
 def open_settings(services: Services, client: WebClient, *, asker: Asker, trigger_id: str) -> None:

@@ -16,8 +16,10 @@ from sqlalchemy.orm import Session
 
 from handlers.navigation import VIEW_LABELS, BadState, View, ViewState
 from handlers.render import views as render
+from handlers.render.actions import CATEGORY_LABELS, actions_panel
 from handlers.render.frame import frame
 from handlers.render.kit import Block, Surface
+from rules.actions import open_actions
 from rules.clock import clock_for
 from rules.deals import DealCategory, category_counts, deals_page
 from rules.feed import FeedFilters, SequenceFilter, feed
@@ -138,6 +140,15 @@ def _overview(c: _Context) -> _Body:
     category, metric = _overview_filter(c.state.filter)
     view = overview(c.session, c.subject, now=c.now, viewer=c.viewer)
     records = insight_records(c.session, c.subject, metric, now=c.now) if metric else None
+    suggestions = open_actions(c.session, user_id=c.subject.id, now=c.now, category=category)
+    panel = actions_panel(
+        suggestions,
+        state=c.state,
+        category=category,
+        other_filters=f"i.{metric.value}" if metric else "",
+        can_act=c.can_act,
+        is_own=c.is_own,
+    )
     top, groups = render.overview_blocks(
         view,
         state=c.state,
@@ -145,8 +156,7 @@ def _overview(c: _Context) -> _Body:
         can_act=c.can_act,
         metric=metric,
         records=records,
-        action_category=category,
-        surface=c.surface,
+        actions_panel=panel,
     )
     return _Body(groups=groups, top=top, title=_title(c, VIEW_LABELS[View.OVERVIEW]))
 
@@ -155,7 +165,7 @@ def _overview_filter(value: str) -> tuple[str, WeeklyMetric | None]:
     """Overview filter: "<actions category>" and/or "i.<metric>", joined by "+"."""
     category, metric = "all", None
     for token in filter(None, value.split("+")):
-        if token in render.ACTION_CATEGORIES:
+        if token in CATEGORY_LABELS:
             category = token
         elif token.startswith("i.") and token[2:] in {m.value for m in INSIGHT_METRICS}:
             metric = WeeklyMetric(token[2:])

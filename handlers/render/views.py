@@ -23,7 +23,6 @@ from handlers.render.items import (
 )
 from handlers.render.kit import (
     Block,
-    Surface,
     actions,
     button,
     context,
@@ -43,7 +42,6 @@ from storage.models import ActivityKind, EmailDirection
 
 Groups = list[list[Block]]
 
-ACTION_CATEGORIES = ("all", "closing", "prospecting")
 TOP_TASKS_PER_BUCKET = 3
 LINES_PER_SECTION = 10
 
@@ -123,11 +121,11 @@ def overview_blocks(
     can_act: bool,
     metric: WeeklyMetric | None,
     records: tuple[ActivityRecord, ...] | None,
-    action_category: str,
-    surface: Surface,
+    actions_panel: Groups,
 ) -> tuple[list[Block], Groups]:
     """Tasks by bucket (top items with Complete/Reschedule), today's meetings, insight
-    numbers (click one to list its records), goals, and upcoming meetings."""
+    numbers (click one to list its records), goals, guided actions (``actions_panel``) and
+    upcoming meetings."""
     groups: Groups = []
     for bucket in (TaskBucket.OVERDUE, TaskBucket.TODAY, TaskBucket.TOMORROW):
         groups.extend(_bucket_groups(view.tasks.group(bucket), can_act=can_act))
@@ -140,6 +138,9 @@ def overview_blocks(
     goals = _goal_lines(view.goals)
     if goals:
         groups.append([divider(), section("*Goals this week*\n" + "\n".join(goals))])
+    # Last of the day's panels: a long list of suggestions pages on without pushing the
+    # tasks, meetings and numbers off the first page.
+    groups.extend(actions_panel)
     if view.upcoming_meetings:
         lines = [
             meeting_text(m, with_day=True).replace("\n", " · ") for m in view.upcoming_meetings

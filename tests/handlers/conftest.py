@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
+from rules.actions import evaluate
 from storage.demo import DemoOrg, build_demo_org
 from tests.support.app import RunningApp, start_app
 from tests.support.slack_api import SlackStandIn, running_standin
@@ -37,5 +38,6 @@ def demo_org(sqlite_engine: Engine, now: datetime) -> DemoOrg:
     """The demo organisation in the test's database (Dana is ``rep_slack_user_id``)."""
     with Session(sqlite_engine) as session:
         org = build_demo_org(session, now=now)
+        evaluate(session, now=now)  # the guided actions, as the scheduled pass makes them
         session.commit()
     return org

@@ -16,12 +16,20 @@ from handlers import ids
 from handlers.navigation import View, ViewState
 from handlers.render.kit import MAX_BLOCKS, Surface, block_problems
 from handlers.workspace import render_workspace
+from rules.actions import evaluate
 from storage.db import make_engine
 from storage.demo import DemoOrg, build_demo_org
 from storage.models import Activity, ActivityKind, User
 
 FILTERS: dict[View, list[str]] = {
-    View.OVERVIEW: ["", "closing", "i.meetings", "i.tasks_completed", "i.calls_logged"],
+    View.OVERVIEW: [
+        "",
+        "closing",
+        "prospecting",
+        "i.meetings",
+        "i.tasks_completed",
+        "prospecting+i.calls_logged",
+    ],
     View.TASKS: ["", "overdue", "today", "tomorrow"],
     View.DEALS: [
         "",
@@ -51,6 +59,7 @@ def demo(
 
     with Session(engine) as session:
         org = build_demo_org(session, now=FIXED_NOW)
+        evaluate(session, now=FIXED_NOW)  # the guided actions, as the scheduled pass makes them
         session.commit()
     yield engine, org
     engine.dispose()
@@ -156,3 +165,34 @@ def test_every_element_carries_an_id_someone_listens_for(demo: tuple[Engine, Dem
     assert seen
     for action_id in seen:
         assert NAVIGATION.match(action_id) or action_id in shared, action_id
+
+
+def test_danas_guided_actions_are_on_her_overview(demo: tuple[Engine, DemoOrg]) -> None:
+    engine, org = demo
+    with Session(engine) as session:
+        dana = session.get(User, org.rep_id)
+        assert dana is not None
+        pages = _all_pages(session, dana, ViewState(), org.now, "home")
+        text = str(pages)
+        assert "*Guided actions*" in text
+        for action_id in (ids.ACTION_QUEUE_START, ids.ACTION_DISMISS, ids.ACTION_FEEDBACK):
+            assert f"'{action_id}'" in text
+        assert "Yes, keep it up!" in text and "Not really" in text
+        closing = str(_all_pages(session, dana, ViewState(filter="closing"), org.now, "home"))
+        assert "closing-related" in closing
+
+
+def test_another_viewer_sees_meeting_actions_as_busy(demo: tuple[Engine, DemoOrg]) -> None:
+    engine, org = demo
+    with Session(engine) as session:
+        admin = session.get(User, org.admin_id)
+        assert admin is not None
+        own = str(
+            _all_pages(session, session.get(User, org.rep_id), ViewState(), org.now, "home")  # type: ignore[arg-type]
+        )
+        seen = str(_all_pages(session, admin, ViewState(subject_id=org.rep_id), org.now, "home"))
+        assert "Log the outcome of" in own
+        assert "meet.example" not in seen
+        meeting_items = re.findall(r"ga-\d+-item-\d+", own)
+        assert meeting_items  # Dana's bundles list their items...
+        assert "• Busy" in seen  # ...which another viewer sees as Busy where they are meetings

@@ -199,3 +199,40 @@ def test_a_garbled_settings_submission_is_refused(
     assert answer.json()["response_action"] == "errors"
     session.expire_all()
     assert session.get(UserPreferences, dana.id) is None
+
+
+def test_muting_guided_action_types_in_settings(
+    running_app: RunningApp, crm: CRM, session: Session
+) -> None:
+    dana = crm.user(slack_user_id="UDANA")
+    session.commit()
+    running_app.slash("settings", user_id="UDANA")
+    view = running_app.slack.calls_to("views.open")[0].json_param("view")
+    muted = next(b for b in view["blocks"] if b.get("block_id") == "muted_action_types")
+    assert len(muted["element"]["options"]) == 19
+    chosen = {
+        "value": {
+            "type": "multi_static_select",
+            "selected_options": [{"value": "email_replies"}, {"value": "log_call_outcome"}],
+        }
+    }
+    running_app.view_submission(
+        user_id="UDANA",
+        callback_id=ids.VIEW_SETTINGS,
+        values=_settings_values(muted_action_types=chosen),
+    )
+    session.expire_all()
+    saved = session.get(UserPreferences, dana.id)
+    assert saved is not None and saved.muted_action_types == ["email_replies", "log_call_outcome"]
+    forged = {"value": {"type": "multi_static_select", "selected_options": [{"value": "nope"}]}}
+    answer = running_app.view_submission(
+        user_id="UDANA",
+        callback_id=ids.VIEW_SETTINGS,
+        values=_settings_values(muted_action_types=forged),
+    )
+    assert "nope" in answer.json()["errors"]["muted_action_types"]
+    session.expire_all()
+    assert session.get(UserPreferences, dana.id).muted_action_types == [  # type: ignore[union-attr]
+        "email_replies",
+        "log_call_outcome",
+    ]

@@ -1,0 +1,134 @@
+"""Guided actions as blocks: the Overview's panel, with its category filter.
+
+Each action shows its title, its primary link (starts a queue of its items, or completes a
+single-item action), its first items with a check mark each, Dismiss, and the feedback
+menu ("Yes, keep it up!" / "Not really"). Another person's meeting-based items show as Busy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from handlers import ids
+from handlers.navigation import ViewState
+from handlers.render.kit import Block, actions, button, context, divider, escape, section
+from handlers.render.views import Groups, filter_select
+from rules.actions import RULES_BY_TYPE, ActionType, ActionView, ItemView
+
+CATEGORY_LABELS = {
+    "all": "All actions",
+    "closing": "Closing-related",
+    "prospecting": "Prospecting-related",
+}
+ITEMS_SHOWN = 3
+MEETING_TYPES = frozenset(
+    {
+        ActionType.LOG_MEETING_OUTCOME,
+        ActionType.FOLLOW_UP_MEETING,
+        ActionType.PREPARE_FOR_MEETING,
+    }
+)
+FEEDBACK_CHOICES = (("Yes, keep it up!", "yes"), ("Not really", "no"))
+
+
+def muteable_types() -> list[tuple[str, str]]:
+    """(value, label) of every guided-action type, in the spec's order."""
+    return [
+        (rule.type.value, f"{rule.number}. {rule.type.value.replace('_', ' ').capitalize()}")
+        for rule in sorted(RULES_BY_TYPE.values(), key=lambda r: r.number)
+    ]
+
+
+def _item_label(item: ItemView, *, redact: bool) -> str:
+    if redact:
+        return "Busy"
+    about = [r.label for r in (item.contact, item.company) if r is not None and r.label]
+    extra = f" · {escape(', '.join(about))}" if about else ""
+    return f"{escape(item.label)}{extra}"
+
+
+def action_blocks(action: ActionView, *, can_act: bool, is_own: bool) -> list[Block]:
+    """One action: title with its primary link, first items, Dismiss and feedback."""
+    redact = not is_own and action.type in MEETING_TYPES
+    title = "A meeting (Busy)" if redact and not action.bundled else escape(action.title)
+    company = f" · {escape(action.company.label)}" if action.company and not redact else ""
+    primary = None
+    if can_act:
+        if action.bundled or len(action.items) > 1:
+            primary = button(
+                action.call_to_action,
+                action_id=ids.ACTION_QUEUE_START,
+                value=str(action.id),
+                style="primary",
+            )
+        else:
+            primary = button("✓ Done", action_id=ids.ACTION_DONE, value=str(action.id))
+    blocks: list[Block] = [
+        section(f"*{title}*{company}", accessory=primary, block_id=f"ga-{action.id}")
+    ]
+    if action.bundled:
+        for item in action.items[:ITEMS_SHOWN]:
+            done = (
+                button("✓", action_id=ids.ACTION_ITEM_DONE, value=f"{action.id}:{item.id}")
+                if can_act
+                else None
+            )
+            blocks.append(
+                section(
+                    f"• {_item_label(item, redact=redact)}",
+                    accessory=done,
+                    block_id=f"ga-{action.id}-item-{item.id}",
+                )
+            )
+        hidden = len(action.items) - ITEMS_SHOWN
+        if hidden > 0:
+            blocks.append(
+                context(
+                    f"and {hidden} more: “{escape(action.call_to_action)}” goes through them all"
+                )
+            )
+    if can_act:
+        feedback = {
+            "type": "overflow",
+            "action_id": ids.ACTION_FEEDBACK,
+            "options": [
+                {"text": {"type": "plain_text", "text": label}, "value": f"{action.id}:{code}"}
+                for label, code in FEEDBACK_CHOICES
+            ],
+        }
+        dismiss = button("Dismiss", action_id=ids.ACTION_DISMISS, value=str(action.id))
+        blocks.extend(actions([dismiss, feedback], block_id=f"ga-actions-{action.id}"))
+    return blocks
+
+
+def actions_panel(
+    views: Sequence[ActionView],
+    *,
+    state: ViewState,
+    category: str,
+    other_filters: str,
+    can_act: bool,
+    is_own: bool,
+) -> Groups:
+    """The Overview's guided actions: a header with the category filter, then each action."""
+
+    def with_category(value: str) -> str:
+        tokens = [value if value != "all" else "", other_filters]
+        return "+".join(t for t in tokens if t)
+
+    select = filter_select(
+        state,
+        name="category",
+        placeholder="Category",
+        choices=[(label, with_category(value)) for value, label in CATEGORY_LABELS.items()],
+        current=with_category(category),
+    )
+    select["action_id"] = ids.ACTION_CATEGORY_FILTER
+    label = CATEGORY_LABELS.get(category, "All actions")
+    groups: Groups = [
+        [divider(), section(f"*Guided actions* ({len(views)}, {label.lower()})", accessory=select)]
+    ]
+    if not views:
+        groups.append([context("Nothing suggested right now.")])
+    groups.extend(action_blocks(view, can_act=can_act, is_own=is_own) for view in views)
+    return groups
