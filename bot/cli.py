@@ -8,6 +8,7 @@ import sys
 import typer
 from rich.console import Console
 
+from bot import commands_data
 from bot.settings import Settings, SettingsError, load_settings
 from bot.store import Store, open_store
 from storage.db import current_revision, head_revision, make_engine, upgrade
@@ -56,6 +57,9 @@ def db_current() -> None:
     settings = settings_or_exit()
     engine = make_engine(settings.effective_database_url)
     typer.echo(f"current: {current_revision(engine)}  latest: {head_revision()}")
+
+
+commands_data.register(app)
 
 
 def main() -> None:

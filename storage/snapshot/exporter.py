@@ -137,7 +137,7 @@ class _Exporter:
         found = self._small.get(section)
         if found is None:
             table = SECTION_TABLES[section].table
-            found = dict(self.conn.execute(select(table.c.id, table.c.external_id)).tuples().all())
+            found = dict(self.conn.execute(select(table.c.id, table.c.external_id)).all())
             self._small[section] = found
         return found
 
@@ -155,9 +155,7 @@ class _Exporter:
     def _in_chunks(self, query: Any, ids: list[int]) -> dict[int, Any]:
         found: dict[int, Any] = {}
         for start in range(0, len(ids), 5000):
-            found.update(
-                self.conn.execute(query, {"ids": ids[start : start + 5000]}).tuples().all()
-            )
+            found.update(self.conn.execute(query, {"ids": ids[start : start + 5000]}).all())
         return found
 
     def _grouped(self, query: Any, ids: list[int]) -> dict[int, list[tuple[Any, ...]]]:

@@ -343,7 +343,7 @@ class _Importer:
         ids = self._small.get(section)
         if ids is None:
             table = SECTION_TABLES[section].table
-            ids = dict(self.conn.execute(select(table.c.external_id, table.c.id)).tuples().all())
+            ids = dict(self.conn.execute(select(table.c.external_id, table.c.id)).all())
             self._small[section] = ids
         return ids
 
@@ -357,19 +357,19 @@ class _Importer:
         for start in range(0, len(wanted), _IN_CHUNK):
             chunk = wanted[start : start + _IN_CHUNK]
             query = select(table.c.external_id, table.c.id).where(table.c.external_id.in_(chunk))
-            found.update(self.conn.execute(query).tuples().all())
+            found.update(self.conn.execute(query).all())
         return found
 
     def _pipeline_ids(self) -> dict[tuple[PipelineObject, str], int]:
         if self._pipelines is None:
             rows = self.conn.execute(
                 select(_PIPELINES.c.object_type, _PIPELINES.c.external_id, _PIPELINES.c.id)
-            ).tuples()
+            )
             self._pipelines = {(kind, ext): pid for kind, ext, pid in rows}
             self._stages = defaultdict(dict)
             for pipeline_id, ext, sid in self.conn.execute(
                 select(_STAGES.c.pipeline_id, _STAGES.c.external_id, _STAGES.c.id)
-            ).tuples():
+            ):
                 self._stages[pipeline_id][ext] = sid
         return self._pipelines
 
@@ -569,7 +569,7 @@ class _Importer:
             users = SECTION_TABLES["users"].table
             rows = self.conn.execute(
                 select(users.c.external_id, users.c.email, users.c.slack_user_id)
-            ).tuples()
+            )
             self._user_emails, self._user_slack_ids = {}, {}
             for ext, email, slack in rows:
                 self._user_emails[email] = ext
@@ -642,12 +642,15 @@ class _Importer:
             pk = current[table.primary_key]
             old_rows[pk] = current
             row = record.row
-            if table.owned is not None and row["owner_id"] != current["owner_id"]:
-                at = self.now
+            if table.owned is not None:
+                # The assignment time is read only with a new owner; otherwise the stored
+                # one stands (a stale time in the file must not undo a recorded change).
                 given = row.pop("owner_assigned_at", None)
-                if given is not None and given != current.get("owner_assigned_at"):
-                    at = given
-                owner_changes.append((pk, row.pop("owner_id"), at))
+                if row["owner_id"] != current["owner_id"]:
+                    at = self.now
+                    if given is not None and given != current.get("owner_assigned_at"):
+                        at = given
+                    owner_changes.append((pk, row.pop("owner_id"), at))
             diff = {c: v for c, v in row.items() if current.get(c) != v}
             changed.append((record, {table.primary_key: pk, **diff}))
         self._insert(table, new)
