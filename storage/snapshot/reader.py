@@ -80,11 +80,16 @@ def read_events(source: BinaryIO | CountingReader) -> Iterator[Event]:
     try:
         yield from _members(events)
     except ijson.JSONError as error:
-        raise MalformedJSON(f"malformed JSON: {error}") from None
+        # yajl's messages span lines with a caret drawing; the first line says it.
+        first_line = str(error).strip().splitlines()[0] if str(error).strip() else "error"
+        raise MalformedJSON(f"malformed JSON: {first_line} (truncated or not JSON?)") from None
 
 
 def _members(events: Iterator[tuple[str, Any]]) -> Iterator[Event]:
-    first = next(events, None)
+    try:
+        first = next(events, None)
+    except ijson.IncompleteJSONError:
+        first = None
     if first is None:
         raise MalformedJSON("the file is empty")
     if first[0] != "start_map":
