@@ -135,6 +135,15 @@ def _write_array(out: IO[str], section: str, records: Iterator[dict[str, Any]]) 
     return count
 
 
+def snapshot_file(scale: float, now: datetime, *, seed: int = 7) -> Path:
+    """The cached snapshot for ``scale`` and ``now``'s date (UTC), written if missing."""
+    day = now.astimezone(UTC).date().isoformat()
+    path = DATA_DIR / f"org-{scale:g}-{day}-seed{seed}.json"
+    if not path.exists():
+        write_snapshot(path, scale=scale, now=now, seed=seed)
+    return path
+
+
 def load_org(engine: Engine, *, scale: float, now: datetime) -> dict[str, int]:
     """Fill ``engine`` with the organisation of ``scale`` (migrating it first if needed).
 
@@ -147,9 +156,7 @@ def load_org(engine: Engine, *, scale: float, now: datetime) -> dict[str, int]:
     from storage.db import is_up_to_date, upgrade
     from storage.snapshot import import_snapshot
 
-    path = DATA_DIR / f"org-{scale:g}-{now.astimezone(UTC).date().isoformat()}.json"
-    if not path.exists():
-        write_snapshot(path, scale=scale, now=now)
+    path = snapshot_file(scale, now)
     if not is_up_to_date(engine):
         upgrade(engine)
     report = import_snapshot(engine, path, now=now)

@@ -30,10 +30,7 @@ def sqlite_timestamp(value: datetime | None) -> str | None:
         raise ValueError(f"naive datetime {value!r}: pass a timezone-aware value")
     if value.tzinfo is not UTC:
         value = value.astimezone(UTC)
-    return (
-        f"{value.year:04d}-{value.month:02d}-{value.day:02d} "
-        f"{value.hour:02d}:{value.minute:02d}:{value.second:02d}.{value.microsecond:06d}"
-    )
+    return value.replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
 def _sqlite_date(value: date | None) -> str | None:
@@ -55,8 +52,12 @@ def column_converter(column: Any, dialect: Dialect) -> tuple[Converter | None, b
     if isinstance(kind, SAEnum):
         return _enum_value, False
     if isinstance(kind, JSON):
-        # JSON binds None as the JSON text 'null' unless none_as_null: keep its processor.
-        return kind._cached_bind_processor(dialect), True
+        # JSON binds None as the JSON text 'null' unless none_as_null: keep its processor,
+        # but compute that constant once (most activities leave their JSON columns empty).
+        processor = kind._cached_bind_processor(dialect)
+        if processor is None:
+            return None, False
+        return _json_converter(processor), True
     processor = kind._cached_bind_processor(dialect)
     return processor, False
 
@@ -105,6 +106,15 @@ class BulkInserter:
             plan = (sql, converters)
             self._plans[(table.name, keys)] = plan
         return plan
+
+
+def _json_converter(processor: Converter) -> Converter:
+    bound_none = processor(None)
+
+    def converted(value: Any) -> Any:
+        return bound_none if value is None else processor(value)
+
+    return converted
 
 
 def _skip_none(convert: Converter) -> Converter:

@@ -129,7 +129,7 @@ class _Stop(Exception):
     """Enough problems collected, or one that makes reading on pointless."""
 
 
-@dataclass
+@dataclass(slots=True)
 class _Record:
     index: int
     values: dict[str, Any]
@@ -384,10 +384,16 @@ class _Importer:
         table = SECTION_TABLES[section].table
         found: dict[str, int] = {}
         wanted = list(set(external_ids))
+        # Plain SQL: this runs a few times per batch and SQLAlchemy's IN expansion costs
+        # more than the lookup itself.
+        marker = "?" if self.conn.dialect.paramstyle == "qmark" else "%s"
         for start in range(0, len(wanted), _IN_CHUNK):
             chunk = wanted[start : start + _IN_CHUNK]
-            query = select(table.c.external_id, table.c.id).where(table.c.external_id.in_(chunk))
-            found.update(self.conn.execute(query).all())
+            sql = (
+                f"SELECT external_id, id FROM {table.name} "
+                f"WHERE external_id IN ({', '.join([marker] * len(chunk))})"
+            )
+            found.update(self.conn.exec_driver_sql(sql, tuple(chunk)).all())
         return found
 
     def _pipeline_ids(self) -> dict[tuple[PipelineObject, str], int]:
@@ -519,19 +525,18 @@ class _Importer:
         maps = {target: self._ids(target, ids) for target, ids in wanted.items()}
 
         plain = [(f.name, f.column) for f in spec.fields if f.column and not f.ref]
-        refs = [(f.name, f.column, f.ref) for f in spec.fields if f.column and f.ref]
-        # (mypy: both are set by the filter above)
-        refs_typed: list[tuple[str, str, str]] = [(n, c, r) for n, c, r in refs if c and r]
+        refs = [
+            (f.name, f.column, f.ref)
+            for f in spec.fields
+            if f.column and f.ref and f.ref not in ("pipelines", "stages")
+        ]
         records: list[_Record] = []
         for index, values in parsed:
-            path = f"{section}[{index}]"
             row = {column: values[name] for name, column in plain}
             record = _Record(index, values, row)
             ok = True
-            for name, column, ref in refs_typed:
+            for name, column, ref in refs:
                 value = values[name]
-                if ref in ("pipelines", "stages"):
-                    continue
                 if value is None:
                     row[column] = None
                     continue
@@ -541,11 +546,14 @@ class _Importer:
                         row[column] = None
                         record.pending.append((name, value))
                         continue
-                    self.problem(f"{path}.{name}", f"unknown {SINGULAR[ref]} {value!r}")
+                    self.problem(
+                        f"{section}[{index}].{name}",
+                        f"unknown {SINGULAR[ref]} {value!r}",
+                    )
                     ok = False
                     continue
                 row[column] = found
-            ok = self._resolve_special(table, record, maps, path) and ok
+            ok = self._resolve_special(table, record, maps, f"{section}[{index}]") and ok
             if ok:
                 records.append(record)
         return records
