@@ -54,9 +54,8 @@ from storage.types import utc
 
 DEFAULT_BATCH_SIZE = 2000
 DEFAULT_MAX_PROBLEMS = 20
-SQLITE_CACHE_KIB = 128 * 1024
 # Bound parameters per IN (...) list: well below SQLite's and PostgreSQL's limits.
-_IN_CHUNK = 5000
+_IN_CHUNK = 4096
 _SEEN_TABLE = "salesbot_import_seen"
 
 _ASSIGNMENTS: Table = Assignment.__table__  # type: ignore[assignment]
@@ -73,6 +72,20 @@ _OWNED_MODELS: dict[OwnedObject, type[Company | Contact | Lead | Deal | Activity
     OwnedObject.ACTIVITY: Activity,
 }
 _SELF_REFS = ("follow_up_of", "in_reply_to")
+
+
+def _chunks(values: list[Any]) -> Iterator[list[Any]]:
+    """``values`` in IN-list sized pieces, each padded to a power of two.
+
+    Every distinct list length is a distinct SQL text, and the driver keeps each prepared
+    statement it has seen (128 of them, some large): a few lengths keep memory flat.
+    """
+    for start in range(0, len(values), _IN_CHUNK):
+        chunk = values[start : start + _IN_CHUNK]
+        size = 8
+        while size < len(chunk):
+            size *= 2
+        yield chunk + [chunk[-1]] * (size - len(chunk))
 
 
 @dataclass(frozen=True)
@@ -202,7 +215,6 @@ def _run(
                     f"the database refused the data: {getattr(error, 'orig', error)}",
                 )
             )
-        importer.restore_cache()
         if importer.problems:
             session.rollback()
             raise SnapshotError(
@@ -254,12 +266,6 @@ class _Importer:
         self._seen_keys: dict[str, set[str]] = {}
         self._first_new: dict[str, int] = {}
         self.bulk = BulkInserter(self.conn)
-        self._cache_size: int | None = None
-        if self.conn.dialect.name == "sqlite":
-            # Indexes fill in random order; a bigger page cache keeps their pages in memory
-            # (a fixed amount, whatever the file's size).
-            self._cache_size = self.conn.exec_driver_sql("PRAGMA cache_size").scalar()
-            self.conn.exec_driver_sql(f"PRAGMA cache_size = -{SQLITE_CACHE_KIB}")
 
     # Problems ------------------------------------------------------------------------
 
@@ -387,8 +393,7 @@ class _Importer:
         # Plain SQL: this runs a few times per batch and SQLAlchemy's IN expansion costs
         # more than the lookup itself.
         marker = "?" if self.conn.dialect.paramstyle == "qmark" else "%s"
-        for start in range(0, len(wanted), _IN_CHUNK):
-            chunk = wanted[start : start + _IN_CHUNK]
+        for chunk in _chunks(wanted):
             sql = (
                 f"SELECT external_id, id FROM {table.name} "
                 f"WHERE external_id IN ({', '.join([marker] * len(chunk))})"
@@ -433,8 +438,7 @@ class _Importer:
             )
             self._seen_ready = True
         earlier: set[int] = set()
-        for start in range(0, len(row_ids), _IN_CHUNK):
-            chunk = row_ids[start : start + _IN_CHUNK]
+        for chunk in _chunks(row_ids):
             earlier.update(
                 self.conn.execute(
                     text(
@@ -450,10 +454,6 @@ class _Importer:
                 f"INSERT INTO {_SEEN_TABLE} (section, row_id) VALUES ({marker}, {marker})", fresh
             )
         return earlier
-
-    def restore_cache(self) -> None:
-        if self._cache_size is not None:
-            self.conn.exec_driver_sql(f"PRAGMA cache_size = {int(self._cache_size)}")
 
     def finish(self) -> None:
         if self._seen_ready:
@@ -674,8 +674,7 @@ class _Importer:
         column = table.table.c[lookup]
         values = list({r.row[lookup] for r in records})
         found: dict[Any, dict[str, Any]] = {}
-        for start in range(0, len(values), _IN_CHUNK):
-            chunk = values[start : start + _IN_CHUNK]
+        for chunk in _chunks(values):
             for row in self.conn.execute(select(table.table).where(column.in_(chunk))).mappings():
                 found[tuple(row[c] for c in table.key_columns)] = dict(row)
         return found
@@ -895,8 +894,8 @@ class _Importer:
 
     def _grouped(self, query: Any, ids: list[int]) -> dict[int, list[tuple[Any, ...]]]:
         grouped: dict[int, list[tuple[Any, ...]]] = defaultdict(list)
-        for start in range(0, len(ids), _IN_CHUNK):
-            for first, *rest in self.conn.execute(query, {"ids": ids[start : start + _IN_CHUNK]}):
+        for chunk in _chunks(ids):
+            for first, *rest in self.conn.execute(query, {"ids": chunk}):
                 grouped[first].append(tuple(rest))
         return grouped
 
@@ -934,8 +933,8 @@ class _Importer:
                 elif known[at] != score:
                     touched.add(id(record))
                     correct.append(("fix", {"_deal": deal_id, "_at": at, "_score": score}))
-        if replace:
-            self.conn.execute(delete(_DEAL_CONTACTS).where(_DEAL_CONTACTS.c.deal_id.in_(replace)))
+        for chunk in _chunks(replace):
+            self.conn.execute(delete(_DEAL_CONTACTS).where(_DEAL_CONTACTS.c.deal_id.in_(chunk)))
         self.report.rows_written += self.bulk.insert(_DEAL_CONTACTS, add)
         self.report.rows_written += self.bulk.insert(
             _DEAL_SCORES, [row for kind, row in correct if kind == "new"]
@@ -966,8 +965,7 @@ class _Importer:
                     touched.add(id(record))
                     replace.append(activity_id)
                     add += [{"activity_id": activity_id, column: t} for t in wanted]
-            for start in range(0, len(replace), _IN_CHUNK):
-                chunk = replace[start : start + _IN_CHUNK]
+            for chunk in _chunks(replace):
                 self.conn.execute(delete(link).where(link.c.activity_id.in_(chunk)))
             self.report.rows_written += self.bulk.insert(link, add)
         return touched
