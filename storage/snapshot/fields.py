@@ -442,8 +442,9 @@ def owner_fields(*, with_assigned_at: bool = True) -> list[Field]:
         fields.append(
             f_time(
                 "owner_assigned_at",
-                "When the current owner got the record; defaults to the latest history "
-                "entry for that owner, else the time of the import.",
+                "When the current owner got the record. Read for a new record or a new "
+                "owner only; default: the latest history entry for that owner, else the "
+                "time of the import.",
             )
         )
     return fields
