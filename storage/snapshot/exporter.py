@@ -210,10 +210,10 @@ class _Exporter:
                 continue
             entries = children.get(f.name, {}).get(row.get("id", -1), [])
             if entries or not f.omit_empty:
-                record[f.name] = self._child_values(f.name, entries)
+                record[f.name] = self._child_values(table.section, f.name, entries)
         return record
 
-    def _child_values(self, name: str, entries: list[tuple[Any, ...]]) -> list[Any]:
+    def _child_values(self, section: str, name: str, entries: list[tuple[Any, ...]]) -> list[Any]:
         if name == "owner_history":
             users = self._small_map("users")
             return [
@@ -222,8 +222,8 @@ class _Exporter:
             ]
         if name == "scores":
             return [{"recorded_at": to_json(at), "score": s} for at, s in sorted(entries)]
-        if name == "contacts" and entries and len(entries[0]) == 2:
-            # Deal contacts: (external id, associated at).
+        if section == "deals" and name == "contacts":
+            # (external id, associated at)
             return [
                 {"contact": ext} | ({"associated_at": to_json(at)} if at is not None else {})
                 for ext, at in sorted(entries)

@@ -791,7 +791,7 @@ class _Importer:
             if table.owned is not None:
                 history += [
                     {"object_type": table.owned, "object_id": pk, "owner_id": o, "assigned_at": a}
-                    for o, a in record.history
+                    for o, a in dict.fromkeys(record.history)
                 ]
             scores += [
                 {"deal_id": pk, "recorded_at": at, "score": s} for at, s in record.scores.items()
