@@ -266,6 +266,11 @@ class _Importer:
         self._seen_keys: dict[str, set[str]] = {}
         self._first_new: dict[str, int] = {}
         self.bulk = BulkInserter(self.conn)
+        if self.conn.dialect.name == "postgresql":
+            # Tables filled by this transaction have no planner statistics yet, so each
+            # batch's lookup by (indexed) external id would be planned as a sequential scan:
+            # quadratic in the file's size. Lookups here are all by indexed columns.
+            self.conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
 
     # Problems ------------------------------------------------------------------------
 
