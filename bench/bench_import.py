@@ -147,6 +147,11 @@ def main(argv: list[str] | None = None) -> None:
             rows.append(result)
             console.print(f"  {database}: {result['rows']:,.0f} rows in {result['seconds']:.1f} s")
     console.print(_table(rows))
+    load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
+    console.print(
+        f"{os.cpu_count()} CPUs, load average {load} at the end: wall-clock rates fall when "
+        "other processes compete; rows/CPU-s is the import's own cost."
+    )
 
 
 def _table(rows: list[dict[str, Any]]) -> Table:
