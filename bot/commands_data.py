@@ -17,7 +17,14 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    TextColumn,
+    TimeRemainingColumn,
+    TransferSpeedColumn,
+)
 from rich.table import Table
 
 from storage.snapshot import ImportReport, SnapshotError, export_snapshot, import_snapshot
@@ -120,9 +127,10 @@ def _progress(total: int, label: str) -> Iterator[Callable[[int], None] | None]:
         yield None
         return
     with Progress(
-        *Progress.get_default_columns()[:-1],
+        TextColumn("{task.description}"),
         BarColumn(),
         DownloadColumn(),
+        TransferSpeedColumn(),
         TimeRemainingColumn(),
         console=err_console,
         transient=True,

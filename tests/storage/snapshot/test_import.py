@@ -181,3 +181,15 @@ def test_batches_give_the_same_result_as_one_batch(
     assert dump(sqlite_engine) == dump(empty_sqlite_engine)
     with Session(sqlite_engine) as session:
         assert len(session.scalars(select(DealScore)).all()) == 2
+
+
+def test_progress_reports_bytes_read_up_to_the_whole_file(
+    sqlite_engine: Engine, now: datetime
+) -> None:
+    seen: list[int] = []
+
+    import_snapshot(sqlite_engine, EXAMPLE, now=now, batch_size=2, on_progress=seen.append)
+
+    assert len(seen) > 3
+    assert seen == sorted(seen)
+    assert seen[-1] == EXAMPLE.stat().st_size
