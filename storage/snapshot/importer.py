@@ -88,6 +88,21 @@ def _chunks(values: list[Any]) -> Iterator[list[Any]]:
         yield chunk + [chunk[-1]] * (size - len(chunk))
 
 
+def _record_key(section: str, values: dict[str, Any]) -> tuple[str, str]:
+    """A record's upsert key as one string, and how to name it in a message."""
+    if section == "pipelines":
+        kind = values["object_type"].value
+        return f"{kind}|{values['id']}", f"{kind} pipeline {values['id']!r}"
+    if section == "goals":
+        return (
+            f"{values['user']}|{values['metric'].value}",
+            f"goal {values['metric'].value!r} for user {values['user']!r}",
+        )
+    if section == "user_preferences":
+        return values["user"], f"preferences for user {values['user']!r}"
+    return values["id"], f"id {values['id']!r}"
+
+
 @dataclass(frozen=True)
 class Problem:
     """Something wrong in the file, located by record and field."""
@@ -491,17 +506,13 @@ class _Importer:
         Small keyed sections (pipelines, goals, preferences) remember every key; sections
         keyed by external id are checked against the database when written (``_write``).
         """
-        if section == "pipelines":
-            keys = [f"{v['object_type']}|{v['id']}" for _, v in parsed]
-        else:
-            names = SECTION_TABLES[section].key_fields
-            keys = ["|".join(str(v[n]) for n in names) for _, v in parsed]
         remembers = section == "pipelines" or not SECTION_TABLES[section].by_external_id
         seen = self._seen_keys.setdefault(section, set()) if remembers else set()
         fresh = []
-        for key, item in zip(keys, parsed, strict=True):
+        for item in parsed:
+            key, what = _record_key(section, item[1])
             if key in seen:
-                self.problem(f"{section}[{item[0]}]", f"duplicate id {key!r} in the file")
+                self.problem(f"{section}[{item[0]}]", f"duplicate {what} in the file")
                 continue
             seen.add(key)
             fresh.append(item)

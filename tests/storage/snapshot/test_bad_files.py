@@ -185,3 +185,16 @@ def test_a_user_email_taken_by_another_user_is_refused(
     assert [str(p) for p in refused.value.problems] == [
         "users[2].email: 'mara@seller.example' already belongs to user '101'"
     ]
+
+
+def test_a_goal_given_twice_is_named_by_user_and_metric(
+    sqlite_engine: Engine, now: datetime, example: dict[str, Any], write_file: Callable[[Any], Path]
+) -> None:
+    example["goals"].append(dict(example["goals"][0], weekly_target=9))
+
+    with pytest.raises(SnapshotError) as refused:
+        import_snapshot(sqlite_engine, write_file(example), now=now)
+
+    assert [str(p) for p in refused.value.problems] == [
+        "goals[2]: duplicate goal 'meetings_booked' for user '102' in the file"
+    ]
