@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -89,7 +90,7 @@ def test_a_bad_file_is_refused_and_changes_nothing(
     example["users"][0]["name"] = "Mara Lind-Berg"
     example["deals"][0]["next_step"] = "Sign"
     spoil(example)
-    before = dump(any_engine)
+    before, file_before = dump(any_engine), _sqlite_bytes(any_engine)
 
     with pytest.raises(SnapshotError) as refused:
         import_snapshot(any_engine, write_file(example), now=now)
@@ -98,18 +99,32 @@ def test_a_bad_file_is_refused_and_changes_nothing(
         str(p) for p in refused.value.problems
     ]
     assert dump(any_engine) == before
+    assert _sqlite_bytes(any_engine) == file_before
 
 
 def test_a_truncated_file_is_refused(
     any_engine: Engine, now: datetime, write_file: Callable[[Any], Path]
 ) -> None:
-    data = EXAMPLE.read_bytes()
+    import_snapshot(any_engine, EXAMPLE, now=now)
+    before, file_before = dump(any_engine), _sqlite_bytes(any_engine)
+    document = json.loads(EXAMPLE.read_text("utf-8"))
+    document["users"][0]["name"] = "Changed before the cut"
+    data = json.dumps(document).encode()
 
     with pytest.raises(SnapshotError) as refused:
         import_snapshot(any_engine, write_file(data[: len(data) * 2 // 3]), now=now)
 
     assert str(refused.value.problems[0]).startswith("file: malformed JSON")
-    assert all(not rows for rows in dump(any_engine).values())
+    assert dump(any_engine) == before
+    assert _sqlite_bytes(any_engine) == file_before
+
+
+def _sqlite_bytes(engine: Engine) -> bytes | None:
+    """The SQLite database file's bytes, all changes checkpointed (None on PostgreSQL)."""
+    if engine.dialect.name != "sqlite":
+        return None
+    engine.dispose()  # closing the last connection checkpoints the WAL into the file
+    return Path(str(engine.url.database)).read_bytes()
 
 
 @pytest.mark.parametrize(
