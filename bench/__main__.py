@@ -1,4 +1,4 @@
-"""Run benchmarks: ``python -m bench NAME [args]``, or every one with ``python -m bench``."""
+"""``python -m bench NAME [args]``: run one benchmark; with no name, run them all."""
 
 from __future__ import annotations
 
@@ -8,33 +8,29 @@ import sys
 from pathlib import Path
 
 
-def available() -> list[str]:
-    """Benchmark names: the modules ``bench/bench_<name>.py``."""
-    folder = str(Path(__file__).resolve().parent)
+def _names() -> list[str]:
+    folder = Path(__file__).parent
     return sorted(
-        info.name.removeprefix("bench_")
-        for info in pkgutil.iter_modules([folder])
-        if info.name.startswith("bench_")
+        m.name.removeprefix("bench_")
+        for m in pkgutil.iter_modules([str(folder)])
+        if m.name.startswith("bench_")
     )
-
-
-def run(name: str, argv: list[str]) -> None:
-    module = importlib.import_module(f"bench.bench_{name}")
-    module.main(argv)
 
 
 def main(argv: list[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else argv
-    names = available()
+    names = _names()
+    if args and args[0] in {"-h", "--help"}:
+        print(f"usage: python -m bench [{'|'.join(names)}] [args]")
+        return
     if not args:
         for name in names:
-            print(f"== {name} ==", flush=True)
-            run(name, [])
+            importlib.import_module(f"bench.bench_{name}").main([])
         return
     name, rest = args[0], args[1:]
     if name not in names:
-        sys.exit(f"unknown benchmark {name!r}; available: {', '.join(names)}")
-    run(name, rest)
+        sys.exit(f"no benchmark {name!r}; have: {', '.join(names)}")
+    importlib.import_module(f"bench.bench_{name}").main(rest)
 
 
 if __name__ == "__main__":

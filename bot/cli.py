@@ -8,7 +8,8 @@ import sys
 import typer
 from rich.console import Console
 
-from bot import commands_data
+from bot import commands_data, commands_demo
+from bot.commands_insights import register as register_insights
 from bot.settings import Settings, SettingsError, load_settings
 from bot.store import Store, open_store
 from storage.db import current_revision, head_revision, make_engine, upgrade
@@ -21,6 +22,9 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+commands_demo.register(app)
+commands_data.register(app)
+register_insights(app)
 
 err_console = Console(stderr=True)
 
@@ -59,7 +63,12 @@ def db_current() -> None:
     typer.echo(f"current: {current_revision(engine)}  latest: {head_revision()}")
 
 
-commands_data.register(app)
+# Each area's commands live in bot/commands_<area>.py (imported last: they use the helpers above).
+from bot import commands_actions, commands_serve, commands_users  # noqa: E402
+
+commands_serve.register(app)
+commands_users.register(app)
+commands_actions.register(app)
 
 
 def main() -> None:

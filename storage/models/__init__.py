@@ -1,5 +1,12 @@
 """All models, importable from one place (Alembic reads ``Base.metadata`` from here)."""
 
+from storage.models.actions import (
+    ActionFeedback,
+    ActionObject,
+    ActionState,
+    GuidedAction,
+    GuidedActionItem,
+)
 from storage.models.activities import (
     OPEN_TASK_STATUSES,
     Activity,
@@ -33,6 +40,7 @@ from storage.models.crm import (
     SequenceEnrollment,
     StageState,
 )
+from storage.models.insights import CachedInsight, InsightFeedback, InsightRequest
 from storage.models.org import (
     DealVisibility,
     Goal,
@@ -43,9 +51,13 @@ from storage.models.org import (
     UserPreferences,
     WorkspaceSettings,
 )
+from storage.models.slack import SlackReceipt
 
 __all__ = [
     "OPEN_TASK_STATUSES",
+    "ActionFeedback",
+    "ActionObject",
+    "ActionState",
     "Activity",
     "ActivityCompany",
     "ActivityContact",
@@ -54,6 +66,7 @@ __all__ = [
     "ActivityLead",
     "Assignment",
     "Base",
+    "CachedInsight",
     "CallStatus",
     "Company",
     "Contact",
@@ -65,6 +78,10 @@ __all__ = [
     "EnrollmentStatus",
     "Goal",
     "GoalMetric",
+    "GuidedAction",
+    "GuidedActionItem",
+    "InsightFeedback",
+    "InsightRequest",
     "Lead",
     "MeetingOutcome",
     "OwnedObject",
@@ -74,6 +91,7 @@ __all__ = [
     "Role",
     "Sequence",
     "SequenceEnrollment",
+    "SlackReceipt",
     "StageState",
     "TaskPriority",
     "TaskStatus",
