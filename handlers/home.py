@@ -91,18 +91,27 @@ def take_home_ticket(services: Services, body: dict[str, Any], context: BoltCont
 
 def register(app: App, services: Services) -> None:
     """Navigation (view, page, filter) on the Home tab and on ``/sales`` messages."""
-
-    def acknowledge(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
-        ack()
-        if (body.get("container") or {}).get("type") == "view":
-            take_home_ticket(services, body, context)
+    pool = app.listener_runner.listener_executor
 
     def navigate(
-        body: dict[str, Any], client: WebClient, respond: Respond, context: BoltContext
+        body: dict[str, Any], client: WebClient, respond: Respond, ticket: int | None
     ) -> None:
-        _navigate(services, body, client, respond, context.get(TICKET))
+        _navigate(services, body, client, respond, ticket)
 
-    app.action(NAVIGATION)(ack=acknowledge, lazy=[after_ack(navigate)])
+    safe_navigate = after_ack(navigate)
+
+    def acknowledge(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        ack()
+        ticket = None
+        if (body.get("container") or {}).get("type") == "view":
+            user = (body.get("user") or {}).get("id")
+            ticket = publish_tickets(services).take(str(user)) if user else None
+        # Straight to the work pool: Bolt's lazy listeners deep-copy the whole request in
+        # this (acknowledging) thread first; the work needs only the body.
+        respond = Respond(response_url=body.get("response_url"))
+        pool.submit(safe_navigate, body=body, client=client, respond=respond, ticket=ticket)
+
+    app.action(NAVIGATION)(acknowledge)
 
 
 def publish_home(
