@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, tzinfo
 
 from handlers import ids
-from handlers.render.kit import Block, actions, button, context, escape, link, section
+from handlers.render.kit import Block, actions, button, escape, link, section
 from rules.deals import DealRow
 from rules.meetings import MeetingItem
 from rules.records import RecordRef
@@ -137,7 +137,3 @@ def deal_blocks(row: DealRow, *, can_act: bool, zone: tzinfo) -> list[Block]:
         section(text, block_id=f"deal-{row.id}"),
         *actions(buttons, block_id=f"deal-actions-{row.id}"),
     ]
-
-
-def note(text: str) -> Block:
-    return context(text)

@@ -28,7 +28,6 @@ from handlers.render.kit import (
     context,
     divider,
     escape,
-    fields,
     section,
     static_select,
 )
@@ -436,7 +435,3 @@ def feed_blocks(
             lines.append(f"_and {more} earlier_")
         groups.append([section(head), section("\n".join(lines) or " ")])
     return top, groups
-
-
-def summary_fields(pairs: Sequence[tuple[str, str]]) -> list[Block]:
-    return fields([f"*{escape(k)}*\n{escape(v)}" for k, v in pairs])
