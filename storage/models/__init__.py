@@ -33,6 +33,12 @@ from storage.models.crm import (
     SequenceEnrollment,
     StageState,
 )
+from storage.models.digests import (
+    DeliveryStatus,
+    DigestDelivery,
+    DigestKind,
+    TeamDigestSettings,
+)
 from storage.models.org import (
     DealVisibility,
     Goal,
@@ -61,6 +67,9 @@ __all__ = [
     "DealContact",
     "DealScore",
     "DealVisibility",
+    "DeliveryStatus",
+    "DigestDelivery",
+    "DigestKind",
     "EmailDirection",
     "EnrollmentStatus",
     "Goal",
@@ -79,6 +88,7 @@ __all__ = [
     "TaskStatus",
     "TaskType",
     "Team",
+    "TeamDigestSettings",
     "User",
     "UserPreferences",
     "WorkspaceSettings",
