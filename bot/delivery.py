@@ -75,6 +75,8 @@ class Message:
     channel: str
     text: str  # the notification and accessibility fallback
     blocks: list[dict[str, Any]]
+    # Slack message metadata: lets a button's listener recognise a digest it updates.
+    metadata: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -191,6 +193,7 @@ def post_message(
                 blocks=message.blocks,
                 unfurl_links=False,
                 unfurl_media=False,
+                metadata=message.metadata,
             )
         except SlackApiError as error:
             raise _classify(error, pacer) from error

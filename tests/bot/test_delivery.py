@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from collections import Counter
 from datetime import UTC, datetime, time, timedelta
@@ -210,3 +211,31 @@ def test_the_pacer_spaces_sends_per_workspace_and_per_channel() -> None:
     pacer.hold(5.0)
     pacer.wait("D3")  # after the hold
     assert slept == [0.5, 1.0, 5.0]
+
+
+def test_the_digest_composer_sends_blocks_and_records_the_message_ts(
+    sqlite_engine: Engine,
+) -> None:
+    from bot.digests import DigestComposer
+
+    with Session(sqlite_engine) as session:
+        crm = CRM(session, BERLIN_EIGHT)
+        rep = crm.user(timezone="Europe/Berlin", slack_user_id="UANA", name="Ana")
+        crm.task(rep, due_at=BERLIN_EIGHT + timedelta(hours=3), subject="Call Bo")
+        quiet = crm.user(timezone="Europe/Berlin", slack_user_id="UQUIET")
+        session.add(UserPreferences(user_id=quiet.id, empty_digest="skip"))
+        session.commit()
+        rep_id, quiet_id = rep.id, quiet.id
+    with running_standin() as slack:
+        scheduler = _scheduler(sqlite_engine, slack, BERLIN_EIGHT)
+        scheduler.deliverer.compose = DigestComposer()
+        report = scheduler.tick()
+        assert (len(report.sent), len(report.skipped)) == (1, 1)
+        (call,) = slack.calls_to("chat.postMessage")
+        assert call.params["channel"] == "UANA"
+        assert "Call Bo" in json.dumps(call.json_param("blocks"))
+        assert call.json_param("metadata")["event_type"] == "salesbot_digest"
+        with Session(sqlite_engine) as session:
+            rows = {r.recipient_id: r for r in session.scalars(select(DigestDelivery))}
+        assert rows[rep_id].message_ts and rows[rep_id].channel_id == "UANA"
+        assert rows[quiet_id].status == DeliveryStatus.SKIPPED

@@ -1,0 +1,80 @@
+"""Wiring the digest pieces together: data (rules) + blocks (handlers) -> a Slack message."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from bot.delivery import Message, Nothing, Outgoing, Undeliverable
+from handlers.render.digest import (
+    manager_digest_text,
+    render_manager_digest,
+    render_rep_digest,
+    rep_digest_text,
+)
+from rules.digest_schedule import DueDigest
+from rules.digests import DigestSources, manager_digest, rep_digest
+from storage.models import DigestKind
+
+METADATA_EVENT = "salesbot_digest"
+
+
+def digest_metadata(due: DueDigest) -> dict[str, Any]:
+    return {
+        "event_type": METADATA_EVENT,
+        "event_payload": {
+            "kind": str(due.kind),
+            "recipient_id": due.recipient_id,
+            "local_date": due.local_date.isoformat(),
+        },
+    }
+
+
+@dataclass
+class DigestComposer:
+    """Composes the digest a ``DueDigest`` names, as of ``now``.
+
+    Args:
+        sources: Guided actions and deal risks (and the default zone).
+        home: The Home tab deep link, when the app's team and app ids are known.
+    """
+
+    sources: DigestSources = field(default_factory=DigestSources)
+    home: str | None = None
+
+    def __call__(self, session: Session, due: DueDigest, now: datetime) -> Outgoing:
+        if due.kind is DigestKind.REP:
+            return self.rep(session, due, now)
+        return self.manager(session, due, now)
+
+    def rep(self, session: Session, due: DueDigest, now: datetime) -> Outgoing:
+        try:
+            digest = rep_digest(session, user_id=due.recipient_id, now=now, sources=self.sources)
+        except LookupError:
+            return Undeliverable("user no longer exists")
+        if not digest.slack_user_id:
+            return Undeliverable("user has no Slack account linked")
+        if digest.is_empty and digest.when_empty == "skip":
+            return Nothing("nothing to do, and the rep chose no empty digests")
+        return Message(
+            channel=digest.slack_user_id,  # posting to a user id lands in the app's DM
+            text=rep_digest_text(digest),
+            blocks=render_rep_digest(digest, home=self.home),
+            metadata=digest_metadata(due),
+        )
+
+    def manager(self, session: Session, due: DueDigest, now: datetime) -> Outgoing:
+        digest = manager_digest(session, team_id=due.recipient_id, now=now, sources=self.sources)
+        if digest is None:
+            return Undeliverable("team has no manager")
+        if not digest.channel_id:
+            return Undeliverable("team has no digest channel")
+        return Message(
+            channel=digest.channel_id,
+            text=manager_digest_text(digest),
+            blocks=render_manager_digest(digest, home=self.home),
+            metadata=digest_metadata(due),
+        )
