@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.orm import Session
+from slack_sdk import WebClient
+from sqlalchemy.orm import Session, sessionmaker
 
-from bot.delivery import Message, Nothing, Outgoing, Undeliverable
+from bot.delivery import (
+    DEFAULT_RATE_PER_SECOND,
+    Deliverer,
+    Message,
+    Nothing,
+    Outgoing,
+    Pacer,
+    Undeliverable,
+)
+from bot.scheduler import DigestScheduler
+from bot.settings import Settings
 from handlers.render.digest import (
     manager_digest_text,
     render_manager_digest,
@@ -78,3 +90,35 @@ class DigestComposer:
             blocks=render_manager_digest(digest, home=self.home),
             metadata=digest_metadata(due),
         )
+
+
+def digest_sources(settings: Settings) -> DigestSources:
+    """Where digests get guided actions and deal risks from, in this build."""
+    return DigestSources(default_zone=settings.default_timezone)
+
+
+def build_digest_scheduler(
+    *,
+    settings: Settings,
+    sessions: sessionmaker[Session],
+    client: WebClient,
+    claimer: str,
+    clock: Callable[[], datetime],
+    home: str | None = None,
+    rate_per_second: float = DEFAULT_RATE_PER_SECOND,
+) -> DigestScheduler:
+    """The scheduler the server starts (``.start()``) on every replica."""
+    deliverer = Deliverer(
+        sessions=sessions,
+        client=client,
+        compose=DigestComposer(sources=digest_sources(settings), home=home),
+        claimer=claimer,
+        clock=clock,
+        pacer=Pacer(rate_per_second),
+    )
+    return DigestScheduler(
+        sessions=sessions,
+        deliverer=deliverer,
+        clock=clock,
+        default_zone=settings.default_timezone,
+    )

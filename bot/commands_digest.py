@@ -1,0 +1,340 @@
+"""``salesbot digest``: preview a digest in the terminal, or send digests now."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import socket
+from datetime import UTC, datetime
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.panel import Panel
+from rich.text import Text
+from slack_sdk import WebClient
+from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from bot.delivery import DEFAULT_RATE_PER_SECOND, Deliverer, Message, Nothing, Pacer
+from bot.digests import DigestComposer
+from bot.settings import Settings
+from handlers.render.digest import home_url
+from rules.digest_schedule import DueDigest
+from rules.digests import LocalDay, user_zone
+from storage.models import DigestKind, Role, Team, User
+
+digest_app = typer.Typer(help="Daily digests: preview and send.", no_args_is_help=True)
+console = Console()
+err_console = Console(stderr=True)
+logger = logging.getLogger(__name__)
+
+
+def _parse_at(value: str | None) -> datetime:
+    if not value:
+        return datetime.now(UTC)
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        err_console.print(f"[red]--at: not an ISO date-time: {value!r}[/red]")
+        raise typer.Exit(2) from None
+    if parsed.tzinfo is None:
+        err_console.print("[red]--at needs a zone, e.g. 2026-03-11T08:00:00-08:00 or ...Z[/red]")
+        raise typer.Exit(2)
+    return parsed.astimezone(UTC)
+
+
+def find_user(session: Session, key: str) -> User | None:
+    """A user by email, CRM (owner) id or Slack id."""
+    key = key.strip()
+    return session.scalar(
+        select(User).where(
+            or_(
+                User.email == key.lower(),
+                User.external_id == key,
+                User.slack_user_id == key,
+            )
+        )
+    )
+
+
+def _user_or_exit(session: Session, key: str) -> User:
+    user = find_user(session, key)
+    if user is None:
+        err_console.print(f"[red]no user with email, CRM id or Slack id {key!r}[/red]")
+        raise typer.Exit(1)
+    return user
+
+
+def _team_or_exit(session: Session, key: str) -> Team:
+    team = session.scalar(
+        select(Team).where(
+            or_(Team.external_id == key, Team.name == key, Team.digest_channel_id == key)
+        )
+    )
+    if team is None:
+        err_console.print(f"[red]no team with id, name or channel {key!r}[/red]")
+        raise typer.Exit(1)
+    return team
+
+
+def _due_now(
+    session: Session, *, kind: DigestKind, recipient_id: int, now: datetime, zone: str
+) -> DueDigest:
+    from zoneinfo import ZoneInfo
+
+    day = LocalDay.of(now, ZoneInfo(zone))
+    return DueDigest(kind, recipient_id, day.local_date, now, zone)
+
+
+def _due_for_user(session: Session, user: User, now: datetime, default_zone: str) -> DueDigest:
+    zone = user_zone(session, user, default_zone)
+    return _due_now(session, kind=DigestKind.REP, recipient_id=user.id, now=now, zone=zone.key)
+
+
+def _due_for_team(session: Session, team: Team, now: datetime, default_zone: str) -> DueDigest:
+    from rules.digest_schedule import zone_or_utc
+
+    zone = zone_or_utc(team.timezone, default_zone)
+    return _due_now(session, kind=DigestKind.MANAGER, recipient_id=team.id, now=now, zone=zone.key)
+
+
+# Terminal rendering --------------------------------------------------------------------
+
+_LINK = re.compile(r"<([^|>]+)\|([^>]+)>")
+_MENTION = re.compile(r"<@([A-Z0-9]+)>")
+
+
+def _plain(mrkdwn: str) -> str:
+    text = _LINK.sub(r"\2", mrkdwn)
+    text = _MENTION.sub(r"@\1", text)
+    text = text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+    return text.replace("*", "")
+
+
+def _element_label(element: dict[str, Any]) -> str:
+    if element.get("type") == "overflow":
+        return "[" + " | ".join(o["text"]["text"] for o in element.get("options", [])) + "]"
+    text = element.get("text", {}).get("text", "")
+    return f"[{text}]"
+
+
+def blocks_as_text(blocks: list[dict[str, Any]]) -> Text:
+    """Block Kit as the terminal shows it: text, buttons in brackets, rules for dividers."""
+    out = Text()
+    for block in blocks:
+        kind = block.get("type")
+        if kind == "header":
+            out.append(block["text"]["text"] + "\n", style="bold")
+        elif kind == "divider":
+            out.append("─" * 60 + "\n", style="dim")
+        elif kind == "context":
+            line = " ".join(_plain(e.get("text", "")) for e in block.get("elements", []))
+            out.append(line + "\n", style="dim")
+        elif kind == "section":
+            if "text" in block:
+                out.append(_plain(block["text"]["text"]))
+            if "accessory" in block:
+                out.append("  " + _element_label(block["accessory"]), style="cyan")
+            out.append("\n")
+            for field in block.get("fields", []):
+                out.append("  " + _plain(field["text"]).replace("\n", ": ") + "\n")
+        elif kind == "actions":
+            labels = "  ".join(_element_label(e) for e in block.get("elements", []))
+            out.append("  " + labels + "\n", style="cyan")
+    return out
+
+
+def _print(outgoing: object, *, as_json: bool, title: str) -> None:
+    if isinstance(outgoing, Message):
+        if as_json:
+            typer.echo(
+                json.dumps(
+                    {"channel": outgoing.channel, "text": outgoing.text, "blocks": outgoing.blocks},
+                    indent=2,
+                )
+            )
+        else:
+            console.print(Panel(blocks_as_text(outgoing.blocks), title=title, expand=False))
+        return
+    reason = getattr(outgoing, "reason", "nothing to send")
+    if as_json:
+        typer.echo(json.dumps({"channel": None, "skipped": reason}))
+    else:
+        console.print(f"[yellow]{title}: nothing would be sent ({reason})[/yellow]")
+
+
+def _composer(settings: Settings, home: str | None = None) -> DigestComposer:
+    from bot.digests import digest_sources
+
+    return DigestComposer(sources=digest_sources(settings), home=home)
+
+
+# Commands ------------------------------------------------------------------------------
+
+
+@digest_app.command("preview")
+def preview(
+    user: str | None = typer.Option(None, "--user", help="Email, CRM owner id or Slack id."),
+    team: str | None = typer.Option(
+        None, "--team", help="A team (id, name or channel): its manager digest."
+    ),
+    at: str | None = typer.Option(
+        None, "--at", help="As of this ISO date-time (with zone); default now."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print the message as Block Kit JSON."),
+) -> None:
+    """Print the digest as it would be sent, without sending or recording anything."""
+    from bot.cli import settings_or_exit, store_or_exit
+
+    if (user is None) == (team is None):
+        err_console.print("[red]give exactly one of --user or --team[/red]")
+        raise typer.Exit(2)
+    now = _parse_at(at)
+    settings = settings_or_exit()
+    store = store_or_exit(settings)
+    composer = _composer(settings)
+    with store.sessions() as session:
+        if user is not None:
+            found = _user_or_exit(session, user)
+            due = _due_for_user(session, found, now, settings.default_timezone)
+            title = f"{found.name} · {due.local_date}"
+        else:
+            found_team = _team_or_exit(session, team or "")
+            due = _due_for_team(session, found_team, now, settings.default_timezone)
+            title = f"{found_team.name} · {due.local_date}"
+        outgoing = composer(session, due, now)
+    _print(outgoing, as_json=as_json, title=title)
+
+
+def _web_client(settings: Settings) -> WebClient:
+    if settings.slack_bot_token is None:
+        err_console.print("[red]SLACK_BOT_TOKEN is not set: cannot send (try --dry-run)[/red]")
+        raise typer.Exit(2)
+    return WebClient(
+        token=settings.slack_bot_token.get_secret_value(),
+        base_url=settings.slack_api_url,
+        retry_handlers=[RateLimitErrorRetryHandler(max_retry_count=2)],
+    )
+
+
+def slack_home_url(client: WebClient) -> str | None:
+    """The Home tab link for this workspace and app, or None if Slack will not say."""
+    try:
+        auth = client.auth_test()
+        app_id = auth.get("app_id")
+        if not app_id and auth.get("bot_id"):
+            bot: dict[str, Any] = client.bots_info(bot=auth["bot_id"]).get("bot") or {}
+            app_id = bot.get("app_id")
+        return home_url(auth.get("team_id"), app_id)
+    except Exception:  # a missing link is cosmetic: log it, never stop the digests
+        logger.warning("could not work out the Home tab link", exc_info=True)
+        return None
+
+
+def claimer_name() -> str:
+    """How this process signs its claims: host and pid."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+@digest_app.command("send")
+def send(
+    user: str | None = typer.Option(None, "--user", help="Email, CRM owner id or Slack id."),
+    send_all: bool = typer.Option(
+        False, "--all", help="Every active rep with a Slack id, and every team channel."
+    ),
+    dry_run: bool = typer.Option(
+        False, "--dry-run", help="Compose and list; send and record nothing."
+    ),
+    rate: float = typer.Option(
+        DEFAULT_RATE_PER_SECOND, "--rate", min=0.1, help="Messages per second."
+    ),
+) -> None:
+    """Send today's digest now (each recipient's own today), once: a digest already sent
+    today is not sent again."""
+    from bot.cli import settings_or_exit, store_or_exit
+
+    if (user is None) == (not send_all):
+        err_console.print("[red]give exactly one of --user or --all[/red]")
+        raise typer.Exit(2)
+    settings = settings_or_exit()
+    store = store_or_exit(settings)
+    now = datetime.now(UTC)
+    with store.sessions() as session:
+        if user is not None:
+            due = [
+                _due_for_user(session, _user_or_exit(session, user), now, settings.default_timezone)
+            ]
+        else:
+            reps = session.scalars(
+                select(User)
+                .where(
+                    User.is_active.is_(True), User.slack_user_id.is_not(None), User.role == Role.REP
+                )
+                .order_by(User.id)
+            ).all()
+            teams = session.scalars(
+                select(Team).where(Team.digest_channel_id.is_not(None)).order_by(Team.id)
+            ).all()
+            due = [_due_for_user(session, u, now, settings.default_timezone) for u in reps]
+            due += [_due_for_team(session, t, now, settings.default_timezone) for t in teams]
+        if dry_run:
+            composer = _composer(settings)
+            for item in due:
+                outgoing = composer(session, item, now)
+                if isinstance(outgoing, Message):
+                    console.print(
+                        f"would send {item.kind} digest to {outgoing.channel}: {outgoing.text}"
+                    )
+                elif isinstance(outgoing, Nothing):
+                    console.print(f"would skip {item.kind} {item.recipient_id}: {outgoing.reason}")
+                else:
+                    reason = outgoing.reason
+                    console.print(
+                        f"[yellow]cannot send {item.kind} {item.recipient_id}: {reason}[/yellow]"
+                    )
+            return
+    client = _web_client(settings)
+    deliverer = Deliverer(
+        sessions=store.sessions,
+        client=client,
+        compose=_composer(settings, slack_home_url(client)),
+        claimer=claimer_name(),
+        clock=lambda: datetime.now(UTC),
+        pacer=Pacer(rate),
+    )
+    report = deliverer.deliver(due)
+    for item, reason in report.failed:
+        err_console.print(f"[red]{item.kind} {item.recipient_id}: {reason}[/red]")
+    console.print(report.summary())
+    if report.failed:
+        raise typer.Exit(1)
+
+
+def demo_section(session: Session, *, now: datetime, out: Console | None = None) -> str:
+    """Render the demo rep's digest in the terminal; return the rep's name.
+
+    The rep is the first active rep with a Slack id and something to do today.
+    """
+    out = out or console
+    composer = DigestComposer()
+    reps = session.scalars(
+        select(User)
+        .where(User.role == Role.REP, User.is_active.is_(True), User.slack_user_id.is_not(None))
+        .order_by(User.id)
+    ).all()
+    for rep in reps:
+        due = _due_for_user(session, rep, now, "UTC")
+        outgoing = composer(session, due, now)
+        if isinstance(outgoing, Message) and len(outgoing.blocks) > 2:
+            out.print(
+                Panel(
+                    blocks_as_text(outgoing.blocks), title=f"Daily digest: {rep.name}", expand=False
+                )
+            )
+            return rep.name
+    out.print("[yellow]no rep with a digest to show[/yellow]")
+    return ""
