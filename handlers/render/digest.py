@@ -135,6 +135,8 @@ def _task_blocks(task: TaskLine, bucket: str, zone: ZoneInfo) -> list[Block]:
         _section(f"{flag}*{_escape(task.subject)}*  ·  {when}"),
         {
             "type": "actions",
+            # Listeners swap the clicked row for its result, found by this id.
+            "block_id": f"digest_task_{task.id}",
             "elements": [
                 _button("Complete", ids.TASK_COMPLETE, str(task.id), style="primary"),
                 _overflow(
@@ -174,10 +176,12 @@ def _meeting_block(meeting: MeetingLine, zone: ZoneInfo) -> Block:
         span += f"–{_local(meeting.ends_at, zone)}"
     text = f"*{span}*  {_escape(meeting.subject)}"
     if meeting.needs_outcome:
-        return _section(
+        block = _section(
             text + "  ·  _outcome missing_",
             _button("Log outcome", ids.MEETING_LOG_OUTCOME, str(meeting.id)),
         )
+        block["block_id"] = f"digest_meeting_{meeting.id}"
+        return block
     if meeting.link and meeting.link.startswith(("https://", "http://")):
         return _section(text, _link_button("Join", meeting.link, f"digest_join_{meeting.id}"))
     return _section(text)
@@ -189,6 +193,7 @@ def _action_blocks(action: ActionLine) -> list[Block]:
         _section(f"*{_escape(action.title)}*{count}"),
         {
             "type": "actions",
+            "block_id": f"digest_action_{action.id}",
             "elements": [
                 _button("Start", ids.ACTION_QUEUE_START, str(action.id), style="primary"),
                 _button("Done", ids.ACTION_DONE, str(action.id)),

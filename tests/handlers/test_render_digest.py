@@ -125,3 +125,12 @@ def test_manager_digest_names_who_needs_help_first() -> None:
     assert "<@UANA>" in json.dumps(help_line) and "<@UBO>" not in json.dumps(help_line)
     assert "Acme (Deal score falling)" in text
     assert len(blocks) <= 50
+
+
+def test_each_button_row_has_its_own_block_id_for_in_place_updates() -> None:
+    blocks = render_rep_digest(_digest(), home=HOME)
+    block_ids = [b["block_id"] for b in blocks if "block_id" in b]
+    assert {"digest_task_11", "digest_task_12", "digest_meeting_21", "digest_action_31"} <= set(
+        block_ids
+    )
+    assert len(block_ids) == len(set(block_ids))

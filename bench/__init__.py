@@ -1,0 +1,1 @@
+"""Benchmarks: ``python -m bench NAME [args]``; ``python -m bench`` runs them all."""
