@@ -1,1 +1,1 @@
-"""Benchmarks: ``python -m bench NAME [args]``; ``python -m bench`` runs them all."""
+"""Benchmarks: ``python -m bench NAME [args]`` runs ``bench.bench_NAME.main(args)``."""

@@ -1,4 +1,4 @@
-"""``python -m bench NAME [args]`` runs bench/bench_NAME.py; no NAME runs every benchmark."""
+"""``python -m bench NAME [args]``: run one benchmark; with no name, run them all."""
 
 from __future__ import annotations
 
@@ -11,23 +11,27 @@ from pathlib import Path
 def _names() -> list[str]:
     folder = Path(__file__).parent
     return sorted(
-        module.name.removeprefix("bench_")
-        for module in pkgutil.iter_modules([str(folder)])
-        if module.name.startswith("bench_")
+        m.name.removeprefix("bench_")
+        for m in pkgutil.iter_modules([str(folder)])
+        if m.name.startswith("bench_")
     )
 
 
-def main(argv: list[str]) -> None:
+def main(argv: list[str] | None = None) -> None:
+    args = sys.argv[1:] if argv is None else argv
     names = _names()
-    if not argv:
+    if args and args[0] in {"-h", "--help"}:
+        print(f"usage: python -m bench [{'|'.join(names)}] [args]")
+        return
+    if not args:
         for name in names:
             importlib.import_module(f"bench.bench_{name}").main([])
         return
-    name, rest = argv[0], argv[1:]
+    name, rest = args[0], args[1:]
     if name not in names:
-        sys.exit(f"unknown benchmark {name!r}; known: {', '.join(names)}")
+        sys.exit(f"no benchmark {name!r}; have: {', '.join(names)}")
     importlib.import_module(f"bench.bench_{name}").main(rest)
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    main()

@@ -8,6 +8,7 @@ import sys
 import typer
 from rich.console import Console
 
+from bot import commands_demo
 from bot.commands_digest import digest_app as _digest_app
 from bot.settings import Settings, SettingsError, load_settings
 from bot.store import Store, open_store
@@ -21,6 +22,7 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+commands_demo.register(app)
 app.add_typer(_digest_app, name="digest")
 
 err_console = Console(stderr=True)
@@ -58,6 +60,13 @@ def db_current() -> None:
     settings = settings_or_exit()
     engine = make_engine(settings.effective_database_url)
     typer.echo(f"current: {current_revision(engine)}  latest: {head_revision()}")
+
+
+# Each area's commands live in bot/commands_<area>.py (imported last: they use the helpers above).
+from bot import commands_serve, commands_users  # noqa: E402
+
+commands_serve.register(app)
+commands_users.register(app)
 
 
 def main() -> None:

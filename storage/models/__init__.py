@@ -49,6 +49,7 @@ from storage.models.org import (
     UserPreferences,
     WorkspaceSettings,
 )
+from storage.models.slack import SlackReceipt
 
 __all__ = [
     "OPEN_TASK_STATUSES",
@@ -83,6 +84,7 @@ __all__ = [
     "Role",
     "Sequence",
     "SequenceEnrollment",
+    "SlackReceipt",
     "StageState",
     "TaskPriority",
     "TaskStatus",

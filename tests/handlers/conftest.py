@@ -1,0 +1,30 @@
+"""Fixtures for driving the real app: a stand-in Slack, the app on a loopback port."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+
+import pytest
+from sqlalchemy import Engine
+
+from tests.support.app import RunningApp, start_app
+from tests.support.slack_api import SlackStandIn, running_standin
+
+
+@pytest.fixture
+def slack() -> Iterator[SlackStandIn]:
+    """A stand-in Slack Web API that records every call."""
+    with running_standin() as standin:
+        yield standin
+
+
+@pytest.fixture
+def running_app(sqlite_engine: Engine, slack: SlackStandIn, now: datetime) -> Iterator[RunningApp]:
+    """The app served over HTTP on the test's SQLite database, its clock pinned to ``now``.
+
+    Seed with the ``crm`` fixture and ``session.commit()`` before sending requests: the
+    app reads through its own connections.
+    """
+    with start_app(sqlite_engine, slack, clock=lambda: now) as app:
+        yield app
