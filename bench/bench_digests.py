@@ -30,8 +30,8 @@ from sqlalchemy.orm import Session
 
 from bot.delivery import Deliverer, Pacer, SendPolicy
 from bot.digests import DigestComposer
-from rules.digest_schedule import DueDigest
-from rules.digests import LocalDay, zone_or_utc
+from rules.clock import local_date
+from rules.digest_schedule import DueDigest, zone_or_utc
 from storage.db import make_engine, session_factory, upgrade
 from storage.defaults import ensure_default_pipelines
 from storage.models import (
@@ -180,8 +180,7 @@ def _due(engine: Engine, ids: list[int]) -> list[DueDigest]:
         zones = dict(session.execute(select(User.id, User.timezone)).tuples().all())
     for user_id in ids:
         zone = zone_or_utc(zones[user_id])
-        day = LocalDay.of(NOW, zone)
-        due.append(DueDigest(DigestKind.REP, user_id, day.local_date, NOW, zone.key))
+        due.append(DueDigest(DigestKind.REP, user_id, local_date(zone, NOW), NOW, zone.key))
     return due
 
 

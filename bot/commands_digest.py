@@ -9,6 +9,7 @@ import re
 import socket
 from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import typer
 from rich.console import Console
@@ -23,8 +24,8 @@ from bot.delivery import DEFAULT_RATE_PER_SECOND, Deliverer, Message, Nothing, P
 from bot.digests import DigestComposer
 from bot.settings import Settings
 from handlers.render.digest import home_url
-from rules.digest_schedule import DueDigest
-from rules.digests import LocalDay, user_zone
+from rules.clock import local_date, user_zone
+from rules.digest_schedule import DueDigest, zone_or_utc
 from storage.models import DigestKind, Role, Team, User
 
 digest_app = typer.Typer(help="Daily digests: preview and send.", no_args_is_help=True)
@@ -81,25 +82,20 @@ def _team_or_exit(session: Session, key: str) -> Team:
     return team
 
 
-def _due_now(
-    session: Session, *, kind: DigestKind, recipient_id: int, now: datetime, zone: str
-) -> DueDigest:
-    from zoneinfo import ZoneInfo
-
-    day = LocalDay.of(now, ZoneInfo(zone))
-    return DueDigest(kind, recipient_id, day.local_date, now, zone)
+def _due_now(*, kind: DigestKind, recipient_id: int, now: datetime, zone: ZoneInfo) -> DueDigest:
+    return DueDigest(kind, recipient_id, local_date(zone, now), now, zone.key)
 
 
 def _due_for_user(session: Session, user: User, now: datetime, default_zone: str) -> DueDigest:
-    zone = user_zone(session, user, default_zone)
-    return _due_now(session, kind=DigestKind.REP, recipient_id=user.id, now=now, zone=zone.key)
+    del default_zone  # the user's zone falls back to UTC, as in every view
+    return _due_now(
+        kind=DigestKind.REP, recipient_id=user.id, now=now, zone=user_zone(session, user)
+    )
 
 
 def _due_for_team(session: Session, team: Team, now: datetime, default_zone: str) -> DueDigest:
-    from rules.digest_schedule import zone_or_utc
-
     zone = zone_or_utc(team.timezone, default_zone)
-    return _due_now(session, kind=DigestKind.MANAGER, recipient_id=team.id, now=now, zone=zone.key)
+    return _due_now(kind=DigestKind.MANAGER, recipient_id=team.id, now=now, zone=zone)
 
 
 # Terminal rendering --------------------------------------------------------------------

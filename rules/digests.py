@@ -7,29 +7,23 @@ are the recipient's own (a rep's zone for the DM, the team's zone for the team d
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from dataclasses import dataclass
+from datetime import date, datetime
 
-from sqlalchemy import ColumnElement, and_, exists, func, or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from rules.digest_schedule import local_due_at, zone_or_utc
-from rules.permissions import can_act_for, visible_owner_clause
+from rules.clock import UserClock, clock_for
+from rules.deals import DealCategory, DealFilters, deals_page
+from rules.digest_schedule import zone_or_utc
+from rules.meetings import meetings_between
+from rules.overview import goals_progress
+from rules.permissions import can_act_for
+from rules.tasks import TaskGroup, task_buckets
 from storage.models import (
-    OPEN_TASK_STATUSES,
-    Activity,
-    ActivityDeal,
-    ActivityKind,
-    Deal,
-    EmailDirection,
-    Goal,
     GoalMetric,
     MeetingOutcome,
-    PipelineStage,
     Role,
-    StageState,
-    TaskPriority,
     Team,
     User,
     UserPreferences,
@@ -193,165 +187,50 @@ class DigestSources:
     default_zone: str = "UTC"
 
 
-@dataclass(frozen=True)
-class LocalDay:
-    """A calendar day in a zone, as UTC bounds."""
-
-    local_date: date
-    zone: ZoneInfo
-    start: datetime = field(compare=False)
-    end: datetime = field(compare=False)
-
-    @classmethod
-    def of(cls, now: datetime, zone: ZoneInfo) -> LocalDay:
-        local_date = utc(now).astimezone(zone).date()
-        return cls.for_date(local_date, zone)
-
-    @classmethod
-    def for_date(cls, local_date: date, zone: ZoneInfo) -> LocalDay:
-        start = local_due_at(local_date, time(0, 0), zone)
-        end = local_due_at(local_date + timedelta(days=1), time(0, 0), zone)
-        return cls(local_date, zone, start, end)
-
-    def next(self) -> LocalDay:
-        return LocalDay.for_date(self.local_date + timedelta(days=1), self.zone)
+# The digest lists the Home tab's own buckets and meetings (rules.tasks, rules.meetings,
+# rules.overview), so a task is in the same bucket in both places.
+BUCKET_NAMES = {"overdue": "overdue", "today": "due_today", "tomorrow": "due_tomorrow"}
 
 
-def user_zone(session: Session, user: User, default_zone: str = "UTC") -> ZoneInfo:
-    """The user's zone: their override in preferences, else their Slack/CRM zone."""
-    prefs = session.get(UserPreferences, user.id)
-    override = prefs.timezone_override if prefs else None
-    return zone_or_utc(override or user.timezone, default_zone)
-
-
-def _open_tasks_of(owner_ids: list[int]) -> ColumnElement[bool]:
-    return and_(
-        Activity.kind == ActivityKind.TASK,
-        Activity.owner_id.in_(owner_ids),
-        Activity.status.in_(OPEN_TASK_STATUSES),
-        Activity.due_at.is_not(None),
-    )
-
-
-def task_buckets(session: Session, *, user_id: int, day: LocalDay) -> list[TaskBucket]:
-    """Overdue (due before today), due today and due tomorrow, in ``day``'s zone."""
-    tomorrow = day.next()
-    ranges = [
-        ("overdue", None, day.start),
-        ("due_today", day.start, day.end),
-        ("due_tomorrow", tomorrow.start, tomorrow.end),
+def _bucket(group: TaskGroup) -> TaskBucket:
+    top = [
+        TaskLine(t.id, t.subject, t.due_at, t.is_high_priority)
+        for t in group.tasks[:TOP_TASKS]
+        if t.due_at is not None
     ]
-    buckets = []
-    for name, start, end in ranges:
-        where = [_open_tasks_of([user_id]), Activity.due_at < end]
-        if start is not None:
-            where.append(Activity.due_at >= start)
-        count = session.scalar(select(func.count(Activity.id)).where(*where)) or 0
-        # High priority first, then the oldest (overdue) or the earliest (today, tomorrow).
-        rows = session.scalars(
-            select(Activity)
-            .where(*where)
-            .order_by((Activity.priority == TaskPriority.HIGH).desc(), Activity.due_at, Activity.id)
-            .limit(TOP_TASKS)
-        ).all()
-        top = [
-            TaskLine(
-                t.id,
-                t.subject or "Task",
-                t.due_at or day.start,
-                t.priority == TaskPriority.HIGH,
-            )
-            for t in rows
-        ]
-        buckets.append(TaskBucket(name, count, top))
-    return buckets
+    return TaskBucket(BUCKET_NAMES[str(group.bucket)], group.count, top)
 
 
-def _meetings_today(where_owner: ColumnElement[bool], day: LocalDay) -> list[ColumnElement[bool]]:
-    return [
-        Activity.kind == ActivityKind.MEETING,
-        where_owner,
-        Activity.starts_at >= day.start,
-        Activity.starts_at < day.end,
-        or_(Activity.outcome.is_(None), Activity.outcome != MeetingOutcome.CANCELED),
-    ]
+def _task_buckets(session: Session, user: User, now: datetime) -> list[TaskBucket]:
+    buckets = task_buckets(session, user, now=now)
+    return [_bucket(buckets.overdue), _bucket(buckets.today), _bucket(buckets.tomorrow)]
 
 
-def todays_meetings(
-    session: Session, *, user_id: int, day: LocalDay, now: datetime
+def _todays_meetings(
+    session: Session, user: User, clock: UserClock
 ) -> tuple[list[MeetingLine], int]:
-    """Today's meetings (not cancelled), earliest first, and how many there are."""
-    where = _meetings_today(Activity.owner_id == user_id, day)
-    total = session.scalar(select(func.count(Activity.id)).where(*where)) or 0
-    rows = session.scalars(
-        select(Activity).where(*where).order_by(Activity.starts_at, Activity.id).limit(TOP_MEETINGS)
-    ).all()
-    now = utc(now)
-    lines = []
-    for m in rows:
-        ended = m.ends_at is not None and m.ends_at <= now
-        unset = m.outcome in (None, "", MeetingOutcome.SCHEDULED)
-        lines.append(
-            MeetingLine(
-                m.id,
-                m.subject or "Meeting",
-                m.starts_at or day.start,
-                m.ends_at,
-                m.meeting_link,
-                ended and unset,
-            )
+    meetings = meetings_between(session, user, clock=clock, window=clock.today_range)
+    # Today's meetings are those that start today (one running past midnight is yesterday's).
+    todays = [m for m in meetings if m.starts_at in clock.today_range]
+    now = utc(clock.now)
+    lines = [
+        MeetingLine(
+            m.id,
+            m.title,
+            m.starts_at,
+            m.ends_at,
+            m.meeting_link,
+            m.ends_at <= now and m.outcome in (None, "", MeetingOutcome.SCHEDULED),
         )
-    return lines, total
+        for m in todays[:TOP_MEETINGS]
+    ]
+    return lines, len(todays)
 
 
-def _week_start(day: LocalDay) -> datetime:
-    monday = day.local_date - timedelta(days=day.local_date.weekday())
-    return local_due_at(monday, time(0, 0), day.zone)
-
-
-def goal_progress(
-    session: Session, *, user_id: int, day: LocalDay, now: datetime
-) -> list[GoalLine]:
-    """Each weekly goal of the user with what is done since Monday 00:00 in their zone."""
-    goals = session.scalars(select(Goal).where(Goal.user_id == user_id).order_by(Goal.id)).all()
-    if not goals:
-        return []
-    since, until = _week_start(day), utc(now)
-    counters: dict[GoalMetric, ColumnElement[bool]] = {
-        GoalMetric.MEETINGS_BOOKED: and_(
-            Activity.kind == ActivityKind.MEETING,
-            Activity.owner_id == user_id,
-            Activity.created_at >= since,
-            Activity.created_at < until,
-        ),
-        GoalMetric.CALLS_LOGGED: and_(
-            Activity.kind == ActivityKind.CALL,
-            Activity.owner_id == user_id,
-            Activity.occurred_at >= since,
-            Activity.occurred_at < until,
-        ),
-        GoalMetric.TASKS_COMPLETED: and_(
-            Activity.kind == ActivityKind.TASK,
-            or_(Activity.completed_by_id == user_id, Activity.owner_id == user_id),
-            Activity.completed_at >= since,
-            Activity.completed_at < until,
-        ),
-        GoalMetric.EMAILS_SENT: and_(
-            Activity.kind == ActivityKind.EMAIL,
-            Activity.owner_id == user_id,
-            Activity.direction == EmailDirection.OUTGOING,
-            Activity.occurred_at >= since,
-            Activity.occurred_at < until,
-        ),
-    }
-    lines = []
-    for goal in goals:
-        condition = counters.get(GoalMetric(goal.metric))
-        done = 0
-        if condition is not None:
-            done = session.scalar(select(func.count(Activity.id)).where(condition)) or 0
-        lines.append(GoalLine(GoalMetric(goal.metric), goal.weekly_target, done))
-    return lines
+def _goals(session: Session, user: User, now: datetime) -> list[GoalLine]:
+    return [
+        GoalLine(g.metric, g.target, g.achieved) for g in goals_progress(session, user, now=now)
+    ]
 
 
 def rep_digest(
@@ -366,23 +245,22 @@ def rep_digest(
     user = session.get(User, user_id)
     if user is None:
         raise LookupError(f"no user {user_id}")
-    zone = user_zone(session, user, sources.default_zone)
-    day = LocalDay.of(now, zone)
-    meetings, meetings_total = todays_meetings(session, user_id=user.id, day=day, now=now)
+    clock = clock_for(session, user, now=now)
+    meetings, meetings_total = _todays_meetings(session, user, clock)
     actions = sources.actions(session, user.id, now)
     prefs = session.get(UserPreferences, user.id)
     return RepDigest(
         user_id=user.id,
         name=user.name,
         slack_user_id=user.slack_user_id,
-        zone=zone.key,
-        local_date=day.local_date,
-        tasks=task_buckets(session, user_id=user.id, day=day),
+        zone=clock.zone.key,
+        local_date=clock.today,
+        tasks=_task_buckets(session, user, now),
         meetings=meetings,
         meetings_total=meetings_total,
         actions=actions[:TOP_ACTIONS],
         actions_total=len(actions),
-        goals=goal_progress(session, user_id=user.id, day=day, now=now),
+        goals=_goals(session, user, now),
         when_empty=(prefs.empty_digest if prefs else "all_clear") or "all_clear",
     )
 
@@ -397,57 +275,21 @@ def team_manager(session: Session, team_id: int) -> User | None:
     )
 
 
-def deals_without_activity(
-    session: Session, *, viewer: User, owner_ids: list[int], now: datetime
-) -> list[Deal]:
-    """Open deals of ``owner_ids`` that ``viewer`` may see with no future task or meeting."""
-    now = utc(now)
-    upcoming = (
-        select(ActivityDeal.deal_id)
-        .join(Activity, Activity.id == ActivityDeal.activity_id)
-        .where(
-            ActivityDeal.deal_id == Deal.id,
-            or_(
-                and_(
-                    Activity.kind == ActivityKind.TASK,
-                    Activity.status.in_(OPEN_TASK_STATUSES),
-                    Activity.due_at >= now,
-                ),
-                and_(
-                    Activity.kind == ActivityKind.MEETING,
-                    Activity.starts_at >= now,
-                    or_(Activity.outcome.is_(None), Activity.outcome != MeetingOutcome.CANCELED),
-                ),
-            ),
-        )
+def _team_deals(
+    session: Session, manager: User, member_ids: list[int], now: datetime, category: DealCategory
+) -> list[tuple[int, str, int | None]]:
+    """(id, name, owner) of the team's deals in ``category`` that the manager may see."""
+    if not member_ids:
+        return []
+    page = deals_page(
+        session,
+        manager,
+        now=now,
+        category=category,
+        filters=DealFilters(owner_ids=frozenset(member_ids)),
+        limit=500,
     )
-    return list(
-        session.scalars(
-            select(Deal)
-            .join(PipelineStage, PipelineStage.id == Deal.stage_id)
-            .where(
-                PipelineStage.state == StageState.OPEN,
-                Deal.owner_id.in_(owner_ids),
-                visible_owner_clause(viewer, Deal.owner_id),
-                ~exists(upcoming),
-            )
-            .order_by(Deal.amount.desc().nulls_last(), Deal.id)
-        )
-    )
-
-
-def _open_visible_deal_ids(session: Session, viewer: User, owner_ids: list[int]) -> list[int]:
-    return list(
-        session.scalars(
-            select(Deal.id)
-            .join(PipelineStage, PipelineStage.id == Deal.stage_id)
-            .where(
-                PipelineStage.state == StageState.OPEN,
-                Deal.owner_id.in_(owner_ids),
-                visible_owner_clause(viewer, Deal.owner_id),
-            )
-        )
-    )
+    return [(d.id, d.name, d.owner_id) for d in page.deals]
 
 
 def manager_digest(
@@ -466,7 +308,6 @@ def manager_digest(
     if manager is None:
         return None
     zone = zone_or_utc(team.timezone, sources.default_zone)
-    day = LocalDay.of(now, zone)
     members = [
         u
         for u in session.scalars(
@@ -477,32 +318,25 @@ def manager_digest(
         if can_act_for(session, manager, u.id)
     ]
     member_ids = [u.id for u in members]
-    idle = deals_without_activity(session, viewer=manager, owner_ids=member_ids, now=now)
-    risks = sources.risks(
-        session, manager, _open_visible_deal_ids(session, manager, member_ids), now
-    )
-    risky_deals = {d.id: d for d in session.scalars(select(Deal).where(Deal.id.in_(list(risks))))}
+    idle = _team_deals(session, manager, member_ids, now, DealCategory.NO_ACTIVITY_SCHEDULED)
+    open_deals = _team_deals(session, manager, member_ids, now, DealCategory.OPEN)
+    risks = sources.risks(session, manager, [deal_id for deal_id, _, _ in open_deals], now)
     summaries = []
     for member in members:
-        buckets = {b.name: b.count for b in task_buckets(session, user_id=member.id, day=day)}
-        meetings = (
-            session.scalar(
-                select(func.count(Activity.id)).where(
-                    *_meetings_today(Activity.owner_id == member.id, day)
-                )
-            )
-            or 0
-        )
+        # Each rep's own day: "overdue" means overdue on their clock.
+        clock = clock_for(session, member, now=now)
+        buckets = {b.name: b.count for b in _task_buckets(session, member, now)}
+        _, meetings = _todays_meetings(session, member, clock)
         at_risk = [
-            DealLine(d.id, d.name, d.owner_id, risks[d.id])
-            for d in risky_deals.values()
-            if d.owner_id == member.id
+            DealLine(deal_id, name, owner_id, risks[deal_id])
+            for deal_id, name, owner_id in open_deals
+            if owner_id == member.id and deal_id in risks
         ]
         at_risk_ids = {d.id for d in at_risk}
         member_idle = [
-            DealLine(d.id, d.name, d.owner_id, "No activity scheduled")
-            for d in idle
-            if d.owner_id == member.id and d.id not in at_risk_ids
+            DealLine(deal_id, name, owner_id, "No activity scheduled")
+            for deal_id, name, owner_id in idle
+            if owner_id == member.id and deal_id not in at_risk_ids
         ]
         summaries.append(
             RepSummary(
@@ -524,6 +358,6 @@ def manager_digest(
         channel_id=team.digest_channel_id,
         manager_id=manager.id,
         zone=zone.key,
-        local_date=day.local_date,
+        local_date=utc(now).astimezone(zone).date(),
         reps=summaries,
     )
