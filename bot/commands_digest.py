@@ -16,9 +16,8 @@ from rich.console import Console
 from rich.panel import Panel
 from rich.text import Text
 from slack_sdk import WebClient
-from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 from sqlalchemy import or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from bot.delivery import DEFAULT_RATE_PER_SECOND, Deliverer, Message, Nothing, Pacer
 from bot.digests import DigestComposer
@@ -206,15 +205,17 @@ def preview(
     _print(outgoing, as_json=as_json, title=title)
 
 
-def _web_client(settings: Settings) -> WebClient:
-    if settings.slack_bot_token is None:
-        err_console.print("[red]SLACK_BOT_TOKEN is not set: cannot send (try --dry-run)[/red]")
-        raise typer.Exit(2)
-    return WebClient(
-        token=settings.slack_bot_token.get_secret_value(),
-        base_url=settings.slack_api_url,
-        retry_handlers=[RateLimitErrorRetryHandler(max_retry_count=2)],
-    )
+def _web_client(settings: Settings, sessions: sessionmaker[Session]) -> WebClient:
+    """The app's own Web API client (429-aware), pointed at ``SLACK_API_URL``."""
+    from bot.app import ConfigurationError, create_web_client
+    from handlers.services import Services
+
+    services = Services(sessions=sessions, settings=settings)
+    try:
+        return create_web_client(services)
+    except ConfigurationError as error:
+        err_console.print(f"[red]{error} (or try --dry-run)[/red]")
+        raise typer.Exit(2) from None
 
 
 def slack_home_url(client: WebClient) -> str | None:
@@ -293,7 +294,7 @@ def send(
                         f"[yellow]cannot send {item.kind} {item.recipient_id}: {reason}[/yellow]"
                     )
             return
-    client = _web_client(settings)
+    client = _web_client(settings, store.sessions)
     deliverer = Deliverer(
         sessions=store.sessions,
         client=client,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -27,9 +28,12 @@ from handlers.render.digest import (
     render_rep_digest,
     rep_digest_text,
 )
+from handlers.services import Services
 from rules.digest_schedule import DueDigest
 from rules.digests import DigestSources, manager_digest, rep_digest
 from storage.models import DigestKind
+
+logger = logging.getLogger(__name__)
 
 METADATA_EVENT = "salesbot_digest"
 
@@ -95,6 +99,23 @@ class DigestComposer:
 def digest_sources(settings: Settings) -> DigestSources:
     """Where digests get guided actions and deal risks from, in this build."""
     return DigestSources(default_zone=settings.default_timezone)
+
+
+def start_digests(services: Services, client: WebClient) -> DigestScheduler:
+    """Start the digest scheduler next to the app (every replica may; claims keep it once)."""
+    from bot.commands_digest import claimer_name, slack_home_url
+
+    scheduler = build_digest_scheduler(
+        settings=services.settings,
+        sessions=services.sessions,
+        client=client,
+        claimer=claimer_name(),
+        clock=services.clock,
+        home=slack_home_url(client),
+    )
+    scheduler.start()
+    logger.info("digest scheduler started (a tick a minute)")
+    return scheduler
 
 
 def build_digest_scheduler(

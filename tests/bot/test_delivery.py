@@ -12,7 +12,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from bot.delivery import Pacer
-from bot.scheduler import DigestScheduler
+from bot.scheduler import TICK_GRACE_SECONDS, DigestScheduler
 from storage.db import session_factory
 from storage.deliveries import claim
 from storage.models import DeliveryStatus, DigestDelivery, DigestKind, UserPreferences
@@ -239,3 +239,19 @@ def test_the_digest_composer_sends_blocks_and_records_the_message_ts(
             rows = {r.recipient_id: r for r in session.scalars(select(DigestDelivery))}
         assert rows[rep_id].message_ts and rows[rep_id].channel_id == "UANA"
         assert rows[quiet_id].status == DeliveryStatus.SKIPPED
+
+
+def test_the_background_scheduler_ticks_and_delivers(sqlite_engine: Engine) -> None:
+    with Session(sqlite_engine) as session:
+        (rep,) = _reps(CRM(session, BERLIN_EIGHT), 1)
+    with running_standin() as slack:
+        scheduler = _scheduler(sqlite_engine, slack, BERLIN_EIGHT)
+        background = scheduler.start()
+        try:
+            job = background.get_job("digest_tick")
+            assert job is not None and job.misfire_grace_time == TICK_GRACE_SECONDS
+            job.modify(next_run_time=datetime.now(UTC))  # don't wait for the minute
+            (call,) = slack.wait_for("chat.postMessage", 1, timeout=10)
+            assert call.params["channel"] == rep
+        finally:
+            scheduler.shutdown()
