@@ -241,7 +241,7 @@ def claimer_name() -> str:
 def send(
     user: str | None = typer.Option(None, "--user", help="Email, CRM owner id or Slack id."),
     send_all: bool = typer.Option(
-        False, "--all", help="Every active rep with a Slack id, and every team channel."
+        False, "--all", help="Every active user with a Slack id, and every team channel."
     ),
     dry_run: bool = typer.Option(
         False, "--dry-run", help="Compose and list; send and record nothing."
@@ -268,9 +268,7 @@ def send(
         else:
             reps = session.scalars(
                 select(User)
-                .where(
-                    User.is_active.is_(True), User.slack_user_id.is_not(None), User.role == Role.REP
-                )
+                .where(User.is_active.is_(True), User.slack_user_id.is_not(None))
                 .order_by(User.id)
             ).all()
             teams = session.scalars(
