@@ -17,10 +17,11 @@ from rules.clock import UserClock, clock_for
 from rules.deals import DealCategory, DealFilters, deals_page
 from rules.digest_schedule import zone_or_utc
 from rules.meetings import meetings_between
-from rules.overview import goals_progress
+from rules.overview import GOAL_METRICS, goals_progress, weekly_counts
 from rules.permissions import can_act_for
 from rules.tasks import TaskGroup, task_buckets
 from storage.models import (
+    Goal,
     GoalMetric,
     MeetingOutcome,
     Role,
@@ -228,8 +229,15 @@ def _todays_meetings(
 
 
 def _goals(session: Session, user: User, now: datetime) -> list[GoalLine]:
+    metrics = session.scalars(select(Goal.metric).where(Goal.user_id == user.id)).all()
+    if not metrics:
+        return []
+    # Count only the metrics that have a goal (the Overview counts every one).
+    counted = tuple(dict.fromkeys(GOAL_METRICS[GoalMetric(m)] for m in metrics))
+    counts = weekly_counts(session, user, now=now, metrics=counted)
     return [
-        GoalLine(g.metric, g.target, g.achieved) for g in goals_progress(session, user, now=now)
+        GoalLine(g.metric, g.target, g.achieved)
+        for g in goals_progress(session, user, now=now, counts=counts)
     ]
 
 
