@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 import typer
 from rich.console import Console
+from rich.emoji import Emoji
 from rich.panel import Panel
 from rich.text import Text
 from slack_sdk import WebClient
@@ -107,7 +108,7 @@ def _plain(mrkdwn: str) -> str:
     text = _LINK.sub(r"\2", mrkdwn)
     text = _MENTION.sub(r"@\1", text)
     text = text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
-    return text.replace("*", "")
+    return Emoji.replace(text.replace("*", ""))
 
 
 def _element_label(element: dict[str, Any]) -> str:

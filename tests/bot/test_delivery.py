@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from bot.delivery import Pacer
 from bot.scheduler import TICK_GRACE_SECONDS, DigestScheduler
+from rules.digest_schedule import due_digests
 from storage.db import session_factory
 from storage.deliveries import claim
 from storage.models import DeliveryStatus, DigestDelivery, DigestKind, UserPreferences
@@ -80,8 +81,6 @@ def test_a_restart_mid_fan_out_resumes_without_duplicates(sqlite_engine: Engine)
         # The first process sends to three reps, claims a fourth, and dies before sending.
         first = _scheduler(sqlite_engine, slack, BERLIN_EIGHT)
         with Session(sqlite_engine) as session:
-            from rules.digest_schedule import due_digests
-
             due = due_digests(session, now=BERLIN_EIGHT)
         first.deliverer.deliver(due[:3])
         with Session(sqlite_engine) as session:

@@ -153,3 +153,17 @@ def test_a_manager_digest_never_includes_another_teams_deals(
                 assert can_view_deal(session, manager, deal.id)
                 seen_somewhere = True
     assert seen_somewhere, "the demo has idle deals to report"
+
+
+def test_the_demo_section_shows_the_demo_reps_digest(demo: tuple[Session, DemoOrg]) -> None:
+    from rich.console import Console
+
+    from bot.commands_digest import demo_section
+
+    session, org = demo
+    out = Console(record=True, width=100)
+    name = demo_section(session, now=NOW, out=out)
+    shown = out.export_text()
+    assert name == org.rep_name
+    assert f"Good morning, {org.rep_name.split()[0]}" in shown
+    assert "[Complete]" in shown and "Today's meetings:" in shown

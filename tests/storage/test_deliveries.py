@@ -7,13 +7,15 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from storage.deliveries import claim, mark_failed, mark_sent
+from storage.deliveries import Claim, claim, mark_failed, mark_sent
 from storage.models import DeliveryStatus, DigestDelivery, DigestKind
 
 DAY = date(2026, 3, 11)
 
 
-def _claim(session: Session, now: datetime, claimer: str = "a", recipient_id: int = 1):  # type: ignore[no-untyped-def]
+def _claim(
+    session: Session, now: datetime, claimer: str = "a", recipient_id: int = 1
+) -> Claim | None:
     return claim(
         session,
         kind=DigestKind.REP,
