@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import threading
 from collections import Counter
 from datetime import UTC, datetime, time, timedelta
@@ -254,3 +255,19 @@ def test_the_background_scheduler_ticks_and_delivers(sqlite_engine: Engine) -> N
             assert call.params["channel"] == rep
         finally:
             scheduler.shutdown()
+
+
+def test_a_digest_missed_beyond_its_window_is_logged_not_dropped(
+    sqlite_engine: Engine, caplog: pytest.LogCaptureFixture
+) -> None:
+    with Session(sqlite_engine) as session:
+        _reps(CRM(session, BERLIN_EIGHT), 1)
+    with running_standin() as slack:
+        # Every replica was down from before 08:00 until 12:01 Berlin time.
+        late = BERLIN_EIGHT + timedelta(hours=4, minutes=1)
+        with caplog.at_level(logging.ERROR, logger="bot.scheduler"):
+            report = _scheduler(sqlite_engine, slack, late).tick()
+        assert report.sent == []
+        assert slack.calls_to("chat.postMessage") == []
+        (record,) = [r for r in caplog.records if "missed" in r.getMessage()]
+        assert "2026-03-11" in record.getMessage()
