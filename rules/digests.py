@@ -1,7 +1,9 @@
 """What goes into a digest: the data of a rep's morning DM and of a manager's team digest.
 
-Plain queries and dataclasses; rendering to Block Kit is ``handlers.render.digest``. Days
-are the recipient's own (a rep's zone for the DM, the team's zone for the team digest).
+Dataclasses filled from the workspace's own queries (``rules.tasks``, ``rules.meetings``,
+``rules.overview``, ``rules.deals``), so a digest and the Home tab agree; rendering to Block
+Kit is ``handlers.render.digest``. Days are each person's own (``rules.clock``); the team
+digest's date is the team's.
 """
 
 from __future__ import annotations

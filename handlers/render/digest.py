@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 from handlers import ids
 from rules.digests import (
+    TOP_DEALS_PER_REP,
     ActionLine,
     DealLine,
     GoalLine,
@@ -314,11 +315,12 @@ def _rep_summary_block(rep: RepSummary) -> Block:
     )
     lines = [f"{who}  {figures}"]
     if rep.deals_at_risk:
-        shown = ", ".join(_deal_text(d) for d in rep.deals_at_risk[:3])
+        shown = ", ".join(_deal_text(d) for d in rep.deals_at_risk[:TOP_DEALS_PER_REP])
         lines.append(f":rotating_light: At risk: {shown}")
     if rep.deals_without_activity:
-        shown = ", ".join(_escape(d.name) for d in rep.deals_without_activity[:3])
-        more = len(rep.deals_without_activity) - 3
+        idle = rep.deals_without_activity
+        shown = ", ".join(_escape(d.name) for d in idle[:TOP_DEALS_PER_REP])
+        more = len(idle) - TOP_DEALS_PER_REP
         lines.append(f":zzz: No activity scheduled: {shown}" + (f" +{more}" if more > 0 else ""))
     return _section("\n".join(lines))
 
