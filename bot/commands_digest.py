@@ -12,7 +12,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import typer
-from rich.console import Console
+from rich.console import Console, RenderableType
 from rich.emoji import Emoji
 from rich.panel import Panel
 from rich.text import Text
@@ -23,10 +23,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.delivery import DEFAULT_RATE_PER_SECOND, Deliverer, Message, Nothing, Pacer
 from bot.digests import DigestComposer
 from bot.settings import Settings
+from bot.terminal import TerminalContext
 from handlers.render.digest import home_url
 from rules.clock import local_date, user_zone
 from rules.digest_schedule import DueDigest, zone_or_utc
-from storage.models import DigestKind, Role, Team, User
+from storage.models import DigestKind, Team, User
 
 digest_app = typer.Typer(help="Daily digests: preview and send.", no_args_is_help=True)
 console = Console()
@@ -310,27 +311,14 @@ def send(
         raise typer.Exit(1)
 
 
-def demo_section(session: Session, *, now: datetime, out: Console | None = None) -> str:
-    """Render the demo rep's digest in the terminal; return the rep's name.
+def digest_section(context: TerminalContext) -> RenderableType | None:
+    """The ``salesbot demo`` section: the shown user's digest as it would arrive this morning.
 
-    The rep is the first active rep with a Slack id and something to do today.
+    A ``bot.terminal`` section (add it to ``DEMO_SECTIONS``); None when nothing would be sent.
     """
-    out = out or console
-    composer = DigestComposer()
-    reps = session.scalars(
-        select(User)
-        .where(User.role == Role.REP, User.is_active.is_(True), User.slack_user_id.is_not(None))
-        .order_by(User.id)
-    ).all()
-    for rep in reps:
-        due = _due_for_user(session, rep, now, "UTC")
-        outgoing = composer(session, due, now)
-        if isinstance(outgoing, Message) and len(outgoing.blocks) > 2:
-            out.print(
-                Panel(
-                    blocks_as_text(outgoing.blocks), title=f"Daily digest: {rep.name}", expand=False
-                )
-            )
-            return rep.name
-    out.print("[yellow]no rep with a digest to show[/yellow]")
-    return ""
+    due = _due_for_user(context.session, context.user, context.now, "UTC")
+    outgoing = DigestComposer()(context.session, due, context.now)
+    if not isinstance(outgoing, Message):
+        return None
+    title = f"Daily digest (Slack DM): {context.user.name} · {due.local_date:%a %d %b}"
+    return Panel(blocks_as_text(outgoing.blocks), title=title, expand=False)

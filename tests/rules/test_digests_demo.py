@@ -158,12 +158,15 @@ def test_a_manager_digest_never_includes_another_teams_deals(
 def test_the_demo_section_shows_the_demo_reps_digest(demo: tuple[Session, DemoOrg]) -> None:
     from rich.console import Console
 
-    from bot.commands_digest import demo_section
+    from bot.commands_digest import digest_section
+    from bot.terminal import TerminalContext, render_sections
 
     session, org = demo
+    dana = session.get(User, org.rep_id)
+    assert dana is not None
     out = Console(record=True, width=100)
-    name = demo_section(session, now=NOW, out=out)
+    render_sections(out, TerminalContext(session, dana, NOW, org), [digest_section])
     shown = out.export_text()
-    assert name == org.rep_name
+    assert f"Daily digest (Slack DM): {org.rep_name}" in shown
     assert f"Good morning, {org.rep_name.split()[0]}" in shown
     assert "[Complete]" in shown and "Today's meetings:" in shown
