@@ -303,9 +303,20 @@ class Deliverer:
         if not items:
             return report
         with ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="digest") as pool:
-            for partial in pool.map(self.deliver_one, items):
+            for partial in pool.map(self._deliver_guarded, items):
                 report.merge(partial)
         return report
+
+    def _deliver_guarded(self, due: DueDigest) -> DeliveryReport:
+        # A database error for one digest (a dropped connection) must not stop the fan-out;
+        # its claim, if taken, is re-claimed after the lease.
+        try:
+            return self.deliver_one(due)
+        except Exception as error:
+            logger.exception("%s digest for %s: internal error", due.kind, due.recipient_id)
+            report = DeliveryReport()
+            report.failed.append((due, f"internal: {error.__class__.__name__}"))
+            return report
 
     def deliver_one(self, due: DueDigest) -> DeliveryReport:
         """The four steps for one digest; never raises for a Slack or composition problem."""

@@ -12,12 +12,12 @@ import pytest
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from bot.delivery import Pacer
+from bot.delivery import Outgoing, Pacer
 from bot.scheduler import TICK_GRACE_SECONDS, DigestScheduler
-from rules.digest_schedule import due_digests
+from rules.digest_schedule import DueDigest, due_digests
 from storage.db import session_factory
 from storage.deliveries import claim
-from storage.models import DeliveryStatus, DigestDelivery, DigestKind, UserPreferences
+from storage.models import DeliveryStatus, DigestDelivery, DigestKind, User, UserPreferences
 from tests.builders import CRM
 from tests.support.digests import standin_deliverer
 from tests.support.slack_api import SlackStandIn, running_standin
@@ -271,3 +271,28 @@ def test_a_digest_missed_beyond_its_window_is_logged_not_dropped(
         assert slack.calls_to("chat.postMessage") == []
         (record,) = [r for r in caplog.records if "missed" in r.getMessage()]
         assert "2026-03-11" in record.getMessage()
+
+
+def test_a_broken_composer_fails_one_digest_and_the_rest_go_out(sqlite_engine: Engine) -> None:
+    with Session(sqlite_engine) as session:
+        reps = _reps(CRM(session, BERLIN_EIGHT), 3)
+        broken_id = session.scalar(select(User.id).where(User.slack_user_id == reps[1]))
+    with running_standin() as slack:
+        scheduler = _scheduler(sqlite_engine, slack, BERLIN_EIGHT)
+        fine = scheduler.deliverer.compose
+
+        def sometimes_broken(session: Session, due: DueDigest, now: datetime) -> Outgoing:
+            if due.recipient_id == broken_id:
+                raise RuntimeError("template bug")
+            return fine(session, due, now)
+
+        scheduler.deliverer.compose = sometimes_broken
+        report = scheduler.tick()
+        assert len(report.sent) == 2
+        assert [reason for _, reason in report.failed] == ["composition: template bug"]
+        assert set(_per_channel(slack)) == {reps[0], reps[2]}
+        with Session(sqlite_engine) as session:
+            failed = session.scalars(
+                select(DigestDelivery).where(DigestDelivery.recipient_id == broken_id)
+            ).one()
+        assert (failed.status, failed.permanent) == (DeliveryStatus.FAILED, False)
