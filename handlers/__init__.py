@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from handlers import commands, events, home, settings
+from handlers import commands, events, home, insights, settings
 
 if TYPE_CHECKING:
     from slack_bolt import App
@@ -22,6 +22,7 @@ SURFACES: list[Register] = [
     commands.register,
     events.register,
     settings.register,
+    insights.register,
 ]
 
 

@@ -39,6 +39,7 @@ from storage.models.digests import (
     DigestKind,
     TeamDigestSettings,
 )
+from storage.models.insights import CachedInsight, InsightFeedback, InsightRequest
 from storage.models.org import (
     DealVisibility,
     Goal,
@@ -61,6 +62,7 @@ __all__ = [
     "ActivityLead",
     "Assignment",
     "Base",
+    "CachedInsight",
     "CallStatus",
     "Company",
     "Contact",
@@ -75,6 +77,8 @@ __all__ = [
     "EnrollmentStatus",
     "Goal",
     "GoalMetric",
+    "InsightFeedback",
+    "InsightRequest",
     "Lead",
     "MeetingOutcome",
     "OwnedObject",
