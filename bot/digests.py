@@ -29,9 +29,10 @@ from handlers.render.digest import (
     rep_digest_text,
 )
 from handlers.services import Services
+from insights.risks import RiskKind, crm_risks
 from rules.digest_schedule import DueDigest
 from rules.digests import DigestSources, manager_digest, rep_digest
-from storage.models import DigestKind
+from storage.models import DigestKind, User
 
 logger = logging.getLogger(__name__)
 
@@ -96,9 +97,40 @@ class DigestComposer:
         )
 
 
+# Short names for the CRM-derived risks of Deal Insights, as a team digest line shows them.
+RISK_LABELS: dict[RiskKind, str] = {
+    RiskKind.DECLINING_SCORE: "deal score falling",
+    RiskKind.CLOSE_DATE_PASSED: "close date passed",
+    RiskKind.CLOSE_DATE_NEAR: "closes within a week",
+    RiskKind.STALLED: "stalled in stage",
+    RiskKind.BUYER_UNRESPONSIVE: "buyer not replying",
+    RiskKind.NO_CONTACT: "no contact",
+}
+
+
+def crm_risk_source(
+    session: Session, viewer: User, deal_ids: list[int], now: datetime
+) -> dict[int, str]:
+    """Deals at risk by Deal Insights' CRM-derived risks, as ``viewer`` may see them.
+
+    "No follow-up scheduled" is left out: the team digest lists those deals under "No
+    activity scheduled" already. The reason names up to two risks, most pressing first.
+    """
+    reasons = {}
+    for deal_id in deal_ids:
+        labels = [
+            RISK_LABELS[risk.kind]
+            for risk in crm_risks(session, deal_id=deal_id, viewer=viewer, now=now)
+            if risk.kind in RISK_LABELS
+        ]
+        if labels:
+            reasons[deal_id] = ", ".join(labels[:2])
+    return reasons
+
+
 def digest_sources(settings: Settings) -> DigestSources:
     """Where digests get guided actions and deal risks from, in this build."""
-    return DigestSources(default_zone=settings.default_timezone)
+    return DigestSources(risks=crm_risk_source, default_zone=settings.default_timezone)
 
 
 def start_digests(services: Services, client: WebClient) -> DigestScheduler:

@@ -12,7 +12,8 @@ import pytest
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from rules.digests import manager_digest, rep_digest
+from bot.digests import crm_risk_source
+from rules.digests import DigestSources, manager_digest, rep_digest
 from rules.permissions import can_view_deal
 from storage.db import make_engine
 from storage.demo import DEMO_DB_FILENAME, DemoOrg, build_demo_org
@@ -29,6 +30,7 @@ from storage.models import (
 from tests.conftest import FIXED_NOW
 
 NOW = FIXED_NOW  # Wednesday 2026-03-11 15:30 UTC: 08:30 in Los Angeles
+WITH_RISKS = DigestSources(risks=crm_risk_source)
 
 
 @pytest.fixture(scope="module")
@@ -133,11 +135,7 @@ def test_a_manager_digest_never_includes_another_teams_deals(
     teams = session.scalars(select(Team).order_by(Team.id)).all()
     seen_somewhere = False
     for team in teams:
-        digest = manager_digest(
-            session,
-            team_id=team.id,
-            now=NOW,
-        )
+        digest = manager_digest(session, team_id=team.id, now=NOW, sources=WITH_RISKS)
         assert digest is not None
         manager = session.get(User, digest.manager_id)
         assert manager is not None and manager.team_id == team.id
@@ -170,3 +168,16 @@ def test_the_demo_section_shows_the_demo_reps_digest(demo: tuple[Session, DemoOr
     assert f"Daily digest (Slack DM): {org.rep_name}" in shown
     assert f"Good morning, {org.rep_name.split()[0]}" in shown
     assert "[Complete]" in shown and "Today's meetings:" in shown
+
+
+def test_the_demo_managers_digest_puts_the_featured_deal_at_risk_and_dana_first(
+    demo: tuple[Session, DemoOrg],
+) -> None:
+    session, org = demo
+    dana = session.get(User, org.rep_id)
+    assert dana is not None and dana.team_id is not None
+    digest = manager_digest(session, team_id=dana.team_id, now=NOW, sources=WITH_RISKS)
+    assert digest is not None and digest.manager_id == org.manager_id
+    at_risk = {d.id: d.reason for r in digest.reps for d in r.deals_at_risk}
+    assert "deal score falling" in at_risk[org.featured_deal_id]
+    assert digest.reps[0].user_id == dana.id  # overdue work and risky deals: help her first
