@@ -1,7 +1,7 @@
 """digests
 
 Revision ID: 0008
-Revises: 0003
+Revises: 0002
 Create Date: 2026-11-28 03:31:10.131524
 """
 
@@ -14,7 +14,7 @@ import storage.types
 
 
 revision: str = '0008'
-down_revision: str | None = '0003'
+down_revision: str | None = '0002'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
