@@ -30,6 +30,7 @@ from handlers.render.digest import (
 )
 from handlers.services import Services
 from insights.risks import RiskKind, crm_risks
+from rules.actions import evaluate
 from rules.digest_schedule import DueDigest
 from rules.digests import DigestSources, manager_digest, rep_digest
 from storage.models import DigestKind, User
@@ -174,4 +175,10 @@ def build_digest_scheduler(
         deliverer=deliverer,
         clock=clock,
         default_zone=settings.default_timezone,
+        refresh_actions=refresh_guided_actions,
     )
+
+
+def refresh_guided_actions(session: Session, now: datetime, user_ids: list[int] | None) -> None:
+    """Bring guided actions up to date (for ``user_ids``, or everyone); the caller commits."""
+    evaluate(session, now=now, user_ids=user_ids)

@@ -15,6 +15,7 @@ from datetime import date, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from rules.actions import open_actions
 from rules.clock import UserClock, clock_for
 from rules.deals import DealCategory, DealFilters, deals_page
 from rules.digest_schedule import zone_or_utc
@@ -76,6 +77,7 @@ class ActionLine:
     title: str
     category: str  # closing | prospecting | other
     item_count: int = 1
+    call_to_action: str = "Start"
 
 
 @dataclass(frozen=True)
@@ -177,6 +179,24 @@ def no_actions(_session: Session, _user_id: int, _now: datetime) -> list[ActionL
     return []
 
 
+def guided_actions(session: Session, user_id: int, now: datetime) -> list[ActionLine]:
+    """The user's open guided actions, ranked as the Home tab ranks them, muted types left out.
+
+    Meeting, call, task and sequence actions (category "all" in ``rules.actions``) are
+    grouped as "other" in the digest.
+    """
+    return [
+        ActionLine(
+            id=view.id,
+            title=view.title,
+            category=view.category if view.category in ("closing", "prospecting") else "other",
+            item_count=len(view.items),
+            call_to_action=view.call_to_action,
+        )
+        for view in open_actions(session, user_id=user_id, now=now)
+    ]
+
+
 def no_risks(
     _session: Session, _viewer: User, _deal_ids: list[int], _now: datetime
 ) -> dict[int, str]:
@@ -185,7 +205,7 @@ def no_risks(
 
 @dataclass(frozen=True)
 class DigestSources:
-    actions: ActionSource = no_actions
+    actions: ActionSource = guided_actions
     risks: RiskSource = no_risks
     default_zone: str = "UTC"
 

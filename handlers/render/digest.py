@@ -42,7 +42,7 @@ BUCKET_TITLES = {
 CATEGORY_TITLES = {
     "closing": "Closing-related",
     "prospecting": "Prospecting-related",
-    "other": "Other actions",
+    "other": "Meetings, calls and tasks",
 }
 GOAL_TITLES = {
     "meetings_booked": "Meetings booked",
@@ -189,14 +189,18 @@ def _meeting_block(meeting: MeetingLine, zone: ZoneInfo) -> Block:
 
 
 def _action_blocks(action: ActionLine) -> list[Block]:
-    count = f" ({action.item_count})" if action.item_count > 1 else ""
     return [
-        _section(f"*{_escape(action.title)}*{count}"),
+        _section(f"*{_escape(action.title)}*"),
         {
             "type": "actions",
             "block_id": f"digest_action_{action.id}",
             "elements": [
-                _button("Start", ids.ACTION_QUEUE_START, str(action.id), style="primary"),
+                _button(
+                    action.call_to_action or "Start",
+                    ids.ACTION_QUEUE_START,
+                    str(action.id),
+                    style="primary",
+                ),
                 _button("Done", ids.ACTION_DONE, str(action.id)),
                 _overflow(
                     ids.ACTION_FEEDBACK,

@@ -296,3 +296,33 @@ def test_a_broken_composer_fails_one_digest_and_the_rest_go_out(sqlite_engine: E
                 select(DigestDelivery).where(DigestDelivery.recipient_id == broken_id)
             ).one()
         assert (failed.status, failed.permanent) == (DeliveryStatus.FAILED, False)
+
+
+def test_guided_actions_are_refreshed_for_the_due_reps_before_their_digests(
+    sqlite_engine: Engine,
+) -> None:
+    from bot.digests import DigestComposer, refresh_guided_actions
+    from storage.models import MeetingOutcome
+
+    with Session(sqlite_engine) as session:
+        crm = CRM(session, BERLIN_EIGHT)
+        rep = crm.user(timezone="Europe/Berlin", slack_user_id="UANA")
+        # Rule 6: a meeting that ended yesterday without an outcome.
+        crm.meeting(
+            rep, starts_at=BERLIN_EIGHT - timedelta(days=1), outcome=MeetingOutcome.SCHEDULED
+        )
+        session.commit()
+    seen: list[list[int] | None] = []
+
+    def refresh(session: Session, now: datetime, user_ids: list[int] | None) -> None:
+        seen.append(user_ids)
+        refresh_guided_actions(session, now, user_ids)
+
+    with running_standin() as slack:
+        scheduler = _scheduler(sqlite_engine, slack, BERLIN_EIGHT)
+        scheduler.deliverer.compose = DigestComposer()
+        scheduler.refresh_actions = refresh
+        scheduler.tick()
+        (call,) = slack.calls_to("chat.postMessage")
+    assert len(seen) == 1 and seen[0] is not None and len(seen[0]) == 1
+    assert "Log the outcome of 1 meeting" in json.dumps(call.json_param("blocks"))

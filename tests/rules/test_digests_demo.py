@@ -13,6 +13,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from bot.digests import crm_risk_source
+from rules.actions import evaluate, open_actions
 from rules.digests import DigestSources, manager_digest, rep_digest
 from rules.permissions import can_view_deal
 from storage.db import make_engine
@@ -44,6 +45,7 @@ def demo(
     org = build_demo_org(session, now=NOW)
     # The demo has no digest channels; give every team one.
     session.execute(update(Team).values(digest_channel_id="C" + Team.external_id))
+    evaluate(session, now=NOW)  # what the scheduler does before the digests
     session.commit()
     yield session, org
     session.close()
@@ -181,3 +183,29 @@ def test_the_demo_managers_digest_puts_the_featured_deal_at_risk_and_dana_first(
     at_risk = {d.id: d.reason for r in digest.reps for d in r.deals_at_risk}
     assert "deal score falling" in at_risk[org.featured_deal_id]
     assert digest.reps[0].user_id == dana.id  # overdue work and risky deals: help her first
+
+
+def test_the_demo_reps_guided_actions_by_category_with_their_buttons(
+    demo: tuple[Session, DemoOrg],
+) -> None:
+    from handlers import ids
+    from handlers.render.digest import render_rep_digest
+
+    session, org = demo
+    digest = rep_digest(session, user_id=org.rep_id, now=NOW)
+    open_now = open_actions(session, user_id=org.rep_id, now=NOW)
+    assert digest.actions_total == len(open_now) >= 19  # the demo meets all 19 rules
+    assert [a.id for a in digest.actions] == [a.id for a in open_now[:5]]
+    blocks = render_rep_digest(digest)
+    text = str(blocks)
+    starts = [
+        e["value"]
+        for b in blocks
+        if b["type"] == "actions"
+        for e in b["elements"]
+        if e.get("action_id") == ids.ACTION_QUEUE_START
+    ]
+    assert starts == [str(a.id) for a in digest.actions if a.category == "closing"] + [
+        str(a.id) for a in digest.actions if a.category == "prospecting"
+    ] + [str(a.id) for a in digest.actions if a.category == "other"]
+    assert "Yes, keep it up!" in text and f"and {len(open_now) - 5} more guided actions" in text
