@@ -34,11 +34,13 @@ from sqlalchemy.orm import Session
 
 from bot.delivery import PACE_HEADROOM, Deliverer, Pacer, SendPolicy
 from bot.digests import DigestComposer
+from rules.actions import evaluate
 from rules.clock import local_date
 from rules.digest_schedule import DueDigest, zone_or_utc
 from storage.db import make_engine, session_factory, upgrade
 from storage.defaults import ensure_default_pipelines
 from storage.models import (
+    ActionState,
     Activity,
     ActivityKind,
     Deal,
@@ -47,6 +49,7 @@ from storage.models import (
     DigestKind,
     Goal,
     GoalMetric,
+    GuidedAction,
     PipelineStage,
     Role,
     TaskPriority,
@@ -229,6 +232,15 @@ def main(argv: list[str] | None = None) -> None:
         started = time.perf_counter()
         ids = build_org(engine, args.reps)
         built = time.perf_counter() - started
+        # What the scheduler does before the digests: bring guided actions up to date.
+        started = time.perf_counter()
+        with Session(engine) as session:
+            evaluate(session, now=NOW)
+            session.commit()
+            open_actions_total = session.scalar(
+                select(func.count(GuidedAction.id)).where(GuidedAction.state == ActionState.OPEN)
+            )
+        evaluated = time.perf_counter() - started
         due = _due(engine, ids)
         composer = DigestComposer()
 
@@ -298,6 +310,9 @@ def main(argv: list[str] | None = None) -> None:
     table.add_column("measure")
     table.add_column("value", justify="right")
     table.add_row("org built in", f"{built:.1f} s")
+    table.add_row(
+        "guided actions evaluated (all reps)", f"{evaluated:.1f} s, {open_actions_total} open"
+    )
     table.add_row("compose, median per digest", f"{statistics.median(timings) * 1000:.1f} ms")
     table.add_row("compose, p95 per digest", f"{_percentile(timings, 0.95) * 1000:.1f} ms")
     table.add_row("compose, all digests", f"{compose_total:.1f} s")
