@@ -326,3 +326,29 @@ def test_guided_actions_are_refreshed_for_the_due_reps_before_their_digests(
         (call,) = slack.calls_to("chat.postMessage")
     assert len(seen) == 1 and seen[0] is not None and len(seen[0]) == 1
     assert "Log the outcome of 1 meeting" in json.dumps(call.json_param("blocks"))
+
+
+@pytest.mark.parametrize(
+    ("zone", "eight_am"),
+    [
+        ("America/Los_Angeles", datetime(2026, 3, 8, 15, 0, tzinfo=UTC)),  # spring forward
+        ("America/Los_Angeles", datetime(2026, 11, 1, 16, 0, tzinfo=UTC)),  # fall back
+        ("Europe/Berlin", datetime(2026, 3, 29, 6, 0, tzinfo=UTC)),
+        ("Europe/Berlin", datetime(2026, 10, 25, 7, 0, tzinfo=UTC)),
+        ("Asia/Tokyo", datetime(2026, 3, 8, 23, 0, tzinfo=UTC)),
+    ],
+)
+def test_on_a_daylight_saving_day_the_dm_arrives_at_local_eight(
+    sqlite_engine: Engine, zone: str, eight_am: datetime
+) -> None:
+    with Session(sqlite_engine) as session:
+        rep = CRM(session, eight_am).user(timezone=zone, slack_user_id="UREP")
+        # The switch days are Sundays: this rep wants a digest every day.
+        session.add(UserPreferences(user_id=rep.id, digest_weekdays=[1, 2, 3, 4, 5, 6, 7]))
+        session.commit()
+    with running_standin() as slack:
+        early = _scheduler(sqlite_engine, slack, eight_am - timedelta(minutes=1)).tick()
+        assert early.sent == [] and slack.calls_to("chat.postMessage") == []
+        on_time = _scheduler(sqlite_engine, slack, eight_am).tick()
+        assert len(on_time.sent) == 1
+        assert [c.params["channel"] for c in slack.calls_to("chat.postMessage")] == ["UREP"]
