@@ -22,10 +22,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from rules.clock import parse_zone
 from storage.deliveries import settled_recipients
 from storage.models import DigestKind, Role, Team, TeamDigestSettings, User, UserPreferences
 from storage.types import utc
 
+UTC_ZONE = ZoneInfo("UTC")
 DEFAULT_DIGEST_TIME = time(8, 0)
 DEFAULT_MANAGER_DIGEST_TIME = time(8, 30)
 DEFAULT_WEEKDAYS = (1, 2, 3, 4, 5)
@@ -112,7 +114,7 @@ class _Plan:
     weekdays: tuple[int, ...]
 
 
-def _rep_plans(session: Session, default_zone: str) -> list[_Plan]:
+def _rep_plans(session: Session) -> list[_Plan]:
     rows = session.execute(
         select(User, UserPreferences, TeamDigestSettings)
         .outerjoin(UserPreferences, UserPreferences.user_id == User.id)
@@ -122,7 +124,10 @@ def _rep_plans(session: Session, default_zone: str) -> list[_Plan]:
     ).all()
     plans = []
     for user, prefs, team_settings in rows:
-        zone_name = (prefs.timezone_override if prefs else None) or user.timezone
+        # As rules.clock.zone_name_for (the Home tab's "today"): override, else the user's
+        # zone, else UTC; an unknown name falls through to the next.
+        candidates = ((prefs.timezone_override if prefs else None), user.timezone)
+        zone = next((z for z in map(parse_zone, candidates) if z is not None), UTC_ZONE)
         if prefs is not None:
             at, weekdays = prefs.digest_time, prefs.digest_weekdays
         elif team_settings is not None:
@@ -132,7 +137,7 @@ def _rep_plans(session: Session, default_zone: str) -> list[_Plan]:
         plans.append(
             _Plan(
                 user.id,
-                zone_or_utc(zone_name, default_zone),
+                zone,
                 at or DEFAULT_DIGEST_TIME,
                 tuple(_valid_weekdays(weekdays)),
             )
@@ -190,7 +195,7 @@ def due_digests(
     """
     found: list[DueDigest] = []
     for kind, plans in (
-        (DigestKind.REP, _rep_plans(session, default_zone)),
+        (DigestKind.REP, _rep_plans(session)),
         (DigestKind.MANAGER, _manager_plans(session, default_zone)),
     ):
         candidates = []
@@ -227,7 +232,7 @@ def missed_digests(
     since, until = utc(since), utc(until)
     candidates: list[MissedDigest] = []
     for kind, plans in (
-        (DigestKind.REP, _rep_plans(session, default_zone)),
+        (DigestKind.REP, _rep_plans(session)),
         (DigestKind.MANAGER, _manager_plans(session, default_zone)),
     ):
         kind_candidates = []

@@ -113,3 +113,12 @@ def test_a_digest_not_sent_in_its_window_is_reported_missed(session: Session, cr
     assert missed_digests(session, since=closes - 2 * minute, until=closes - minute) == []
     (missed,) = missed_digests(session, since=closes - minute, until=closes)
     assert (missed.recipient_id, missed.local_date) == (rep.id, date(2026, 3, 11))
+
+
+def test_an_unknown_zone_override_falls_back_to_the_users_zone(session: Session, crm: CRM) -> None:
+    rep = crm.user(timezone="Asia/Tokyo", slack_user_id="U1")
+    session.add(UserPreferences(user_id=rep.id, timezone_override="Mars/Olympus_Mons"))
+    session.flush()
+    # 08:00 on Wednesday in Tokyo is 23:00 UTC on Tuesday.
+    (due,) = due_digests(session, now=_at(2026, 3, 10, 23))
+    assert (due.zone, due.local_date) == ("Asia/Tokyo", date(2026, 3, 11))
