@@ -17,11 +17,11 @@ from rich.emoji import Emoji
 from rich.panel import Panel
 from rich.text import Text
 from slack_sdk import WebClient
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.delivery import DEFAULT_RATE_PER_SECOND, Deliverer, Message, Nothing, Pacer
-from bot.digests import DigestComposer
+from bot.digests import DigestComposer, refresh_guided_actions
 from bot.settings import Settings
 from bot.terminal import TerminalContext
 from handlers.render.digest import home_url
@@ -55,7 +55,7 @@ def find_user(session: Session, key: str) -> User | None:
     return session.scalar(
         select(User).where(
             or_(
-                User.email == key.lower(),
+                func.lower(User.email) == key.lower(),
                 User.external_id == key,
                 User.slack_user_id == key,
             )
@@ -87,8 +87,8 @@ def _due_now(*, kind: DigestKind, recipient_id: int, now: datetime, zone: ZoneIn
     return DueDigest(kind, recipient_id, local_date(zone, now), now, zone.key)
 
 
-def _due_for_user(session: Session, user: User, now: datetime, default_zone: str) -> DueDigest:
-    del default_zone  # the user's zone falls back to UTC, as in every view
+def _due_for_user(session: Session, user: User, now: datetime) -> DueDigest:
+    # The user's zone as every view resolves it (rules.clock), so "today" agrees.
     return _due_now(
         kind=DigestKind.REP, recipient_id=user.id, now=now, zone=user_zone(session, user)
     )
@@ -197,7 +197,7 @@ def preview(
     with store.sessions() as session:
         if user is not None:
             found = _user_or_exit(session, user)
-            due = _due_for_user(session, found, now, settings.default_timezone)
+            due = _due_for_user(session, found, now)
             title = f"{found.name} · {due.local_date}"
         else:
             found_team = _team_or_exit(session, team or "")
@@ -264,9 +264,7 @@ def send(
     now = datetime.now(UTC)
     with store.sessions() as session:
         if user is not None:
-            due = [
-                _due_for_user(session, _user_or_exit(session, user), now, settings.default_timezone)
-            ]
+            due = [_due_for_user(session, _user_or_exit(session, user), now)]
         else:
             reps = session.scalars(
                 select(User)
@@ -276,7 +274,7 @@ def send(
             teams = session.scalars(
                 select(Team).where(Team.digest_channel_id.is_not(None)).order_by(Team.id)
             ).all()
-            due = [_due_for_user(session, u, now, settings.default_timezone) for u in reps]
+            due = [_due_for_user(session, u, now) for u in reps]
             due += [_due_for_team(session, t, now, settings.default_timezone) for t in teams]
         if dry_run:
             composer = _composer(settings)
@@ -294,6 +292,11 @@ def send(
                         f"[yellow]cannot send {item.kind} {item.recipient_id}: {reason}[/yellow]"
                     )
             return
+        # As the scheduler does: guided actions up to date before the digests that list them.
+        reps_due = [d.recipient_id for d in due if d.kind is DigestKind.REP]
+        if reps_due:
+            refresh_guided_actions(session, now, reps_due)
+            session.commit()
     client = _web_client(settings, store.sessions)
     deliverer = Deliverer(
         sessions=store.sessions,
@@ -316,7 +319,7 @@ def digest_section(context: TerminalContext) -> RenderableType | None:
 
     A ``bot.terminal`` section (add it to ``DEMO_SECTIONS``); None when nothing would be sent.
     """
-    due = _due_for_user(context.session, context.user, context.now, "UTC")
+    due = _due_for_user(context.session, context.user, context.now)
     outgoing = DigestComposer()(context.session, due, context.now)
     if not isinstance(outgoing, Message):
         return None
