@@ -167,7 +167,7 @@ def test_two_schedulers_at_once_on_postgres_send_each_digest_exactly_once(
         crm.user(team_id=team.id, role=Role.MANAGER, slack_user_id="UMGR", timezone="Europe/Berlin")
         session.commit()
     with running_standin() as slack:
-        slack.latency_seconds = 0.005
+        slack.latency_seconds = 0.01  # long enough that both replicas are mid-fan-out together
         replicas = [
             _scheduler(postgres_engine, slack, BERLIN_EIGHT + timedelta(minutes=30), claimer=name)
             for name in ("replica-a", "replica-b")
