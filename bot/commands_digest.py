@@ -7,7 +7,7 @@ import logging
 import os
 import re
 import socket
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -15,6 +15,7 @@ import typer
 from rich.console import Console, RenderableType
 from rich.emoji import Emoji
 from rich.panel import Panel
+from rich.table import Table
 from rich.text import Text
 from slack_sdk import WebClient
 from sqlalchemy import func, or_, select
@@ -27,7 +28,8 @@ from bot.terminal import TerminalContext
 from handlers.render.digest import home_url
 from rules.clock import local_date, user_zone
 from rules.digest_schedule import DueDigest, zone_or_utc
-from storage.models import DigestKind, Team, User
+from storage.deliveries import deliveries_on
+from storage.models import DigestDelivery, DigestKind, Team, User
 
 digest_app = typer.Typer(help="Daily digests: preview and send.", no_args_is_help=True)
 console = Console()
@@ -312,6 +314,61 @@ def send(
     console.print(report.summary())
     if report.failed:
         raise typer.Exit(1)
+
+
+@digest_app.command("status")
+def status(
+    day: str | None = typer.Option(
+        None, "--date", help="Local date YYYY-MM-DD; default today UTC."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print the deliveries as JSON."),
+) -> None:
+    """List the digest deliveries recorded for a local date: sent, skipped, failed, claimed."""
+    from bot.cli import settings_or_exit, store_or_exit
+
+    try:
+        wanted = date.fromisoformat(day) if day else datetime.now(UTC).date()
+    except ValueError:
+        err_console.print(f"[red]--date: not a date (YYYY-MM-DD): {day!r}[/red]")
+        raise typer.Exit(2) from None
+    store = store_or_exit(settings_or_exit())
+    with store.sessions() as session:
+        rows = deliveries_on(session, wanted)
+    if as_json:
+        typer.echo(json.dumps([delivery_json(row) for row in rows], indent=2))
+        return
+    table = Table(title=f"Digest deliveries for {wanted.isoformat()}")
+    for column in ("kind", "recipient", "status", "attempts", "channel", "ts", "error"):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(
+            str(row.kind),
+            str(row.recipient_id),
+            str(row.status),
+            str(row.attempts),
+            row.channel_id or "",
+            row.message_ts or "",
+            (row.error or "") + (" (permanent)" if row.permanent else ""),
+        )
+    console.print(table)
+
+
+def delivery_json(row: DigestDelivery) -> dict[str, Any]:
+    """One delivery as ``digest status --json`` prints it."""
+    return {
+        "kind": str(row.kind),
+        "recipient_id": row.recipient_id,
+        "local_date": row.local_date.isoformat(),
+        "status": str(row.status),
+        "attempts": row.attempts,
+        "due_at": row.due_at.isoformat(),
+        "finished_at": row.finished_at.isoformat() if row.finished_at else None,
+        "channel_id": row.channel_id,
+        "message_ts": row.message_ts,
+        "error": row.error,
+        "permanent": row.permanent,
+        "claimed_by": row.claimed_by,
+    }
 
 
 def digest_section(context: TerminalContext) -> RenderableType | None:

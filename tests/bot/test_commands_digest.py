@@ -97,3 +97,11 @@ def test_send_delivers_once_and_dry_run_sends_nothing(
     assert [c.params["channel"] for c in slack.calls_to("chat.postMessage")] == ["UANA"]
     with Session(sqlite_engine) as session:
         assert session.scalar(select(func.count(DigestDelivery.id))) == 1
+        local_date = session.scalars(select(DigestDelivery.local_date)).one()
+
+    status = runner.invoke(app, ["digest", "status", "--date", local_date.isoformat(), "--json"])
+    (row,) = json.loads(status.output)
+    assert (row["status"], row["channel_id"], row["attempts"]) == ("sent", "UANA", 1)
+    assert row["message_ts"]
+    bad = runner.invoke(app, ["digest", "status", "--date", "yesterday"])
+    assert bad.exit_code == 2
