@@ -40,6 +40,12 @@ from storage.models.crm import (
     SequenceEnrollment,
     StageState,
 )
+from storage.models.digests import (
+    DeliveryStatus,
+    DigestDelivery,
+    DigestKind,
+    TeamDigestSettings,
+)
 from storage.models.insights import CachedInsight, InsightFeedback, InsightRequest
 from storage.models.org import (
     DealVisibility,
@@ -74,6 +80,9 @@ __all__ = [
     "DealContact",
     "DealScore",
     "DealVisibility",
+    "DeliveryStatus",
+    "DigestDelivery",
+    "DigestKind",
     "EmailDirection",
     "EnrollmentStatus",
     "Goal",
@@ -97,6 +106,7 @@ __all__ = [
     "TaskStatus",
     "TaskType",
     "Team",
+    "TeamDigestSettings",
     "User",
     "UserPreferences",
     "WorkspaceSettings",
