@@ -16,6 +16,7 @@ from storage.models.activities import (
     TaskType,
 )
 from storage.models.base import Base
+from storage.models.changes import ChangeKind, RecordChange
 from storage.models.crm import (
     Assignment,
     Company,
@@ -55,6 +56,7 @@ __all__ = [
     "Assignment",
     "Base",
     "CallStatus",
+    "ChangeKind",
     "Company",
     "Contact",
     "Deal",
@@ -71,6 +73,7 @@ __all__ = [
     "Pipeline",
     "PipelineObject",
     "PipelineStage",
+    "RecordChange",
     "Role",
     "Sequence",
     "SequenceEnrollment",
