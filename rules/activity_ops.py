@@ -197,3 +197,20 @@ def _write_outcome(
     after_write(session, now=now, refs=[(OwnedObject.ACTIVITY, activity.id)])
     subject = f"'{activity.subject}'" if activity.subject else f"the {activity.kind.value}"
     return done(f"Done: {what} logged for {subject}.", activity.id)
+
+
+def meeting_for_outcome(
+    session: Session, actor: User, meeting_id: object, *, now: datetime
+) -> tuple[Activity | None, OpResult | None]:
+    """The meeting if ``actor`` may log its outcome now; else None and the refusal."""
+    meeting, refusal = _load(session, actor, meeting_id, ActivityKind.MEETING, now)
+    if meeting is not None and meeting.starts_at is not None and meeting.starts_at > now:
+        return None, invalid("This meeting hasn't started yet: log its outcome afterwards.")
+    return meeting, refusal
+
+
+def call_for_outcome(
+    session: Session, actor: User, call_id: object, *, now: datetime
+) -> tuple[Activity | None, OpResult | None]:
+    """The call if ``actor`` may log its outcome; else None and the refusal."""
+    return _load(session, actor, call_id, ActivityKind.CALL, now)

@@ -579,3 +579,18 @@ def _link(
         links.append(ActivityDeal(activity_id=task.id, deal_id=deal_id))
     session.add_all(links)
     session.flush()
+
+
+def task_for_change(
+    session: Session, actor: User, task_id: object, *, now: datetime
+) -> tuple[Activity | None, OpResult | None]:
+    """The open task ``task_id`` names if ``actor`` may change it (to fill a form);
+    otherwise None and the result to show instead (refusal, or "already completed by…")."""
+    return _open_task(session, actor, task_id, now)
+
+
+def task_to_follow_up(
+    session: Session, actor: User, task_id: object, *, now: datetime
+) -> tuple[Activity | None, OpResult | None]:
+    """The task (open or completed) ``actor`` may create a follow-up of; else the refusal."""
+    return _load_task(session, actor, task_id, now)

@@ -1,0 +1,540 @@
+"""Task buttons and forms through signed requests, against a stand-in Slack."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from slack_bolt import App, BoltRequest
+from slack_sdk import WebClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.settings import Settings
+from handlers import ids, register_all
+from handlers.render.blocks import section
+from handlers.render.task_modals import edit_task_modal, pick_date_modal, task_controls
+from handlers.services import Services
+from storage.models import Activity, Role, TaskPriority, TaskStatus, UserPreferences
+from tests.builders import CRM
+from tests.handlers.conftest import SECRET, Slack, ack_body, block_action, view_submission
+from tests.support.signing import interaction_body, signed_headers
+
+
+def _row(task: Activity) -> list[dict[str, Any]]:
+    return [
+        section(f"*{task.subject}*", block_id=f"row:{task.id}"),
+        task_controls(task.id, task.subject),
+    ]
+
+
+def _click_in_message(
+    slack: Slack, user_id: str, action_id: str, value: str, blocks: list[dict[str, Any]], **kw: Any
+) -> None:
+    slack.post(
+        block_action(
+            user_id=user_id,
+            action_id=action_id,
+            value=value,
+            block_id=kw.pop("block_id", blocks[-1]["block_id"] if blocks else "b"),
+            blocks=blocks,
+            response_url=slack.api.response_url("msg"),
+            **kw,
+        )
+    )
+
+
+def _reloaded(session: Session, task_id: int) -> Activity | None:
+    session.expire_all()
+    return session.get(Activity, task_id)
+
+
+def test_complete_from_a_message_updates_it_in_place_with_the_follow_up_prompt(
+    slack: Slack, db: tuple[Session, CRM], now: datetime
+) -> None:
+    session, crm = db
+    ana = crm.user(name="Ana", slack_user_id="UANA")
+    task = crm.task(ana, subject="Call Acme")
+    session.commit()
+
+    _click_in_message(slack, "UANA", ids.TASK_COMPLETE, str(task.id), _row(task))
+
+    [update] = slack.api.wait_for("response_url")
+    assert update.params["replace_original"] is True
+    blocks = update.params["blocks"]
+    assert blocks[0]["block_id"] == f"row:{task.id}"  # the task line stays
+    assert (
+        "Done: 'Call Acme' completed. Create a follow-up task?" in blocks[1]["elements"][0]["text"]
+    )
+    assert [e["text"]["text"] for e in blocks[2]["elements"]] == [
+        "Create task",
+        "Not now",
+        "Task settings",
+    ]
+    saved = _reloaded(session, task.id)
+    assert saved is not None and saved.status is TaskStatus.COMPLETED
+    assert (saved.completed_at, saved.completed_by_id) == (now, ana.id)
+
+
+def test_another_reps_task_id_is_refused_with_nothing_changed(
+    slack: Slack, db: tuple[Session, CRM]
+) -> None:
+    session, crm = db
+    team = crm.team()
+    crm.user(name="Ana", slack_user_id="UANA", team_id=team.id)
+    ben = crm.user(name="Ben", slack_user_id="UBEN", team_id=team.id)
+    task = crm.task(ben, subject="Ben's call")
+    session.commit()
+
+    for action_id, value in (
+        (ids.TASK_COMPLETE, str(task.id)),
+        (ids.TASK_DELETE, str(task.id)),
+        (ids.TASK_RESCHEDULE, f"{task.id}:tomorrow"),
+    ):
+        slack.api.clear()
+        _click_in_message(
+            slack, "UANA", action_id, value, _row(task), selected=action_id == ids.TASK_RESCHEDULE
+        )
+        [reply] = slack.api.wait_for("response_url")
+        assert reply.params["replace_original"] is False
+        assert reply.params["response_type"] == "ephemeral"
+        assert "You can't change Ben's task." in reply.params["text"]
+
+    saved = _reloaded(session, task.id)
+    assert saved is not None
+    assert (saved.status, saved.due_at, saved.completed_at) == (
+        TaskStatus.NOT_STARTED,
+        task.due_at,
+        None,
+    )
+    assert slack.api.calls_to("views.open") == []
+
+
+def test_missing_and_junk_ids_are_refused(slack: Slack, db: tuple[Session, CRM]) -> None:
+    session, crm = db
+    ana = crm.user(slack_user_id="UANA")
+    task = crm.task(ana)
+    session.commit()
+
+    for junk in ("", "abc", "-5", "1e3", "99999999999999999999", " "):
+        slack.api.clear()
+        _click_in_message(slack, "UANA", ids.TASK_COMPLETE, junk, _row(task))
+        [reply] = slack.api.wait_for("response_url")
+        assert "didn't say which task" in reply.params["text"]
+    saved = _reloaded(session, task.id)
+    assert saved is not None and saved.status is TaskStatus.NOT_STARTED
+
+
+def test_an_unlinked_slack_user_is_told_what_to_do(slack: Slack, db: tuple[Session, CRM]) -> None:
+    session, crm = db
+    task = crm.task(crm.user(slack_user_id="UANA"))
+    session.commit()
+    _click_in_message(slack, "USTRANGER", ids.TASK_COMPLETE, str(task.id), _row(task))
+    [reply] = slack.api.wait_for("response_url")
+    assert "Ask your admin to link your Slack account" in reply.params["text"]
+
+
+def test_a_double_click_is_applied_once(
+    slack: Slack, db: tuple[Session, CRM], now: datetime
+) -> None:
+    session, crm = db
+    ana = crm.user(slack_user_id="UANA")
+    task = crm.task(ana, subject="Call Acme")
+    session.commit()
+
+    _click_in_message(slack, "UANA", ids.TASK_COMPLETE, str(task.id), _row(task))
+    _click_in_message(slack, "UANA", ids.TASK_COMPLETE, str(task.id), _row(task))
+
+    first, second = slack.api.wait_for("response_url", 2)
+    assert "Create a follow-up task?" in str(first.params["blocks"])
+    assert "'Call Acme' was already completed by you at 15:30." in str(second.params["blocks"])
+    saved = _reloaded(session, task.id)
+    assert saved is not None and saved.completed_at == now
+
+
+def _home(blocks: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "id": "VHOME",
+        "type": "home",
+        "blocks": blocks,
+        "private_metadata": "",
+        "callback_id": "home",
+        "hash": "123.abc",
+    }
+
+
+def test_an_item_done_elsewhere_refreshes_the_home_tab_and_says_who(
+    slack: Slack, db: tuple[Session, CRM], now: datetime
+) -> None:
+    session, crm = db
+    team = crm.team()
+    dana = crm.user(name="Dana", team_id=team.id, role=Role.MANAGER, slack_user_id="UDANA")
+    rep = crm.user(team_id=team.id, timezone="America/New_York", slack_user_id="UREP")
+    task = crm.task(rep, subject="Call Acme")
+    session.commit()
+    stale_home = _home([section("Tasks due today"), *_row(task)])
+
+    # Dana completed it at 9:14 New York time (13:14 UTC), from her own digest.
+    dana_clicked = _slack_at(slack, datetime(2026, 3, 11, 13, 14, tzinfo=UTC))
+    _click_in_message(dana_clicked, "UDANA", ids.TASK_COMPLETE, str(task.id), _row(task))
+    assert "Done" in str(slack.api.wait_for("response_url")[0].params["blocks"])
+    del dana
+
+    slack.post(
+        block_action(
+            user_id="UREP",
+            action_id=ids.TASK_COMPLETE,
+            value=str(task.id),
+            block_id=f"task:{task.id}",
+            container="view",
+            view=stale_home,
+        )
+    )
+
+    [publish] = slack.api.wait_for("views.publish")
+    assert publish.params["user_id"] == "UREP"
+    view = publish.json_param("view")
+    texts = str(view["blocks"])
+    assert "'Call Acme' was already completed by Dana at 9:14." in texts
+    assert ids.TASK_COMPLETE not in texts  # the stale buttons are gone
+    assert view["blocks"][0]["text"]["text"] == "Tasks due today"
+
+
+def _slack_at(slack: Slack, at: datetime) -> Slack:
+    """Another app on the same database and stand-in, whose clock says ``at``."""
+    app = App(
+        signing_secret=SECRET,
+        client=WebClient(token="xoxb-test", base_url=slack.api.api_url),
+        token_verification_enabled=False,
+        process_before_response=True,
+    )
+    settings = Settings(slack_api_url=slack.api.api_url)  # type: ignore[call-arg]
+    register_all(app, Services(sessions=slack.sessions, settings=settings, clock=lambda: at))
+    return Slack(app=app, api=slack.api, sessions=slack.sessions)
+
+
+def test_reschedule_tomorrow_from_the_home_tab(
+    slack: Slack, db: tuple[Session, CRM], now: datetime
+) -> None:
+    session, crm = db
+    ana = crm.user(slack_user_id="UANA", timezone="Europe/Berlin")
+    task = crm.task(ana, subject="Call Acme", due_at=datetime(2026, 3, 11, 9, 0, tzinfo=UTC))
+    session.commit()
+
+    slack.post(
+        block_action(
+            user_id="UANA",
+            action_id=ids.TASK_RESCHEDULE,
+            value=f"{task.id}:tomorrow",
+            block_id=f"task:{task.id}",
+            container="view",
+            view=_home(_row(task)),
+            selected=True,
+        )
+    )
+
+    [publish] = slack.api.wait_for("views.publish")
+    assert "is now due tomorrow at 10:00" in str(publish.json_param("view")["blocks"])
+    saved = _reloaded(session, task.id)
+    assert saved is not None and saved.due_at == datetime(2026, 3, 12, 9, 0, tzinfo=UTC)
+
+
+def test_pick_a_date_opens_a_modal_and_its_submission_reschedules(
+    slack: Slack, db: tuple[Session, CRM]
+) -> None:
+    session, crm = db
+    ana = crm.user(slack_user_id="UANA")
+    task = crm.task(ana, due_at=datetime(2026, 3, 11, 17, 45, tzinfo=UTC))
+    session.commit()
+
+    _click_in_message(
+        slack, "UANA", ids.TASK_RESCHEDULE, f"{task.id}:pick", _row(task), selected=True
+    )
+    [opened] = slack.api.wait_for("views.open")
+    view = opened.json_param("view")
+    assert view["callback_id"] == ids.VIEW_TASK_RESCHEDULE
+
+    response = slack.post(
+        view_submission(
+            user_id="UANA",
+            view=view,
+            values={
+                "due_date": {"due_date": {"type": "datepicker", "selected_date": "2026-03-20"}}
+            },
+        )
+    )
+
+    assert ack_body(response)["response_action"] == "update"
+    saved = _reloaded(session, task.id)
+    assert saved is not None and saved.due_at == datetime(2026, 3, 20, 17, 45, tzinfo=UTC)
+    [told] = slack.api.wait_for("response_url")
+    assert "is now due Fri Mar 20 at 17:45" in told.params["text"]
+
+
+def test_a_past_date_gets_an_error_under_the_field(slack: Slack, db: tuple[Session, CRM]) -> None:
+    session, crm = db
+    ana = crm.user(slack_user_id="UANA")
+    task = crm.task(ana)
+    session.commit()
+
+    view = pick_date_modal(task, datetime(2026, 3, 11).date(), origin={})
+    response = slack.post(
+        view_submission(
+            user_id="UANA",
+            view=view,
+            values={
+                "due_date": {"due_date": {"type": "datepicker", "selected_date": "2026-01-01"}}
+            },
+        )
+    )
+    assert ack_body(response) == {
+        "response_action": "errors",
+        "errors": {"due_date": "Pick today or a later date."},
+    }
+    saved = _reloaded(session, task.id)
+    assert saved is not None and saved.due_at == task.due_at
+
+
+def test_edit_modal_round_trip(slack: Slack, db: tuple[Session, CRM]) -> None:
+    session, crm = db
+    ana = crm.user(slack_user_id="UANA", timezone="America/New_York")
+    task = crm.task(ana, subject="Call Acme", due_at=datetime(2026, 3, 12, 14, 0, tzinfo=UTC))
+    session.commit()
+
+    _click_in_message(slack, "UANA", ids.TASK_EDIT, str(task.id), _row(task))
+    [opened] = slack.api.wait_for("views.open")
+    view = opened.json_param("view")
+    fields = {block["block_id"]: block["element"] for block in view["blocks"]}
+    assert fields["subject"]["initial_value"] == "Call Acme"
+    assert (fields["due_date"]["initial_date"], fields["due_time"]["initial_time"]) == (
+        "2026-03-12",
+        "10:00",
+    )
+
+    response = slack.post(
+        view_submission(
+            user_id="UANA",
+            view=view,
+            values={
+                "subject": {"subject": {"type": "plain_text_input", "value": "Call Acme's CFO"}},
+                "due_date": {"due_date": {"type": "datepicker", "selected_date": "2026-03-13"}},
+                "due_time": {"due_time": {"type": "timepicker", "selected_time": "08:30"}},
+                "priority": {
+                    "priority": {"type": "static_select", "selected_option": {"value": "high"}}
+                },
+                "notes": {"notes": {"type": "plain_text_input", "value": "Ask about budget"}},
+            },
+        )
+    )
+
+    assert ack_body(response)["response_action"] == "update"
+    saved = _reloaded(session, task.id)
+    assert saved is not None
+    assert (saved.subject, saved.priority, saved.body) == (
+        "Call Acme's CFO",
+        TaskPriority.HIGH,
+        "Ask about budget",
+    )
+    assert saved.due_at == datetime(2026, 3, 13, 12, 30, tzinfo=UTC)
+
+
+def test_a_forged_edit_of_someone_elses_task_is_refused(
+    slack: Slack, db: tuple[Session, CRM]
+) -> None:
+    session, crm = db
+    crm.user(slack_user_id="UANA")
+    ben = crm.user(name="Ben", slack_user_id="UBEN")
+    task = crm.task(ben, subject="Ben's call")
+    session.commit()
+
+    view = edit_task_modal(task, ZoneInfo("UTC"), origin={})  # as if Ana had opened it
+    response = slack.post(
+        view_submission(
+            user_id="UANA",
+            view=view,
+            values={
+                "subject": {"subject": {"type": "plain_text_input", "value": "Mine"}},
+                "due_date": {"due_date": {"type": "datepicker", "selected_date": "2026-03-13"}},
+                "due_time": {"due_time": {"type": "timepicker", "selected_time": "08:30"}},
+            },
+        )
+    )
+    answer = ack_body(response)
+    assert answer["response_action"] == "update"
+    assert "You can't change Ben's task." in str(answer["view"]["blocks"])
+    saved = _reloaded(session, task.id)
+    assert saved is not None and saved.subject == "Ben's call"
+
+
+def test_reassign_maps_the_picked_slack_user(slack: Slack, db: tuple[Session, CRM]) -> None:
+    session, crm = db
+    team = crm.team()
+    manager = crm.user(name="Mia", role=Role.MANAGER, team_id=team.id, slack_user_id="UMIA")
+    crm.user(name="Ana", team_id=team.id, slack_user_id="UANA")
+    ben = crm.user(name="Ben", team_id=team.id, slack_user_id="UBEN")
+    task = crm.task(manager, subject="Call Acme")
+    session.commit()
+
+    _click_in_message(slack, "UMIA", ids.TASK_REASSIGN, str(task.id), _row(task))
+    view = slack.api.wait_for("views.open")[0].json_param("view")
+    pick = lambda user: {"owner": {"owner": {"type": "users_select", "selected_user": user}}}  # noqa: E731
+
+    unknown = slack.post(view_submission(user_id="UMIA", view=view, values=pick("UNOBODY")))
+    assert ack_body(unknown)["errors"] == {"owner": "That person isn't linked to a CRM user."}
+    assert (
+        ack_body(slack.post(view_submission(user_id="UMIA", view=view, values=pick("UBEN"))))[
+            "response_action"
+        ]
+        == "update"
+    )
+
+    saved = _reloaded(session, task.id)
+    assert saved is not None and saved.owner_id == ben.id
+
+
+def test_delete_then_a_late_click_says_who_deleted_it(
+    slack: Slack, db: tuple[Session, CRM], now: datetime
+) -> None:
+    session, crm = db
+    ana = crm.user(name="Ana", slack_user_id="UANA")
+    task = crm.task(ana, subject="Call Acme")
+    task_id = task.id
+    session.commit()
+
+    _click_in_message(slack, "UANA", ids.TASK_DELETE, str(task_id), _row(task))
+    _click_in_message(slack, "UANA", ids.TASK_COMPLETE, str(task_id), _row(task))
+
+    deleted, late = slack.api.wait_for("response_url", 2)
+    assert "Done: 'Call Acme' deleted." in str(deleted.params["blocks"])
+    assert "'Call Acme' was already deleted by you at 15:30." in str(late.params["blocks"])
+    assert _reloaded(session, task_id) is None
+
+
+def test_follow_up_buttons(slack: Slack, db: tuple[Session, CRM], now: datetime) -> None:
+    session, crm = db
+    ana = crm.user(slack_user_id="UANA")
+    deal = crm.deal(ana)
+    task = crm.task(ana, subject="Call Acme", deals=[deal])
+    session.commit()
+    _click_in_message(slack, "UANA", ids.TASK_COMPLETE, str(task.id), _row(task))
+    prompt_message = slack.api.wait_for("response_url")[0].params["blocks"]
+
+    slack.api.clear()
+    _click_in_message(
+        slack,
+        "UANA",
+        ids.FOLLOW_UP_CREATE,
+        str(task.id),
+        prompt_message,
+        block_id=f"task:{task.id}",
+    )
+    view = slack.api.wait_for("views.open")[0].json_param("view")
+    assert view["title"]["text"] == "Follow-up task"
+    fields = {b.get("block_id"): b.get("element") for b in view["blocks"]}
+    assert fields["subject"]["initial_value"] == "Follow up: Call Acme"
+    assert fields["due_date"]["initial_date"] == "2026-03-12"
+
+    response = slack.post(
+        view_submission(
+            user_id="UANA",
+            view=view,
+            values={
+                "subject": {"subject": {"type": "plain_text_input", "value": "Send the proposal"}},
+                "due_date": {"due_date": {"type": "datepicker", "selected_date": "2026-03-12"}},
+                "due_time": {"due_time": {"type": "timepicker", "selected_time": "09:00"}},
+                "task_type": {
+                    "task_type": {"type": "static_select", "selected_option": {"value": "email"}}
+                },
+                "priority": {
+                    "priority": {"type": "static_select", "selected_option": {"value": "none"}}
+                },
+            },
+        )
+    )
+    assert ack_body(response)["response_action"] == "update"
+    session.expire_all()
+    follow_up = session.scalar(select(Activity).where(Activity.follow_up_of_id == task.id))
+    assert follow_up is not None and follow_up.subject == "Send the proposal"
+    assert [d.id for d in follow_up.deals] == [deal.id]
+
+    slack.api.clear()
+    _click_in_message(
+        slack,
+        "UANA",
+        ids.FOLLOW_UP_SETTINGS,
+        str(task.id),
+        prompt_message,
+        block_id=f"task:{task.id}",
+    )
+    [reply] = slack.api.wait_for("response_url")
+    assert "won't be asked about follow-up tasks" in str(reply.params["blocks"])
+    session.expire_all()
+    prefs = session.get(UserPreferences, ana.id)
+    assert prefs is not None and prefs.follow_up_prompt is False
+
+
+def test_the_task_queue_walks_through_a_bucket(
+    slack: Slack, db: tuple[Session, CRM], now: datetime
+) -> None:
+    session, crm = db
+    ana = crm.user(slack_user_id="UANA")
+    first = crm.task(ana, subject="First", due_at=now - timedelta(hours=2))
+    second = crm.task(ana, subject="Second", due_at=now + timedelta(hours=2))
+    crm.task(ana, subject="Tomorrow", due_at=now + timedelta(days=1))
+    session.commit()
+
+    _click_in_message(
+        slack, "UANA", ids.TASK_QUEUE_START, "due_today", [section("x", block_id="b")], block_id="b"
+    )
+    view = slack.api.wait_for("views.open")[0].json_param("view")
+    assert "Task 1 of 2" in str(view["blocks"]) and "First" in str(view["blocks"])
+
+    def click_in_queue(action_id: str, task_id: int, current: dict[str, Any]) -> dict[str, Any]:
+        slack.api.clear()
+        slack.post(
+            block_action(
+                user_id="UANA",
+                action_id=action_id,
+                value=str(task_id),
+                block_id=f"queue:{task_id}",
+                container="view",
+                view={**current, "id": "VQUEUE"},
+            )
+        )
+        [update] = slack.api.wait_for("views.update")
+        assert update.params["view_id"] == "VQUEUE"
+        return update.json_param("view")
+
+    view = click_in_queue(ids.TASK_QUEUE_COMPLETE, first.id, view)
+    assert "Done: 'First' completed." in str(view["blocks"]) and "Second" in str(view["blocks"])
+    view = click_in_queue(ids.TASK_QUEUE_NEXT, second.id, view)
+    assert "That's all the tasks in this list." in str(view["blocks"])
+    session.expire_all()
+    assert session.get(Activity, first.id).status is TaskStatus.COMPLETED  # type: ignore[union-attr]
+    assert session.get(Activity, second.id).status is TaskStatus.NOT_STARTED  # type: ignore[union-attr]
+
+
+def test_a_forged_signature_or_a_stale_request_changes_nothing(
+    slack: Slack, db: tuple[Session, CRM]
+) -> None:
+    session, crm = db
+    ana = crm.user(slack_user_id="UANA")
+    task = crm.task(ana)
+    session.commit()
+    payload = block_action(
+        user_id="UANA", action_id=ids.TASK_COMPLETE, value=str(task.id), block_id="b", blocks=[]
+    )
+
+    stale = slack.post(payload, timestamp=int(time.time()) - 301)
+    body = interaction_body(payload)
+    headers = signed_headers("not-the-secret", body)
+    forged = slack.app.dispatch(
+        BoltRequest(body=body, headers={k: [v] for k, v in headers.items()})
+    )
+
+    assert (stale.status, forged.status) == (401, 401)
+    saved = _reloaded(session, task.id)
+    assert saved is not None and saved.status is TaskStatus.NOT_STARTED
+    assert slack.api.calls == []
