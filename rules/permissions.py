@@ -65,3 +65,31 @@ def can_act_for(session: Session, actor: User, owner_id: int | None) -> bool:
         owner_team = session.scalar(select(User.team_id).where(User.id == owner_id))
         return owner_team == actor.team_id
     return False
+
+
+def can_view_workspace(session: Session, viewer: User, owner: User) -> bool:
+    """May ``viewer`` open ``owner``'s workspace (overview, tasks, schedule, feed)?
+
+    The owner themselves, a super admin ("name dropdown"), or a manager of the owner's team.
+    Anyone but the owner sees the owner's meetings as "Busy" (``rules.meetings.redact``).
+    """
+    if not viewer.is_active:
+        return False
+    if viewer.id == owner.id:
+        return True
+    return can_act_for(session, viewer, owner.id)
+
+
+class WorkspaceAccessDenied(PermissionError):
+    """The viewer may not open that user's workspace."""
+
+
+def require_workspace_access(session: Session, viewer: User, owner: User) -> bool:
+    """Raise WorkspaceAccessDenied unless ``viewer`` may view ``owner``'s workspace.
+
+    Returns:
+        Whether the viewer is the owner (callers redact meetings when not).
+    """
+    if not can_view_workspace(session, viewer, owner):
+        raise WorkspaceAccessDenied(f"user {viewer.id} may not view the workspace of {owner.id}")
+    return viewer.id == owner.id

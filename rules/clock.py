@@ -1,0 +1,155 @@
+"""A user's own clock: their time zone and their local days, weeks and months as UTC ranges.
+
+Every "today", "tomorrow" and "this week" in the workspace is the viewing user's, never the
+server's. The stored times are UTC; here a local calendar period becomes a half-open UTC range
+``[start, end)`` computed with ``zoneinfo``, so a day is 23 or 25 hours long across a
+daylight-saving change, as it is on the user's wall clock.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from storage.models import User, UserPreferences
+
+FALLBACK_ZONE = "UTC"
+
+
+@dataclass(frozen=True)
+class TimeRange:
+    """A half-open UTC range ``[start, end)``."""
+
+    start: datetime
+    end: datetime
+
+    def __contains__(self, moment: datetime) -> bool:
+        return self.start <= moment < self.end
+
+    @property
+    def duration(self) -> timedelta:
+        return self.end - self.start
+
+
+def parse_zone(name: str | None) -> ZoneInfo | None:
+    """Return the IANA zone ``name``, or None when it is empty or unknown."""
+    if not name:
+        return None
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
+
+
+def zone_name_for(session: Session, user: User) -> str:
+    """The user's time zone name: their ``/sales settings`` override, else ``users.timezone``.
+
+    An unknown name falls back to the next source, and finally to UTC, so a bad value in the
+    CRM never breaks a view.
+    """
+    override = session.scalar(
+        select(UserPreferences.timezone_override).where(UserPreferences.user_id == user.id)
+    )
+    for candidate in (override, user.timezone):
+        if parse_zone(candidate) is not None:
+            return str(candidate)
+    return FALLBACK_ZONE
+
+
+def user_zone(session: Session, user: User) -> ZoneInfo:
+    """The user's time zone as a ``ZoneInfo`` (see :func:`zone_name_for`)."""
+    return ZoneInfo(zone_name_for(session, user))
+
+
+def local_date(zone: ZoneInfo, moment: datetime) -> date:
+    """The calendar date of the aware ``moment`` on a wall clock in ``zone``."""
+    if moment.tzinfo is None:
+        raise ValueError(f"naive datetime {moment!r}: pass a timezone-aware value")
+    return moment.astimezone(zone).date()
+
+
+def local_midnight(zone: ZoneInfo, day: date) -> datetime:
+    """The first instant of ``day`` in ``zone``, in UTC.
+
+    Midnight itself may not exist (a few zones switch to summer time at 00:00): ``zoneinfo``
+    then resolves it forward, which is the first instant of that day on the wall clock.
+    """
+    local = datetime.combine(day, time(0, 0), tzinfo=zone)
+    # Round-trip through UTC to normalise a non-existent wall time.
+    return local.astimezone(UTC)
+
+
+def day_range(zone: ZoneInfo, day: date) -> TimeRange:
+    """The local calendar ``day`` in ``zone`` as a UTC range."""
+    return TimeRange(local_midnight(zone, day), local_midnight(zone, day + timedelta(days=1)))
+
+
+def days_range(zone: ZoneInfo, first: date, last: date) -> TimeRange:
+    """Local days ``first`` to ``last`` inclusive, as one UTC range."""
+    if last < first:
+        raise ValueError(f"empty range: {first} is after {last}")
+    return TimeRange(local_midnight(zone, first), local_midnight(zone, last + timedelta(days=1)))
+
+
+def week_start(day: date) -> date:
+    """The Monday of the ISO week containing ``day``."""
+    return day - timedelta(days=day.weekday())
+
+
+def week_range(zone: ZoneInfo, day: date) -> TimeRange:
+    """The local ISO week (Monday to Sunday) containing ``day``, as a UTC range."""
+    monday = week_start(day)
+    return days_range(zone, monday, monday + timedelta(days=6))
+
+
+def month_range(zone: ZoneInfo, day: date) -> TimeRange:
+    """The local calendar month containing ``day``, as a UTC range."""
+    first = day.replace(day=1)
+    next_first = (first + timedelta(days=32)).replace(day=1)
+    return days_range(zone, first, next_first - timedelta(days=1))
+
+
+@dataclass(frozen=True)
+class UserClock:
+    """One user's calendar at one instant: what "today", "tomorrow" and "this week" mean."""
+
+    zone: ZoneInfo
+    now: datetime
+
+    @property
+    def today(self) -> date:
+        return local_date(self.zone, self.now)
+
+    @property
+    def tomorrow(self) -> date:
+        return self.today + timedelta(days=1)
+
+    def day(self, day: date) -> TimeRange:
+        return day_range(self.zone, day)
+
+    @property
+    def today_range(self) -> TimeRange:
+        return day_range(self.zone, self.today)
+
+    @property
+    def tomorrow_range(self) -> TimeRange:
+        return day_range(self.zone, self.tomorrow)
+
+    @property
+    def this_week(self) -> TimeRange:
+        return week_range(self.zone, self.today)
+
+    def local(self, moment: datetime) -> datetime:
+        """``moment`` on this user's wall clock."""
+        return moment.astimezone(self.zone)
+
+
+def clock_for(session: Session, user: User, *, now: datetime) -> UserClock:
+    """The clock of ``user`` at ``now`` (aware)."""
+    if now.tzinfo is None:
+        raise ValueError(f"naive datetime {now!r}: pass a timezone-aware value")
+    return UserClock(zone=user_zone(session, user), now=now)

@@ -1,0 +1,51 @@
+"""A user's local days are UTC ranges that follow their wall clock, DST included."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.orm import Session
+
+from rules.clock import clock_for, day_range, month_range, week_range, zone_name_for
+from storage.models import UserPreferences
+from tests.builders import CRM
+
+
+def test_a_dst_start_day_is_23_hours_and_an_end_day_25() -> None:
+    la = day_range(ZoneInfo("America/Los_Angeles"), date(2026, 3, 8))
+    assert la.start == datetime(2026, 3, 8, 8, 0, tzinfo=UTC)  # PST, -8
+    assert la.end == datetime(2026, 3, 9, 7, 0, tzinfo=UTC)  # PDT, -7
+    assert la.duration == timedelta(hours=23)
+
+    berlin = day_range(ZoneInfo("Europe/Berlin"), date(2026, 10, 25))
+    assert berlin.start == datetime(2026, 10, 24, 22, 0, tzinfo=UTC)  # CEST, +2
+    assert berlin.end == datetime(2026, 10, 25, 23, 0, tzinfo=UTC)  # CET, +1
+    assert berlin.duration == timedelta(hours=25)
+
+
+def test_weeks_start_on_monday_and_months_on_the_first() -> None:
+    tokyo = ZoneInfo("Asia/Tokyo")
+    week = week_range(tokyo, date(2026, 3, 11))  # a Wednesday
+    assert week.start == datetime(2026, 3, 8, 15, 0, tzinfo=UTC)  # Mon 9 Mar 00:00 JST
+    assert week.duration == timedelta(days=7)
+    month = month_range(tokyo, date(2026, 2, 14))
+    assert month.start == datetime(2026, 1, 31, 15, 0, tzinfo=UTC)
+    assert month.end == datetime(2026, 2, 28, 15, 0, tzinfo=UTC)
+
+
+def test_today_is_the_users_not_the_servers(session: Session, crm: CRM) -> None:
+    tokyo = crm.user(timezone="Asia/Tokyo")
+    late_evening_utc = datetime(2026, 3, 11, 16, 0, tzinfo=UTC)  # already 12 March in Tokyo
+    assert clock_for(session, tokyo, now=late_evening_utc).today == date(2026, 3, 12)
+
+
+def test_the_settings_override_wins_and_bad_zones_fall_back(session: Session, crm: CRM) -> None:
+    user = crm.user(timezone="America/New_York")
+    assert zone_name_for(session, user) == "America/New_York"
+    session.add(UserPreferences(user_id=user.id, timezone_override="Europe/Berlin"))
+    session.flush()
+    assert zone_name_for(session, user) == "Europe/Berlin"
+
+    broken = crm.user(timezone="Mars/Olympus_Mons")
+    assert zone_name_for(session, broken) == "UTC"
