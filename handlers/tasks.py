@@ -3,6 +3,7 @@ create, and the task queue. Each listener parses, calls ``rules.task_ops``, rend
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
 from datetime import datetime, time, timedelta
 from typing import Any
 
@@ -39,7 +40,8 @@ from handlers.render.task_modals import (
     task_queue_view,
 )
 from handlers.services import Services
-from rules.op_result import OpResult, done, invalid, parse_id, user_zone
+from rules.clock import user_zone
+from rules.op_result import OpResult, done, invalid, parse_id
 from rules.people import user_by_slack_id
 from rules.task_ops import (
     TaskDraft,
@@ -56,8 +58,8 @@ from rules.task_ops import (
     task_to_follow_up,
     turn_off_follow_up_prompt,
 )
-from rules.task_queue import BUCKETS, next_in_queue
-from storage.models import User
+from rules.tasks import TaskBucket, next_in_queue, task_queue
+from storage.models import Activity, User
 
 # New tasks are due the next day at this local time unless the user picks another.
 DEFAULT_NEW_TASK_TIME = time(9, 0)
@@ -234,27 +236,51 @@ def follow_up_off(services: Services, click: Click, client: WebClient, respond: 
 
 
 def start_queue(services: Services, click: Click, client: WebClient, respond: Respond) -> None:
-    bucket = click.value or ""
+    bucket = (click.value or "").strip()
     open_modal(
         click,
-        read(services, click.user_id, _queue_renderer(bucket, [], None)),
+        read(services, click.user_id, _queue_renderer(QueueState(bucket), None)),
         client=client,
         respond=respond,
     )
 
 
-def _queue_renderer(bucket: str, skipped: list[int], notice: str | None) -> Any:
+# Bucket names a count button may carry (the shared contract named both spellings).
+_BUCKETS: dict[str, TaskBucket | None] = {
+    "overdue": TaskBucket.OVERDUE,
+    "today": TaskBucket.TODAY,
+    "due_today": TaskBucket.TODAY,
+    "tomorrow": TaskBucket.TOMORROW,
+    "due_tomorrow": TaskBucket.TOMORROW,
+    "all": None,
+}
+
+
+@dataclass(frozen=True)
+class QueueState:
+    """Where a queue modal is: its bucket, and the tasks completed or skipped so far."""
+
+    bucket: str
+    done: tuple[int, ...] = ()
+    skipped: tuple[int, ...] = ()
+
+
+def _queue_renderer(state: QueueState, notice: str | None) -> Any:
     def render(s: Session, actor: User, now: datetime) -> tuple[Block | None, OpResult | None]:
-        if bucket not in BUCKETS:
+        if state.bucket not in _BUCKETS:
             return None, invalid("That task list doesn't exist. Refresh the view.")
+        queue = task_queue(s, actor, now=now, bucket=_BUCKETS[state.bucket])
+        passed = set(state.done) | set(state.skipped)
+        next_id = next_in_queue(queue, passed)
+        done_here = [task_id for task_id in state.done if task_id not in queue]
         zone = user_zone(s, actor)
-        task, position, total = next_in_queue(s, actor, bucket, skipped=skipped, now=now)
         view = task_queue_view(
-            task,
-            bucket=bucket,
-            position=position,
-            total=total,
-            skipped=skipped,
+            s.get(Activity, next_id) if next_id is not None else None,
+            bucket=state.bucket,
+            position=len(done_here) + sum(1 for t in queue if t in passed) + 1,
+            total=len(done_here) + len(queue),
+            done=list(state.done),
+            skipped=list(state.skipped),
             zone=zone,
             today=now.astimezone(zone).date(),
             notice=notice,
@@ -264,14 +290,20 @@ def _queue_renderer(bucket: str, skipped: list[int], notice: str | None) -> Any:
     return render
 
 
-def _queue_state(click: Click) -> tuple[str, list[int]]:
+def _queue_state(click: Click) -> QueueState:
     meta = read_metadata(click.view)
-    bucket = meta.get("bucket") if isinstance(meta.get("bucket"), str) else ""
-    raw = meta.get("skipped")
-    if not isinstance(raw, list):
-        raw = []
-    skipped = [value for value in (parse_id(item) for item in raw) if value is not None]
-    return str(bucket), skipped
+    bucket = meta.get("bucket")
+
+    def ids_of(key: str) -> tuple[int, ...]:
+        raw = meta.get(key)
+        values = raw if isinstance(raw, list) else []
+        return tuple(v for v in (parse_id(item) for item in values) if v is not None)
+
+    return QueueState(
+        bucket=bucket if isinstance(bucket, str) else "",
+        done=ids_of("done"),
+        skipped=ids_of("skipped"),
+    )
 
 
 def _show_next(
@@ -280,11 +312,10 @@ def _show_next(
     client: WebClient,
     respond: Respond,
     *,
-    skipped: list[int],
+    state: QueueState,
     notice: str | None,
 ) -> None:
-    bucket, _ = _queue_state(click)
-    view, refusal = read(services, click.user_id, _queue_renderer(bucket, skipped, notice))
+    view, refusal = read(services, click.user_id, _queue_renderer(state, notice))
     if view is None:
         assert refusal is not None
         show_in_place(click, refusal, client=client, respond=respond)
@@ -298,19 +329,22 @@ def complete_in_queue(
     result = write(
         services, click.user_id, lambda s, actor, now: complete_task(s, actor, click.value, now=now)
     )
-    _, skipped = _queue_state(click)
+    state = _queue_state(click)
     task_id = parse_id(click.value)
-    if not result.changed and task_id is not None:
-        skipped = [*skipped, task_id]  # completed elsewhere or not allowed: move past it
-    _show_next(services, click, client, respond, skipped=skipped, notice=result.message)
+    if task_id is not None:
+        if result.changed:
+            state = replace(state, done=(*state.done, task_id))
+        else:  # completed elsewhere, or not allowed: move past it
+            state = replace(state, skipped=(*state.skipped, task_id))
+    _show_next(services, click, client, respond, state=state, notice=result.message)
 
 
 def skip_in_queue(services: Services, click: Click, client: WebClient, respond: Respond) -> None:
-    _, skipped = _queue_state(click)
+    state = _queue_state(click)
     task_id = parse_id(click.value)
-    if task_id is not None and task_id not in skipped:
-        skipped.append(task_id)
-    _show_next(services, click, client, respond, skipped=skipped, notice=None)
+    if task_id is not None and task_id not in state.skipped:
+        state = replace(state, skipped=(*state.skipped, task_id))
+    _show_next(services, click, client, respond, state=state, notice=None)
 
 
 # Forms --------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from rules.clock import user_zone
 from rules.op_result import (
     OpResult,
     already,
@@ -21,7 +22,6 @@ from rules.op_result import (
     parse_id,
     person,
     possessive,
-    user_zone,
 )
 from rules.permissions import can_act_for
 from rules.write_hooks import after_write

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
@@ -101,18 +101,6 @@ def parse_id(raw: object) -> int | None:
     else:
         return None
     return value if 0 < value <= _MAX_ID else None
-
-
-def user_zone(session: Session, user: User) -> ZoneInfo:
-    """The user's time zone: their `/sales settings` override, else their profile's, else UTC."""
-    prefs = session.get(UserPreferences, user.id)
-    for name in (prefs.timezone_override if prefs else None, user.timezone):
-        if name:
-            try:
-                return ZoneInfo(name)
-            except (ZoneInfoNotFoundError, ValueError):
-                continue
-    return ZoneInfo("UTC")
 
 
 def follow_up_prompt_on(session: Session, user: User) -> bool:

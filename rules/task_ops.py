@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
+from rules.clock import user_zone
 from rules.op_result import (
     OpResult,
     already,
@@ -35,7 +36,6 @@ from rules.op_result import (
     parse_id,
     person,
     possessive,
-    user_zone,
 )
 from rules.permissions import can_act_for, can_view_deal
 from rules.write_hooks import after_write

@@ -337,7 +337,14 @@ def create_task_modal(
 
 # The task queue ---------------------------------------------------------------------------
 
-BUCKET_TITLES = {"due_today": "Due today", "overdue": "Overdue", "due_tomorrow": "Due tomorrow"}
+BUCKET_TITLES = {
+    "due_today": "Due today",
+    "today": "Due today",
+    "overdue": "Overdue",
+    "due_tomorrow": "Due tomorrow",
+    "tomorrow": "Due tomorrow",
+    "all": "All",
+}
 
 
 def task_queue_view(
@@ -346,6 +353,7 @@ def task_queue_view(
     bucket: str,
     position: int,
     total: int,
+    done: list[int],
     skipped: list[int],
     zone: ZoneInfo,
     today: date,
@@ -363,7 +371,7 @@ def task_queue_view(
             title,
             blocks,
             close="Close",
-            private_metadata=metadata(bucket=bucket, skipped=skipped),
+            private_metadata=metadata(bucket=bucket),
         )
     due = task.due_at.astimezone(zone) if task.due_at else None
     when = f"{describe_day(due.date(), today=today)} at {clock_time(due)}" if due else "no date"
@@ -388,7 +396,8 @@ def task_queue_view(
         title,
         blocks,
         close="Done",
-        private_metadata=metadata(bucket=bucket, skipped=skipped[-200:]),
+        # Only the last ids: enough for any real queue, and inside Slack's 3,000 characters.
+        private_metadata=metadata(bucket=bucket, done=done[-120:], skipped=skipped[-120:]),
     )
 
 
