@@ -60,6 +60,13 @@ def db_current() -> None:
     typer.echo(f"current: {current_revision(engine)}  latest: {head_revision()}")
 
 
+# Each area's commands live in bot/commands_<area>.py (imported last: they use the helpers above).
+from bot import commands_serve, commands_users  # noqa: E402
+
+commands_serve.register(app)
+commands_users.register(app)
+
+
 def main() -> None:
     logging.basicConfig(
         level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s"

@@ -29,6 +29,9 @@ class Settings(BaseSettings):
     slack_mode: str = Field("socket", validation_alias="SALESBOT_SLACK_MODE")
     host: str = Field("127.0.0.1", validation_alias="SALESBOT_HOST")
     port: int = Field(3000, ge=1, le=65535, validation_alias="SALESBOT_PORT")
+    # Threads for the work after an ack (lazy listeners), and for HTTP requests (waitress).
+    worker_threads: int = Field(16, ge=1, le=256, validation_alias="SALESBOT_WORKER_THREADS")
+    http_threads: int = Field(16, ge=1, le=256, validation_alias="SALESBOT_HTTP_THREADS")
 
     # LLM (any OpenAI-compatible endpoint). No key: Deal Insights show the CRM-only view.
     openai_api_key: SecretStr | None = Field(

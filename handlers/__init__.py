@@ -1,24 +1,34 @@
-"""Slack listeners, one module per surface; ``register_all`` wires them onto an app."""
+"""Slack surfaces: each module's ``register(app, services)`` wires its listeners.
+
+``SURFACES`` lists them; append yours (one line) to have ``register_all`` wire it.
+"""
 
 from __future__ import annotations
 
-from types import ModuleType
+from collections.abc import Callable
 from typing import TYPE_CHECKING
+
+from handlers import commands, deals, events, home, outcomes, settings, tasks
 
 if TYPE_CHECKING:
     from slack_bolt import App
 
     from handlers.services import Services
 
+Register = Callable[["App", "Services"], None]
 
-def _modules() -> list[ModuleType]:
-    # Imported here so that importing ``handlers.ids`` stays cheap and cycle-free.
-    from handlers import deals, outcomes, tasks
-
-    return [tasks, outcomes, deals]
+SURFACES: list[Register] = [
+    home.register,
+    commands.register,
+    events.register,
+    settings.register,
+    tasks.register,
+    outcomes.register,
+    deals.register,
+]
 
 
 def register_all(app: App, services: Services) -> None:
-    """Call ``register(app, services)`` of every listener module."""
-    for module in _modules():
-        module.register(app, services)
+    """Register every surface in ``SURFACES`` on ``app``."""
+    for register in SURFACES:
+        register(app, services)

@@ -1,41 +1,42 @@
 """What every button and form listener shares: reading the click, running one write in its
-own transaction, and showing the result where the click came from.
+own transaction as the CRM user behind the Slack user, and showing the result where the
+click came from.
 
 Nothing in a payload is trusted: ids go to the domain, which re-checks them and the
-clicking user's rights; ``private_metadata`` is read defensively.
+clicking user's rights; ``private_metadata`` is read defensively. Who is asking comes from
+the request's ``user.id`` only (``handlers.identity.who_is_asking``).
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-from slack_bolt import Respond
+from slack_bolt import Ack, Respond
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
 from slack_sdk.webhook import WebhookClient
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
+from handlers.home import publish_home
+from handlers.identity import unmapped_text, who_is_asking
+from handlers.navigation import BadState, ViewState
 from handlers.render.blocks import Block
 from handlers.render.results import replace_block, result_line, result_modal, result_text
+from handlers.safely import after_ack
 from handlers.services import Services
 from rules.op_result import OpResult, OpStatus, forbidden
-from rules.people import user_by_slack_id
 from storage.models import User
 
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-NOT_LINKED = (
-    "I can't find your CRM user, so I can't change anything for you yet. "
-    "Ask your admin to link your Slack account to your CRM user."
-)
 # SQLite may refuse a write whose read snapshot went stale under a concurrent click; the
 # whole unit of work is safe to run again (the domain re-reads everything).
 _WRITE_ATTEMPTS = 3
@@ -52,8 +53,6 @@ class Click:
     trigger_id: str | None
     container: str  # "message", "view" or ""
     view: dict[str, Any] = field(default_factory=dict)
-    channel_id: str | None = None
-    message_ts: str | None = None
     message_blocks: list[Block] = field(default_factory=list)
     response_url: str | None = None
 
@@ -64,7 +63,6 @@ class Click:
         value = action.get("value")
         if value is None and isinstance(selected, dict):
             value = selected.get("value")
-        container = body.get("container") or {}
         message = body.get("message") or {}
         return cls(
             user_id=str((body.get("user") or {}).get("id") or ""),
@@ -72,10 +70,8 @@ class Click:
             value=value if isinstance(value, str) else None,
             block_id=action.get("block_id"),
             trigger_id=body.get("trigger_id"),
-            container=str(container.get("type") or ""),
+            container=str((body.get("container") or {}).get("type") or ""),
             view=body.get("view") or {},
-            channel_id=(body.get("channel") or {}).get("id") or container.get("channel_id"),
-            message_ts=message.get("ts") or container.get("message_ts"),
             message_blocks=list(message.get("blocks") or []),
             response_url=body.get("response_url"),
         )
@@ -84,21 +80,25 @@ class Click:
     def in_home(self) -> bool:
         return self.container == "view" and self.view.get("type") == "home"
 
-    @property
-    def in_modal(self) -> bool:
-        return self.container == "view" and self.view.get("type") == "modal"
-
     def origin(self) -> dict[str, Any]:
-        """Where a form opened from this click should report back to."""
+        """Where a form opened from this click reports back to (goes in its metadata)."""
         if self.in_home:
-            return {"kind": "home"}
+            return {"kind": "home", "state": ViewState.from_view(self.view).encode()}
         if self.container == "message" and self.response_url:
             return {"kind": "message", "url": self.response_url}
         return {}
 
 
+def _actor(
+    services: Services, client: WebClient, session: Session, slack_user_id: str
+) -> User | None:
+    asker = who_is_asking(services, client, slack_user_id)
+    return session.get(User, asker.user_id) if asker is not None else None
+
+
 def write(
     services: Services,
+    client: WebClient,
     slack_user_id: str,
     operation: Callable[[Session, User, datetime], OpResult],
 ) -> OpResult:
@@ -111,9 +111,9 @@ def write(
     for attempt in range(1, _WRITE_ATTEMPTS + 1):
         session = services.sessions()
         try:
-            actor = user_by_slack_id(session, slack_user_id)
+            actor = _actor(services, client, session, slack_user_id)
             if actor is None:
-                return forbidden(NOT_LINKED)
+                return forbidden(unmapped_text(slack_user_id))
             result = operation(session, actor, now)
             if result.changed:
                 session.commit()
@@ -132,6 +132,7 @@ def write(
 
 def read(
     services: Services,
+    client: WebClient,
     slack_user_id: str,
     reader: Callable[[Session, User, datetime], tuple[T | None, OpResult | None]],
 ) -> tuple[T | None, OpResult | None]:
@@ -142,15 +143,16 @@ def read(
     now = services.clock()
     session = services.sessions()
     try:
-        actor = user_by_slack_id(session, slack_user_id)
+        actor = _actor(services, client, session, slack_user_id)
         if actor is None:
-            return None, forbidden(NOT_LINKED)
+            return None, forbidden(unmapped_text(slack_user_id))
         return reader(session, actor, now)
     finally:
         session.close()
 
 
 def show_in_place(
+    services: Services,
     click: Click,
     result: OpResult,
     *,
@@ -160,9 +162,10 @@ def show_in_place(
 ) -> None:
     """Show ``result`` where the click happened, updating that message or Home tab in place.
 
-    A change (or an "already") replaces the clicked row's buttons with the result line (or
-    ``replacement``); a refusal keeps the buttons and adds the reason (an ephemeral reply
-    under a message, a line under the row in the Home tab).
+    In a message, a change (or an "already") replaces the clicked row's buttons with the
+    result line (or ``replacement``); a refusal keeps the message and answers with a line
+    only the clicking user sees. The Home tab is re-published where the user was, with the
+    result under its header.
     """
     if click.container == "message":
         if result.refused:
@@ -174,47 +177,112 @@ def show_in_place(
         respond(text=result.message, blocks=blocks, replace_original=True)
         return
     if click.in_home:
-        _update_home(click, result, client=client, replacement=replacement)
+        publish_home(
+            services,
+            client,
+            slack_user_id=click.user_id,
+            state=ViewState.from_view(click.view),
+            notice=result_line(result, block_id="button_result"),
+        )
         return
-    logger.warning("no place to show a result for %s", click.action_id)
+    logger.warning("no place to show the result of %s", click.action_id)
 
 
-def _update_home(
-    click: Click, result: OpResult, *, client: WebClient, replacement: list[Block] | None
-) -> None:
-    block_id = click.block_id or ""
-    notice_id = f"{block_id}:notice"[:255]
-    blocks = [b for b in click.view.get("blocks") or [] if b.get("block_id") != notice_id]
-    if result.refused:
-        clicked = next((b for b in blocks if b.get("block_id") == block_id), None)
-        new_rows = ([clicked] if clicked else []) + [result_line(result, block_id=notice_id)]
-    else:
-        new_rows = replacement or [result_line(result, block_id=notice_id)]
-    view = {
-        "type": "home",
-        "blocks": replace_block(blocks, block_id, new_rows)[:100],
-        "private_metadata": click.view.get("private_metadata") or "",
-    }
-    if click.view.get("callback_id"):
-        view["callback_id"] = click.view["callback_id"]
-    try:
-        client.views_publish(user_id=click.user_id, view=view, hash=click.view.get("hash"))
-    except SlackApiError as error:
-        # hash_conflict: the Home changed since the click; publish without the guard.
-        if error.response.get("error") != "hash_conflict":
-            raise
-        client.views_publish(user_id=click.user_id, view=view)
+ClickWork = Callable[[Services, Click, WebClient, Respond], None]
+FormWork = Callable[[Services, Ack, dict[str, Any], WebClient], "FollowUp | None"]
+FollowUp = Callable[[], None]
+
+
+def _ack(ack: Ack) -> None:
+    ack()
+
+
+def on_click(services: Services, work: ClickWork) -> dict[str, Any]:
+    """Listener arguments for ``app.action(...)(**on_click(...))``: acknowledge at once in
+    the request, then do ``work`` with the parsed click on the work pool."""
+
+    def lazy(body: dict[str, Any], client: WebClient, respond: Respond) -> None:
+        work(services, Click.from_body(body), client, respond)
+
+    lazy.__name__ = getattr(work, "__name__", "click")
+    return {"ack": _ack, "lazy": [after_ack(lazy)]}
+
+
+def on_submit(services: Services, work: FormWork, pool: Executor) -> Callable[..., None]:
+    """A view_submission listener. ``work`` writes and acknowledges (with field errors or a
+    result view: the write takes milliseconds, well inside Slack's 3 seconds) and may
+    return a follow-up (telling the origin) that runs on ``pool``, after the answer."""
+
+    def listener(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        follow_up = work(services, ack, body, client)
+        if follow_up is not None:
+            pool.submit(_logged(follow_up))
+
+    listener.__name__ = getattr(work, "__name__", "submit")
+    return listener
+
+
+def _logged(follow_up: FollowUp) -> FollowUp:
+    def run() -> None:
+        try:
+            follow_up()
+        except Exception:
+            logger.exception("telling the origin of a form failed")
+
+    return run
+
+
+def finish_form(
+    ack: Ack,
+    result: OpResult,
+    *,
+    title: str,
+    error_field: Callable[[str], str],
+    origin: dict[str, Any],
+    services: Services,
+    client: WebClient,
+    slack_user_id: str,
+) -> FollowUp | None:
+    """Answer a form: fixable input gets errors under the field; anything else turns the
+    modal into a one-line result (done, already, not allowed). Returns the follow-up that
+    tells the origin (the Home tab, or the message the form came from) after a change."""
+    if result.status is OpStatus.INVALID:
+        ack(response_action="errors", errors={error_field(result.message): result.message})
+        return None
+    ack(response_action="update", view=result_modal(title, result))
+    if not result.changed:
+        return None
+    return lambda: report_to_origin(
+        origin, result, services=services, client=client, slack_user_id=slack_user_id
+    )
 
 
 def report_to_origin(
-    origin: dict[str, Any], result: OpResult, *, services: Services, slack_user_id: str
+    origin: dict[str, Any],
+    result: OpResult,
+    *,
+    services: Services,
+    client: WebClient,
+    slack_user_id: str,
 ) -> None:
-    """After a form: tell the conversation the form was opened from what happened.
+    """After a form: refresh the Home tab it came from, or tell the message's conversation.
 
-    Only a ``response_url`` from Slack (or from the configured Web API host, in tests) is
+    Only a ``response_url`` from Slack (or from the configured local Web API, in tests) is
     ever posted to, so a form can't be made to call an arbitrary address.
     """
-    del slack_user_id
+    if origin.get("kind") == "home":
+        try:
+            state = ViewState.decode(origin.get("state"))
+        except BadState:
+            state = ViewState()
+        publish_home(
+            services,
+            client,
+            slack_user_id=slack_user_id,
+            state=state,
+            notice=result_line(result, block_id="button_result"),
+        )
+        return
     url = origin.get("url") if origin.get("kind") == "message" else None
     if not isinstance(url, str) or not _trusted_response_url(url, services):
         return
@@ -234,54 +302,8 @@ def _trusted_response_url(url: str, services: Services) -> bool:
     }
 
 
-ClickWork = Callable[[Services, Click, WebClient, Respond], None]
-FormWork = Callable[[Services, Any, dict[str, Any], WebClient], None]
-
-
-def on_click(services: Services, work: ClickWork) -> Callable[..., None]:
-    """A Bolt listener that acknowledges at once, then does ``work`` with the parsed click."""
-
-    def listener(ack: Any, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
-        ack()
-        work(services, Click.from_body(body), client, respond)
-
-    listener.__name__ = getattr(work, "__name__", "listener")
-    return listener
-
-
-def on_submit(services: Services, work: FormWork) -> Callable[..., None]:
-    """A Bolt view_submission listener; ``work`` acks itself (with field errors, or a result
-    view), after a write that takes milliseconds, well inside Slack's 3 seconds."""
-
-    def listener(ack: Any, body: dict[str, Any], client: WebClient) -> None:
-        work(services, ack, body, client)
-
-    listener.__name__ = getattr(work, "__name__", "listener")
-    return listener
-
-
-def finish_form(
-    ack: Any,
-    result: OpResult,
-    *,
-    title: str,
-    error_field: Callable[[str], str],
-    origin: dict[str, Any],
-    services: Services,
-    slack_user_id: str,
-) -> None:
-    """Answer a form: fixable input gets errors under the field; anything else turns the
-    modal into a one-line result (done, already, not allowed), and the conversation the
-    form came from is told."""
-    if result.status is OpStatus.INVALID:
-        ack(response_action="errors", errors={error_field(result.message): result.message})
-        return
-    ack(response_action="update", view=result_modal(title, result))
-    if result.changed:
-        report_to_origin(origin, result, services=services, slack_user_id=slack_user_id)
-
-
 def open_modal(
+    services: Services,
     click: Click,
     rendered: tuple[Block | None, OpResult | None],
     *,
@@ -292,6 +314,6 @@ def open_modal(
     view, refusal = rendered
     if view is None:
         assert refusal is not None
-        show_in_place(click, refusal, client=client, respond=respond)
+        show_in_place(services, click, refusal, client=client, respond=respond)
         return
     client.views_open(trigger_id=click.trigger_id or "", view=view)

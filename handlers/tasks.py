@@ -7,13 +7,15 @@ from dataclasses import dataclass, replace
 from datetime import datetime, time, timedelta
 from typing import Any
 
-from slack_bolt import App, Respond
+from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 from sqlalchemy.orm import Session
 
 from handlers import ids
+from handlers.identity import who_is_asking
 from handlers.interaction import (
     Click,
+    FollowUp,
     finish_form,
     on_click,
     on_submit,
@@ -42,7 +44,6 @@ from handlers.render.task_modals import (
 from handlers.services import Services
 from rules.clock import user_zone
 from rules.op_result import OpResult, done, invalid, parse_id
-from rules.people import user_by_slack_id
 from rules.task_ops import (
     TaskDraft,
     TaskEdit,
@@ -67,22 +68,23 @@ DEFAULT_NEW_TASK_TIME = time(9, 0)
 
 def register(app: App, services: Services) -> None:
     """Wire every task button and form."""
-    app.action(ids.TASK_COMPLETE)(on_click(services, complete))
-    app.action(ids.TASK_RESCHEDULE)(on_click(services, reschedule))
-    app.action(ids.TASK_EDIT)(on_click(services, open_edit))
-    app.action(ids.TASK_REASSIGN)(on_click(services, open_reassign))
-    app.action(ids.TASK_DELETE)(on_click(services, delete))
-    app.action(ids.TASK_CREATE)(on_click(services, open_create))
-    app.action(ids.TASK_QUEUE_START)(on_click(services, start_queue))
-    app.action(ids.TASK_QUEUE_COMPLETE)(on_click(services, complete_in_queue))
-    app.action(ids.TASK_QUEUE_NEXT)(on_click(services, skip_in_queue))
-    app.action(ids.FOLLOW_UP_CREATE)(on_click(services, open_follow_up))
-    app.action(ids.FOLLOW_UP_NOT_NOW)(on_click(services, no_follow_up))
-    app.action(ids.FOLLOW_UP_SETTINGS)(on_click(services, follow_up_off))
-    app.view(ids.VIEW_TASK_EDIT)(on_submit(services, submit_edit))
-    app.view(ids.VIEW_TASK_REASSIGN)(on_submit(services, submit_reassign))
-    app.view(ids.VIEW_TASK_RESCHEDULE)(on_submit(services, submit_picked_date))
-    app.view(ids.VIEW_TASK_CREATE)(on_submit(services, submit_create))
+    pool = app.listener_runner.listener_executor
+    app.action(ids.TASK_COMPLETE)(**on_click(services, complete))
+    app.action(ids.TASK_RESCHEDULE)(**on_click(services, reschedule))
+    app.action(ids.TASK_EDIT)(**on_click(services, open_edit))
+    app.action(ids.TASK_REASSIGN)(**on_click(services, open_reassign))
+    app.action(ids.TASK_DELETE)(**on_click(services, delete))
+    app.action(ids.TASK_CREATE)(**on_click(services, open_create))
+    app.action(ids.TASK_QUEUE_START)(**on_click(services, start_queue))
+    app.action(ids.TASK_QUEUE_COMPLETE)(**on_click(services, complete_in_queue))
+    app.action(ids.TASK_QUEUE_NEXT)(**on_click(services, skip_in_queue))
+    app.action(ids.FOLLOW_UP_CREATE)(**on_click(services, open_follow_up))
+    app.action(ids.FOLLOW_UP_NOT_NOW)(**on_click(services, no_follow_up))
+    app.action(ids.FOLLOW_UP_SETTINGS)(**on_click(services, follow_up_off))
+    app.view(ids.VIEW_TASK_EDIT)(on_submit(services, submit_edit, pool))
+    app.view(ids.VIEW_TASK_REASSIGN)(on_submit(services, submit_reassign, pool))
+    app.view(ids.VIEW_TASK_RESCHEDULE)(on_submit(services, submit_picked_date, pool))
+    app.view(ids.VIEW_TASK_CREATE)(on_submit(services, submit_create, pool))
 
 
 # Buttons ------------------------------------------------------------------------------
@@ -90,10 +92,18 @@ def register(app: App, services: Services) -> None:
 
 def complete(services: Services, click: Click, client: WebClient, respond: Respond) -> None:
     result = write(
-        services, click.user_id, lambda s, actor, now: complete_task(s, actor, click.value, now=now)
+        services,
+        client,
+        click.user_id,
+        lambda s, actor, now: complete_task(s, actor, click.value, now=now),
     )
     show_in_place(
-        click, result, client=client, respond=respond, replacement=_after_completion(click, result)
+        services,
+        click,
+        result,
+        client=client,
+        respond=respond,
+        replacement=_after_completion(click, result),
     )
 
 
@@ -108,9 +118,11 @@ def reschedule(services: Services, click: Click, client: WebClient, respond: Res
     task_id, _, choice = (click.value or "").partition(":")
     if choice == "pick":
         open_modal(
+            services,
             click,
             read(
                 services,
+                client,
                 click.user_id,
                 lambda s, actor, now: _render_if_open(
                     s,
@@ -128,10 +140,11 @@ def reschedule(services: Services, click: Click, client: WebClient, respond: Res
         return
     result = write(
         services,
+        client,
         click.user_id,
         lambda s, actor, now: reschedule_task(s, actor, task_id, to=choice, now=now),
     )
-    show_in_place(click, result, client=client, respond=respond)
+    show_in_place(services, click, result, client=client, respond=respond)
 
 
 def _render_if_open(
@@ -143,9 +156,11 @@ def _render_if_open(
 
 def open_edit(services: Services, click: Click, client: WebClient, respond: Respond) -> None:
     open_modal(
+        services,
         click,
         read(
             services,
+            client,
             click.user_id,
             lambda s, actor, now: _render_if_open(
                 s,
@@ -162,9 +177,11 @@ def open_edit(services: Services, click: Click, client: WebClient, respond: Resp
 
 def open_reassign(services: Services, click: Click, client: WebClient, respond: Respond) -> None:
     open_modal(
+        services,
         click,
         read(
             services,
+            client,
             click.user_id,
             lambda s, actor, now: _render_if_open(
                 s, actor, click.value, now, lambda task: reassign_modal(task, origin=click.origin())
@@ -177,9 +194,12 @@ def open_reassign(services: Services, click: Click, client: WebClient, respond: 
 
 def delete(services: Services, click: Click, client: WebClient, respond: Respond) -> None:
     result = write(
-        services, click.user_id, lambda s, actor, now: delete_task(s, actor, click.value, now=now)
+        services,
+        client,
+        click.user_id,
+        lambda s, actor, now: delete_task(s, actor, click.value, now=now),
     )
-    show_in_place(click, result, client=client, respond=respond)
+    show_in_place(services, click, result, client=client, respond=respond)
 
 
 def _default_due(session: Session, actor: User, now: datetime) -> datetime:
@@ -191,9 +211,11 @@ def _default_due(session: Session, actor: User, now: datetime) -> datetime:
 def open_create(services: Services, click: Click, client: WebClient, respond: Respond) -> None:
     deal_id = parse_id(click.value)  # a "New task" button on a deal carries the deal's id
     open_modal(
+        services,
         click,
         read(
             services,
+            client,
             click.user_id,
             lambda s, actor, now: (
                 create_task_modal(
@@ -217,19 +239,28 @@ def open_follow_up(services: Services, click: Click, client: WebClient, respond:
         )
         return view, None
 
-    open_modal(click, read(services, click.user_id, render), client=client, respond=respond)
+    open_modal(
+        services,
+        click,
+        read(services, client, click.user_id, render),
+        client=client,
+        respond=respond,
+    )
 
 
 def no_follow_up(services: Services, click: Click, client: WebClient, respond: Respond) -> None:
     result = done("OK, no follow-up task.", parse_id(click.value))
-    show_in_place(click, result, client=client, respond=respond)
+    show_in_place(services, click, result, client=client, respond=respond)
 
 
 def follow_up_off(services: Services, click: Click, client: WebClient, respond: Respond) -> None:
     result = write(
-        services, click.user_id, lambda s, actor, now: turn_off_follow_up_prompt(s, actor, now=now)
+        services,
+        client,
+        click.user_id,
+        lambda s, actor, now: turn_off_follow_up_prompt(s, actor, now=now),
     )
-    show_in_place(click, result, client=client, respond=respond)
+    show_in_place(services, click, result, client=client, respond=respond)
 
 
 # The task queue -----------------------------------------------------------------------
@@ -238,8 +269,9 @@ def follow_up_off(services: Services, click: Click, client: WebClient, respond: 
 def start_queue(services: Services, click: Click, client: WebClient, respond: Respond) -> None:
     bucket = (click.value or "").strip()
     open_modal(
+        services,
         click,
-        read(services, click.user_id, _queue_renderer(QueueState(bucket), None)),
+        read(services, client, click.user_id, _queue_renderer(QueueState(bucket), None)),
         client=client,
         respond=respond,
     )
@@ -315,10 +347,10 @@ def _show_next(
     state: QueueState,
     notice: str | None,
 ) -> None:
-    view, refusal = read(services, click.user_id, _queue_renderer(state, notice))
+    view, refusal = read(services, client, click.user_id, _queue_renderer(state, notice))
     if view is None:
         assert refusal is not None
-        show_in_place(click, refusal, client=client, respond=respond)
+        show_in_place(services, click, refusal, client=client, respond=respond)
         return
     client.views_update(view_id=click.view.get("id") or "", view=view)
 
@@ -327,7 +359,10 @@ def complete_in_queue(
     services: Services, click: Click, client: WebClient, respond: Respond
 ) -> None:
     result = write(
-        services, click.user_id, lambda s, actor, now: complete_task(s, actor, click.value, now=now)
+        services,
+        client,
+        click.user_id,
+        lambda s, actor, now: complete_task(s, actor, click.value, now=now),
     )
     state = _queue_state(click)
     task_id = parse_id(click.value)
@@ -354,7 +389,9 @@ def _user_id(body: dict[str, Any]) -> str:
     return str((body.get("user") or {}).get("id") or "")
 
 
-def submit_edit(services: Services, ack: Any, body: dict[str, Any], client: WebClient) -> None:
+def submit_edit(
+    services: Services, ack: Ack, body: dict[str, Any], client: WebClient
+) -> FollowUp | None:
     view = body.get("view") or {}
     meta = read_metadata(view)
 
@@ -368,44 +405,49 @@ def submit_edit(services: Services, ack: Any, body: dict[str, Any], client: WebC
         )
         return edit_task(s, actor, meta.get("id"), edit=edit, now=now)
 
-    result = write(services, _user_id(body), operation)
-    finish_form(
+    result = write(services, client, _user_id(body), operation)
+    return finish_form(
         ack,
         result,
         title="Edit task",
         error_field=error_field_for,
         origin=meta.get("origin") or {},
         services=services,
+        client=client,
         slack_user_id=_user_id(body),
     )
 
 
-def submit_reassign(services: Services, ack: Any, body: dict[str, Any], client: WebClient) -> None:
+def submit_reassign(
+    services: Services, ack: Ack, body: dict[str, Any], client: WebClient
+) -> FollowUp | None:
     view = body.get("view") or {}
     meta = read_metadata(view)
     picked = parse_reassign(view.get("state") or {})
+    # The picked Slack user's CRM user, found the way every request's asker is.
+    new_owner = who_is_asking(services, client, picked) if picked else None
 
     def operation(s: Session, actor: User, now: datetime) -> OpResult:
-        new_owner = user_by_slack_id(s, picked)
         if new_owner is None:
             return invalid("That person isn't linked to a CRM user.")
-        return reassign_task(s, actor, meta.get("id"), new_owner_id=new_owner.id, now=now)
+        return reassign_task(s, actor, meta.get("id"), new_owner_id=new_owner.user_id, now=now)
 
-    result = write(services, _user_id(body), operation)
-    finish_form(
+    result = write(services, client, _user_id(body), operation)
+    return finish_form(
         ack,
         result,
         title="Reassign task",
         error_field=lambda _message: owner_field(),
         origin=meta.get("origin") or {},
         services=services,
+        client=client,
         slack_user_id=_user_id(body),
     )
 
 
 def submit_picked_date(
-    services: Services, ack: Any, body: dict[str, Any], client: WebClient
-) -> None:
+    services: Services, ack: Ack, body: dict[str, Any], client: WebClient
+) -> FollowUp | None:
     view = body.get("view") or {}
     meta = read_metadata(view)
     picked = parse_picked_date(view.get("state") or {})
@@ -415,19 +457,22 @@ def submit_picked_date(
             return invalid("Pick a date.")
         return reschedule_task(s, actor, meta.get("id"), to=picked, now=now)
 
-    result = write(services, _user_id(body), operation)
-    finish_form(
+    result = write(services, client, _user_id(body), operation)
+    return finish_form(
         ack,
         result,
         title="Reschedule task",
         error_field=lambda _message: date_field(),
         origin=meta.get("origin") or {},
         services=services,
+        client=client,
         slack_user_id=_user_id(body),
     )
 
 
-def submit_create(services: Services, ack: Any, body: dict[str, Any], client: WebClient) -> None:
+def submit_create(
+    services: Services, ack: Ack, body: dict[str, Any], client: WebClient
+) -> FollowUp | None:
     view = body.get("view") or {}
     meta = read_metadata(view)
 
@@ -448,13 +493,14 @@ def submit_create(services: Services, ack: Any, body: dict[str, Any], client: We
             return create_follow_up_task(s, actor, meta.get("follow_up_of"), draft, now=now)
         return create_task(s, actor, draft, now=now)
 
-    result = write(services, _user_id(body), operation)
-    finish_form(
+    result = write(services, client, _user_id(body), operation)
+    return finish_form(
         ack,
         result,
         title="New task",
         error_field=error_field_for,
         origin=meta.get("origin") or {},
         services=services,
+        client=client,
         slack_user_id=_user_id(body),
     )

@@ -1,1 +1,1 @@
-"""Pure functions from domain data to Block Kit (dicts): no Slack calls, no SQL."""
+"""Pure renderers: domain data in, Block Kit out. No Slack calls, no SQL."""

@@ -44,6 +44,7 @@ from storage.models.org import (
     UserPreferences,
     WorkspaceSettings,
 )
+from storage.models.slack import SlackReceipt
 
 __all__ = [
     "OPEN_TASK_STATUSES",
@@ -77,6 +78,7 @@ __all__ = [
     "Role",
     "Sequence",
     "SequenceEnrollment",
+    "SlackReceipt",
     "StageState",
     "TaskPriority",
     "TaskStatus",

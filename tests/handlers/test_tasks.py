@@ -7,20 +7,16 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from slack_bolt import App, BoltRequest
-from slack_sdk import WebClient
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from bot.settings import Settings
-from handlers import ids, register_all
+from handlers import ids
 from handlers.render.blocks import section
 from handlers.render.task_modals import edit_task_modal, pick_date_modal, task_controls
-from handlers.services import Services
 from storage.models import Activity, Role, TaskPriority, TaskStatus, UserPreferences
 from tests.builders import CRM
-from tests.handlers.conftest import SECRET, Slack, ack_body, block_action, view_submission
-from tests.support.signing import interaction_body, signed_headers
+from tests.handlers.payloads import acked, block_action, send, view_submission
+from tests.support.app import RunningApp, start_app
 
 
 def _row(task: Activity) -> list[dict[str, Any]]:
@@ -31,18 +27,24 @@ def _row(task: Activity) -> list[dict[str, Any]]:
 
 
 def _click_in_message(
-    slack: Slack, user_id: str, action_id: str, value: str, blocks: list[dict[str, Any]], **kw: Any
+    running_app: RunningApp,
+    user_id: str,
+    action_id: str,
+    value: str,
+    blocks: list[dict[str, Any]],
+    **kw: Any,
 ) -> None:
-    slack.post(
+    send(
+        running_app,
         block_action(
             user_id=user_id,
             action_id=action_id,
             value=value,
             block_id=kw.pop("block_id", blocks[-1]["block_id"] if blocks else "b"),
             blocks=blocks,
-            response_url=slack.api.response_url("msg"),
+            response_url=running_app.slack.response_url("msg"),
             **kw,
-        )
+        ),
     )
 
 
@@ -52,16 +54,15 @@ def _reloaded(session: Session, task_id: int) -> Activity | None:
 
 
 def test_complete_from_a_message_updates_it_in_place_with_the_follow_up_prompt(
-    slack: Slack, db: tuple[Session, CRM], now: datetime
+    running_app: RunningApp, session: Session, crm: CRM, now: datetime
 ) -> None:
-    session, crm = db
     ana = crm.user(name="Ana", slack_user_id="UANA")
     task = crm.task(ana, subject="Call Acme")
     session.commit()
 
-    _click_in_message(slack, "UANA", ids.TASK_COMPLETE, str(task.id), _row(task))
+    _click_in_message(running_app, "UANA", ids.TASK_COMPLETE, str(task.id), _row(task))
 
-    [update] = slack.api.wait_for("response_url")
+    [update] = running_app.slack.wait_for("response_url")
     assert update.params["replace_original"] is True
     blocks = update.params["blocks"]
     assert blocks[0]["block_id"] == f"row:{task.id}"  # the task line stays
@@ -79,9 +80,8 @@ def test_complete_from_a_message_updates_it_in_place_with_the_follow_up_prompt(
 
 
 def test_another_reps_task_id_is_refused_with_nothing_changed(
-    slack: Slack, db: tuple[Session, CRM]
+    running_app: RunningApp, session: Session, crm: CRM
 ) -> None:
-    session, crm = db
     team = crm.team()
     crm.user(name="Ana", slack_user_id="UANA", team_id=team.id)
     ben = crm.user(name="Ben", slack_user_id="UBEN", team_id=team.id)
@@ -93,11 +93,16 @@ def test_another_reps_task_id_is_refused_with_nothing_changed(
         (ids.TASK_DELETE, str(task.id)),
         (ids.TASK_RESCHEDULE, f"{task.id}:tomorrow"),
     ):
-        slack.api.clear()
+        running_app.slack.clear()
         _click_in_message(
-            slack, "UANA", action_id, value, _row(task), selected=action_id == ids.TASK_RESCHEDULE
+            running_app,
+            "UANA",
+            action_id,
+            value,
+            _row(task),
+            selected=action_id == ids.TASK_RESCHEDULE,
         )
-        [reply] = slack.api.wait_for("response_url")
+        [reply] = running_app.slack.wait_for("response_url")
         assert reply.params["replace_original"] is False
         assert reply.params["response_type"] == "ephemeral"
         assert "You can't change Ben's task." in reply.params["text"]
@@ -109,45 +114,46 @@ def test_another_reps_task_id_is_refused_with_nothing_changed(
         task.due_at,
         None,
     )
-    assert slack.api.calls_to("views.open") == []
+    assert running_app.slack.calls_to("views.open") == []
 
 
-def test_missing_and_junk_ids_are_refused(slack: Slack, db: tuple[Session, CRM]) -> None:
-    session, crm = db
+def test_missing_and_junk_ids_are_refused(
+    running_app: RunningApp, session: Session, crm: CRM
+) -> None:
     ana = crm.user(slack_user_id="UANA")
     task = crm.task(ana)
     session.commit()
 
     for junk in ("", "abc", "-5", "1e3", "99999999999999999999", " "):
-        slack.api.clear()
-        _click_in_message(slack, "UANA", ids.TASK_COMPLETE, junk, _row(task))
-        [reply] = slack.api.wait_for("response_url")
+        running_app.slack.clear()
+        _click_in_message(running_app, "UANA", ids.TASK_COMPLETE, junk, _row(task))
+        [reply] = running_app.slack.wait_for("response_url")
         assert "didn't say which task" in reply.params["text"]
     saved = _reloaded(session, task.id)
     assert saved is not None and saved.status is TaskStatus.NOT_STARTED
 
 
-def test_an_unlinked_slack_user_is_told_what_to_do(slack: Slack, db: tuple[Session, CRM]) -> None:
-    session, crm = db
+def test_an_unlinked_slack_user_is_told_what_to_do(
+    running_app: RunningApp, session: Session, crm: CRM
+) -> None:
     task = crm.task(crm.user(slack_user_id="UANA"))
     session.commit()
-    _click_in_message(slack, "USTRANGER", ids.TASK_COMPLETE, str(task.id), _row(task))
-    [reply] = slack.api.wait_for("response_url")
-    assert "Ask your admin to link your Slack account" in reply.params["text"]
+    _click_in_message(running_app, "USTRANGER", ids.TASK_COMPLETE, str(task.id), _row(task))
+    [reply] = running_app.slack.wait_for("response_url")
+    assert "ask your salesbot admin to link you" in reply.params["text"]
 
 
 def test_a_double_click_is_applied_once(
-    slack: Slack, db: tuple[Session, CRM], now: datetime
+    running_app: RunningApp, session: Session, crm: CRM, now: datetime
 ) -> None:
-    session, crm = db
     ana = crm.user(slack_user_id="UANA")
     task = crm.task(ana, subject="Call Acme")
     session.commit()
 
-    _click_in_message(slack, "UANA", ids.TASK_COMPLETE, str(task.id), _row(task))
-    _click_in_message(slack, "UANA", ids.TASK_COMPLETE, str(task.id), _row(task))
+    _click_in_message(running_app, "UANA", ids.TASK_COMPLETE, str(task.id), _row(task))
+    _click_in_message(running_app, "UANA", ids.TASK_COMPLETE, str(task.id), _row(task))
 
-    first, second = slack.api.wait_for("response_url", 2)
+    first, second = running_app.slack.wait_for("response_url", 2)
     assert "Create a follow-up task?" in str(first.params["blocks"])
     assert "'Call Acme' was already completed by you at 15:30." in str(second.params["blocks"])
     saved = _reloaded(session, task.id)
@@ -166,9 +172,8 @@ def _home(blocks: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def test_an_item_done_elsewhere_refreshes_the_home_tab_and_says_who(
-    slack: Slack, db: tuple[Session, CRM], now: datetime
+    running_app: RunningApp, session: Session, crm: CRM, sqlite_engine: Engine
 ) -> None:
-    session, crm = db
     team = crm.team()
     dana = crm.user(name="Dana", team_id=team.id, role=Role.MANAGER, slack_user_id="UDANA")
     rep = crm.user(team_id=team.id, timezone="America/New_York", slack_user_id="UREP")
@@ -177,12 +182,14 @@ def test_an_item_done_elsewhere_refreshes_the_home_tab_and_says_who(
     stale_home = _home([section("Tasks due today"), *_row(task)])
 
     # Dana completed it at 9:14 New York time (13:14 UTC), from her own digest.
-    dana_clicked = _slack_at(slack, datetime(2026, 3, 11, 13, 14, tzinfo=UTC))
-    _click_in_message(dana_clicked, "UDANA", ids.TASK_COMPLETE, str(task.id), _row(task))
-    assert "Done" in str(slack.api.wait_for("response_url")[0].params["blocks"])
+    at_914 = datetime(2026, 3, 11, 13, 14, tzinfo=UTC)
+    with start_app(sqlite_engine, running_app.slack, clock=lambda: at_914) as earlier_app:
+        _click_in_message(earlier_app, "UDANA", ids.TASK_COMPLETE, str(task.id), _row(task))
+    assert "Done" in str(running_app.slack.wait_for("response_url")[0].params["blocks"])
     del dana
 
-    slack.post(
+    send(
+        running_app,
         block_action(
             user_id="UREP",
             action_id=ids.TASK_COMPLETE,
@@ -190,40 +197,26 @@ def test_an_item_done_elsewhere_refreshes_the_home_tab_and_says_who(
             block_id=f"task:{task.id}",
             container="view",
             view=stale_home,
-        )
+        ),
     )
 
-    [publish] = slack.api.wait_for("views.publish")
+    [publish] = running_app.slack.wait_for("views.publish")
     assert publish.params["user_id"] == "UREP"
     view = publish.json_param("view")
-    texts = str(view["blocks"])
-    assert "'Call Acme' was already completed by Dana at 9:14." in texts
-    assert ids.TASK_COMPLETE not in texts  # the stale buttons are gone
-    assert view["blocks"][0]["text"]["text"] == "Tasks due today"
-
-
-def _slack_at(slack: Slack, at: datetime) -> Slack:
-    """Another app on the same database and stand-in, whose clock says ``at``."""
-    app = App(
-        signing_secret=SECRET,
-        client=WebClient(token="xoxb-test", base_url=slack.api.api_url),
-        token_verification_enabled=False,
-        process_before_response=True,
-    )
-    settings = Settings(slack_api_url=slack.api.api_url)  # type: ignore[call-arg]
-    register_all(app, Services(sessions=slack.sessions, settings=settings, clock=lambda: at))
-    return Slack(app=app, api=slack.api, sessions=slack.sessions)
+    notice = view["blocks"][1]  # right under the header
+    assert notice["block_id"] == "button_result"
+    assert "'Call Acme' was already completed by Dana at 9:14." in str(notice)
 
 
 def test_reschedule_tomorrow_from_the_home_tab(
-    slack: Slack, db: tuple[Session, CRM], now: datetime
+    running_app: RunningApp, session: Session, crm: CRM, now: datetime
 ) -> None:
-    session, crm = db
     ana = crm.user(slack_user_id="UANA", timezone="Europe/Berlin")
     task = crm.task(ana, subject="Call Acme", due_at=datetime(2026, 3, 11, 9, 0, tzinfo=UTC))
     session.commit()
 
-    slack.post(
+    send(
+        running_app,
         block_action(
             user_id="UANA",
             action_id=ids.TASK_RESCHEDULE,
@@ -232,64 +225,66 @@ def test_reschedule_tomorrow_from_the_home_tab(
             container="view",
             view=_home(_row(task)),
             selected=True,
-        )
+        ),
     )
 
-    [publish] = slack.api.wait_for("views.publish")
+    [publish] = running_app.slack.wait_for("views.publish")
     assert "is now due tomorrow at 10:00" in str(publish.json_param("view")["blocks"])
     saved = _reloaded(session, task.id)
     assert saved is not None and saved.due_at == datetime(2026, 3, 12, 9, 0, tzinfo=UTC)
 
 
 def test_pick_a_date_opens_a_modal_and_its_submission_reschedules(
-    slack: Slack, db: tuple[Session, CRM]
+    running_app: RunningApp, session: Session, crm: CRM
 ) -> None:
-    session, crm = db
     ana = crm.user(slack_user_id="UANA")
     task = crm.task(ana, due_at=datetime(2026, 3, 11, 17, 45, tzinfo=UTC))
     session.commit()
 
     _click_in_message(
-        slack, "UANA", ids.TASK_RESCHEDULE, f"{task.id}:pick", _row(task), selected=True
+        running_app, "UANA", ids.TASK_RESCHEDULE, f"{task.id}:pick", _row(task), selected=True
     )
-    [opened] = slack.api.wait_for("views.open")
+    [opened] = running_app.slack.wait_for("views.open")
     view = opened.json_param("view")
     assert view["callback_id"] == ids.VIEW_TASK_RESCHEDULE
 
-    response = slack.post(
+    response = send(
+        running_app,
         view_submission(
             user_id="UANA",
             view=view,
             values={
                 "due_date": {"due_date": {"type": "datepicker", "selected_date": "2026-03-20"}}
             },
-        )
+        ),
     )
 
-    assert ack_body(response)["response_action"] == "update"
+    assert acked(response)["response_action"] == "update"
     saved = _reloaded(session, task.id)
     assert saved is not None and saved.due_at == datetime(2026, 3, 20, 17, 45, tzinfo=UTC)
-    [told] = slack.api.wait_for("response_url")
+    [told] = running_app.slack.wait_for("response_url")
     assert "is now due Fri Mar 20 at 17:45" in told.params["text"]
 
 
-def test_a_past_date_gets_an_error_under_the_field(slack: Slack, db: tuple[Session, CRM]) -> None:
-    session, crm = db
+def test_a_past_date_gets_an_error_under_the_field(
+    running_app: RunningApp, session: Session, crm: CRM
+) -> None:
     ana = crm.user(slack_user_id="UANA")
     task = crm.task(ana)
     session.commit()
 
     view = pick_date_modal(task, datetime(2026, 3, 11).date(), origin={})
-    response = slack.post(
+    response = send(
+        running_app,
         view_submission(
             user_id="UANA",
             view=view,
             values={
                 "due_date": {"due_date": {"type": "datepicker", "selected_date": "2026-01-01"}}
             },
-        )
+        ),
     )
-    assert ack_body(response) == {
+    assert acked(response) == {
         "response_action": "errors",
         "errors": {"due_date": "Pick today or a later date."},
     }
@@ -297,14 +292,13 @@ def test_a_past_date_gets_an_error_under_the_field(slack: Slack, db: tuple[Sessi
     assert saved is not None and saved.due_at == task.due_at
 
 
-def test_edit_modal_round_trip(slack: Slack, db: tuple[Session, CRM]) -> None:
-    session, crm = db
+def test_edit_modal_round_trip(running_app: RunningApp, session: Session, crm: CRM) -> None:
     ana = crm.user(slack_user_id="UANA", timezone="America/New_York")
     task = crm.task(ana, subject="Call Acme", due_at=datetime(2026, 3, 12, 14, 0, tzinfo=UTC))
     session.commit()
 
-    _click_in_message(slack, "UANA", ids.TASK_EDIT, str(task.id), _row(task))
-    [opened] = slack.api.wait_for("views.open")
+    _click_in_message(running_app, "UANA", ids.TASK_EDIT, str(task.id), _row(task))
+    [opened] = running_app.slack.wait_for("views.open")
     view = opened.json_param("view")
     fields = {block["block_id"]: block["element"] for block in view["blocks"]}
     assert fields["subject"]["initial_value"] == "Call Acme"
@@ -313,7 +307,8 @@ def test_edit_modal_round_trip(slack: Slack, db: tuple[Session, CRM]) -> None:
         "10:00",
     )
 
-    response = slack.post(
+    response = send(
+        running_app,
         view_submission(
             user_id="UANA",
             view=view,
@@ -326,10 +321,10 @@ def test_edit_modal_round_trip(slack: Slack, db: tuple[Session, CRM]) -> None:
                 },
                 "notes": {"notes": {"type": "plain_text_input", "value": "Ask about budget"}},
             },
-        )
+        ),
     )
 
-    assert ack_body(response)["response_action"] == "update"
+    assert acked(response)["response_action"] == "update"
     saved = _reloaded(session, task.id)
     assert saved is not None
     assert (saved.subject, saved.priority, saved.body) == (
@@ -341,16 +336,16 @@ def test_edit_modal_round_trip(slack: Slack, db: tuple[Session, CRM]) -> None:
 
 
 def test_a_forged_edit_of_someone_elses_task_is_refused(
-    slack: Slack, db: tuple[Session, CRM]
+    running_app: RunningApp, session: Session, crm: CRM
 ) -> None:
-    session, crm = db
     crm.user(slack_user_id="UANA")
     ben = crm.user(name="Ben", slack_user_id="UBEN")
     task = crm.task(ben, subject="Ben's call")
     session.commit()
 
     view = edit_task_modal(task, ZoneInfo("UTC"), origin={})  # as if Ana had opened it
-    response = slack.post(
+    response = send(
+        running_app,
         view_submission(
             user_id="UANA",
             view=view,
@@ -359,17 +354,18 @@ def test_a_forged_edit_of_someone_elses_task_is_refused(
                 "due_date": {"due_date": {"type": "datepicker", "selected_date": "2026-03-13"}},
                 "due_time": {"due_time": {"type": "timepicker", "selected_time": "08:30"}},
             },
-        )
+        ),
     )
-    answer = ack_body(response)
+    answer = acked(response)
     assert answer["response_action"] == "update"
     assert "You can't change Ben's task." in str(answer["view"]["blocks"])
     saved = _reloaded(session, task.id)
     assert saved is not None and saved.subject == "Ben's call"
 
 
-def test_reassign_maps_the_picked_slack_user(slack: Slack, db: tuple[Session, CRM]) -> None:
-    session, crm = db
+def test_reassign_maps_the_picked_slack_user(
+    running_app: RunningApp, session: Session, crm: CRM
+) -> None:
     team = crm.team()
     manager = crm.user(name="Mia", role=Role.MANAGER, team_id=team.id, slack_user_id="UMIA")
     crm.user(name="Ana", team_id=team.id, slack_user_id="UANA")
@@ -377,14 +373,14 @@ def test_reassign_maps_the_picked_slack_user(slack: Slack, db: tuple[Session, CR
     task = crm.task(manager, subject="Call Acme")
     session.commit()
 
-    _click_in_message(slack, "UMIA", ids.TASK_REASSIGN, str(task.id), _row(task))
-    view = slack.api.wait_for("views.open")[0].json_param("view")
+    _click_in_message(running_app, "UMIA", ids.TASK_REASSIGN, str(task.id), _row(task))
+    view = running_app.slack.wait_for("views.open")[0].json_param("view")
     pick = lambda user: {"owner": {"owner": {"type": "users_select", "selected_user": user}}}  # noqa: E731
 
-    unknown = slack.post(view_submission(user_id="UMIA", view=view, values=pick("UNOBODY")))
-    assert ack_body(unknown)["errors"] == {"owner": "That person isn't linked to a CRM user."}
+    unknown = send(running_app, view_submission(user_id="UMIA", view=view, values=pick("UNOBODY")))
+    assert acked(unknown)["errors"] == {"owner": "That person isn't linked to a CRM user."}
     assert (
-        ack_body(slack.post(view_submission(user_id="UMIA", view=view, values=pick("UBEN"))))[
+        acked(send(running_app, view_submission(user_id="UMIA", view=view, values=pick("UBEN"))))[
             "response_action"
         ]
         == "update"
@@ -395,48 +391,49 @@ def test_reassign_maps_the_picked_slack_user(slack: Slack, db: tuple[Session, CR
 
 
 def test_delete_then_a_late_click_says_who_deleted_it(
-    slack: Slack, db: tuple[Session, CRM], now: datetime
+    running_app: RunningApp, session: Session, crm: CRM, now: datetime
 ) -> None:
-    session, crm = db
     ana = crm.user(name="Ana", slack_user_id="UANA")
     task = crm.task(ana, subject="Call Acme")
     task_id = task.id
     session.commit()
 
-    _click_in_message(slack, "UANA", ids.TASK_DELETE, str(task_id), _row(task))
-    _click_in_message(slack, "UANA", ids.TASK_COMPLETE, str(task_id), _row(task))
+    _click_in_message(running_app, "UANA", ids.TASK_DELETE, str(task_id), _row(task))
+    _click_in_message(running_app, "UANA", ids.TASK_COMPLETE, str(task_id), _row(task))
 
-    deleted, late = slack.api.wait_for("response_url", 2)
+    deleted, late = running_app.slack.wait_for("response_url", 2)
     assert "Done: 'Call Acme' deleted." in str(deleted.params["blocks"])
     assert "'Call Acme' was already deleted by you at 15:30." in str(late.params["blocks"])
     assert _reloaded(session, task_id) is None
 
 
-def test_follow_up_buttons(slack: Slack, db: tuple[Session, CRM], now: datetime) -> None:
-    session, crm = db
+def test_follow_up_buttons(
+    running_app: RunningApp, session: Session, crm: CRM, now: datetime
+) -> None:
     ana = crm.user(slack_user_id="UANA")
     deal = crm.deal(ana)
     task = crm.task(ana, subject="Call Acme", deals=[deal])
     session.commit()
-    _click_in_message(slack, "UANA", ids.TASK_COMPLETE, str(task.id), _row(task))
-    prompt_message = slack.api.wait_for("response_url")[0].params["blocks"]
+    _click_in_message(running_app, "UANA", ids.TASK_COMPLETE, str(task.id), _row(task))
+    prompt_message = running_app.slack.wait_for("response_url")[0].params["blocks"]
 
-    slack.api.clear()
+    running_app.slack.clear()
     _click_in_message(
-        slack,
+        running_app,
         "UANA",
         ids.FOLLOW_UP_CREATE,
         str(task.id),
         prompt_message,
         block_id=f"task:{task.id}",
     )
-    view = slack.api.wait_for("views.open")[0].json_param("view")
+    view = running_app.slack.wait_for("views.open")[0].json_param("view")
     assert view["title"]["text"] == "Follow-up task"
     fields = {b.get("block_id"): b.get("element") for b in view["blocks"]}
     assert fields["subject"]["initial_value"] == "Follow up: Call Acme"
     assert fields["due_date"]["initial_date"] == "2026-03-12"
 
-    response = slack.post(
+    response = send(
+        running_app,
         view_submission(
             user_id="UANA",
             view=view,
@@ -451,24 +448,24 @@ def test_follow_up_buttons(slack: Slack, db: tuple[Session, CRM], now: datetime)
                     "priority": {"type": "static_select", "selected_option": {"value": "none"}}
                 },
             },
-        )
+        ),
     )
-    assert ack_body(response)["response_action"] == "update"
+    assert acked(response)["response_action"] == "update"
     session.expire_all()
     follow_up = session.scalar(select(Activity).where(Activity.follow_up_of_id == task.id))
     assert follow_up is not None and follow_up.subject == "Send the proposal"
     assert [d.id for d in follow_up.deals] == [deal.id]
 
-    slack.api.clear()
+    running_app.slack.clear()
     _click_in_message(
-        slack,
+        running_app,
         "UANA",
         ids.FOLLOW_UP_SETTINGS,
         str(task.id),
         prompt_message,
         block_id=f"task:{task.id}",
     )
-    [reply] = slack.api.wait_for("response_url")
+    [reply] = running_app.slack.wait_for("response_url")
     assert "won't be asked about follow-up tasks" in str(reply.params["blocks"])
     session.expire_all()
     prefs = session.get(UserPreferences, ana.id)
@@ -476,9 +473,8 @@ def test_follow_up_buttons(slack: Slack, db: tuple[Session, CRM], now: datetime)
 
 
 def test_the_task_queue_walks_through_a_bucket(
-    slack: Slack, db: tuple[Session, CRM], now: datetime
+    running_app: RunningApp, session: Session, crm: CRM, now: datetime
 ) -> None:
-    session, crm = db
     ana = crm.user(slack_user_id="UANA")
     first = crm.task(ana, subject="First", due_at=now - timedelta(hours=2))
     second = crm.task(ana, subject="Second", due_at=now + timedelta(hours=2))
@@ -486,14 +482,20 @@ def test_the_task_queue_walks_through_a_bucket(
     session.commit()
 
     _click_in_message(
-        slack, "UANA", ids.TASK_QUEUE_START, "due_today", [section("x", block_id="b")], block_id="b"
+        running_app,
+        "UANA",
+        ids.TASK_QUEUE_START,
+        "due_today",
+        [section("x", block_id="b")],
+        block_id="b",
     )
-    view = slack.api.wait_for("views.open")[0].json_param("view")
+    view = running_app.slack.wait_for("views.open")[0].json_param("view")
     assert "Task 1 of 2" in str(view["blocks"]) and "First" in str(view["blocks"])
 
     def click_in_queue(action_id: str, task_id: int, current: dict[str, Any]) -> dict[str, Any]:
-        slack.api.clear()
-        slack.post(
+        running_app.slack.clear()
+        send(
+            running_app,
             block_action(
                 user_id="UANA",
                 action_id=action_id,
@@ -501,9 +503,9 @@ def test_the_task_queue_walks_through_a_bucket(
                 block_id=f"queue:{task_id}",
                 container="view",
                 view={**current, "id": "VQUEUE"},
-            )
+            ),
         )
-        [update] = slack.api.wait_for("views.update")
+        [update] = running_app.slack.wait_for("views.update")
         assert update.params["view_id"] == "VQUEUE"
         return update.json_param("view")
 
@@ -517,9 +519,8 @@ def test_the_task_queue_walks_through_a_bucket(
 
 
 def test_a_forged_signature_or_a_stale_request_changes_nothing(
-    slack: Slack, db: tuple[Session, CRM]
+    running_app: RunningApp, session: Session, crm: CRM
 ) -> None:
-    session, crm = db
     ana = crm.user(slack_user_id="UANA")
     task = crm.task(ana)
     session.commit()
@@ -527,14 +528,10 @@ def test_a_forged_signature_or_a_stale_request_changes_nothing(
         user_id="UANA", action_id=ids.TASK_COMPLETE, value=str(task.id), block_id="b", blocks=[]
     )
 
-    stale = slack.post(payload, timestamp=int(time.time()) - 301)
-    body = interaction_body(payload)
-    headers = signed_headers("not-the-secret", body)
-    forged = slack.app.dispatch(
-        BoltRequest(body=body, headers={k: [v] for k, v in headers.items()})
-    )
+    stale = send(running_app, payload, timestamp=int(time.time()) - 301)
+    forged = send(running_app, payload, secret="not-the-secret")
 
     assert (stale.status, forged.status) == (401, 401)
     saved = _reloaded(session, task.id)
     assert saved is not None and saved.status is TaskStatus.NOT_STARTED
-    assert slack.api.calls == []
+    assert running_app.slack.calls == []

@@ -1,0 +1,109 @@
+"""Events: the Home tab opening, and direct messages to the bot.
+
+Slack retries an event it believes was not acknowledged; each ``event_id`` is applied once
+(``storage.receipts.claim_once``), which also holds across replicas.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from slack_bolt import App
+from slack_sdk import WebClient
+
+from handlers.home import publish_home
+from handlers.identity import Asker, unmapped_text, who_is_asking
+from handlers.navigation import ViewState
+from handlers.render.help import help_blocks, help_text
+from handlers.safely import after_ack
+from handlers.services import Services
+from storage.db import unit_of_work
+from storage.receipts import claim_once
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class DirectMessage:
+    """A message someone sent the bot in its DM."""
+
+    services: Services
+    client: WebClient
+    asker: Asker
+    channel_id: str
+    text: str
+    ts: str
+
+
+# Each answerer returns True when it answered. The Deal Insights surface appends one that
+# answers deal questions; when none answers, the sender gets the help.
+DmAnswerer = Callable[[DirectMessage], bool]
+DM_ANSWERERS: list[DmAnswerer] = []
+
+
+def register(app: App, services: Services) -> None:
+    """``app_home_opened`` and ``message`` (DMs only)."""
+
+    def home_opened(body: dict[str, Any], event: dict[str, Any], client: WebClient) -> None:
+        if event.get("tab") != "home" or not first_delivery(services, body):
+            return
+        state = ViewState.from_view(event.get("view"))
+        publish_home(services, client, slack_user_id=event.get("user", ""), state=state)
+
+    def direct_message(body: dict[str, Any], event: dict[str, Any], client: WebClient) -> None:
+        if not _is_person_in_dm(event) or not first_delivery(services, body):
+            return
+        _answer_dm(services, client, event)
+
+    app.event("app_home_opened")(ack=_noop, lazy=[after_ack(home_opened)])
+    app.event("message")(ack=_noop, lazy=[after_ack(direct_message)])
+
+
+def _noop() -> None:
+    """Events are acknowledged by Bolt itself; the work happens after."""
+
+
+def first_delivery(services: Services, body: dict[str, Any]) -> bool:
+    """Claim the event's ``event_id``; False when it was already applied (a retry)."""
+    event_id = body.get("event_id")
+    if not isinstance(event_id, str) or not event_id:
+        return True  # nothing to de-duplicate on; Slack always sends one
+    with unit_of_work(services.sessions) as session:
+        return claim_once(session, f"event:{event_id}"[:255], now=services.clock())
+
+
+def _is_person_in_dm(event: dict[str, Any]) -> bool:
+    # Our own replies come back as events too: answering them would loop forever.
+    return (
+        event.get("channel_type") == "im"
+        and not event.get("bot_id")
+        and not event.get("subtype")
+        and bool(event.get("user"))
+    )
+
+
+def _answer_dm(services: Services, client: WebClient, event: dict[str, Any]) -> None:
+    channel = event.get("channel", "")
+    asker = who_is_asking(services, client, event.get("user", ""))
+    if asker is None:
+        client.chat_postMessage(channel=channel, text=unmapped_text(event.get("user", "")))
+        return
+    message = DirectMessage(
+        services=services,
+        client=client,
+        asker=asker,
+        channel_id=channel,
+        text=str(event.get("text") or ""),
+        ts=str(event.get("ts") or ""),
+    )
+    for answer in DM_ANSWERERS:
+        if answer(message):
+            return
+    client.chat_postMessage(
+        channel=channel,
+        text=help_text("Here is what I can do:"),
+        blocks=help_blocks("Here is what I can do:"),
+    )

@@ -1,0 +1,313 @@
+"""Block Kit building blocks that stay inside Slack's limits by construction.
+
+Every builder clips what it is given to Slack's documented maximum and shows the cut with
+an ellipsis (never a silent cut). ``block_problems`` checks a finished list of blocks
+against the same limits; renderers' tests and ``publishable`` use it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+Block = dict[str, Any]
+Surface = Literal["home", "modal", "message"]
+
+MAX_BLOCKS: dict[Surface, int] = {"home": 100, "modal": 100, "message": 50}
+SECTION_TEXT = 3000
+SECTION_FIELDS = 10
+FIELD_TEXT = 2000
+HEADER_TEXT = 150
+CONTEXT_ELEMENTS = 10
+CONTEXT_TEXT = 2000
+ACTIONS_ELEMENTS = 25
+BUTTON_TEXT = 75
+BUTTON_VALUE = 2000
+URL_LENGTH = 3000
+ID_LENGTH = 255
+OPTION_TEXT = 75
+OPTION_VALUE = 150
+SELECT_OPTIONS = 100
+MODAL_TITLE = 24
+PRIVATE_METADATA = 3000
+ELLIPSIS = "…"
+
+
+def clip(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` characters, ending in "…" when it was cut."""
+    if len(text) <= limit:
+        return text
+    return text[: limit - 1] + ELLIPSIS
+
+
+def escape(text: str) -> str:
+    """Escape the three characters mrkdwn treats as control characters."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def link(url: str | None, label: str) -> str:
+    """An mrkdwn link, or the plain (escaped) label when there is no usable URL."""
+    if not url or not url.startswith(("https://", "http://")) or len(url) > URL_LENGTH:
+        return escape(label)
+    safe_label = escape(label).replace("|", "¦")
+    return f"<{url.replace('>', '%3E')}|{safe_label}>"
+
+
+def mrkdwn(text: str, limit: int = SECTION_TEXT) -> dict[str, Any]:
+    return {"type": "mrkdwn", "text": clip(text, limit)}
+
+
+def plain(text: str, limit: int) -> dict[str, Any]:
+    return {"type": "plain_text", "text": clip(text, limit) or " ", "emoji": True}
+
+
+def header(text: str) -> Block:
+    return {"type": "header", "text": plain(text, HEADER_TEXT)}
+
+
+def divider() -> Block:
+    return {"type": "divider"}
+
+
+def section(
+    text: str, *, accessory: dict[str, Any] | None = None, block_id: str | None = None
+) -> Block:
+    block: Block = {"type": "section", "text": mrkdwn(text or " ")}
+    if accessory is not None:
+        block["accessory"] = accessory
+    if block_id is not None:
+        block["block_id"] = clip(block_id, ID_LENGTH)
+    return block
+
+
+def sections(text: str) -> list[Block]:
+    """Long text as as many sections as it needs, split at line ends where possible."""
+    blocks: list[Block] = []
+    rest = text
+    while len(rest) > SECTION_TEXT:
+        cut = rest.rfind("\n", 0, SECTION_TEXT)
+        if cut <= 0:
+            cut = SECTION_TEXT
+        blocks.append(section(rest[:cut]))
+        rest = rest[cut:].lstrip("\n")
+    blocks.append(section(rest))
+    return blocks
+
+
+def fields(texts: Sequence[str]) -> list[Block]:
+    """Two-column field sections, 10 fields each."""
+    return [
+        {"type": "section", "fields": [mrkdwn(t or " ", FIELD_TEXT) for t in chunk]}
+        for chunk in _chunks(list(texts), SECTION_FIELDS)
+    ]
+
+
+def context(*texts: str) -> Block:
+    return {
+        "type": "context",
+        "elements": [mrkdwn(t or " ", CONTEXT_TEXT) for t in texts[:CONTEXT_ELEMENTS]],
+    }
+
+
+def button(
+    text: str,
+    *,
+    action_id: str,
+    value: str | None = None,
+    style: Literal["primary", "danger"] | None = None,
+    url: str | None = None,
+    confirm: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    element: dict[str, Any] = {
+        "type": "button",
+        "text": plain(text, BUTTON_TEXT),
+        "action_id": clip(action_id, ID_LENGTH),
+    }
+    if value is not None:
+        if len(value) > BUTTON_VALUE:
+            raise ValueError("a button value over 2,000 characters would be cut by Slack")
+        element["value"] = value
+    if style is not None:
+        element["style"] = style
+    if url is not None and url.startswith(("https://", "http://")) and len(url) <= URL_LENGTH:
+        element["url"] = url
+    if confirm is not None:
+        element["confirm"] = confirm
+    return element
+
+
+def option(text: str, value: str) -> dict[str, Any]:
+    if len(value) > OPTION_VALUE:
+        raise ValueError("an option value over 150 characters would be refused by Slack")
+    return {"text": plain(text, OPTION_TEXT), "value": value}
+
+
+def static_select(
+    placeholder: str,
+    *,
+    action_id: str,
+    options: Sequence[tuple[str, str]],
+    initial: str | None = None,
+) -> dict[str, Any]:
+    built = [option(label, value) for label, value in options[:SELECT_OPTIONS]]
+    element: dict[str, Any] = {
+        "type": "static_select",
+        "placeholder": plain(placeholder, 150),
+        "action_id": clip(action_id, ID_LENGTH),
+        "options": built,
+    }
+    chosen = next((o for o in built if o["value"] == initial), None)
+    if chosen is not None:
+        element["initial_option"] = chosen
+    return element
+
+
+def actions(elements: Sequence[dict[str, Any]], *, block_id: str | None = None) -> list[Block]:
+    """Actions blocks of at most 25 elements each (several blocks when there are more)."""
+    blocks: list[Block] = []
+    for chunk in _chunks(list(elements), ACTIONS_ELEMENTS):
+        block: Block = {"type": "actions", "elements": chunk}
+        if block_id is not None and not blocks:
+            block["block_id"] = clip(block_id, ID_LENGTH)
+        blocks.append(block)
+    return blocks
+
+
+def _chunks(items: list[Any], size: int) -> Iterable[list[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+# Paging ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of item groups packed into a block budget."""
+
+    number: int  # 1-based
+    count: int
+    blocks: list[Block]
+
+    @property
+    def has_previous(self) -> bool:
+        return self.number > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.number < self.count
+
+    @property
+    def label(self) -> str:
+        return f"Page {self.number} of {self.count}"
+
+
+def pack_pages(groups: Sequence[Sequence[Block]], *, budget: int, page: int = 1) -> Page:
+    """Pack item groups (blocks that belong together) into pages of at most ``budget`` blocks.
+
+    A group is never split across pages. ``page`` is clamped into range, so a stale "next"
+    button on a list that shrank shows the last page rather than an error.
+
+    Raises:
+        ValueError: If a single group is larger than the budget.
+    """
+    if budget < 1:
+        raise ValueError("a page needs room for at least one block")
+    pages: list[list[Block]] = [[]]
+    for group in groups:
+        if len(group) > budget:
+            raise ValueError(f"an item of {len(group)} blocks cannot fit a page of {budget}")
+        if len(pages[-1]) + len(group) > budget:
+            pages.append([])
+        pages[-1].extend(group)
+    number = min(max(page, 1), len(pages))
+    return Page(number=number, count=len(pages), blocks=pages[number - 1])
+
+
+# Checking ----------------------------------------------------------------------------
+
+
+def block_problems(blocks: Sequence[Block], *, surface: Surface) -> list[str]:
+    """Every way ``blocks`` break Slack's limits for ``surface``; empty when fine."""
+    problems: list[str] = []
+    if len(blocks) > MAX_BLOCKS[surface]:
+        problems.append(f"{len(blocks)} blocks on a {surface} (max {MAX_BLOCKS[surface]})")
+    block_ids = [b["block_id"] for b in blocks if "block_id" in b]
+    if len(block_ids) != len(set(block_ids)):
+        problems.append("duplicate block_id")
+    for index, block in enumerate(blocks):
+        where = f"block {index} ({block.get('type')})"
+        problems.extend(f"{where}: {p}" for p in _block_problems(block))
+    return problems
+
+
+def _text_len(obj: dict[str, Any] | None) -> int:
+    return len(obj.get("text", "")) if obj else 0
+
+
+def _block_problems(block: Block) -> list[str]:
+    problems: list[str] = []
+    kind = block.get("type")
+    if len(block.get("block_id", "")) > ID_LENGTH:
+        problems.append("block_id too long")
+    if kind == "header" and _text_len(block.get("text")) > HEADER_TEXT:
+        problems.append("header text over 150")
+    if kind == "section":
+        if "text" not in block and "fields" not in block:
+            problems.append("section without text or fields")
+        if _text_len(block.get("text")) > SECTION_TEXT:
+            problems.append("section text over 3000")
+        if "text" in block and not block["text"].get("text"):
+            problems.append("empty section text")
+        block_fields = block.get("fields", [])
+        if len(block_fields) > SECTION_FIELDS:
+            problems.append("more than 10 fields")
+        if any(_text_len(f) > FIELD_TEXT for f in block_fields):
+            problems.append("field over 2000")
+        if "accessory" in block:
+            problems.extend(_element_problems(block["accessory"]))
+    if kind == "context":
+        elements = block.get("elements", [])
+        if not elements or len(elements) > CONTEXT_ELEMENTS:
+            problems.append("context needs 1 to 10 elements")
+    if kind == "actions":
+        elements = block.get("elements", [])
+        if not elements or len(elements) > ACTIONS_ELEMENTS:
+            problems.append("actions needs 1 to 25 elements")
+        for element in elements:
+            problems.extend(_element_problems(element))
+    return problems
+
+
+def _element_problems(element: dict[str, Any]) -> list[str]:
+    problems: list[str] = []
+    if len(element.get("action_id", "")) > ID_LENGTH:
+        problems.append("action_id too long")
+    if element.get("type") == "button":
+        if _text_len(element.get("text")) > BUTTON_TEXT:
+            problems.append("button text over 75")
+        if len(element.get("value", "")) > BUTTON_VALUE:
+            problems.append("button value over 2000")
+        if len(element.get("url", "")) > URL_LENGTH:
+            problems.append("button url over 3000")
+    for opt in element.get("options", []):
+        if _text_len(opt.get("text")) > OPTION_TEXT:
+            problems.append("option text over 75")
+        if len(opt.get("value", "")) > OPTION_VALUE:
+            problems.append("option value over 150")
+    if len(element.get("options", [])) > SELECT_OPTIONS:
+        problems.append("more than 100 options")
+    return problems
+
+
+class BlockLimitError(ValueError):
+    """Blocks that Slack would refuse; a renderer bug, never user input."""
+
+
+def publishable(blocks: list[Block], *, surface: Surface) -> list[Block]:
+    """Return ``blocks`` unchanged, or raise BlockLimitError listing what breaks a limit."""
+    problems = block_problems(blocks, surface=surface)
+    if problems:
+        raise BlockLimitError("; ".join(problems[:5]))
+    return blocks

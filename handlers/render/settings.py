@@ -1,0 +1,203 @@
+"""The ``/sales settings`` modal, and reading its submitted state back."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import time
+from typing import Any
+
+from handlers import ids
+from handlers.render.kit import Block, context, option, plain
+from rules.preferences import Preferences
+
+WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+# block_id of each input; view_submission errors are keyed by them.
+BLOCK_FOR_FIELD = {
+    "digest_time": "digest_time",
+    "digest_weekdays": "digest_weekdays",
+    "timezone_override": "timezone_override",
+    "follow_up_prompt": "follow_up_prompt",
+    "empty_digest": "empty_digest",
+    "muted_action_types": "muted_action_types",
+}
+ACTION = "value"  # every input's action_id: the block_id says which field it is
+
+
+class UnreadableSubmission(ValueError):
+    """A submission whose shape this modal did not produce."""
+
+
+def settings_modal(
+    prefs: Preferences, *, action_types: Sequence[tuple[str, str]], zone_hint: str
+) -> dict[str, Any]:
+    """The modal, filled with ``prefs``.
+
+    Args:
+        prefs: The current preferences.
+        action_types: (value, label) of every guided-action type that can be muted.
+        zone_hint: The time zone in effect without an override, shown as a hint.
+    """
+    days = [option(name, str(number)) for number, name in enumerate(WEEKDAYS, start=1)]
+    chosen_days = [d for d in days if int(d["value"]) in prefs.digest_weekdays]
+    follow_up = option("Ask me to create a follow-up task when I complete a task", "on")
+    empty = [
+        option("Send me a short all-clear message", "all_clear"),
+        option("Send nothing", "skip"),
+    ]
+    blocks: list[Block] = [
+        _input(
+            "digest_time",
+            "Daily digest time",
+            {
+                "type": "timepicker",
+                "action_id": ACTION,
+                "initial_time": prefs.digest_time.strftime("%H:%M"),
+            },
+            hint="In your own time zone.",
+        ),
+        _input(
+            "digest_weekdays",
+            "Digest days",
+            _with_initial(
+                {"type": "checkboxes", "action_id": ACTION, "options": days}, chosen_days
+            ),
+        ),
+        _input(
+            "timezone_override",
+            "Time zone override",
+            {
+                "type": "plain_text_input",
+                "action_id": ACTION,
+                "max_length": 64,
+                "placeholder": plain("e.g. Europe/Berlin", 150),
+                **({"initial_value": prefs.timezone_override} if prefs.timezone_override else {}),
+            },
+            optional=True,
+            hint=f"Leave empty to use {zone_hint}.",
+        ),
+        _input(
+            "follow_up_prompt",
+            "Follow-up prompt",
+            _with_initial(
+                {"type": "checkboxes", "action_id": ACTION, "options": [follow_up]},
+                [follow_up] if prefs.follow_up_prompt else [],
+            ),
+            optional=True,
+        ),
+        _input(
+            "empty_digest",
+            "When there is nothing to do",
+            {
+                "type": "radio_buttons",
+                "action_id": ACTION,
+                "options": empty,
+                "initial_option": next(
+                    (o for o in empty if o["value"] == prefs.empty_digest), empty[0]
+                ),
+            },
+        ),
+    ]
+    if action_types:
+        type_options = [option(label, value) for value, label in action_types][:100]
+        muted = [o for o in type_options if o["value"] in prefs.muted_action_types]
+        blocks.append(
+            _input(
+                "muted_action_types",
+                "Muted guided actions",
+                _with_initial(
+                    {
+                        "type": "multi_static_select",
+                        "action_id": ACTION,
+                        "placeholder": plain("None muted", 150),
+                        "options": type_options,
+                    },
+                    muted,
+                ),
+                optional=True,
+                hint="Muted actions stay out of your digest and Home tab.",
+            )
+        )
+    blocks.append(context("Changes apply from your next digest."))
+    return {
+        "type": "modal",
+        "callback_id": ids.VIEW_SETTINGS,
+        "title": plain("Your settings", 24),
+        "submit": plain("Save", 24),
+        "close": plain("Cancel", 24),
+        "blocks": blocks,
+    }
+
+
+def _input(
+    block_id: str,
+    label: str,
+    element: dict[str, Any],
+    *,
+    optional: bool = False,
+    hint: str | None = None,
+) -> Block:
+    block: Block = {
+        "type": "input",
+        "block_id": block_id,
+        "label": plain(label, 2000),
+        "element": element,
+        "optional": optional,
+    }
+    if hint:
+        block["hint"] = plain(hint, 2000)
+    return block
+
+
+def _with_initial(element: dict[str, Any], chosen: list[dict[str, Any]]) -> dict[str, Any]:
+    if chosen:
+        element["initial_options"] = chosen
+    return element
+
+
+def read_submission(values: object) -> Preferences:
+    """Preferences from ``view.state.values`` of a submitted settings modal.
+
+    Raises:
+        UnreadableSubmission: If a field is missing or has a shape the modal cannot produce.
+    """
+    if not isinstance(values, dict):
+        raise UnreadableSubmission("no values")
+
+    def field(block_id: str) -> dict[str, Any]:
+        block = values.get(block_id)
+        element = block.get(ACTION) if isinstance(block, dict) else None
+        if not isinstance(element, dict):
+            raise UnreadableSubmission(f"missing {block_id}")
+        return element
+
+    def selected(block_id: str, *, required: bool = True) -> list[str]:
+        if not required and block_id not in values:
+            return []  # an optional input the modal did not show
+        chosen = field(block_id).get("selected_options") or []
+        if not isinstance(chosen, list) or not all(isinstance(o, dict) for o in chosen):
+            raise UnreadableSubmission(f"bad {block_id}")
+        return [str(o.get("value")) for o in chosen]
+
+    raw_time = field("digest_time").get("selected_time")
+    try:
+        hours, minutes = str(raw_time).split(":")
+        digest_time = time(int(hours), int(minutes))
+    except ValueError:
+        raise UnreadableSubmission("bad digest_time") from None
+    try:
+        weekdays = tuple(sorted({int(v) for v in selected("digest_weekdays")}))
+    except ValueError:
+        raise UnreadableSubmission("bad digest_weekdays") from None
+    zone = field("timezone_override").get("value")
+    if zone is not None and not isinstance(zone, str):
+        raise UnreadableSubmission("bad timezone_override")
+    empty_choice = (field("empty_digest").get("selected_option") or {}).get("value")
+    return Preferences(
+        digest_time=digest_time,
+        digest_weekdays=weekdays,
+        timezone_override=(zone or "").strip() or None,
+        follow_up_prompt="on" in selected("follow_up_prompt"),
+        empty_digest=str(empty_choice or ""),
+        muted_action_types=tuple(selected("muted_action_types", required=False)),
+    )

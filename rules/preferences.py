@@ -1,0 +1,87 @@
+"""A user's own settings (``/sales settings``): read with defaults, validate, save."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass, field
+from datetime import datetime, time
+
+from sqlalchemy.orm import Session
+
+from rules.clock_zones import is_known_zone
+from storage.models import UserPreferences
+from storage.types import utc
+
+EMPTY_DIGEST_CHOICES = ("all_clear", "skip")
+
+
+@dataclass(frozen=True)
+class Preferences:
+    """What the settings modal shows and saves (a missing row means these defaults)."""
+
+    digest_time: time = time(8, 0)
+    digest_weekdays: tuple[int, ...] = (1, 2, 3, 4, 5)
+    timezone_override: str | None = None
+    follow_up_prompt: bool = True
+    empty_digest: str = "all_clear"
+    muted_action_types: tuple[str, ...] = field(default_factory=tuple)
+
+
+def load_preferences(session: Session, *, user_id: int) -> Preferences:
+    """The user's saved preferences, or the defaults."""
+    row = session.get(UserPreferences, user_id)
+    if row is None:
+        return Preferences()
+    return Preferences(
+        digest_time=row.digest_time,
+        digest_weekdays=tuple(sorted({int(d) for d in row.digest_weekdays or []})),
+        timezone_override=row.timezone_override,
+        follow_up_prompt=bool(row.follow_up_prompt),
+        empty_digest=row.empty_digest if row.empty_digest in EMPTY_DIGEST_CHOICES else "all_clear",
+        muted_action_types=tuple(row.muted_action_types or ()),
+    )
+
+
+def preference_problems(
+    prefs: Preferences, *, known_action_types: Collection[str]
+) -> dict[str, str]:
+    """Field name -> what is wrong, for every field that is invalid; empty when all fine."""
+    problems: dict[str, str] = {}
+    if prefs.digest_time.tzinfo is not None:
+        problems["digest_time"] = "Pick a time of day (your own time zone applies)."
+    if prefs.digest_time.minute % 5 or prefs.digest_time.second:
+        problems["digest_time"] = "Pick a time on a 5-minute mark, e.g. 08:00 or 08:05."
+    if not prefs.digest_weekdays:
+        problems["digest_weekdays"] = (
+            "Pick at least one day (to stop the digest, choose “skip” for empty digests "
+            "and mute the action types you don't want)."
+        )
+    elif any(day not in range(1, 8) for day in prefs.digest_weekdays):
+        problems["digest_weekdays"] = "Days are Monday to Sunday."
+    if prefs.timezone_override and not is_known_zone(prefs.timezone_override):
+        problems["timezone_override"] = (
+            f"“{prefs.timezone_override}” is not a time zone I know. Use a name like "
+            "Europe/Berlin or America/New_York, or leave it empty to use your Slack time zone."
+        )
+    if prefs.empty_digest not in EMPTY_DIGEST_CHOICES:
+        problems["empty_digest"] = "Choose whether to get an all-clear message or nothing."
+    unknown = sorted(set(prefs.muted_action_types) - set(known_action_types))
+    if unknown:
+        problems["muted_action_types"] = f"Unknown action types: {', '.join(unknown)}."
+    return problems
+
+
+def save_preferences(session: Session, *, user_id: int, prefs: Preferences, now: datetime) -> None:
+    """Store ``prefs`` for the user (the caller validated them and commits)."""
+    row = session.get(UserPreferences, user_id)
+    if row is None:
+        row = UserPreferences(user_id=user_id)
+        session.add(row)
+    row.digest_time = prefs.digest_time
+    row.digest_weekdays = sorted(set(prefs.digest_weekdays))
+    row.timezone_override = prefs.timezone_override or None
+    row.follow_up_prompt = prefs.follow_up_prompt
+    row.empty_digest = prefs.empty_digest
+    row.muted_action_types = sorted(set(prefs.muted_action_types))
+    row.updated_at = utc(now)
+    session.flush()

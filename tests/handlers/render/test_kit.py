@@ -1,0 +1,79 @@
+"""Block Kit helpers keep within Slack's limits and page instead of cutting."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from handlers.render.kit import (
+    BUTTON_TEXT,
+    HEADER_TEXT,
+    SECTION_TEXT,
+    BlockLimitError,
+    block_problems,
+    button,
+    clip,
+    context,
+    header,
+    link,
+    pack_pages,
+    publishable,
+    section,
+    sections,
+)
+
+
+@given(st.text(max_size=5000), st.integers(min_value=1, max_value=4000))
+def test_clip_never_exceeds_the_limit_and_shows_the_cut(text: str, limit: int) -> None:
+    clipped = clip(text, limit)
+    assert len(clipped) <= limit
+    if len(text) > limit:
+        assert clipped.endswith("…")
+    else:
+        assert clipped == text
+
+
+def test_builders_clip_to_slacks_limits() -> None:
+    assert len(header("h" * 500)["text"]["text"]) == HEADER_TEXT
+    assert len(section("s" * 5000)["text"]["text"]) == SECTION_TEXT
+    assert len(button("b" * 100, action_id="x")["text"]["text"]) == BUTTON_TEXT
+    with pytest.raises(ValueError):
+        button("ok", action_id="x", value="v" * 2001)
+
+
+def test_long_text_becomes_several_sections_and_nothing_is_lost() -> None:
+    lines = [f"line {n} " + "x" * 90 for n in range(200)]
+    blocks = sections("\n".join(lines))
+    assert len(blocks) > 1
+    assert all(len(b["text"]["text"]) <= SECTION_TEXT for b in blocks)
+    joined = "\n".join(b["text"]["text"] for b in blocks)
+    assert joined.split("\n") == lines
+
+
+def test_links_cannot_break_out_of_mrkdwn() -> None:
+    assert link("https://x.example/a", "Q3 <review> | plan") == (
+        "<https://x.example/a|Q3 &lt;review&gt; ¦ plan>"
+    )
+    assert link("javascript:alert(1)", "bad") == "bad"
+    assert link(None, "no link") == "no link"
+
+
+def test_pages_keep_groups_together_and_count_them() -> None:
+    groups = [[section(f"item {n}"), context("detail")] for n in range(25)]
+    first = pack_pages(groups, budget=10, page=1)
+    assert (first.number, first.count, len(first.blocks)) == (1, 5, 10)
+    last = pack_pages(groups, budget=10, page=99)  # stale "next": the last page, no error
+    assert (last.number, last.label) == (5, "Page 5 of 5")
+    shown = [b for p in range(1, 6) for b in pack_pages(groups, budget=10, page=p).blocks]
+    assert len(shown) == 50  # every item on exactly one page
+
+
+def test_block_problems_finds_what_slack_would_refuse() -> None:
+    too_many = [section("x")] * 51
+    assert block_problems(too_many, surface="home") == []
+    assert "51 blocks on a message" in block_problems(too_many, surface="message")[0]
+    raw = [{"type": "section", "text": {"type": "mrkdwn", "text": "y" * 3001}}]
+    assert block_problems(raw, surface="message") == ["block 0 (section): section text over 3000"]
+    with pytest.raises(BlockLimitError):
+        publishable(raw, surface="message")

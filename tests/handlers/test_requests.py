@@ -1,0 +1,205 @@
+"""Requests through the real HTTP endpoint: signatures, junk, retries, identity."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from handlers import ids
+from storage.models import SlackReceipt, User
+from tests.builders import CRM
+from tests.support.app import BOT_TOKEN, SIGNING_SECRET, RunningApp
+from tests.support.signing import interaction_body, slash_command_body
+
+
+def _receipts(session: Session) -> int:
+    session.expire_all()
+    return session.scalar(select(func.count()).select_from(SlackReceipt)) or 0
+
+
+def test_a_forged_signature_is_refused_and_changes_nothing(
+    running_app: RunningApp, crm: CRM, session: Session
+) -> None:
+    crm.user(slack_user_id="UDANA")
+    session.commit()
+    answer = running_app.open_home("UDANA", secret="not-the-signing-secret")
+    assert answer.status == 401
+    assert running_app.slack.calls == []
+    assert _receipts(session) == 0
+
+
+def test_a_request_older_than_five_minutes_is_refused(
+    running_app: RunningApp, crm: CRM, session: Session
+) -> None:
+    crm.user(slack_user_id="UDANA")
+    session.commit()
+    answer = running_app.slash("tasks", user_id="UDANA", timestamp=int(time.time()) - 301)
+    assert answer.status == 401
+    assert running_app.slack.calls == []
+
+
+def test_unsigned_request_is_refused(running_app: RunningApp) -> None:
+    body = slash_command_body(
+        "/sales", "", user_id="UDANA", response_url=running_app.slack.response_url()
+    )
+    answer = running_app.request(
+        "POST", "/slack/events", body, {"Content-Type": "application/x-www-form-urlencoded"}
+    )
+    assert answer.status == 401
+    assert running_app.slack.calls == []
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "payload=%7Bnot-json",
+        "payload=%5B%5D",
+        interaction_body({"type": "block_actions", "actions": "junk"}),
+        "",
+    ],
+)
+def test_junk_payloads_are_refused_and_change_nothing(
+    running_app: RunningApp, crm: CRM, session: Session, body: str
+) -> None:
+    crm.user(slack_user_id="UDANA")
+    session.commit()
+    answer = running_app.post_signed(body)
+    assert answer.status >= 400
+    assert [c for c in running_app.slack.calls if c.method != "auth.test"] == []
+    assert _receipts(session) == 0
+
+
+def test_a_tampered_navigation_value_publishes_nothing(
+    running_app: RunningApp, crm: CRM, session: Session
+) -> None:
+    crm.user(slack_user_id="UDANA")
+    session.commit()
+    for value in ["deals:1::'; DROP TABLE users", "nowhere:1::", "deals:0::", "x" * 5000]:
+        answer = running_app.block_action(
+            user_id="UDANA", action_id=f"{ids.HOME_NAV}:deals", value=value
+        )
+        assert answer.status == 200  # acknowledged, then refused
+    assert running_app.slack.calls_to("views.publish") == []
+
+
+def test_health_reports_the_database(running_app: RunningApp) -> None:
+    answer = running_app.request("GET", "/health")
+    assert answer.status == 200
+    assert answer.json() == {"status": "ok"}
+
+
+def test_health_says_unavailable_when_the_database_is_gone(running_app: RunningApp) -> None:
+    from storage.db import make_engine
+
+    # A database that does not answer: nothing listens on port 1.
+    running_app.services.sessions.configure(
+        bind=make_engine(
+            "postgresql://nobody@127.0.0.1:1/none", connect_args={"connect_timeout": 1}
+        )
+    )
+    answer = running_app.request("GET", "/health")
+    assert answer.status == 503
+    assert answer.json() == {"status": "unavailable"}
+
+
+def test_an_event_retry_is_applied_once(
+    running_app: RunningApp, crm: CRM, session: Session
+) -> None:
+    crm.user(slack_user_id="UDANA")
+    session.commit()
+    first = running_app.open_home("UDANA", event_id="EvSame")
+    retry = running_app.open_home("UDANA", event_id="EvSame", retry_num=1)
+    assert first.status == retry.status == 200
+    assert len(running_app.slack.calls_to("views.publish")) == 1
+    assert _receipts(session) == 1
+    running_app.open_home("UDANA", event_id="EvOther")
+    assert len(running_app.slack.calls_to("views.publish")) == 2
+
+
+def test_an_unmapped_user_is_told_what_to_ask_their_admin(
+    running_app: RunningApp, crm: CRM, session: Session
+) -> None:
+    crm.user(email="dana@seller.example")
+    session.commit()
+    running_app.slash("tasks", user_id="USTRANGER")
+    (answer,) = running_app.responses()
+    assert "ask your salesbot admin" in answer["text"]
+    assert "salesbot users map --slack USTRANGER" in answer["text"]
+    assert "Traceback" not in answer["text"]
+
+
+def test_a_user_is_found_by_slack_email_and_remembered(
+    running_app: RunningApp, crm: CRM, session: Session
+) -> None:
+    dana = crm.user(name="Dana", email="Dana@Seller.example")
+    session.commit()
+    running_app.slack.add_user("UDANA", email="dana@seller.example")
+    running_app.open_home("UDANA", event_id="Ev1")
+    home = running_app.published_home("UDANA")
+    assert "Overview" in str(home["blocks"][0])
+    session.expire_all()
+    assert session.get(User, dana.id).slack_user_id == "UDANA"  # type: ignore[union-attr]
+    # Remembered, and cached: the next request asks Slack nothing.
+    running_app.slack.clear()
+    running_app.open_home("UDANA", event_id="Ev2")
+    assert running_app.slack.calls_to("users.info") == []
+
+
+def test_a_deactivated_user_gets_the_explanation_not_their_data(
+    running_app: RunningApp, crm: CRM, session: Session
+) -> None:
+    crm.user(slack_user_id="UGONE", is_active=False)
+    session.commit()
+    running_app.open_home("UGONE")
+    blocks = running_app.published_home("UGONE")["blocks"]
+    assert "couldn't find your CRM account" in str(blocks)
+
+
+def test_a_dm_gets_help_and_the_bots_own_messages_are_ignored(
+    running_app: RunningApp, crm: CRM, session: Session
+) -> None:
+    crm.user(slack_user_id="UDANA")
+    session.commit()
+    dm = {"type": "message", "channel_type": "im", "channel": "DDANA", "user": "UDANA"}
+    running_app.event({**dm, "text": "hello?", "ts": "1.1"}, event_id="EvDm1")
+    (sent,) = running_app.slack.calls_to("chat.postMessage")
+    assert sent.params["channel"] == "DDANA"
+    assert "/sales tasks" in sent.params["text"]
+    running_app.event(
+        {**dm, "text": "Here is what I can do", "bot_id": "BSTANDIN", "ts": "1.2"},
+        event_id="EvDm2",
+    )
+    assert len(running_app.slack.calls_to("chat.postMessage")) == 1
+
+
+def test_tokens_and_secrets_never_reach_the_logs(
+    running_app: RunningApp, crm: CRM, session: Session, caplog: pytest.LogCaptureFixture
+) -> None:
+    crm.user(slack_user_id="UDANA")
+    session.commit()
+    running_app.slack.fail("views.publish", "internal_error", times=None)
+    with caplog.at_level(logging.DEBUG):
+        running_app.open_home("UDANA")
+        running_app.slash("help", user_id="UDANA")
+        running_app.slash("tasks", user_id="UDANA", secret="forged")
+    logged = "\n".join(r.getMessage() + (r.exc_text or "") + str(r.args) for r in caplog.records)
+    assert "views.publish" in logged or "internal_error" in logged  # the failure was logged
+    assert BOT_TOKEN not in logged
+    assert SIGNING_SECRET not in logged
+
+
+def test_a_failure_after_the_ack_is_told_plainly(
+    running_app: RunningApp, crm: CRM, session: Session
+) -> None:
+    crm.user(slack_user_id="UDANA")
+    session.commit()
+    running_app.slack.fail("views.publish", "internal_error")
+    running_app.block_action(user_id="UDANA", action_id=f"{ids.HOME_NAV}:tasks", value="tasks:1::")
+    (apology,) = running_app.slack.calls_to("chat.postMessage")
+    assert apology.params["channel"] == "UDANA"
+    assert "something went wrong" in apology.params["text"]
+    assert "Traceback" not in apology.params["text"]
