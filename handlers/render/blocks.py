@@ -1,85 +1,32 @@
-"""Small Block Kit builders shared by the button and modal renderers, with Slack's limits."""
+"""Modal builders for the button forms (the general blocks are in ``handlers.render.kit``)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-Block = dict[str, Any]
+from handlers.render.kit import (
+    MODAL_TITLE,
+    PRIVATE_METADATA,
+    Block,
+    clip,
+    context,
+    plain,
+    publishable,
+)
 
-SECTION_TEXT_MAX = 3000
-BUTTON_TEXT_MAX = 75
-MODAL_TITLE_MAX = 24
-OPTION_TEXT_MAX = 75
-OPTIONS_MAX = 100
-
-
-def clip(text: str, limit: int) -> str:
-    """``text`` cut to ``limit`` characters, ending in an ellipsis when cut."""
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def plain(text: str, limit: int = SECTION_TEXT_MAX) -> dict[str, Any]:
-    return {"type": "plain_text", "text": clip(text, limit), "emoji": True}
+__all__ = ["Block", "confirm_dialog", "input_block", "modal", "notice"]
 
 
-def mrkdwn(text: str) -> dict[str, Any]:
-    return {"type": "mrkdwn", "text": clip(text, SECTION_TEXT_MAX)}
-
-
-def escape(text: str) -> str:
-    """Text from the CRM shown in mrkdwn: keep it from being read as markup or mentions."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def section(text: str, *, block_id: str | None = None, accessory: Block | None = None) -> Block:
-    block: Block = {"type": "section", "text": mrkdwn(text)}
-    if block_id:
-        block["block_id"] = block_id
-    if accessory:
-        block["accessory"] = accessory
+def notice(text: str, *, block_id: str | None = None) -> Block:
+    """A one-line context block, with a block id when a later update must find it."""
+    block = context(text)
+    if block_id is not None:
+        block["block_id"] = clip(block_id, 255)
     return block
-
-
-def context(text: str, *, block_id: str | None = None) -> Block:
-    block: Block = {"type": "context", "elements": [mrkdwn(text)]}
-    if block_id:
-        block["block_id"] = block_id
-    return block
-
-
-def button(
-    text: str,
-    action_id: str,
-    value: str,
-    *,
-    style: str | None = None,
-    confirm: Block | None = None,
-) -> Block:
-    element: Block = {
-        "type": "button",
-        "text": plain(text, BUTTON_TEXT_MAX),
-        "action_id": action_id,
-        "value": value,
-    }
-    if style:
-        element["style"] = style
-    if confirm:
-        element["confirm"] = confirm
-    return element
-
-
-def actions(elements: list[Block], *, block_id: str | None = None) -> Block:
-    block: Block = {"type": "actions", "elements": elements[:25]}
-    if block_id:
-        block["block_id"] = block_id
-    return block
-
-
-def option(text: str, value: str) -> Block:
-    return {"text": plain(text, OPTION_TEXT_MAX), "value": value}
 
 
 def confirm_dialog(title: str, text: str, yes: str, *, danger: bool = False) -> Block:
+    """Slack's "Are you sure?" dialog on a button."""
     dialog: Block = {
         "title": plain(title, 100),
         "text": plain(text, 300),
@@ -114,15 +61,29 @@ def modal(
     submit: str | None = None,
     close: str = "Cancel",
     private_metadata: str = "",
-) -> Block:
-    view: Block = {
+) -> dict[str, Any]:
+    """A modal view; its blocks are checked against Slack's limits (a renderer bug raises)."""
+    if len(private_metadata) > PRIVATE_METADATA:
+        raise ValueError("private_metadata over 3,000 characters would be refused by Slack")
+    view: dict[str, Any] = {
         "type": "modal",
         "callback_id": callback_id,
-        "title": plain(title, MODAL_TITLE_MAX),
-        "close": plain(close, MODAL_TITLE_MAX),
-        "blocks": blocks[:100],
+        "title": plain(title, MODAL_TITLE),
+        "close": plain(close, MODAL_TITLE),
+        "blocks": publishable(blocks, surface="modal"),
         "private_metadata": private_metadata,
     }
     if submit:
-        view["submit"] = plain(submit, MODAL_TITLE_MAX)
+        view["submit"] = plain(submit, MODAL_TITLE)
     return view
+
+
+def form_element(state: object, block_id: str) -> dict[str, Any]:
+    """The submitted value of the input ``block_id`` (whose element has the same id), or {}.
+
+    A view's ``state`` comes from the request: any level may be missing or of the wrong type.
+    """
+    values = state.get("values") if isinstance(state, dict) else None
+    block = values.get(block_id) if isinstance(values, dict) else None
+    element = block.get(block_id) if isinstance(block, dict) else None
+    return element if isinstance(element, dict) else {}

@@ -7,7 +7,8 @@ from datetime import date
 from typing import Any
 
 from handlers import ids
-from handlers.render.blocks import Block, escape, input_block, modal, option, section
+from handlers.render.blocks import Block, form_element, input_block, modal
+from handlers.render.kit import escape, option, section
 from handlers.render.task_modals import metadata
 from storage.models import Deal, PipelineStage
 
@@ -82,8 +83,7 @@ class DealForm:
 
 
 def _element(state: dict[str, Any], block_id: str) -> dict[str, Any]:
-    element = ((state.get("values") or {}).get(block_id) or {}).get(block_id) or {}
-    return element if isinstance(element, dict) else {}
+    return form_element(state, block_id)
 
 
 def parse_deal_form(state: dict[str, Any]) -> DealForm:

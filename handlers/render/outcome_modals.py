@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from handlers import ids
-from handlers.render.blocks import Block, escape, input_block, modal, option, section
+from handlers.render.blocks import Block, form_element, input_block, modal
+from handlers.render.kit import escape, option, section
 from handlers.render.task_modals import metadata
 from rules.activity_ops import CALL_DISPOSITIONS, MEETING_OUTCOME_LABELS
 from storage.models import Activity, CallStatus, MeetingOutcome
@@ -76,8 +77,7 @@ def call_outcome_modal(call: Activity, *, origin: dict[str, Any]) -> Block:
 
 
 def _element(state: dict[str, Any], block_id: str) -> dict[str, Any]:
-    element = ((state.get("values") or {}).get(block_id) or {}).get(block_id) or {}
-    return element if isinstance(element, dict) else {}
+    return form_element(state, block_id)
 
 
 def _selected(state: dict[str, Any], block_id: str) -> str | None:

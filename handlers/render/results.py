@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from handlers import ids
-from handlers.render.blocks import Block, actions, button, context, escape, modal, section
+from handlers.render.blocks import Block, modal, notice
+from handlers.render.kit import MAX_BLOCKS, actions, button, context, escape, section
 from rules.op_result import OpResult, OpStatus
+
+MESSAGE_BLOCKS = MAX_BLOCKS["message"]
 
 _ICONS = {
     OpStatus.DONE: ":white_check_mark:",
@@ -21,7 +24,7 @@ def result_text(result: OpResult) -> str:
 
 
 def result_line(result: OpResult, *, block_id: str | None = None) -> Block:
-    return context(result_text(result), block_id=block_id)
+    return notice(result_text(result), block_id=block_id)
 
 
 def replace_block(blocks: list[Block], block_id: str, replacement: list[Block]) -> list[Block]:
@@ -41,7 +44,11 @@ def replace_block(blocks: list[Block], block_id: str, replacement: list[Block]) 
             out.append(block)
     if not found:
         out.extend(replacement)
-    return out[:50]
+    if len(out) > MESSAGE_BLOCKS and len(replacement) > 1:
+        # A full message: keep only the replacement's last block (its buttons) rather than
+        # lose a block of someone else's content.
+        return replace_block(blocks, block_id, replacement[-1:])
+    return out
 
 
 def result_modal(title: str, result: OpResult) -> Block:
@@ -55,11 +62,11 @@ def follow_up_prompt(task_id: int, message: str, *, block_id: str) -> list[Block
     value = str(task_id)
     return [
         context(f":white_check_mark: {escape(message)} Create a follow-up task?"),
-        actions(
+        *actions(
             [
-                button("Create task", ids.FOLLOW_UP_CREATE, value, style="primary"),
-                button("Not now", ids.FOLLOW_UP_NOT_NOW, value),
-                button("Task settings", ids.FOLLOW_UP_SETTINGS, value),
+                button("Create task", action_id=ids.FOLLOW_UP_CREATE, value=value, style="primary"),
+                button("Not now", action_id=ids.FOLLOW_UP_NOT_NOW, value=value),
+                button("Task settings", action_id=ids.FOLLOW_UP_SETTINGS, value=value),
             ],
             block_id=block_id,
         ),

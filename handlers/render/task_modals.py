@@ -13,18 +13,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from handlers import ids
-from handlers.render.blocks import (
-    Block,
-    actions,
-    button,
-    confirm_dialog,
-    context,
-    escape,
-    input_block,
-    modal,
-    option,
-    section,
-)
+from handlers.render.blocks import Block, confirm_dialog, form_element, input_block, modal
+from handlers.render.kit import actions, button, context, escape, option, section
 from rules.op_result import clock_time, describe_day
 from rules.task_ops import local_due
 from storage.models import Activity, TaskPriority, TaskType
@@ -73,9 +63,7 @@ def read_metadata(view: dict[str, Any]) -> dict[str, Any]:
 
 
 def _value(state: dict[str, Any], block_id: str) -> dict[str, Any]:
-    block = (state.get("values") or {}).get(block_id) or {}
-    element = block.get(block_id) or {}
-    return element if isinstance(element, dict) else {}
+    return form_element(state, block_id)
 
 
 def _text(state: dict[str, Any], block_id: str) -> str | None:
@@ -383,10 +371,15 @@ def task_queue_view(
     blocks += [
         context(f"Task {position} of {total}"),
         section("\n".join(lines)),
-        actions(
+        *actions(
             [
-                button("Complete", ids.TASK_QUEUE_COMPLETE, str(task.id), style="primary"),
-                button("Skip", ids.TASK_QUEUE_NEXT, str(task.id)),
+                button(
+                    "Complete",
+                    action_id=ids.TASK_QUEUE_COMPLETE,
+                    value=str(task.id),
+                    style="primary",
+                ),
+                button("Skip", action_id=ids.TASK_QUEUE_NEXT, value=str(task.id)),
             ],
             block_id=f"queue:{task.id}",
         ),
@@ -408,16 +401,16 @@ def task_controls(task_id: int, subject: str | None) -> Block:
     """The buttons of one task row: Complete, Edit, Reassign, Delete (confirmed), and the
     reschedule menu. Its block id names the task, so a result can replace it in place."""
     label = subject or "this task"
-    return actions(
+    (block,) = actions(
         [
-            button("Complete", ids.TASK_COMPLETE, str(task_id), style="primary"),
+            button("Complete", action_id=ids.TASK_COMPLETE, value=str(task_id), style="primary"),
             reschedule_menu(task_id),
-            button("Edit", ids.TASK_EDIT, str(task_id)),
-            button("Reassign", ids.TASK_REASSIGN, str(task_id)),
+            button("Edit", action_id=ids.TASK_EDIT, value=str(task_id)),
+            button("Reassign", action_id=ids.TASK_REASSIGN, value=str(task_id)),
             button(
                 "Delete",
-                ids.TASK_DELETE,
-                str(task_id),
+                action_id=ids.TASK_DELETE,
+                value=str(task_id),
                 style="danger",
                 confirm=confirm_dialog(
                     "Delete task?",
@@ -429,3 +422,4 @@ def task_controls(task_id: int, subject: str | None) -> Block:
         ],
         block_id=f"task:{task_id}",
     )
+    return block

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from handlers import ids
-from handlers.render.blocks import section
+from handlers.render.kit import section
 from storage.models import Activity, CallStatus, Deal, DealVisibility
 from tests.builders import CRM
 from tests.handlers.payloads import acked, block_action, send, view_submission

@@ -11,7 +11,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from handlers import ids
-from handlers.render.blocks import section
+from handlers.render.kit import section
 from handlers.render.task_modals import edit_task_modal, pick_date_modal, task_controls
 from storage.models import Activity, Role, TaskPriority, TaskStatus, UserPreferences
 from tests.builders import CRM
