@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -535,3 +536,36 @@ def test_a_forged_signature_or_a_stale_request_changes_nothing(
     saved = _reloaded(session, task.id)
     assert saved is not None and saved.status is TaskStatus.NOT_STARTED
     assert running_app.slack.calls == []
+
+
+def test_simultaneous_clicks_complete_once(
+    running_app: RunningApp, session: Session, crm: CRM, now: datetime
+) -> None:
+    ana = crm.user(slack_user_id="UANA")
+    task = crm.task(ana, subject="Call Acme")
+    session.commit()
+    payload = block_action(
+        user_id="UANA",
+        action_id=ids.TASK_COMPLETE,
+        value=str(task.id),
+        block_id=f"task:{task.id}",
+        blocks=_row(task),
+        response_url=running_app.slack.response_url("msg"),
+    )
+    answers = []
+    threads = [
+        threading.Thread(target=lambda: answers.append(send(running_app, payload, settle=False)))
+        for _ in range(5)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    running_app.settle()
+
+    assert [a.status for a in answers] == [200] * 5
+    texts = [str(c.params["blocks"]) for c in running_app.slack.wait_for("response_url", 5)]
+    assert sum("Create a follow-up task?" in t for t in texts) == 1
+    assert sum("already completed by you at 15:30" in t for t in texts) == 4
+    saved = _reloaded(session, task.id)
+    assert saved is not None and saved.completed_at == now
