@@ -407,3 +407,28 @@ def test_create_task_refuses_other_owners_invisible_deals_and_bad_input(
     ):
         assert create_task(session, ana, bad, now=now).status is OpStatus.INVALID
     assert session.scalar(select(func.count()).select_from(Activity)) == count
+
+
+def test_writes_and_the_change_log_on_both_databases(any_engine: Engine, now: datetime) -> None:
+    sessions = session_factory(any_engine)
+    with unit_of_work(sessions) as session:
+        crm = CRM(session, now)
+        dana = crm.user(name="Dana", role=Role.SUPER_ADMIN)
+        task = crm.task(crm.user(), subject="Call Acme")
+        other = crm.task(crm.user(), subject="Email Acme")
+        dana_id, task_id, other_id = dana.id, task.id, other.id
+
+    with unit_of_work(sessions) as session:
+        actor = session.get(type(dana), dana_id)
+        assert actor is not None
+        assert complete_task(session, actor, task_id, now=now).changed
+        assert delete_task(session, actor, other_id, now=now).changed
+
+    with unit_of_work(sessions) as session:
+        actor = session.get(type(dana), dana_id)
+        assert actor is not None
+        again = complete_task(session, actor, task_id, now=now + timedelta(minutes=1))
+        late = complete_task(session, actor, other_id, now=now)
+        assert again.message == "'Call Acme' was already completed by you at 15:30."
+        assert late.message == "'Email Acme' was already deleted by you at 15:30."
+        assert session.get(Activity, other_id) is None
