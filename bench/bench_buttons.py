@@ -8,7 +8,7 @@ Two measurements on a file SQLite database seeded with ``--tasks`` open tasks fo
   actions' re-evaluation of the touched records.
 * **endpoint**: ``--clicks`` signed "Complete" clicks on distinct tasks sent to the real HTTP
   endpoint (waitress, in-process) ``--concurrency`` at a time: ack latency as Slack sees it,
-  and the time until the message update reaches the (stand-in) ``response_url``.
+  and the time until the message update (``chat.update``) reaches the stand-in Slack.
 
     python -m bench buttons [--clicks 400] [--concurrency 20] [--reps 20] [--tasks 30]
 """
@@ -228,7 +228,7 @@ def endpoint(
         }
         effects = [
             (call.at - sent_at[key_of[call.params.get("text", "")]]) * 1000
-            for call in slack.calls_to("response_url")
+            for call in slack.calls_to("chat.update")
             if call.params.get("text", "") in key_of
         ]
     engine.dispose()

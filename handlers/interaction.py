@@ -53,6 +53,9 @@ class Click:
     trigger_id: str | None
     container: str  # "message", "view" or ""
     view: dict[str, Any] = field(default_factory=dict)
+    channel_id: str | None = None
+    message_ts: str | None = None
+    is_ephemeral: bool = False
     message_blocks: list[Block] = field(default_factory=list)
     response_url: str | None = None
 
@@ -64,14 +67,18 @@ class Click:
         if value is None and isinstance(selected, dict):
             value = selected.get("value")
         message = body.get("message") or {}
+        container = body.get("container") or {}
         return cls(
             user_id=str((body.get("user") or {}).get("id") or ""),
             action_id=str(action.get("action_id") or ""),
             value=value if isinstance(value, str) else None,
             block_id=action.get("block_id"),
             trigger_id=body.get("trigger_id"),
-            container=str((body.get("container") or {}).get("type") or ""),
+            container=str(container.get("type") or ""),
             view=body.get("view") or {},
+            channel_id=(body.get("channel") or {}).get("id") or container.get("channel_id"),
+            message_ts=message.get("ts") or container.get("message_ts"),
+            is_ephemeral=bool(container.get("is_ephemeral")),
             message_blocks=list(message.get("blocks") or []),
             response_url=body.get("response_url"),
         )
@@ -166,15 +173,24 @@ def show_in_place(
     result line (or ``replacement``); a refusal keeps the message and answers with a line
     only the clicking user sees. The Home tab is re-published where the user was, with the
     result under its header.
+
+    A bot message is updated with ``chat.update`` (its ``response_url`` expires after 30
+    minutes, and this morning's digest is clicked all day); an ephemeral message, which
+    ``chat.update`` cannot reach, through its ``response_url``.
     """
     if click.container == "message":
         if result.refused:
-            respond(text=result_text(result), response_type="ephemeral", replace_original=False)
+            _tell_privately(click, result_text(result), client=client, respond=respond)
             return
         blocks = replace_block(
             click.message_blocks, click.block_id or "", replacement or [result_line(result)]
         )
-        respond(text=result.message, blocks=blocks, replace_original=True)
+        if click.channel_id and click.message_ts and not click.is_ephemeral:
+            client.chat_update(
+                channel=click.channel_id, ts=click.message_ts, text=result.message, blocks=blocks
+            )
+        else:
+            respond(text=result.message, blocks=blocks, replace_original=True)
         return
     if click.in_home:
         publish_home(
@@ -186,6 +202,14 @@ def show_in_place(
         )
         return
     logger.warning("no place to show the result of %s", click.action_id)
+
+
+def _tell_privately(click: Click, text: str, *, client: WebClient, respond: Respond) -> None:
+    """A line only the clicking user sees, under the message they clicked."""
+    if click.response_url:
+        respond(text=text, response_type="ephemeral", replace_original=False)
+    elif click.channel_id:
+        client.chat_postEphemeral(channel=click.channel_id, user=click.user_id, text=text)
 
 
 ClickWork = Callable[[Services, Click, WebClient, Respond], None]

@@ -63,9 +63,9 @@ def test_complete_from_a_message_updates_it_in_place_with_the_follow_up_prompt(
 
     _click_in_message(running_app, "UANA", ids.TASK_COMPLETE, str(task.id), _row(task))
 
-    [update] = running_app.slack.wait_for("response_url")
-    assert update.params["replace_original"] is True
-    blocks = update.params["blocks"]
+    [update] = running_app.slack.wait_for("chat.update")
+    assert (update.params["channel"], update.params["ts"]) == ("D0TEST", "1700000000.000100")
+    blocks = update.json_param("blocks")
     assert blocks[0]["block_id"] == f"row:{task.id}"  # the task line stays
     assert (
         "Done: 'Call Acme' completed. Create a follow-up task?" in blocks[1]["elements"][0]["text"]
@@ -154,7 +154,7 @@ def test_a_double_click_is_applied_once(
     _click_in_message(running_app, "UANA", ids.TASK_COMPLETE, str(task.id), _row(task))
     _click_in_message(running_app, "UANA", ids.TASK_COMPLETE, str(task.id), _row(task))
 
-    first, second = running_app.slack.wait_for("response_url", 2)
+    first, second = running_app.slack.wait_for("chat.update", 2)
     assert "Create a follow-up task?" in str(first.params["blocks"])
     assert "'Call Acme' was already completed by you at 15:30." in str(second.params["blocks"])
     saved = _reloaded(session, task.id)
@@ -186,7 +186,7 @@ def test_an_item_done_elsewhere_refreshes_the_home_tab_and_says_who(
     at_914 = datetime(2026, 3, 11, 13, 14, tzinfo=UTC)
     with start_app(sqlite_engine, running_app.slack, clock=lambda: at_914) as earlier_app:
         _click_in_message(earlier_app, "UDANA", ids.TASK_COMPLETE, str(task.id), _row(task))
-    assert "Done" in str(running_app.slack.wait_for("response_url")[0].params["blocks"])
+    assert "Done" in str(running_app.slack.wait_for("chat.update")[0].params["blocks"])
     del dana
 
     send(
@@ -402,7 +402,7 @@ def test_delete_then_a_late_click_says_who_deleted_it(
     _click_in_message(running_app, "UANA", ids.TASK_DELETE, str(task_id), _row(task))
     _click_in_message(running_app, "UANA", ids.TASK_COMPLETE, str(task_id), _row(task))
 
-    deleted, late = running_app.slack.wait_for("response_url", 2)
+    deleted, late = running_app.slack.wait_for("chat.update", 2)
     assert "Done: 'Call Acme' deleted." in str(deleted.params["blocks"])
     assert "'Call Acme' was already deleted by you at 15:30." in str(late.params["blocks"])
     assert _reloaded(session, task_id) is None
@@ -416,7 +416,7 @@ def test_follow_up_buttons(
     task = crm.task(ana, subject="Call Acme", deals=[deal])
     session.commit()
     _click_in_message(running_app, "UANA", ids.TASK_COMPLETE, str(task.id), _row(task))
-    prompt_message = running_app.slack.wait_for("response_url")[0].params["blocks"]
+    prompt_message = running_app.slack.wait_for("chat.update")[0].json_param("blocks")
 
     running_app.slack.clear()
     _click_in_message(
@@ -466,7 +466,7 @@ def test_follow_up_buttons(
         prompt_message,
         block_id=f"task:{task.id}",
     )
-    [reply] = running_app.slack.wait_for("response_url")
+    [reply] = running_app.slack.wait_for("chat.update")
     assert "won't be asked about follow-up tasks" in str(reply.params["blocks"])
     session.expire_all()
     prefs = session.get(UserPreferences, ana.id)
@@ -564,8 +564,32 @@ def test_simultaneous_clicks_complete_once(
     running_app.settle()
 
     assert [a.status for a in answers] == [200] * 5
-    texts = [str(c.params["blocks"]) for c in running_app.slack.wait_for("response_url", 5)]
+    texts = [str(c.params["blocks"]) for c in running_app.slack.wait_for("chat.update", 5)]
     assert sum("Create a follow-up task?" in t for t in texts) == 1
     assert sum("already completed by you at 15:30" in t for t in texts) == 4
     saved = _reloaded(session, task.id)
     assert saved is not None and saved.completed_at == now
+
+
+def test_an_ephemeral_message_is_replaced_through_its_response_url(
+    running_app: RunningApp, session: Session, crm: CRM
+) -> None:
+    ana = crm.user(slack_user_id="UANA")
+    task = crm.task(ana, subject="Call Acme")
+    session.commit()
+    payload = block_action(
+        user_id="UANA",
+        action_id=ids.TASK_COMPLETE,
+        value=str(task.id),
+        block_id=f"task:{task.id}",
+        blocks=_row(task),
+        response_url=running_app.slack.response_url("sales"),
+    )
+    payload["container"]["is_ephemeral"] = True  # a /sales answer
+
+    send(running_app, payload)
+
+    [update] = running_app.slack.wait_for("response_url")
+    assert update.params["replace_original"] is True
+    assert "Create a follow-up task?" in str(update.params["blocks"])
+    assert running_app.slack.calls_to("chat.update") == []
