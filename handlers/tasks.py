@@ -3,6 +3,7 @@ create, and the task queue. Each listener parses, calls ``rules.task_ops``, rend
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, time, timedelta
 from typing import Any
@@ -148,7 +149,11 @@ def reschedule(services: Services, click: Click, client: WebClient, respond: Res
 
 
 def _render_if_open(
-    session: Session, actor: User, task_id: object, now: datetime, render: Any
+    session: Session,
+    actor: User,
+    task_id: object,
+    now: datetime,
+    render: Callable[[Activity], Block],
 ) -> tuple[Block | None, OpResult | None]:
     task, refusal = task_for_change(session, actor, task_id, now=now)
     return (render(task), None) if task is not None else (None, refusal)
@@ -297,7 +302,10 @@ class QueueState:
     skipped: tuple[int, ...] = ()
 
 
-def _queue_renderer(state: QueueState, notice: str | None) -> Any:
+Renderer = Callable[[Session, User, datetime], tuple[Block | None, OpResult | None]]
+
+
+def _queue_renderer(state: QueueState, notice: str | None) -> Renderer:
     def render(s: Session, actor: User, now: datetime) -> tuple[Block | None, OpResult | None]:
         if state.bucket not in _BUCKETS:
             return None, invalid("That task list doesn't exist. Refresh the view.")

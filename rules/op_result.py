@@ -56,8 +56,8 @@ class OpResult:
         return self.status in {OpStatus.NOT_FOUND, OpStatus.FORBIDDEN, OpStatus.INVALID}
 
 
-def done(message: str, record_id: int | None = None, **extra: object) -> OpResult:
-    return OpResult(OpStatus.DONE, message, record_id, **extra)  # type: ignore[arg-type]
+def done(message: str, record_id: int | None = None, *, follow_up_prompt: bool = False) -> OpResult:
+    return OpResult(OpStatus.DONE, message, record_id, follow_up_prompt=follow_up_prompt)
 
 
 def already(
