@@ -57,7 +57,7 @@ def demo(
     with Session(engine) as session:
         rep = session.get(User, org.rep_id)
         assert rep is not None
-        render_sections(console, TerminalContext(session=session, user=rep, now=now))
+        render_sections(console, TerminalContext(session=session, user=rep, now=now, org=org))
     activities = org.counts.get("activities", 0)
     console.print(
         f"[dim]Demo organisation (seed {seed}): {org.counts.get('users', 0)} users, "

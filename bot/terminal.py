@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from rules.meetings import MeetingItem
 from rules.overview import GoalProgress, InsightCount, Overview, overview
 from rules.tasks import TaskGroup, TaskItem
+from storage.demo import DemoOrg
 from storage.models import User
 
 MAX_WIDTH = 120
@@ -32,11 +33,15 @@ HIGH_PRIORITY_MARK = "!"
 
 @dataclass
 class TerminalContext:
-    """What a section may read: the session, whose workspace, and the instant."""
+    """What a section may read: the session, whose workspace, the instant, and the demo.
+
+    ``org`` names the demo's manager, super admin and featured deal (None outside the demo).
+    """
 
     session: Session
     user: User
     now: datetime
+    org: DemoOrg | None = None
 
     @cached_property
     def overview(self) -> Overview:
@@ -68,7 +73,8 @@ def render_task_group(title: str, group: TaskGroup, *, with_day: bool = False) -
         padding=(0, 1),
     )
     table.add_column("", width=1, style="bold red")
-    table.add_column("due", width=9 if with_day else 5, no_wrap=True)
+    # One width for every bucket so the three tables line up.
+    table.add_column("due", width=9, no_wrap=True)
     table.add_column("task", ratio=3)
     table.add_column("for", ratio=2, style="cyan")
     if not group.tasks:
@@ -114,7 +120,7 @@ def render_meetings(title: str, meetings: tuple[MeetingItem, ...], *, with_day: 
         expand=True,
         padding=(0, 1),
     )
-    table.add_column("when", width=17 if with_day else 13, no_wrap=True)
+    table.add_column("when", width=15, no_wrap=True)
     table.add_column("meeting", ratio=3)
     table.add_column("with", ratio=2, style="cyan")
     if not meetings:

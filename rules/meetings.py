@@ -105,7 +105,17 @@ def meetings_between(
         window: The UTC range; a meeting counts if any part of it falls inside.
         include_canceled: Keep canceled meetings (a calendar drops them).
     """
-    query = select(Activity).where(
+    query = select(
+        Activity.id,
+        Activity.subject,
+        Activity.starts_at,
+        Activity.ends_at,
+        Activity.outcome,
+        Activity.owner_id,
+        Activity.meeting_link,
+        Activity.location,
+        Activity.attendees,
+    ).where(
         Activity.kind == ActivityKind.MEETING,
         Activity.owner_id == owner.id,
         Activity.starts_at < window.end,
@@ -113,7 +123,7 @@ def meetings_between(
     )
     if not include_canceled:
         query = query.where(on_calendar_clause())
-    rows = list(session.scalars(query.order_by(Activity.starts_at, Activity.id)))
+    rows = session.execute(query.order_by(Activity.starts_at, Activity.id)).all()
     ids = [row.id for row in rows]
     contacts = contacts_of_activities(session, ids)
     deals = deals_of_activities(session, ids)

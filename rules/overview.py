@@ -259,7 +259,7 @@ def overview(
     Raises:
         WorkspaceAccessDenied: The viewer may not see this workspace.
     """
-    viewer_is_owner = require_workspace_access(session, viewer or owner, owner)
+    viewer_is_owner = require_workspace_access(session, viewer=viewer or owner, owner=owner)
     clock = clock_for(session, owner, now=now)
     counts = weekly_counts(session, owner, now=now)
     todays = meetings_between(session, owner, clock=clock, window=clock.today_range)

@@ -67,7 +67,7 @@ def can_act_for(session: Session, actor: User, owner_id: int | None) -> bool:
     return False
 
 
-def can_view_workspace(session: Session, viewer: User, owner: User) -> bool:
+def can_view_workspace(session: Session, *, viewer: User, owner: User) -> bool:
     """May ``viewer`` open ``owner``'s workspace (overview, tasks, schedule, feed)?
 
     The owner themselves, a super admin ("name dropdown"), or a manager of the owner's team.
@@ -84,12 +84,12 @@ class WorkspaceAccessDenied(PermissionError):
     """The viewer may not open that user's workspace."""
 
 
-def require_workspace_access(session: Session, viewer: User, owner: User) -> bool:
+def require_workspace_access(session: Session, *, viewer: User, owner: User) -> bool:
     """Raise WorkspaceAccessDenied unless ``viewer`` may view ``owner``'s workspace.
 
     Returns:
         Whether the viewer is the owner (callers redact meetings when not).
     """
-    if not can_view_workspace(session, viewer, owner):
+    if not can_view_workspace(session, viewer=viewer, owner=owner):
         raise WorkspaceAccessDenied(f"user {viewer.id} may not view the workspace of {owner.id}")
     return viewer.id == owner.id

@@ -96,27 +96,27 @@ def find_conflicts(meetings: tuple[MeetingItem, ...]) -> tuple[Conflict, ...]:
 
 def schedule(
     session: Session,
-    viewer: User,
     owner: User,
     *,
     now: datetime,
     period: SchedulePeriod = SchedulePeriod.DAY,
     anchor: date | None = None,
+    viewer: User | None = None,
 ) -> Schedule:
     """The owner's schedule for the local period containing ``anchor`` (default: today).
 
     Args:
         session: An open session.
-        viewer: Who is looking; anyone but the owner sees meetings as "Busy".
         owner: Whose schedule.
         now: The current instant (aware).
         period: Day, week or month.
         anchor: A local date inside the period (default: the owner's today).
+        viewer: Who is looking (default: the owner); anyone else sees meetings as "Busy".
 
     Raises:
         WorkspaceAccessDenied: The viewer may not see this workspace.
     """
-    viewer_is_owner = require_workspace_access(session, viewer, owner)
+    viewer_is_owner = require_workspace_access(session, viewer=viewer or owner, owner=owner)
     clock = clock_for(session, owner, now=now)
     window = period_range(clock, period, anchor or clock.today)
     meetings = meetings_between(session, owner, clock=clock, window=window)

@@ -12,9 +12,11 @@ Open means not completed (``OPEN_TASK_STATUSES``). A task without a due time is 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from enum import StrEnum
+from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, case, func, select
 from sqlalchemy.orm import Session
@@ -30,6 +32,10 @@ from storage.models import (
     TaskType,
     User,
 )
+
+# "Overdue" has no lower bound; a fixed early instant stands for it (datetime.min would
+# overflow when converted from a zone ahead of UTC).
+EARLIEST_DUE = datetime(1900, 1, 1, tzinfo=UTC)
 
 
 class TaskBucket(StrEnum):
@@ -124,6 +130,21 @@ class TaskPage:
         return self.offset + len(self.tasks) < self.total
 
 
+_TaskRow = tuple[Any, ...]
+
+# Only what a TaskItem shows: loading whole Activity objects costs more than the SQL.
+_TASK_COLUMNS = (
+    Activity.id,
+    Activity.subject,
+    Activity.due_at,
+    Activity.status,
+    Activity.priority,
+    Activity.task_type,
+    Activity.owner_id,
+    Activity.sequence_enrollment_id,
+)
+
+
 def open_task_clause() -> ColumnElement[bool]:
     """WHERE: the activity is a task that is not completed."""
     return and_(Activity.kind == ActivityKind.TASK, Activity.status.in_(OPEN_TASK_STATUSES))
@@ -135,7 +156,7 @@ def bucket_range(clock: UserClock, bucket: TaskBucket) -> TimeRange:
         return clock.today_range
     if bucket is TaskBucket.TOMORROW:
         return clock.tomorrow_range
-    return TimeRange(datetime.min.replace(tzinfo=clock.now.tzinfo), clock.today_range.start)
+    return TimeRange(EARLIEST_DUE, clock.today_range.start)
 
 
 def _queue_order() -> list[ColumnElement[object]]:
@@ -145,8 +166,8 @@ def _queue_order() -> list[ColumnElement[object]]:
     return [Activity.due_at.asc(), high_first, Activity.id.asc()]
 
 
-def _filtered(owner: User, clock: UserClock, filters: TaskFilters) -> Select[Activity]:
-    query = select(Activity).where(
+def _filtered(owner: User, clock: UserClock, filters: TaskFilters) -> Select[*_TaskRow]:
+    query = select(*_TASK_COLUMNS).where(
         open_task_clause(), Activity.owner_id == owner.id, Activity.due_at.is_not(None)
     )
     if filters.bucket is not None:
@@ -169,7 +190,7 @@ def _filtered(owner: User, clock: UserClock, filters: TaskFilters) -> Select[Act
     return query
 
 
-def _items(session: Session, clock: UserClock, rows: list[Activity]) -> tuple[TaskItem, ...]:
+def _items(session: Session, clock: UserClock, rows: Sequence[Any]) -> tuple[TaskItem, ...]:
     ids = [row.id for row in rows]
     contacts = contacts_of_activities(session, ids)
     deals = deals_of_activities(session, ids)
@@ -208,8 +229,8 @@ def task_buckets(session: Session, user: User, *, now: datetime) -> TaskBuckets:
     """
     clock = clock_for(session, user, now=now)
     rows = list(
-        session.scalars(
-            select(Activity)
+        session.execute(
+            select(*_TASK_COLUMNS)
             .where(
                 open_task_clause(),
                 Activity.owner_id == user.id,
@@ -262,7 +283,7 @@ def open_tasks(
     clock = clock_for(session, user, now=now)
     query = _filtered(user, clock, filters or TaskFilters())
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = list(session.scalars(query.order_by(*_queue_order()).offset(offset).limit(limit)))
+    rows = session.execute(query.order_by(*_queue_order()).offset(offset).limit(limit)).all()
     return TaskPage(_items(session, clock, rows), total=total, offset=offset, limit=limit)
 
 
@@ -312,7 +333,7 @@ def tasks_due_between(
         window: The UTC due-time range.
         include_completed: Keep completed tasks (the calendar shows them struck through).
     """
-    query = select(Activity).where(
+    query = select(*_TASK_COLUMNS).where(
         Activity.kind == ActivityKind.TASK,
         Activity.owner_id == owner.id,
         Activity.due_at >= window.start,
@@ -320,5 +341,5 @@ def tasks_due_between(
     )
     if not include_completed:
         query = query.where(Activity.status.in_(OPEN_TASK_STATUSES))
-    rows = list(session.scalars(query.order_by(*_queue_order())))
+    rows = session.execute(query.order_by(*_queue_order())).all()
     return _items(session, clock, rows)

@@ -807,7 +807,9 @@ def _sync_sequences(session: Session, rows: _Rows) -> None:
 
 def _populate(b: _Builder) -> dict[str, Any]:
     rng = b.rng
-    b.rows.add(WorkspaceSettings, id=1, hipaa_sensitive_data=False, customer_analysis=True)
+    # Settings are not CRM data: an existing row is the operator's choice and stays.
+    if b.session.get(WorkspaceSettings, 1) is None:
+        b.rows.add(WorkspaceSettings, id=1, hipaa_sensitive_data=False, customer_analysis=True)
 
     teams = []
     for external_id, name, zone in _TEAMS:

@@ -56,3 +56,24 @@ def test_who_may_act_for_an_owner(session: Session, crm: CRM) -> None:
     assert not can_act_for(session, other_manager, rep.id)
     assert can_act_for(session, admin, rep.id)
     assert not can_act_for(session, rep, None)
+
+
+def test_who_may_open_someone_elses_workspace(session: Session, crm: CRM) -> None:
+    from rules.permissions import can_view_workspace
+
+    east, west = crm.team(), crm.team()
+    rep = crm.user(team_id=east.id)
+    peer = crm.user(team_id=east.id, deal_visibility=DealVisibility.EVERYTHING)
+    manager = crm.user(team_id=east.id, role=Role.MANAGER)
+    other_manager = crm.user(team_id=west.id, role=Role.MANAGER)
+    admin = crm.user(role=Role.SUPER_ADMIN)
+
+    def may(viewer) -> bool:  # type: ignore[no-untyped-def]
+        return can_view_workspace(session, viewer=viewer, owner=rep)
+
+    assert may(rep) and may(manager) and may(admin)
+    # Seeing all deals is not opening someone's workspace.
+    assert not may(peer)
+    assert not may(other_manager)
+    admin.is_active = False
+    assert not may(admin)

@@ -27,7 +27,7 @@ def test_conflicts_are_overlapping_meetings_only(session: Session, crm: CRM, now
         outcome=MeetingOutcome.CANCELED,
     )
 
-    day = schedule(session, rep, rep, now=now)
+    day = schedule(session, rep, now=now)
     assert [m.title for m in day.meetings] == ["Standup", "Overlaps standup", "Right after"]
     assert len(day.conflicts) == 1
     conflict = day.conflicts[0]
@@ -53,13 +53,13 @@ def test_a_super_admin_sees_another_users_meetings_as_busy(
         contacts=[buyer],
     )
 
-    own = schedule(session, rep, rep, now=now)
+    own = schedule(session, rep, now=now)
     assert own.viewer_is_owner
     assert own.meetings[0].title == "Pricing talk with Jane"
     assert own.meetings[0].attendees == ("Jane Buyer",)
     assert [c.name for c in own.contacts_with_meetings_today] == ["Jane Buyer"]
 
-    seen = schedule(session, admin, rep, now=now)
+    seen = schedule(session, rep, now=now, viewer=admin)
     assert not seen.viewer_is_owner
     meeting = seen.meetings[0]
     assert meeting.is_busy and meeting.title == BUSY_TITLE
@@ -75,8 +75,8 @@ def test_a_rep_may_not_open_another_reps_schedule(session: Session, crm: CRM) ->
     rep, peer = crm.user(team_id=team.id), crm.user(team_id=team.id)
     manager = crm.user(team_id=team.id, role=Role.MANAGER)
     with pytest.raises(WorkspaceAccessDenied):
-        schedule(session, peer, rep, now=crm.now)
-    assert schedule(session, manager, rep, now=crm.now).viewer_is_owner is False
+        schedule(session, rep, now=crm.now, viewer=peer)
+    assert schedule(session, rep, now=crm.now, viewer=manager).viewer_is_owner is False
 
 
 def test_week_and_month_follow_the_owners_zone_and_count_open_tasks(
@@ -99,21 +99,17 @@ def test_week_and_month_follow_the_owners_zone_and_count_open_tasks(
     )
     crm.task(rep, subject="Next month", due_at=datetime(2026, 4, 2, 18, 0, tzinfo=UTC))
 
-    week = schedule(session, rep, rep, now=now, period=SchedulePeriod.WEEK)
+    week = schedule(session, rep, now=now, period=SchedulePeriod.WEEK)
     assert (week.first_day, week.last_day) == (date(2026, 3, 9), date(2026, 3, 15))
     assert [m.title for m in week.meetings] == []
-    previous = schedule(
-        session, rep, rep, now=now, period=SchedulePeriod.WEEK, anchor=date(2026, 3, 8)
-    )
+    previous = schedule(session, rep, now=now, period=SchedulePeriod.WEEK, anchor=date(2026, 3, 8))
     assert [m.title for m in previous.meetings] == ["Sunday late"]
     assert [t.subject for t in week.tasks] == ["Open", "Done"]
     assert week.tasks_due == 1
 
-    month = schedule(session, rep, rep, now=now, period=SchedulePeriod.MONTH)
+    month = schedule(session, rep, now=now, period=SchedulePeriod.MONTH)
     assert (month.first_day, month.last_day) == (date(2026, 3, 1), date(2026, 3, 31))
     assert [m.title for m in month.meetings] == ["Sunday late", "Next Monday"]
     assert month.tasks_due == 1
-    april = schedule(
-        session, rep, rep, now=now, period=SchedulePeriod.MONTH, anchor=date(2026, 4, 1)
-    )
+    april = schedule(session, rep, now=now, period=SchedulePeriod.MONTH, anchor=date(2026, 4, 1))
     assert [t.subject for t in april.tasks] == ["Next month"]

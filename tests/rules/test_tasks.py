@@ -174,3 +174,18 @@ def test_tasks_view_filters_and_pages(session: Session, crm: CRM, now: datetime)
     assert [page.has_more for page in pages] == [True, True, False]
     seen = [t.id for page in pages for t in page.tasks]
     assert len(seen) == len(set(seen)) == 7
+
+
+def test_bucket_filter_accepts_now_in_any_zone(session: Session, crm: CRM) -> None:
+    rep = crm.user(timezone="Asia/Tokyo")
+    crm.task(rep, subject="Last week", due_at=_at(2026, 3, 4, 1, 0))
+    crm.task(rep, subject="Today", due_at=_at(2026, 3, 11, 3, 0))
+    tokyo_now = datetime(2026, 3, 11, 12, 0, tzinfo=ZoneInfo("Asia/Tokyo"))
+
+    def subjects(bucket: TaskBucket) -> list[str]:
+        page = open_tasks(session, rep, now=tokyo_now, filters=TaskFilters(bucket=bucket))
+        return [t.subject for t in page.tasks]
+
+    assert subjects(TaskBucket.OVERDUE) == ["Last week"]
+    assert subjects(TaskBucket.TODAY) == ["Today"]
+    assert subjects(TaskBucket.TOMORROW) == []

@@ -10,11 +10,12 @@ import pytest
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
-from rules.deals import DealCategory, category_counts
+from rules.deals import DealCategory, category_counts, deals_page
 from rules.feed import feed
 from rules.leads import leads_by_stage
 from rules.overview import overview
-from rules.schedule import schedule
+from rules.schedule import SchedulePeriod, schedule
+from rules.tasks import open_tasks
 from storage.db import make_engine
 from storage.demo import DEMO_DB_FILENAME, DemoOrg, DemoRefused, build_demo_org
 from storage.models import (
@@ -28,6 +29,7 @@ from storage.models import (
     Role,
     Team,
     User,
+    WorkspaceSettings,
 )
 from tests.builders import CRM
 
@@ -99,7 +101,7 @@ def test_the_demo_reps_day_is_rich(demo: tuple[Session, DemoOrg], now: datetime)
     assert len(view.todays_meetings) >= 2
     assert all(i.count > 0 for i in view.insights)
     assert len(view.goals) == 4
-    assert schedule(session, dana, dana, now=now).conflicts
+    assert schedule(session, dana, now=now).conflicts
     assert category_counts(session, dana, now=now)[DealCategory.NO_ACTIVITY_SCHEDULED] >= 2
     page = feed(session, dana, now=now, limit=50)
     assert any(g.is_target_account for g in page.groups)
@@ -182,3 +184,44 @@ def test_builds_on_postgresql_too(any_engine: Engine, now: datetime) -> None:
         dana = session.get(User, org.rep_id)
         assert dana is not None
         assert overview(session, dana, now=now).tasks.today.count > 0
+
+
+def test_every_view_reads_the_same_on_sqlite_and_postgresql(
+    sqlite_engine: Engine, postgres_engine: Engine, now: datetime
+) -> None:
+    def views(engine: Engine) -> dict[str, object]:
+        with Session(engine) as session:
+            org = build_demo_org(session, now=now)
+            session.commit()
+            dana, admin = session.get(User, org.rep_id), session.get(User, org.admin_id)
+            assert dana is not None and admin is not None
+            return {
+                "overview": overview(session, dana, now=now),
+                "admin overview": overview(session, dana, now=now, viewer=admin),
+                "deals": [
+                    deals_page(session, admin, now=now, category=c, limit=200) for c in DealCategory
+                ],
+                "counts": category_counts(session, admin, now=now),
+                "week": schedule(session, dana, now=now, period=SchedulePeriod.WEEK),
+                "month": schedule(
+                    session, dana, now=now, period=SchedulePeriod.MONTH, viewer=admin
+                ),
+                "feed": feed(session, dana, now=now, limit=100, per_contact=20),
+                "leads": leads_by_stage(session, dana),
+                "tasks": open_tasks(session, dana, now=now, limit=500),
+            }
+
+    on_sqlite, on_postgres = views(sqlite_engine), views(postgres_engine)
+    for name, result in on_sqlite.items():
+        assert result == on_postgres[name], name
+
+
+def test_fills_a_database_that_only_has_settings(demo_engine: Engine, now: datetime) -> None:
+    with Session(demo_engine) as session:
+        CRM(session, now).settings(hipaa_sensitive_data=True)
+        session.commit()
+        build_demo_org(session, now=now)
+        session.commit()
+        assert session.scalar(select(func.count()).select_from(User)) == 16
+        settings = session.get(WorkspaceSettings, 1)
+        assert settings is not None and settings.hipaa_sensitive_data is True
