@@ -9,6 +9,7 @@ import typer
 from rich.console import Console
 
 from bot import commands_demo
+from bot.commands_insights import register as register_insights
 from bot.settings import Settings, SettingsError, load_settings
 from bot.store import Store, open_store
 from storage.db import current_revision, head_revision, make_engine, upgrade
@@ -22,6 +23,7 @@ app = typer.Typer(
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 commands_demo.register(app)
+register_insights(app)
 
 err_console = Console(stderr=True)
 

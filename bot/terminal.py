@@ -20,6 +20,7 @@ from rich.table import Table
 from rich.text import Text
 from sqlalchemy.orm import Session
 
+from bot.commands_insights import deal_insights_section
 from rules.meetings import MeetingItem
 from rules.overview import GoalProgress, InsightCount, Overview, overview
 from rules.tasks import TaskGroup, TaskItem
@@ -217,6 +218,7 @@ DEMO_SECTIONS: list[Section] = [
     meetings_section,
     insights_section,
     goals_section,
+    deal_insights_section,
 ]
 
 

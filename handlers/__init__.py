@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from handlers import commands, deals, events, home, outcomes, settings, tasks
+from handlers import commands, deals, events, home, insights, outcomes, settings, tasks
 
 if TYPE_CHECKING:
     from slack_bolt import App
@@ -22,6 +22,7 @@ SURFACES: list[Register] = [
     commands.register,
     events.register,
     settings.register,
+    insights.register,
     tasks.register,
     outcomes.register,
     deals.register,

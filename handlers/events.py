@@ -36,6 +36,8 @@ class DirectMessage:
     channel_id: str
     text: str
     ts: str
+    # Set when the message is a reply in a thread (Deal Insights' follow-ups).
+    thread_ts: str | None = None
 
 
 # Each answerer returns True when it answered. The Deal Insights surface appends one that
@@ -98,6 +100,7 @@ def _answer_dm(services: Services, client: WebClient, event: dict[str, Any]) -> 
         channel_id=channel,
         text=str(event.get("text") or ""),
         ts=str(event.get("ts") or ""),
+        thread_ts=str(event["thread_ts"]) if event.get("thread_ts") else None,
     )
     for answer in DM_ANSWERERS:
         if answer(message):

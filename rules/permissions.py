@@ -3,14 +3,22 @@
 Deal visibility follows HubSpot's per-object permission (view Everything / Team only /
 Owned only). A super admin sees everything. An unknown or missing setting means "owned
 only": when in doubt, show less. Unassigned deals are visible only with "everything".
+
+Activities (meetings, calls, emails, notes, tasks) of a deal are visible only when the deal
+is, and then by a rule per activity kind (``ACTIVITY_RULES``): today every kind follows its
+owner, the way deals do. A rep who may see a deal does not thereby see what another rep wrote
+about it (Deal Insights' budget-cut example, spec section 6).
 """
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, Select, false, select, true
+from collections.abc import Callable, Iterable
+from enum import StrEnum
+
+from sqlalchemy import ColumnElement, Select, and_, false, or_, select, true
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
-from storage.models import Deal, DealVisibility, Role, User
+from storage.models import Activity, ActivityDeal, ActivityKind, Deal, DealVisibility, Role, User
 
 
 def effective_visibility(user: User) -> DealVisibility:
@@ -39,6 +47,69 @@ def visible_owner_clause(
 def visible_deals(user: User) -> Select[Deal]:
     """All deals ``user`` may see, as a query to refine (filter, order, limit)."""
     return select(Deal).where(visible_owner_clause(user, Deal.owner_id))
+
+
+class ActivityRule(StrEnum):
+    """Who may see an activity of a deal they may see."""
+
+    # The owner, and users whose deal visibility covers the owner (team, everything);
+    # an unowned activity only with "everything".
+    FOLLOWS_OWNER = "follows_owner"
+
+
+# [choice] One rule per kind, kept as data so a kind can get its own rule later (e.g.
+# meetings visible to their attendees). Notes and emails are the sensitive ones: what a
+# rep wrote or sent is theirs and their managers', not every rep's on the deal.
+ACTIVITY_RULES: dict[ActivityKind, ActivityRule] = {
+    ActivityKind.EMAIL: ActivityRule.FOLLOWS_OWNER,
+    ActivityKind.NOTE: ActivityRule.FOLLOWS_OWNER,
+    ActivityKind.MEETING: ActivityRule.FOLLOWS_OWNER,
+    ActivityKind.CALL: ActivityRule.FOLLOWS_OWNER,
+    ActivityKind.TASK: ActivityRule.FOLLOWS_OWNER,
+}
+
+_RULE_CLAUSES: dict[ActivityRule, Callable[[User], ColumnElement[bool]]] = {
+    ActivityRule.FOLLOWS_OWNER: lambda user: visible_owner_clause(user, Activity.owner_id),
+}
+
+
+def visible_activity_clause(
+    user: User, kinds: Iterable[ActivityKind] = tuple(ActivityKind)
+) -> ColumnElement[bool]:
+    """A WHERE clause on ``Activity``: one of ``kinds``, and visible to ``user`` by its rule.
+
+    This says nothing about the deal: combine it with ``visible_deal_activities``.
+    """
+    by_rule: dict[ActivityRule, list[ActivityKind]] = {}
+    for kind in kinds:
+        by_rule.setdefault(ACTIVITY_RULES.get(kind, ActivityRule.FOLLOWS_OWNER), []).append(kind)
+    if not by_rule:
+        return false()
+    return or_(
+        *(
+            and_(Activity.kind.in_(rule_kinds), _RULE_CLAUSES[rule](user))
+            for rule, rule_kinds in by_rule.items()
+        )
+    )
+
+
+def visible_deal_activities(
+    user: User, *, deal_id: int, kinds: Iterable[ActivityKind] = tuple(ActivityKind)
+) -> Select[Activity]:
+    """The activities of deal ``deal_id`` that ``user`` may see, as a query to refine.
+
+    Empty when the deal itself is not visible, so nothing invisible is ever loaded.
+    """
+    deal_visible = (
+        select(Deal.id)
+        .where(Deal.id == deal_id, visible_owner_clause(user, Deal.owner_id))
+        .exists()
+    )
+    return (
+        select(Activity)
+        .join(ActivityDeal, ActivityDeal.activity_id == Activity.id)
+        .where(ActivityDeal.deal_id == deal_id, deal_visible, visible_activity_clause(user, kinds))
+    )
 
 
 def can_view_deal(session: Session, user: User, deal_id: int) -> bool:

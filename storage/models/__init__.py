@@ -34,6 +34,7 @@ from storage.models.crm import (
     SequenceEnrollment,
     StageState,
 )
+from storage.models.insights import CachedInsight, InsightFeedback, InsightRequest
 from storage.models.org import (
     DealVisibility,
     Goal,
@@ -56,6 +57,7 @@ __all__ = [
     "ActivityLead",
     "Assignment",
     "Base",
+    "CachedInsight",
     "CallStatus",
     "ChangeKind",
     "Company",
@@ -68,6 +70,8 @@ __all__ = [
     "EnrollmentStatus",
     "Goal",
     "GoalMetric",
+    "InsightFeedback",
+    "InsightRequest",
     "Lead",
     "MeetingOutcome",
     "OwnedObject",

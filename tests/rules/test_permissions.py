@@ -77,3 +77,28 @@ def test_who_may_open_someone_elses_workspace(session: Session, crm: CRM) -> Non
     assert not may(other_manager)
     admin.is_active = False
     assert not may(admin)
+
+
+def test_activities_of_a_deal_follow_their_owner(session: Session, crm: CRM) -> None:
+    from rules.permissions import visible_deal_activities
+
+    east, west = crm.team(), crm.team()
+    owner = crm.user(team_id=east.id, deal_visibility=DealVisibility.OWNED)
+    teammate = crm.user(team_id=east.id, deal_visibility=DealVisibility.TEAM)
+    outsider = crm.user(team_id=west.id, deal_visibility=DealVisibility.OWNED)
+    admin = crm.user(role=Role.SUPER_ADMIN)
+    deal = crm.deal(owner)
+    own_note = crm.note(owner, "mine", deals=[deal])
+    teammate_email = crm.email(teammate, deals=[deal])
+    outsider_call = crm.call(outsider, deals=[deal])
+    unowned_meeting = crm.meeting(None, deals=[deal])
+    crm.note(owner, "on another deal", deals=[crm.deal(owner)])
+
+    def seen(user) -> set[int]:  # type: ignore[no-untyped-def]
+        return {a.id for a in session.scalars(visible_deal_activities(user, deal_id=deal.id))}
+
+    assert seen(owner) == {own_note.id}
+    assert seen(teammate) == {own_note.id, teammate_email.id}
+    # The outsider may not see the deal, so not even their own call on it.
+    assert seen(outsider) == set()
+    assert seen(admin) == {own_note.id, teammate_email.id, outsider_call.id, unowned_meeting.id}

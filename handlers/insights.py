@@ -1,0 +1,368 @@
+"""Deal Insights in Slack: ``/sales deal``, DM questions, thread follow-ups, Show more, feedback.
+
+Listeners only translate: who asks (``who_is_asking``), which deal (``insights.finder``,
+among the deals they may see), the domain answer (``insights.service``), and blocks
+(``handlers.render.insights``). Every click re-checks the clicking user: button values are
+ids, never trusted. Model calls happen after the ack, never inside it.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import re
+from typing import Any
+
+from slack_bolt import Ack, App, Respond
+from slack_sdk import WebClient
+
+from handlers import ids
+from handlers.commands import SUBCOMMANDS, CommandRequest
+from handlers.events import DM_ANSWERERS, DirectMessage
+from handlers.identity import unmapped_text, who_is_asking
+from handlers.render.insights import (
+    FEEDBACK_INPUT_ACTION,
+    FEEDBACK_INPUT_BLOCK,
+    deal_choice_blocks,
+    feedback_modal,
+    follow_up_blocks,
+    insight_blocks,
+    insight_fallback_text,
+    insight_modal,
+    loading_modal,
+    notice_modal,
+)
+from handlers.safely import after_ack
+from handlers.services import Services
+from insights.finder import find_deal
+from insights.llm import InsightWriter, writer_for
+from insights.questions import deal_question, names_a_deal_topic
+from insights.service import (
+    DealInsight,
+    DealNotVisible,
+    deal_of_thread,
+    link_message,
+    plan_insight,
+    record_feedback,
+    record_follow_up,
+    record_insight,
+    write_answer,
+    write_sections,
+)
+from storage.db import unit_of_work
+from storage.models import InsightRequest, User
+
+logger = logging.getLogger(__name__)
+
+USAGE = "Which deal? Try `/sales deal acme` (part of the deal's name is enough)."
+NOT_YOURS = "This answer was shown to someone else; ask for the deal yourself."
+
+DEAL_PICK_ACTION = re.compile(rf"^{re.escape(ids.DEAL_PICK)}(:\d+)?$")
+FEEDBACK_ACTION = re.compile(rf"^{re.escape(ids.INSIGHTS_FEEDBACK)}(:\w+)?$")
+
+
+def register(app: App, services: Services) -> None:
+    """``/sales deal``, deal questions and follow-ups in DMs, and the answer's buttons."""
+    SUBCOMMANDS["deal"] = deal_command
+    if answer_deal_question not in DM_ANSWERERS:
+        DM_ANSWERERS.append(answer_deal_question)
+
+    def pick(body: dict[str, Any], client: WebClient, respond: Respond) -> None:
+        _pick(services, body, client, respond)
+
+    def show_more(body: dict[str, Any], client: WebClient) -> None:
+        _show_more(services, body, client)
+
+    def open_feedback(body: dict[str, Any], client: WebClient) -> None:
+        _open_feedback(services, body, client)
+
+    app.action(DEAL_PICK_ACTION)(ack=_ack, lazy=[after_ack(pick)])
+    app.action(ids.INSIGHTS_SHOW_MORE)(ack=_ack, lazy=[after_ack(show_more)])
+    app.action(FEEDBACK_ACTION)(ack=_ack, lazy=[after_ack(open_feedback)])
+
+    @app.view(ids.VIEW_INSIGHTS_FEEDBACK)
+    def save_feedback(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        _save_feedback(services, ack, body, client)
+
+
+def _ack(ack: Ack) -> None:
+    ack()
+
+
+@functools.lru_cache(maxsize=8)
+def _cached_writer(
+    api_key: str | None, model: str, base_url: str | None, timeout: float
+) -> InsightWriter | None:
+    return writer_for(api_key, model=model, base_url=base_url, timeout_seconds=timeout)
+
+
+def insight_writer(services: Services) -> InsightWriter | None:
+    """The configured model (one client per configuration), or None for the CRM view."""
+    settings = services.settings
+    key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else None
+    return _cached_writer(
+        key, settings.llm_model, settings.openai_base_url, settings.llm_timeout_seconds
+    )
+
+
+# /sales deal <name> --------------------------------------------------------------------
+
+
+def deal_command(request: CommandRequest) -> None:
+    """``/sales deal <name>``: the insights as an ephemeral answer, or choices."""
+    query = request.args.strip()
+    if not query:
+        request.respond(text=USAGE, response_type="ephemeral")
+        return
+    services = request.services
+    with unit_of_work(services.sessions) as session:
+        viewer = session.get(User, request.asker.user_id)
+        if viewer is None:
+            request.respond(text=unmapped_text(request.asker.slack_user_id))
+            return
+        search = find_deal(session, viewer=viewer, query=query)
+    if search.deal is None:
+        blocks = deal_choice_blocks(search)
+        request.respond(text=search.message(), blocks=blocks, response_type="ephemeral")
+        return
+    insight = _insight(
+        services, viewer_id=request.asker.user_id, deal_id=search.deal.id, source="slash_command"
+    )
+    _respond_with(request.respond, insight)
+
+
+def _insight(
+    services: Services, *, viewer_id: int, deal_id: int, source: str
+) -> DealInsight | None:
+    """The insights in three phases, so no transaction stays open while the model answers."""
+    writer = insight_writer(services)
+    with unit_of_work(services.sessions) as session:
+        viewer = session.get(User, viewer_id)
+        if viewer is None:
+            return None
+        try:
+            plan = plan_insight(
+                session, deal_id=deal_id, viewer=viewer, now=services.clock(), writer=writer
+            )
+        except DealNotVisible:
+            return None
+    outcome = write_sections(plan, writer)
+    with unit_of_work(services.sessions) as session:
+        return record_insight(session, plan, outcome, source=source)
+
+
+def _respond_with(respond: Respond, insight: DealInsight | None, **extra: Any) -> None:
+    if insight is None:
+        respond(text="No deal you can see matches that.", response_type="ephemeral", **extra)
+        return
+    respond(
+        text=insight_fallback_text(insight),
+        blocks=insight_blocks(insight),
+        response_type="ephemeral",
+        **extra,
+    )
+
+
+# DMs: "how is the Acme deal?" and follow-ups in the answer's thread ---------------------
+
+
+def answer_deal_question(message: DirectMessage) -> bool:
+    """Answer a deal question or a follow-up in a DM; False when it is neither."""
+    thread_ts = message.thread_ts
+    if thread_ts and thread_ts != message.ts and _answer_follow_up(message, thread_ts):
+        return True
+    query = deal_question(message.text)
+    if query is None:
+        return False
+    services = message.services
+    with unit_of_work(services.sessions) as session:
+        viewer = session.get(User, message.asker.user_id)
+        if viewer is None:
+            return False
+        search = find_deal(session, viewer=viewer, query=query)
+        if search.not_found and not names_a_deal_topic(message.text):
+            return False
+    if search.deal is None:
+        message.client.chat_postMessage(
+            channel=message.channel_id,
+            text=search.message(),
+            blocks=deal_choice_blocks(search),
+        )
+        return True
+    insight = _insight(
+        services, viewer_id=message.asker.user_id, deal_id=search.deal.id, source="dm"
+    )
+    _post_insight(services, message.client, message.channel_id, insight)
+    return True
+
+
+def _post_insight(
+    services: Services, client: WebClient, channel_id: str, insight: DealInsight | None
+) -> None:
+    if insight is None:
+        client.chat_postMessage(channel=channel_id, text="No deal you can see matches that.")
+        return
+    posted = client.chat_postMessage(
+        channel=channel_id, text=insight_fallback_text(insight), blocks=insight_blocks(insight)
+    )
+    ts = posted.get("ts")
+    if insight.request_id is not None and isinstance(ts, str):
+        # Replies in this message's thread are follow-ups about the same deal.
+        with unit_of_work(services.sessions) as session:
+            link_message(session, request_id=insight.request_id, channel_id=channel_id, ts=ts)
+
+
+def _answer_follow_up(message: DirectMessage, thread_ts: str) -> bool:
+    services = message.services
+    writer = insight_writer(services)
+    with unit_of_work(services.sessions) as session:
+        viewer = session.get(User, message.asker.user_id)
+        if viewer is None:
+            return False
+        deal_id = deal_of_thread(
+            session, viewer=viewer, channel_id=message.channel_id, thread_ts=thread_ts
+        )
+        if deal_id is None:
+            return False
+        try:
+            plan = plan_insight(
+                session,
+                deal_id=deal_id,
+                viewer=viewer,
+                now=services.clock(),
+                writer=writer,
+                use_cache=False,
+            )
+        except DealNotVisible:
+            plan = None
+    if plan is None:
+        # Visibility changed since the first answer: say nothing about the deal.
+        message.client.chat_postMessage(
+            channel=message.channel_id, thread_ts=thread_ts, text="You can no longer see this deal."
+        )
+        return True
+    outcome = write_answer(plan, message.text, writer)
+    with unit_of_work(services.sessions) as session:
+        answer = record_follow_up(session, plan, outcome, question=message.text, source="thread")
+    message.client.chat_postMessage(
+        channel=message.channel_id,
+        thread_ts=thread_ts,
+        text=f"About {answer.deal.name}",
+        blocks=follow_up_blocks(answer),
+    )
+    return True
+
+
+# Buttons ------------------------------------------------------------------------------
+
+
+def _clicked(body: dict[str, Any]) -> tuple[str, str]:
+    user = (body.get("user") or {}).get("id", "")
+    actions = body.get("actions") or [{}]
+    return str(user), str(actions[0].get("value") or "")
+
+
+def _pick(services: Services, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
+    slack_user_id, value = _clicked(body)
+    if not value.isdigit():
+        logger.warning("refused a deal pick with value %r from %s", value[:40], slack_user_id)
+        respond(text="That button was garbled; please ask again.", response_type="ephemeral")
+        return
+    asker = who_is_asking(services, client, slack_user_id)
+    if asker is None:
+        respond(text=unmapped_text(slack_user_id), response_type="ephemeral")
+        return
+    container = body.get("container") or {}
+    in_channel = not container.get("is_ephemeral") and (body.get("channel") or {}).get("id")
+    source = "dm" if in_channel else "slash_command"
+    insight = _insight(services, viewer_id=asker.user_id, deal_id=int(value), source=source)
+    if in_channel:
+        _post_insight(services, client, str(body["channel"]["id"]), insight)
+    else:
+        _respond_with(respond, insight, replace_original=True)
+
+
+def _own_request(
+    services: Services, client: WebClient, slack_user_id: str, request_id: int
+) -> tuple[int, int] | str:
+    """(user id, deal id) of an answer the clicking user was shown, or why not."""
+    asker = who_is_asking(services, client, slack_user_id)
+    if asker is None:
+        return unmapped_text(slack_user_id)
+    with unit_of_work(services.sessions) as session:
+        request = session.get(InsightRequest, request_id)
+        if request is None or request.user_id != asker.user_id:
+            return NOT_YOURS
+        return asker.user_id, request.deal_id
+
+
+def _show_more(services: Services, body: dict[str, Any], client: WebClient) -> None:
+    slack_user_id, value = _clicked(body)
+    trigger_id = str(body.get("trigger_id") or "")
+    # The trigger expires in about 3 s: open the modal first, fill it in afterwards.
+    opened = client.views_open(trigger_id=trigger_id, view=loading_modal())
+    view_id = (opened.get("view") or {}).get("id")
+    if not value.isdigit():
+        logger.warning("refused Show more with value %r from %s", value[:40], slack_user_id)
+        client.views_update(view_id=view_id, view=notice_modal("That button was garbled."))
+        return
+    owned = _own_request(services, client, slack_user_id, int(value))
+    if isinstance(owned, str):
+        client.views_update(view_id=view_id, view=notice_modal(owned))
+        return
+    user_id, deal_id = owned
+    insight = _insight(services, viewer_id=user_id, deal_id=deal_id, source="show_more")
+    if insight is None:
+        client.views_update(view_id=view_id, view=notice_modal("You can no longer see this deal."))
+        return
+    client.views_update(view_id=view_id, view=insight_modal(insight))
+
+
+def _open_feedback(services: Services, body: dict[str, Any], client: WebClient) -> None:
+    slack_user_id, value = _clicked(body)
+    request_part, _, verdict = value.partition(":")
+    if not request_part.isdigit() or verdict not in {"helpful", "not_helpful"}:
+        logger.warning("refused feedback value %r from %s", value[:40], slack_user_id)
+        return
+    client.views_open(
+        trigger_id=str(body.get("trigger_id") or ""),
+        view=feedback_modal(request_id=int(request_part), helpful=verdict == "helpful"),
+    )
+
+
+def _save_feedback(services: Services, ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+    slack_user_id = str((body.get("user") or {}).get("id", ""))
+    view = body.get("view") or {}
+    request_part, _, verdict = str(view.get("private_metadata") or "").partition(":")
+    values = (view.get("state") or {}).get("values") or {}
+    field = (values.get(FEEDBACK_INPUT_BLOCK) or {}).get(FEEDBACK_INPUT_ACTION) or {}
+    comment = field.get("value")
+    if (
+        not request_part.isdigit()
+        or verdict not in {"helpful", "not_helpful"}
+        or not (comment is None or isinstance(comment, str))
+    ):
+        logger.warning("refused a feedback submission from %s", slack_user_id)
+        ack(response_action="errors", errors={FEEDBACK_INPUT_BLOCK: "This form was garbled."})
+        return
+    asker = who_is_asking(services, client, slack_user_id)
+    if asker is None:
+        ack(response_action="errors", errors={FEEDBACK_INPUT_BLOCK: "Your account is not linked."})
+        return
+    with unit_of_work(services.sessions) as session:
+        user = session.get(User, asker.user_id)
+        try:
+            if user is None:
+                raise PermissionError("no user")
+            record_feedback(
+                session,
+                request_id=int(request_part),
+                user=user,
+                helpful=verdict == "helpful",
+                comment=comment,
+                now=services.clock(),
+            )
+        except PermissionError:
+            ack(response_action="errors", errors={FEEDBACK_INPUT_BLOCK: NOT_YOURS})
+            return
+    ack()

@@ -1,0 +1,311 @@
+"""Deal Insights in Block Kit: the answer, the full modal, deal choices, follow-ups, feedback.
+
+Pure: domain values in, blocks out. Cited activities are numbered footnotes ([1], [2]...)
+listed under the answer; with ``activity_url`` they link to the CRM record.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from handlers import ids
+from handlers.render.kit import (
+    Block,
+    actions,
+    button,
+    clip,
+    context,
+    escape,
+    header,
+    link,
+    plain,
+    section,
+    sections,
+)
+from insights.answer import CitedStatement
+from insights.evidence import ActivityEvidence, DealFacts
+from insights.finder import DealSearch
+from insights.report import insight_text
+from insights.risks import Risk
+from insights.service import DealInsight, FollowUpAnswer
+
+ActivityUrl = Callable[[int], str | None]
+FEEDBACK_INPUT_BLOCK = "insights_feedback_text"
+FEEDBACK_INPUT_ACTION = "text"
+FEEDBACK_MAX_CHARS = 500
+# Slack's message and modal limits leave room for this many statements per section.
+SHORT_STATEMENTS = 3
+
+
+def _no_url(_activity_id: int) -> str | None:
+    return None
+
+
+class _Footnotes:
+    """Numbers cited activities in order of first citation."""
+
+    def __init__(self, activities: dict[int, ActivityEvidence], url: ActivityUrl) -> None:
+        self._activities = activities
+        self._url = url
+        self.order: list[int] = []
+
+    def cite(self, activity_ids: Sequence[int]) -> str:
+        marks = []
+        for activity_id in activity_ids:
+            if activity_id not in self._activities:
+                continue  # never happens after the citation check; never show a raw id
+            if activity_id not in self.order:
+                self.order.append(activity_id)
+            marks.append(f"[{self.order.index(activity_id) + 1}]")
+        return " ".join(marks)
+
+    def block(self) -> Block | None:
+        if not self.order:
+            return None
+        entries = [
+            f"[{number}] " + _activity_label(self._activities[i], self._url)
+            for number, i in enumerate(self.order, start=1)
+        ]
+        return context(*_join_within(entries, limit=1900))
+
+
+def _join_within(entries: list[str], *, limit: int) -> list[str]:
+    """Entries joined with " · " into at most 10 context elements of ``limit`` characters."""
+    chunks: list[str] = []
+    for entry in entries:
+        if chunks and len(chunks[-1]) + 3 + len(entry) <= limit:
+            chunks[-1] += " · " + entry
+        else:
+            chunks.append(entry)
+    return chunks[:10]
+
+
+def _activity_label(activity: ActivityEvidence, url: ActivityUrl) -> str:
+    when = activity.occurred_at.strftime("%b %-d")
+    return link(url(activity.id), f"{activity.kind.value}, {when}: {activity.title}")
+
+
+def _deal_line(deal: DealFacts) -> str:
+    facts = [deal.stage]
+    if deal.amount is not None:
+        facts.append(f"{deal.amount:,.0f} {deal.currency}")
+    if deal.close_date is not None:
+        facts.append(f"closes {deal.close_date.isoformat()}")
+    if deal.owner_name:
+        facts.append(f"owner {deal.owner_name}")
+    if deal.company:
+        facts.append(deal.company)
+    return escape(" · ".join(facts))
+
+
+def _statement_lines(statements: Sequence[CitedStatement], notes: _Footnotes) -> list[str]:
+    return [f"• {escape(s.text)} {notes.cite(s.activity_ids)}" for s in statements]
+
+
+def _risk_lines(risks: Sequence[Risk], notes: _Footnotes) -> list[str]:
+    lines = []
+    for risk in risks:
+        mark = notes.cite([risk.activity_id]) if risk.activity_id is not None else ""
+        lines.append(f"• {escape(risk.text)} {mark}".rstrip())
+    return lines
+
+
+def _recent_lines(recent: Sequence[ActivityEvidence], url: ActivityUrl) -> list[str]:
+    return [f"• {_activity_label(a, url)}" for a in recent] or ["_No activity you can see._"]
+
+
+def insight_blocks(
+    insight: DealInsight, *, full: bool = False, activity_url: ActivityUrl = _no_url
+) -> list[Block]:
+    """The answer to ``/sales deal`` or a DM question (``full`` for the modal).
+
+    The message shows at most three AI statements a section and the buttons; the modal
+    shows everything and the text in a copyable block.
+    """
+    limit = None if full else SHORT_STATEMENTS
+    notes = _Footnotes(insight.activities, activity_url)
+    blocks: list[Block] = [
+        header(f"Deal Insights: {insight.deal.name}"),
+        context(_deal_line(insight.deal)),
+    ]
+    if insight.notice:
+        blocks.append(context(f":information_source: {escape(insight.notice)}"))
+    ai = insight.ai
+
+    recent = ["*Recent activity*"]
+    if ai is not None:
+        recent += _statement_lines(ai.recent_activity[:limit], notes)
+    recent += _recent_lines(insight.recent, activity_url)
+    blocks.append(section(clip("\n".join(recent), 3000)))
+
+    risks = ["*Risks*", *_risk_lines(insight.risks, notes)]
+    if ai is not None:
+        risks += _statement_lines(ai.risks[:limit], notes)
+    if len(risks) == 1:
+        risks.append("_No risks found._")
+    blocks.append(section(clip("\n".join(risks), 3000)))
+
+    if ai is not None:
+        goals = ["*Buyer goals*"] + (
+            _statement_lines(ai.buyer_goals[:limit], notes) or ["_None stated._"]
+        )
+        blocks.append(section(clip("\n".join(goals), 3000)))
+    footnotes = notes.block()
+    if footnotes is not None:
+        blocks.append(footnotes)
+    if ai is not None and insight.model:
+        blocks.append(context(f"Written by {escape(insight.model)} from the activities cited."))
+    if full:
+        blocks.append(section("*Copy*"))
+        blocks.extend(_copyable(insight_text(insight)))
+    elif insight.request_id is not None:
+        blocks.extend(_answer_buttons(insight.request_id))
+    return blocks
+
+
+def _copyable(text: str) -> list[Block]:
+    """The text in preformatted blocks a user can select and copy (Slack has no clipboard)."""
+    chunks = [text[i : i + 2900] for i in range(0, len(text), 2900)] or [" "]
+    return [
+        {
+            "type": "rich_text",
+            "elements": [
+                {"type": "rich_text_preformatted", "elements": [{"type": "text", "text": c}]}
+            ],
+        }
+        for c in chunks[:20]
+    ]
+
+
+def _answer_buttons(request_id: int) -> list[Block]:
+    return actions(
+        [
+            button("Show more", action_id=ids.INSIGHTS_SHOW_MORE, value=str(request_id)),
+            button(
+                "Helpful",
+                action_id=f"{ids.INSIGHTS_FEEDBACK}:helpful",
+                value=f"{request_id}:helpful",
+            ),
+            button(
+                "Not helpful",
+                action_id=f"{ids.INSIGHTS_FEEDBACK}:not_helpful",
+                value=f"{request_id}:not_helpful",
+            ),
+        ]
+    )
+
+
+def insight_modal(insight: DealInsight, *, activity_url: ActivityUrl = _no_url) -> dict[str, Any]:
+    """The "Show more" modal: the full insights and a copyable text."""
+    return {
+        "type": "modal",
+        "callback_id": ids.VIEW_INSIGHTS_FULL,
+        "title": plain("Deal Insights", 24),
+        "close": plain("Close", 24),
+        "blocks": insight_blocks(insight, full=True, activity_url=activity_url)[:100],
+    }
+
+
+def loading_modal() -> dict[str, Any]:
+    """Opened at once (the trigger expires in about 3 s), then replaced by the full one."""
+    return {
+        "type": "modal",
+        "callback_id": ids.VIEW_INSIGHTS_FULL,
+        "title": plain("Deal Insights", 24),
+        "close": plain("Close", 24),
+        "blocks": [section("Gathering the insights…")],
+    }
+
+
+def notice_modal(text: str) -> dict[str, Any]:
+    return {
+        "type": "modal",
+        "callback_id": ids.VIEW_INSIGHTS_FULL,
+        "title": plain("Deal Insights", 24),
+        "close": plain("Close", 24),
+        "blocks": [section(escape(text))],
+    }
+
+
+def deal_choice_blocks(search: DealSearch) -> list[Block]:
+    """Several candidates: one button each. Nothing found: the same words for every case."""
+    blocks: list[Block] = [section(escape(search.message()))]
+    if search.candidates:
+        blocks.extend(
+            actions(
+                [
+                    button(c.name, action_id=f"{ids.DEAL_PICK}:{c.id}", value=str(c.id))
+                    for c in search.candidates
+                ]
+            )
+        )
+    else:
+        blocks.append(context("Try part of the deal's name, e.g. `/sales deal acme`."))
+    return blocks
+
+
+def follow_up_blocks(answer: FollowUpAnswer, *, activity_url: ActivityUrl = _no_url) -> list[Block]:
+    """The answer to a question in an insight's thread."""
+    notes = _Footnotes(answer.activities, activity_url)
+    blocks: list[Block] = []
+    if answer.notice:
+        blocks.append(context(f":information_source: {escape(answer.notice)}"))
+    if answer.statements:
+        blocks.extend(sections("\n".join(_statement_lines(answer.statements, notes))))
+    elif answer.notice is None:
+        blocks.append(section("The activities you can see on this deal don't answer that."))
+    if answer.notice is not None:
+        # No AI answer: the CRM view stands in.
+        blocks.append(
+            section(
+                clip(
+                    "\n".join(["*Recent activity*", *_recent_lines(answer.recent, activity_url)]),
+                    3000,
+                )
+            )
+        )
+        risk_lines = _risk_lines(answer.risks, notes) or ["_No risks found._"]
+        blocks.append(section(clip("\n".join(["*Risks*", *risk_lines]), 3000)))
+    footnotes = notes.block()
+    if footnotes is not None:
+        blocks.append(footnotes)
+    return blocks
+
+
+def feedback_modal(*, request_id: int, helpful: bool) -> dict[str, Any]:
+    """The short form after Helpful / Not helpful."""
+    verdict = "helpful" if helpful else "not_helpful"
+    prompt = "What was useful?" if helpful else "What was wrong or missing?"
+    return {
+        "type": "modal",
+        "callback_id": ids.VIEW_INSIGHTS_FEEDBACK,
+        "private_metadata": f"{request_id}:{verdict}",
+        "title": plain("Feedback", 24),
+        "submit": plain("Submit feedback", 24),
+        "close": plain("Cancel", 24),
+        "blocks": [
+            section(
+                "Thanks! You found these insights *helpful*."
+                if helpful
+                else "Thanks! You found these insights *not helpful*."
+            ),
+            {
+                "type": "input",
+                "block_id": FEEDBACK_INPUT_BLOCK,
+                "optional": True,
+                "label": plain(prompt, 2000),
+                "element": {
+                    "type": "plain_text_input",
+                    "action_id": FEEDBACK_INPUT_ACTION,
+                    "multiline": True,
+                    "max_length": FEEDBACK_MAX_CHARS,
+                },
+            },
+        ],
+    }
+
+
+def insight_fallback_text(insight: DealInsight) -> str:
+    """The notification text of the answer message."""
+    return clip(f"Deal Insights: {insight.deal.name}", 150)
