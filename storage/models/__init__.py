@@ -1,5 +1,12 @@
 """All models, importable from one place (Alembic reads ``Base.metadata`` from here)."""
 
+from storage.models.actions import (
+    ActionFeedback,
+    ActionObject,
+    ActionState,
+    GuidedAction,
+    GuidedActionItem,
+)
 from storage.models.activities import (
     OPEN_TASK_STATUSES,
     Activity,
@@ -49,6 +56,9 @@ from storage.models.slack import SlackReceipt
 
 __all__ = [
     "OPEN_TASK_STATUSES",
+    "ActionFeedback",
+    "ActionObject",
+    "ActionState",
     "Activity",
     "ActivityCompany",
     "ActivityContact",
@@ -70,6 +80,8 @@ __all__ = [
     "EnrollmentStatus",
     "Goal",
     "GoalMetric",
+    "GuidedAction",
+    "GuidedActionItem",
     "InsightFeedback",
     "InsightRequest",
     "Lead",

@@ -27,9 +27,11 @@ def test_demo_prints_the_reps_overview(tmp_path: Path, monkeypatch: pytest.Monke
         assert heading in out
     assert "high priority" in out
     # Dana's 15:00 call about Globex is due today and high priority: marked with "!".
-    marked = [line for line in out.splitlines() if "Confirm budget owner at Globex" in line]
+    overview = out.split("Guided actions")[0]  # the actions after it list the task again
+    marked = [line for line in overview.splitlines() if "Confirm budget owner at Globex" in line]
     assert len(marked) == 1 and "!" in marked[0]
     assert max(len(line) for line in out.splitlines()) <= 100
+    assert "Guided actions" in out and "Closing-related" in out
     assert (tmp_path / "data" / "demo.sqlite3").exists()
     assert server_db.read_bytes() == b"precious"
 
