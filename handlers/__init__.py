@@ -8,7 +8,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from handlers import commands, deals, events, home, insights, outcomes, settings, tasks
+from handlers import (
+    commands,
+    deals,
+    events,
+    guided_actions,
+    home,
+    insights,
+    outcomes,
+    settings,
+    tasks,
+)
 
 if TYPE_CHECKING:
     from slack_bolt import App
@@ -26,6 +36,7 @@ SURFACES: list[Register] = [
     tasks.register,
     outcomes.register,
     deals.register,
+    guided_actions.register,
 ]
 
 

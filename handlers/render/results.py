@@ -71,3 +71,18 @@ def follow_up_prompt(task_id: int, message: str, *, block_id: str) -> list[Block
             block_id=block_id,
         ),
     ]
+
+
+def add_line_after(blocks: list[Block], block_id: str, line: Block) -> list[Block]:
+    """``blocks`` with ``line`` right after the block ``block_id`` (replacing the line a
+    previous click left there, so block ids stay unique)."""
+    line_id = line.get("block_id")
+    kept = [b for b in blocks if line_id is None or b.get("block_id") != line_id]
+    out: list[Block] = []
+    for block in kept:
+        out.append(block)
+        if block.get("block_id") == block_id:
+            out.append(line)
+    if len(out) == len(kept):
+        out.append(line)
+    return out
