@@ -66,3 +66,5 @@ SLASH_COMMAND = "/sales"
 TASK_QUEUE_COMPLETE = "task_queue_complete"  # inside the queue modal; value: task id
 VIEW_TASK_QUEUE = "task_queue_modal"
 VIEW_RESULT = "result_modal"  # a modal that only says what happened
+ACTION_QUEUE_NEXT = "ga_queue_next"  # "Skip" in a guided action's queue; value: item id
+VIEW_ACTION_QUEUE = "ga_queue_modal"

@@ -12,11 +12,13 @@ from sqlalchemy.orm import Session
 
 from rules.actions import (
     ActionNotFound,
+    ActionView,
     NotAllowed,
     Outcome,
     complete_action,
     complete_item,
     dismiss_action,
+    open_actions,
     record_feedback,
 )
 from rules.clock import user_zone
@@ -31,6 +33,7 @@ from rules.op_result import (
     parse_id,
     person,
 )
+from rules.permissions import can_act_for
 from storage.models import ActionState, GuidedAction, GuidedActionItem, User
 
 FEEDBACK_CHOICES = {"yes": True, "no": False}
@@ -144,3 +147,33 @@ def give_feedback(session: Session, actor: User, value: object, *, now: datetime
     if not changed:
         return already(f"You already said so. {FEEDBACK_THANKS[helpful]}", action_id)
     return done(FEEDBACK_THANKS[helpful], action_id)
+
+
+def action_for_queue(
+    session: Session, actor: User, value: object, *, now: datetime
+) -> tuple[ActionView | None, OpResult | None]:
+    """The open action ``value`` names, with its open items, if ``actor`` may work on it
+    (the primary link "starts a queue of its items"); otherwise None and what to say."""
+    action_id = parse_id(value)
+    if action_id is None:
+        return None, invalid(_NO_ID)
+    action = session.get(GuidedAction, action_id)
+    if action is None:
+        return None, not_found("suggestion", action_id)
+    if not can_act_for(session, actor, action.user_id):
+        return None, forbidden(_NOT_YOURS, action_id)
+    if action.state is not ActionState.OPEN:
+        closed = Outcome(
+            id=action.id,
+            changed=False,
+            state=action.state,
+            closed_by_id=action.closed_by_id,
+            closed_at=action.closed_at,
+            action_state=action.state,
+        )
+        return None, _already(session, actor, closed, "suggestion", now=now)
+    views = open_actions(session, user_id=action.user_id, now=now, include_muted=True)
+    view = next((v for v in views if v.id == action_id), None)
+    if view is None:
+        return None, already("This suggestion has nothing left to do.", action_id)
+    return view, None

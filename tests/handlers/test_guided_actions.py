@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -98,3 +99,45 @@ def test_check_mark_feedback_and_a_forged_action_id(
     assert session.get(GuidedAction, mine.id).state is ActionState.DONE  # type: ignore[union-attr]
     assert session.get(GuidedAction, bens.id).state is ActionState.OPEN  # type: ignore[union-attr]
     assert [f.helpful for f in session.scalars(select(ActionFeedback))] == [True]
+
+
+def test_the_queue_walks_through_an_actions_items(
+    running_app: RunningApp, session: Session, crm: CRM, now: Any
+) -> None:
+    ana = crm.user(name="Ana", slack_user_id="UANA")
+    first = crm.call(ana, subject="Call Acme", starts_at=now - timedelta(hours=3))
+    second = crm.call(ana, subject="Call Globex", starts_at=now - timedelta(hours=2))
+    evaluate(session, now=now)
+    session.commit()
+    action = session.scalars(select(GuidedAction).where(GuidedAction.user_id == ana.id)).one()
+    assert len(action.items) == 2  # "Log call outcome" bundles a user's calls
+
+    _click(running_app, "UANA", ids.ACTION_QUEUE_START, str(action.id), [], "b")
+    view = running_app.slack.wait_for("views.open")[0].json_param("view")
+    assert "Item 1 of 2" in str(view["blocks"]) and "Call Acme" in str(view["blocks"])
+
+    def click_in_queue(action_id: str, value: str, current: dict[str, Any]) -> dict[str, Any]:
+        running_app.slack.clear()
+        send(
+            running_app,
+            block_action(
+                user_id="UANA",
+                action_id=action_id,
+                value=value,
+                block_id="gaq",
+                container="view",
+                view={**current, "id": "VQ"},
+            ),
+        )
+        [update] = running_app.slack.wait_for("views.update")
+        return update.json_param("view")
+
+    items = {item.object_id: item.id for item in action.items}
+    view = click_in_queue(ids.ACTION_ITEM_DONE, f"{action.id}:{items[first.id]}", view)
+    assert "Done: item checked off." in str(view["blocks"])
+    assert "Item 2 of 2" in str(view["blocks"]) and "Call Globex" in str(view["blocks"])
+    view = click_in_queue(ids.ACTION_ITEM_DONE, f"{action.id}:{items[second.id]}", view)
+    assert "that was the last one" in str(view["blocks"])
+    assert "Nothing left in this suggestion's list." in str(view["blocks"])
+    session.expire_all()
+    assert session.get(GuidedAction, action.id).state is ActionState.DONE  # type: ignore[union-attr]
