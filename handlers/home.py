@@ -46,12 +46,18 @@ def _ack(ack: Ack) -> None:
 
 
 def publish_home(
-    services: Services, client: WebClient, *, slack_user_id: str, state: ViewState | None = None
+    services: Services,
+    client: WebClient,
+    *,
+    slack_user_id: str,
+    state: ViewState | None = None,
+    notice: dict[str, Any] | None = None,
 ) -> None:
     """Render and publish ``slack_user_id``'s Home tab (the overview unless ``state``).
 
     Buttons call this after a change so the Home tab updates in place; pass the state
-    read with ``ViewState.from_view(body["view"])`` to keep the user where they were.
+    read with ``ViewState.from_view(body["view"])`` to keep the user where they were,
+    and a ``notice`` block to say what the button did.
     """
     asker = who_is_asking(services, client, slack_user_id)
     if asker is None:
@@ -64,12 +70,22 @@ def publish_home(
             return
         try:
             rendered = render_workspace(
-                session, viewer=viewer, state=state, now=services.clock(), surface="home"
+                session,
+                viewer=viewer,
+                state=state,
+                now=services.clock(),
+                surface="home",
+                notice=notice,
             )
         except (AccessDenied, UnknownSubject):
             # A stale view of someone else's workspace: back to the viewer's own.
             rendered = render_workspace(
-                session, viewer=viewer, state=ViewState(), now=services.clock(), surface="home"
+                session,
+                viewer=viewer,
+                state=ViewState(),
+                now=services.clock(),
+                surface="home",
+                notice=notice,
             )
     _publish(client, slack_user_id, rendered.blocks, rendered.state)
 

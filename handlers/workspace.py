@@ -32,13 +32,21 @@ class RenderedView:
 
 
 def render_workspace(
-    session: Session, *, viewer: User, state: ViewState, now: datetime, surface: Surface
+    session: Session,
+    *,
+    viewer: User,
+    state: ViewState,
+    now: datetime,
+    surface: Surface,
+    notice: Block | None = None,
 ) -> RenderedView:
     """Render ``state`` for ``viewer`` on ``surface``.
 
     Raises:
         AccessDenied: If the state names another user's workspace the viewer may not see.
         UnknownSubject: If that user does not exist.
+
+    ``notice`` is a line under the header saying what a button just did.
     """
     subject = _subject(session, viewer, state)
     title = VIEW_LABELS[state.view]
@@ -49,6 +57,7 @@ def render_workspace(
         groups=groups,
         surface=surface,
         subject_name=None if subject.id == viewer.id else subject.name,
+        notice=notice,
     )
     return RenderedView(blocks=blocks, state=state.with_page(number), text=title)
 

@@ -70,6 +70,7 @@ def frame(
     top: Sequence[Block] = (),
     subject_name: str | None = None,
     empty_text: str = "Nothing here.",
+    notice: Block | None = None,
 ) -> tuple[list[Block], int, int]:
     """A full view: header, banner, navigation, ``top`` (filters...), one page of ``groups``.
 
@@ -81,11 +82,14 @@ def frame(
         top: Blocks shown above the items on every page (filters, counts).
         subject_name: Set when someone views another user's workspace.
         empty_text: Shown when there are no items.
+        notice: One line under the header saying what a button just did.
 
     Returns:
         The blocks, the page number shown and the page count.
     """
     head: list[Block] = [header(title)]
+    if notice is not None:
+        head.append(notice)
     if subject_name is not None:
         head.append(
             context(

@@ -23,6 +23,7 @@ from storage.models.activities import (
     TaskType,
 )
 from storage.models.base import Base
+from storage.models.changes import ChangeKind, RecordChange
 from storage.models.crm import (
     Assignment,
     Company,
@@ -74,6 +75,7 @@ __all__ = [
     "Base",
     "CachedInsight",
     "CallStatus",
+    "ChangeKind",
     "Company",
     "Contact",
     "Deal",
@@ -97,6 +99,7 @@ __all__ = [
     "Pipeline",
     "PipelineObject",
     "PipelineStage",
+    "RecordChange",
     "Role",
     "Sequence",
     "SequenceEnrollment",
