@@ -1,7 +1,7 @@
 """buttons: change log
 
 Revision ID: 0005
-Revises: 0002
+Revises: 0008
 Create Date: 2026-11-28 03:31:07.888127
 """
 
@@ -14,7 +14,7 @@ import storage.types
 
 
 revision: str = '0005'
-down_revision: str | None = '0002'
+down_revision: str | None = '0008'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
