@@ -9,6 +9,7 @@ import typer
 from rich.console import Console
 
 from bot import commands_data, commands_demo
+from bot.commands_digest import digest_app as _digest_app
 from bot.commands_insights import register as register_insights
 from bot.settings import Settings, SettingsError, load_settings
 from bot.store import Store, open_store
@@ -24,6 +25,7 @@ db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 commands_demo.register(app)
 commands_data.register(app)
+app.add_typer(_digest_app, name="digest")
 register_insights(app)
 
 err_console = Console(stderr=True)

@@ -14,6 +14,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from bot.commands_actions import show_guided_actions
+from bot.commands_digest import digest_section
 from bot.terminal import TerminalContext, render_sections, terminal_console
 from storage.db import make_engine, session_factory, unit_of_work, upgrade
 from storage.demo import DEMO_DB_FILENAME, DemoOrg, build_demo_org
@@ -58,8 +59,10 @@ def demo(
     with Session(engine) as session:
         rep = session.get(User, org.rep_id)
         assert rep is not None
-        render_sections(console, TerminalContext(session=session, user=rep, now=now, org=org))
+        context = TerminalContext(session=session, user=rep, now=now, org=org)
+        render_sections(console, context)
         show_guided_actions(console, session, user_id=rep.id, now=now)
+        render_sections(console, context, sections=[digest_section])
     activities = org.counts.get("activities", 0)
     console.print(
         f"[dim]Demo organisation (seed {seed}): {org.counts.get('users', 0)} users, "

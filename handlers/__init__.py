@@ -8,7 +8,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from handlers import commands, events, home, insights, settings
+from handlers import (
+    commands,
+    deals,
+    events,
+    guided_actions,
+    home,
+    insights,
+    outcomes,
+    settings,
+    tasks,
+)
 
 if TYPE_CHECKING:
     from slack_bolt import App
@@ -23,6 +33,10 @@ SURFACES: list[Register] = [
     events.register,
     settings.register,
     insights.register,
+    tasks.register,
+    outcomes.register,
+    deals.register,
+    guided_actions.register,
 ]
 
 

@@ -122,6 +122,7 @@ def publish_home(
     state: ViewState | None = None,
     ticket: int | None = None,
     refresh_actions: bool = False,
+    notice: dict[str, Any] | None = None,
 ) -> None:
     """Render and publish ``slack_user_id``'s Home tab (the overview unless ``state``).
 
@@ -136,6 +137,7 @@ def publish_home(
         ticket: From ``take_home_ticket`` in the ack; the publish is skipped when a newer
             request for the same user has arrived since (it will publish instead).
         refresh_actions: Bring the user's guided actions up to date first (opening the tab).
+        notice: A block under the header saying what a button just did.
     """
     book = publish_tickets(services)
     if ticket is not None and not book.is_latest(slack_user_id, ticket):
@@ -143,7 +145,7 @@ def publish_home(
     with book.user_lock(slack_user_id):
         if ticket is not None and not book.is_latest(slack_user_id, ticket):
             return
-        _render_and_publish(services, client, slack_user_id, state, refresh_actions)
+        _render_and_publish(services, client, slack_user_id, state, refresh_actions, notice)
 
 
 def _render_and_publish(
@@ -152,6 +154,7 @@ def _render_and_publish(
     slack_user_id: str,
     state: ViewState | None,
     refresh_actions: bool,
+    notice: dict[str, Any] | None,
 ) -> None:
     asker = who_is_asking(services, client, slack_user_id)
     if asker is None:
@@ -161,10 +164,14 @@ def _render_and_publish(
         _refresh_actions(services, asker.user_id)
     state = state or ViewState()
     try:
-        rendered = render_view(services, viewer_id=asker.user_id, state=state, surface="home")
+        rendered = render_view(
+            services, viewer_id=asker.user_id, state=state, surface="home", notice=notice
+        )
     except (AccessDenied, UnknownSubject, BadState):
         # A stale or tampered state: back to the viewer's own overview.
-        rendered = render_view(services, viewer_id=asker.user_id, state=ViewState(), surface="home")
+        rendered = render_view(
+            services, viewer_id=asker.user_id, state=ViewState(), surface="home", notice=notice
+        )
     if rendered is not None:
         _publish(client, slack_user_id, rendered.blocks, rendered.state)
 

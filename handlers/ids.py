@@ -14,7 +14,7 @@ TASK_EDIT = "task_edit"
 TASK_DELETE = "task_delete"  # with a Slack confirm dialog
 TASK_REASSIGN = "task_reassign"  # opens a modal with a user picker
 TASK_QUEUE_START = "task_queue_start"  # value: bucket name ("due_today", "overdue", ...)
-TASK_QUEUE_NEXT = "task_queue_next"
+TASK_QUEUE_NEXT = "task_queue_next"  # "Skip" in the queue modal; value: task id
 TASK_CREATE = "task_create"
 FOLLOW_UP_CREATE = "follow_up_create"  # value: completed task id
 FOLLOW_UP_NOT_NOW = "follow_up_not_now"
@@ -61,3 +61,10 @@ VIEW_INSIGHTS_FULL = "insights_full_modal"
 VIEW_INSIGHTS_FEEDBACK = "insights_feedback_modal"
 
 SLASH_COMMAND = "/sales"
+
+# Added by the buttons branch.
+TASK_QUEUE_COMPLETE = "task_queue_complete"  # inside the queue modal; value: task id
+VIEW_TASK_QUEUE = "task_queue_modal"
+VIEW_RESULT = "result_modal"  # a modal that only says what happened
+ACTION_QUEUE_NEXT = "ga_queue_next"  # "Skip" in a guided action's queue; value: item id
+VIEW_ACTION_QUEUE = "ga_queue_modal"

@@ -17,7 +17,7 @@ from weakref import WeakKeyDictionary
 from sqlalchemy.orm import Session, sessionmaker
 
 from handlers.navigation import ViewState
-from handlers.render.kit import Surface
+from handlers.render.kit import Block, Surface
 from handlers.services import Services
 from handlers.workspace import RenderedView, render_workspace
 from storage.db import make_engine, session_factory, unit_of_work
@@ -36,7 +36,7 @@ def _ready() -> bool:
 
 
 def _render(
-    viewer_id: int, state: str, now: datetime, surface: Surface
+    viewer_id: int, state: str, now: datetime, surface: Surface, notice: Block | None = None
 ) -> tuple[list[dict[str, object]], str, str] | None:
     assert _worker_sessions is not None, "worker not initialised"
     with unit_of_work(_worker_sessions) as session:
@@ -44,7 +44,12 @@ def _render(
         if viewer is None:
             return None
         rendered = render_workspace(
-            session, viewer=viewer, state=ViewState.decode(state), now=now, surface=surface
+            session,
+            viewer=viewer,
+            state=ViewState.decode(state),
+            now=now,
+            surface=surface,
+            notice=notice,
         )
         return rendered.blocks, rendered.state.encode(), rendered.text
 
@@ -68,14 +73,22 @@ class RenderPool:
             future.result(timeout=timeout)
 
     def render(
-        self, *, viewer_id: int, state: ViewState, now: datetime, surface: Surface
+        self,
+        *,
+        viewer_id: int,
+        state: ViewState,
+        now: datetime,
+        surface: Surface,
+        notice: Block | None = None,
     ) -> RenderedView | None:
         """Render in a worker process; the domain's exceptions come back as they are.
 
         Returns:
             The view, or None when the viewer no longer exists.
         """
-        result = self._executor.submit(_render, viewer_id, state.encode(), now, surface).result()
+        result = self._executor.submit(
+            _render, viewer_id, state.encode(), now, surface, notice
+        ).result()
         if result is None:
             return None
         blocks, encoded, text = result
@@ -101,7 +114,12 @@ def render_pool(services: Services) -> RenderPool | None:
 
 
 def render_view(
-    services: Services, *, viewer_id: int, state: ViewState, surface: Surface
+    services: Services,
+    *,
+    viewer_id: int,
+    state: ViewState,
+    surface: Surface,
+    notice: Block | None = None,
 ) -> RenderedView | None:
     """Render ``state`` for the viewer, in the pool when there is one, else right here.
 
@@ -111,9 +129,13 @@ def render_view(
     pool = render_pool(services)
     now = services.clock()
     if pool is not None:
-        return pool.render(viewer_id=viewer_id, state=state, now=now, surface=surface)
+        return pool.render(
+            viewer_id=viewer_id, state=state, now=now, surface=surface, notice=notice
+        )
     with unit_of_work(services.sessions) as session:
         viewer = session.get(User, viewer_id)
         if viewer is None:
             return None
-        return render_workspace(session, viewer=viewer, state=state, now=now, surface=surface)
+        return render_workspace(
+            session, viewer=viewer, state=state, now=now, surface=surface, notice=notice
+        )

@@ -86,7 +86,13 @@ class _Body:
 
 
 def render_workspace(
-    session: Session, *, viewer: User, state: ViewState, now: datetime, surface: Surface
+    session: Session,
+    *,
+    viewer: User,
+    state: ViewState,
+    now: datetime,
+    surface: Surface,
+    notice: Block | None = None,
 ) -> RenderedView:
     """Render ``state`` for ``viewer`` on ``surface`` ("home": 100 blocks, "message": 50).
 
@@ -94,6 +100,8 @@ def render_workspace(
         AccessDenied: If the state names another user's workspace the viewer may not see.
         UnknownSubject: If that user does not exist or is deactivated.
         BadState: If the state's filter is not one this view knows.
+
+    ``notice`` is a line under the header saying what a button just did.
     """
     subject = _subject(session, viewer, state)
     context = _Context(session, viewer, subject, state, now, surface)
@@ -107,6 +115,7 @@ def render_workspace(
         subject_name=None if context.is_own else subject.name,
         empty_text=body.empty_text,
         page=body.page,
+        notice=notice,
     )
     return RenderedView(blocks=blocks, state=state.with_page(number), text=body.title)
 

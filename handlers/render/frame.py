@@ -71,6 +71,7 @@ def frame(
     subject_name: str | None = None,
     empty_text: str = "Nothing here.",
     page: tuple[int, int] | None = None,
+    notice: Block | None = None,
 ) -> tuple[list[Block], int, int]:
     """A full view: header, banner, navigation, ``top`` (filters...), one page of ``groups``.
 
@@ -83,11 +84,14 @@ def frame(
         subject_name: Set when someone views another user's workspace.
         empty_text: Shown when there are no items.
         page: (number, count) when the domain already paged the items: they must all fit.
+        notice: One line under the header saying what a button just did.
 
     Returns:
         The blocks, the page number shown and the page count.
     """
     head: list[Block] = [header(title)]
+    if notice is not None:
+        head.append(notice)
     if subject_name is not None:
         head.append(
             context(

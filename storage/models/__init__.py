@@ -23,6 +23,7 @@ from storage.models.activities import (
     TaskType,
 )
 from storage.models.base import Base
+from storage.models.changes import ChangeKind, RecordChange
 from storage.models.crm import (
     Assignment,
     Company,
@@ -39,6 +40,12 @@ from storage.models.crm import (
     Sequence,
     SequenceEnrollment,
     StageState,
+)
+from storage.models.digests import (
+    DeliveryStatus,
+    DigestDelivery,
+    DigestKind,
+    TeamDigestSettings,
 )
 from storage.models.insights import CachedInsight, InsightFeedback, InsightRequest
 from storage.models.org import (
@@ -68,12 +75,16 @@ __all__ = [
     "Base",
     "CachedInsight",
     "CallStatus",
+    "ChangeKind",
     "Company",
     "Contact",
     "Deal",
     "DealContact",
     "DealScore",
     "DealVisibility",
+    "DeliveryStatus",
+    "DigestDelivery",
+    "DigestKind",
     "EmailDirection",
     "EnrollmentStatus",
     "Goal",
@@ -88,6 +99,7 @@ __all__ = [
     "Pipeline",
     "PipelineObject",
     "PipelineStage",
+    "RecordChange",
     "Role",
     "Sequence",
     "SequenceEnrollment",
@@ -97,6 +109,7 @@ __all__ = [
     "TaskStatus",
     "TaskType",
     "Team",
+    "TeamDigestSettings",
     "User",
     "UserPreferences",
     "WorkspaceSettings",

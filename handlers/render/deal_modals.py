@@ -1,0 +1,118 @@
+"""Modals to update a deal (stage, close date, next step) and to create one."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from handlers import ids
+from handlers.render.blocks import Block, form_element, input_block, modal
+from handlers.render.kit import escape, option, section
+from handlers.render.task_modals import metadata
+from storage.models import Deal, PipelineStage
+
+_STAGE, _CLOSE, _NEXT, _NAME, _AMOUNT = "stage", "close_date", "next_step", "name", "amount"
+
+
+def _stage_select(stages: list[PipelineStage], current: PipelineStage | None) -> Block:
+    element: Block = {
+        "type": "static_select",
+        "action_id": _STAGE,
+        "options": [option(stage.label, str(stage.id)) for stage in stages[:100]],
+    }
+    if current is not None:
+        element["initial_option"] = option(current.label, str(current.id))
+    return element
+
+
+def deal_update_modal(deal: Deal, stages: list[PipelineStage], *, origin: dict[str, Any]) -> Block:
+    """Stage (only the deal's own pipeline), close date and next step."""
+    close: Block = {"type": "datepicker", "action_id": _CLOSE}
+    if deal.close_date:
+        close["initial_date"] = deal.close_date.isoformat()
+    next_step: Block = {
+        "type": "plain_text_input",
+        "action_id": _NEXT,
+        "multiline": True,
+        "max_length": 3000,
+    }
+    if deal.next_step:
+        next_step["initial_value"] = deal.next_step[:3000]
+    current = next((stage for stage in stages if stage.id == deal.stage_id), None)
+    return modal(
+        ids.VIEW_DEAL_UPDATE,
+        "Update deal",
+        [
+            section(f"*{escape(deal.name)}*"),
+            input_block(_STAGE, "Stage", _stage_select(stages, current)),
+            input_block(_CLOSE, "Close date", close, optional=True),
+            input_block(_NEXT, "Next step", next_step, optional=True),
+        ],
+        submit="Save",
+        private_metadata=metadata(id=deal.id, origin=origin),
+    )
+
+
+def deal_create_modal(stages: list[PipelineStage], *, origin: dict[str, Any]) -> Block:
+    name: Block = {"type": "plain_text_input", "action_id": _NAME, "max_length": 300}
+    amount: Block = {"type": "plain_text_input", "action_id": _AMOUNT, "max_length": 20}
+    return modal(
+        ids.VIEW_DEAL_CREATE,
+        "New deal",
+        [
+            input_block(_NAME, "Deal name", name),
+            input_block(_STAGE, "Stage", _stage_select(stages, stages[0] if stages else None)),
+            input_block(_AMOUNT, "Amount", amount, optional=True, hint="For example 12000"),
+            input_block(
+                _CLOSE, "Close date", {"type": "datepicker", "action_id": _CLOSE}, optional=True
+            ),
+        ],
+        submit="Create",
+        private_metadata=metadata(origin=origin),
+    )
+
+
+@dataclass(frozen=True)
+class DealForm:
+    stage_id: str | None
+    close_date: date | None
+    next_step: str | None
+    name: str | None = None
+    amount: str | None = None
+
+
+def _element(state: dict[str, Any], block_id: str) -> dict[str, Any]:
+    return form_element(state, block_id)
+
+
+def parse_deal_form(state: dict[str, Any]) -> DealForm:
+    chosen = _element(state, _STAGE).get("selected_option") or {}
+    stage = chosen.get("value") if isinstance(chosen, dict) else None
+    raw_date = _element(state, _CLOSE).get("selected_date")
+    try:
+        close = date.fromisoformat(raw_date) if isinstance(raw_date, str) else None
+    except ValueError:
+        close = None
+    text = {key: _element(state, key).get("value") for key in (_NEXT, _NAME, _AMOUNT)}
+    clean = {key: value if isinstance(value, str) else None for key, value in text.items()}
+    return DealForm(
+        stage_id=stage if isinstance(stage, str) else None,
+        close_date=close,
+        next_step=clean[_NEXT] if clean[_NEXT] is not None else "",
+        name=clean[_NAME],
+        amount=clean[_AMOUNT],
+    )
+
+
+def deal_error_field(message: str) -> str:
+    lowered = message.lower()
+    if "stage" in lowered:
+        return _STAGE
+    if "amount" in lowered:
+        return _AMOUNT
+    if "next step" in lowered:
+        return _NEXT
+    if "name" in lowered:
+        return _NAME
+    return _STAGE

@@ -1,0 +1,425 @@
+"""Modals for tasks: edit, reassign, pick a date, create (or follow up), and the task queue.
+
+Each form has its ``parse_*`` beside it: the block and action ids are private to this file.
+Parsing returns plain values; the domain validates them again.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from handlers import ids
+from handlers.render.blocks import Block, confirm_dialog, form_element, input_block, modal
+from handlers.render.kit import actions, button, context, escape, option, section
+from rules.op_result import clock_time, describe_day
+from rules.task_ops import local_due
+from storage.models import Activity, TaskPriority, TaskType
+
+PRIORITY_LABELS = {
+    TaskPriority.NONE: "None",
+    TaskPriority.LOW: "Low",
+    TaskPriority.MEDIUM: "Medium",
+    TaskPriority.HIGH: "High",
+}
+TYPE_LABELS = {
+    TaskType.TODO: "To-do",
+    TaskType.CALL: "Call",
+    TaskType.EMAIL: "Email",
+    TaskType.LINKED_IN: "LinkedIn",
+}
+RESCHEDULE_OPTIONS = (
+    ("Tomorrow", "tomorrow"),
+    ("Next week", "next_week"),
+    ("Pick a date…", "pick"),
+)
+
+_SUBJECT, _DATE, _TIME, _PRIORITY, _NOTES, _OWNER, _TYPE = (
+    "subject",
+    "due_date",
+    "due_time",
+    "priority",
+    "notes",
+    "owner",
+    "task_type",
+)
+
+
+def metadata(**values: Any) -> str:
+    """Private metadata for a modal: compact JSON (Slack allows 3,000 characters)."""
+    return json.dumps(values, separators=(",", ":"))[:3000]
+
+
+def read_metadata(view: dict[str, Any]) -> dict[str, Any]:
+    """The modal's metadata; {} when it is missing or not ours."""
+    try:
+        value = json.loads(view.get("private_metadata") or "{}")
+    except (TypeError, ValueError):
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def _value(state: dict[str, Any], block_id: str) -> dict[str, Any]:
+    return form_element(state, block_id)
+
+
+def _text(state: dict[str, Any], block_id: str) -> str | None:
+    value = _value(state, block_id).get("value")
+    return value if isinstance(value, str) else None
+
+
+def _selected(state: dict[str, Any], block_id: str) -> str | None:
+    chosen = _value(state, block_id).get("selected_option") or {}
+    value = chosen.get("value") if isinstance(chosen, dict) else None
+    return value if isinstance(value, str) else None
+
+
+def _date(state: dict[str, Any], block_id: str) -> date | None:
+    raw = _value(state, block_id).get("selected_date")
+    try:
+        return date.fromisoformat(raw) if isinstance(raw, str) else None
+    except ValueError:
+        return None
+
+
+def _time(state: dict[str, Any], block_id: str) -> time | None:
+    raw = _value(state, block_id).get("selected_time")
+    try:
+        return time.fromisoformat(raw) if isinstance(raw, str) else None
+    except ValueError:
+        return None
+
+
+def _priority_select(current: TaskPriority | None) -> Block:
+    element: Block = {
+        "type": "static_select",
+        "action_id": _PRIORITY,
+        "options": [option(label, value.value) for value, label in PRIORITY_LABELS.items()],
+    }
+    if current is not None:
+        element["initial_option"] = option(PRIORITY_LABELS[current], current.value)
+    return element
+
+
+def _due_inputs(due_local: datetime | None) -> list[Block]:
+    date_element: Block = {"type": "datepicker", "action_id": _DATE}
+    time_element: Block = {"type": "timepicker", "action_id": _TIME}
+    if due_local is not None:
+        date_element["initial_date"] = due_local.date().isoformat()
+        time_element["initial_time"] = f"{due_local:%H:%M}"
+    return [
+        input_block(_DATE, "Due date", date_element),
+        input_block(_TIME, "Due time", time_element),
+    ]
+
+
+def _subject_input(initial: str | None) -> Block:
+    element: Block = {"type": "plain_text_input", "action_id": _SUBJECT, "max_length": 500}
+    if initial:
+        element["initial_value"] = initial[:500]
+    return input_block(_SUBJECT, "Subject", element)
+
+
+def _notes_input(initial: str | None) -> Block:
+    element: Block = {
+        "type": "plain_text_input",
+        "action_id": _NOTES,
+        "multiline": True,
+        "max_length": 3000,
+    }
+    if initial:
+        element["initial_value"] = initial[:3000]
+    return input_block(_NOTES, "Notes", element, optional=True)
+
+
+# Edit ---------------------------------------------------------------------------------
+
+
+def edit_task_modal(task: Activity, zone: ZoneInfo, *, origin: dict[str, Any]) -> Block:
+    due_local = task.due_at.astimezone(zone) if task.due_at else None
+    return modal(
+        ids.VIEW_TASK_EDIT,
+        "Edit task",
+        [
+            _subject_input(task.subject),
+            *_due_inputs(due_local),
+            input_block(_PRIORITY, "Priority", _priority_select(task.priority)),
+            _notes_input(task.body),
+        ],
+        submit="Save",
+        private_metadata=metadata(id=task.id, origin=origin),
+    )
+
+
+@dataclass(frozen=True)
+class TaskForm:
+    """What a task form held; None where a field was absent or unreadable."""
+
+    subject: str | None
+    due_at: datetime | None
+    priority: str | None
+    notes: str | None
+    task_type: str | None = None
+    owner_slack_id: str | None = None
+
+
+def parse_task_form(state: dict[str, Any], zone: ZoneInfo) -> TaskForm:
+    """Read a task form; the due date and time are read in ``zone`` (the user's)."""
+    day, at = _date(state, _DATE), _time(state, _TIME)
+    due = local_due(day, at, zone) if day is not None and at is not None else None
+    owner = _value(state, _OWNER).get("selected_user")
+    return TaskForm(
+        subject=_text(state, _SUBJECT),
+        due_at=due,
+        priority=_selected(state, _PRIORITY),
+        notes=_text(state, _NOTES) or "",
+        task_type=_selected(state, _TYPE),
+        owner_slack_id=owner if isinstance(owner, str) else None,
+    )
+
+
+def form_errors(form: TaskForm) -> dict[str, str]:
+    """Inline errors for a task form (Slack shows them under the fields)."""
+    errors: dict[str, str] = {}
+    if not (form.subject or "").strip():
+        errors[_SUBJECT] = "A task needs a subject."
+    if form.due_at is None:
+        errors[_DATE] = "Pick a due date and time."
+    return errors
+
+
+def error_field_for(message: str) -> str:
+    """The field a domain refusal is about, so the error shows next to it."""
+    lowered = message.lower()
+    for needle, block_id in (
+        ("subject", _SUBJECT),
+        ("due", _DATE),
+        ("date", _DATE),
+        ("priority", _PRIORITY),
+        ("notes", _NOTES),
+        ("type", _TYPE),
+        ("assign", _OWNER),
+        ("person", _OWNER),
+        ("tasks for", _OWNER),
+    ):
+        if needle in lowered:
+            return block_id
+    return _SUBJECT
+
+
+# Reassign -----------------------------------------------------------------------------
+
+
+def reassign_modal(task: Activity, *, origin: dict[str, Any]) -> Block:
+    return modal(
+        ids.VIEW_TASK_REASSIGN,
+        "Reassign task",
+        [
+            section(f"*{escape(task.subject or 'Task')}*"),
+            input_block(
+                _OWNER,
+                "Assign to",
+                {"type": "users_select", "action_id": _OWNER},
+                hint="Only people whose tasks you may manage.",
+            ),
+        ],
+        submit="Reassign",
+        private_metadata=metadata(id=task.id, origin=origin),
+    )
+
+
+def parse_reassign(state: dict[str, Any]) -> str | None:
+    """The picked Slack user id, or None."""
+    picked = _value(state, _OWNER).get("selected_user")
+    return picked if isinstance(picked, str) and picked else None
+
+
+def owner_field() -> str:
+    return _OWNER
+
+
+# Reschedule ----------------------------------------------------------------------------
+
+
+def reschedule_menu(task_id: int) -> Block:
+    """The overflow menu on a task row: Tomorrow / Next week / Pick a date…"""
+    return {
+        "type": "overflow",
+        "action_id": ids.TASK_RESCHEDULE,
+        "options": [option(label, f"{task_id}:{choice}") for label, choice in RESCHEDULE_OPTIONS],
+    }
+
+
+def pick_date_modal(task: Activity, today: date, *, origin: dict[str, Any]) -> Block:
+    element: Block = {
+        "type": "datepicker",
+        "action_id": _DATE,
+        "initial_date": today.isoformat(),
+    }
+    return modal(
+        ids.VIEW_TASK_RESCHEDULE,
+        "Reschedule task",
+        [
+            section(f"*{escape(task.subject or 'Task')}*"),
+            input_block(_DATE, "New due date", element, hint="The time of day stays the same."),
+        ],
+        submit="Reschedule",
+        private_metadata=metadata(id=task.id, origin=origin),
+    )
+
+
+def parse_picked_date(state: dict[str, Any]) -> date | None:
+    return _date(state, _DATE)
+
+
+def date_field() -> str:
+    return _DATE
+
+
+# Create ---------------------------------------------------------------------------------
+
+
+def create_task_modal(
+    *,
+    default_due: datetime,
+    follow_up_of: Activity | None = None,
+    deal_id: int | None = None,
+    origin: dict[str, Any] | None = None,
+) -> Block:
+    """A new task (or a follow-up of ``follow_up_of``), due by default at ``default_due``
+    (local to the user)."""
+    blocks: list[Block] = []
+    if follow_up_of is not None:
+        blocks.append(context(f"Follow-up of *{escape(follow_up_of.subject or 'a task')}*"))
+    subject = (
+        f"Follow up: {follow_up_of.subject}" if follow_up_of and follow_up_of.subject else None
+    )
+    type_element: Block = {
+        "type": "static_select",
+        "action_id": _TYPE,
+        "options": [option(label, value.value) for value, label in TYPE_LABELS.items()],
+        "initial_option": option(TYPE_LABELS[TaskType.TODO], TaskType.TODO.value),
+    }
+    blocks += [
+        _subject_input(subject),
+        *_due_inputs(default_due),
+        input_block(_TYPE, "Type", type_element),
+        input_block(_PRIORITY, "Priority", _priority_select(TaskPriority.NONE)),
+        _notes_input(None),
+    ]
+    return modal(
+        ids.VIEW_TASK_CREATE,
+        "Follow-up task" if follow_up_of is not None else "New task",
+        blocks,
+        submit="Create",
+        private_metadata=metadata(
+            follow_up_of=follow_up_of.id if follow_up_of is not None else None,
+            deal=deal_id,
+            origin=origin or {},
+        ),
+    )
+
+
+# The task queue ---------------------------------------------------------------------------
+
+BUCKET_TITLES = {
+    "due_today": "Due today",
+    "today": "Due today",
+    "overdue": "Overdue",
+    "due_tomorrow": "Due tomorrow",
+    "tomorrow": "Due tomorrow",
+    "all": "All",
+}
+
+
+def task_queue_view(
+    task: Activity | None,
+    *,
+    bucket: str,
+    position: int,
+    total: int,
+    done: list[int],
+    skipped: list[int],
+    zone: ZoneInfo,
+    today: date,
+    notice: str | None = None,
+) -> Block:
+    """One task of a queue, with Complete / Skip, or "all done" when ``task`` is None."""
+    title = f"Tasks: {BUCKET_TITLES.get(bucket, 'queue')}"
+    blocks: list[Block] = []
+    if notice:
+        blocks.append(context(escape(notice)))
+    if task is None:
+        blocks.append(section(":tada: That's all the tasks in this list."))
+        return modal(
+            ids.VIEW_TASK_QUEUE,
+            title,
+            blocks,
+            close="Close",
+            private_metadata=metadata(bucket=bucket),
+        )
+    due = task.due_at.astimezone(zone) if task.due_at else None
+    when = f"{describe_day(due.date(), today=today)} at {clock_time(due)}" if due else "no date"
+    lines = [f"*{escape(task.subject or 'Task')}*", f"Due {when}"]
+    if task.priority is TaskPriority.HIGH:
+        lines.append(":red_circle: High priority")
+    if task.body:
+        lines.append(escape(task.body[:500]))
+    blocks += [
+        context(f"Task {position} of {total}"),
+        section("\n".join(lines)),
+        *actions(
+            [
+                button(
+                    "Complete",
+                    action_id=ids.TASK_QUEUE_COMPLETE,
+                    value=str(task.id),
+                    style="primary",
+                ),
+                button("Skip", action_id=ids.TASK_QUEUE_NEXT, value=str(task.id)),
+            ],
+            block_id=f"queue:{task.id}",
+        ),
+    ]
+    return modal(
+        ids.VIEW_TASK_QUEUE,
+        title,
+        blocks,
+        close="Done",
+        # Only the last ids: enough for any real queue, and inside Slack's 3,000 characters.
+        private_metadata=metadata(bucket=bucket, done=done[-120:], skipped=skipped[-120:]),
+    )
+
+
+# A task row's controls (for lists in messages and the Home tab) ------------------------
+
+
+def task_controls(task_id: int, subject: str | None) -> Block:
+    """The buttons of one task row: Complete, Edit, Reassign, Delete (confirmed), and the
+    reschedule menu. Its block id names the task, so a result can replace it in place."""
+    label = subject or "this task"
+    (block,) = actions(
+        [
+            button("Complete", action_id=ids.TASK_COMPLETE, value=str(task_id), style="primary"),
+            reschedule_menu(task_id),
+            button("Edit", action_id=ids.TASK_EDIT, value=str(task_id)),
+            button("Reassign", action_id=ids.TASK_REASSIGN, value=str(task_id)),
+            button(
+                "Delete",
+                action_id=ids.TASK_DELETE,
+                value=str(task_id),
+                style="danger",
+                confirm=confirm_dialog(
+                    "Delete task?",
+                    f"Delete '{label}' for everyone? This can't be undone.",
+                    "Delete",
+                    danger=True,
+                ),
+            ),
+        ],
+        block_id=f"task:{task_id}",
+    )
+    return block

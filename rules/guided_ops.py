@@ -1,0 +1,179 @@
+"""Guided-action buttons as results a user reads: mark an item or an action done, dismiss
+it, give feedback. The state changes are ``rules.actions``' (conditional updates, so a
+double click changes nothing twice); this module reads the payload's ids, turns that API's
+exceptions into refusals and its "already closed" into who and when.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from rules.actions import (
+    ActionNotFound,
+    ActionView,
+    NotAllowed,
+    Outcome,
+    complete_action,
+    complete_item,
+    dismiss_action,
+    open_actions,
+    record_feedback,
+)
+from rules.clock import user_zone
+from rules.op_result import (
+    OpResult,
+    already,
+    describe_moment,
+    done,
+    forbidden,
+    invalid,
+    not_found,
+    parse_id,
+    person,
+)
+from rules.permissions import can_act_for
+from storage.models import ActionState, GuidedAction, GuidedActionItem, User
+
+FEEDBACK_CHOICES = {"yes": True, "no": False}
+FEEDBACK_THANKS = {
+    True: "Thanks! You'll keep seeing suggestions like this.",
+    False: "Thanks for telling us: you'll see fewer suggestions like this.",
+}
+_NOT_YOURS = "You can't change someone else's suggestions."
+_NO_ID = "That button didn't say which suggestion. Refresh the view and try again."
+
+
+def _already(
+    session: Session, actor: User, outcome: Outcome, noun: str, *, now: datetime
+) -> OpResult:
+    """ "This suggestion was already dismissed by Dana at 9:14", or "…has expired"."""
+    if outcome.state is ActionState.EXPIRED or outcome.closed_at is None:
+        return already(f"This {noun} has expired: it no longer applies.", outcome.id)
+    how = "done" if outcome.state is ActionState.DONE else outcome.state.value
+    by = person(session, outcome.closed_by_id, actor=actor)
+    when = describe_moment(outcome.closed_at, user_zone(session, actor), now=now)
+    return already(
+        f"This {noun} was already {how} by {by} {when}.",
+        outcome.id,
+        by_name=by,
+        at=outcome.closed_at,
+    )
+
+
+def complete_action_item(
+    session: Session, actor: User, value: object, *, now: datetime
+) -> OpResult:
+    """The check mark on one item; ``value`` is the button's ``"<action id>:<item id>"``.
+
+    The item must belong to that action; the action is done when its last item is.
+    """
+    action_raw, _, item_raw = value.partition(":") if isinstance(value, str) else ("", "", "")
+    action_id, item_id = parse_id(action_raw), parse_id(item_raw)
+    if action_id is None or item_id is None:
+        return invalid(_NO_ID)
+    item = session.get(GuidedActionItem, item_id)
+    if item is None or item.action_id != action_id:
+        return not_found("suggestion", item_id)
+    try:
+        outcome = complete_item(session, item_id=item_id, actor=actor, now=now)
+    except ActionNotFound:
+        return not_found("suggestion", item_id)
+    except NotAllowed:
+        return forbidden(_NOT_YOURS, item_id)
+    if not outcome.changed:
+        return _already(session, actor, outcome, "item", now=now)
+    if outcome.action_state is ActionState.DONE:
+        return done("Done: item checked off, and that was the last one.", item_id)
+    return done("Done: item checked off.", item_id)
+
+
+def complete_guided_action(
+    session: Session, actor: User, value: object, *, now: datetime
+) -> OpResult:
+    """Mark a whole action (all its open items) done; ``value`` is the action id."""
+    return _close(session, actor, value, now=now, dismiss=False)
+
+
+def dismiss_guided_action(
+    session: Session, actor: User, value: object, *, now: datetime
+) -> OpResult:
+    """Dismiss an action; it comes back only for a new episode (a new reply, meeting…)."""
+    return _close(session, actor, value, now=now, dismiss=True)
+
+
+def _close(
+    session: Session, actor: User, value: object, *, now: datetime, dismiss: bool
+) -> OpResult:
+    action_id = parse_id(value)
+    if action_id is None:
+        return invalid(_NO_ID)
+    close = dismiss_action if dismiss else complete_action
+    try:
+        outcome = close(session, action_id=action_id, actor=actor, now=now)
+    except ActionNotFound:
+        return not_found("suggestion", action_id)
+    except NotAllowed:
+        return forbidden(_NOT_YOURS, action_id)
+    if not outcome.changed:
+        return _already(session, actor, outcome, "suggestion", now=now)
+    return done(
+        "Done: suggestion dismissed." if dismiss else "Done: suggestion completed.", action_id
+    )
+
+
+def give_feedback(session: Session, actor: User, value: object, *, now: datetime) -> OpResult:
+    """ "Yes, keep it up!" or "Not really"; ``value`` is ``"<action id>:yes|no"``.
+
+    One answer per user and action: a new answer replaces the old one; the same answer
+    twice changes nothing.
+    """
+    action_raw, _, choice = value.partition(":") if isinstance(value, str) else ("", "", "")
+    action_id = parse_id(action_raw)
+    if action_id is None or choice not in FEEDBACK_CHOICES:
+        return invalid("That feedback button is not one I know. Refresh the view.")
+    if session.get(GuidedAction, action_id) is None:
+        return not_found("suggestion", action_id)
+    helpful = FEEDBACK_CHOICES[choice]
+    try:
+        changed = record_feedback(
+            session, action_id=action_id, user_id=actor.id, helpful=helpful, now=now
+        )
+    except ActionNotFound:
+        return not_found("suggestion", action_id)
+    except NotAllowed:
+        return forbidden(_NOT_YOURS, action_id)
+    if not changed:
+        return already(f"You already said so. {FEEDBACK_THANKS[helpful]}", action_id)
+    return done(FEEDBACK_THANKS[helpful], action_id)
+
+
+def action_for_queue(
+    session: Session, actor: User, value: object, *, now: datetime
+) -> tuple[ActionView | None, OpResult | None]:
+    """The open action ``value`` names, with its open items, if ``actor`` may work on it
+    (the primary link "starts a queue of its items"); otherwise None and what to say."""
+    action_id = parse_id(value)
+    if action_id is None:
+        return None, invalid(_NO_ID)
+    action = session.get(GuidedAction, action_id)
+    if action is None:
+        return None, not_found("suggestion", action_id)
+    if not can_act_for(session, actor, action.user_id):
+        return None, forbidden(_NOT_YOURS, action_id)
+    if action.state is not ActionState.OPEN:
+        closed = Outcome(
+            id=action.id,
+            changed=False,
+            state=action.state,
+            closed_by_id=action.closed_by_id,
+            closed_at=action.closed_at,
+            action_state=action.state,
+        )
+        return None, _already(session, actor, closed, "suggestion", now=now)
+    views = open_actions(session, user_id=action.user_id, now=now, include_muted=True)
+    view = next((v for v in views if v.id == action_id), None)
+    if view is None:
+        return None, already("This suggestion has nothing left to do.", action_id)
+    return view, None

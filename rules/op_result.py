@@ -1,0 +1,154 @@
+"""What a write operation tells its caller: done, already done, or refused (and why).
+
+Every write a button or modal triggers returns an :class:`OpResult`. Handlers render its
+``message`` as is, so the sentence is written for the person who clicked, in their zone.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from enum import StrEnum
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.orm import Session
+
+from storage.models import User, UserPreferences
+
+# Ids come from Slack payloads that anyone can edit: keep them in the database's integer range.
+_MAX_ID = 2**31 - 1
+
+
+class OpStatus(StrEnum):
+    DONE = "done"  # the change was made
+    ALREADY = "already"  # nothing to do: it was done before (by this user or someone else)
+    NOT_FOUND = "not_found"  # no such record
+    FORBIDDEN = "forbidden"  # the record exists but this user may not change it
+    INVALID = "invalid"  # missing id, junk value, or a value the record cannot take
+
+
+@dataclass(frozen=True)
+class OpResult:
+    """The outcome of one write.
+
+    Attributes:
+        status: What happened.
+        message: One sentence for the user ("Done: 'Call Acme' completed").
+        record_id: The record acted on (or created), when known.
+        by_name: For ALREADY: who did it first ("you" when it was the same user).
+        at: For ALREADY: when it was done (UTC).
+        follow_up_prompt: After completing a task: ask whether to create a follow-up.
+    """
+
+    status: OpStatus
+    message: str
+    record_id: int | None = None
+    by_name: str | None = None
+    at: datetime | None = None
+    follow_up_prompt: bool = False
+
+    @property
+    def changed(self) -> bool:
+        return self.status is OpStatus.DONE
+
+    @property
+    def refused(self) -> bool:
+        return self.status in {OpStatus.NOT_FOUND, OpStatus.FORBIDDEN, OpStatus.INVALID}
+
+
+def done(message: str, record_id: int | None = None, *, follow_up_prompt: bool = False) -> OpResult:
+    return OpResult(OpStatus.DONE, message, record_id, follow_up_prompt=follow_up_prompt)
+
+
+def already(
+    message: str,
+    record_id: int | None = None,
+    *,
+    by_name: str | None = None,
+    at: datetime | None = None,
+) -> OpResult:
+    return OpResult(OpStatus.ALREADY, message, record_id, by_name=by_name, at=at)
+
+
+def not_found(what: str, record_id: int | None = None) -> OpResult:
+    return OpResult(
+        OpStatus.NOT_FOUND,
+        f"That {what} no longer exists or never did. Refresh the view and try again.",
+        record_id,
+    )
+
+
+def forbidden(message: str, record_id: int | None = None) -> OpResult:
+    return OpResult(OpStatus.FORBIDDEN, message, record_id)
+
+
+def invalid(message: str, record_id: int | None = None) -> OpResult:
+    return OpResult(OpStatus.INVALID, message, record_id)
+
+
+def parse_id(raw: object) -> int | None:
+    """A record id from an untrusted payload value, or None when it is missing or junk.
+
+    Accepts a positive int or its decimal string (surrounding spaces allowed); anything else,
+    including bools, signs, floats and ids past the database's range, is None.
+    """
+    if isinstance(raw, bool):
+        return None
+    if isinstance(raw, int):
+        value = raw
+    elif isinstance(raw, str) and raw.strip().isascii() and raw.strip().isdigit():
+        value = int(raw.strip())
+    else:
+        return None
+    return value if 0 < value <= _MAX_ID else None
+
+
+def follow_up_prompt_on(session: Session, user: User) -> bool:
+    """Whether completing a task asks this user about a follow-up (on unless turned off)."""
+    prefs = session.get(UserPreferences, user.id)
+    return True if prefs is None else bool(prefs.follow_up_prompt)
+
+
+def clock_time(moment: datetime) -> str:
+    """``9:14``, ``17:05``: a local time of day as reps read it."""
+    return f"{moment.hour}:{moment.minute:02d}"
+
+
+def describe_moment(moment: datetime, zone: ZoneInfo, *, now: datetime) -> str:
+    """ "at 9:14", "yesterday at 9:14" or "on Mar 3 at 9:14", in ``zone``, relative to ``now``."""
+    local = moment.astimezone(zone)
+    today = now.astimezone(zone).date()
+    if local.date() == today:
+        return f"at {clock_time(local)}"
+    if (today - local.date()).days == 1:
+        return f"yesterday at {clock_time(local)}"
+    return f"on {describe_day(local.date(), today=today)} at {clock_time(local)}"
+
+
+def describe_day(day: date, *, today: date) -> str:
+    """ "today", "tomorrow", "Thu Mar 12" (with the year when it is not this year)."""
+    if day == today:
+        return "today"
+    if (day - today).days == 1:
+        return "tomorrow"
+    text = f"{day:%a} {day:%b} {day.day}"
+    return text if day.year == today.year else f"{text}, {day.year}"
+
+
+def person(session: Session, user_id: int | None, *, actor: User) -> str:
+    """How to name a user to ``actor``: "you", their name, or "someone" when unknown."""
+    if user_id is None:
+        return "someone"
+    if user_id == actor.id:
+        return "you"
+    user = session.get(User, user_id)
+    return user.name if user is not None else "someone"
+
+
+def possessive(session: Session, user_id: int | None, *, actor: User) -> str:
+    """ "your", "Ben's", or "this" (unassigned records)."""
+    if user_id is None:
+        return "this"
+    if user_id == actor.id:
+        return "your"
+    return f"{person(session, user_id, actor=actor)}'s"

@@ -1,0 +1,38 @@
+"""What happens after every write from a button: the guided actions see it at once."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from rules.actions import ObjectRef, RefKind, evaluate
+from storage.models import OwnedObject
+
+Touched = tuple[OwnedObject, int]
+
+_REF_KIND = {
+    OwnedObject.CONTACT: RefKind.CONTACT,
+    OwnedObject.LEAD: RefKind.LEAD,
+    OwnedObject.DEAL: RefKind.DEAL,
+    OwnedObject.ACTIVITY: RefKind.ACTIVITY,
+}
+
+
+def after_write(session: Session, *, now: datetime, refs: Iterable[Touched]) -> None:
+    """Re-evaluate the guided actions the touched records can affect, in the same
+    transaction: an action that a write ended (the last call outcome logged) is gone, and
+    one it started (a deal left without a next step) is there, when the caller commits.
+
+    Args:
+        session: The unit of work the write happened in (the caller commits).
+        now: The time of the write.
+        refs: The records the write touched (a deleted record too: its items expire).
+    """
+    session.flush()
+    object_refs = [
+        ObjectRef(_REF_KIND[kind], record_id) for kind, record_id in refs if kind in _REF_KIND
+    ]
+    if object_refs:
+        evaluate(session, now=now, object_refs=object_refs)
