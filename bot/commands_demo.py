@@ -7,6 +7,7 @@ The demo never touches the configured database: it always writes a fresh
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 
 import typer
@@ -15,7 +16,9 @@ from sqlalchemy.orm import Session
 
 from bot.commands_actions import show_guided_actions
 from bot.commands_digest import digest_section
-from bot.terminal import TerminalContext, render_sections, terminal_console
+from bot.commands_insights import deal_insights_section
+from bot.home_preview import home_tab_section
+from bot.terminal import OVERVIEW_SECTIONS, TerminalContext, render_sections, terminal_console
 from storage.db import make_engine, session_factory, unit_of_work, upgrade
 from storage.demo import DEMO_DB_FILENAME, DemoOrg, build_demo_org
 from storage.models import User
@@ -60,9 +63,20 @@ def demo(
         rep = session.get(User, org.rep_id)
         assert rep is not None
         context = TerminalContext(session=session, user=rep, now=now, org=org)
-        render_sections(console, context)
+        # The rep's day first, then what the bot adds: guided actions, the Slack Home tab,
+        # Deal Insights on the featured deal, and the morning digest.
+        render_sections(console, context, sections=OVERVIEW_SECTIONS)
         show_guided_actions(console, session, user_id=rep.id, now=now)
-        render_sections(console, context, sections=[digest_section])
+        home_json = settings.data_dir / "home-tab.json"
+        render_sections(
+            console,
+            context,
+            sections=[
+                partial(home_tab_section, path=home_json),
+                deal_insights_section,
+                digest_section,
+            ],
+        )
     activities = org.counts.get("activities", 0)
     console.print(
         f"[dim]Demo organisation (seed {seed}): {org.counts.get('users', 0)} users, "

@@ -212,14 +212,14 @@ def goals_section(context: TerminalContext) -> RenderableType | None:
 
 
 # The order `salesbot demo` prints in; later work appends its own section here.
-DEMO_SECTIONS: list[Section] = [
+OVERVIEW_SECTIONS: list[Section] = [
     header_section,
     tasks_section,
     meetings_section,
     insights_section,
     goals_section,
-    deal_insights_section,
 ]
+DEMO_SECTIONS: list[Section] = [*OVERVIEW_SECTIONS, deal_insights_section]
 
 
 def terminal_console(**kwargs: object) -> Console:
