@@ -6,10 +6,13 @@ import json
 import logging
 import threading
 from collections import Counter
+from collections.abc import Callable
 from datetime import UTC, datetime, time, timedelta
+from time import monotonic, sleep
+from typing import Any
 
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, distinct, func, select
 from sqlalchemy.orm import Session
 
 from bot.delivery import Outgoing, Pacer
@@ -167,7 +170,9 @@ def test_two_schedulers_at_once_on_postgres_send_each_digest_exactly_once(
         crm.user(team_id=team.id, role=Role.MANAGER, slack_user_id="UMGR", timezone="Europe/Berlin")
         session.commit()
     with running_standin() as slack:
-        slack.latency_seconds = 0.01  # long enough that both replicas are mid-fan-out together
+        # Each send waits until both replicas hold claims, so both are mid-fan-out together
+        # however the machine schedules their threads (a fixed latency was a race).
+        slack.respond("chat.postMessage", _once_both_claim(postgres_engine, 2))
         replicas = [
             _scheduler(postgres_engine, slack, BERLIN_EIGHT + timedelta(minutes=30), claimer=name)
             for name in ("replica-a", "replica-b")
@@ -195,6 +200,24 @@ def test_two_schedulers_at_once_on_postgres_send_each_digest_exactly_once(
                 )
             )
         assert kinds == Counter({DigestKind.REP: len(reps) + 1, DigestKind.MANAGER: 1})
+
+
+def _once_both_claim(engine: Engine, replicas: int) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    """A chat.postMessage answer that waits (bounded) until ``replicas`` claimers hold rows."""
+    overlapping = threading.Event()
+
+    def answer(params: dict[str, Any]) -> dict[str, Any]:
+        deadline = monotonic() + 30
+        while not overlapping.is_set() and monotonic() < deadline:
+            with Session(engine) as session:
+                claimers = session.scalar(select(func.count(distinct(DigestDelivery.claimed_by))))
+            if (claimers or 0) >= replicas:
+                overlapping.set()
+            else:
+                sleep(0.01)
+        return {"channel": params.get("channel", ""), "ts": f"{monotonic():.6f}"}
+
+    return answer
 
 
 def test_the_pacer_spaces_sends_per_workspace_and_per_channel() -> None:
