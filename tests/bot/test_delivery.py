@@ -274,7 +274,7 @@ def test_the_background_scheduler_ticks_and_delivers(sqlite_engine: Engine) -> N
             job = background.get_job("digest_tick")
             assert job is not None and job.misfire_grace_time == TICK_GRACE_SECONDS
             job.modify(next_run_time=datetime.now(UTC))  # don't wait for the minute
-            (call,) = slack.wait_for("chat.postMessage", 1, timeout=10)
+            (call,) = slack.wait_for("chat.postMessage", 1)
             assert call.params["channel"] == rep
         finally:
             scheduler.shutdown()

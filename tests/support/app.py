@@ -31,6 +31,10 @@ from tests.support.signing import event_body, interaction_body, signed_headers, 
 from tests.support.slack_api import SlackStandIn
 
 SIGNING_SECRET = "test-signing-secret-0123456789abcdef"
+# Bounds on waits, not expected durations: every wait returns as soon as its condition holds.
+# They are generous because CI and developer machines run the suite on two loaded cores; a
+# request or a settle that needs more than a minute is a hang, not slowness.
+WAIT_SECONDS = 60.0
 BOT_TOKEN = "xoxb-test-token-never-logged"
 
 
@@ -61,7 +65,7 @@ class RunningApp:
         self, method: str, path: str, body: str = "", headers: dict[str, str] | None = None
     ) -> HttpAnswer:
         parts = urlsplit(self.url)
-        connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
+        connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=WAIT_SECONDS)
         try:
             connection.request(method, path, body=body.encode(), headers=headers or {})
             response = connection.getresponse()
@@ -102,7 +106,7 @@ class RunningApp:
             self.settle()
         return answer
 
-    def settle(self, timeout: float = 10.0) -> None:
+    def settle(self, timeout: float = WAIT_SECONDS) -> None:
         """Wait until every piece of work started after an ack has finished."""
         assert work_pool(self.app).wait_idle(timeout), "work after the ack did not finish"
 
@@ -275,9 +279,9 @@ def start_app(
     try:
         yield RunningApp(url=f"http://127.0.0.1:{port}", slack=slack, services=services, app=app)
     finally:
-        work_pool(app).wait_idle(5)
+        work_pool(app).wait_idle(WAIT_SECONDS)
         stop_http_server(server)
-        thread.join(timeout=5)
+        thread.join(timeout=WAIT_SECONDS)
         work_pool(app).shutdown(wait=True)
         pool = render_pool(services)
         if pool is not None:
