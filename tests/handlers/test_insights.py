@@ -118,7 +118,10 @@ def test_an_invisible_deal_is_never_revealed(
         value=str(seeded["deal"].id),
         in_home=False,
     )
-    assert "Acme" not in _text(running_app.responses()[-1])
+    # Its own answer (not the search's, still last if the pick said nothing), refusing.
+    (_, forged) = running_app.responses()
+    assert "No deal you can see matches that." in _text(forged)
+    assert "Acme" not in _text(forged)
     assert (
         session.scalars(select(InsightRequest).where(InsightRequest.user_id == stranger.id)).all()
         == []
