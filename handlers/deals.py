@@ -13,12 +13,11 @@ from handlers import ids
 from handlers.interaction import (
     Click,
     FollowUp,
-    finish_form,
     on_click,
     on_submit,
     open_modal,
     read,
-    write,
+    submit_form,
 )
 from handlers.render.blocks import Block
 from handlers.render.deal_modals import (
@@ -80,10 +79,6 @@ def open_create(services: Services, click: Click, client: WebClient, respond: Re
     )
 
 
-def _user_id(body: dict[str, Any]) -> str:
-    return str((body.get("user") or {}).get("id") or "")
-
-
 def submit_update(
     services: Services, ack: Ack, body: dict[str, Any], client: WebClient
 ) -> FollowUp | None:
@@ -93,21 +88,14 @@ def submit_update(
     change = DealChange(
         stage_id=form.stage_id, close_date=form.close_date, next_step=form.next_step
     )
-    result = write(
+    return submit_form(
         services,
-        client,
-        _user_id(body),
-        lambda s, actor, now: update_deal(s, actor, meta.get("id"), change=change, now=now),
-    )
-    return finish_form(
         ack,
-        result,
+        body,
+        client,
+        lambda s, actor, now: update_deal(s, actor, meta.get("id"), change=change, now=now),
         title="Update deal",
         error_field=deal_error_field,
-        origin=meta.get("origin") or {},
-        services=services,
-        client=client,
-        slack_user_id=_user_id(body),
     )
 
 
@@ -115,24 +103,16 @@ def submit_create(
     services: Services, ack: Ack, body: dict[str, Any], client: WebClient
 ) -> FollowUp | None:
     view = body.get("view") or {}
-    meta = read_metadata(view)
     form = parse_deal_form(view.get("state") or {})
     draft = DealDraft(
         name=form.name or "", stage_id=form.stage_id, amount=form.amount, close_date=form.close_date
     )
-    result = write(
+    return submit_form(
         services,
-        client,
-        _user_id(body),
-        lambda s, actor, now: create_deal(s, actor, draft, now=now),
-    )
-    return finish_form(
         ack,
-        result,
+        body,
+        client,
+        lambda s, actor, now: create_deal(s, actor, draft, now=now),
         title="New deal",
         error_field=deal_error_field,
-        origin=meta.get("origin") or {},
-        services=services,
-        client=client,
-        slack_user_id=_user_id(body),
     )

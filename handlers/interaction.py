@@ -28,6 +28,7 @@ from handlers.identity import unmapped_text, who_is_asking
 from handlers.navigation import BadState, ViewState
 from handlers.render.blocks import Block
 from handlers.render.results import replace_block, result_line, result_modal, result_text
+from handlers.render.task_modals import read_metadata
 from handlers.safely import after_ack
 from handlers.services import Services
 from rules.op_result import OpResult, OpStatus, forbidden
@@ -254,6 +255,43 @@ def _logged(follow_up: FollowUp) -> FollowUp:
             logger.exception("telling the origin of a form failed")
 
     return run
+
+
+def submit_form(
+    services: Services,
+    ack: Ack,
+    body: dict[str, Any],
+    client: WebClient,
+    operation: Callable[[Session, User, datetime], OpResult],
+    *,
+    title: str,
+    error_field: Callable[[str], str],
+) -> FollowUp | None:
+    """The whole of a form submission: ``write`` the operation as the submitting user,
+    then ``finish_form`` (field errors or the result modal; the origin is told later).
+
+    Args:
+        services: The app's services.
+        ack: The submission's acknowledgement.
+        body: The view_submission payload (its view's metadata says where it came from).
+        client: The Web API client.
+        operation: The domain write, given the session, the acting CRM user and ``now``.
+        title: The result modal's title.
+        error_field: The input block under which a fixable message is shown.
+    """
+    slack_user_id = str((body.get("user") or {}).get("id") or "")
+    origin = read_metadata(body.get("view") or {}).get("origin") or {}
+    result = write(services, client, slack_user_id, operation)
+    return finish_form(
+        ack,
+        result,
+        title=title,
+        error_field=error_field,
+        origin=origin,
+        services=services,
+        client=client,
+        slack_user_id=slack_user_id,
+    )
 
 
 def finish_form(

@@ -13,12 +13,11 @@ from handlers import ids
 from handlers.interaction import (
     Click,
     FollowUp,
-    finish_form,
     on_click,
     on_submit,
     open_modal,
     read,
-    write,
+    submit_form,
 )
 from handlers.render.blocks import Block
 from handlers.render.outcome_modals import (
@@ -84,33 +83,22 @@ def open_call_outcome(
     )
 
 
-def _user_id(body: dict[str, Any]) -> str:
-    return str((body.get("user") or {}).get("id") or "")
-
-
 def submit_meeting_outcome(
     services: Services, ack: Ack, body: dict[str, Any], client: WebClient
 ) -> FollowUp | None:
     view = body.get("view") or {}
     meta = read_metadata(view)
     outcome, _ = parse_outcome(view.get("state") or {})
-    result = write(
+    return submit_form(
         services,
+        ack,
+        body,
         client,
-        _user_id(body),
         lambda s, actor, now: log_meeting_outcome(
             s, actor, meta.get("id"), outcome=outcome, now=now
         ),
-    )
-    return finish_form(
-        ack,
-        result,
         title="Meeting outcome",
         error_field=lambda _message: outcome_field(),
-        origin=meta.get("origin") or {},
-        services=services,
-        client=client,
-        slack_user_id=_user_id(body),
     )
 
 
@@ -120,21 +108,14 @@ def submit_call_outcome(
     view = body.get("view") or {}
     meta = read_metadata(view)
     disposition, status = parse_outcome(view.get("state") or {})
-    result = write(
+    return submit_form(
         services,
+        ack,
+        body,
         client,
-        _user_id(body),
         lambda s, actor, now: log_call_outcome(
             s, actor, meta.get("id"), disposition=disposition, status=status, now=now
         ),
-    )
-    return finish_form(
-        ack,
-        result,
         title="Call outcome",
         error_field=lambda _message: outcome_field(),
-        origin=meta.get("origin") or {},
-        services=services,
-        client=client,
-        slack_user_id=_user_id(body),
     )

@@ -17,12 +17,12 @@ from handlers.identity import who_is_asking
 from handlers.interaction import (
     Click,
     FollowUp,
-    finish_form,
     on_click,
     on_submit,
     open_modal,
     read,
     show_in_place,
+    submit_form,
     write,
 )
 from handlers.render.blocks import Block
@@ -393,10 +393,6 @@ def skip_in_queue(services: Services, click: Click, client: WebClient, respond: 
 # Forms --------------------------------------------------------------------------------
 
 
-def _user_id(body: dict[str, Any]) -> str:
-    return str((body.get("user") or {}).get("id") or "")
-
-
 def submit_edit(
     services: Services, ack: Ack, body: dict[str, Any], client: WebClient
 ) -> FollowUp | None:
@@ -413,16 +409,14 @@ def submit_edit(
         )
         return edit_task(s, actor, meta.get("id"), edit=edit, now=now)
 
-    result = write(services, client, _user_id(body), operation)
-    return finish_form(
+    return submit_form(
+        services,
         ack,
-        result,
+        body,
+        client,
+        operation,
         title="Edit task",
         error_field=error_field_for,
-        origin=meta.get("origin") or {},
-        services=services,
-        client=client,
-        slack_user_id=_user_id(body),
     )
 
 
@@ -440,16 +434,14 @@ def submit_reassign(
             return invalid("That person isn't linked to a CRM user.")
         return reassign_task(s, actor, meta.get("id"), new_owner_id=new_owner.user_id, now=now)
 
-    result = write(services, client, _user_id(body), operation)
-    return finish_form(
+    return submit_form(
+        services,
         ack,
-        result,
+        body,
+        client,
+        operation,
         title="Reassign task",
         error_field=lambda _message: owner_field(),
-        origin=meta.get("origin") or {},
-        services=services,
-        client=client,
-        slack_user_id=_user_id(body),
     )
 
 
@@ -465,16 +457,14 @@ def submit_picked_date(
             return invalid("Pick a date.")
         return reschedule_task(s, actor, meta.get("id"), to=picked, now=now)
 
-    result = write(services, client, _user_id(body), operation)
-    return finish_form(
+    return submit_form(
+        services,
         ack,
-        result,
+        body,
+        client,
+        operation,
         title="Reschedule task",
         error_field=lambda _message: date_field(),
-        origin=meta.get("origin") or {},
-        services=services,
-        client=client,
-        slack_user_id=_user_id(body),
     )
 
 
@@ -501,14 +491,12 @@ def submit_create(
             return create_follow_up_task(s, actor, meta.get("follow_up_of"), draft, now=now)
         return create_task(s, actor, draft, now=now)
 
-    result = write(services, client, _user_id(body), operation)
-    return finish_form(
+    return submit_form(
+        services,
         ack,
-        result,
+        body,
+        client,
+        operation,
         title="New task",
         error_field=error_field_for,
-        origin=meta.get("origin") or {},
-        services=services,
-        client=client,
-        slack_user_id=_user_id(body),
     )
