@@ -21,14 +21,13 @@ from bot.delivery import (
     Undeliverable,
 )
 from bot.scheduler import DigestScheduler
-from bot.settings import Settings
 from handlers.render.digest import (
     manager_digest_text,
     render_manager_digest,
     render_rep_digest,
     rep_digest_text,
 )
-from handlers.services import Services
+from handlers.services import AppSettings, Services
 from insights.risks import RiskKind, crm_risks
 from rules.actions import evaluate
 from rules.digest_schedule import DueDigest
@@ -129,7 +128,7 @@ def crm_risk_source(
     return reasons
 
 
-def digest_sources(settings: Settings) -> DigestSources:
+def digest_sources(settings: AppSettings) -> DigestSources:
     """Where digests get guided actions and deal risks from, in this build."""
     return DigestSources(risks=crm_risk_source, default_zone=settings.default_timezone)
 
@@ -153,7 +152,7 @@ def start_digests(services: Services, client: WebClient) -> DigestScheduler:
 
 def build_digest_scheduler(
     *,
-    settings: Settings,
+    settings: AppSettings,
     sessions: sessionmaker[Session],
     client: WebClient,
     claimer: str,

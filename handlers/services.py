@@ -5,14 +5,53 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Protocol
 
+from pydantic import SecretStr
 from sqlalchemy.orm import Session, sessionmaker
-
-from bot.settings import Settings
 
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+class AppSettings(Protocol):
+    """The configuration the app reads through ``Services`` (``bot.settings.Settings`` has it).
+
+    A protocol, so that handlers depend on what they read and not on ``bot``, which wires
+    them (data flows storage <- rules <- handlers <- bot).
+    """
+
+    @property
+    def slack_bot_token(self) -> SecretStr | None: ...
+    @property
+    def slack_signing_secret(self) -> SecretStr | None: ...
+    @property
+    def slack_app_token(self) -> SecretStr | None: ...
+    @property
+    def slack_api_url(self) -> str: ...
+    @property
+    def slack_mode(self) -> str: ...
+    @property
+    def host(self) -> str: ...
+    @property
+    def port(self) -> int: ...
+    @property
+    def worker_threads(self) -> int: ...
+    @property
+    def http_threads(self) -> int: ...
+    @property
+    def render_processes(self) -> int: ...
+    @property
+    def openai_api_key(self) -> SecretStr | None: ...
+    @property
+    def openai_base_url(self) -> str | None: ...
+    @property
+    def llm_model(self) -> str: ...
+    @property
+    def llm_timeout_seconds(self) -> float: ...
+    @property
+    def default_timezone(self) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -20,5 +59,5 @@ class Services:
     """The store, the settings and the clock (tests pin the clock)."""
 
     sessions: sessionmaker[Session]
-    settings: Settings
+    settings: AppSettings
     clock: Callable[[], datetime] = utc_now
