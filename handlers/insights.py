@@ -40,6 +40,7 @@ from insights.questions import deal_question, names_a_deal_topic
 from insights.service import (
     DealInsight,
     DealNotVisible,
+    asked_deal_id,
     deal_of_thread,
     link_message,
     plan_insight,
@@ -50,7 +51,7 @@ from insights.service import (
     write_sections,
 )
 from storage.db import unit_of_work
-from storage.models import InsightRequest, User
+from storage.models import User
 
 logger = logging.getLogger(__name__)
 
@@ -290,10 +291,8 @@ def _own_request(
     if asker is None:
         return unmapped_text(slack_user_id)
     with unit_of_work(services.sessions) as session:
-        request = session.get(InsightRequest, request_id)
-        if request is None or request.user_id != asker.user_id:
-            return NOT_YOURS
-        return asker.user_id, request.deal_id
+        deal_id = asked_deal_id(session, request_id=request_id, user_id=asker.user_id)
+    return NOT_YOURS if deal_id is None else (asker.user_id, deal_id)
 
 
 def _show_more(services: Services, body: dict[str, Any], client: WebClient) -> None:

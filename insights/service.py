@@ -408,6 +408,17 @@ def deal_of_thread(
     )
 
 
+def asked_deal_id(session: Session, *, request_id: int, user_id: int) -> int | None:
+    """The deal of the answer ``request_id`` if it was shown to ``user_id``, else None.
+
+    Only the user an answer was shown to may open it in full or give feedback on it.
+    """
+    request = session.get(InsightRequest, request_id)
+    if request is None or request.user_id != user_id:
+        return None
+    return request.deal_id
+
+
 def record_feedback(
     session: Session,
     *,
@@ -422,8 +433,7 @@ def record_feedback(
     Raises:
         PermissionError: ``request_id`` is unknown or was not asked by ``user``.
     """
-    request = session.get(InsightRequest, request_id)
-    if request is None or request.user_id != user.id:
+    if asked_deal_id(session, request_id=request_id, user_id=user.id) is None:
         raise PermissionError("no such insight for this user")
     text = " ".join((comment or "").split())[:FEEDBACK_MAX_CHARS] or None
     feedback = InsightFeedback(
