@@ -204,9 +204,8 @@ def _bodies(kind: str, total: int, users: int = DEMO_USERS) -> list[str]:
 
 
 def _drive(port: int, bodies: list[str], concurrency: int) -> tuple[list[float], float, int]:
-    from slack_sdk.signature import SignatureVerifier
+    from tests.support.signing import signed_headers
 
-    verifier = SignatureVerifier(SECRET)
     local = threading.local()
     failures = [0]
     lock = threading.Lock()
@@ -217,12 +216,7 @@ def _drive(port: int, bodies: list[str], concurrency: int) -> tuple[list[float],
             connection = local.connection = http.client.HTTPConnection(
                 "127.0.0.1", port, timeout=30
             )
-        ts = str(int(time.time()))
-        headers = {
-            "Content-Type": "application/x-www-form-urlencoded",
-            "X-Slack-Request-Timestamp": ts,
-            "X-Slack-Signature": verifier.generate_signature(timestamp=ts, body=body),
-        }
+        headers = signed_headers(SECRET, body)
         started = time.perf_counter()
         connection.request("POST", "/slack/events", body=body.encode(), headers=headers)
         response = connection.getresponse()

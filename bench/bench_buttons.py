@@ -152,11 +152,10 @@ def endpoint(
     import json
     from urllib.parse import urlencode
 
-    from slack_sdk.signature import SignatureVerifier
-
     from handlers import ids
     from storage.db import make_engine, session_factory, unit_of_work, upgrade
     from tests.support.app import SIGNING_SECRET, start_app
+    from tests.support.signing import signed_headers
     from tests.support.slack_api import running_standin
 
     folder = tempfile.mkdtemp(prefix="bench-buttons-")
@@ -168,7 +167,6 @@ def endpoint(
     if total > reps * tasks:
         raise SystemExit(f"need {total} distinct tasks: raise --reps or --tasks")
     targets = [(f"UREP{n % reps}", task_ids[n % reps][n // reps % tasks]) for n in range(total)]
-    verifier = SignatureVerifier(SIGNING_SECRET)
     acks: list[float] = []
     sent_at: dict[str, float] = {}
     failures = [0]
@@ -206,12 +204,7 @@ def endpoint(
                 connection = local.connection = http.client.HTTPConnection(
                     "127.0.0.1", port, timeout=30
                 )
-            ts = str(int(time.time()))
-            headers = {
-                "Content-Type": "application/x-www-form-urlencoded",
-                "X-Slack-Request-Timestamp": ts,
-                "X-Slack-Signature": verifier.generate_signature(timestamp=ts, body=body),
-            }
+            headers = signed_headers(SIGNING_SECRET, body)
             started = time.monotonic()
             connection.request("POST", "/slack/events", body=body.encode(), headers=headers)
             response = connection.getresponse()
