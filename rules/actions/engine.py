@@ -45,6 +45,7 @@ from rules.actions.model import (
 )
 from storage.models import (
     ActionState,
+    Activity,
     ActivityContact,
     ActivityDeal,
     ActivityLead,
@@ -242,8 +243,6 @@ def affected_records(session: Session, refs: list[ObjectRef]) -> dict[RefKind, s
         found[RefKind.ACTIVITY],
     )
     if activities:
-        from storage.models import Activity
-
         ids = list(activities)
         activities |= {
             i
