@@ -8,7 +8,7 @@ import sys
 import typer
 from rich.console import Console
 
-from bot import commands_demo
+from bot import commands_data, commands_demo
 from bot.commands_insights import register as register_insights
 from bot.settings import Settings, SettingsError, load_settings
 from bot.store import Store, open_store
@@ -23,6 +23,7 @@ app = typer.Typer(
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 commands_demo.register(app)
+commands_data.register(app)
 register_insights(app)
 
 err_console = Console(stderr=True)
