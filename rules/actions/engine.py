@@ -11,10 +11,9 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import (
     ColumnElement,
@@ -43,6 +42,7 @@ from rules.actions.model import (
     shared_alias,
     you_row,
 )
+from rules.clock import day_range, local_date, parse_zone
 from storage.models import (
     ActionState,
     Activity,
@@ -210,16 +210,14 @@ class EngineSettings:
 def local_day(now: datetime, zone: str | None) -> tuple[datetime, datetime] | None:
     """Start and end (UTC) of the calendar day containing ``now`` in ``zone``; None if unknown.
 
-    Days are built from local midnights, so a daylight-saving day is 23 or 25 hours long.
+    Days run from local midnight to local midnight (rules.clock), so a daylight-saving day is
+    23 or 25 hours long.
     """
-    try:
-        tz = ZoneInfo(zone or "UTC")
-    except (ZoneInfoNotFoundError, ValueError):
+    tz = parse_zone(zone)
+    if tz is None:
         return None
-    local = now.astimezone(tz)
-    start = local.replace(hour=0, minute=0, second=0, microsecond=0)
-    next_day = (start + timedelta(days=1, hours=12)).replace(hour=0)
-    return utc(start.replace(tzinfo=tz)), utc(next_day.replace(tzinfo=tz))
+    day = day_range(tz, local_date(tz, now))
+    return day.start, day.end
 
 
 # --- scope ---------------------------------------------------------------------------------
