@@ -10,7 +10,7 @@ from __future__ import annotations
 import gc
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -58,6 +58,8 @@ _FULL_GC_EVERY = 10
 # Bound parameters per IN (...) list: well below SQLite's and PostgreSQL's limits.
 _IN_CHUNK = 4096
 _SEEN_TABLE = "salesbot_import_seen"
+# Per-connection settings for the import's duration (restored afterwards).
+_SQLITE_IMPORT_PRAGMAS = {"cache_size": -65536}
 
 _ASSIGNMENTS: Table = Assignment.__table__  # type: ignore[assignment]
 _DEAL_CONTACTS: Table = DealContact.__table__  # type: ignore[assignment]
@@ -217,29 +219,45 @@ def _run(
     with _fewer_gc_passes(), Session(engine, autoflush=False, expire_on_commit=False) as session:
         importer = _Importer(session, now, batch_size, max_problems)
         try:
-            importer.read(reader, on_progress)
-        except _Stop:
-            pass
-        except MalformedJSON as error:
-            importer.problems.append(Problem("file", str(error)))
-        except SQLAlchemyError as error:
-            # Checks should have caught it; if not, refuse the file all the same.
-            session.rollback()
-            importer.problems.append(
-                Problem(
-                    importer.location,
-                    f"the database refused the data: {getattr(error, 'orig', error)}",
-                )
+            return _import(session, importer, reader, max_problems, on_progress)
+        except BaseException:
+            with suppress(SQLAlchemyError):
+                importer.restore_settings()
+            raise
+
+
+def _import(
+    session: Session,
+    importer: _Importer,
+    reader: CountingReader,
+    max_problems: int,
+    on_progress: Callable[[int], None] | None,
+) -> ImportReport:
+    try:
+        importer.read(reader, on_progress)
+    except _Stop:
+        pass
+    except MalformedJSON as error:
+        importer.problems.append(Problem("file", str(error)))
+    except SQLAlchemyError as error:
+        # Checks should have caught it; if not, refuse the file all the same.
+        importer.problems.append(
+            Problem(
+                importer.location,
+                f"the database refused the data: {getattr(error, 'orig', error)}",
             )
-        if importer.problems:
-            session.rollback()
-            raise SnapshotError(
-                importer.problems[:max_problems],
-                stopped_early=len(importer.problems) >= max_problems,
-            )
-        importer.finish()
-        session.commit()
-        return importer.report
+        )
+    # Before the transaction ends: afterwards the connection is back in the pool.
+    importer.restore_settings()
+    if importer.problems:
+        session.rollback()
+        raise SnapshotError(
+            importer.problems[:max_problems],
+            stopped_early=len(importer.problems) >= max_problems,
+        )
+    importer.finish()
+    session.commit()
+    return importer.report
 
 
 @contextmanager
@@ -290,6 +308,14 @@ class _Importer:
             # batch's lookup by (indexed) external id would be planned as a sequential scan:
             # quadratic in the file's size. Lookups here are all by indexed columns.
             self.conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
+        self._saved_pragmas: dict[str, Any] = {}
+        if self.conn.dialect.name == "sqlite":
+            # SQLite's default 2 MiB page cache makes index upkeep on big tables re-read
+            # pages over and over; a fixed larger cache keeps memory bounded all the same.
+            # Durability settings are left alone: the import stays one safe transaction.
+            for name, value in _SQLITE_IMPORT_PRAGMAS.items():
+                self._saved_pragmas[name] = self.conn.exec_driver_sql(f"PRAGMA {name}").scalar()
+                self.conn.exec_driver_sql(f"PRAGMA {name} = {value}")
 
     # Problems ------------------------------------------------------------------------
 
@@ -486,6 +512,12 @@ class _Importer:
     def finish(self) -> None:
         if self._seen_ready:
             self.conn.execute(text(f"DROP TABLE IF EXISTS {_SEEN_TABLE}"))
+
+    def restore_settings(self) -> None:
+        """Give the pooled connection back with its own page cache size."""
+        saved, self._saved_pragmas = self._saved_pragmas, {}
+        for name, value in saved.items():
+            self.conn.exec_driver_sql(f"PRAGMA {name} = {int(value)}")
 
     # Records -------------------------------------------------------------------------
 
