@@ -16,7 +16,18 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from sqlalchemy import Connection, Engine, Table, bindparam, delete, func, insert, select, text
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Index,
+    Table,
+    bindparam,
+    delete,
+    func,
+    insert,
+    select,
+    text,
+)
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -75,6 +86,14 @@ _OWNED_MODELS: dict[OwnedObject, type[Company | Contact | Lead | Deal | Activity
     OwnedObject.ACTIVITY: Activity,
 }
 _SELF_REFS = ("follow_up_of", "in_reply_to")
+# The biggest tables (most rows, most indexes): their secondary indexes are built after
+# they are filled when they start empty (see _Importer._defer_indexes).
+_DEFERRED_INDEX_TABLES: dict[str, tuple[Table, ...]] = {
+    "activities": (
+        SECTION_TABLES["activities"].table,
+        *(link for link, _ in ACTIVITY_LINKS.values()),
+    ),
+}
 
 
 def _chunks(values: list[Any]) -> Iterator[list[Any]]:
@@ -309,6 +328,8 @@ class _Importer:
             # quadratic in the file's size. Lookups here are all by indexed columns.
             self.conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
         self._saved_pragmas: dict[str, Any] = {}
+        self._deferred_indexes: list[Index] = []
+        self._deferral_checked: set[str] = set()
         if self.conn.dialect.name == "sqlite":
             # SQLite's default 2 MiB page cache makes index upkeep on big tables re-read
             # pages over and over; a fixed larger cache keeps memory bounded all the same.
@@ -510,8 +531,38 @@ class _Importer:
         return earlier
 
     def finish(self) -> None:
+        self._build_deferred_indexes()
         if self._seen_ready:
             self.conn.execute(text(f"DROP TABLE IF EXISTS {_SEEN_TABLE}"))
+
+    def _defer_indexes(self, section: str) -> None:
+        """On SQLite, fill an empty table first and build its secondary indexes after.
+
+        Building an index over a filled table sorts once; keeping six of them up to date
+        row by row costs more than inserting the rows. Only for a table that is empty
+        when its section starts (nothing looks rows up by these indexes meanwhile), and
+        only inside an open transaction: SQLite's DDL is transactional, so a refused file
+        rolls the dropped indexes back with everything else.
+        """
+        if section in self._deferral_checked or section not in _DEFERRED_INDEX_TABLES:
+            return
+        self._deferral_checked.add(section)
+        if self.conn.dialect.name != "sqlite":
+            return
+        if not getattr(self.conn.connection.dbapi_connection, "in_transaction", False):
+            return
+        for table in _DEFERRED_INDEX_TABLES[section]:
+            if self.conn.execute(select(1).select_from(table).limit(1)).first() is not None:
+                continue
+            for index in sorted(table.indexes, key=lambda i: str(i.name)):
+                if not index.unique:
+                    index.drop(self.conn)
+                    self._deferred_indexes.append(index)
+
+    def _build_deferred_indexes(self) -> None:
+        for index in self._deferred_indexes:
+            index.create(self.conn)
+        self._deferred_indexes = []
 
     def restore_settings(self) -> None:
         """Give the pooled connection back with its own page cache size."""
@@ -740,6 +791,7 @@ class _Importer:
         # end) so that later records naming them do not report false "unknown" ids.
         if not records:
             return
+        self._defer_indexes(table.section)
         first_new = self._first_new_id(table) if table.by_external_id else 0
         existing = self._existing(table, records)
         if table.by_external_id:
@@ -1055,6 +1107,7 @@ class _Importer:
             )
 
     def _section_done(self, section: str) -> None:
+        self._build_deferred_indexes()
         if section != "activities" or not self._pending:
             return
         found = self._ids("activities", [t for *_, t in self._pending])

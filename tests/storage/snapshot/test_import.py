@@ -209,3 +209,19 @@ def test_the_connection_keeps_its_page_cache_setting_after_an_import(
     with pytest.raises(SnapshotError):
         import_snapshot(empty_sqlite_engine, write_file({"format": "nope"}), now=now)
     assert cache_size() == before
+
+
+def test_an_import_into_empty_tables_leaves_every_index_in_place(
+    empty_sqlite_engine: Engine, now: datetime
+) -> None:
+    def indexes() -> set[tuple[str, str]]:
+        with empty_sqlite_engine.connect() as conn:
+            rows = conn.exec_driver_sql(
+                "SELECT tbl_name, name FROM sqlite_master WHERE type = 'index'"
+            ).all()
+        return {(table, name) for table, name in rows}
+
+    before = indexes()
+    assert ("activities", "ix_activities_owner_kind_time") in before
+    import_snapshot(empty_sqlite_engine, EXAMPLE, now=now)
+    assert indexes() == before
