@@ -77,20 +77,28 @@ class BulkInserter:
         for row in rows:
             groups.setdefault(tuple(row), []).append(row)
         for keys, group in groups.items():
-            sql, converters = self._plan(table, keys)
-            params: list[tuple[Any, ...]]
-            if not converters:
-                params = [tuple(row.values()) for row in group]
-            else:
-                # Column by column: map() runs each converter down a whole column, which
-                # costs far less than a Python loop over rows and positions.
-                columns: list[Iterable[Any]] = list(
-                    zip(*[row.values() for row in group], strict=True)
-                )
-                for position, convert in converters:
-                    columns[position] = map(convert, columns[position])
-                params = list(zip(*columns, strict=True))
-            self.conn.exec_driver_sql(sql, params)
+            self.insert_tuples(table, keys, [tuple(row.values()) for row in group])
+        return len(rows)
+
+    def insert_tuples(
+        self, table: Table, keys: tuple[str, ...], rows: list[tuple[Any, ...]]
+    ) -> int:
+        """Insert ``rows``, each a tuple of values for the columns ``keys``; return how many.
+
+        The cheaper path for rows built in bulk (associations, history): no dict per row.
+        """
+        if not rows:
+            return 0
+        sql, converters = self._plan(table, keys)
+        params = rows
+        if converters:
+            # Column by column: map() runs each converter down a whole column, which
+            # costs far less than a Python loop over rows and positions.
+            columns: list[Iterable[Any]] = list(zip(*rows, strict=True))
+            for position, convert in converters:
+                columns[position] = map(convert, columns[position])
+            params = list(zip(*columns, strict=True))
+        self.conn.exec_driver_sql(sql, params)
         return len(rows)
 
     def _plan(self, table: Table, keys: tuple[str, ...]) -> tuple[str, list[tuple[int, Converter]]]:

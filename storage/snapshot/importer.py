@@ -86,6 +86,7 @@ _OWNED_MODELS: dict[OwnedObject, type[Company | Contact | Lead | Deal | Activity
     OwnedObject.ACTIVITY: Activity,
 }
 _SELF_REFS = ("follow_up_of", "in_reply_to")
+_HISTORY_COLUMNS = ("object_type", "object_id", "owner_id", "assigned_at")
 # The biggest tables (most rows, most indexes): their secondary indexes are built after
 # they are filled when they start empty (see _Importer._defer_indexes).
 _DEFERRED_INDEX_TABLES: dict[str, tuple[Table, ...]] = {
@@ -891,31 +892,31 @@ class _Importer:
         if table.small:
             self._small.pop(table.section, None)
             ids = self._small_ids(table.section)
-        history, scores, deal_contacts = [], [], []
-        links: dict[str, list[dict[str, int]]] = defaultdict(list)
+        history: list[tuple[Any, ...]] = []
+        scores: list[tuple[Any, ...]] = []
+        deal_contacts: list[tuple[Any, ...]] = []
+        links: dict[str, list[tuple[int, int]]] = defaultdict(list)
+        owned = table.owned
         for record in new:
             pk = ids[record.row["external_id"]]
             record.row["id"] = pk
-            if table.owned is not None:
-                history += [
-                    {"object_type": table.owned, "object_id": pk, "owner_id": o, "assigned_at": a}
-                    for o, a in dict.fromkeys(record.history)
-                ]
-            scores += [
-                {"deal_id": pk, "recorded_at": at, "score": s} for at, s in record.scores.items()
-            ]
-            deal_contacts += [
-                {"deal_id": pk, "contact_id": c, "associated_at": at}
-                for c, at in record.deal_contacts.items()
-            ]
+            if owned is not None:
+                history += [(owned, pk, o, a) for o, a in dict.fromkeys(record.history)]
+            if record.scores:
+                scores += [(pk, at, s) for at, s in record.scores.items()]
+            if record.deal_contacts:
+                deal_contacts += [(pk, c, at) for c, at in record.deal_contacts.items()]
             for name, targets in record.links.items():
-                column = ACTIVITY_LINKS[name][1]
-                links[name] += [{"activity_id": pk, column: t} for t in targets]
-        self.report.rows_written += self.bulk.insert(_ASSIGNMENTS, history)
-        self.report.rows_written += self.bulk.insert(_DEAL_SCORES, scores)
-        self.report.rows_written += self.bulk.insert(_DEAL_CONTACTS, deal_contacts)
+                if targets:
+                    links[name] += [(pk, t) for t in targets]
+        insert = self.bulk.insert_tuples
+        written = insert(_ASSIGNMENTS, _HISTORY_COLUMNS, history)
+        written += insert(_DEAL_SCORES, ("deal_id", "recorded_at", "score"), scores)
+        written += insert(_DEAL_CONTACTS, ("deal_id", "contact_id", "associated_at"), deal_contacts)
         for name, rows in links.items():
-            self.report.rows_written += self.bulk.insert(ACTIVITY_LINKS[name][0], rows)
+            link, column = ACTIVITY_LINKS[name]
+            written += insert(link, ("activity_id", column), rows)
+        self.report.rows_written += written
 
     def _execute(self, statement: Any, rows: list[dict[str, Any]]) -> None:
         if rows:
