@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import datetime
+from operator import itemgetter
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -638,9 +639,13 @@ class _Importer:
             for f in spec.fields
             if f.column and f.ref and f.ref not in ("pipelines", "stages")
         ]
+        # One C-level pick of the plain fields per record (itemgetter gives a tuple if
+        # asked for two or more names; every section has more than one plain column).
+        pick = itemgetter(*(name for name, _ in plain))
+        columns = [column for _, column in plain]
         records: list[_Record] = []
         for index, values in parsed:
-            row = {column: values[name] for name, column in plain}
+            row = dict(zip(columns, pick(values), strict=True))
             record = _Record(index, values, row)
             ok = True
             for name, column, ref in refs:
