@@ -562,9 +562,18 @@ class _Importer:
                     self._deferred_indexes.append(index)
 
     def _build_deferred_indexes(self) -> None:
+        if not self._deferred_indexes:
+            return
+        # SQLite's sorter takes as much memory again as the page cache allows: build with
+        # the connection's own (small) cache so that peak memory stays flat.
+        cache = self._saved_pragmas.get("cache_size")
+        if cache is not None:
+            self.conn.exec_driver_sql(f"PRAGMA cache_size = {int(cache)}")
         for index in self._deferred_indexes:
             index.create(self.conn)
         self._deferred_indexes = []
+        if cache is not None:
+            self.conn.exec_driver_sql(f"PRAGMA cache_size = {_SQLITE_IMPORT_PRAGMAS['cache_size']}")
 
     def restore_settings(self) -> None:
         """Give the pooled connection back with its own page cache size."""
