@@ -212,7 +212,10 @@ def test_the_connection_keeps_its_page_cache_setting_after_an_import(
 
 
 def test_an_import_into_empty_tables_leaves_every_index_in_place(
-    empty_sqlite_engine: Engine, now: datetime
+    empty_sqlite_engine: Engine,
+    now: datetime,
+    example: dict[str, Any],
+    write_file: Callable[[Any], Path],
 ) -> None:
     def indexes() -> set[tuple[str, str]]:
         with empty_sqlite_engine.connect() as conn:
@@ -223,5 +226,10 @@ def test_an_import_into_empty_tables_leaves_every_index_in_place(
 
     before = indexes()
     assert ("activities", "ix_activities_owner_kind_time") in before
+    # Refused at the last activity: the indexes dropped for the section come back.
+    example["activities"][-1]["contacts"] = ["ct-404"]
+    with pytest.raises(SnapshotError):
+        import_snapshot(empty_sqlite_engine, write_file(example), now=now)
+    assert indexes() == before
     import_snapshot(empty_sqlite_engine, EXAMPLE, now=now)
     assert indexes() == before
