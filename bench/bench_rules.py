@@ -72,6 +72,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     scales = [float(s) for s in args.scales.split(",") if s]
     console = Console(width=160)
+    console.print(f"[dim]organisation generator: {generator_name()}[/dim]")
     summary = Table(title="Guided actions: full evaluation vs. floor")
     for column in (
         "db",
@@ -108,7 +109,11 @@ def main(argv: list[str] | None = None) -> None:
                 f"{result['one_deal'] * 1000:.0f}",
                 f"{result['items']:,}",
             )
-            console.print(f"[dim]done: {label}[/dim]")
+            console.print(
+                f"[dim]{label}: full {result['full']:.2f} s (floor {result['floor']:.2f} s), "
+                f"2nd {result['second']:.2f} s, one deal {result['one_deal'] * 1000:.0f} ms, "
+                f"load {result['load']:.1f} s, {result['items']} items[/dim]"
+            )
     console.print(summary)
     rules_table = Table(title="Seconds per rule (full first pass)")
     rules_table.add_column("rule")
@@ -220,11 +225,19 @@ def _database(kind: str) -> Iterator[Engine | None]:
 def load_org(engine: Engine, *, scale: float, now: datetime) -> None:
     """The shared generator when it exists (bench.generate), else the one below."""
     try:
-        from bench.generate import load_org as shared  # type: ignore[import-not-found]
+        from bench.generate import load_org as shared
     except ImportError:
         _own_org(engine, scale=scale, now=now)
         return
     shared(engine, scale=scale, now=now)
+
+
+def generator_name() -> str:
+    try:
+        import bench.generate  # noqa: F401
+    except ImportError:
+        return "bench.bench_rules (stand-in)"
+    return "bench.generate.load_org"
 
 
 ZONES = ("UTC", "America/Los_Angeles", "Europe/Berlin", "Asia/Tokyo", "America/New_York")

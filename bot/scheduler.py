@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.delivery import Deliverer, DeliveryReport
 from rules.digest_schedule import CATCH_UP, DueDigest, due_digests, missed_digests
 from storage.models import DigestKind
+from storage.receipts import prune_receipts
 
 logger = logging.getLogger(__name__)
 
@@ -36,6 +37,9 @@ logger = logging.getLogger(__name__)
 TICK_GRACE_SECONDS = 50
 # Guided actions are re-evaluated for everyone this often, besides just before each digest.
 ACTIONS_REFRESH_MINUTES = 15
+
+# Slack retries an event within minutes; a day of receipts is plenty to apply each once.
+RECEIPT_RETENTION = timedelta(days=1)
 
 # (session, now, user ids or None for everyone) -> None; commits are the caller's.
 ActionsRefresher = Callable[[Session, datetime, list[int] | None], None]
@@ -90,6 +94,14 @@ class DigestScheduler:
         except Exception:
             # Stale actions are better than no digest: log, and send what is there.
             logger.exception("re-evaluating guided actions before the digests failed")
+
+    def prune_receipts(self, now: datetime | None = None) -> int:
+        """Forget Slack receipts older than a day (housekeeping); return how many."""
+        now = now or self.clock()
+        with self.sessions() as session:
+            removed = prune_receipts(session, older_than=now - RECEIPT_RETENTION)
+            session.commit()
+        return removed
 
     def refresh_all(self) -> None:
         """The periodic re-evaluation of everyone's guided actions."""
@@ -147,6 +159,12 @@ class DigestScheduler:
                 id="guided_actions_refresh",
                 name="re-evaluate guided actions",
             )
+        scheduler.add_job(
+            self.prune_receipts,
+            IntervalTrigger(hours=1, timezone=UTC),
+            id="receipts_prune",
+            name="forget old Slack receipts",
+        )
         scheduler.add_listener(_log_job_event, EVENT_JOB_MISSED | EVENT_JOB_ERROR)
         scheduler.start()
         self._scheduler = scheduler

@@ -93,9 +93,11 @@ def stop_http_server(server: BaseWSGIServer | MultiSocketServer) -> None:
     """
     from waitress import wasyncore
 
-    socket_map = server._map
+    # The socket map and the trigger are waitress internals its type stubs do not declare.
+    loop: Any = server
+    socket_map = loop._map
     server.task_dispatcher.shutdown()
-    server.trigger.pull_trigger(lambda: wasyncore.close_all(socket_map))
+    loop.trigger.pull_trigger(lambda: wasyncore.close_all(socket_map))
 
 
 def serve_http(app: App, services: Services) -> None:

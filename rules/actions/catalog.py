@@ -10,12 +10,13 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, exists, func, or_, select
+from sqlalchemy import ColumnElement, and_, case, exists, func, or_, select
 
 from rules.actions import predicates as p
 from rules.actions.model import ActionType, Category, Condition, Ctx, Rule, Subject, shared_alias
 from storage.models import (
     OPEN_TASK_STATUSES,
+    Activity,
     ActivityDeal,
     ActivityKind,
     Company,
@@ -27,7 +28,6 @@ from storage.models import (
 )
 
 C, L, D = Subject.CONTACT, Subject.LEAD, Subject.DEAL
-THIRTY_DAYS = timedelta(days=30)
 
 
 # --- rule-specific conditions (the shared ones live in predicates) ---------------------------
@@ -180,8 +180,6 @@ def _lead_created_after_action() -> Condition:
 
 def _follow_up_tasks_completed() -> Condition:
     def sql(c: Ctx) -> ColumnElement[bool]:
-        from storage.models import Activity
-
         task = shared_alias(Activity)
         follow_ups = (
             select(1)
@@ -226,8 +224,6 @@ def _target_account() -> Condition:
 
 
 def _deal_activity_ended_at(a: Any) -> ColumnElement[Any]:
-    from sqlalchemy import case
-
     return case(
         (a.kind == ActivityKind.TASK, a.completed_at),
         else_=func.coalesce(a.ends_at, a.occurred_at),

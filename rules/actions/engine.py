@@ -11,10 +11,9 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import (
     ColumnElement,
@@ -43,8 +42,10 @@ from rules.actions.model import (
     shared_alias,
     you_row,
 )
+from rules.clock import day_range, local_date, parse_zone
 from storage.models import (
     ActionState,
+    Activity,
     ActivityContact,
     ActivityDeal,
     ActivityLead,
@@ -209,16 +210,14 @@ class EngineSettings:
 def local_day(now: datetime, zone: str | None) -> tuple[datetime, datetime] | None:
     """Start and end (UTC) of the calendar day containing ``now`` in ``zone``; None if unknown.
 
-    Days are built from local midnights, so a daylight-saving day is 23 or 25 hours long.
+    Days run from local midnight to local midnight (rules.clock), so a daylight-saving day is
+    23 or 25 hours long.
     """
-    try:
-        tz = ZoneInfo(zone or "UTC")
-    except (ZoneInfoNotFoundError, ValueError):
+    tz = parse_zone(zone)
+    if tz is None:
         return None
-    local = now.astimezone(tz)
-    start = local.replace(hour=0, minute=0, second=0, microsecond=0)
-    next_day = (start + timedelta(days=1, hours=12)).replace(hour=0)
-    return utc(start.replace(tzinfo=tz)), utc(next_day.replace(tzinfo=tz))
+    day = day_range(tz, local_date(tz, now))
+    return day.start, day.end
 
 
 # --- scope ---------------------------------------------------------------------------------
@@ -231,57 +230,54 @@ def _scope_key(subject: Subject) -> RefKind:
 
 
 def affected_records(session: Session, refs: list[ObjectRef]) -> dict[RefKind, set[int]]:
-    """Every record whose rules one of ``refs`` can change (its contacts, leads, deals...)."""
+    """The records whose rules a change to ``refs`` can affect, one step out, no further.
+
+    - a contact: itself, its leads (rules 2, 11, 15 read the lead's contact) and its deals
+      (10, 19 read the deal's contacts);
+    - a lead: itself and its contact (rules 3 and 9 read the contact's leads);
+    - a deal: itself and its contacts (rule 1: "not associated with a deal");
+    - an activity: itself, the meeting it follows up (rule 7), its contacts, leads and deals,
+      and the leads and deals of its contacts (whose rules read their contacts' emails).
+    """
     found: dict[RefKind, set[int]] = {kind: set() for kind in RefKind}
+    by_kind: dict[RefKind, list[int]] = {kind: [] for kind in RefKind}
     for ref in refs:
         found[ref.kind].add(ref.id)
-    contacts, leads, deals, activities = (
-        found[RefKind.CONTACT],
-        found[RefKind.LEAD],
-        found[RefKind.DEAL],
-        found[RefKind.ACTIVITY],
-    )
-    if activities:
-        from storage.models import Activity
+        by_kind[ref.kind].append(ref.id)
 
-        ids = list(activities)
-        activities |= {
-            i
-            for i in session.scalars(
-                select(Activity.follow_up_of_id).where(
-                    Activity.id.in_(ids), Activity.follow_up_of_id.is_not(None)
-                )
-            )
-            if i is not None
-        }
-        contacts |= set(
-            session.scalars(
-                select(ActivityContact.contact_id).where(ActivityContact.activity_id.in_(ids))
-            )
+    def ids_of(query: Any) -> set[int]:
+        return {i for i in session.scalars(query) if i is not None}
+
+    contacts_of_change: set[int] = set(by_kind[RefKind.CONTACT])
+    if by_kind[RefKind.ACTIVITY]:
+        ids = by_kind[RefKind.ACTIVITY]
+        found[RefKind.ACTIVITY] |= ids_of(
+            select(Activity.follow_up_of_id).where(Activity.id.in_(ids))
         )
-        leads |= set(
-            session.scalars(select(ActivityLead.lead_id).where(ActivityLead.activity_id.in_(ids)))
+        linked = ids_of(
+            select(ActivityContact.contact_id).where(ActivityContact.activity_id.in_(ids))
         )
-        deals |= set(
-            session.scalars(select(ActivityDeal.deal_id).where(ActivityDeal.activity_id.in_(ids)))
+        found[RefKind.CONTACT] |= linked
+        contacts_of_change |= linked
+        found[RefKind.LEAD] |= ids_of(
+            select(ActivityLead.lead_id).where(ActivityLead.activity_id.in_(ids))
         )
-    if leads:
-        contacts |= {
-            i
-            for i in session.scalars(select(Lead.contact_id).where(Lead.id.in_(list(leads))))
-            if i is not None
-        }
-    if found[RefKind.DEAL]:
-        contacts |= set(
-            session.scalars(
-                select(DealContact.contact_id).where(DealContact.deal_id.in_(list(deals)))
-            )
+        found[RefKind.DEAL] |= ids_of(
+            select(ActivityDeal.deal_id).where(ActivityDeal.activity_id.in_(ids))
         )
-    if contacts:
-        ids = list(contacts)
-        leads |= set(session.scalars(select(Lead.id).where(Lead.contact_id.in_(ids))))
-        deals |= set(
-            session.scalars(select(DealContact.deal_id).where(DealContact.contact_id.in_(ids)))
+    if contacts_of_change:
+        ids = sorted(contacts_of_change)
+        found[RefKind.LEAD] |= ids_of(select(Lead.id).where(Lead.contact_id.in_(ids)))
+        found[RefKind.DEAL] |= ids_of(
+            select(DealContact.deal_id).where(DealContact.contact_id.in_(ids))
+        )
+    if by_kind[RefKind.LEAD]:
+        found[RefKind.CONTACT] |= ids_of(
+            select(Lead.contact_id).where(Lead.id.in_(by_kind[RefKind.LEAD]))
+        )
+    if by_kind[RefKind.DEAL]:
+        found[RefKind.CONTACT] |= ids_of(
+            select(DealContact.contact_id).where(DealContact.deal_id.in_(by_kind[RefKind.DEAL]))
         )
     return found
 

@@ -10,7 +10,7 @@ small functions from a :class:`Ctx` to a SQL boolean, so the engine runs them se
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from functools import cache
@@ -211,7 +211,6 @@ class Rule:
     # Speed only: an index-friendly filter that every record meeting the criteria passes
     # (e.g. "has an email in the last 14 days"), so the engine need not test every record.
     narrow: Predicate | None = None
-    notes: str = field(default="")
 
     def all_expiry(self) -> tuple[Condition, ...]:
         """Expiry conditions, then "a criterion stops holding" spelled out per criterion.

@@ -8,7 +8,7 @@ them equal), and the rows go to the DB-API ``executemany`` through ``exec_driver
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime
 from enum import Enum
 from typing import Any
@@ -30,7 +30,8 @@ def sqlite_timestamp(value: datetime | None) -> str | None:
         raise ValueError(f"naive datetime {value!r}: pass a timezone-aware value")
     if value.tzinfo is not UTC:
         value = value.astimezone(UTC)
-    return value.replace(tzinfo=None).isoformat(" ", "microseconds")
+    # "YYYY-MM-DD HH:MM:SS.ffffff+00:00" without its offset: cheaper than replace().
+    return value.isoformat(" ", "microseconds")[:26]
 
 
 def _sqlite_date(value: date | None) -> str | None:
@@ -76,17 +77,28 @@ class BulkInserter:
         for row in rows:
             groups.setdefault(tuple(row), []).append(row)
         for keys, group in groups.items():
-            sql, converters = self._plan(table, keys)
-            if not converters:
-                params = [tuple(row.values()) for row in group]
-            else:
-                params = []
-                for row in group:
-                    values = list(row.values())
-                    for position, convert in converters:
-                        values[position] = convert(values[position])
-                    params.append(tuple(values))
-            self.conn.exec_driver_sql(sql, params)
+            self.insert_tuples(table, keys, [tuple(row.values()) for row in group])
+        return len(rows)
+
+    def insert_tuples(
+        self, table: Table, keys: tuple[str, ...], rows: list[tuple[Any, ...]]
+    ) -> int:
+        """Insert ``rows``, each a tuple of values for the columns ``keys``; return how many.
+
+        The cheaper path for rows built in bulk (associations, history): no dict per row.
+        """
+        if not rows:
+            return 0
+        sql, converters = self._plan(table, keys)
+        params = rows
+        if converters:
+            # Column by column: map() runs each converter down a whole column, which
+            # costs far less than a Python loop over rows and positions.
+            columns: list[Iterable[Any]] = list(zip(*rows, strict=True))
+            for position, convert in converters:
+                columns[position] = map(convert, columns[position])
+            params = list(zip(*columns, strict=True))
+        self.conn.exec_driver_sql(sql, params)
         return len(rows)
 
     def _plan(self, table: Table, keys: tuple[str, ...]) -> tuple[str, list[tuple[int, Converter]]]:

@@ -10,13 +10,25 @@ from __future__ import annotations
 import gc
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import datetime
+from operator import itemgetter
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from sqlalchemy import Connection, Engine, Table, bindparam, delete, func, insert, select, text
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Index,
+    Table,
+    bindparam,
+    delete,
+    func,
+    insert,
+    select,
+    text,
+)
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -58,6 +70,8 @@ _FULL_GC_EVERY = 10
 # Bound parameters per IN (...) list: well below SQLite's and PostgreSQL's limits.
 _IN_CHUNK = 4096
 _SEEN_TABLE = "salesbot_import_seen"
+# Per-connection settings for the import's duration (restored afterwards).
+_SQLITE_IMPORT_PRAGMAS = {"cache_size": -65536}
 
 _ASSIGNMENTS: Table = Assignment.__table__  # type: ignore[assignment]
 _DEAL_CONTACTS: Table = DealContact.__table__  # type: ignore[assignment]
@@ -73,6 +87,15 @@ _OWNED_MODELS: dict[OwnedObject, type[Company | Contact | Lead | Deal | Activity
     OwnedObject.ACTIVITY: Activity,
 }
 _SELF_REFS = ("follow_up_of", "in_reply_to")
+_HISTORY_COLUMNS = ("object_type", "object_id", "owner_id", "assigned_at")
+# The biggest tables (most rows, most indexes): their secondary indexes are built after
+# they are filled when they start empty (see _Importer._defer_indexes).
+_DEFERRED_INDEX_TABLES: dict[str, tuple[Table, ...]] = {
+    "activities": (
+        SECTION_TABLES["activities"].table,
+        *(link for link, _ in ACTIVITY_LINKS.values()),
+    ),
+}
 
 
 def _chunks(values: list[Any]) -> Iterator[list[Any]]:
@@ -217,29 +240,45 @@ def _run(
     with _fewer_gc_passes(), Session(engine, autoflush=False, expire_on_commit=False) as session:
         importer = _Importer(session, now, batch_size, max_problems)
         try:
-            importer.read(reader, on_progress)
-        except _Stop:
-            pass
-        except MalformedJSON as error:
-            importer.problems.append(Problem("file", str(error)))
-        except SQLAlchemyError as error:
-            # Checks should have caught it; if not, refuse the file all the same.
-            session.rollback()
-            importer.problems.append(
-                Problem(
-                    importer.location,
-                    f"the database refused the data: {getattr(error, 'orig', error)}",
-                )
+            return _import(session, importer, reader, max_problems, on_progress)
+        except BaseException:
+            with suppress(SQLAlchemyError):
+                importer.restore_settings()
+            raise
+
+
+def _import(
+    session: Session,
+    importer: _Importer,
+    reader: CountingReader,
+    max_problems: int,
+    on_progress: Callable[[int], None] | None,
+) -> ImportReport:
+    try:
+        importer.read(reader, on_progress)
+    except _Stop:
+        pass
+    except MalformedJSON as error:
+        importer.problems.append(Problem("file", str(error)))
+    except SQLAlchemyError as error:
+        # Checks should have caught it; if not, refuse the file all the same.
+        importer.problems.append(
+            Problem(
+                importer.location,
+                f"the database refused the data: {getattr(error, 'orig', error)}",
             )
-        if importer.problems:
-            session.rollback()
-            raise SnapshotError(
-                importer.problems[:max_problems],
-                stopped_early=len(importer.problems) >= max_problems,
-            )
-        importer.finish()
-        session.commit()
-        return importer.report
+        )
+    # Before the transaction ends: afterwards the connection is back in the pool.
+    importer.restore_settings()
+    if importer.problems:
+        session.rollback()
+        raise SnapshotError(
+            importer.problems[:max_problems],
+            stopped_early=len(importer.problems) >= max_problems,
+        )
+    importer.finish()
+    session.commit()
+    return importer.report
 
 
 @contextmanager
@@ -290,6 +329,16 @@ class _Importer:
             # batch's lookup by (indexed) external id would be planned as a sequential scan:
             # quadratic in the file's size. Lookups here are all by indexed columns.
             self.conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
+        self._saved_pragmas: dict[str, Any] = {}
+        self._deferred_indexes: list[Index] = []
+        self._deferral_checked: set[str] = set()
+        if self.conn.dialect.name == "sqlite":
+            # SQLite's default 2 MiB page cache makes index upkeep on big tables re-read
+            # pages over and over; a fixed larger cache keeps memory bounded all the same.
+            # Durability settings are left alone: the import stays one safe transaction.
+            for name, value in _SQLITE_IMPORT_PRAGMAS.items():
+                self._saved_pragmas[name] = self.conn.exec_driver_sql(f"PRAGMA {name}").scalar()
+                self.conn.exec_driver_sql(f"PRAGMA {name} = {value}")
 
     # Problems ------------------------------------------------------------------------
 
@@ -484,8 +533,53 @@ class _Importer:
         return earlier
 
     def finish(self) -> None:
+        self._build_deferred_indexes()
         if self._seen_ready:
             self.conn.execute(text(f"DROP TABLE IF EXISTS {_SEEN_TABLE}"))
+
+    def _defer_indexes(self, section: str) -> None:
+        """On SQLite, fill an empty table first and build its secondary indexes after.
+
+        Building an index over a filled table sorts once; keeping six of them up to date
+        row by row costs more than inserting the rows. Only for a table that is empty
+        when its section starts (nothing looks rows up by these indexes meanwhile), and
+        only inside an open transaction: SQLite's DDL is transactional, so a refused file
+        rolls the dropped indexes back with everything else.
+        """
+        if section in self._deferral_checked or section not in _DEFERRED_INDEX_TABLES:
+            return
+        self._deferral_checked.add(section)
+        if self.conn.dialect.name != "sqlite":
+            return
+        if not getattr(self.conn.connection.dbapi_connection, "in_transaction", False):
+            return
+        for table in _DEFERRED_INDEX_TABLES[section]:
+            if self.conn.execute(select(1).select_from(table).limit(1)).first() is not None:
+                continue
+            for index in sorted(table.indexes, key=lambda i: str(i.name)):
+                if not index.unique:
+                    index.drop(self.conn)
+                    self._deferred_indexes.append(index)
+
+    def _build_deferred_indexes(self) -> None:
+        if not self._deferred_indexes:
+            return
+        # SQLite's sorter takes as much memory again as the page cache allows: build with
+        # the connection's own (small) cache so that peak memory stays flat.
+        cache = self._saved_pragmas.get("cache_size")
+        if cache is not None:
+            self.conn.exec_driver_sql(f"PRAGMA cache_size = {int(cache)}")
+        for index in self._deferred_indexes:
+            index.create(self.conn)
+        self._deferred_indexes = []
+        if cache is not None:
+            self.conn.exec_driver_sql(f"PRAGMA cache_size = {_SQLITE_IMPORT_PRAGMAS['cache_size']}")
+
+    def restore_settings(self) -> None:
+        """Give the pooled connection back with its own page cache size."""
+        saved, self._saved_pragmas = self._saved_pragmas, {}
+        for name, value in saved.items():
+            self.conn.exec_driver_sql(f"PRAGMA {name} = {int(value)}")
 
     # Records -------------------------------------------------------------------------
 
@@ -554,9 +648,13 @@ class _Importer:
             for f in spec.fields
             if f.column and f.ref and f.ref not in ("pipelines", "stages")
         ]
+        # One C-level pick of the plain fields per record (itemgetter gives a tuple if
+        # asked for two or more names; every section has more than one plain column).
+        pick = itemgetter(*(name for name, _ in plain))
+        columns = [column for _, column in plain]
         records: list[_Record] = []
         for index, values in parsed:
-            row = {column: values[name] for name, column in plain}
+            row = dict(zip(columns, pick(values), strict=True))
             record = _Record(index, values, row)
             ok = True
             for name, column, ref in refs:
@@ -708,6 +806,7 @@ class _Importer:
         # end) so that later records naming them do not report false "unknown" ids.
         if not records:
             return
+        self._defer_indexes(table.section)
         first_new = self._first_new_id(table) if table.by_external_id else 0
         existing = self._existing(table, records)
         if table.by_external_id:
@@ -807,31 +906,31 @@ class _Importer:
         if table.small:
             self._small.pop(table.section, None)
             ids = self._small_ids(table.section)
-        history, scores, deal_contacts = [], [], []
-        links: dict[str, list[dict[str, int]]] = defaultdict(list)
+        history: list[tuple[Any, ...]] = []
+        scores: list[tuple[Any, ...]] = []
+        deal_contacts: list[tuple[Any, ...]] = []
+        links: dict[str, list[tuple[int, int]]] = defaultdict(list)
+        owned = table.owned
         for record in new:
             pk = ids[record.row["external_id"]]
             record.row["id"] = pk
-            if table.owned is not None:
-                history += [
-                    {"object_type": table.owned, "object_id": pk, "owner_id": o, "assigned_at": a}
-                    for o, a in dict.fromkeys(record.history)
-                ]
-            scores += [
-                {"deal_id": pk, "recorded_at": at, "score": s} for at, s in record.scores.items()
-            ]
-            deal_contacts += [
-                {"deal_id": pk, "contact_id": c, "associated_at": at}
-                for c, at in record.deal_contacts.items()
-            ]
+            if owned is not None:
+                history += [(owned, pk, o, a) for o, a in dict.fromkeys(record.history)]
+            if record.scores:
+                scores += [(pk, at, s) for at, s in record.scores.items()]
+            if record.deal_contacts:
+                deal_contacts += [(pk, c, at) for c, at in record.deal_contacts.items()]
             for name, targets in record.links.items():
-                column = ACTIVITY_LINKS[name][1]
-                links[name] += [{"activity_id": pk, column: t} for t in targets]
-        self.report.rows_written += self.bulk.insert(_ASSIGNMENTS, history)
-        self.report.rows_written += self.bulk.insert(_DEAL_SCORES, scores)
-        self.report.rows_written += self.bulk.insert(_DEAL_CONTACTS, deal_contacts)
+                if targets:
+                    links[name] += [(pk, t) for t in targets]
+        insert = self.bulk.insert_tuples
+        written = insert(_ASSIGNMENTS, _HISTORY_COLUMNS, history)
+        written += insert(_DEAL_SCORES, ("deal_id", "recorded_at", "score"), scores)
+        written += insert(_DEAL_CONTACTS, ("deal_id", "contact_id", "associated_at"), deal_contacts)
         for name, rows in links.items():
-            self.report.rows_written += self.bulk.insert(ACTIVITY_LINKS[name][0], rows)
+            link, column = ACTIVITY_LINKS[name]
+            written += insert(link, ("activity_id", column), rows)
+        self.report.rows_written += written
 
     def _execute(self, statement: Any, rows: list[dict[str, Any]]) -> None:
         if rows:
@@ -1023,6 +1122,7 @@ class _Importer:
             )
 
     def _section_done(self, section: str) -> None:
+        self._build_deferred_indexes()
         if section != "activities" or not self._pending:
             return
         found = self._ids("activities", [t for *_, t in self._pending])

@@ -375,3 +375,20 @@ def test_on_a_daylight_saving_day_the_dm_arrives_at_local_eight(
         on_time = _scheduler(sqlite_engine, slack, eight_am).tick()
         assert len(on_time.sent) == 1
         assert [c.params["channel"] for c in slack.calls_to("chat.postMessage")] == ["UREP"]
+
+
+def test_the_scheduler_forgets_slack_receipts_older_than_a_day(sqlite_engine: Engine) -> None:
+    from storage.receipts import claim_once
+
+    at = datetime(2026, 3, 11, 12, 0, tzinfo=UTC)
+    sessions = session_factory(sqlite_engine)
+    with sessions() as session:
+        claim_once(session, "event:old", now=at - timedelta(days=1, minutes=1))
+        claim_once(session, "event:recent", now=at - timedelta(hours=23))
+        session.commit()
+    with running_standin() as slack:
+        assert _scheduler(sqlite_engine, slack, at).prune_receipts() == 1
+    with sessions() as session:
+        # The old event would be applied again; the recent one is still remembered.
+        assert claim_once(session, "event:old", now=at) is True
+        assert claim_once(session, "event:recent", now=at) is False

@@ -28,6 +28,7 @@ from storage.models import (
     ActionFeedback,
     ActionState,
     Activity,
+    EmailDirection,
     GuidedAction,
     Role,
     UserPreferences,
@@ -243,6 +244,29 @@ def test_re_evaluating_one_changed_deal_touches_only_what_it_affects(
     assert open_objects(session, T.ADD_CONTACT_TO_DEAL) == {untouched.id}
     assert report.expired == 1  # add a contact
     assert buyer.id not in open_objects(session, T.NEWLY_ASSIGNED_CONTACTS)  # it has a deal
+
+
+def test_re_evaluating_one_new_email_reaches_its_contact_and_the_contacts_deal(
+    session: Session, crm: CRM, now: datetime
+) -> None:
+    rep = crm.user()
+    buyer = crm.contact(rep, assigned_at=now - 40 * DAY)
+    deal = crm.deal(rep, contacts=[buyer])
+    elsewhere = crm.contact(rep, assigned_at=now - 40 * DAY)
+    crm.email(rep, contacts=[elsewhere], sent_at=now - 2 * DAY, replied_at=now - DAY)
+    reply = crm.email(
+        None,
+        direction=EmailDirection.INCOMING,
+        contacts=[buyer],
+        sent_at=now - HOUR,
+        primary_recipient=rep.email,
+    )
+    evaluate(session, now=now, object_refs=[ObjectRef(RefKind.ACTIVITY, reply.id)])
+    assert open_objects(session, T.REPLY_TO_EMAIL) == {deal.id}
+    assert open_objects(session, T.CONTACTS_AWAITING_REPLY) == {buyer.id}
+    assert open_objects(session, T.EMAIL_REPLIES) == {buyer.id}
+    # The other contact's reply was not part of this change.
+    assert elsewhere.id not in open_objects(session, T.EMAIL_REPLIES)
 
 
 def test_evaluating_for_some_users_leaves_the_others_alone(

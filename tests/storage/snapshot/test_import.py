@@ -8,6 +8,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
@@ -21,7 +22,7 @@ from storage.models import (
     PipelineStage,
     User,
 )
-from storage.snapshot import import_snapshot
+from storage.snapshot import SnapshotError, import_snapshot
 from tests.storage.snapshot.conftest import EXAMPLE, dump, row_counts
 
 
@@ -193,3 +194,42 @@ def test_progress_reports_bytes_read_up_to_the_whole_file(
     assert len(seen) > 3
     assert seen == sorted(seen)
     assert seen[-1] == EXAMPLE.stat().st_size
+
+
+def test_the_connection_keeps_its_page_cache_setting_after_an_import(
+    empty_sqlite_engine: Engine, now: datetime, write_file: Callable[[Any], Path]
+) -> None:
+    def cache_size() -> Any:
+        with empty_sqlite_engine.connect() as conn:
+            return conn.exec_driver_sql("PRAGMA cache_size").scalar()
+
+    before = cache_size()
+    import_snapshot(empty_sqlite_engine, EXAMPLE, now=now)
+    assert cache_size() == before
+    with pytest.raises(SnapshotError):
+        import_snapshot(empty_sqlite_engine, write_file({"format": "nope"}), now=now)
+    assert cache_size() == before
+
+
+def test_an_import_into_empty_tables_leaves_every_index_in_place(
+    empty_sqlite_engine: Engine,
+    now: datetime,
+    example: dict[str, Any],
+    write_file: Callable[[Any], Path],
+) -> None:
+    def indexes() -> set[tuple[str, str]]:
+        with empty_sqlite_engine.connect() as conn:
+            rows = conn.exec_driver_sql(
+                "SELECT tbl_name, name FROM sqlite_master WHERE type = 'index'"
+            ).all()
+        return {(table, name) for table, name in rows}
+
+    before = indexes()
+    assert ("activities", "ix_activities_owner_kind_time") in before
+    # Refused at the last activity: the indexes dropped for the section come back.
+    example["activities"][-1]["contacts"] = ["ct-404"]
+    with pytest.raises(SnapshotError):
+        import_snapshot(empty_sqlite_engine, write_file(example), now=now)
+    assert indexes() == before
+    import_snapshot(empty_sqlite_engine, EXAMPLE, now=now)
+    assert indexes() == before
