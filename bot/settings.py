@@ -19,7 +19,8 @@ class Settings(BaseSettings):
 
     # Storage.
     data_dir: Path = Field(DEFAULT_DATA_DIR, validation_alias="SALESBOT_DATA_DIR")
-    database_url: str | None = Field(None, validation_alias="DATABASE_URL")
+    # repr=False: a PostgreSQL URL carries its password.
+    database_url: str | None = Field(None, validation_alias="DATABASE_URL", repr=False)
 
     # Slack.
     slack_bot_token: SecretStr | None = Field(None, validation_alias="SLACK_BOT_TOKEN")
