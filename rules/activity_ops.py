@@ -24,8 +24,8 @@ from rules.op_result import (
     possessive,
 )
 from rules.permissions import can_act_for
-from rules.write_hooks import after_write
-from storage.changes import last_change, log_change
+from rules.write_hooks import record_write
+from storage.changes import last_change
 from storage.models import (
     Activity,
     ActivityKind,
@@ -184,7 +184,7 @@ def _write_outcome(
     for name, value in values.items():
         setattr(activity, name, value)
     activity.updated_at = now
-    log_change(
+    record_write(
         session,
         object_type=OwnedObject.ACTIVITY,
         object_id=activity.id,
@@ -194,7 +194,6 @@ def _write_outcome(
         at=now,
         detail={k: str(v) for k, v in values.items()},
     )
-    after_write(session, now=now, refs=[(OwnedObject.ACTIVITY, activity.id)])
     subject = f"'{activity.subject}'" if activity.subject else f"the {activity.kind.value}"
     return done(f"Done: {what} logged for {subject}.", activity.id)
 

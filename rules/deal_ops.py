@@ -26,8 +26,7 @@ from rules.op_result import (
     possessive,
 )
 from rules.permissions import can_act_for, can_view_deal
-from rules.write_hooks import after_write
-from storage.changes import log_change
+from rules.write_hooks import record_write
 from storage.models import (
     ChangeKind,
     Deal,
@@ -122,7 +121,7 @@ def update_deal(
         deal.next_step = values["next_step"]
         deal.next_step_updated_at = now
         detail["next_step"] = True
-    log_change(
+    record_write(
         session,
         object_type=OwnedObject.DEAL,
         object_id=deal.id,
@@ -132,7 +131,6 @@ def update_deal(
         at=now,
         detail=detail,
     )
-    after_write(session, now=now, refs=[(OwnedObject.DEAL, deal.id)])
     parts = []
     if "stage" in values:
         parts.append(f"stage {values['stage'].label}")
@@ -180,7 +178,7 @@ def create_deal(session: Session, actor: User, draft: DealDraft, *, now: datetim
     session.add(deal)
     session.flush()
     assign(session, deal, actor.id, at=now)
-    log_change(
+    record_write(
         session,
         object_type=OwnedObject.DEAL,
         object_id=deal.id,
@@ -189,7 +187,6 @@ def create_deal(session: Session, actor: User, draft: DealDraft, *, now: datetim
         actor_id=actor.id,
         at=now,
     )
-    after_write(session, now=now, refs=[(OwnedObject.DEAL, deal.id)])
     return done(f"Done: deal '{deal.name}' created in {stage.label}.", deal.id)
 
 

@@ -38,7 +38,7 @@ from rules.op_result import (
     possessive,
 )
 from rules.permissions import can_act_for, can_view_deal
-from rules.write_hooks import after_write
+from rules.write_hooks import after_write, record_write
 from storage.changes import last_change, log_change
 from storage.models import (
     Activity,
@@ -206,7 +206,7 @@ def complete_task(session: Session, actor: User, task_id: object, *, now: dateti
     session.refresh(task)
     if claimed.rowcount == 0:  # type: ignore[attr-defined]
         return _already_completed(session, actor, task, now)
-    log_change(
+    record_write(
         session,
         object_type=OwnedObject.ACTIVITY,
         object_id=task.id,
@@ -215,7 +215,6 @@ def complete_task(session: Session, actor: User, task_id: object, *, now: dateti
         actor_id=actor.id,
         at=now,
     )
-    after_write(session, now=now, refs=[(OwnedObject.ACTIVITY, task.id)])
     return done(
         f"Done: {task_label(task)} completed.",
         task.id,
@@ -281,7 +280,7 @@ def reschedule_task(
     task.due_at = due
     task.occurred_at = due
     task.updated_at = now
-    log_change(
+    record_write(
         session,
         object_type=OwnedObject.ACTIVITY,
         object_id=task.id,
@@ -291,7 +290,6 @@ def reschedule_task(
         at=now,
         detail={"from": previous.isoformat() if previous else None, "to": due.isoformat()},
     )
-    after_write(session, now=now, refs=[(OwnedObject.ACTIVITY, task.id)])
     return done(f"Done: {task_label(task)} is now due {when}.", task.id)
 
 
@@ -348,7 +346,7 @@ def reassign_task(
     previous = task.owner_id
     assign(session, task, new_owner.id, at=now)
     task.updated_at = now
-    log_change(
+    record_write(
         session,
         object_type=OwnedObject.ACTIVITY,
         object_id=task.id,
@@ -358,7 +356,6 @@ def reassign_task(
         at=now,
         detail={"from": previous, "to": new_owner.id},
     )
-    after_write(session, now=now, refs=[(OwnedObject.ACTIVITY, task.id)])
     who = "you" if new_owner.id == actor.id else new_owner.name
     return done(f"Done: {task_label(task)} is now assigned to {who}.", task.id)
 
@@ -382,7 +379,7 @@ def edit_task(
     if "due_at" in changed:
         task.occurred_at = changed["due_at"]
     task.updated_at = now
-    log_change(
+    record_write(
         session,
         object_type=OwnedObject.ACTIVITY,
         object_id=task.id,
@@ -392,7 +389,6 @@ def edit_task(
         at=now,
         detail={"fields": sorted(changed)},
     )
-    after_write(session, now=now, refs=[(OwnedObject.ACTIVITY, task.id)])
     return done(f"Done: {task_label(task)} updated.", task.id)
 
 
@@ -515,7 +511,7 @@ def _create(
     session.flush()
     assign(session, task, owner.id, at=now)
     _link(session, task, follow_up_of, deal_id)
-    log_change(
+    record_write(
         session,
         object_type=OwnedObject.ACTIVITY,
         object_id=task.id,
@@ -524,7 +520,6 @@ def _create(
         actor_id=actor.id,
         at=now,
     )
-    after_write(session, now=now, refs=[(OwnedObject.ACTIVITY, task.id)])
     zone = user_zone(session, actor)
     today = now.astimezone(zone).date()
     due_local = draft.due_at.astimezone(zone)

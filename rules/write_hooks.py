@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.orm import Session
 
 from rules.actions import ObjectRef, RefKind, evaluate
-from storage.models import OwnedObject
+from storage.changes import log_change
+from storage.models import ChangeKind, OwnedObject
 
 Touched = tuple[OwnedObject, int]
 
@@ -36,3 +38,31 @@ def after_write(session: Session, *, now: datetime, refs: Iterable[Touched]) -> 
     ]
     if object_refs:
         evaluate(session, now=now, object_refs=object_refs)
+
+
+def record_write(
+    session: Session,
+    *,
+    object_type: OwnedObject,
+    object_id: int,
+    kind: ChangeKind,
+    actor_id: int | None,
+    at: datetime,
+    external_id: str | None = None,
+    detail: dict[str, Any] | None = None,
+) -> None:
+    """Log a write in the change log, then let the guided actions see it (``after_write``).
+
+    Every button's write ends this way, so the two can never drift apart.
+    """
+    log_change(
+        session,
+        object_type=object_type,
+        object_id=object_id,
+        kind=kind,
+        actor_id=actor_id,
+        at=at,
+        external_id=external_id,
+        detail=detail,
+    )
+    after_write(session, now=at, refs=[(object_type, object_id)])
