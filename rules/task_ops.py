@@ -206,15 +206,7 @@ def complete_task(session: Session, actor: User, task_id: object, *, now: dateti
     session.refresh(task)
     if claimed.rowcount == 0:  # type: ignore[attr-defined]
         return _already_completed(session, actor, task, now)
-    record_write(
-        session,
-        object_type=OwnedObject.ACTIVITY,
-        object_id=task.id,
-        external_id=task.external_id,
-        kind=ChangeKind.COMPLETED,
-        actor_id=actor.id,
-        at=now,
-    )
+    _record_task_write(session, task, ChangeKind.COMPLETED, actor, now)
     return done(
         f"Done: {task_label(task)} completed.",
         task.id,
@@ -280,14 +272,12 @@ def reschedule_task(
     task.due_at = due
     task.occurred_at = due
     task.updated_at = now
-    record_write(
+    _record_task_write(
         session,
-        object_type=OwnedObject.ACTIVITY,
-        object_id=task.id,
-        external_id=task.external_id,
-        kind=ChangeKind.RESCHEDULED,
-        actor_id=actor.id,
-        at=now,
+        task,
+        ChangeKind.RESCHEDULED,
+        actor,
+        now,
         detail={"from": previous.isoformat() if previous else None, "to": due.isoformat()},
     )
     return done(f"Done: {task_label(task)} is now due {when}.", task.id)
@@ -346,14 +336,12 @@ def reassign_task(
     previous = task.owner_id
     assign(session, task, new_owner.id, at=now)
     task.updated_at = now
-    record_write(
+    _record_task_write(
         session,
-        object_type=OwnedObject.ACTIVITY,
-        object_id=task.id,
-        external_id=task.external_id,
-        kind=ChangeKind.REASSIGNED,
-        actor_id=actor.id,
-        at=now,
+        task,
+        ChangeKind.REASSIGNED,
+        actor,
+        now,
         detail={"from": previous, "to": new_owner.id},
     )
     who = "you" if new_owner.id == actor.id else new_owner.name
@@ -379,15 +367,8 @@ def edit_task(
     if "due_at" in changed:
         task.occurred_at = changed["due_at"]
     task.updated_at = now
-    record_write(
-        session,
-        object_type=OwnedObject.ACTIVITY,
-        object_id=task.id,
-        external_id=task.external_id,
-        kind=ChangeKind.EDITED,
-        actor_id=actor.id,
-        at=now,
-        detail={"fields": sorted(changed)},
+    _record_task_write(
+        session, task, ChangeKind.EDITED, actor, now, detail={"fields": sorted(changed)}
     )
     return done(f"Done: {task_label(task)} updated.", task.id)
 
@@ -511,15 +492,7 @@ def _create(
     session.flush()
     assign(session, task, owner.id, at=now)
     _link(session, task, follow_up_of, deal_id)
-    record_write(
-        session,
-        object_type=OwnedObject.ACTIVITY,
-        object_id=task.id,
-        external_id=task.external_id,
-        kind=ChangeKind.CREATED,
-        actor_id=actor.id,
-        at=now,
-    )
+    _record_task_write(session, task, ChangeKind.CREATED, actor, now)
     zone = user_zone(session, actor)
     today = now.astimezone(zone).date()
     due_local = draft.due_at.astimezone(zone)
@@ -589,3 +562,24 @@ def task_to_follow_up(
 ) -> tuple[Activity | None, OpResult | None]:
     """The task (open or completed) ``actor`` may create a follow-up of; else the refusal."""
     return _load_task(session, actor, task_id, now)
+
+
+def _record_task_write(
+    session: Session,
+    task: Activity,
+    kind: ChangeKind,
+    actor: User,
+    now: datetime,
+    detail: dict[str, Any] | None = None,
+) -> None:
+    """Log a change to ``task`` by ``actor`` and let the guided actions see it."""
+    record_write(
+        session,
+        object_type=OwnedObject.ACTIVITY,
+        object_id=task.id,
+        external_id=task.external_id,
+        kind=kind,
+        actor_id=actor.id,
+        at=now,
+        detail=detail,
+    )
