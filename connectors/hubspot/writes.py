@@ -1,0 +1,234 @@
+"""Writes the snapshot importer does not do: owners and teams, deletions, merges.
+
+Users keep what only salesbot knows (role, deal visibility, time zone, Slack link): HubSpot
+owners carry none of it. Deleted and merged records go the way a deleted task goes: a
+tombstone in ``record_changes``, references to the record cleared or moved to the survivor.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+
+from sqlalchemy import Table, delete, func, select, update
+from sqlalchemy.orm import Session
+
+from connectors.hubspot.api import Owner
+from storage.changes import log_change
+from storage.models import (
+    Activity,
+    Base,
+    ChangeKind,
+    Company,
+    Contact,
+    Deal,
+    Lead,
+    OwnedObject,
+    Team,
+    User,
+)
+
+Touched = tuple[OwnedObject, int]
+
+SECTION_MODELS: dict[str, type[Company | Contact | Lead | Deal | Activity]] = {
+    "companies": Company,
+    "contacts": Contact,
+    "leads": Lead,
+    "deals": Deal,
+    "activities": Activity,
+}
+SECTION_OWNED = {
+    "companies": OwnedObject.COMPANY,
+    "contacts": OwnedObject.CONTACT,
+    "leads": OwnedObject.LEAD,
+    "deals": OwnedObject.DEAL,
+    "activities": OwnedObject.ACTIVITY,
+}
+
+
+def _owner_name(owner: Owner) -> str:
+    name = f"{owner.first_name or ''} {owner.last_name or ''}".strip()
+    return (name or owner.email or f"Owner {owner.id}")[:200]
+
+
+def upsert_owners(session: Session, owners: Sequence[Owner]) -> tuple[int, list[str]]:
+    """Owners → users, their primary teams → teams; archived owners are deactivated.
+
+    Returns:
+        How many users were inserted or changed, and problems (owners without an email).
+    """
+    problems: list[str] = []
+    teams = {t.external_id: t for t in session.scalars(select(Team))}
+    for owner in owners:
+        for team in owner.teams:
+            known = teams.get(team.id)
+            if known is None:
+                known = teams[team.id] = Team(external_id=team.id, name=team.name[:200] or team.id)
+                session.add(known)
+            elif team.name and known.name != team.name[:200]:
+                known.name = team.name[:200]
+    session.flush()
+    users = {u.external_id: u for u in session.scalars(select(User))}
+    emails = {u.email.lower(): u for u in users.values()}
+    changed = 0
+    # Active owners win an email shared with an archived one.
+    for owner in sorted(owners, key=lambda o: not o.archived):
+        email = (owner.email or "").strip()
+        if "@" not in email:
+            problems.append(f"owner {owner.id}: no usable email, not synced")
+            continue
+        primary = next(
+            (t for t in owner.teams if t.primary), owner.teams[0] if owner.teams else None
+        )
+        team_id = teams[primary.id].id if primary else None
+        user = users.get(owner.id)
+        holder = emails.get(email.lower())
+        if holder is not None and holder is not user:
+            if holder.is_active and owner.archived:
+                continue
+            # The address moved to another owner id: the old user lets go of it.
+            holder.email = f"{holder.external_id}+released@invalid"
+            session.flush()
+        values = {
+            "name": _owner_name(owner),
+            "email": email,
+            "email_domain": email.rsplit("@", 1)[1].lower(),
+            "team_id": team_id,
+            "is_active": not owner.archived,
+        }
+        if user is None:
+            user = User(external_id=owner.id, **values)
+            session.add(user)
+            users[owner.id] = user
+            changed += 1
+        elif any(getattr(user, k) != v for k, v in values.items()):
+            for k, v in values.items():
+                setattr(user, k, v)
+            changed += 1
+        emails[email.lower()] = user
+        session.flush()
+    return changed, problems
+
+
+def row_ids(session: Session, section: str, external_ids: Iterable[str]) -> dict[str, int]:
+    model = SECTION_MODELS[section]
+    wanted = list(set(external_ids))
+    found: dict[str, int] = {}
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start : start + 500]
+        found.update(
+            session.execute(
+                select(model.external_id, model.id).where(model.external_id.in_(chunk))
+            ).tuples()
+        )
+    return found
+
+
+def known_external_ids(session: Session, table: Table, external_ids: Iterable[str]) -> set[str]:
+    wanted = list(set(external_ids))
+    found: set[str] = set()
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start : start + 500]
+        found.update(
+            session.scalars(select(table.c.external_id).where(table.c.external_id.in_(chunk)))
+        )
+    return found
+
+
+def _references_to(table: Table) -> list[tuple[Table, str, bool, bool]]:
+    """(table, column, nullable, part of the primary key) for every FK pointing at ``table``."""
+    found = []
+    for other in Base.metadata.sorted_tables:
+        for fk in other.foreign_keys:
+            if fk.column.table is table:
+                column = fk.parent
+                found.append((other, column.name, bool(column.nullable), bool(column.primary_key)))
+    return found
+
+
+def delete_records(
+    session: Session, section: str, external_ids: Sequence[str], *, now: datetime
+) -> list[Touched]:
+    """Remove records deleted in HubSpot; leave a tombstone; return what was touched."""
+    ids = row_ids(session, section, external_ids)
+    if not ids:
+        return []
+    model = SECTION_MODELS[section]
+    owned = SECTION_OWNED[section]
+    table: Table = model.__table__  # type: ignore[assignment]
+    touched: list[Touched] = []
+    for external_id, row_id in ids.items():
+        log_change(
+            session,
+            object_type=owned,
+            object_id=row_id,
+            external_id=external_id,
+            kind=ChangeKind.DELETED,
+            actor_id=None,
+            at=now,
+            detail={"source": "hubspot"},
+        )
+        touched.append((owned, row_id))
+    _detach(session, table, list(ids.values()), replacement=None)
+    session.execute(delete(table).where(table.c.id.in_(list(ids.values()))))
+    return touched
+
+
+def merge_records(
+    session: Session, section: str, survivor: str, merged: Sequence[str], *, now: datetime
+) -> list[Touched]:
+    """Records merged into ``survivor`` in HubSpot: their references move to it, they go."""
+    ids = row_ids(session, section, [survivor, *merged])
+    survivor_id = ids.pop(survivor, None)
+    if survivor_id is None or not ids:
+        return []
+    table: Table = SECTION_MODELS[section].__table__  # type: ignore[assignment]
+    owned = SECTION_OWNED[section]
+    touched: list[Touched] = [(owned, survivor_id)]
+    for external_id, row_id in ids.items():
+        log_change(
+            session,
+            object_type=owned,
+            object_id=row_id,
+            external_id=external_id,
+            kind=ChangeKind.DELETED,
+            actor_id=None,
+            at=now,
+            detail={"source": "hubspot", "merged_into": survivor},
+        )
+        touched.append((owned, row_id))
+    _detach(session, table, list(ids.values()), replacement=survivor_id)
+    session.execute(delete(table).where(table.c.id.in_(list(ids.values()))))
+    return touched
+
+
+def _detach(session: Session, table: Table, row_ids: list[int], *, replacement: int | None) -> None:
+    """Point every reference to ``row_ids`` at ``replacement``; without one, clear it."""
+    for other, column, nullable, in_key in _references_to(table):
+        col = other.c[column]
+        if in_key:
+            if replacement is not None:
+                # A link the survivor already has would be a duplicate key: drop it first.
+                others = [c for c in other.primary_key.columns if c.name != column]
+                if others:
+                    have = select(*others).where(col == replacement)
+                    key = others[0]
+                    session.execute(
+                        delete(other).where(col.in_(row_ids)).where(key.in_(have.scalar_subquery()))
+                    )
+                session.execute(update(other).where(col.in_(row_ids)).values({column: replacement}))
+            session.execute(delete(other).where(col.in_(row_ids)))
+        elif replacement is not None:
+            session.execute(update(other).where(col.in_(row_ids)).values({column: replacement}))
+        elif nullable:
+            session.execute(update(other).where(col.in_(row_ids)).values({column: None}))
+        else:
+            session.execute(delete(other).where(col.in_(row_ids)))
+
+
+def count_records(session: Session, section: str, kind: str | None = None) -> int:
+    model = SECTION_MODELS[section]
+    query = select(func.count()).select_from(model)
+    if kind is not None:
+        query = query.where(Activity.kind == kind)
+    return int(session.scalar(query) or 0)
