@@ -1,0 +1,230 @@
+"""The CRM search API: filter groups, one sort, ``after`` paging and the 10,000-result cap.
+
+From HubSpot's search guide: filters inside a group are ANDed, groups are ORed; at most 5
+groups, 6 filters per group and 18 in all (the smaller of the documented numbers); one sort;
+pages of at most 200; ``after`` is an offset; a query can reach at most 10,000 results in
+total (asking for a page past that answers 400). Values compare as numbers when both sides
+are numbers, as instants when the property holds a timestamp (filters may give epoch
+milliseconds or ISO-8601), and otherwise as case-insensitive strings.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from tests.support.hubspot.portal import PortalError, Record
+from tests.support.hubspot.schema import parse_time
+
+MAX_PAGE = 200
+MAX_TOTAL = 10_000
+MAX_GROUPS = 5
+MAX_FILTERS_PER_GROUP = 6
+MAX_FILTERS = 18
+
+_Comparable = tuple[int, Any]
+
+
+@dataclass(frozen=True)
+class SearchPage:
+    total: int
+    results: list[Record]
+    next_after: str | None
+
+
+def search(records: list[Record], body: dict[str, Any]) -> SearchPage:
+    """Answer one search request over ``records`` (the live records of one type)."""
+    groups = body.get("filterGroups") or []
+    _check_limits(groups)
+    limit = int(body.get("limit") or 10)
+    if not 0 < limit <= MAX_PAGE:
+        raise PortalError(400, "VALIDATION_ERROR", f"limit must be between 1 and {MAX_PAGE}")
+    after = int(body.get("after") or 0)
+    if after >= MAX_TOTAL:
+        # HubSpot answers 400 once paging reaches the cap, whatever the total.
+        raise PortalError(
+            400,
+            "VALIDATION_ERROR",
+            f"There was a problem with the request. Search results are limited to "
+            f"{MAX_TOTAL} total results (after={after}).",
+        )
+    query = str(body.get("query") or "").strip().lower()
+    predicates = [[_predicate(f) for f in group.get("filters") or []] for group in groups]
+    matched = [
+        r
+        for r in records
+        if (not predicates or any(all(p(r) for p in group) for group in predicates))
+        and (not query or _matches_query(r, query))
+    ]
+    matched.sort(key=_sort_key(body.get("sorts") or []))
+    page = matched[after : min(after + limit, MAX_TOTAL)]
+    end = after + len(page)
+    next_after = str(end) if end < len(matched) else None
+    return SearchPage(total=len(matched), results=page, next_after=next_after)
+
+
+def _check_limits(groups: list[dict[str, Any]]) -> None:
+    count = sum(len(g.get("filters") or []) for g in groups)
+    if (
+        len(groups) > MAX_GROUPS
+        or any(len(g.get("filters") or []) > MAX_FILTERS_PER_GROUP for g in groups)
+        or count > MAX_FILTERS
+    ):
+        raise PortalError(
+            400,
+            "VALIDATION_ERROR",
+            f"Too many filters: at most {MAX_GROUPS} filterGroups of {MAX_FILTERS_PER_GROUP} "
+            f"filters, {MAX_FILTERS} in all",
+        )
+
+
+def _matches_query(record: Record, query: str) -> bool:
+    return any(query in (value or "").lower() for value in record.properties.values())
+
+
+def _value(record: Record, name: str) -> str | None:
+    if name in ("hs_object_id", "id"):
+        return record.id
+    value = record.properties.get(name)
+    return value if value not in (None, "") else None
+
+
+def _comparable(value: str, like: str | None = None) -> _Comparable:
+    """A sortable form: numbers before instants before strings, each compared in kind."""
+    try:
+        return (0, float(value))
+    except ValueError:
+        pass
+    moment = parse_time(value)
+    if moment is not None:
+        return (1, moment.timestamp())
+    return (2, value.lower())
+
+
+def _filter_comparable(filter_value: str, stored: str) -> _Comparable:
+    # A date property filtered with epoch milliseconds: compare as instants.
+    stored_time = parse_time(stored)
+    if stored_time is not None:
+        try:
+            float(stored)
+        except ValueError:
+            moment = parse_time(filter_value)
+            if moment is not None:
+                return (1, moment.timestamp())
+    return _comparable(filter_value)
+
+
+def _predicate(spec: dict[str, Any]) -> Callable[[Record], bool]:
+    name = spec.get("propertyName")
+    operator = str(spec.get("operator") or "EQ").upper()
+    if not name:
+        raise PortalError(400, "VALIDATION_ERROR", "A filter needs a propertyName")
+    if operator == "HAS_PROPERTY":
+        return lambda r: _value(r, name) is not None
+    if operator == "NOT_HAS_PROPERTY":
+        return lambda r: _value(r, name) is None
+    if operator in ("IN", "NOT_IN"):
+        wanted = {str(v).lower() for v in spec.get("values") or []}
+        if operator == "IN":
+            return lambda r: (_value(r, name) or "").lower() in wanted
+        return lambda r: (_value(r, name) or "").lower() not in wanted
+    if operator in ("CONTAINS_TOKEN", "NOT_CONTAINS_TOKEN"):
+        token = str(spec.get("value") or "").strip("*").lower()
+        contains = operator == "CONTAINS_TOKEN"
+        return lambda r: (token in (_value(r, name) or "").lower()) == contains
+    raw = spec.get("value")
+    if raw is None:
+        raise PortalError(400, "VALIDATION_ERROR", f"Filter {operator} on {name} needs a value")
+    value = str(raw)
+    high = str(spec.get("highValue")) if spec.get("highValue") is not None else None
+    compare = _COMPARISONS.get(operator)
+    if operator == "BETWEEN":
+        if high is None:
+            raise PortalError(400, "VALIDATION_ERROR", "BETWEEN needs a highValue")
+
+        def between(r: Record) -> bool:
+            stored = _value(r, name)
+            if stored is None:
+                return False
+            current = _comparable(stored)
+            low_c, high_c = _filter_comparable(value, stored), _filter_comparable(high, stored)
+            return low_c[0] == current[0] == high_c[0] and low_c[1] <= current[1] <= high_c[1]
+
+        return between
+    if compare is None:
+        raise PortalError(400, "VALIDATION_ERROR", f"Unknown operator {operator}")
+
+    def check(r: Record) -> bool:
+        stored = _value(r, name)
+        if stored is None:
+            # HubSpot: a record without the property matches NEQ, and nothing else.
+            return operator == "NEQ"
+        current, wanted = _comparable(stored), _filter_comparable(value, stored)
+        if current[0] != wanted[0]:
+            return operator == "NEQ"
+        return compare(current[1], wanted[1])
+
+    return check
+
+
+_COMPARISONS: dict[str, Callable[[Any, Any], bool]] = {
+    "EQ": lambda a, b: a == b,
+    "NEQ": lambda a, b: a != b,
+    "LT": lambda a, b: a < b,
+    "LTE": lambda a, b: a <= b,
+    "GT": lambda a, b: a > b,
+    "GTE": lambda a, b: a >= b,
+}
+
+
+def _sort_key(sorts: list[Any]) -> Callable[[Record], Any]:
+    if len(sorts) > 1:
+        raise PortalError(400, "VALIDATION_ERROR", "Only one sort is allowed")
+    name, descending = "hs_object_id", False
+    if sorts:
+        spec = sorts[0]
+        if isinstance(spec, str) and spec.startswith("{"):
+            spec = json.loads(spec)
+        if isinstance(spec, str):
+            # The client's model types sorts as strings: a property name, "-name" descending.
+            descending = spec.startswith("-")
+            name = spec.lstrip("-")
+        else:
+            name = str(spec.get("propertyName") or "hs_object_id")
+            descending = str(spec.get("direction") or "ASCENDING").upper() == "DESCENDING"
+
+    def key(record: Record) -> Any:
+        stored = _value(record, name)
+        # Records without the value sort last either way; ties fall back to the id.
+        missing = stored is None
+        comparable = _comparable(stored) if stored is not None else (3, 0)
+        ident = int(record.id) if record.id.isdigit() else 0
+        if descending:
+            return (missing, _Reversed(comparable), -ident)
+        return (missing, comparable, ident)
+
+    return key
+
+
+class _Reversed:
+    """Inverts ordering for one sort component (values of mixed kinds cannot be negated)."""
+
+    def __init__(self, value: _Comparable) -> None:
+        self.value = value
+
+    def __lt__(self, other: _Reversed) -> bool:
+        return other.value < self.value
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Reversed) and other.value == self.value
+
+    def __hash__(self) -> int:
+        return hash(self.value)
+
+
+def modified_before(record: Record, moment: datetime) -> bool:
+    """Whether the search index already holds the record's latest change (index lag)."""
+    return record.updated_at <= moment
