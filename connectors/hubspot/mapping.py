@@ -70,11 +70,12 @@ def day(value: str | None) -> str | None:
     return moment[:10] if moment else None
 
 
-def number(value: str | None) -> str | None:
+def number(value: str | None) -> float | None:
+    """A JSON number (the importer reads it back as an exact decimal: two places fit)."""
     if value is None or value == "":
         return None
     try:
-        return str(Decimal(str(value).strip()).quantize(Decimal("0.01")))
+        return float(Decimal(str(value).strip()).quantize(Decimal("0.01")))
     except InvalidOperation:
         raise ValueError(f"not a number: {str(value)[:40]!r}") from None
 

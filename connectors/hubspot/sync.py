@@ -229,7 +229,7 @@ class Syncer:
                     select(PipelineStage.external_id, PipelineStage.state)
                     .join(Pipeline)
                     .where(Pipeline.object_type == kind)
-                ).tuples()
+                ).all()
                 self._stage_states[object_type] = dict(rows)
         return self._stage_states[object_type]
 
@@ -241,7 +241,7 @@ class Syncer:
                     select(Pipeline.external_id, PipelineStage.external_id)
                     .join(PipelineStage.pipeline)
                     .where(Pipeline.object_type == kind)
-                ).tuples()
+                ).all()
             )
 
     def dispositions(self) -> dict[str, str]:

@@ -119,7 +119,7 @@ def row_ids(session: Session, section: str, external_ids: Iterable[str]) -> dict
         found.update(
             session.execute(
                 select(model.external_id, model.id).where(model.external_id.in_(chunk))
-            ).tuples()
+            ).all()
         )
     return found
 
