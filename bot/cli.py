@@ -66,11 +66,12 @@ def db_current() -> None:
 
 
 # Each area's commands live in bot/commands_<area>.py (imported last: they use the helpers above).
-from bot import commands_actions, commands_serve, commands_users  # noqa: E402
+from bot import commands_actions, commands_hubspot, commands_serve, commands_users  # noqa: E402
 
 commands_serve.register(app)
 commands_users.register(app)
 commands_actions.register(app)
+commands_hubspot.register(app)
 
 
 def main() -> None:

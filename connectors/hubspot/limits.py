@@ -85,11 +85,12 @@ class RateLimiter:
         *,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
+        search_per_second: int = SEARCH_PER_SECOND,
     ) -> None:
         self.usage = Usage()
         self.sleep = sleep
         self._burst = Window(_allowed(_START_MAX), _START_INTERVAL, clock=clock, sleep=sleep)
-        self._search = Window(SEARCH_PER_SECOND, 1.0, clock=clock, sleep=sleep)
+        self._search = Window(search_per_second, 1.0, clock=clock, sleep=sleep)
         self._lock = threading.Lock()
 
     def before_request(self, *, search: bool = False) -> None:

@@ -119,8 +119,10 @@ class Syncer:
         *,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         on_progress: Progress | None = None,
+        archived_sweep_every: timedelta = ARCHIVED_SWEEP_EVERY,
     ) -> None:
         self.engine = engine
+        self.archived_sweep_every = archived_sweep_every
         self.api = api
         self.clock = clock
         self.on_progress = on_progress
@@ -334,7 +336,7 @@ class Syncer:
                 group = []
             if done:
                 break
-        if swept is None or self.clock() - swept >= ARCHIVED_SWEEP_EVERY:
+        if swept is None or self.clock() - swept >= self.archived_sweep_every:
             self.sweep_archived(kind)
         with Session(self.engine) as session:
             save_cursor(

@@ -27,7 +27,7 @@ class SmallPortal:
 
 
 def fill_small_portal(portal: Portal) -> SmallPortal:
-    """Two owners, a deal pipeline, a lead pipeline, a company, a contact, a deal, a task, a call."""
+    """Two owners, deal and lead pipelines, a company, a contact, a deal, a task, a call."""
     team = portal.add_team("Berlin")
     dana = portal.add_owner("dana@northwind.example", "Dana", "Reyes", teams=[team])
     sam = portal.add_owner("sam@northwind.example", "Sam", "Ortiz", teams=[team])

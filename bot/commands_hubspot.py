@@ -1,0 +1,149 @@
+"""``salesbot hubspot sync`` and ``salesbot hubspot status``.
+
+Exit codes: 0 done, 1 the sync stopped (daily budget spent, or HubSpot refused), 2
+configuration or database problems.
+"""
+
+from __future__ import annotations
+
+import sys
+from datetime import UTC, datetime, timedelta
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn
+from rich.table import Table
+from sqlalchemy.orm import Session
+
+from connectors.hubspot import ALL_NAMES, HubSpotError, status
+
+hubspot_app = typer.Typer(
+    help="Keep the store in step with a HubSpot portal.", no_args_is_help=True
+)
+out_console = Console()
+err_console = Console(stderr=True)
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``salesbot hubspot ...`` to the CLI."""
+    app.add_typer(hubspot_app, name="hubspot")
+
+
+@hubspot_app.command("sync")
+def sync_command(
+    full: Annotated[
+        bool, typer.Option("--full", help="List every record again instead of the changes.")
+    ] = False,
+    object_type: Annotated[
+        list[str] | None,
+        typer.Option("--object", help=f"Only this type (repeatable): {', '.join(ALL_NAMES)}."),
+    ] = None,
+) -> None:
+    """Bring the store up to date with the portal (changes since the last sync, or --full)."""
+    from bot.cli import settings_or_exit, store_or_exit
+    from bot.hubspot import client_for, is_configured, sync_and_apply
+
+    settings = settings_or_exit()
+    if not is_configured(settings):
+        err_console.print(
+            "[red]SALESBOT_HUBSPOT_TOKEN is not set: create a private app in HubSpot and "
+            "set its access token (docs/hubspot.md)[/red]"
+        )
+        raise typer.Exit(2)
+    unknown = [name for name in object_type or [] if name not in ALL_NAMES]
+    if unknown:
+        err_console.print(
+            f"[red]unknown object type {unknown[0]!r}: one of {', '.join(ALL_NAMES)}[/red]"
+        )
+        raise typer.Exit(2)
+    store = store_or_exit(settings)
+    progress = Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        console=err_console,
+        disable=not sys.stderr.isatty(),
+    )
+    tasks: dict[str, TaskID] = {}
+    done: dict[str, int] = {}
+
+    def on_progress(name: str, records: int, _total: int | None) -> None:
+        done[name] = done.get(name, 0) + records
+        if name not in tasks:
+            tasks[name] = progress.add_task(name)
+        progress.update(tasks[name], description=f"{name}: {done[name]:,} records")
+
+    try:
+        with progress:
+            applied = sync_and_apply(
+                store.engine,
+                client_for(settings),
+                full=full,
+                only=object_type or None,
+                on_progress=on_progress,
+            )
+    except HubSpotError as error:
+        err_console.print(f"[red]{error}[/red]")
+        raise typer.Exit(1) from None
+    if applied.result is None:
+        err_console.print(f"[yellow]not synced: {applied.skipped_reason}[/yellow]")
+        raise typer.Exit(1)
+    result = applied.result
+    table = Table("type", "records", "deleted", "skipped")
+    for name, counts in result.types.items():
+        table.add_row(name, f"{counts.records:,}", f"{counts.deleted:,}", f"{counts.skipped:,}")
+    out_console.print(table)
+    out_console.print(f"{result.requests:,} API requests; {len(result.problems)} problems logged")
+    for problem in result.problems[:20]:
+        err_console.print(f"  {problem}", markup=False, highlight=False)
+    if result.stopped:
+        err_console.print(
+            f"[yellow]stopped: {result.stopped}; the next sync resumes there[/yellow]"
+        )
+        raise typer.Exit(1)
+
+
+@hubspot_app.command("status")
+def status_command() -> None:
+    """Where the sync stands per object type, and today's API requests."""
+    from bot.cli import store_or_exit
+
+    store = store_or_exit()
+    now = datetime.now(UTC)
+    with Session(store.engine) as session:
+        current = status(session, now)
+    table = Table("type", "cursor", "lag", "records", "last run", "last error")
+    for t in current.types:
+        cursor = _when(t.cursor_at) + (" (full sync under way)" if t.full_in_progress else "")
+        table.add_row(
+            t.name,
+            cursor,
+            _age(t.lag),
+            f"{t.records:,}",
+            _when(t.last_run_at),
+            t.last_error or "",
+        )
+    out_console.print(table)
+    limit = f"{current.daily_limit:,}" if current.daily_limit else "unknown"
+    out_console.print(f"API requests today: {current.requests_today:,} of {limit}")
+    if current.budget_spent:
+        out_console.print(
+            "[yellow]the daily API budget is spent: "
+            "syncs resume from their cursors tomorrow[/yellow]"
+        )
+    out_console.print(f"webhook events waiting: {current.pending_events:,}")
+
+
+def _when(moment: datetime | None) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M:%S") if moment else "never"
+
+
+def _age(delta: timedelta | None) -> str:
+    if delta is None:
+        return ""
+    seconds = int(delta.total_seconds())
+    if seconds < 120:
+        return f"{seconds} s"
+    if seconds < 7200:
+        return f"{seconds // 60} min"
+    return f"{seconds // 3600} h"
