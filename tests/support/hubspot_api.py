@@ -66,6 +66,7 @@ def main(argv: list[str] | None = None) -> int:
         from tests.support.hubspot.demo import load_demo_portal
 
         loaded = load_demo_portal(standin.portal, now=datetime.now(UTC), seed=args.seed)
+        standin.loaded_ids = loaded.ids
         summary = {"records": loaded.counts, "rep": loaded.rep_email}
     standin.start()
     print(json.dumps({"base_url": standin.base_url, "token": standin.token, **summary}))

@@ -168,6 +168,49 @@ def list_pipelines(portal: Portal, params: dict[str, str], _q: Query, _b: Any) -
     return 200, {"results": results}
 
 
+def list_users(portal: Portal, _p: dict[str, str], query: Query, _b: Any) -> Answer:
+    """Settings users API: the user behind each active owner, with super admin and role."""
+    limit = min(_int(query, "limit", 100), 100)
+    after = _first(query, "after")
+    with portal.lock:
+        owners = sorted(
+            (o for o in portal.owners.values() if not o.archived), key=lambda o: o.user_id
+        )
+        if after:
+            owners = [o for o in owners if o.user_id >= int(after)]
+        page, rest = owners[:limit], owners[limit:]
+        results = []
+        for owner in page:
+            super_admin, role_id = portal.user_roles.get(owner.id, (False, None))
+            primary = [team.id for team, is_primary in owner.teams if is_primary]
+            results.append(
+                {
+                    "id": str(owner.user_id),
+                    "email": owner.email,
+                    "firstName": owner.first_name,
+                    "lastName": owner.last_name,
+                    "roleId": role_id,
+                    "roleIds": [role_id] if role_id else [],
+                    "primaryTeamId": primary[0] if primary else None,
+                    "secondaryTeamIds": [t.id for t, p in owner.teams if not p],
+                    "superAdmin": super_admin,
+                }
+            )
+    body: dict[str, Any] = {"results": results}
+    if rest:
+        body["paging"] = {"next": {"after": str(rest[0].user_id), "link": None}}
+    return 200, body
+
+
+def list_roles(portal: Portal, _p: dict[str, str], _q: Query, _b: Any) -> Answer:
+    return 200, {
+        "results": [
+            {"id": role_id, "name": name, "requiresBillingWrite": False}
+            for role_id, name in portal.roles.items()
+        ]
+    }
+
+
 def list_dispositions(portal: Portal, _p: dict[str, str], _q: Query, _b: Any) -> Answer:
     return 200, [{"id": guid, "label": label} for guid, label in portal.dispositions.items()]
 
@@ -530,6 +573,8 @@ _route("GET", rf"/crm/v3/pipelines/{_T}", "pipelines.list", list_pipelines, "rea
 _route(
     "GET", rf"/crm/v3/pipelines/{_T}/(?P<pipeline>[^/]+)", "pipelines.read", list_pipelines, "read"
 )
+_route("GET", r"/settings/v3/users", "users.list", list_users, "users")
+_route("GET", r"/settings/v3/users/roles", "roles.list", list_roles, "users")
 _route("GET", r"/calling/v1/dispositions", "dispositions.list", list_dispositions, "calls")
 _route("POST", rf"/crm/v3/objects/{_T}/search", "objects.search", search_objects, "read")
 _route("POST", rf"/crm/v3/objects/{_T}/merge", "objects.merge", merge_objects, "write")
@@ -632,6 +677,8 @@ def match(method: str, path: str) -> Call | None:
 def _scopes(access: str, params: dict[str, str]) -> tuple[str, ...]:
     if access == "owners":
         return ("crm.objects.owners.read",)
+    if access == "users":
+        return ("settings.users.read",)
     if access == "calls":
         return ("crm.objects.contacts.read",)
     if access in ("read", "write"):

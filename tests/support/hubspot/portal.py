@@ -154,15 +154,11 @@ class Stage:
     display_order: int
     is_closed: bool
     probability: float | None
-    # Leads: HubSpot's lead stages carry a type instead of a probability.
-    lead_state: str | None = None
 
     def to_json(self, at: datetime) -> dict[str, Any]:
         metadata: dict[str, str] = {"isClosed": "true" if self.is_closed else "false"}
         if self.probability is not None:
             metadata["probability"] = _number(self.probability)
-        if self.lead_state is not None:
-            metadata["leadState"] = self.lead_state
         return {
             "id": self.id,
             "label": self.label,
@@ -240,6 +236,9 @@ class Portal:
         self.owners: dict[str, Owner] = {}
         self.teams: dict[str, Team] = {}
         self.pipelines: dict[str, list[PipelineDef]] = {"deals": [], "leads": []}
+        # owner id -> (superAdmin, roleId): what the settings users API shows.
+        self.user_roles: dict[str, tuple[bool, str | None]] = {}
+        self.roles: dict[str, str] = {}  # role id -> name (the portal's permission sets)
         self.dispositions: dict[str, str] = {
             guid: label for label, guid in DEFAULT_DISPOSITIONS.items()
         }
@@ -316,8 +315,13 @@ class Portal:
         at: datetime | None = None,
         record_id: str | None = None,
         source_type: str = "CRM_UI",
+        track_history: bool = True,
     ) -> Record:
-        """Create a record (``createdate`` may be given in ``properties`` for loaded data)."""
+        """Create a record (``createdate`` may be given in ``properties`` for loaded data).
+
+        ``track_history=False`` leaves property history to the caller (a loader that knows
+        when each value was really set).
+        """
         with self.lock:
             kind = self.type_of(type_name)
             moment = truncate_ms(at or self.clock())
@@ -330,16 +334,13 @@ class Portal:
             record = Record(kind, new_id, {}, created, moment)
             for name, value in values.items():
                 record.properties[name] = value
-                record.history.setdefault(name, []).append(
-                    HistoryEntry(value, created if name == "createdate" else moment, source_type)
-                )
+                if track_history:
+                    record.history.setdefault(name, []).append(
+                        HistoryEntry(value, moment, source_type)
+                    )
             record.properties["createdate"] = iso(created)
             record.properties["hs_object_id"] = new_id
             record.properties[kind.modified_property] = iso(moment)
-            if kind.name == "contacts":
-                # Contacts also carry hs_lastmodifieddate-like createdate twins in real
-                # portals; the search guide's point is that *this* one is not the cursor.
-                record.properties.setdefault("hs_createdate", iso(created))
             self.records[kind.name][new_id] = record
             self._event("object.creation", kind, new_id, moment)
             return record

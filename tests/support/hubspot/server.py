@@ -19,14 +19,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from tests.support.hubspot import api
+from tests.support.hubspot import api, webhooks
 from tests.support.hubspot.limits import RateLimits
 from tests.support.hubspot.portal import Portal, PortalError
 from tests.support.hubspot.schema import OBJECT_TYPES
 
 ALL_SCOPES = frozenset(
     {scope for kind in OBJECT_TYPES for scope in (*kind.read_scopes, *kind.write_scopes)}
-    | {"crm.objects.owners.read"}
+    | {"crm.objects.owners.read", "settings.users.read"}
 )
 
 
@@ -63,6 +63,8 @@ class HubSpotStandIn:
     latency_seconds: float = 0.0
     port: int = 0
     requests: list[Request] = field(default_factory=list)
+    # (type, store external id) -> HubSpot id, when an organisation was loaded from a store.
+    loaded_ids: dict[tuple[str, str], str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
@@ -122,6 +124,31 @@ class HubSpotStandIn:
     def revoke_scope(self, scope: str) -> None:
         """The private app loses ``scope``: endpoints that need it answer 403."""
         self.scopes.discard(scope)
+
+    # Webhooks -------------------------------------------------------------------------
+
+    def deliver_webhooks(
+        self, url: str, *, client_secret: str, forge: bool = False, stale: bool = False
+    ) -> list[webhooks.Delivery]:
+        """POST every change made since the last delivery to ``url``, signed, in batches.
+
+        Events of a delivery the receiver did not accept (no 2xx) go back in the queue with
+        ``attemptNumber`` raised, as HubSpot retries them.
+        """
+        events = self.portal.take_events()
+        deliveries = webhooks.deliver(
+            url, events, client_secret=client_secret, forge=forge, stale=stale
+        )
+        failed = [
+            {**event, "attemptNumber": event["attemptNumber"] + 1}
+            for delivery in deliveries
+            if not 200 <= delivery.status < 300
+            for event in delivery.events
+        ]
+        if failed:
+            with self.portal.lock:
+                self.portal.events[:0] = failed
+        return deliveries
 
     # Counting -------------------------------------------------------------------------
 
@@ -187,6 +214,8 @@ class HubSpotStandIn:
         """(status, JSON body, headers) for one request; None means drop the connection."""
         parts = urlsplit(target)
         path, query = parts.path, parse_qs(parts.query, keep_blank_values=True)
+        if path.startswith(CONTROL_PREFIX):
+            return self._control(method, path, headers, body)
         call = api.match(method, path)
         endpoint = call.endpoint if call else "unknown"
         fault = self._take_fault(endpoint)
@@ -272,6 +301,37 @@ class HubSpotStandIn:
                 (verdict.headers),
             )
         return status, answer, verdict.headers
+
+    def _control(
+        self, method: str, path: str, headers: dict[str, str], body: Any
+    ) -> tuple[int, Any, dict[str, str]]:
+        """The stand-in's own endpoints, for a stand-in running as a separate process.
+
+        ``POST /_standin/webhooks/deliver`` {"url", "clientSecret"} delivers pending events;
+        ``GET /_standin/requests`` answers the request counts; ``GET /_standin/ids`` the
+        store-to-HubSpot id map of a loaded organisation. Same bearer token; not counted.
+        """
+        if headers.get("authorization") != f"Bearer {self.token}":
+            return 401, api.error_body(401, "INVALID_AUTHENTICATION", "Bad token"), {}
+        action = path.removeprefix(CONTROL_PREFIX).strip("/")
+        if method == "POST" and action == "webhooks/deliver":
+            body = body or {}
+            deliveries = self.deliver_webhooks(
+                str(body.get("url")), client_secret=str(body.get("clientSecret"))
+            )
+            answer = [{"status": d.status, "events": len(d.events)} for d in deliveries]
+            return 200, {"deliveries": answer}, {}
+        if method == "GET" and action == "requests":
+            return 200, {"total": self.count(), "byEndpoint": self.counts_by_endpoint()}, {}
+        if method == "GET" and action == "ids":
+            ids: dict[str, dict[str, str]] = {}
+            for (kind, external_id), hubspot_id in self.loaded_ids.items():
+                ids.setdefault(kind, {})[external_id] = hubspot_id
+            return 200, ids, {}
+        return 404, api.error_body(404, "OBJECT_NOT_FOUND", f"No control {method} {path}"), {}
+
+
+CONTROL_PREFIX = "/_standin/"
 
 
 class _Server(ThreadingHTTPServer):
