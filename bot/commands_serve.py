@@ -9,6 +9,7 @@ import typer
 from bot.app import ConfigurationError, create_app
 from bot.cli import err_console, settings_or_exit, store_or_exit
 from bot.digests import start_digests
+from bot.hubspot import start_hubspot
 from bot.server import serve_http, serve_socket
 from bot.settings import Settings, SettingsError, load_settings
 from handlers.services import Services
@@ -29,11 +30,13 @@ def serve(
     store = store_or_exit(settings)
     services = Services(sessions=store.sessions, settings=settings)
     digests = None
+    hubspot = None
     try:
         app = create_app(services)
         digests = start_digests(services, app.client) if with_digests else None
+        hubspot, routes = start_hubspot(settings, store.engine, services, app.client)
         if settings.slack_mode == "http":
-            serve_http(app, services)
+            serve_http(app, services, routes)
         else:
             serve_socket(app, services)
     except ConfigurationError as error:
@@ -44,6 +47,8 @@ def serve(
     finally:
         if digests is not None:
             digests.shutdown()
+        if hubspot is not None:
+            hubspot.stop()
 
 
 def _settings_with(overrides: dict[str, str]) -> Settings:

@@ -54,9 +54,9 @@ def fill_small_portal(portal: Portal) -> SmallPortal:
                 "Leads",
                 0,
                 [
-                    Stage("new", "New", 0, False, None, "NEW"),
-                    Stage("qualified", "Qualified", 1, True, None, "QUALIFIED"),
-                    Stage("unqualified", "Disqualified", 2, True, None, "UNQUALIFIED"),
+                    Stage("new", "New", 0, False, None),
+                    Stage("qualified", "Qualified", 1, True, 1.0),
+                    Stage("unqualified", "Disqualified", 2, True, 0.0),
                 ],
             )
         ],
