@@ -38,7 +38,9 @@ def test_changes_deletions_and_new_records_arrive(
         assert task.status == TaskStatus.COMPLETED
         deal = session.scalars(select(Deal)).one()
         assert deal.owner_id is not None
-        assert session.scalars(select(Activity).where(Activity.kind == ActivityKind.CALL)).all() == []
+        assert (
+            session.scalars(select(Activity).where(Activity.kind == ActivityKind.CALL)).all() == []
+        )
         new_note = session.scalars(select(Activity).where(Activity.kind == ActivityKind.NOTE)).one()
         assert new_note.body == "Budget approved" and [d.id for d in new_note.deals] == [deal.id]
 

@@ -68,7 +68,9 @@ def test_a_signed_change_is_applied(
     with Session(sqlite_engine) as session:
         task = session.scalars(select(Activity).where(Activity.kind == ActivityKind.TASK)).one()
         assert task.status == TaskStatus.COMPLETED
-        assert session.scalars(select(Activity).where(Activity.kind == ActivityKind.CALL)).all() == []
+        assert (
+            session.scalars(select(Activity).where(Activity.kind == ActivityKind.CALL)).all() == []
+        )
 
 
 @pytest.mark.parametrize("bad", ["forge", "stale"])
