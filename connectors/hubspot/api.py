@@ -30,6 +30,8 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_API_URL = "https://api.hubapi.com"
 LIST_PAGE = 100
+# List and batch read pages shrink to this when property history is asked for.
+HISTORY_PAGE = 50
 SEARCH_PAGE = 200
 BATCH_READ = 100
 ASSOCIATIONS_BATCH = 1000
@@ -50,10 +52,29 @@ class Unauthorized(HubSpotError):
 
 
 @dataclass(frozen=True)
+class Change:
+    """One entry of a property's history: the value it took and when."""
+
+    value: str | None
+    at: datetime
+
+
+@dataclass(frozen=True)
 class CrmObject:
     id: str
     properties: Mapping[str, str | None]
     archived_at: datetime | None = None
+    # Per property asked for with history: its values, newest first (HubSpot's order).
+    history: Mapping[str, Sequence[Change]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class PortalUser:
+    """A user of the portal (settings users API): what the owner list does not say."""
+
+    email: str
+    super_admin: bool
+    role_names: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -121,8 +142,16 @@ class HubSpotApi(Protocol):
 
     def call_dispositions(self) -> dict[str, str]: ...
 
+    def portal_users(self) -> list[PortalUser]: ...
+
     def list_page(
-        self, object_type: str, *, properties: Sequence[str], after: str | None, archived: bool
+        self,
+        object_type: str,
+        *,
+        properties: Sequence[str],
+        after: str | None,
+        archived: bool,
+        history: Sequence[str] = (),
     ) -> Page: ...
 
     def search_page(
@@ -130,7 +159,12 @@ class HubSpotApi(Protocol):
     ) -> Page: ...
 
     def batch_read(
-        self, object_type: str, ids: Sequence[str], *, properties: Sequence[str]
+        self,
+        object_type: str,
+        ids: Sequence[str],
+        *,
+        properties: Sequence[str],
+        history: Sequence[str] = (),
     ) -> list[CrmObject]: ...
 
     def associations(
@@ -228,15 +262,48 @@ class OfficialClient:
         body = self._call(request)
         return {str(d["id"]): str(d.get("label") or d["id"]) for d in body or [] if "id" in d}
 
+    def portal_users(self) -> list[PortalUser]:
+        users_api = self._client.settings.users.users_api
+        roles_api = self._client.settings.users.roles_api
+        roles = self._call(partial(roles_api.get_all_with_http_info))
+        names = {str(r.id): r.name or "" for r in roles.results or []}
+        found: list[PortalUser] = []
+        after: str | None = None
+        while True:
+            kwargs: dict[str, Any] = {"limit": LIST_PAGE}
+            if after:
+                kwargs["after"] = after
+            page = self._call(partial(users_api.get_page_with_http_info, **kwargs))
+            for u in page.results or []:
+                role_ids = list(u.role_ids or ([u.role_id] if u.role_id else []))
+                found.append(
+                    PortalUser(
+                        u.email or "",
+                        bool(u.super_admin),
+                        tuple(names.get(str(r), "") for r in role_ids),
+                    )
+                )
+            after = _next_after(page)
+            if not after:
+                return found
+
     def list_page(
-        self, object_type: str, *, properties: Sequence[str], after: str | None, archived: bool
+        self,
+        object_type: str,
+        *,
+        properties: Sequence[str],
+        after: str | None,
+        archived: bool,
+        history: Sequence[str] = (),
     ) -> Page:
         api = self._client.crm.objects.basic_api
         kwargs: dict[str, Any] = {
-            "limit": LIST_PAGE,
+            "limit": HISTORY_PAGE if history else LIST_PAGE,
             "properties": list(properties),
             "archived": archived,
         }
+        if history:
+            kwargs["properties_with_history"] = list(history)
         if after:
             kwargs["after"] = after
         answer = self._call(lambda: api.get_page_with_http_info(object_type, **kwargs))
@@ -269,18 +336,24 @@ class OfficialClient:
         return Page([_object(o) for o in answer.results or []], _next_after(answer), answer.total)
 
     def batch_read(
-        self, object_type: str, ids: Sequence[str], *, properties: Sequence[str]
+        self,
+        object_type: str,
+        ids: Sequence[str],
+        *,
+        properties: Sequence[str],
+        history: Sequence[str] = (),
     ) -> list[CrmObject]:
         from hubspot.crm.objects import BatchReadInputSimplePublicObjectId, SimplePublicObjectId
 
         found: list[CrmObject] = []
         api = self._client.crm.objects.batch_api
-        for start in range(0, len(ids), BATCH_READ):
-            chunk = ids[start : start + BATCH_READ]
+        size = HISTORY_PAGE if history else BATCH_READ
+        for start in range(0, len(ids), size):
+            chunk = ids[start : start + size]
             request = BatchReadInputSimplePublicObjectId(
                 inputs=[SimplePublicObjectId(id=i) for i in chunk],
                 properties=list(properties),
-                properties_with_history=[],
+                properties_with_history=list(history),
             )
             answer = self._call(
                 partial(api.read_with_http_info, object_type, request, archived=False)
@@ -430,4 +503,8 @@ def _next_after(answer: Any) -> str | None:
 
 
 def _object(o: Any) -> CrmObject:
-    return CrmObject(str(o.id), dict(o.properties or {}), getattr(o, "archived_at", None))
+    history = {
+        name: [Change(v.value, v.timestamp) for v in values or [] if v.timestamp is not None]
+        for name, values in (getattr(o, "properties_with_history", None) or {}).items()
+    }
+    return CrmObject(str(o.id), dict(o.properties or {}), getattr(o, "archived_at", None), history)

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from connectors.hubspot.api import Association, CrmObject, PipelineInfo
+from connectors.hubspot.api import Association, Change, CrmObject, PipelineInfo
 from connectors.hubspot.objects import ObjectType
 from storage.models import ActivityKind, StageState
 from storage.snapshot.fields import SPECS
@@ -183,12 +183,58 @@ def to_record(kind: ObjectType, obj: CrmObject, ctx: Context, problems: Problems
     }
     build = builders.get(kind.name, _activity)
     record: dict[str, Any] = {"id": obj.id}
-    for name, value in build(kind, p, ctx).items():
+    fields = build(kind, p, ctx)
+    fields.update(_from_history(kind, obj, ctx))
+    for name, value in fields.items():
         try:
             record[name] = value() if callable(value) else value
         except ValueError as error:
             problems.add(kind.name, obj.id, name, str(error))
     return record
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def _newest(changes: Sequence[Change]) -> Change | None:
+    return max(changes, key=lambda c: c.at) if changes else None
+
+
+def _from_history(kind: ObjectType, obj: CrmObject, ctx: Context) -> dict[str, Any]:
+    """Fields HubSpot keeps only as property history: owner changes, stage and next-step
+    change times, deal score readings."""
+    history = obj.history
+    found: dict[str, Any] = {}
+    if "hubspot_owner_id" in history:
+        found["owner_history"] = [
+            {"owner": c.value or None, "assigned_at": _iso(c.at)}
+            for c in sorted(history["hubspot_owner_id"], key=lambda c: c.at)
+        ]
+    stage_property = {"deals": "dealstage", "leads": "hs_pipeline_stage"}.get(kind.name)
+    if stage_property and stage_property in history:
+        entered = _newest(history[stage_property])
+        stage = obj.properties.get(stage_property) or ""
+        state = ctx.stage_states.get(stage, StageState.OPEN)
+        if entered is not None:
+            found["stage_changed_at"] = _iso(entered.at)
+            if kind.name == "deals" and state != StageState.OPEN:
+                found["closed_at"] = _iso(entered.at)
+            if kind.name == "leads" and state == StageState.LOST:
+                found["disqualified_at"] = _iso(entered.at)
+    if kind.name == "deals":
+        step = _newest([c for c in history.get("hs_next_step", []) if c.value])
+        if step is not None:
+            found["next_step_updated_at"] = _iso(step.at)
+        readings = {}
+        for c in history.get("hs_deal_score", []):
+            if c.value not in (None, ""):
+                readings[_iso(c.at)] = c.value
+        if readings:
+            found["scores"] = lambda: [
+                {"recorded_at": at, "score": _score(v)} for at, v in sorted(readings.items())
+            ]
+    return found
 
 
 def _owner(p: Mapping[str, str | None]) -> dict[str, Any]:
@@ -223,7 +269,7 @@ def _contact(_k: ObjectType, p: Mapping[str, str | None], _c: Context) -> dict[s
 def _first(ctx: Context, to_type: str, primary: frozenset[int] = frozenset()) -> str | None:
     found = ctx.associations.get(to_type) or []
     for a in found:
-        if primary.intersection(a.type_ids):
+        if primary.intersection(a.type_ids) or "Primary" in a.labels:
             return a.to_id
     return found[0].to_id if found else None
 
@@ -234,7 +280,6 @@ def _ids(ctx: Context, to_type: str) -> list[str]:
 
 def _lead(_k: ObjectType, p: Mapping[str, str | None], ctx: Context) -> dict[str, Any]:
     stage = p.get("hs_pipeline_stage") or ""
-    entered = p.get("hs_v2_date_entered_current_stage")
     lost = ctx.stage_states.get(stage) == StageState.LOST
     return {
         "name": p.get("hs_lead_name") or "",
@@ -243,9 +288,7 @@ def _lead(_k: ObjectType, p: Mapping[str, str | None], ctx: Context) -> dict[str
         **_owner(p),
         "pipeline": p.get("hs_pipeline") or "lead-pipeline",
         "stage": stage,
-        "stage_changed_at": lambda: timestamp(entered),
         "created_at": lambda: timestamp(p.get("hs_createdate") or p.get("createdate")),
-        "disqualified_at": lambda: timestamp(entered) if lost else None,
         "disqualification_reason": (p.get("hs_lead_disqualification_reason") or None)
         if lost
         else None,
@@ -254,30 +297,19 @@ def _lead(_k: ObjectType, p: Mapping[str, str | None], ctx: Context) -> dict[str
 
 def _deal(_k: ObjectType, p: Mapping[str, str | None], ctx: Context) -> dict[str, Any]:
     stage = p.get("dealstage") or ""
-    closed = ctx.stage_states.get(stage, StageState.OPEN) != StageState.OPEN
-    score = p.get("hs_deal_score")
-    modified = p.get("hs_lastmodifieddate")
-    record: dict[str, Any] = {
+    return {
         "name": p.get("dealname") or "",
         **_owner(p),
         "pipeline": p.get("pipeline") or "default",
         "stage": stage,
-        "stage_changed_at": lambda: timestamp(p.get("hs_v2_date_entered_current_stage")),
         "amount": lambda: number(p.get("amount")),
         "currency": (p.get("deal_currency_code") or "USD").upper(),
         "close_date": lambda: day(p.get("closedate")),
         "created_at": lambda: timestamp(p.get("createdate")),
-        "closed_at": lambda: (
-            timestamp(p.get("hs_closed_date") or p.get("closedate")) if closed else None
-        ),
         "next_step": p.get("hs_next_step") or None,
-        "next_step_updated_at": lambda: timestamp(p.get("hs_next_step_updated_at")),
         "company": _first(ctx, "companies", PRIMARY_COMPANY_TYPES),
         "contacts": [{"contact": c, "associated_at": None} for c in _ids(ctx, "contacts")],
     }
-    if score not in (None, "") and modified:
-        record["scores"] = lambda: [{"recorded_at": timestamp(modified), "score": _score(score)}]
-    return record
 
 
 def _score(value: str | None) -> int:
@@ -365,19 +397,18 @@ def _activity(kind: ObjectType, p: Mapping[str, str | None], ctx: Context) -> di
             "to_emails": to,
             "cc_emails": addresses(p.get("hs_email_cc_email")),
             "primary_recipient": to[0] if to else None,
-            "tracked": bool(p.get("hs_email_tracker_key")) or None,
-            "opened_at": lambda: timestamp(p.get("hs_email_first_open_date")),
-            "clicked_at": lambda: timestamp(p.get("hs_email_first_click_date")),
-            "replied_at": lambda: timestamp(p.get("hs_email_first_reply_date")),
+            # Opens are counted for tracked emails only; their times are derived later.
+            "tracked": p.get("hs_email_open_count") not in (None, ""),
             "thread_id": p.get("hs_email_thread_id") or None,
         }
     return record
 
 
 def _calling_feature(source: str | None) -> bool | None:
+    """Undocumented ``hs_call_source``: the calling tool's calls say CALLING_WIDGET."""
     if not source:
         return None
-    return source.upper() in {"CALLING_FEATURE", "CALLING", "INTEGRATIONS_PLATFORM"}
+    return source.upper() == "CALLING_WIDGET"
 
 
 # Checking ---------------------------------------------------------------------------------

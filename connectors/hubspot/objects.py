@@ -21,6 +21,8 @@ class ObjectType:
         properties: the properties read.
         associations: object types whose associations are read (v4 batch).
         kind: for activities, the ``ActivityKind``.
+        history: properties read with their history (when did the owner, the stage, the
+            next step change); such reads come 50 records a page instead of 100.
     """
 
     name: str
@@ -28,6 +30,7 @@ class ObjectType:
     properties: tuple[str, ...]
     associations: tuple[str, ...] = ()
     kind: ActivityKind | None = None
+    history: tuple[str, ...] = ("hubspot_owner_id",)
 
     @property
     def modified_property(self) -> str:
@@ -55,6 +58,7 @@ CONTACTS = ObjectType(
         "createdate",
         CONTACT_MODIFIED,
         "hs_merged_object_ids",
+        "hs_sales_email_last_opened",
         *_OWNER,
     ),
 )
@@ -72,6 +76,7 @@ LEADS = ObjectType(
         *_OWNER,
     ),
     ("contacts", "companies"),
+    history=("hubspot_owner_id", "hs_pipeline_stage"),
 )
 DEALS = ObjectType(
     "deals",
@@ -94,6 +99,7 @@ DEALS = ObjectType(
         *_OWNER,
     ),
     ("contacts", "companies"),
+    history=("hubspot_owner_id", "dealstage", "hs_next_step", "hs_deal_score"),
 )
 TASKS = ObjectType(
     "tasks",
@@ -107,6 +113,7 @@ TASKS = ObjectType(
         "hs_task_priority",
         "hs_task_type",
         "hs_task_completion_date",
+        "hs_task_sequence_step_enrollment_id",
     ),
     _ACTIVITY_LINKS,
     ActivityKind.TASK,
@@ -159,10 +166,8 @@ EMAILS = ObjectType(
         "hs_email_to_email",
         "hs_email_cc_email",
         "hs_email_thread_id",
-        "hs_email_tracker_key",
-        "hs_email_first_open_date",
-        "hs_email_first_click_date",
-        "hs_email_first_reply_date",
+        "hs_email_open_count",
+        "hs_email_click_count",
     ),
     _ACTIVITY_LINKS,
     ActivityKind.EMAIL,

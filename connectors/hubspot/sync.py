@@ -200,14 +200,36 @@ class Syncer:
 
     def sync_owners(self) -> None:
         owners = self.api.owners(archived=False) + self.api.owners(archived=True)
+        people = {u.email.lower(): u for u in self.api.portal_users() if u.email}
+        zones = self._time_zones()
         with Session(self.engine) as session:
-            changed, problems = writes.upsert_owners(session, owners)
+            changed, problems = writes.upsert_owners(session, owners, people, zones)
             save_cursor(session, OWNERS, records=len(owners))
             session.commit()
         for problem in problems:
             self.problems.add("owners", problem.split(":")[0], "email", problem)
         self.result.owners_changed += changed
         self.result.of(OWNERS).records += len(owners)
+
+    def _time_zones(self) -> dict[str, str]:
+        """E-mail → time zone from the CRM users object (owners have no time zone)."""
+        zones: dict[str, str] = {}
+        after: str | None = None
+        while True:
+            page = self.api.list_page(
+                "users",
+                properties=("hs_email", "hs_standard_time_zone"),
+                after=after,
+                archived=False,
+            )
+            for user in page.results:
+                email = (user.properties.get("hs_email") or "").lower()
+                zone = user.properties.get("hs_standard_time_zone")
+                if email and zone:
+                    zones[email] = zone
+            after = page.after
+            if not after:
+                return zones
 
     def sync_pipelines(self) -> None:
         records = []
@@ -276,7 +298,11 @@ class Syncer:
         group: list[CrmObject] = []
         while True:
             page = self.api.list_page(
-                kind.name, properties=kind.properties, after=after, archived=False
+                kind.name,
+                properties=kind.properties,
+                after=after,
+                archived=False,
+                history=kind.history,
             )
             group += page.results
             after = page.after
@@ -319,8 +345,14 @@ class Syncer:
         group: list[CrmObject] = []
         while True:
             window = SearchWindow(kind.modified_property, since, after_id)
-            page = self.api.search_page(kind.name, properties=kind.properties, window=window)
-            group += page.results
+            page = self.api.search_page(kind.name, properties=("hs_object_id",), window=window)
+            # Search gives no property history: the records are read in batches instead.
+            group += self.api.batch_read(
+                kind.name,
+                [o.id for o in page.results],
+                properties=kind.properties,
+                history=kind.history,
+            )
             if page.results:
                 after_id = max(after_id, max(_int_id(o.id) for o in page.results))
             done = len(page.results) < SEARCH_PAGE or not page.after
@@ -436,6 +468,9 @@ class Syncer:
             for name, section in _REF_SECTIONS.items():
                 if record.get(name):
                     wanted.setdefault(section, set()).add(record[name])
+            wanted.setdefault("users", set()).update(
+                e["owner"] for e in record.get("owner_history") or [] if e["owner"]
+            )
             for name, section in _LINK_SECTIONS.items():
                 if kind.section == "activities":
                     wanted.setdefault(section, set()).update(record.get(name) or [])
@@ -457,6 +492,11 @@ class Syncer:
                 if value and value not in known.get(section, set()):
                     self.problems.add(kind.name, rid, name, f"unknown {section[:-1]} {value!r}")
                     record[name] = None
+            if record.get("owner_history"):
+                users = known.get("users", set())
+                record["owner_history"] = [
+                    e for e in record["owner_history"] if e["owner"] is None or e["owner"] in users
+                ]
             if kind.section == "activities":
                 for name in _LINK_SECTIONS:
                     have = record.get(name) or []

@@ -7,13 +7,14 @@ tombstone in ``record_changes``, references to the record cleared or moved to th
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import Table, delete, func, select, update
 from sqlalchemy.orm import Session
 
-from connectors.hubspot.api import Owner
+from connectors.hubspot.api import Owner, PortalUser
 from storage.changes import log_change
 from storage.models import (
     Activity,
@@ -22,8 +23,10 @@ from storage.models import (
     Company,
     Contact,
     Deal,
+    DealVisibility,
     Lead,
     OwnedObject,
+    Role,
     Team,
     User,
 )
@@ -51,11 +54,52 @@ def _owner_name(owner: Owner) -> str:
     return (name or owner.email or f"Owner {owner.id}")[:200]
 
 
-def upsert_owners(session: Session, owners: Sequence[Owner]) -> tuple[int, list[str]]:
+def _role(person: PortalUser | None) -> Role:
+    """Super admin from the flag; manager when a role's name says so; else rep.
+
+    HubSpot's permission sets are not in the API: the role's name is what there is.
+    """
+    if person is None:
+        return Role.REP
+    if person.super_admin:
+        return Role.SUPER_ADMIN
+    if any("manager" in name.lower() for name in person.role_names):
+        return Role.MANAGER
+    return Role.REP
+
+
+_VISIBILITY = {
+    Role.SUPER_ADMIN: DealVisibility.EVERYTHING,
+    Role.MANAGER: DealVisibility.TEAM,
+    Role.REP: DealVisibility.OWNED,
+}
+
+
+def _zone(name: str | None) -> str | None:
+    if not name:
+        return None
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
+    return name
+
+
+def upsert_owners(
+    session: Session,
+    owners: Sequence[Owner],
+    people: Mapping[str, PortalUser],
+    zones: Mapping[str, str],
+) -> tuple[int, list[str]]:
     """Owners → users, their primary teams → teams; archived owners are deactivated.
 
+    Role and time zone come from the portal's users (``people``, ``zones``, by e-mail) when
+    it has them; deal visibility is set from the role for a new user only (salesbot's own
+    setting afterwards).
+
     Returns:
-        How many users were inserted or changed, and problems (owners without an email).
+        How many users were inserted or changed, and problems (owners without an email,
+        unknown time zones).
     """
     problems: list[str] = []
     teams = {t.external_id: t for t in session.scalars(select(Team))}
@@ -89,15 +133,26 @@ def upsert_owners(session: Session, owners: Sequence[Owner]) -> tuple[int, list[
             # The address moved to another owner id: the old user lets go of it.
             holder.email = f"{holder.external_id}+released@invalid"
             session.flush()
-        values = {
+        person = people.get(email.lower())
+        values: dict[str, object] = {
             "name": _owner_name(owner),
             "email": email,
             "email_domain": email.rsplit("@", 1)[1].lower(),
             "team_id": team_id,
             "is_active": not owner.archived,
         }
+        if person is not None:
+            values["role"] = _role(person)
+        zone_name = zones.get(email.lower())
+        zone = _zone(zone_name)
+        if zone is not None:
+            values["timezone"] = zone
+        elif zone_name:
+            problems.append(f"owner {owner.id}: unknown time zone {zone_name!r}, kept")
         if user is None:
-            user = User(external_id=owner.id, **values)
+            role = values.get("role", Role.REP)
+            assert isinstance(role, Role)
+            user = User(external_id=owner.id, deal_visibility=_VISIBILITY[role], **values)
             session.add(user)
             users[owner.id] = user
             changed += 1
