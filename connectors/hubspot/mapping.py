@@ -347,8 +347,10 @@ def _activity(kind: ObjectType, p: Mapping[str, str | None], ctx: Context) -> di
     record: dict[str, Any] = {
         "kind": activity.value,
         "owner": p.get("hubspot_owner_id") or None,
-        "created_at": lambda: timestamp(p.get("hs_createdate") or p.get("hs_timestamp")),
-        "updated_at": lambda: timestamp(p.get("hs_lastmodifieddate")),
+        "created_at": lambda: timestamp(
+            p.get("hs_createdate") or p.get("createdate") or p.get("hs_timestamp")
+        ),
+        "updated_at": lambda: _changed_after_creation(p),
         "occurred_at": lambda: timestamp(p.get("hs_timestamp")),
         "subject": (p.get(subject) or None) if subject else None,
         "body": plain_text(p.get(_BODIES[activity])),
@@ -391,17 +393,35 @@ def _activity(kind: ObjectType, p: Mapping[str, str | None], ctx: Context) -> di
         }
     elif activity == ActivityKind.EMAIL:
         to = addresses(p.get("hs_email_to_email"))
+        opens = p.get("hs_email_open_count")
         record |= {
             "direction": _DIRECTIONS.get((p.get("hs_email_direction") or "").upper()),
             "from_email": p.get("hs_email_from_email") or None,
             "to_emails": to,
             "cc_emails": addresses(p.get("hs_email_cc_email")),
             "primary_recipient": to[0] if to else None,
-            # Opens are counted for tracked emails only; their times are derived later.
+            # Opens are counted for tracked emails only; the time is derived later
+            # (connectors/hubspot/emails.py), the send time being its lower bound.
             "tracked": p.get("hs_email_open_count") not in (None, ""),
+            "opened_at": lambda: timestamp(p.get("hs_timestamp")) if _count(opens) else None,
             "thread_id": p.get("hs_email_thread_id") or None,
         }
     return record
+
+
+def _changed_after_creation(p: Mapping[str, str | None]) -> str | None:
+    """The modified date, when the record changed after it was created (else None: a
+    HubSpot record always has a modified date, salesbot's "last change" only after one)."""
+    modified = timestamp(p.get("hs_lastmodifieddate"))
+    created = timestamp(p.get("hs_createdate") or p.get("createdate"))
+    return modified if modified and created and modified > created else None
+
+
+def _count(value: str | None) -> int:
+    try:
+        return int(float(value)) if value not in (None, "") else 0
+    except ValueError:
+        raise ValueError(f"not a count: {str(value)[:20]!r}") from None
 
 
 def _calling_feature(source: str | None) -> bool | None:

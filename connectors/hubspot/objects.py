@@ -38,7 +38,7 @@ class ObjectType:
 
 
 _OWNER = ("hubspot_owner_id", "hubspot_owner_assigneddate")
-_COMMON = ("hs_object_id", "hs_createdate", "hs_lastmodifieddate", "hubspot_owner_id")
+_COMMON = ("hs_object_id", "hs_createdate", "createdate", MODIFIED, "hubspot_owner_id")
 _ACTIVITY_LINKS = ("contacts", "companies", "deals", "leads")
 
 COMPANIES = ObjectType(

@@ -23,7 +23,7 @@ from typing import Any
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from connectors.hubspot import mapping, writes
+from connectors.hubspot import emails, mapping, writes
 from connectors.hubspot.api import (
     SEARCH_PAGE,
     Association,
@@ -40,6 +40,7 @@ from connectors.hubspot.state import (
     save_cursor,
 )
 from storage.models import (
+    ActivityKind,
     Company,
     Contact,
     Deal,
@@ -439,9 +440,40 @@ class Syncer:
                     session, kind.section, survivor, merged, now=now
                 )
             ids = writes.row_ids(session, kind.section, [r["id"] for r in records])
+            self._derive(session, kind, objects, ids, records)
             session.commit()
         owned = writes.SECTION_OWNED[kind.section]
         self.result.touched += [(owned, i) for i in ids.values()]
+
+    def _derive(
+        self,
+        session: Session,
+        kind: ObjectType,
+        objects: Sequence[CrmObject],
+        ids: dict[str, int],
+        records: list[dict[str, Any]],
+    ) -> None:
+        """Email replies and open times, which HubSpot keeps elsewhere (``emails``)."""
+        if kind.name == "contacts":
+            opened: dict[int, datetime | None] = {}
+            for obj in objects:
+                if obj.id in ids:
+                    try:
+                        at = mapping.timestamp(obj.properties.get("hs_sales_email_last_opened"))
+                    except ValueError as error:
+                        self.problems.add(
+                            "contacts", obj.id, "hs_sales_email_last_opened", str(error)
+                        )
+                        at = None
+                    opened[ids[obj.id]] = datetime.fromisoformat(at) if at else None
+            writes.set_last_opened(session, opened)
+            emails.derive_opens(session, [i for i, at in opened.items() if at is not None])
+        elif kind.kind == ActivityKind.EMAIL:
+            emails.derive_replies(session, [r["thread_id"] for r in records if r.get("thread_id")])
+            contacts = writes.row_ids(
+                session, "contacts", [c for r in records for c in r.get("contacts") or []]
+            )
+            emails.derive_opens(session, contacts.values())
 
     def delete(self, kind: ObjectType, external_ids: Sequence[str]) -> None:
         if not external_ids:

@@ -287,3 +287,11 @@ def count_records(session: Session, section: str, kind: str | None = None) -> in
     if kind is not None:
         query = query.where(Activity.kind == kind)
     return int(session.scalar(query) or 0)
+
+
+def set_last_opened(session: Session, opened: Mapping[int, datetime | None]) -> None:
+    """Contacts' last open of a tracked email (HubSpot keeps it per contact)."""
+    for contact_id, at in opened.items():
+        session.execute(
+            update(Contact).where(Contact.id == contact_id).values(email_last_opened_at=at)
+        )

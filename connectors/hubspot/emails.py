@@ -1,0 +1,98 @@
+"""Email facts HubSpot's API does not give per email, rebuilt in the store.
+
+- Replies: HubSpot does not link a reply to the email it answers. An incoming email answers
+  the latest outgoing email of its thread sent before it (``in_reply_to``); that outgoing
+  email's ``replied_at`` is its first answer's time.
+- Opens: HubSpot counts opens of tracked emails but keeps the time only per contact
+  (``hs_sales_email_last_opened``). An opened email first gets its send time as a lower
+  bound; the latest opened email to a contact then gets the contact's last-open time.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from storage.models import Activity, ActivityContact, ActivityKind, Contact, EmailDirection
+
+_CHUNK = 500
+
+
+def _chunks(values: list[object]) -> Iterable[list[object]]:
+    for start in range(0, len(values), _CHUNK):
+        yield values[start : start + _CHUNK]
+
+
+def derive_replies(session: Session, thread_ids: Iterable[str]) -> None:
+    """Set ``in_reply_to`` and ``replied_at`` within these threads."""
+    threads = sorted(set(thread_ids))
+    rows: list[tuple[int, str, EmailDirection | None, datetime, int | None, datetime | None]] = []
+    for chunk in _chunks(list(threads)):
+        rows += session.execute(
+            select(
+                Activity.id,
+                Activity.thread_id,
+                Activity.direction,
+                Activity.occurred_at,
+                Activity.in_reply_to_id,
+                Activity.replied_at,
+            )
+            .where(Activity.kind == ActivityKind.EMAIL, Activity.thread_id.in_(chunk))
+            .order_by(Activity.thread_id, Activity.occurred_at, Activity.id)
+        ).all()  # type: ignore[arg-type]
+    by_thread: dict[str, list[tuple[int, EmailDirection | None, datetime]]] = defaultdict(list)
+    current: dict[int, tuple[int | None, datetime | None]] = {}
+    for row_id, thread, direction, at, reply_to, replied in rows:
+        by_thread[thread].append((row_id, direction, at))
+        current[row_id] = (reply_to, replied)
+    wanted: dict[int, tuple[int | None, datetime | None]] = {i: (None, None) for i in current}
+    for emails in by_thread.values():
+        last_sent: int | None = None
+        for row_id, direction, at in emails:
+            if direction == EmailDirection.OUTGOING:
+                last_sent = row_id
+            elif direction == EmailDirection.INCOMING and last_sent is not None:
+                wanted[row_id] = (last_sent, wanted[row_id][1])
+                answered = wanted[last_sent]
+                if answered[1] is None:
+                    wanted[last_sent] = (answered[0], at)
+    for row_id, values in wanted.items():
+        if current[row_id] != values:
+            session.execute(
+                update(Activity)
+                .where(Activity.id == row_id)
+                .values(in_reply_to_id=values[0], replied_at=values[1])
+            )
+
+
+def derive_opens(session: Session, contact_ids: Iterable[int]) -> None:
+    """Give the latest opened email to each contact the contact's last-open time."""
+    ids = sorted(set(contact_ids))
+    for chunk in _chunks(list(ids)):
+        opened = session.execute(
+            select(Contact.id, Contact.email_last_opened_at).where(
+                Contact.id.in_(chunk), Contact.email_last_opened_at.is_not(None)
+            )
+        ).all()
+        for contact_id, last_open in opened:
+            latest = session.scalar(
+                select(Activity.id)
+                .join(ActivityContact, ActivityContact.activity_id == Activity.id)
+                .where(
+                    ActivityContact.contact_id == contact_id,
+                    Activity.kind == ActivityKind.EMAIL,
+                    Activity.direction == EmailDirection.OUTGOING,
+                    Activity.opened_at.is_not(None),
+                    Activity.occurred_at <= last_open,
+                )
+                .order_by(Activity.occurred_at.desc(), Activity.id.desc())
+                .limit(1)
+            )
+            if latest is not None:
+                session.execute(
+                    update(Activity).where(Activity.id == latest).values(opened_at=last_open)
+                )
