@@ -147,3 +147,23 @@ def _age(delta: timedelta | None) -> str:
     if seconds < 7200:
         return f"{seconds // 60} min"
     return f"{seconds // 3600} h"
+
+
+@hubspot_app.command("trial")
+def trial_command(
+    seed: Annotated[int, typer.Option(help="The demo organisation's seed.")] = 42,
+    width: Annotated[
+        int | None, typer.Option(help="Terminal columns (default: detected, max 120).")
+    ] = None,
+) -> None:
+    """Try the connector without a portal: the HubSpot stand-in, loaded with the demo
+    organisation, synced into a fresh embedded database; then changes through webhooks."""
+    from bot.cli import settings_or_exit
+    from bot.hubspot_trial import run_trial
+
+    settings = settings_or_exit()
+    try:
+        run_trial(settings.data_dir, seed=seed, width=width)
+    except (HubSpotError, RuntimeError) as error:
+        err_console.print(f"[red]{error}[/red]")
+        raise typer.Exit(1) from None
