@@ -21,8 +21,10 @@ class ObjectType:
         properties: the properties read.
         associations: object types whose associations are read (v4 batch).
         kind: for activities, the ``ActivityKind``.
-        history: properties read with their history (when did the owner, the stage, the
-            next step change); such reads come 50 records a page instead of 100.
+        history: properties read with their history (when the stage or the next step
+            changed, the deal score series); such reads come 50 records a page instead of
+            100, so only what the rules and Deal Insights read is asked for. Owner changes
+            are recorded as the sync sees them (the rules read the assignment time).
     """
 
     name: str
@@ -30,7 +32,7 @@ class ObjectType:
     properties: tuple[str, ...]
     associations: tuple[str, ...] = ()
     kind: ActivityKind | None = None
-    history: tuple[str, ...] = ("hubspot_owner_id",)
+    history: tuple[str, ...] = ()
 
     @property
     def modified_property(self) -> str:
@@ -76,7 +78,7 @@ LEADS = ObjectType(
         *_OWNER,
     ),
     ("contacts", "companies"),
-    history=("hubspot_owner_id", "hs_pipeline_stage"),
+    history=("hs_pipeline_stage",),
 )
 DEALS = ObjectType(
     "deals",
@@ -99,7 +101,7 @@ DEALS = ObjectType(
         *_OWNER,
     ),
     ("contacts", "companies"),
-    history=("hubspot_owner_id", "dealstage", "hs_next_step", "hs_deal_score"),
+    history=("dealstage", "hs_next_step", "hs_deal_score"),
 )
 TASKS = ObjectType(
     "tasks",
