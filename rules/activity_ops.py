@@ -181,6 +181,7 @@ def _write_outcome(
     what: str,
     now: datetime,
 ) -> OpResult:
+    seen = {name: getattr(activity, name) for name in values}
     for name, value in values.items():
         setattr(activity, name, value)
     activity.updated_at = now
@@ -193,6 +194,7 @@ def _write_outcome(
         actor_id=actor.id,
         at=now,
         detail={k: str(v) for k, v in values.items()},
+        changes={name: (seen[name], value) for name, value in values.items()},
     )
     subject = f"'{activity.subject}'" if activity.subject else f"the {activity.kind.value}"
     return done(f"Done: {what} logged for {subject}.", activity.id)

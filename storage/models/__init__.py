@@ -58,11 +58,18 @@ from storage.models.org import (
     UserPreferences,
     WorkspaceSettings,
 )
+from storage.models.outbox import (
+    OUTBOX_OPEN_STATES,
+    OutboxOperation,
+    OutboxState,
+    OutboxWrite,
+)
 from storage.models.slack import SlackReceipt
 from storage.models.sync import ApiUsage, SyncCursor, SyncLease, WebhookEvent
 
 __all__ = [
     "OPEN_TASK_STATUSES",
+    "OUTBOX_OPEN_STATES",
     "ActionFeedback",
     "ActionObject",
     "ActionState",
@@ -97,6 +104,9 @@ __all__ = [
     "InsightRequest",
     "Lead",
     "MeetingOutcome",
+    "OutboxOperation",
+    "OutboxState",
+    "OutboxWrite",
     "OwnedObject",
     "Pipeline",
     "PipelineObject",

@@ -1,0 +1,289 @@
+"""Write-back: every button's write lands in HubSpot, once, in order, without overwriting
+a colleague's change (docs/hubspot.md, "Write-back")."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from connectors.hubspot import RateLimiter, Syncer
+from connectors.hubspot.write_api import MARKER_PROPERTY, WritingClient
+from connectors.hubspot.writeback import Delivered, OutboxSender
+from rules.activity_ops import log_call_outcome, log_meeting_outcome
+from rules.deal_ops import DealChange, DealDraft, create_deal, update_deal
+from rules.op_result import OpResult
+from rules.task_ops import (
+    TaskDraft,
+    TaskEdit,
+    complete_task,
+    create_follow_up_task,
+    create_task,
+    delete_task,
+    edit_task,
+    reassign_task,
+    reschedule_task,
+)
+from storage.models import (
+    Activity,
+    ActivityKind,
+    Deal,
+    OutboxState,
+    OutboxWrite,
+    PipelineStage,
+    Role,
+    User,
+)
+from storage.outbox import OUTBOX_INFO_KEY
+from tests.connectors.hubspot.conftest import SmallPortal
+from tests.support.hubspot import HubSpotStandIn
+
+NOW = datetime(2026, 3, 11, 15, 30, tzinfo=UTC)
+
+
+@dataclass
+class Store:
+    """A store synced from the small portal, and the ids the tests act on."""
+
+    engine: Engine
+    dana: int
+    sam: int
+    task: int
+    call: int
+    deal: int
+
+    def session(self) -> Session:
+        """A unit of work with the outbox on, as ``salesbot serve`` makes them."""
+        return Session(self.engine, info={OUTBOX_INFO_KEY: True}, expire_on_commit=False)
+
+    def act(self, write: Callable[[Session, User], OpResult]) -> OpResult:
+        """Dana clicks: the write and its outbox row commit together."""
+        with self.session() as session:
+            actor = session.get(User, self.dana)
+            assert actor is not None
+            result = write(session, actor)
+            assert result.changed, result.message
+            session.commit()
+        return result
+
+
+@pytest.fixture
+def writer(hubspot: HubSpotStandIn) -> WritingClient:
+    client = WritingClient(token=hubspot.token, api_url=hubspot.base_url, limiter=RateLimiter())
+    client.search_settle_seconds = 0
+    return client
+
+
+@pytest.fixture
+def store(sqlite_engine: Engine, writer: WritingClient, small_portal: SmallPortal) -> Store:
+    Syncer(sqlite_engine, writer).run(full=True)
+    with Session(sqlite_engine) as session:
+
+        def local(model: type[User] | type[Activity] | type[Deal], external_id: str) -> int:
+            found = session.scalar(select(model.id).where(model.external_id == external_id))
+            assert found is not None
+            return found
+
+        # Dana manages the team (a salesbot setting): she may give Sam a task.
+        manager = session.get(User, local(User, small_portal.dana))
+        assert manager is not None
+        manager.role = Role.MANAGER
+        session.commit()
+        return Store(
+            sqlite_engine,
+            dana=local(User, small_portal.dana),
+            sam=local(User, small_portal.sam),
+            task=local(Activity, small_portal.task),
+            call=local(Activity, small_portal.call),
+            deal=local(Deal, small_portal.deal),
+        )
+
+
+def _sender(store: Store, writer: WritingClient, holder: str = "replica-a") -> OutboxSender:
+    return OutboxSender(store.engine, writer, holder=holder, clock=lambda: NOW)
+
+
+def _deliver(store: Store, writer: WritingClient) -> Delivered:
+    return _sender(store, writer).deliver()
+
+
+def _props(hubspot: HubSpotStandIn, kind: str, record_id: str) -> dict[str, str | None]:
+    return dict(hubspot.portal.get(kind, record_id).properties)
+
+
+def _rows(store: Store) -> list[OutboxWrite]:
+    with Session(store.engine) as session:
+        return list(session.scalars(select(OutboxWrite).order_by(OutboxWrite.id)))
+
+
+# Each write kind lands ------------------------------------------------------------------
+
+
+def test_task_writes_land_in_hubspot_in_order(
+    store: Store, writer: WritingClient, hubspot: HubSpotStandIn, small_portal: SmallPortal
+) -> None:
+    store.act(lambda s, a: reschedule_task(s, a, store.task, to=date(2026, 3, 20), now=NOW))
+    store.act(
+        lambda s, a: edit_task(
+            s,
+            a,
+            store.task,
+            edit=TaskEdit(subject="Send the new proposal", priority="low", notes="Pricing v2"),
+            now=NOW,
+        )
+    )
+    store.act(lambda s, a: reassign_task(s, a, store.task, new_owner_id=store.sam, now=NOW))
+    store.act(lambda s, a: complete_task(s, a, store.task, now=NOW))
+
+    report = _deliver(store, writer)
+
+    task = _props(hubspot, "tasks", small_portal.task)
+    assert report.sent == 4 and report.conflicts == report.failed == 0
+    assert task["hs_task_status"] == "COMPLETED"
+    assert task["hs_timestamp"] is not None and task["hs_timestamp"].startswith("2026-03-20")
+    assert task["hs_task_subject"] == "Send the new proposal"
+    assert task["hs_task_priority"] == "LOW"
+    assert task["hs_task_body"] == "Pricing v2"
+    assert task["hubspot_owner_id"] == small_portal.sam
+    assert all(r.state is OutboxState.SENT for r in _rows(store))
+
+
+def test_a_new_task_and_its_follow_up_are_created_once_with_their_links(
+    store: Store, writer: WritingClient, hubspot: HubSpotStandIn, small_portal: SmallPortal
+) -> None:
+    due = NOW + timedelta(days=1)
+    store.act(
+        lambda s, a: create_follow_up_task(
+            s, a, store.task, TaskDraft(subject="Follow up: proposal", due_at=due), now=NOW
+        )
+    )
+    store.act(
+        lambda s, a: create_task(
+            s, a, TaskDraft(subject="Book the demo", due_at=due, deal_id=store.deal), now=NOW
+        )
+    )
+
+    _deliver(store, writer)
+
+    created = {
+        r.properties["hs_task_subject"]: r
+        for r in hubspot.portal.live("tasks")
+        if r.id != small_portal.task
+    }
+    assert set(created) == {"Follow up: proposal", "Book the demo"}
+    follow_up = created["Follow up: proposal"]
+    assert follow_up.properties["hs_task_status"] == "NOT_STARTED"
+    assert follow_up.properties["hubspot_owner_id"] == small_portal.dana
+    links = hubspot.portal.associations("tasks", follow_up.id, "deals")
+    assert [link.to_id for link in links] == [small_portal.deal]
+    assert [
+        link.to_id for link in hubspot.portal.associations("tasks", follow_up.id, "contacts")
+    ] == [small_portal.ada]
+    # The local records now carry HubSpot's ids: the next sync updates, never duplicates.
+    with Session(store.engine) as session:
+        ids = set(
+            session.scalars(select(Activity.external_id).where(Activity.kind == ActivityKind.TASK))
+        )
+    assert ids == {small_portal.task, *(r.id for r in created.values())}
+    Syncer(store.engine, writer).run(only=["tasks"])
+    with Session(store.engine) as session:
+        assert (
+            len(session.scalars(select(Activity).where(Activity.kind == ActivityKind.TASK)).all())
+            == 3
+        )
+
+
+def test_deleting_a_task_deletes_it_in_hubspot(
+    store: Store, writer: WritingClient, hubspot: HubSpotStandIn, small_portal: SmallPortal
+) -> None:
+    store.act(lambda s, a: delete_task(s, a, store.task, now=NOW))
+
+    _deliver(store, writer)
+
+    assert [r.id for r in hubspot.portal.archived("tasks")] == [small_portal.task]
+
+
+def test_meeting_and_call_outcomes_land(
+    store: Store, writer: WritingClient, hubspot: HubSpotStandIn, small_portal: SmallPortal
+) -> None:
+    meeting = hubspot.portal.create(
+        "meetings",
+        {
+            "hs_meeting_title": "Discovery",
+            "hs_meeting_start_time": NOW - timedelta(hours=2),
+            "hs_timestamp": NOW - timedelta(hours=2),
+            "hs_meeting_outcome": "SCHEDULED",
+            "hubspot_owner_id": small_portal.dana,
+        },
+    )
+    Syncer(store.engine, writer).run(only=["meetings"])
+    with Session(store.engine) as session:
+        meeting_id = session.scalar(select(Activity.id).where(Activity.external_id == meeting.id))
+
+    store.act(lambda s, a: log_meeting_outcome(s, a, meeting_id, outcome="no_show", now=NOW))
+    store.act(
+        lambda s, a: log_call_outcome(
+            s, a, store.call, disposition="Left voicemail", status="no_answer", now=NOW
+        )
+    )
+    _deliver(store, writer)
+
+    assert _props(hubspot, "meetings", meeting.id)["hs_meeting_outcome"] == "NO_SHOW"
+    call = _props(hubspot, "calls", small_portal.call)
+    assert call["hs_call_disposition"] == "b2cf5968-551e-4856-9783-52b3da59a7d0"
+    assert call["hs_call_status"] == "NO_ANSWER"
+
+
+def test_deal_update_and_create_land(
+    store: Store, writer: WritingClient, hubspot: HubSpotStandIn, small_portal: SmallPortal
+) -> None:
+    with Session(store.engine) as session:
+        won = session.scalar(
+            select(PipelineStage.id).where(PipelineStage.external_id == "closedwon")
+        )
+    store.act(
+        lambda s, a: update_deal(
+            s,
+            a,
+            store.deal,
+            change=DealChange(stage_id=won, close_date=date(2026, 3, 31), next_step="Kick-off"),
+            now=NOW,
+        )
+    )
+    store.act(
+        lambda s, a: create_deal(
+            s,
+            a,
+            DealDraft(name="Acme - Expansion", amount="12,000.50", close_date=date(2026, 6, 30)),
+            now=NOW,
+        )
+    )
+
+    _deliver(store, writer)
+
+    deal = _props(hubspot, "deals", small_portal.deal)
+    assert deal["dealstage"] == "closedwon"
+    assert deal["closedate"] == "2026-03-31T00:00:00.000Z"
+    assert deal["hs_next_step"] == "Kick-off"
+    [new] = [r for r in hubspot.portal.live("deals") if r.id != small_portal.deal]
+    assert new.properties["dealname"] == "Acme - Expansion"
+    assert Decimal(new.properties["amount"] or "0") == Decimal("12000.50")
+    assert new.properties["dealstage"] == "appointmentscheduled"
+    assert new.properties["pipeline"] == "default"
+    assert new.properties["hubspot_owner_id"] == small_portal.dana
+    assert new.properties[MARKER_PROPERTY]
+
+
+def test_without_a_portal_no_outbox_row_is_written(store: Store) -> None:
+    with Session(store.engine) as session:
+        actor = session.get(User, store.dana)
+        assert actor is not None
+        assert complete_task(session, actor, store.task, now=NOW).changed
+        session.commit()
+
+    assert _rows(store) == []
