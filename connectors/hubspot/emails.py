@@ -73,26 +73,24 @@ def derive_opens(session: Session, contact_ids: Iterable[int]) -> None:
     """Give the latest opened email to each contact the contact's last-open time."""
     ids = sorted(set(contact_ids))
     for chunk in _chunks(list(ids)):
-        opened = session.execute(
-            select(Contact.id, Contact.email_last_opened_at).where(
-                Contact.id.in_(chunk), Contact.email_last_opened_at.is_not(None)
+        rows = session.execute(
+            select(ActivityContact.contact_id, Activity.id, Contact.email_last_opened_at)
+            .join(Activity, Activity.id == ActivityContact.activity_id)
+            .join(Contact, Contact.id == ActivityContact.contact_id)
+            .where(
+                ActivityContact.contact_id.in_(chunk),
+                Contact.email_last_opened_at.is_not(None),
+                Activity.kind == ActivityKind.EMAIL,
+                Activity.direction == EmailDirection.OUTGOING,
+                Activity.opened_at.is_not(None),
+                Activity.occurred_at <= Contact.email_last_opened_at,
             )
+            .order_by(ActivityContact.contact_id, Activity.occurred_at.desc(), Activity.id.desc())
         ).all()
-        for contact_id, last_open in opened:
-            latest = session.scalar(
-                select(Activity.id)
-                .join(ActivityContact, ActivityContact.activity_id == Activity.id)
-                .where(
-                    ActivityContact.contact_id == contact_id,
-                    Activity.kind == ActivityKind.EMAIL,
-                    Activity.direction == EmailDirection.OUTGOING,
-                    Activity.opened_at.is_not(None),
-                    Activity.occurred_at <= last_open,
-                )
-                .order_by(Activity.occurred_at.desc(), Activity.id.desc())
-                .limit(1)
+        latest: dict[int, tuple[int, datetime | None]] = {}
+        for contact_id, email_id, last_open in rows:
+            latest.setdefault(contact_id, (email_id, last_open))
+        for email_id, last_open in latest.values():
+            session.execute(
+                update(Activity).where(Activity.id == email_id).values(opened_at=last_open)
             )
-            if latest is not None:
-                session.execute(
-                    update(Activity).where(Activity.id == latest).values(opened_at=last_open)
-                )
