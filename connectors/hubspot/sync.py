@@ -26,7 +26,7 @@ from typing import Any
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from connectors.hubspot import emails, mapping, writes
+from connectors.hubspot import derived, mapping, writes
 from connectors.hubspot.api import (
     SEARCH_PAGE,
     Association,
@@ -531,7 +531,7 @@ class Syncer:
         ids: dict[str, int],
         records: list[dict[str, Any]],
     ) -> None:
-        """Email replies and open times, which HubSpot keeps elsewhere (``emails``)."""
+        """Email replies and open times, meeting attendees (see ``derived``)."""
         if kind.name == "contacts":
             opened: dict[int, datetime | None] = {}
             for obj in objects:
@@ -545,13 +545,15 @@ class Syncer:
                         at = None
                     opened[ids[obj.id]] = datetime.fromisoformat(at) if at else None
             writes.set_last_opened(session, opened)
-            emails.derive_opens(session, [i for i, at in opened.items() if at is not None])
+            derived.derive_opens(session, [i for i, at in opened.items() if at is not None])
         elif kind.kind == ActivityKind.EMAIL:
-            emails.derive_replies(session, [r["thread_id"] for r in records if r.get("thread_id")])
+            derived.derive_replies(session, [r["thread_id"] for r in records if r.get("thread_id")])
             contacts = writes.row_ids(
                 session, "contacts", [c for r in records for c in r.get("contacts") or []]
             )
-            emails.derive_opens(session, contacts.values())
+            derived.derive_opens(session, contacts.values())
+        elif kind.kind == ActivityKind.MEETING:
+            derived.derive_attendees(session, ids.values())
 
     def delete(self, kind: ObjectType, external_ids: Sequence[str]) -> None:
         if not external_ids:

@@ -1,4 +1,4 @@
-"""Email facts HubSpot's API does not give per email, rebuilt in the store.
+"""Facts HubSpot's API does not give as properties, rebuilt in the store after a write.
 
 - Replies: HubSpot does not link a reply to the email it answers. An incoming email answers
   the latest outgoing email of its thread sent before it (``in_reply_to``); that outgoing
@@ -6,6 +6,7 @@
 - Opens: HubSpot counts opens of tracked emails but keeps the time only per contact
   (``hs_sales_email_last_opened``). An opened email first gets its send time as a lower
   bound; the latest opened email to a contact then gets the contact's last-open time.
+- Meeting attendees: a meeting's associated contacts, then its owner.
 """
 
 from __future__ import annotations
@@ -13,16 +14,25 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import datetime
+from typing import TypeVar
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from storage.models import Activity, ActivityContact, ActivityKind, Contact, EmailDirection
+from storage.models import (
+    Activity,
+    ActivityContact,
+    ActivityKind,
+    Contact,
+    EmailDirection,
+    User,
+)
 
 _CHUNK = 500
+T = TypeVar("T")
 
 
-def _chunks(values: list[object]) -> Iterable[list[object]]:
+def _chunks(values: list[T]) -> Iterable[list[T]]:
     for start in range(0, len(values), _CHUNK):
         yield values[start : start + _CHUNK]
 
@@ -93,4 +103,33 @@ def derive_opens(session: Session, contact_ids: Iterable[int]) -> None:
         for email_id, last_open in latest.values():
             session.execute(
                 update(Activity).where(Activity.id == email_id).values(opened_at=last_open)
+            )
+
+
+def derive_attendees(session: Session, meeting_ids: Iterable[int]) -> None:
+    """Attendees of these meetings: their associated contacts (by id), then the owner."""
+    ids = sorted(set(meeting_ids))
+    for chunk in _chunks(list(ids)):
+        contacts: dict[int, list[dict[str, str | None]]] = defaultdict(list)
+        for meeting_id, contact in session.execute(
+            select(ActivityContact.activity_id, Contact)
+            .join(Contact, Contact.id == ActivityContact.contact_id)
+            .where(ActivityContact.activity_id.in_(chunk))
+            .order_by(ActivityContact.activity_id, Contact.id)
+        ).all():
+            contacts[meeting_id].append({"name": contact.full_name, "email": contact.email})
+        owners = dict(
+            session.execute(
+                select(Activity.id, User)
+                .join(User, User.id == Activity.owner_id)
+                .where(Activity.id.in_(chunk))
+            ).all()
+        )
+        for meeting_id in chunk:
+            people = list(contacts.get(meeting_id, []))
+            owner = owners.get(meeting_id)
+            if owner is not None:
+                people.append({"name": owner.name, "email": owner.email})
+            session.execute(
+                update(Activity).where(Activity.id == meeting_id).values(attendees=people or None)
             )
