@@ -3,151 +3,53 @@
 from __future__ import annotations
 
 import json
-import logging
-import os
-import re
-import socket
 from datetime import UTC, date, datetime
-from typing import Any
-from zoneinfo import ZoneInfo
+from typing import TYPE_CHECKING, Any
 
 import typer
-from rich.console import Console, RenderableType
-from rich.emoji import Emoji
-from rich.panel import Panel
-from rich.table import Table
-from rich.text import Text
-from slack_sdk import WebClient
-from sqlalchemy import func, or_, select
-from sqlalchemy.orm import Session, sessionmaker
 
-from bot.delivery import DEFAULT_RATE_PER_SECOND, Deliverer, Message, Nothing, Pacer
-from bot.digests import DigestComposer, refresh_guided_actions
-from bot.settings import Settings
-from bot.terminal import TerminalContext
-from handlers.render.digest import home_url
-from rules.clock import local_date, user_zone
-from rules.digest_schedule import DueDigest, zone_or_utc
-from storage.deliveries import deliveries_on
-from storage.models import DigestDelivery, DigestKind, Team, User
+from bot.cli.common import (
+    console,
+    err_console,
+    fail,
+    parse_at,
+    settings_or_exit,
+    store_or_exit,
+    user_or_exit,
+)
+
+if TYPE_CHECKING:
+    from slack_sdk import WebClient
+    from sqlalchemy.orm import Session, sessionmaker
+
+    from bot.digests.compose import DigestComposer
+    from bot.settings import Settings
+    from storage.models import DigestDelivery, Team
 
 digest_app = typer.Typer(help="Daily digests: preview and send.", no_args_is_help=True)
-console = Console()
-err_console = Console(stderr=True)
-logger = logging.getLogger(__name__)
-
-
-def _parse_at(value: str | None) -> datetime:
-    if not value:
-        return datetime.now(UTC)
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        err_console.print(f"[red]--at: not an ISO date-time: {value!r}[/red]")
-        raise typer.Exit(2) from None
-    if parsed.tzinfo is None:
-        err_console.print("[red]--at needs a zone, e.g. 2026-03-11T08:00:00-08:00 or ...Z[/red]")
-        raise typer.Exit(2)
-    return parsed.astimezone(UTC)
-
-
-def find_user(session: Session, key: str) -> User | None:
-    """A user by email, CRM (owner) id or Slack id."""
-    key = key.strip()
-    return session.scalar(
-        select(User).where(
-            or_(
-                func.lower(User.email) == key.lower(),
-                User.external_id == key,
-                User.slack_user_id == key,
-            )
-        )
-    )
-
-
-def _user_or_exit(session: Session, key: str) -> User:
-    user = find_user(session, key)
-    if user is None:
-        err_console.print(f"[red]no user with email, CRM id or Slack id {key!r}[/red]")
-        raise typer.Exit(1)
-    return user
 
 
 def _team_or_exit(session: Session, key: str) -> Team:
+    from sqlalchemy import or_, select
+
+    from storage.models import Team
+
     team = session.scalar(
         select(Team).where(
             or_(Team.external_id == key, Team.name == key, Team.digest_channel_id == key)
         )
     )
     if team is None:
-        err_console.print(f"[red]no team with id, name or channel {key!r}[/red]")
-        raise typer.Exit(1)
+        fail(f"no team with id, name or channel {key!r}")
     return team
 
 
-def _due_now(*, kind: DigestKind, recipient_id: int, now: datetime, zone: ZoneInfo) -> DueDigest:
-    return DueDigest(kind, recipient_id, local_date(zone, now), now, zone.key)
-
-
-def _due_for_user(session: Session, user: User, now: datetime) -> DueDigest:
-    # The user's zone as every view resolves it (rules.clock), so "today" agrees.
-    return _due_now(
-        kind=DigestKind.REP, recipient_id=user.id, now=now, zone=user_zone(session, user)
-    )
-
-
-def _due_for_team(session: Session, team: Team, now: datetime, default_zone: str) -> DueDigest:
-    zone = zone_or_utc(team.timezone, default_zone)
-    return _due_now(kind=DigestKind.MANAGER, recipient_id=team.id, now=now, zone=zone)
-
-
-# Terminal rendering --------------------------------------------------------------------
-
-_LINK = re.compile(r"<([^|>]+)\|([^>]+)>")
-_MENTION = re.compile(r"<@([A-Z0-9]+)>")
-
-
-def _plain(mrkdwn: str) -> str:
-    text = _LINK.sub(r"\2", mrkdwn)
-    text = _MENTION.sub(r"@\1", text)
-    text = text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
-    return Emoji.replace(text.replace("*", ""))
-
-
-def _element_label(element: dict[str, Any]) -> str:
-    if element.get("type") == "overflow":
-        return "[" + " | ".join(o["text"]["text"] for o in element.get("options", [])) + "]"
-    text = element.get("text", {}).get("text", "")
-    return f"[{text}]"
-
-
-def blocks_as_text(blocks: list[dict[str, Any]]) -> Text:
-    """Block Kit as the terminal shows it: text, buttons in brackets, rules for dividers."""
-    out = Text()
-    for block in blocks:
-        kind = block.get("type")
-        if kind == "header":
-            out.append(block["text"]["text"] + "\n", style="bold")
-        elif kind == "divider":
-            out.append("─" * 60 + "\n", style="dim")
-        elif kind == "context":
-            line = " ".join(_plain(e.get("text", "")) for e in block.get("elements", []))
-            out.append(line + "\n", style="dim")
-        elif kind == "section":
-            if "text" in block:
-                out.append(_plain(block["text"]["text"]))
-            if "accessory" in block:
-                out.append("  " + _element_label(block["accessory"]), style="cyan")
-            out.append("\n")
-            for field in block.get("fields", []):
-                out.append("  " + _plain(field["text"]).replace("\n", ": ") + "\n")
-        elif kind == "actions":
-            labels = "  ".join(_element_label(e) for e in block.get("elements", []))
-            out.append("  " + labels + "\n", style="cyan")
-    return out
-
-
 def _print(outgoing: object, *, as_json: bool, title: str) -> None:
+    from rich.panel import Panel
+
+    from bot.digests.deliver import Message
+    from bot.terminal.digest import blocks_as_text
+
     if isinstance(outgoing, Message):
         if as_json:
             typer.echo(
@@ -167,7 +69,7 @@ def _print(outgoing: object, *, as_json: bool, title: str) -> None:
 
 
 def _composer(settings: Settings, home: str | None = None) -> DigestComposer:
-    from bot.digests import digest_sources
+    from bot.digests.compose import DigestComposer, digest_sources
 
     return DigestComposer(sources=digest_sources(settings), home=home)
 
@@ -187,23 +89,22 @@ def preview(
     as_json: bool = typer.Option(False, "--json", help="Print the message as Block Kit JSON."),
 ) -> None:
     """Print the digest as it would be sent, without sending or recording anything."""
-    from bot.cli import settings_or_exit, store_or_exit
+    from bot.digests.schedule import due_now_for_team, due_now_for_user
 
     if (user is None) == (team is None):
-        err_console.print("[red]give exactly one of --user or --team[/red]")
-        raise typer.Exit(2)
-    now = _parse_at(at)
+        fail("give exactly one of --user or --team")
+    now = parse_at(at)
     settings = settings_or_exit()
     store = store_or_exit(settings)
     composer = _composer(settings)
     with store.sessions() as session:
         if user is not None:
-            found = _user_or_exit(session, user)
-            due = _due_for_user(session, found, now)
+            found = user_or_exit(session, user)
+            due = due_now_for_user(session, found, now)
             title = f"{found.name} · {due.local_date}"
         else:
             found_team = _team_or_exit(session, team or "")
-            due = _due_for_team(session, found_team, now, settings.default_timezone)
+            due = due_now_for_team(found_team, now, settings.default_timezone)
             title = f"{found_team.name} · {due.local_date}"
         outgoing = composer(session, due, now)
     _print(outgoing, as_json=as_json, title=title)
@@ -218,27 +119,7 @@ def _web_client(settings: Settings, sessions: sessionmaker[Session]) -> WebClien
     try:
         return create_web_client(services)
     except ConfigurationError as error:
-        err_console.print(f"[red]{error} (or try --dry-run)[/red]")
-        raise typer.Exit(2) from None
-
-
-def slack_home_url(client: WebClient) -> str | None:
-    """The Home tab link for this workspace and app, or None if Slack will not say."""
-    try:
-        auth = client.auth_test()
-        app_id = auth.get("app_id")
-        if not app_id and auth.get("bot_id"):
-            bot: dict[str, Any] = client.bots_info(bot=auth["bot_id"]).get("bot") or {}
-            app_id = bot.get("app_id")
-        return home_url(auth.get("team_id"), app_id)
-    except Exception:  # a missing link is cosmetic: log it, never stop the digests
-        logger.warning("could not work out the Home tab link", exc_info=True)
-        return None
-
-
-def claimer_name() -> str:
-    """How this process signs its claims: host and pid."""
-    return f"{socket.gethostname()}:{os.getpid()}"
+        fail(f"{error} (or try --dry-run)")
 
 
 @digest_app.command("send")
@@ -250,23 +131,34 @@ def send(
     dry_run: bool = typer.Option(
         False, "--dry-run", help="Compose and list; send and record nothing."
     ),
-    rate: float = typer.Option(
-        DEFAULT_RATE_PER_SECOND, "--rate", min=0.1, help="Messages per second."
+    rate: float | None = typer.Option(
+        None, "--rate", min=0.1, help="Messages per second (default: the scheduler's pace)."
     ),
 ) -> None:
     """Send today's digest now (each recipient's own today), once: a digest already sent
     today is not sent again."""
-    from bot.cli import settings_or_exit, store_or_exit
+    from sqlalchemy import select
+
+    from bot.digests.compose import slack_home_url
+    from bot.digests.deliver import (
+        DEFAULT_RATE_PER_SECOND,
+        Deliverer,
+        Message,
+        Nothing,
+        Pacer,
+        claimer_name,
+    )
+    from bot.digests.schedule import due_now_for_team, due_now_for_user, refresh_guided_actions
+    from storage.models import DigestKind, Team, User
 
     if (user is None) == (not send_all):
-        err_console.print("[red]give exactly one of --user or --all[/red]")
-        raise typer.Exit(2)
+        fail("give exactly one of --user or --all")
     settings = settings_or_exit()
     store = store_or_exit(settings)
     now = datetime.now(UTC)
     with store.sessions() as session:
         if user is not None:
-            due = [_due_for_user(session, _user_or_exit(session, user), now)]
+            due = [due_now_for_user(session, user_or_exit(session, user), now)]
         else:
             reps = session.scalars(
                 select(User)
@@ -276,8 +168,8 @@ def send(
             teams = session.scalars(
                 select(Team).where(Team.digest_channel_id.is_not(None)).order_by(Team.id)
             ).all()
-            due = [_due_for_user(session, u, now) for u in reps]
-            due += [_due_for_team(session, t, now, settings.default_timezone) for t in teams]
+            due = [due_now_for_user(session, u, now) for u in reps]
+            due += [due_now_for_team(t, now, settings.default_timezone) for t in teams]
         if dry_run:
             composer = _composer(settings)
             for item in due:
@@ -306,7 +198,7 @@ def send(
         compose=_composer(settings, slack_home_url(client)),
         claimer=claimer_name(),
         clock=lambda: datetime.now(UTC),
-        pacer=Pacer(rate),
+        pacer=Pacer(rate or DEFAULT_RATE_PER_SECOND),
     )
     report = deliverer.deliver(due)
     for item, reason in report.failed:
@@ -324,13 +216,14 @@ def status(
     as_json: bool = typer.Option(False, "--json", help="Print the deliveries as JSON."),
 ) -> None:
     """List the digest deliveries recorded for a local date: sent, skipped, failed, claimed."""
-    from bot.cli import settings_or_exit, store_or_exit
+    from rich.table import Table
+
+    from storage.deliveries import deliveries_on
 
     try:
         wanted = date.fromisoformat(day) if day else datetime.now(UTC).date()
     except ValueError:
-        err_console.print(f"[red]--date: not a date (YYYY-MM-DD): {day!r}[/red]")
-        raise typer.Exit(2) from None
+        fail(f"--date: not a date (YYYY-MM-DD): {day!r}")
     store = store_or_exit(settings_or_exit())
     with store.sessions() as session:
         rows = deliveries_on(session, wanted)
@@ -369,16 +262,3 @@ def delivery_json(row: DigestDelivery) -> dict[str, Any]:
         "permanent": row.permanent,
         "claimed_by": row.claimed_by,
     }
-
-
-def digest_section(context: TerminalContext) -> RenderableType | None:
-    """The ``salesbot demo`` section: the shown user's digest as it would arrive this morning.
-
-    A ``bot.terminal`` section (add it to ``DEMO_SECTIONS``); None when nothing would be sent.
-    """
-    due = _due_for_user(context.session, context.user, context.now)
-    outgoing = DigestComposer()(context.session, due, context.now)
-    if not isinstance(outgoing, Message):
-        return None
-    title = f"Daily digest (Slack DM): {context.user.name} · {due.local_date:%a %d %b}"
-    return Panel(blocks_as_text(outgoing.blocks), title=title, expand=False)

@@ -6,12 +6,7 @@ import logging
 
 import typer
 
-from bot.app import ConfigurationError, create_app
-from bot.cli import err_console, settings_or_exit, store_or_exit
-from bot.digests import start_digests
-from bot.server import serve_http, serve_socket
-from bot.settings import Settings, SettingsError, load_settings
-from handlers.services import Services
+from bot.cli.common import fail, settings_or_exit, store_or_exit
 
 
 def serve(
@@ -23,8 +18,13 @@ def serve(
     ),
 ) -> None:
     """Run the Slack app until interrupted (Ctrl-C)."""
-    overrides = {"slack_mode": mode} if mode else {}
-    settings = settings_or_exit() if not overrides else _settings_with(overrides)
+    # Slack, the web server and the scheduler load here: no other command needs them.
+    from bot.app import ConfigurationError, create_app
+    from bot.digests.schedule import start_digests
+    from bot.server import serve_http, serve_socket
+    from handlers.services import Services
+
+    settings = settings_or_exit(**({"slack_mode": mode} if mode else {}))
     logging.getLogger().setLevel(settings.log_level)
     store = store_or_exit(settings)
     services = Services(sessions=store.sessions, settings=settings)
@@ -37,8 +37,7 @@ def serve(
         else:
             serve_socket(app, services)
     except ConfigurationError as error:
-        err_console.print(f"[red]{error}[/red]")
-        raise typer.Exit(2) from None
+        fail(str(error))
     except KeyboardInterrupt:
         pass
     finally:
@@ -46,13 +45,6 @@ def serve(
             digests.shutdown()
 
 
-def _settings_with(overrides: dict[str, str]) -> Settings:
-    try:
-        return load_settings(**overrides)
-    except SettingsError as error:
-        err_console.print(f"[red]{error}[/red]")
-        raise typer.Exit(2) from None
-
-
 def register(app: typer.Typer) -> None:
+    """Add ``salesbot serve`` to the CLI."""
     app.command("serve")(serve)

@@ -17,16 +17,28 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_MISSED, JobExecutionEvent
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
+from slack_sdk import WebClient
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.delivery import Deliverer, DeliveryReport
-from rules.digest_schedule import CATCH_UP, DueDigest, due_digests, missed_digests
-from storage.models import DigestKind
+from bot.digests.compose import DigestComposer, digest_sources, slack_home_url
+from bot.digests.deliver import (
+    DEFAULT_RATE_PER_SECOND,
+    Deliverer,
+    DeliveryReport,
+    Pacer,
+    claimer_name,
+)
+from handlers.services import AppSettings, Services
+from rules.actions import evaluate
+from rules.clock import local_date, user_zone
+from rules.digest_schedule import CATCH_UP, DueDigest, due_digests, missed_digests, zone_or_utc
+from storage.models import DigestKind, Team, User
 from storage.receipts import prune_receipts
 
 logger = logging.getLogger(__name__)
@@ -187,3 +199,75 @@ def _log_job_event(event: JobExecutionEvent) -> None:
         )
     else:
         logger.error("scheduler job %s failed", event.job_id, exc_info=event.exception)
+
+
+# Wiring ----------------------------------------------------------------------------------
+
+
+def start_digests(services: Services, client: WebClient) -> DigestScheduler:
+    """Start the digest scheduler next to the app (every replica may; claims keep it once)."""
+    scheduler = build_digest_scheduler(
+        settings=services.settings,
+        sessions=services.sessions,
+        client=client,
+        claimer=claimer_name(),
+        clock=services.clock,
+        home=slack_home_url(client),
+    )
+    scheduler.start()
+    logger.info("digest scheduler started (a tick a minute)")
+    return scheduler
+
+
+def build_digest_scheduler(
+    *,
+    settings: AppSettings,
+    sessions: sessionmaker[Session],
+    client: WebClient,
+    claimer: str,
+    clock: Callable[[], datetime],
+    home: str | None = None,
+    rate_per_second: float = DEFAULT_RATE_PER_SECOND,
+) -> DigestScheduler:
+    """The scheduler the server starts (``.start()``) on every replica."""
+    deliverer = Deliverer(
+        sessions=sessions,
+        client=client,
+        compose=DigestComposer(sources=digest_sources(settings), home=home),
+        claimer=claimer,
+        clock=clock,
+        pacer=Pacer(rate_per_second),
+    )
+    return DigestScheduler(
+        sessions=sessions,
+        deliverer=deliverer,
+        clock=clock,
+        default_zone=settings.default_timezone,
+        refresh_actions=refresh_guided_actions,
+    )
+
+
+def refresh_guided_actions(session: Session, now: datetime, user_ids: list[int] | None) -> None:
+    """Bring guided actions up to date (for ``user_ids``, or everyone); the caller commits."""
+    evaluate(session, now=now, user_ids=user_ids)
+
+
+# One recipient's digest due now (``salesbot digest preview`` and ``send``, the demo) -------
+
+
+def due_now_for_user(session: Session, user: User, now: datetime) -> DueDigest:
+    """The rep digest of ``user`` for their own today."""
+    # The user's zone as every view resolves it (rules.clock), so "today" agrees.
+    return _due_now(
+        kind=DigestKind.REP, recipient_id=user.id, now=now, zone=user_zone(session, user)
+    )
+
+
+def due_now_for_team(team: Team, now: datetime, default_zone: str) -> DueDigest:
+    """The manager digest of ``team`` for the team's today."""
+    zone = zone_or_utc(team.timezone, default_zone)
+    return _due_now(kind=DigestKind.MANAGER, recipient_id=team.id, now=now, zone=zone)
+
+
+def _due_now(*, kind: DigestKind, recipient_id: int, now: datetime, zone: ZoneInfo) -> DueDigest:
+    return DueDigest(kind, recipient_id, local_date(zone, now), now, zone.key)

@@ -1,9 +1,10 @@
 """The workspace in a terminal (``salesbot demo``), as a list of sections.
 
 Each section is a function from a :class:`TerminalContext` to a rich renderable (or None to
-show nothing). Later parts of the product (guided actions, the Home tab, Deal Insights, the
-digest) each add one section function to :data:`DEMO_SECTIONS`; nothing else changes.
-Rendering functions below take domain dataclasses and return renderables: no SQL here.
+show nothing). This module holds the rep's overview; the Home tab, Deal Insights and the
+digest have a section each in their own module of ``bot.terminal``, and ``bot.terminal.demo``
+prints them in order. Rendering functions below take domain dataclasses and return
+renderables: no SQL here.
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ from rich.table import Table
 from rich.text import Text
 from sqlalchemy.orm import Session
 
-from bot.commands_insights import deal_insights_section
 from rules.meetings import MeetingItem
 from rules.overview import GoalProgress, InsightCount, Overview, overview
 from rules.tasks import TaskGroup, TaskItem
@@ -211,7 +211,7 @@ def goals_section(context: TerminalContext) -> RenderableType | None:
     return render_goals(context.overview.goals)
 
 
-# The order `salesbot demo` prints in; later work appends its own section here.
+# The rep's day, in the order `salesbot demo` prints it.
 OVERVIEW_SECTIONS: list[Section] = [
     header_section,
     tasks_section,
@@ -219,7 +219,6 @@ OVERVIEW_SECTIONS: list[Section] = [
     insights_section,
     goals_section,
 ]
-DEMO_SECTIONS: list[Section] = [*OVERVIEW_SECTIONS, deal_insights_section]
 
 
 def terminal_console(**kwargs: object) -> Console:
@@ -230,11 +229,9 @@ def terminal_console(**kwargs: object) -> Console:
     return console
 
 
-def render_sections(
-    console: Console, context: TerminalContext, sections: list[Section] | None = None
-) -> None:
+def render_sections(console: Console, context: TerminalContext, sections: list[Section]) -> None:
     """Print each section that has something to show, in order."""
-    for section in DEMO_SECTIONS if sections is None else sections:
+    for section in sections:
         renderable = section(context)
         if renderable is not None:
             console.print(renderable)
