@@ -30,8 +30,11 @@ err_console = Console(stderr=True)
 
 
 def fail(message: str, code: int = BAD_INPUT) -> NoReturn:
-    """Print ``message`` in red on stderr (as plain text, never markup) and exit with ``code``."""
-    err_console.print(f"[red]{escape(message)}[/red]", highlight=False)
+    """Print ``message`` in red on stderr (as plain text, never markup) and exit with ``code``.
+
+    Not wrapped at the terminal's width: a long line stays one line for logs and scripts.
+    """
+    err_console.print(f"[red]{escape(message)}[/red]", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
 
 
