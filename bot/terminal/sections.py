@@ -61,11 +61,10 @@ def _links(task: TaskItem) -> str:
     return ", ".join(names)
 
 
-def render_task_group(title: str, group: TaskGroup, *, with_day: bool = False) -> Table:
-    """One task bucket as a table: "!" marks high priority, a late time is dimmed."""
-    high = f", {group.high_priority_count} high priority" if group.high_priority_count else ""
-    table = Table(
-        title=f"{title} ({group.count}{high})",
+def _list_table(title: str) -> Table:
+    """A borderless, full-width table under a bold title: one bucket of tasks or meetings."""
+    return Table(
+        title=title,
         title_justify="left",
         title_style="bold",
         show_header=False,
@@ -73,6 +72,12 @@ def render_task_group(title: str, group: TaskGroup, *, with_day: bool = False) -
         expand=True,
         padding=(0, 1),
     )
+
+
+def render_task_group(title: str, group: TaskGroup, *, with_day: bool = False) -> Table:
+    """One task bucket as a table: "!" marks high priority, a late time is dimmed."""
+    high = f", {group.high_priority_count} high priority" if group.high_priority_count else ""
+    table = _list_table(f"{title} ({group.count}{high})")
     table.add_column("", width=1, style="bold red")
     # One width for every bucket so the three tables line up.
     table.add_column("due", width=9, no_wrap=True)
@@ -112,15 +117,7 @@ def render_tasks(view: Overview) -> RenderableType:
 
 def render_meetings(title: str, meetings: tuple[MeetingItem, ...], *, with_day: bool) -> Table:
     """Meetings with their local times, who attends, and the link."""
-    table = Table(
-        title=f"{title} ({len(meetings)})",
-        title_justify="left",
-        title_style="bold",
-        show_header=False,
-        box=None,
-        expand=True,
-        padding=(0, 1),
-    )
+    table = _list_table(f"{title} ({len(meetings)})")
     table.add_column("when", width=15, no_wrap=True)
     table.add_column("meeting", ratio=3)
     table.add_column("with", ratio=2, style="cyan")
