@@ -14,13 +14,15 @@ def serve(
         None, "--mode", help="socket or http (default: SALESBOT_SLACK_MODE, else socket)."
     ),
     with_digests: bool = typer.Option(
-        True, "--digests/--no-digests", help="Run the daily digest scheduler in this process."
+        True,
+        "--digests/--no-digests",
+        help="Run the daily digest scheduler (and its housekeeping jobs) in this process.",
     ),
 ) -> None:
     """Run the Slack app until interrupted (Ctrl-C)."""
     # Slack, the web server and the scheduler load here: no other command needs them.
     from bot.app import ConfigurationError, create_app
-    from bot.digests.schedule import start_digests
+    from bot.jobs import start_background_jobs
     from bot.server import serve_http, serve_socket
     from handlers.services import Services
 
@@ -28,10 +30,10 @@ def serve(
     logging.getLogger().setLevel(settings.log_level)
     store = store_or_exit(settings)
     services = Services(sessions=store.sessions, settings=settings)
-    digests = None
+    jobs = None
     try:
         app = create_app(services)
-        digests = start_digests(services, app.client) if with_digests else None
+        jobs = start_background_jobs(services, app.client) if with_digests else None
         if settings.slack_mode == "http":
             serve_http(app, services)
         else:
@@ -41,8 +43,8 @@ def serve(
     except KeyboardInterrupt:
         pass
     finally:
-        if digests is not None:
-            digests.shutdown()
+        if jobs is not None:
+            jobs.shutdown()
 
 
 def register(app: typer.Typer) -> None:

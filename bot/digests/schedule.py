@@ -1,4 +1,4 @@
-"""The digest scheduler: a minute tick that sends whatever is due, on every replica.
+"""The digest tick: every minute, send whatever is due, on every replica.
 
 [choice] A minute tick, not one CronTrigger per user: users change their digest time, zone
 and weekdays in Slack at any moment, and a tick that reads them from the database picks
@@ -6,9 +6,9 @@ that up without re-registering jobs, costs one query a minute, and makes catchin
 downtime the same code path as the normal send. Daylight saving is handled where the due
 time is computed (``rules.digest_schedule``), with ``zoneinfo``.
 
-APScheduler 3.x keeps its jobs per process. Every replica may run this scheduler: the claim
-in the database (a unique row per recipient, kind and local date) makes each digest go out
-once, whichever replica's tick gets there first.
+APScheduler 3.x keeps its jobs per process (``bot.jobs`` runs the tick). Every replica may
+run it: the claim in the database (a unique row per recipient, kind and local date) makes each
+digest go out once, whichever replica's tick gets there first.
 """
 
 from __future__ import annotations
@@ -16,42 +16,21 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_MISSED, JobExecutionEvent
-from apscheduler.schedulers.background import BackgroundScheduler
-from apscheduler.triggers.cron import CronTrigger
-from apscheduler.triggers.interval import IntervalTrigger
 from slack_sdk import WebClient
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.digests.compose import DigestComposer, digest_sources, slack_home_url
-from bot.digests.deliver import (
-    DEFAULT_RATE_PER_SECOND,
-    Deliverer,
-    DeliveryReport,
-    Pacer,
-    claimer_name,
-)
-from handlers.services import AppSettings, Services
+from bot.digests.compose import DigestComposer, digest_sources
+from bot.digests.deliver import DEFAULT_RATE_PER_SECOND, Deliverer, DeliveryReport, Pacer
+from handlers.services import AppSettings
 from rules.actions import evaluate
 from rules.clock import local_date, user_zone
 from rules.digest_schedule import CATCH_UP, DueDigest, due_digests, missed_digests, zone_or_utc
 from storage.models import DigestKind, Team, User
-from storage.receipts import prune_receipts
 
 logger = logging.getLogger(__name__)
-
-# A tick that starts this late (a busy or paused process) still runs; later than that,
-# APScheduler reports it missed (we log it) and the next tick catches up, because a due
-# digest stays due for CATCH_UP after its time.
-TICK_GRACE_SECONDS = 50
-# Guided actions are re-evaluated for everyone this often, besides just before each digest.
-ACTIONS_REFRESH_MINUTES = 15
-
-# Slack retries an event within minutes; a day of receipts is plenty to apply each once.
-RECEIPT_RETENTION = timedelta(days=1)
 
 # (session, now, user ids or None for everyone) -> None; commits are the caller's.
 ActionsRefresher = Callable[[Session, datetime, list[int] | None], None]
@@ -59,7 +38,8 @@ ActionsRefresher = Callable[[Session, datetime, list[int] | None], None]
 
 @dataclass
 class DigestScheduler:
-    """Ticks every minute: re-evaluates guided actions of due reps, then delivers.
+    """A tick (every minute, from ``bot.jobs``): re-evaluates guided actions of due reps, then
+    delivers.
 
     Args:
         sessions: Session factory.
@@ -77,7 +57,6 @@ class DigestScheduler:
     refresh_actions: ActionsRefresher | None = None
     catch_up: timedelta = CATCH_UP
     _last_tick: datetime | None = field(default=None, init=False)
-    _scheduler: BackgroundScheduler | None = field(default=None, init=False)
 
     def tick(self, now: datetime | None = None) -> DeliveryReport:
         """Send every digest due at ``now`` (default: the clock); log the ones missed."""
@@ -107,22 +86,6 @@ class DigestScheduler:
             # Stale actions are better than no digest: log, and send what is there.
             logger.exception("re-evaluating guided actions before the digests failed")
 
-    def prune_receipts(self, now: datetime | None = None) -> int:
-        """Forget Slack receipts older than a day (housekeeping); return how many."""
-        now = now or self.clock()
-        with self.sessions() as session:
-            removed = prune_receipts(session, older_than=now - RECEIPT_RETENTION)
-            session.commit()
-        return removed
-
-    def refresh_all(self) -> None:
-        """The periodic re-evaluation of everyone's guided actions."""
-        if self.refresh_actions is None:
-            return
-        with self.sessions() as session:
-            self.refresh_actions(session, self.clock(), None)
-            session.commit()
-
     def _log_missed(self, session: Session, now: datetime) -> None:
         # First tick after a start: look back a day, so digests lost while every replica
         # was down are reported too.
@@ -148,75 +111,8 @@ class DigestScheduler:
                 more,
             )
 
-    def start(self) -> BackgroundScheduler:
-        """Start the background scheduler (a daemon thread) and return it."""
-        scheduler = BackgroundScheduler(
-            timezone=UTC,
-            job_defaults={
-                "coalesce": True,
-                "max_instances": 1,
-                "misfire_grace_time": TICK_GRACE_SECONDS,
-            },
-        )
-        scheduler.add_job(
-            self.tick,
-            CronTrigger(second=0, timezone=UTC),
-            id="digest_tick",
-            name="send due digests",
-        )
-        if self.refresh_actions is not None:
-            scheduler.add_job(
-                self.refresh_all,
-                IntervalTrigger(minutes=ACTIONS_REFRESH_MINUTES, timezone=UTC),
-                id="guided_actions_refresh",
-                name="re-evaluate guided actions",
-            )
-        scheduler.add_job(
-            self.prune_receipts,
-            IntervalTrigger(hours=1, timezone=UTC),
-            id="receipts_prune",
-            name="forget old Slack receipts",
-        )
-        scheduler.add_listener(_log_job_event, EVENT_JOB_MISSED | EVENT_JOB_ERROR)
-        scheduler.start()
-        self._scheduler = scheduler
-        return scheduler
-
-    def shutdown(self) -> None:
-        if self._scheduler is not None:
-            self._scheduler.shutdown(wait=True)
-            self._scheduler = None
-
-
-def _log_job_event(event: JobExecutionEvent) -> None:
-    if event.code == EVENT_JOB_MISSED:
-        logger.warning(
-            "scheduler job %s missed its run at %s (beyond the %ss grace); "
-            "the next tick catches up",
-            event.job_id,
-            event.scheduled_run_time,
-            TICK_GRACE_SECONDS,
-        )
-    else:
-        logger.error("scheduler job %s failed", event.job_id, exc_info=event.exception)
-
 
 # Wiring ----------------------------------------------------------------------------------
-
-
-def start_digests(services: Services, client: WebClient) -> DigestScheduler:
-    """Start the digest scheduler next to the app (every replica may; claims keep it once)."""
-    scheduler = build_digest_scheduler(
-        settings=services.settings,
-        sessions=services.sessions,
-        client=client,
-        claimer=claimer_name(),
-        clock=services.clock,
-        home=slack_home_url(client),
-    )
-    scheduler.start()
-    logger.info("digest scheduler started (a tick a minute)")
-    return scheduler
 
 
 def build_digest_scheduler(
@@ -229,7 +125,7 @@ def build_digest_scheduler(
     home: str | None = None,
     rate_per_second: float = DEFAULT_RATE_PER_SECOND,
 ) -> DigestScheduler:
-    """The scheduler the server starts (``.start()``) on every replica."""
+    """The digest tick the server runs (``bot.jobs``) on every replica."""
     deliverer = Deliverer(
         sessions=sessions,
         client=client,

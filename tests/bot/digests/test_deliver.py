@@ -16,7 +16,8 @@ from sqlalchemy import Engine, distinct, func, select
 from sqlalchemy.orm import Session
 
 from bot.digests.deliver import Outgoing, Pacer
-from bot.digests.schedule import TICK_GRACE_SECONDS, DigestScheduler
+from bot.digests.schedule import DigestScheduler
+from bot.jobs import TICK_GRACE_SECONDS, BackgroundJobs
 from rules.digest_schedule import DueDigest, due_digests
 from storage.db import session_factory
 from storage.deliveries import claim
@@ -268,8 +269,8 @@ def test_the_background_scheduler_ticks_and_delivers(sqlite_engine: Engine) -> N
     with Session(sqlite_engine) as session:
         (rep,) = _reps(CRM(session, BERLIN_EIGHT), 1)
     with running_standin() as slack:
-        scheduler = _scheduler(sqlite_engine, slack, BERLIN_EIGHT)
-        background = scheduler.start()
+        jobs = BackgroundJobs(_scheduler(sqlite_engine, slack, BERLIN_EIGHT))
+        background = jobs.start()
         try:
             job = background.get_job("digest_tick")
             assert job is not None and job.misfire_grace_time == TICK_GRACE_SECONDS
@@ -277,7 +278,7 @@ def test_the_background_scheduler_ticks_and_delivers(sqlite_engine: Engine) -> N
             (call,) = slack.wait_for("chat.postMessage", 1)
             assert call.params["channel"] == rep
         finally:
-            scheduler.shutdown()
+            jobs.shutdown()
 
 
 def test_a_digest_missed_beyond_its_window_is_logged_not_dropped(
@@ -388,7 +389,7 @@ def test_the_scheduler_forgets_slack_receipts_older_than_a_day(sqlite_engine: En
         claim_once(session, "event:recent", now=at - timedelta(hours=23))
         session.commit()
     with running_standin() as slack:
-        assert _scheduler(sqlite_engine, slack, at).prune_receipts() == 1
+        assert BackgroundJobs(_scheduler(sqlite_engine, slack, at)).prune_receipts() == 1
     with sessions() as session:
         # The old event would be applied again; the recent one is still remembered.
         assert claim_once(session, "event:old", now=at) is True
