@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 from rich.markup import escape
 
-from bot.cli.common import console, fail, parse_at, store_or_exit, user_or_exit
+from bot.cli.common import USER_HELP, console, fail, parse_at, store_or_exit, user_or_exit
 from bot.terminal.actions import iso_utc
 
 if TYPE_CHECKING:
@@ -27,9 +27,7 @@ def register(app: typer.Typer) -> None:
 
 
 def actions_command(
-    user: str | None = typer.Option(
-        None, "--user", help="The user's email, CRM owner id, Slack id, id or name."
-    ),
+    user: str | None = typer.Option(None, "--user", help=USER_HELP),
     at: str | None = typer.Option(
         None, "--at", help="Evaluate as of this ISO time with a zone (default: now)."
     ),

@@ -71,6 +71,8 @@ class UserNotFound(LookupError):
 
 # How a typed name finds a user, most specific first: the first rule that matches settles it.
 _USER_KEYS = "an email, CRM owner id, Slack id, user id or exact name"
+# The help of every option that names a user (``--user``, ``--as``).
+USER_HELP = "Email, CRM owner id, Slack id, user id or exact name."
 
 
 def find_user(session: Session, text: str) -> User:

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from bot.cli.common import (
+    USER_HELP,
     console,
     err_console,
     fail,
@@ -79,7 +80,7 @@ def _composer(settings: Settings, home: str | None = None) -> DigestComposer:
 
 @digest_app.command("preview")
 def preview(
-    user: str | None = typer.Option(None, "--user", help="Email, CRM owner id or Slack id."),
+    user: str | None = typer.Option(None, "--user", help=USER_HELP),
     team: str | None = typer.Option(
         None, "--team", help="A team (id, name or channel): its manager digest."
     ),
@@ -124,7 +125,7 @@ def _web_client(settings: Settings, sessions: sessionmaker[Session]) -> WebClien
 
 @digest_app.command("send")
 def send(
-    user: str | None = typer.Option(None, "--user", help="Email, CRM owner id or Slack id."),
+    user: str | None = typer.Option(None, "--user", help=USER_HELP),
     send_all: bool = typer.Option(
         False, "--all", help="Every active user with a Slack id, and every team channel."
     ),

@@ -7,7 +7,14 @@ from datetime import UTC, datetime
 
 import typer
 
-from bot.cli.common import console, err_console, settings_or_exit, store_or_exit, user_or_exit
+from bot.cli.common import (
+    USER_HELP,
+    console,
+    err_console,
+    settings_or_exit,
+    store_or_exit,
+    user_or_exit,
+)
 
 
 def register(app: typer.Typer) -> None:
@@ -17,9 +24,7 @@ def register(app: typer.Typer) -> None:
 
 def insights_command(
     deal: str = typer.Option(..., "--deal", help="Deal id, external id, or (part of) its name."),
-    as_user: str = typer.Option(
-        ..., "--as", help="The user whose view to show: email, CRM owner id, Slack id, id or name."
-    ),
+    as_user: str = typer.Option(..., "--as", help=f"The user whose view to show. {USER_HELP}"),
     as_json: bool = typer.Option(False, "--json", help="Print JSON (see docs/insights.md)."),
 ) -> None:
     """Print the Deal Insights USER would see for DEAL (their permissions, the configured model)."""
