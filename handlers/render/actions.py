@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from handlers import ids
-from handlers.navigation import ViewState
 from handlers.render.kit import Block, actions, button, context, divider, escape, section
+from handlers.render.navigation import ViewState
 from handlers.render.views import Groups, filter_select
+from handlers.slack import ids
 from rules.actions import RULES_BY_TYPE, ActionType, ActionView, ItemView
 
 CATEGORY_LABELS = {

@@ -1,6 +1,6 @@
 """Digests as Block Kit: pure functions from the digest data to blocks and fallback text.
 
-Buttons use the same action ids as the Home tab (``handlers.ids``), so the same listeners
+Buttons use the same action ids as the Home tab (``handlers.slack.ids``), so the same listeners
 handle them; those listeners update this message in place from the payload's message ts.
 A message stays within Slack's limits: at most 50 blocks, section text at most 3,000
 characters, button text at most 75.
@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from handlers import ids
+from handlers.slack import ids
 from rules.digests import (
     TOP_DEALS_PER_REP,
     ActionLine,

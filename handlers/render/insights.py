@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from handlers import ids
 from handlers.render.kit import (
     Block,
     actions,
@@ -23,6 +22,7 @@ from handlers.render.kit import (
     section,
     sections,
 )
+from handlers.slack import ids
 from insights.answer import CitedStatement
 from insights.evidence import ActivityEvidence, DealFacts
 from insights.finder import DealSearch

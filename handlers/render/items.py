@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime, tzinfo
 
-from handlers import ids
 from handlers.render.kit import Block, actions, button, escape, link, section
+from handlers.slack import ids
 from rules.deals import DealRow
 from rules.meetings import MeetingItem
 from rules.records import RecordRef

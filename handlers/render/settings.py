@@ -6,8 +6,8 @@ from collections.abc import Sequence
 from datetime import time
 from typing import Any
 
-from handlers import ids
 from handlers.render.kit import Block, context, option, plain
+from handlers.slack import ids
 from rules.preferences import Preferences
 
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")

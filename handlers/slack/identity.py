@@ -20,7 +20,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 from sqlalchemy.orm import Session, sessionmaker
 
-from handlers.services import Services
+from handlers.slack.services import Services
 from storage.db import unit_of_work
 from storage.models import Role, User
 from storage.people import link_slack_user, user_by_email, user_by_slack_id

@@ -1,10 +1,16 @@
-"""What every button and form listener shares: reading the click, running one write in its
-own transaction as the CRM user behind the Slack user, and showing the result where the
-click came from.
+"""The listener toolkit: every button, form, command and event listener is built with it.
+
+- ``on_click(work)``, ``on_command(work)``, ``on_event(work)``: acknowledge at once, then
+  run ``work`` on the work pool (a failure is logged and told plainly: ``safely``).
+- ``on_submit(work)``: a form's answer goes in its ack (field errors, or a result view);
+  telling where the form came from happens after, on the pool.
+- ``acting(context)`` (from ``handlers.slack.context``): who is acting, and the services.
+- ``write`` / ``read``: one domain call as the acting CRM user, in its own transaction.
+- ``open_form``, ``submit_form``, ``show_in_place``: the Slack side of a form or a click.
 
 Nothing in a payload is trusted: ids go to the domain, which re-checks them and the
-clicking user's rights; ``private_metadata`` is read defensively. Who is asking comes from
-the request's ``user.id`` only (``handlers.identity.who_is_asking``).
+acting user's rights; ``private_metadata`` is read defensively. Who is acting comes from
+the request's own user id only.
 """
 
 from __future__ import annotations
@@ -17,20 +23,20 @@ from datetime import datetime
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-from slack_bolt import Ack, Respond
-from slack_sdk import WebClient
+from slack_bolt import Ack, BoltContext, Respond
 from slack_sdk.webhook import WebhookClient
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
-from handlers.home import publish_home
-from handlers.identity import unmapped_text, who_is_asking
-from handlers.navigation import BadState, ViewState
-from handlers.render.blocks import Block
+from handlers.render.kit import Block, FieldBlocks
+from handlers.render.navigation import BadState, ViewState
 from handlers.render.results import replace_block, result_line, result_modal, result_text
-from handlers.render.task_modals import read_metadata
-from handlers.safely import after_ack
-from handlers.services import Services
+from handlers.slack.context import Acting, acting
+from handlers.slack.home_tab import publish_home, take_home_ticket
+from handlers.slack.identity import Asker, unmapped_text
+from handlers.slack.metadata import read_metadata
+from handlers.slack.safely import run_safely
+from handlers.slack.services import Services
 from rules.op_result import OpResult, OpStatus, forbidden
 from storage.models import User
 
@@ -42,6 +48,13 @@ T = TypeVar("T")
 # whole unit of work is safe to run again (the domain re-reads everything).
 _WRITE_ATTEMPTS = 3
 
+Operation = Callable[[Session, User, datetime], OpResult]
+Reader = Callable[[Session, User, datetime], tuple[T | None, OpResult | None]]
+FollowUp = Callable[[], None]
+
+
+# What a request carries --------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Click:
@@ -49,6 +62,7 @@ class Click:
 
     user_id: str
     action_id: str
+    action_type: str  # "button", "static_select", "overflow"...
     value: str | None
     block_id: str | None
     trigger_id: str | None
@@ -59,9 +73,11 @@ class Click:
     is_ephemeral: bool = False
     message_blocks: list[Block] = field(default_factory=list)
     response_url: str | None = None
+    # Set for clicks that re-publish the Home tab: see ``home_tab.PublishTickets``.
+    home_ticket: int | None = None
 
     @classmethod
-    def from_body(cls, body: dict[str, Any]) -> Click:
+    def from_body(cls, body: dict[str, Any], *, home_ticket: int | None = None) -> Click:
         action = (body.get("actions") or [{}])[0]
         selected = action.get("selected_option") or {}
         value = action.get("value")
@@ -72,6 +88,7 @@ class Click:
         return cls(
             user_id=str((body.get("user") or {}).get("id") or ""),
             action_id=str(action.get("action_id") or ""),
+            action_type=str(action.get("type") or ""),
             value=value if isinstance(value, str) else None,
             block_id=action.get("block_id"),
             trigger_id=body.get("trigger_id"),
@@ -82,6 +99,7 @@ class Click:
             is_ephemeral=bool(container.get("is_ephemeral")),
             message_blocks=list(message.get("blocks") or []),
             response_url=body.get("response_url"),
+            home_ticket=home_ticket,
         )
 
     @property
@@ -97,31 +115,173 @@ class Click:
         return {}
 
 
-def _actor(
-    services: Services, client: WebClient, session: Session, slack_user_id: str
-) -> User | None:
-    asker = who_is_asking(services, client, slack_user_id)
-    return session.get(User, asker.user_id) if asker is not None else None
+@dataclass(frozen=True)
+class Form:
+    """A ``view_submission`` payload: the submitted view, its state and its metadata."""
+
+    user_id: str
+    view: dict[str, Any]
+
+    @classmethod
+    def from_body(cls, body: dict[str, Any]) -> Form:
+        return cls(
+            user_id=str((body.get("user") or {}).get("id") or ""), view=body.get("view") or {}
+        )
+
+    @property
+    def state(self) -> dict[str, Any]:
+        state = self.view.get("state")
+        return state if isinstance(state, dict) else {}
+
+    @property
+    def metadata(self) -> dict[str, Any]:
+        return read_metadata(self.view)
+
+    @property
+    def origin(self) -> dict[str, Any]:
+        origin = self.metadata.get("origin")
+        return origin if isinstance(origin, dict) else {}
 
 
-def write(
-    services: Services,
-    client: WebClient,
-    slack_user_id: str,
-    operation: Callable[[Session, User, datetime], OpResult],
-) -> OpResult:
-    """Run one write for the CRM user behind ``slack_user_id``, in its own transaction.
+@dataclass(frozen=True)
+class CommandRequest:
+    """One ``/sales`` invocation by a linked CRM user."""
+
+    services: Services
+    acting: Acting
+    respond: Respond
+    asker: Asker
+    args: str  # the text after the subcommand word
+    trigger_id: str
+    body: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class DirectMessage:
+    """A message a linked CRM user sent the bot in its DM."""
+
+    acting: Acting
+    asker: Asker
+    channel_id: str
+    text: str
+    ts: str
+    # Set when the message is a reply in a thread (Deal Insights' follow-ups).
+    thread_ts: str | None = None
+
+
+# Listeners: ack first, then the work ---------------------------------------------------------
+
+ClickWork = Callable[[Click, BoltContext, Respond], None]
+BodyWork = Callable[[dict[str, Any], BoltContext, Respond], None]
+FormWork = Callable[[Form, Ack, BoltContext], "FollowUp | None"]
+
+
+def _name(work: Callable[..., Any]) -> str:
+    return str(getattr(work, "__name__", "listener"))
+
+
+def _pool(context: BoltContext) -> Executor:
+    return context.listener_runner.listener_executor
+
+
+def _after_ack(context: BoltContext, body: dict[str, Any], name: str, work: FollowUp) -> None:
+    # Straight to the work pool (not Bolt's lazy listeners, which deep-copy the whole
+    # request in the acknowledging thread first).
+    client = acting(context).client
+    _pool(context).submit(run_safely, name, work, client=client, body=body)
+
+
+def on_click(work: ClickWork, *, home_ticket: bool = False) -> Callable[..., None]:
+    """A ``block_actions`` listener: ack, then ``work(click, context, respond)`` on the pool.
+
+    Args:
+        work: The listener's body, given the parsed click.
+        home_ticket: Reserve the clicking user's next Home publish in the ack, so a slow
+            render of an older click never overwrites a newer view (navigation does).
+    """
+
+    def listener(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
+        ack()
+        ticket = None
+        if home_ticket and (body.get("container") or {}).get("type") == "view":
+            ticket = take_home_ticket(acting(context).services, acting(context).slack_user_id)
+        click = Click.from_body(body, home_ticket=ticket)
+        respond = Respond(response_url=body.get("response_url"))
+        _after_ack(context, body, _name(work), lambda: work(click, context, respond))
+
+    listener.__name__ = _name(work)
+    return listener
+
+
+def on_command(work: BodyWork) -> Callable[..., None]:
+    """A slash command listener: an empty ack (the answer follows through the
+    ``response_url`` within a second), then ``work(body, context, respond)`` on the pool."""
+
+    def listener(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
+        ack()
+        respond = Respond(response_url=body.get("response_url"))
+        _after_ack(context, body, _name(work), lambda: work(body, context, respond))
+
+    listener.__name__ = _name(work)
+    return listener
+
+
+EventWork = Callable[[dict[str, Any], dict[str, Any], BoltContext], None]
+
+
+def on_event(work: EventWork, *, home_ticket: bool = False) -> Callable[..., None]:
+    """An Events API listener: Bolt acknowledges; ``work(body, event, context)`` runs on
+    the pool. ``home_ticket`` as for ``on_click`` (the Home tab opening takes one)."""
+
+    def listener(body: dict[str, Any], event: dict[str, Any], context: BoltContext) -> None:
+        if home_ticket:
+            user = str(event.get("user") or "")
+            if user:
+                context["home_ticket"] = take_home_ticket(acting(context).services, user)
+        _after_ack(context, body, _name(work), lambda: work(body, event, context))
+
+    listener.__name__ = _name(work)
+    return listener
+
+
+def on_submit(work: FormWork) -> Callable[..., None]:
+    """A ``view_submission`` listener. ``work`` writes and answers in the ack (field errors
+    or a result view: a write takes milliseconds, well inside Slack's 3 seconds) and may
+    return a follow-up (telling the form's origin) that runs on the pool, after the answer."""
+
+    def listener(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
+        follow_up = work(Form.from_body(body), ack, context)
+        if follow_up is not None:
+            _pool(context).submit(_logged, follow_up)
+
+    listener.__name__ = _name(work)
+    return listener
+
+
+def _logged(follow_up: FollowUp) -> None:
+    try:
+        follow_up()
+    except Exception:
+        logger.exception("telling the origin of a form failed")
+
+
+# Domain calls as the acting user ---------------------------------------------------------------
+
+
+def write(context: BoltContext, operation: Operation) -> OpResult:
+    """Run one write as the acting CRM user, in its own transaction.
 
     Only a DONE result is committed: a refusal or an "already" leaves nothing behind, even
     if the operation had started to change something.
     """
-    now = services.clock()
+    who = acting(context)
+    now = who.services.clock()
     for attempt in range(1, _WRITE_ATTEMPTS + 1):
-        session = services.sessions()
+        session = who.services.sessions()
         try:
-            actor = _actor(services, client, session, slack_user_id)
+            actor = _actor(who, session)
             if actor is None:
-                return forbidden(unmapped_text(slack_user_id))
+                return forbidden(unmapped_text(who.slack_user_id))
             result = operation(session, actor, now)
             if result.changed:
                 session.commit()
@@ -138,33 +298,36 @@ def write(
     raise AssertionError("unreachable")
 
 
-def read(
-    services: Services,
-    client: WebClient,
-    slack_user_id: str,
-    reader: Callable[[Session, User, datetime], tuple[T | None, OpResult | None]],
-) -> tuple[T | None, OpResult | None]:
-    """Run a read for the CRM user behind ``slack_user_id`` (e.g. to render a form).
+def read(context: BoltContext, reader: Reader[T]) -> tuple[T | None, OpResult | None]:
+    """Run a read as the acting CRM user (e.g. to render a form).
 
     The reader renders inside the session and returns (value, None) or (None, refusal).
     """
-    now = services.clock()
-    session = services.sessions()
+    who = acting(context)
+    now = who.services.clock()
+    session = who.services.sessions()
     try:
-        actor = _actor(services, client, session, slack_user_id)
+        actor = _actor(who, session)
         if actor is None:
-            return None, forbidden(unmapped_text(slack_user_id))
+            return None, forbidden(unmapped_text(who.slack_user_id))
         return reader(session, actor, now)
     finally:
         session.close()
 
 
+def _actor(who: Acting, session: Session) -> User | None:
+    asker = who.asker()
+    return session.get(User, asker.user_id) if asker is not None else None
+
+
+# Showing what happened ----------------------------------------------------------------------
+
+
 def show_in_place(
-    services: Services,
+    context: BoltContext,
     click: Click,
     result: OpResult,
     *,
-    client: WebClient,
     respond: Respond,
     replacement: list[Block] | None = None,
 ) -> None:
@@ -179,15 +342,16 @@ def show_in_place(
     minutes, and this morning's digest is clicked all day); an ephemeral message, which
     ``chat.update`` cannot reach, through its ``response_url``.
     """
+    who = acting(context)
     if click.container == "message":
         if result.refused:
-            _tell_privately(click, result_text(result), client=client, respond=respond)
+            _tell_privately(who, click, result_text(result), respond=respond)
             return
         blocks = replace_block(
             click.message_blocks, click.block_id or "", replacement or [result_line(result)]
         )
         if click.channel_id and click.message_ts and not click.is_ephemeral:
-            client.chat_update(
+            who.client.chat_update(
                 channel=click.channel_id, ts=click.message_ts, text=result.message, blocks=blocks
             )
         else:
@@ -195,8 +359,8 @@ def show_in_place(
         return
     if click.in_home:
         publish_home(
-            services,
-            client,
+            who.services,
+            who.client,
             slack_user_id=click.user_id,
             state=ViewState.from_view(click.view),
             notice=result_line(result, block_id="button_result"),
@@ -205,128 +369,71 @@ def show_in_place(
     logger.warning("no place to show the result of %s", click.action_id)
 
 
-def _tell_privately(click: Click, text: str, *, client: WebClient, respond: Respond) -> None:
+def _tell_privately(who: Acting, click: Click, text: str, *, respond: Respond) -> None:
     """A line only the clicking user sees, under the message they clicked."""
     if click.response_url:
         respond(text=text, response_type="ephemeral", replace_original=False)
     elif click.channel_id:
-        client.chat_postEphemeral(channel=click.channel_id, user=click.user_id, text=text)
+        who.client.chat_postEphemeral(channel=click.channel_id, user=click.user_id, text=text)
 
 
-ClickWork = Callable[[Services, Click, WebClient, Respond], None]
-FormWork = Callable[[Services, Ack, dict[str, Any], WebClient], "FollowUp | None"]
-FollowUp = Callable[[], None]
+def open_form(
+    context: BoltContext,
+    click: Click,
+    rendered: tuple[Block | None, OpResult | None],
+    *,
+    respond: Respond,
+) -> None:
+    """Open the rendered modal, or show the refusal where the click happened."""
+    view, refusal = rendered
+    if view is None:
+        assert refusal is not None
+        show_in_place(context, click, refusal, respond=respond)
+        return
+    acting(context).client.views_open(trigger_id=click.trigger_id or "", view=view)
 
 
-def _ack(ack: Ack) -> None:
-    ack()
-
-
-def on_click(services: Services, work: ClickWork) -> dict[str, Any]:
-    """Listener arguments for ``app.action(...)(**on_click(...))``: acknowledge at once in
-    the request, then do ``work`` with the parsed click on the work pool."""
-
-    def lazy(body: dict[str, Any], client: WebClient, respond: Respond) -> None:
-        work(services, Click.from_body(body), client, respond)
-
-    lazy.__name__ = getattr(work, "__name__", "click")
-    return {"ack": _ack, "lazy": [after_ack(lazy)]}
-
-
-def on_submit(services: Services, work: FormWork, pool: Executor) -> Callable[..., None]:
-    """A view_submission listener. ``work`` writes and acknowledges (with field errors or a
-    result view: the write takes milliseconds, well inside Slack's 3 seconds) and may
-    return a follow-up (telling the origin) that runs on ``pool``, after the answer."""
-
-    def listener(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
-        follow_up = work(services, ack, body, client)
-        if follow_up is not None:
-            pool.submit(_logged(follow_up))
-
-    listener.__name__ = getattr(work, "__name__", "submit")
-    return listener
-
-
-def _logged(follow_up: FollowUp) -> FollowUp:
-    def run() -> None:
-        try:
-            follow_up()
-        except Exception:
-            logger.exception("telling the origin of a form failed")
-
-    return run
+# Forms -------------------------------------------------------------------------------------
 
 
 def submit_form(
-    services: Services,
+    context: BoltContext,
     ack: Ack,
-    body: dict[str, Any],
-    client: WebClient,
-    operation: Callable[[Session, User, datetime], OpResult],
+    form: Form,
+    operation: Operation,
     *,
     title: str,
-    error_field: Callable[[str], str],
+    fields: FieldBlocks,
 ) -> FollowUp | None:
-    """The whole of a form submission: ``write`` the operation as the submitting user,
-    then ``finish_form`` (field errors or the result modal; the origin is told later).
+    """The whole of a form submission: ``write`` the operation as the submitting user, then
+    answer in the ack. Fixable input gets its error under its field; anything else turns
+    the modal into a one-line result (done, already, not allowed).
 
     Args:
-        services: The app's services.
+        context: The request's context.
         ack: The submission's acknowledgement.
-        body: The view_submission payload (its view's metadata says where it came from).
-        client: The Web API client.
+        form: The submitted form (its metadata says where it came from).
         operation: The domain write, given the session, the acting CRM user and ``now``.
         title: The result modal's title.
-        error_field: The input block under which a fixable message is shown.
+        fields: Which input block shows an error about which field.
+
+    Returns:
+        After a change, the follow-up that tells the origin (the Home tab, or the message
+        the form came from); None otherwise.
     """
-    slack_user_id = str((body.get("user") or {}).get("id") or "")
-    origin = read_metadata(body.get("view") or {}).get("origin") or {}
-    result = write(services, client, slack_user_id, operation)
-    return finish_form(
-        ack,
-        result,
-        title=title,
-        error_field=error_field,
-        origin=origin,
-        services=services,
-        client=client,
-        slack_user_id=slack_user_id,
-    )
-
-
-def finish_form(
-    ack: Ack,
-    result: OpResult,
-    *,
-    title: str,
-    error_field: Callable[[str], str],
-    origin: dict[str, Any],
-    services: Services,
-    client: WebClient,
-    slack_user_id: str,
-) -> FollowUp | None:
-    """Answer a form: fixable input gets errors under the field; anything else turns the
-    modal into a one-line result (done, already, not allowed). Returns the follow-up that
-    tells the origin (the Home tab, or the message the form came from) after a change."""
+    result = write(context, operation)
     if result.status is OpStatus.INVALID:
-        ack(response_action="errors", errors={error_field(result.message): result.message})
+        ack(response_action="errors", errors={fields.block_for(result.field): result.message})
         return None
     ack(response_action="update", view=result_modal(title, result))
     if not result.changed:
         return None
-    return lambda: report_to_origin(
-        origin, result, services=services, client=client, slack_user_id=slack_user_id
-    )
+    origin = form.origin
+    who = acting(context)
+    return lambda: report_to_origin(who, origin, result)
 
 
-def report_to_origin(
-    origin: dict[str, Any],
-    result: OpResult,
-    *,
-    services: Services,
-    client: WebClient,
-    slack_user_id: str,
-) -> None:
+def report_to_origin(who: Acting, origin: dict[str, Any], result: OpResult) -> None:
     """After a form: refresh the Home tab it came from, or tell the message's conversation.
 
     Only a ``response_url`` from Slack (or from the configured local Web API, in tests) is
@@ -338,15 +445,15 @@ def report_to_origin(
         except BadState:
             state = ViewState()
         publish_home(
-            services,
-            client,
-            slack_user_id=slack_user_id,
+            who.services,
+            who.client,
+            slack_user_id=who.slack_user_id,
             state=state,
             notice=result_line(result, block_id="button_result"),
         )
         return
     url = origin.get("url") if origin.get("kind") == "message" else None
-    if not isinstance(url, str) or not _trusted_response_url(url, services):
+    if not isinstance(url, str) or not _trusted_response_url(url, who.services):
         return
     WebhookClient(url).send_dict(
         {"text": result_text(result), "response_type": "ephemeral", "replace_original": False}
@@ -362,20 +469,3 @@ def _trusted_response_url(url: str, services: Services) -> bool:
         "127.0.0.1",
         "localhost",
     }
-
-
-def open_modal(
-    services: Services,
-    click: Click,
-    rendered: tuple[Block | None, OpResult | None],
-    *,
-    client: WebClient,
-    respond: Respond,
-) -> None:
-    """Open the rendered modal, or show the refusal where the click happened."""
-    view, refusal = rendered
-    if view is None:
-        assert refusal is not None
-        show_in_place(services, click, refusal, client=client, respond=respond)
-        return
-    client.views_open(trigger_id=click.trigger_id or "", view=view)

@@ -16,10 +16,10 @@ from weakref import WeakKeyDictionary
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from handlers.navigation import ViewState
 from handlers.render.kit import Block, Surface
-from handlers.services import Services
-from handlers.workspace import RenderedView, render_workspace
+from handlers.render.navigation import ViewState
+from handlers.render.workspace import RenderedView, render_workspace
+from handlers.slack.services import Services
 from storage.db import make_engine, session_factory, unit_of_work
 from storage.models import User
 

@@ -1,16 +1,16 @@
 """Running the work after an ack so that a failure is logged and told plainly.
 
-Bolt only logs a one-line error for a lazy listener that raises (``@app.error`` never sees
-it): ``after_ack`` logs the full trace and tells the user what happened, never the trace.
+``@app.error`` never sees work that runs after the ack: ``run_safely`` logs the full trace
+and tells the user what happened, never the trace.
 """
 
 from __future__ import annotations
 
-import functools
 import logging
 from collections.abc import Callable
 from typing import Any
 
+from slack_bolt import Respond
 from slack_sdk import WebClient
 
 logger = logging.getLogger(__name__)
@@ -21,34 +21,34 @@ SORRY_TEXT = (
 )
 
 
-def after_ack(func: Callable[..., None]) -> Callable[..., None]:
-    """Wrap a lazy listener: log any exception with its trace and apologise to the user.
+def run_safely(
+    name: str, work: Callable[[], None], *, client: WebClient, body: dict[str, Any]
+) -> None:
+    """Run ``work``; on any exception log it with its trace and apologise to the user.
 
-    Bolt injects arguments by the wrapped function's parameter names (it unwraps), so the
-    wrapper sees exactly what ``func`` asked for.
+    Args:
+        name: The listener's name, for the log.
+        work: The work after the ack.
+        client: The Web API client (the apology goes to the user's DM without a response_url).
+        body: The request's payload (its ``response_url`` and user say where to apologise).
     """
-
-    @functools.wraps(func)
-    def wrapper(**kwargs: Any) -> None:
-        try:
-            func(**kwargs)
-        except Exception:
-            logger.exception("failed after ack in %s", func.__name__)
-            _apologise(kwargs)
-
-    return wrapper
-
-
-def _apologise(kwargs: dict[str, Any]) -> None:
-    respond = kwargs.get("respond")
-    body = kwargs.get("body") or {}
     try:
-        if respond is not None and body.get("response_url"):
-            respond(text=SORRY_TEXT, response_type="ephemeral", replace_original=False)
+        work()
+    except Exception:
+        logger.exception("failed after ack in %s", name)
+        _apologise(client, body)
+
+
+def _apologise(client: WebClient, body: dict[str, Any]) -> None:
+    try:
+        response_url = body.get("response_url")
+        if response_url:
+            Respond(response_url=response_url)(
+                text=SORRY_TEXT, response_type="ephemeral", replace_original=False
+            )
             return
-        client = kwargs.get("client")
         user_id = (body.get("user") or {}).get("id") or body.get("user_id")
-        if isinstance(client, WebClient) and user_id:
+        if user_id:
             # The App Home has no response_url: the app's DM is the one place to say it.
             client.chat_postMessage(channel=user_id, text=SORRY_TEXT)
     except Exception:

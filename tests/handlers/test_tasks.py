@@ -11,9 +11,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from handlers import ids
 from handlers.render.kit import section
 from handlers.render.task_modals import edit_task_modal, pick_date_modal, task_controls
+from handlers.slack import ids
 from storage.models import Activity, Role, TaskPriority, TaskStatus, UserPreferences
 from tests.builders import CRM
 from tests.handlers.payloads import acked, block_action, send, view_submission
