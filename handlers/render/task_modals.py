@@ -11,6 +11,7 @@ from datetime import date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from handlers.render.items import RESCHEDULE_OPTIONS
 from handlers.render.kit import (
     Block,
     FieldBlocks,
@@ -23,6 +24,7 @@ from handlers.render.kit import (
     input_block,
     modal,
     option,
+    overflow,
     section,
 )
 from handlers.slack import ids
@@ -43,11 +45,6 @@ TYPE_LABELS = {
     TaskType.EMAIL: "Email",
     TaskType.LINKED_IN: "LinkedIn",
 }
-RESCHEDULE_OPTIONS = (
-    ("Tomorrow", "tomorrow"),
-    ("Next week", "next_week"),
-    ("Pick a date…", "pick"),
-)
 
 _SUBJECT, _DATE, _TIME, _PRIORITY, _NOTES, _OWNER, _TYPE = (
     "subject",
@@ -237,11 +234,10 @@ REASSIGN_FIELDS = FieldBlocks(default=_OWNER)
 
 def reschedule_menu(task_id: int) -> Block:
     """The overflow menu on a task row: Tomorrow / Next week / Pick a date…"""
-    return {
-        "type": "overflow",
-        "action_id": ids.TASK_RESCHEDULE,
-        "options": [option(label, f"{task_id}:{choice}") for label, choice in RESCHEDULE_OPTIONS],
-    }
+    return overflow(
+        ids.TASK_RESCHEDULE,
+        [(label, f"{task_id}:{choice}") for label, choice in RESCHEDULE_OPTIONS],
+    )
 
 
 def pick_date_modal(task: Activity, today: date, *, origin: dict[str, Any]) -> Block:
