@@ -15,6 +15,7 @@ from slack_bolt import App, BoltContext, Respond
 
 from handlers import insights
 from handlers.render.help import help_blocks, help_text
+from handlers.render.kit import fallback_text
 from handlers.render.navigation import BadState, View, ViewState
 from handlers.render.workspace import AccessDenied, UnknownSubject
 from handlers.settings import open_settings
@@ -48,7 +49,7 @@ def sales(body: dict[str, Any], context: BoltContext, respond: Respond) -> None:
     who = acting(context)
     asker = who.asker()
     if asker is None:
-        respond(text=unmapped_text(who.slack_user_id), response_type="ephemeral")
+        respond(text=fallback_text(unmapped_text(who.slack_user_id)), response_type="ephemeral")
         return
     text = " ".join(str(body.get("text") or "").split())
     word, _, rest = text.partition(" ")
@@ -76,18 +77,20 @@ def show_view(request: CommandRequest, state: ViewState) -> None:
             request.services, viewer_id=request.asker.user_id, state=state, surface="message"
         )
     except AccessDenied:
-        request.respond(text=NOT_YOURS_TEXT, response_type="ephemeral")
+        request.respond(text=fallback_text(NOT_YOURS_TEXT), response_type="ephemeral")
         return
     except UnknownSubject:
-        request.respond(text="That person has no active CRM account.")
+        request.respond(text=fallback_text("That person has no active CRM account."))
         return
     except BadState as error:
         _help(request, intro=f"I can't show that: {error}.")
         return
     if rendered is None:
-        request.respond(text=unmapped_text(request.asker.slack_user_id))
+        request.respond(text=fallback_text(unmapped_text(request.asker.slack_user_id)))
         return
-    request.respond(text=rendered.text, blocks=rendered.blocks, response_type="ephemeral")
+    request.respond(
+        text=fallback_text(rendered.text), blocks=rendered.blocks, response_type="ephemeral"
+    )
 
 
 def _view_command(view: View) -> Subcommand:
@@ -109,7 +112,9 @@ def _view_command(view: View) -> Subcommand:
 
 
 def _help(request: CommandRequest, intro: str | None = None) -> None:
-    request.respond(text=help_text(intro), blocks=help_blocks(intro), response_type="ephemeral")
+    request.respond(
+        text=fallback_text(help_text(intro)), blocks=help_blocks(intro), response_type="ephemeral"
+    )
 
 
 def _unknown(request: CommandRequest) -> None:
@@ -132,7 +137,8 @@ def _as_user(request: CommandRequest) -> None:
     subject_id = found.user_id if found is not None else None
     if subject_id is None:
         request.respond(
-            text=f"<@{subject_slack_id}> has no linked CRM account.", response_type="ephemeral"
+            text=fallback_text(f"<@{subject_slack_id}> has no linked CRM account."),
+            response_type="ephemeral",
         )
         return
     view_word = rest.split(" ")[0].lower() if rest else ""

@@ -9,6 +9,7 @@ from slack_bolt import App, BoltContext
 
 from handlers import insights
 from handlers.render.help import help_blocks, help_text
+from handlers.render.kit import fallback_text
 from handlers.slack.context import acting
 from handlers.slack.events import first_delivery
 from handlers.slack.identity import unmapped_text
@@ -33,7 +34,9 @@ def direct_message(body: dict[str, Any], event: dict[str, Any], context: BoltCon
     channel = str(event.get("channel") or "")
     asker = who.asker()
     if asker is None:
-        who.client.chat_postMessage(channel=channel, text=unmapped_text(who.slack_user_id))
+        who.client.chat_postMessage(
+            channel=channel, text=fallback_text(unmapped_text(who.slack_user_id))
+        )
         return
     message = DirectMessage(
         acting=who,
@@ -48,7 +51,7 @@ def direct_message(body: dict[str, Any], event: dict[str, Any], context: BoltCon
             return
     who.client.chat_postMessage(
         channel=channel,
-        text=help_text("Here is what I can do:"),
+        text=fallback_text(help_text("Here is what I can do:")),
         blocks=help_blocks("Here is what I can do:"),
     )
 

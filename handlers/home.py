@@ -12,6 +12,7 @@ from typing import Any
 
 from slack_bolt import App, BoltContext, Respond
 
+from handlers.render.kit import fallback_text
 from handlers.render.navigation import BadState, ViewState
 from handlers.render.workspace import AccessDenied, UnknownSubject
 from handlers.slack import ids
@@ -70,21 +71,23 @@ def _navigate(click: Click, context: BoltContext, respond: Respond) -> None:
         return
     asker = who.asker()
     if asker is None:
-        respond(text=unmapped_text(click.user_id), response_type="ephemeral")
+        respond(text=fallback_text(unmapped_text(click.user_id)), response_type="ephemeral")
         return
     try:
         rendered = render_view(
             who.services, viewer_id=asker.user_id, state=state, surface="message"
         )
     except (AccessDenied, UnknownSubject):
-        respond(text="Sorry, you can't view that workspace.", response_type="ephemeral")
+        respond(
+            text=fallback_text("Sorry, you can't view that workspace."), response_type="ephemeral"
+        )
         return
     except BadState as error:
         logger.warning("refused a navigation value from %s: %s", click.user_id, error)
         return
     if rendered is None:
         return
-    respond(text=rendered.text, blocks=rendered.blocks, replace_original=True)
+    respond(text=fallback_text(rendered.text), blocks=rendered.blocks, replace_original=True)
 
 
 def _requested_state(click: Click) -> ViewState:

@@ -28,6 +28,7 @@ from handlers.render.insights import (
     loading_modal,
     notice_modal,
 )
+from handlers.render.kit import fallback_text
 from handlers.slack import ids
 from handlers.slack.context import Acting, acting
 from handlers.slack.identity import unmapped_text
@@ -100,18 +101,20 @@ def deal_command(request: CommandRequest) -> None:
     """``/sales deal <name>``: the insights as an ephemeral answer, or choices."""
     query = request.args.strip()
     if not query:
-        request.respond(text=USAGE, response_type="ephemeral")
+        request.respond(text=fallback_text(USAGE), response_type="ephemeral")
         return
     services = request.services
     with unit_of_work(services.sessions) as session:
         viewer = session.get(User, request.asker.user_id)
         if viewer is None:
-            request.respond(text=unmapped_text(request.asker.slack_user_id))
+            request.respond(text=fallback_text(unmapped_text(request.asker.slack_user_id)))
             return
         search = find_deal(session, viewer=viewer, query=query)
     if search.deal is None:
         blocks = deal_choice_blocks(search)
-        request.respond(text=search.message(), blocks=blocks, response_type="ephemeral")
+        request.respond(
+            text=fallback_text(search.message()), blocks=blocks, response_type="ephemeral"
+        )
         return
     insight = _insight(
         services, viewer_id=request.asker.user_id, deal_id=search.deal.id, source="slash_command"
@@ -141,10 +144,14 @@ def _insight(
 
 def _respond_with(respond: Respond, insight: DealInsight | None, **extra: Any) -> None:
     if insight is None:
-        respond(text="No deal you can see matches that.", response_type="ephemeral", **extra)
+        respond(
+            text=fallback_text("No deal you can see matches that."),
+            response_type="ephemeral",
+            **extra,
+        )
         return
     respond(
-        text=insight_fallback_text(insight),
+        text=fallback_text(insight_fallback_text(insight)),
         blocks=insight_blocks(insight),
         response_type="ephemeral",
         **extra,
@@ -173,7 +180,7 @@ def answer_deal_question(message: DirectMessage) -> bool:
     if search.deal is None:
         message.acting.client.chat_postMessage(
             channel=message.channel_id,
-            text=search.message(),
+            text=fallback_text(search.message()),
             blocks=deal_choice_blocks(search),
         )
         return True
@@ -188,10 +195,14 @@ def _post_insight(
     services: Services, client: WebClient, channel_id: str, insight: DealInsight | None
 ) -> None:
     if insight is None:
-        client.chat_postMessage(channel=channel_id, text="No deal you can see matches that.")
+        client.chat_postMessage(
+            channel=channel_id, text=fallback_text("No deal you can see matches that.")
+        )
         return
     posted = client.chat_postMessage(
-        channel=channel_id, text=insight_fallback_text(insight), blocks=insight_blocks(insight)
+        channel=channel_id,
+        text=fallback_text(insight_fallback_text(insight)),
+        blocks=insight_blocks(insight),
     )
     ts = posted.get("ts")
     if insight.request_id is not None and isinstance(ts, str):
@@ -226,7 +237,9 @@ def _answer_follow_up(message: DirectMessage, thread_ts: str) -> bool:
     if plan is None:
         # Visibility changed since the first answer: say nothing about the deal.
         message.acting.client.chat_postMessage(
-            channel=message.channel_id, thread_ts=thread_ts, text="You can no longer see this deal."
+            channel=message.channel_id,
+            thread_ts=thread_ts,
+            text=fallback_text("You can no longer see this deal."),
         )
         return True
     outcome = write_answer(plan, message.text, writer)
@@ -235,7 +248,7 @@ def _answer_follow_up(message: DirectMessage, thread_ts: str) -> bool:
     message.acting.client.chat_postMessage(
         channel=message.channel_id,
         thread_ts=thread_ts,
-        text=f"About {answer.deal.name}",
+        text=fallback_text(f"About {answer.deal.name}"),
         blocks=follow_up_blocks(answer),
     )
     return True
@@ -250,11 +263,14 @@ def pick(click: Click, context: BoltContext, respond: Respond) -> None:
     value = click.value or ""
     if not value.isdigit():
         logger.warning("refused a deal pick with value %r from %s", value[:40], click.user_id)
-        respond(text="That button was garbled; please ask again.", response_type="ephemeral")
+        respond(
+            text=fallback_text("That button was garbled; please ask again."),
+            response_type="ephemeral",
+        )
         return
     asker = who.asker()
     if asker is None:
-        respond(text=unmapped_text(click.user_id), response_type="ephemeral")
+        respond(text=fallback_text(unmapped_text(click.user_id)), response_type="ephemeral")
         return
     # A pick in the bot's DM is answered there; one under a /sales answer replaces it.
     channel_id = click.channel_id if not click.is_ephemeral else None

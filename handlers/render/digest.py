@@ -21,6 +21,7 @@ from handlers.render.kit import (
     context,
     divider,
     escape,
+    fallback_text,
     field_sections,
     header,
     link,
@@ -183,7 +184,9 @@ def rep_digest_text(digest: RepDigest) -> str:
     """The one-line notification text (and the all-clear message)."""
     counts = {b.name: b.count for b in digest.tasks}
     if digest.is_empty:
-        return f"All clear for {_date_title(digest.local_date)}: nothing due, no meetings."
+        return fallback_text(
+            f"All clear for {_date_title(digest.local_date)}: nothing due, no meetings."
+        )
     parts = [
         f"{counts.get('overdue', 0)} overdue",
         f"{counts.get('due_today', 0)} due today",
@@ -193,7 +196,7 @@ def rep_digest_text(digest: RepDigest) -> str:
         parts.append(
             f"{digest.actions_total} guided action{'s' if digest.actions_total > 1 else ''}"
         )
-    return "Your day: " + ", ".join(parts)
+    return fallback_text("Your day: " + ", ".join(parts))
 
 
 def render_rep_digest(digest: RepDigest, *, home: str | None = None) -> list[Block]:
@@ -270,7 +273,7 @@ def _rep_summary_block(rep: RepSummary) -> Block:
 
 def manager_digest_text(digest: ManagerDigest) -> str:
     t = digest.totals
-    return (
+    return fallback_text(
         f"{digest.team_name}: {t['overdue']} overdue, {t['due_today']} due today, "
         f"{t['meetings_today']} meetings, {t['deals_at_risk']} deals at risk, "
         f"{t['deals_without_activity']} with no activity scheduled"

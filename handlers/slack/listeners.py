@@ -28,7 +28,7 @@ from slack_sdk.webhook import WebhookClient
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
-from handlers.render.kit import Block, FieldBlocks
+from handlers.render.kit import Block, FieldBlocks, fallback_text
 from handlers.render.navigation import BadState, ViewState
 from handlers.render.results import replace_block, result_line, result_modal, result_text
 from handlers.slack.context import Acting, acting
@@ -352,10 +352,13 @@ def show_in_place(
         )
         if click.channel_id and click.message_ts and not click.is_ephemeral:
             who.client.chat_update(
-                channel=click.channel_id, ts=click.message_ts, text=result.message, blocks=blocks
+                channel=click.channel_id,
+                ts=click.message_ts,
+                text=fallback_text(result.message),
+                blocks=blocks,
             )
         else:
-            respond(text=result.message, blocks=blocks, replace_original=True)
+            respond(text=fallback_text(result.message), blocks=blocks, replace_original=True)
         return
     if click.in_home:
         publish_home(
@@ -372,9 +375,11 @@ def show_in_place(
 def _tell_privately(who: Acting, click: Click, text: str, *, respond: Respond) -> None:
     """A line only the clicking user sees, under the message they clicked."""
     if click.response_url:
-        respond(text=text, response_type="ephemeral", replace_original=False)
+        respond(text=fallback_text(text), response_type="ephemeral", replace_original=False)
     elif click.channel_id:
-        who.client.chat_postEphemeral(channel=click.channel_id, user=click.user_id, text=text)
+        who.client.chat_postEphemeral(
+            channel=click.channel_id, user=click.user_id, text=fallback_text(text)
+        )
 
 
 def open_form(
@@ -456,7 +461,11 @@ def report_to_origin(who: Acting, origin: dict[str, Any], result: OpResult) -> N
     if not isinstance(url, str) or not _trusted_response_url(url, who.services):
         return
     WebhookClient(url).send_dict(
-        {"text": result_text(result), "response_type": "ephemeral", "replace_original": False}
+        {
+            "text": fallback_text(result_text(result)),
+            "response_type": "ephemeral",
+            "replace_original": False,
+        }
     )
 
 

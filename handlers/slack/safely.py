@@ -13,6 +13,8 @@ from typing import Any
 from slack_bolt import Respond
 from slack_sdk import WebClient
 
+from handlers.render.kit import fallback_text
+
 logger = logging.getLogger(__name__)
 
 SORRY_TEXT = (
@@ -44,12 +46,12 @@ def _apologise(client: WebClient, body: dict[str, Any]) -> None:
         response_url = body.get("response_url")
         if response_url:
             Respond(response_url=response_url)(
-                text=SORRY_TEXT, response_type="ephemeral", replace_original=False
+                text=fallback_text(SORRY_TEXT), response_type="ephemeral", replace_original=False
             )
             return
         user_id = (body.get("user") or {}).get("id") or body.get("user_id")
         if user_id:
             # The App Home has no response_url: the app's DM is the one place to say it.
-            client.chat_postMessage(channel=user_id, text=SORRY_TEXT)
+            client.chat_postMessage(channel=user_id, text=fallback_text(SORRY_TEXT))
     except Exception:
         logger.exception("could not tell the user about the failure")
