@@ -56,7 +56,6 @@ def sales(body: dict[str, Any], context: BoltContext, respond: Respond) -> None:
     handler = SUBCOMMANDS.get(word.lower(), _unknown)
     handler(
         CommandRequest(
-            services=who.services,
             acting=who,
             respond=respond,
             asker=asker,
@@ -74,7 +73,7 @@ def show_view(request: CommandRequest, state: ViewState) -> None:
     """Answer with ``state`` rendered as an ephemeral message (50 blocks, paginated)."""
     try:
         rendered = render_view(
-            request.services, viewer_id=request.asker.user_id, state=state, surface="message"
+            request.acting.services, viewer_id=request.asker.user_id, state=state, surface="message"
         )
     except AccessDenied:
         request.respond(text=fallback_text(NOT_YOURS_TEXT), response_type="ephemeral")
@@ -133,7 +132,7 @@ def _as_user(request: CommandRequest) -> None:
         return
     subject_slack_id = match.group(1)
     # The same lookup as for the asker: linked id, else Slack email (then remembered).
-    found = who_is_asking(request.services, request.acting.client, subject_slack_id)
+    found = who_is_asking(request.acting.services, request.acting.client, subject_slack_id)
     subject_id = found.user_id if found is not None else None
     if subject_id is None:
         request.respond(
@@ -152,7 +151,10 @@ def _as_user(request: CommandRequest) -> None:
 
 def _settings(request: CommandRequest) -> None:
     open_settings(
-        request.services, request.acting.client, asker=request.asker, trigger_id=request.trigger_id
+        request.acting.services,
+        request.acting.client,
+        asker=request.asker,
+        trigger_id=request.trigger_id,
     )
 
 

@@ -20,7 +20,7 @@ from handlers.slack.context import acting
 from handlers.slack.events import first_delivery
 from handlers.slack.home_tab import publish_home
 from handlers.slack.identity import unmapped_text
-from handlers.slack.listeners import Click, on_click, on_event
+from handlers.slack.listeners import HOME_TICKET, Click, on_click, on_event
 from handlers.slack.render_pool import render_view
 
 logger = logging.getLogger(__name__)
@@ -48,7 +48,7 @@ def home_opened(body: dict[str, Any], event: dict[str, Any], context: BoltContex
         who.client,
         slack_user_id=str(event.get("user") or ""),
         state=ViewState.from_view(event.get("view")),
-        ticket=context.get("home_ticket"),
+        ticket=context.get(HOME_TICKET),
         refresh_actions=True,
     )
 

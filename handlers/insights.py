@@ -103,7 +103,7 @@ def deal_command(request: CommandRequest) -> None:
     if not query:
         request.respond(text=fallback_text(USAGE), response_type="ephemeral")
         return
-    services = request.services
+    services = request.acting.services
     with unit_of_work(services.sessions) as session:
         viewer = session.get(User, request.asker.user_id)
         if viewer is None:

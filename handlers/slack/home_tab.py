@@ -10,18 +10,16 @@ from __future__ import annotations
 import logging
 import threading
 from typing import Any
-from weakref import WeakKeyDictionary
 
 from slack_sdk import WebClient
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import Session, sessionmaker
 
 from handlers.render.kit import context, header, section
 from handlers.render.navigation import BadState, ViewState
 from handlers.render.workspace import AccessDenied, UnknownSubject
 from handlers.slack.identity import unmapped_text, who_is_asking
 from handlers.slack.render_pool import render_view
-from handlers.slack.services import Services
+from handlers.slack.services import PerStore, Services
 from rules.actions import evaluate
 from storage.db import unit_of_work
 
@@ -57,17 +55,12 @@ class PublishTickets:
             return self._user_locks.setdefault(slack_user_id, threading.Lock())
 
 
-_tickets: WeakKeyDictionary[sessionmaker[Session], PublishTickets] = WeakKeyDictionary()
-_tickets_lock = threading.Lock()
+_tickets: PerStore[PublishTickets] = PerStore()
 
 
 def publish_tickets(services: Services) -> PublishTickets:
     """The ticket book of this store's app (one per app in a process)."""
-    with _tickets_lock:
-        book = _tickets.get(services.sessions)
-        if book is None:
-            book = _tickets[services.sessions] = PublishTickets()
-        return book
+    return _tickets.get_or_make(services, PublishTickets)
 
 
 def take_home_ticket(services: Services, slack_user_id: str) -> int:

@@ -147,7 +147,6 @@ class Form:
 class CommandRequest:
     """One ``/sales`` invocation by a linked CRM user."""
 
-    services: Services
     acting: Acting
     respond: Respond
     asker: Asker
@@ -173,7 +172,12 @@ class DirectMessage:
 
 ClickWork = Callable[[Click, BoltContext, Respond], None]
 BodyWork = Callable[[dict[str, Any], BoltContext, Respond], None]
+EventWork = Callable[[dict[str, Any], dict[str, Any], BoltContext], None]
 FormWork = Callable[[Form, Ack, BoltContext], "FollowUp | None"]
+
+
+# Where ``on_event(..., home_ticket=True)`` leaves the ticket for the work.
+HOME_TICKET = "salesbot_home_ticket"
 
 
 def _name(work: Callable[..., Any]) -> str:
@@ -226,9 +230,6 @@ def on_command(work: BodyWork) -> Callable[..., None]:
     return listener
 
 
-EventWork = Callable[[dict[str, Any], dict[str, Any], BoltContext], None]
-
-
 def on_event(work: EventWork, *, home_ticket: bool = False) -> Callable[..., None]:
     """An Events API listener: Bolt acknowledges; ``work(body, event, context)`` runs on
     the pool. ``home_ticket`` as for ``on_click`` (the Home tab opening takes one)."""
@@ -237,7 +238,7 @@ def on_event(work: EventWork, *, home_ticket: bool = False) -> Callable[..., Non
         if home_ticket:
             user = str(event.get("user") or "")
             if user:
-                context["home_ticket"] = take_home_ticket(acting(context).services, user)
+                context[HOME_TICKET] = take_home_ticket(acting(context).services, user)
         _after_ack(context, body, _name(work), lambda: work(body, event, context))
 
     listener.__name__ = _name(work)
