@@ -44,9 +44,7 @@ def home_opened(body: dict[str, Any], event: dict[str, Any], context: BoltContex
     if event.get("tab") != "home" or not first_delivery(who.services, body):
         return
     publish_home(
-        who.services,
-        who.client,
-        slack_user_id=str(event.get("user") or ""),
+        who,
         state=ViewState.from_view(event.get("view")),
         ticket=context.get(HOME_TICKET),
         refresh_actions=True,
@@ -61,13 +59,7 @@ def _navigate(click: Click, context: BoltContext, respond: Respond) -> None:
         logger.warning("refused a navigation value from %s: %s", click.user_id, error)
         return
     if click.container == "view":
-        publish_home(
-            who.services,
-            who.client,
-            slack_user_id=click.user_id,
-            state=state,
-            ticket=click.home_ticket,
-        )
+        publish_home(who, state=state, ticket=click.home_ticket)
         return
     asker = who.asker()
     if asker is None:

@@ -17,7 +17,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from handlers.render.kit import context, header, section
 from handlers.render.navigation import BadState, ViewState
 from handlers.render.workspace import AccessDenied, UnknownSubject
-from handlers.slack.identity import unmapped_text, who_is_asking
+from handlers.slack.context import Acting
+from handlers.slack.identity import unmapped_text
 from handlers.slack.render_pool import render_view
 from handlers.slack.services import PerStore, Services
 from rules.actions import evaluate
@@ -69,48 +70,41 @@ def take_home_ticket(services: Services, slack_user_id: str) -> int:
 
 
 def publish_home(
-    services: Services,
-    client: WebClient,
+    who: Acting,
     *,
-    slack_user_id: str,
     state: ViewState | None = None,
     ticket: int | None = None,
     refresh_actions: bool = False,
     notice: dict[str, Any] | None = None,
 ) -> None:
-    """Render and publish ``slack_user_id``'s Home tab (the overview unless ``state``).
+    """Render and publish the acting user's Home tab (the overview unless ``state``).
 
     Buttons call this after a change so the Home tab updates in place; pass the state
     read with ``ViewState.from_view(body["view"])`` to keep the user where they were.
 
     Args:
-        services: The app's services.
-        client: The Web API client.
-        slack_user_id: Whose Home tab.
+        who: The request's acting user (whose Home tab), with the services and client.
         state: Where the user is; the overview when None.
         ticket: From ``take_home_ticket`` in the ack; the publish is skipped when a newer
             request for the same user has arrived since (it will publish instead).
         refresh_actions: Bring the user's guided actions up to date first (opening the tab).
         notice: A block under the header saying what a button just did.
     """
-    book = publish_tickets(services)
+    book = publish_tickets(who.services)
+    slack_user_id = who.slack_user_id
     if ticket is not None and not book.is_latest(slack_user_id, ticket):
         return
     with book.user_lock(slack_user_id):
         if ticket is not None and not book.is_latest(slack_user_id, ticket):
             return
-        _render_and_publish(services, client, slack_user_id, state, refresh_actions, notice)
+        _render_and_publish(who, state, refresh_actions, notice)
 
 
 def _render_and_publish(
-    services: Services,
-    client: WebClient,
-    slack_user_id: str,
-    state: ViewState | None,
-    refresh_actions: bool,
-    notice: dict[str, Any] | None,
+    who: Acting, state: ViewState | None, refresh_actions: bool, notice: dict[str, Any] | None
 ) -> None:
-    asker = who_is_asking(services, client, slack_user_id)
+    services, client, slack_user_id = who.services, who.client, who.slack_user_id
+    asker = who.asker()
     if asker is None:
         _publish(client, slack_user_id, _unmapped_view(slack_user_id), ViewState())
         return

@@ -363,9 +363,7 @@ def show_in_place(
         return
     if click.in_home:
         publish_home(
-            who.services,
-            who.client,
-            slack_user_id=click.user_id,
+            who,
             state=ViewState.from_view(click.view),
             notice=result_line(result, block_id="button_result"),
         )
@@ -451,9 +449,7 @@ def report_to_origin(who: Acting, origin: dict[str, Any], result: OpResult) -> N
         except BadState:
             state = ViewState()
         publish_home(
-            who.services,
-            who.client,
-            slack_user_id=who.slack_user_id,
+            who,
             state=state,
             notice=result_line(result, block_id="button_result"),
         )
