@@ -23,7 +23,7 @@ from slack_sdk import WebClient
 from bot.digests.compose import slack_home_url
 from bot.digests.deliver import claimer_name
 from bot.digests.schedule import DigestScheduler, build_digest_scheduler
-from handlers.services import Services
+from handlers.slack.services import Services
 from storage.receipts import prune_receipts
 
 logger = logging.getLogger(__name__)

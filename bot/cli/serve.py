@@ -24,7 +24,7 @@ def serve(
     from bot.app import ConfigurationError, create_app
     from bot.jobs import start_background_jobs
     from bot.server import serve_http, serve_socket
-    from handlers.services import Services
+    from handlers.slack.services import Services
 
     settings = settings_or_exit(**({"slack_mode": mode} if mode else {}))
     logging.getLogger().setLevel(settings.log_level)

@@ -18,7 +18,7 @@ from handlers.render.digest import (
     render_rep_digest,
     rep_digest_text,
 )
-from handlers.services import AppSettings
+from handlers.slack.services import AppSettings
 from insights.risks import RiskKind, crm_risks
 from rules.digest_schedule import DueDigest
 from rules.digests import DigestSources, manager_digest, rep_digest

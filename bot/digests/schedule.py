@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.digests.compose import DigestComposer, digest_sources
 from bot.digests.deliver import DEFAULT_RATE_PER_SECOND, Deliverer, DeliveryReport, Pacer
-from handlers.services import AppSettings
+from handlers.slack.services import AppSettings
 from rules.actions import evaluate
 from rules.clock import local_date, user_zone
 from rules.digest_schedule import CATCH_UP, DueDigest, due_digests, missed_digests, zone_or_utc
