@@ -39,7 +39,7 @@ if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
     from slack_sdk import WebClient
 
-    from handlers.services import Services
+    from handlers.slack.services import Services
 
 logger = logging.getLogger(__name__)
 
@@ -279,12 +279,13 @@ def start_hubspot(
     token; without a webhook secret, no route: the periodic sync alone keeps up)."""
     if not is_configured(settings):
         return None, {}
-    from handlers.home import publish_home
+    from handlers.slack.context import Acting
+    from handlers.slack.home_tab import publish_home
 
     def publish(slack_user_ids: list[str]) -> None:
         for slack_user_id in slack_user_ids:
             try:
-                publish_home(services, slack, slack_user_id=slack_user_id)
+                publish_home(Acting(services, slack, slack_user_id))
             except Exception:
                 logger.exception("hubspot: refreshing the Home tab of %s failed", slack_user_id)
 

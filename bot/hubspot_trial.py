@@ -29,11 +29,16 @@ from rich.console import Console
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from bot.commands_actions import show_guided_actions
-from bot.commands_insights import deal_insights_section
 from bot.hubspot import WEBHOOK_PATH, HubSpotWorker, sync_and_apply, webhook_app
 from bot.settings import load_settings
-from bot.terminal import OVERVIEW_SECTIONS, TerminalContext, render_sections, terminal_console
+from bot.terminal.actions import show_guided_actions
+from bot.terminal.insights import deal_insights_section
+from bot.terminal.sections import (
+    OVERVIEW_SECTIONS,
+    TerminalContext,
+    render_sections,
+    terminal_console,
+)
 from connectors.hubspot import OfficialClient
 from rules.actions import evaluate, open_actions
 from storage.db import make_engine, upgrade

@@ -13,7 +13,7 @@ import json
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import partial
 from typing import Any, Protocol, TypeVar
 
@@ -306,34 +306,34 @@ class OfficialClient:
             kwargs["properties_with_history"] = list(history)
         if after:
             kwargs["after"] = after
-        answer = self._call(lambda: api.get_page_with_http_info(object_type, **kwargs))
-        return Page([_object(o) for o in answer.results or []], _next_after(answer))
+        answer = self._json_call(api.get_page_with_http_info, object_type, **kwargs)
+        return Page([_object(o) for o in answer.get("results") or []], _after(answer))
 
     def search_page(
         self, object_type: str, *, properties: Sequence[str], window: SearchWindow
     ) -> Page:
-        from hubspot.crm.objects import Filter, FilterGroup, PublicObjectSearchRequest
-
         filters = [
-            Filter(
-                property_name=window.modified_property,
-                operator="GTE",
-                value=str(int(window.since.timestamp() * 1000)),
-            )
+            {
+                "propertyName": window.modified_property,
+                "operator": "GTE",
+                "value": str(int(window.since.timestamp() * 1000)),
+            }
         ]
         if window.after_id:
             filters.append(
-                Filter(property_name="hs_object_id", operator="GT", value=str(window.after_id))
+                {"propertyName": "hs_object_id", "operator": "GT", "value": str(window.after_id)}
             )
-        request = PublicObjectSearchRequest(
-            filter_groups=[FilterGroup(filters=filters)],
-            sorts=[{"propertyName": "hs_object_id", "direction": "ASCENDING"}],
-            properties=list(properties),
-            limit=SEARCH_PAGE,
-        )
+        body = {
+            "filterGroups": [{"filters": filters}],
+            "sorts": [{"propertyName": "hs_object_id", "direction": "ASCENDING"}],
+            "properties": list(properties),
+            "limit": SEARCH_PAGE,
+        }
         api = self._client.crm.objects.search_api
-        answer = self._call(lambda: api.do_search_with_http_info(object_type, request), search=True)
-        return Page([_object(o) for o in answer.results or []], _next_after(answer), answer.total)
+        answer = self._json_call(api.do_search_with_http_info, object_type, body, search=True)
+        return Page(
+            [_object(o) for o in answer.get("results") or []], _after(answer), answer.get("total")
+        )
 
     def batch_read(
         self,
@@ -343,57 +343,62 @@ class OfficialClient:
         properties: Sequence[str],
         history: Sequence[str] = (),
     ) -> list[CrmObject]:
-        from hubspot.crm.objects import BatchReadInputSimplePublicObjectId, SimplePublicObjectId
-
         found: list[CrmObject] = []
         api = self._client.crm.objects.batch_api
         size = HISTORY_PAGE if history else BATCH_READ
         for start in range(0, len(ids), size):
-            chunk = ids[start : start + size]
-            request = BatchReadInputSimplePublicObjectId(
-                inputs=[SimplePublicObjectId(id=i) for i in chunk],
-                properties=list(properties),
-                properties_with_history=list(history),
-            )
-            answer = self._call(
-                partial(api.read_with_http_info, object_type, request, archived=False)
-            )
-            found += [_object(o) for o in answer.results or []]
+            body = {
+                "inputs": [{"id": i} for i in ids[start : start + size]],
+                "properties": list(properties),
+                "propertiesWithHistory": list(history),
+            }
+            answer = self._json_call(api.read_with_http_info, object_type, body, archived=False)
+            found += [_object(o) for o in answer.get("results") or []]
         return found
 
     def associations(
         self, from_type: str, to_type: str, ids: Sequence[str]
     ) -> dict[str, list[Association]]:
-        from hubspot.crm.associations.v4 import (
-            BatchInputPublicFetchAssociationsBatchRequest,
-            PublicFetchAssociationsBatchRequest,
-        )
-
         api = self._client.crm.associations.v4.batch_api
         found: dict[str, list[Association]] = {i: [] for i in ids}
-        pending: list[tuple[str, str | None]] = [(i, None) for i in ids]
+        pending: list[dict[str, str]] = [{"id": i} for i in ids]
         while pending:
             chunk, pending = pending[:ASSOCIATIONS_BATCH], pending[ASSOCIATIONS_BATCH:]
-            request = BatchInputPublicFetchAssociationsBatchRequest(
-                inputs=[PublicFetchAssociationsBatchRequest(id=i, after=a) for i, a in chunk]
+            answer = self._json_call(
+                api.get_page_with_http_info, from_type, to_type, {"inputs": chunk}
             )
-            answer = self._call(partial(api.get_page_with_http_info, from_type, to_type, request))
-            for result in answer.results or []:
-                from_id = str(result._from.id)
-                for to in result.to or []:
-                    types = to.association_types or []
+            for result in answer.get("results") or []:
+                from_id = str((result.get("from") or {}).get("id"))
+                for to in result.get("to") or []:
+                    types = to.get("associationTypes") or []
                     found.setdefault(from_id, []).append(
                         Association(
-                            str(to.to_object_id),
-                            tuple(int(t.type_id) for t in types if t.type_id is not None),
-                            tuple(t.label for t in types),
+                            str(to.get("toObjectId")),
+                            tuple(int(t["typeId"]) for t in types if t.get("typeId") is not None),
+                            tuple(t.get("label") for t in types),
                         )
                     )
-                after = _next_after(result)
+                after = _after(result)
                 if after:
                     # More than one page of associations for this record: ask again.
-                    pending.append((from_id, after))
+                    pending.append({"id": from_id, "after": after})
         return found
+
+    def _json_call(
+        self, request: Callable[..., Any], *args: Any, search: bool = False, **kwargs: Any
+    ) -> Any:
+        """A generated API call answered as plain JSON.
+
+        The client's generated response models cost more than the rest of the sync (a
+        ``Configuration`` built per model, dates parsed by dateutil: measured at about 1 ms
+        per record); requests still go through the client, responses are read directly.
+        """
+
+        def raw() -> tuple[Any, int, Mapping[str, str]]:
+            response = request(*args, _preload_content=False, **kwargs)
+            return json.loads(response.data or b"null"), response.status, response.headers
+
+        return self._call(raw, search=search)
 
     # Limits and retries ---------------------------------------------------------------
 
@@ -502,9 +507,26 @@ def _next_after(answer: Any) -> str | None:
     return str(after) if after else None
 
 
-def _object(o: Any) -> CrmObject:
-    history = {
-        name: [Change(v.value, v.timestamp) for v in values or [] if v.timestamp is not None]
-        for name, values in (getattr(o, "properties_with_history", None) or {}).items()
-    }
-    return CrmObject(str(o.id), dict(o.properties or {}), getattr(o, "archived_at", None), history)
+def _after(answer: Mapping[str, Any]) -> str | None:
+    after = ((answer.get("paging") or {}).get("next") or {}).get("after")
+    return str(after) if after else None
+
+
+def _when(value: Any) -> datetime | None:
+    if not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _object(o: Mapping[str, Any]) -> CrmObject:
+    history: dict[str, list[Change]] = {}
+    for name, values in (o.get("propertiesWithHistory") or {}).items():
+        changes = [(v.get("value"), _when(v.get("timestamp"))) for v in values or []]
+        history[name] = [Change(value, at) for value, at in changes if at is not None]
+    return CrmObject(
+        str(o["id"]), dict(o.get("properties") or {}), _when(o.get("archivedAt")), history
+    )

@@ -14,16 +14,19 @@ from __future__ import annotations
 import io
 import json
 import logging
-from collections.abc import Callable, Iterable, Sequence
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import partial
+from queue import Empty, Full, Queue
 from typing import Any
 
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from connectors.hubspot import emails, mapping, writes
+from connectors.hubspot import derived, mapping, writes
 from connectors.hubspot.api import (
     SEARCH_PAGE,
     Association,
@@ -86,6 +89,56 @@ _TABLES = {
     "deals": Deal.__table__,
     "leads": Lead.__table__,
 }
+
+
+@dataclass(frozen=True)
+class _Group:
+    """Records fetched together, their associations, and the cursor once they are written."""
+
+    objects: list[CrmObject]
+    links: dict[str, dict[str, list[Association]]]
+    position: dict[str, Any]
+
+
+_DONE = object()
+
+
+def _ahead(items: Iterator[_Group]) -> Iterator[_Group]:
+    """``items``, produced one ahead in a thread; its errors are raised here, in order."""
+    queue: Queue[Any] = Queue(maxsize=1)
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for item in items:
+                while not stop.is_set():
+                    try:
+                        queue.put(item, timeout=0.5)
+                        break
+                    except Full:
+                        continue
+                if stop.is_set():
+                    return
+            queue.put(_DONE)
+        except BaseException as error:  # handed to the consumer, which raises it
+            queue.put(error)
+
+    thread = threading.Thread(target=produce, name="hubspot-fetch", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item = queue.get()
+            if item is _DONE:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        # Unblock a producer waiting to put, then let it finish its current request.
+        with suppress(Empty):
+            queue.get_nowait()
+        thread.join(timeout=60)
 
 
 @dataclass
@@ -296,29 +349,7 @@ class Syncer:
             else:
                 started, after = state.full_started_at, state.full_after
         assert started is not None
-        group: list[CrmObject] = []
-        while True:
-            page = self.api.list_page(
-                kind.name,
-                properties=kind.properties,
-                after=after,
-                archived=False,
-                history=kind.history,
-            )
-            group += page.results
-            after = page.after
-            if len(group) >= GROUP or not after:
-                self.write(kind, group)
-                with Session(self.engine) as session:
-                    save_cursor(
-                        session, kind.name, full_after=after, records=self._count(session, kind)
-                    )
-                    self._count_requests(session)
-                    session.commit()
-                self._progress(kind.name, len(group))
-                group = []
-            if not after:
-                break
+        self._write_groups(kind, self._listed_groups(kind, after))
         self.sweep_archived(kind)
         with Session(self.engine) as session:
             save_cursor(
@@ -343,32 +374,7 @@ class Syncer:
                 session.commit()
             swept = state.archived_swept_at
         assert since is not None
-        group: list[CrmObject] = []
-        while True:
-            window = SearchWindow(kind.modified_property, since, after_id)
-            page = self.api.search_page(kind.name, properties=("hs_object_id",), window=window)
-            # Search gives no property history: the records are read in batches instead.
-            group += self.api.batch_read(
-                kind.name,
-                [o.id for o in page.results],
-                properties=kind.properties,
-                history=kind.history,
-            )
-            if page.results:
-                after_id = max(after_id, max(_int_id(o.id) for o in page.results))
-            done = len(page.results) < SEARCH_PAGE or not page.after
-            if len(group) >= GROUP or done:
-                self.write(kind, group)
-                with Session(self.engine) as session:
-                    save_cursor(
-                        session, kind.name, cursor_id=after_id, records=self._count(session, kind)
-                    )
-                    self._count_requests(session)
-                    session.commit()
-                self._progress(kind.name, len(group))
-                group = []
-            if done:
-                break
+        self._write_groups(kind, self._searched_groups(kind, since, after_id))
         if swept is None or self.clock() - swept >= self.archived_sweep_every:
             self.sweep_archived(kind)
         with Session(self.engine) as session:
@@ -380,6 +386,72 @@ class Syncer:
                 pass_started_at=None,
             )
             session.commit()
+
+    def _listed_groups(self, kind: ObjectType, after: str | None) -> Iterator[_Group]:
+        """Every record of the type from page token ``after`` on, a group at a time."""
+        group: list[CrmObject] = []
+        while True:
+            page = self.api.list_page(
+                kind.name,
+                properties=kind.properties,
+                after=after,
+                archived=False,
+                history=kind.history,
+            )
+            group += page.results
+            after = page.after
+            if len(group) >= GROUP or not after:
+                yield self._group(kind, group, {"full_after": after})
+                group = []
+            if not after:
+                return
+
+    def _searched_groups(
+        self, kind: ObjectType, since: datetime, after_id: int
+    ) -> Iterator[_Group]:
+        """Records modified at or after ``since`` with ids above ``after_id``, by id."""
+        group: list[CrmObject] = []
+        while True:
+            window = SearchWindow(kind.modified_property, since, after_id)
+            if kind.history:
+                # Search gives no property history: those records are read in batches.
+                page = self.api.search_page(kind.name, properties=("hs_object_id",), window=window)
+                group += self.api.batch_read(
+                    kind.name,
+                    [o.id for o in page.results],
+                    properties=kind.properties,
+                    history=kind.history,
+                )
+            else:
+                page = self.api.search_page(kind.name, properties=kind.properties, window=window)
+                group += page.results
+            if page.results:
+                after_id = max(after_id, max(_int_id(o.id) for o in page.results))
+            done = len(page.results) < SEARCH_PAGE or not page.after
+            if len(group) >= GROUP or done:
+                yield self._group(kind, group, {"cursor_id": after_id})
+                group = []
+            if done:
+                return
+
+    def _group(
+        self, kind: ObjectType, objects: list[CrmObject], position: dict[str, Any]
+    ) -> _Group:
+        unique = list({o.id: o for o in objects}.values())
+        return _Group(unique, self._associations(kind, [o.id for o in unique]), position)
+
+    def _write_groups(self, kind: ObjectType, groups: Iterator[_Group]) -> None:
+        """Write each group, then save the cursor it reached; the next group is fetched
+        meanwhile (the rate limit, not the writing, should set the pace)."""
+        for group in _ahead(groups):
+            self.write(kind, group.objects, group.links)
+            with Session(self.engine) as session:
+                save_cursor(
+                    session, kind.name, records=self._count(session, kind), **group.position
+                )
+                self._count_requests(session)
+                session.commit()
+            self._progress(kind.name, len(group.objects))
 
     def sweep_archived(self, kind: ObjectType) -> None:
         """List the type's archived records and remove those the store still holds."""
@@ -407,12 +479,18 @@ class Syncer:
 
     # Writing --------------------------------------------------------------------------
 
-    def write(self, kind: ObjectType, objects: Sequence[CrmObject]) -> None:
+    def write(
+        self,
+        kind: ObjectType,
+        objects: Sequence[CrmObject],
+        links: dict[str, dict[str, list[Association]]] | None = None,
+    ) -> None:
         """Map, check and upsert ``objects`` (with their associations) into the store."""
         if not objects:
             return
         objects = list({o.id: o for o in objects}.values())
-        links = self._associations(kind, [o.id for o in objects])
+        if links is None:
+            links = self._associations(kind, [o.id for o in objects])
         states = self._states(kind.name) if kind.name in ("deals", "leads") else {}
         dispositions = self.dispositions() if kind.name == "calls" else {}
         records: list[dict[str, Any]] = []
@@ -453,7 +531,7 @@ class Syncer:
         ids: dict[str, int],
         records: list[dict[str, Any]],
     ) -> None:
-        """Email replies and open times, which HubSpot keeps elsewhere (``emails``)."""
+        """Email replies and open times, meeting attendees (see ``derived``)."""
         if kind.name == "contacts":
             opened: dict[int, datetime | None] = {}
             for obj in objects:
@@ -467,13 +545,15 @@ class Syncer:
                         at = None
                     opened[ids[obj.id]] = datetime.fromisoformat(at) if at else None
             writes.set_last_opened(session, opened)
-            emails.derive_opens(session, [i for i, at in opened.items() if at is not None])
+            derived.derive_opens(session, [i for i, at in opened.items() if at is not None])
         elif kind.kind == ActivityKind.EMAIL:
-            emails.derive_replies(session, [r["thread_id"] for r in records if r.get("thread_id")])
+            derived.derive_replies(session, [r["thread_id"] for r in records if r.get("thread_id")])
             contacts = writes.row_ids(
                 session, "contacts", [c for r in records for c in r.get("contacts") or []]
             )
-            emails.derive_opens(session, contacts.values())
+            derived.derive_opens(session, contacts.values())
+        elif kind.kind == ActivityKind.MEETING:
+            derived.derive_attendees(session, ids.values())
 
     def delete(self, kind: ObjectType, external_ids: Sequence[str]) -> None:
         if not external_ids:

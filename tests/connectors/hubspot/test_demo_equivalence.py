@@ -164,6 +164,16 @@ def _evidence(engine: Engine) -> dict[str, Any]:
     return found
 
 
+def _attendees(engine: Engine) -> dict[tuple[str, str], list[str]]:
+    """Each meeting's attendees' e-mails (the workspace views list them)."""
+    with Session(engine) as session:
+        meetings = session.scalars(select(Activity).where(Activity.kind == "meeting"))
+        return {
+            (m.subject or "", _ms(m.starts_at)): sorted(str(a["email"]) for a in m.attendees or [])
+            for m in meetings
+        }
+
+
 def test_a_synced_demo_portal_gives_the_demo_workspace(
     demo_engine: Engine, sqlite_engine: Engine, hubspot: HubSpotStandIn
 ) -> None:
@@ -190,3 +200,4 @@ def test_a_synced_demo_portal_gives_the_demo_workspace(
     assert len(demo_evidence) > 50
     differing = [name for name in demo_evidence if demo_evidence[name] != synced_evidence.get(name)]
     assert differing == []
+    assert _attendees(demo_engine) == _attendees(sqlite_engine)
