@@ -287,3 +287,170 @@ def test_without_a_portal_no_outbox_row_is_written(store: Store) -> None:
         session.commit()
 
     assert _rows(store) == []
+
+
+# Failures, retries, crashes, replicas ---------------------------------------------------
+
+
+def test_429_and_5xx_are_retried_inside_the_limiter(
+    store: Store, hubspot: HubSpotStandIn, small_portal: SmallPortal
+) -> None:
+    waits: list[float] = []
+    limiter = RateLimiter(sleep=waits.append)
+    writer = WritingClient(token=hubspot.token, api_url=hubspot.base_url, limiter=limiter)
+    hubspot.fail_next(1, status=429, endpoint="objects.update")
+    hubspot.fail_next(2, status=503, endpoint="objects.update")
+    store.act(lambda s, a: complete_task(s, a, store.task, now=NOW))
+
+    report = _deliver(store, writer)
+
+    assert report.sent == 1
+    assert _props(hubspot, "tasks", small_portal.task)["hs_task_status"] == "COMPLETED"
+    assert hubspot.count("objects.update", status=200) == 1
+    # The 429 waited one rate-limit interval (no Retry-After); the 503s backed off.
+    assert waits == [10.0, 2.0, 4.0]
+
+
+def test_a_create_answered_5xx_is_looked_up_before_it_is_sent_again(
+    store: Store, writer: WritingClient, hubspot: HubSpotStandIn
+) -> None:
+    hubspot.fail_next(1, status=502, endpoint="objects.create")
+    store.act(
+        lambda s, a: create_task(
+            s, a, TaskDraft(subject="Book the demo", due_at=NOW + timedelta(days=1)), now=NOW
+        )
+    )
+
+    _deliver(store, writer)
+
+    assert [r.properties["hs_task_subject"] for r in hubspot.portal.live("tasks")].count(
+        "Book the demo"
+    ) == 1
+    assert hubspot.count("objects.search", object_type="tasks") == 1
+
+
+def test_two_replicas_send_each_row_once_in_order(
+    store: Store, hubspot: HubSpotStandIn, small_portal: SmallPortal
+) -> None:
+    tasks = [
+        hubspot.portal.create(
+            "tasks",
+            {
+                "hs_task_subject": f"Call {n}",
+                "hs_task_status": "NOT_STARTED",
+                "hs_timestamp": NOW + timedelta(days=1),
+                "hubspot_owner_id": small_portal.dana,
+            },
+        ).id
+        for n in range(8)
+    ]
+    api = WritingClient(token=hubspot.token, api_url=hubspot.base_url, limiter=RateLimiter())
+    Syncer(store.engine, api).run(only=["tasks"])
+    with Session(store.engine) as session:
+        local = list(session.scalars(select(Activity.id).where(Activity.external_id.in_(tasks))))
+    for task_id in local:
+        store.act(lambda s, a, t=task_id: reschedule_task(s, a, t, to="next_week", now=NOW))
+        store.act(lambda s, a, t=task_id: complete_task(s, a, t, now=NOW))
+    hubspot.latency_seconds = 0.005
+
+    import threading
+
+    senders = [
+        OutboxSender(
+            store.engine,
+            WritingClient(token=hubspot.token, api_url=hubspot.base_url, limiter=RateLimiter()),
+            holder=name,
+            clock=lambda: NOW,
+        )
+        for name in ("replica-a", "replica-b")
+    ]
+    reports: list[Delivered] = []
+    threads = [
+        threading.Thread(target=lambda s=s: reports.append(s.deliver(limit=3))) for s in senders
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert sum(r.sent for r in reports) == 2 * len(tasks)
+    assert hubspot.count("objects.update") == 2 * len(tasks)
+    for task in tasks:
+        props = _props(hubspot, "tasks", task)
+        assert props["hs_task_status"] == "COMPLETED"
+        assert (props["hs_timestamp"] or "").startswith("2026-03-18")
+
+
+# Conflicts and refusals -----------------------------------------------------------------
+
+
+def test_a_change_made_in_hubspot_since_is_not_overwritten(
+    store: Store, writer: WritingClient, hubspot: HubSpotStandIn, small_portal: SmallPortal
+) -> None:
+    sam = hubspot.portal.owners[small_portal.sam]
+    theirs = datetime(2026, 3, 25, 9, 0, tzinfo=UTC)
+    hubspot.portal.update(
+        "tasks", small_portal.task, {"hs_timestamp": theirs}, by_user_id=sam.user_id
+    )
+    store.act(lambda s, a: reschedule_task(s, a, store.task, to=date(2026, 3, 20), now=NOW))
+
+    report = _deliver(store, writer)
+
+    assert report.conflicts == 1 and report.sent == 0
+    assert _props(hubspot, "tasks", small_portal.task)["hs_timestamp"] == "2026-03-25T09:00:00.000Z"
+    [row] = _rows(store)
+    assert row.state is OutboxState.CONFLICT and row.conflict is not None
+    with Session(store.engine) as session:
+        from connectors.hubspot.writeback import who_changed
+
+        assert who_changed(session, row.conflict["due_at"]) == "Sam Ortiz"
+        task = session.get(Activity, store.task)
+        assert task is not None and task.due_at == theirs  # the local copy is HubSpot's again
+
+
+def test_a_task_deleted_in_hubspot_fails_plainly_and_goes_here_too(
+    store: Store, writer: WritingClient, hubspot: HubSpotStandIn, small_portal: SmallPortal
+) -> None:
+    hubspot.portal.archive("tasks", small_portal.task)
+    store.act(lambda s, a: complete_task(s, a, store.task, now=NOW))
+
+    report = _deliver(store, writer)
+
+    [row] = _rows(store)
+    assert report.failed == 1 and row.state is OutboxState.FAILED
+    assert row.last_error == "the record was deleted in HubSpot"
+    with Session(store.engine) as session:
+        assert session.get(Activity, store.task) is None
+
+
+def test_a_missing_scope_fails_plainly_and_the_local_copy_returns(
+    store: Store, writer: WritingClient, hubspot: HubSpotStandIn
+) -> None:
+    hubspot.revoke_scope("crm.objects.deals.write")
+    store.act(
+        lambda s, a: update_deal(s, a, store.deal, change=DealChange(next_step="Kick-off"), now=NOW)
+    )
+
+    _deliver(store, writer)
+
+    [row] = _rows(store)
+    assert row.state is OutboxState.FAILED
+    assert "crm.objects.deals.write" in (row.last_error or "")
+    with Session(store.engine) as session:
+        deal = session.get(Deal, store.deal)
+        assert deal is not None and deal.next_step is None
+
+
+def test_a_forged_click_writes_nothing_anywhere(
+    store: Store, writer: WritingClient, hubspot: HubSpotStandIn
+) -> None:
+    with store.session() as session:
+        sam = session.get(User, store.sam)  # a rep: Dana's task is not his
+        assert sam is not None
+        assert complete_task(session, sam, store.task, now=NOW).refused
+        session.commit()
+    hubspot.clear()
+
+    _deliver(store, writer)
+
+    assert _rows(store) == [] and hubspot.count() == 0
