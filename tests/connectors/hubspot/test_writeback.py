@@ -3,6 +3,9 @@ a colleague's change (docs/hubspot.md, "Write-back")."""
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -14,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from connectors.hubspot import RateLimiter, Syncer
 from connectors.hubspot.write_api import MARKER_PROPERTY, WritingClient
-from connectors.hubspot.writeback import Delivered, OutboxSender
+from connectors.hubspot.writeback import CLAIM_TTL, Delivered, OutboxSender
 from rules.activity_ops import log_call_outcome, log_meeting_outcome
 from rules.deal_ops import DealChange, DealDraft, create_deal, update_deal
 from rules.op_result import OpResult
@@ -454,3 +457,52 @@ def test_a_forged_click_writes_nothing_anywhere(
     _deliver(store, writer)
 
     assert _rows(store) == [] and hubspot.count() == 0
+
+
+def test_killed_after_the_commit_and_after_hubspot_took_the_create_it_is_created_once(
+    store: Store, writer: WritingClient, hubspot: HubSpotStandIn
+) -> None:
+    def crash(point: str) -> None:
+        command = [
+            sys.executable,
+            "-m",
+            "tests.connectors.hubspot.crashing_writer",
+            str(store.engine.url),
+            hubspot.base_url,
+            hubspot.token,
+            point,
+        ]
+        finished = subprocess.run(command, capture_output=True, timeout=60)
+        assert finished.returncode == -signal.SIGKILL, finished.stderr.decode()[-2000:]
+
+    crash("after-commit")  # the task and its row are committed, nothing sent
+    assert [r.state for r in _rows(store)] == [OutboxState.PENDING]
+    crash("after-create")  # HubSpot has the task; salesbot never recorded its id
+    [created] = [
+        r
+        for r in hubspot.portal.live("tasks")
+        if r.properties["hs_task_subject"] == "Send the contract"
+    ]
+    [row] = _rows(store)
+    # The claim of the killed replica runs out, then this one takes over.
+    sender = OutboxSender(
+        store.engine,
+        writer,
+        holder="replica-b",
+        clock=lambda: NOW + CLAIM_TTL + timedelta(seconds=1),
+    )
+
+    report = sender.deliver()
+
+    assert report.sent == 1
+    subjects = [r.properties["hs_task_subject"] for r in hubspot.portal.live("tasks")]
+    assert subjects.count("Send the contract") == 1
+    assert hubspot.count("objects.create") == 1
+    with Session(store.engine) as session:
+        row_now = session.get(OutboxWrite, row.id)
+        assert row_now is not None and row_now.state is OutboxState.SENT
+        assert row_now.crm_id == created.id
+        assert (
+            session.scalar(select(Activity.id).where(Activity.external_id == created.id))
+            == row.object_id
+        )
