@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from functools import partial
 
 import pytest
 from sqlalchemy import Engine, select
@@ -332,6 +333,14 @@ def test_a_create_answered_5xx_is_looked_up_before_it_is_sent_again(
     assert hubspot.count("objects.search", object_type="tasks") == 1
 
 
+def _reschedule_next_week(session: Session, actor: User, *, task_id: int) -> OpResult:
+    return reschedule_task(session, actor, task_id, to="next_week", now=NOW)
+
+
+def _complete(session: Session, actor: User, *, task_id: int) -> OpResult:
+    return complete_task(session, actor, task_id, now=NOW)
+
+
 def test_two_replicas_send_each_row_once_in_order(
     store: Store, hubspot: HubSpotStandIn, small_portal: SmallPortal
 ) -> None:
@@ -352,8 +361,8 @@ def test_two_replicas_send_each_row_once_in_order(
     with Session(store.engine) as session:
         local = list(session.scalars(select(Activity.id).where(Activity.external_id.in_(tasks))))
     for task_id in local:
-        store.act(lambda s, a, t=task_id: reschedule_task(s, a, t, to="next_week", now=NOW))
-        store.act(lambda s, a, t=task_id: complete_task(s, a, t, now=NOW))
+        store.act(partial(_reschedule_next_week, task_id=task_id))
+        store.act(partial(_complete, task_id=task_id))
     hubspot.latency_seconds = 0.005
 
     import threading
