@@ -295,6 +295,10 @@ def start_hubspot(
         every=timedelta(minutes=settings.hubspot_sync_minutes),
         publish=publish,
     ).start()
+    # Every write from a button now goes to HubSpot too (docs/hubspot.md, "Write-back").
+    from bot.writeback import start_writeback
+
+    start_writeback(settings, engine, services, slack, publish=publish)
     routes = {}
     if settings.hubspot_webhook_secret is not None:
         routes[WEBHOOK_PATH] = webhook_app(settings, engine, worker)

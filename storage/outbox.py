@@ -8,14 +8,14 @@ never asks which CRM, or whether there is one. The row commits with the change i
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from enum import Enum
 from typing import Any
 
-from sqlalchemy import and_, exists, func, or_, select, update
+from sqlalchemy import and_, event, exists, func, or_, select, update
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from storage.models import (
@@ -29,8 +29,12 @@ from storage.models import (
 )
 from storage.types import utc
 
-# The key in ``Session.info`` that turns the outbox on.
+# The key in ``Session.info`` that turns the outbox on; its value names the CRM for people.
 OUTBOX_INFO_KEY = "salesbot.outbox"
+# A callable in ``Session.info``: called after a commit that queued a write (wakes a sender).
+WAKE_INFO_KEY = "salesbot.outbox.wake"
+_QUEUED_KEY = "salesbot.outbox.queued"
+_ROWS_KEY = "salesbot.outbox.rows"
 
 _OPERATIONS = {
     ChangeKind.CREATED: OutboxOperation.CREATE,
@@ -40,13 +44,49 @@ _OPERATIONS = {
 Changes = Mapping[str, tuple[object, object]]
 
 
-def enable_outbox(factory: sessionmaker[Session]) -> None:
-    """Every session ``factory`` makes from now on queues its writes for the CRM."""
-    factory.kw.setdefault("info", {})[OUTBOX_INFO_KEY] = True
+def enable_outbox(
+    factory: sessionmaker[Session], *, crm_name: str, wake: Callable[[], None] | None = None
+) -> None:
+    """Every session ``factory`` makes from now on queues its writes for the CRM.
+
+    Args:
+        factory: The sessions the app writes with.
+        crm_name: How users call the CRM ("HubSpot"), in "saving to ..." lines.
+        wake: Called after each commit that queued a write, so a sender goes at once.
+    """
+    info = factory.kw.setdefault("info", {})
+    info[OUTBOX_INFO_KEY] = crm_name
+    if wake is not None:
+        info[WAKE_INFO_KEY] = wake
 
 
 def outbox_enabled(session: Session) -> bool:
     return bool(session.info.get(OUTBOX_INFO_KEY))
+
+
+def crm_name(session: Session) -> str:
+    """The connected CRM's name for people ("HubSpot"), or "the CRM"."""
+    name = session.info.get(OUTBOX_INFO_KEY)
+    return name if isinstance(name, str) else "the CRM"
+
+
+def queued_in(session: Session) -> bool:
+    """Whether this session's transaction (not yet committed) queued a write."""
+    return bool(session.info.get(_QUEUED_KEY))
+
+
+@event.listens_for(Session, "after_commit")
+def _wake_sender(session: Session) -> None:
+    if session.info.pop(_QUEUED_KEY, False):
+        wake = session.info.get(WAKE_INFO_KEY)
+        if callable(wake):
+            wake()
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_queued(session: Session) -> None:
+    session.info.pop(_QUEUED_KEY, None)
+    session.info.pop(_ROWS_KEY, None)
 
 
 def json_value(value: object) -> Any:
@@ -110,7 +150,21 @@ def enqueue_write(
         force=False,
     )
     session.add(row)
+    session.info[_QUEUED_KEY] = True
+    session.info.setdefault(_ROWS_KEY, []).append(row)
     return row
+
+
+def queued_rows(session: Session) -> list[int]:
+    """The ids of the rows this session queued (call after the commit, before closing)."""
+    return [row.id for row in session.info.get(_ROWS_KEY, []) if row.id is not None]
+
+
+def states(session: Session, row_ids: list[int]) -> list[OutboxWrite]:
+    """The rows ``row_ids``, as they stand now."""
+    if not row_ids:
+        return []
+    return list(session.scalars(select(OutboxWrite).where(OutboxWrite.id.in_(row_ids))))
 
 
 def claim(
@@ -202,4 +256,32 @@ def summary(session: Session) -> OutboxSummary:
         failed=int(counts.get(OutboxState.FAILED, 0)),
         oldest_pending_at=utc(oldest) if oldest else None,
         failure_reasons=[(str(reason), int(count)) for reason, count in reasons],
+    )
+
+
+def requeue(session: Session, row: OutboxWrite, *, force: bool, now: datetime) -> None:
+    """Send a failed or conflicting row again (``force``: past a conflict); the commit
+    wakes the sender."""
+    del now
+    row.state = OutboxState.PENDING
+    row.force = force
+    row.attempts = 0
+    row.next_attempt_at = None
+    row.claimed_by = row.claimed_until = None
+    session.info[_QUEUED_KEY] = True
+    session.info.setdefault(_ROWS_KEY, []).append(row)
+
+
+def to_notify(session: Session, *, limit: int = 50) -> list[int]:
+    """Rows whose user has not heard of their conflict or failure yet."""
+    return list(
+        session.scalars(
+            select(OutboxWrite.id)
+            .where(
+                OutboxWrite.state.in_((OutboxState.CONFLICT, OutboxState.FAILED)),
+                OutboxWrite.notified_at.is_(None),
+            )
+            .order_by(OutboxWrite.id)
+            .limit(limit)
+        )
     )

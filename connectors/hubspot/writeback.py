@@ -39,7 +39,6 @@ from storage.models import (
     OutboxState,
     OutboxWrite,
     OwnedObject,
-    User,
 )
 from storage.outbox import claim
 
@@ -130,6 +129,9 @@ class OutboxSender:
             row = session.get(OutboxWrite, row_id)
             if row is None or row.state is not OutboxState.PENDING:
                 return
+            # The user was told it was not saved (and saw the CRM's values again): now
+            # that it goes through, their copy follows and they hear of it.
+            told = row.notified_at is not None
             object_type = outbound.object_type_of(row.record_kind)
             if object_type is None:
                 self._finish(session, row, OutboxState.DISCARDED, "HubSpot has no such record")
@@ -144,6 +146,9 @@ class OutboxSender:
             else:
                 self._update(session, row, object_type)
             report.sent += 1
+            if told:
+                report.touched += self._refresh(session, row)
+                report.notify.append(row.id)
 
     def _create(self, session: Session, row: OutboxWrite, object_type: str) -> None:
         built = outbound.new_record(session, row.record_kind, row.object_id)
@@ -338,15 +343,3 @@ def _crm_id(session: Session, row: OutboxWrite) -> str | None:
         )
     external_id = external_id or row.external_id
     return external_id if external_id and external_id.isdigit() else None
-
-
-def who_changed(session: Session, detail: dict[str, Any]) -> str:
-    """ "Dana Reyes", or "someone in HubSpot" when the change names no owner we know."""
-    owner = detail.get("by_owner")
-    if owner:
-        name = session.scalar(select(User.name).where(User.external_id == str(owner)))
-        if name:
-            return name
-    if detail.get("source") in ("INTEGRATION", "API", "WORKFLOWS", "AUTOMATION_PLATFORM"):
-        return "an automation in HubSpot"
-    return "someone in HubSpot"

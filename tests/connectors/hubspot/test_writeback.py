@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from functools import partial
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine, select
@@ -19,9 +20,12 @@ from sqlalchemy.orm import Session
 from connectors.hubspot import RateLimiter, Syncer
 from connectors.hubspot.write_api import MARKER_PROPERTY, WritingClient
 from connectors.hubspot.writeback import CLAIM_TTL, Delivered, OutboxSender
+from handlers.render.crm_writes import write_notice_blocks
+from handlers.render.kit import block_problems
 from rules.activity_ops import log_call_outcome, log_meeting_outcome
 from rules.deal_ops import DealChange, DealDraft, create_deal, update_deal
 from rules.op_result import OpResult
+from rules.outbox_ops import apply_mine, keep_theirs, retry_write, write_notice
 from rules.task_ops import (
     TaskDraft,
     TaskEdit,
@@ -412,10 +416,10 @@ def test_a_change_made_in_hubspot_since_is_not_overwritten(
     assert _props(hubspot, "tasks", small_portal.task)["hs_timestamp"] == "2026-03-25T09:00:00.000Z"
     [row] = _rows(store)
     assert row.state is OutboxState.CONFLICT and row.conflict is not None
-    with Session(store.engine) as session:
-        from connectors.hubspot.writeback import who_changed
-
-        assert who_changed(session, row.conflict["due_at"]) == "Sam Ortiz"
+    with store.session() as session:
+        notice = write_notice(session, row.id, now=NOW)
+        assert notice is not None
+        assert "Sam Ortiz changed the due date" in notice.text
         task = session.get(Activity, store.task)
         assert task is not None and task.due_at == theirs  # the local copy is HubSpot's again
 
@@ -515,3 +519,97 @@ def test_killed_after_the_commit_and_after_hubspot_took_the_create_it_is_created
             session.scalar(select(Activity.id).where(Activity.external_id == created.id))
             == row.object_id
         )
+
+
+# The user's answers ---------------------------------------------------------------------
+
+
+def test_apply_mine_overwrites_hubspot_and_the_user_hears_it_was_saved(
+    store: Store, writer: WritingClient, hubspot: HubSpotStandIn, small_portal: SmallPortal
+) -> None:
+    sam = hubspot.portal.owners[small_portal.sam]
+    hubspot.portal.update(
+        "tasks",
+        small_portal.task,
+        {"hs_timestamp": datetime(2026, 3, 25, 9, 0, tzinfo=UTC)},
+        by_user_id=sam.user_id,
+    )
+    store.act(lambda s, a: reschedule_task(s, a, store.task, to=date(2026, 3, 20), now=NOW))
+    _deliver(store, writer)
+    [row] = _rows(store)
+    blocks = _notice_blocks(store, row.id)
+    assert [e["action_id"] for e in blocks[-1]["elements"]] == [
+        "crm_write_apply_mine",
+        "crm_write_keep_theirs",
+    ]
+    _mark_told(store, row.id)
+
+    store.act(lambda s, a: apply_mine(s, a, row.id, now=NOW))
+    report = _deliver(store, writer)
+
+    assert report.sent == 1 and report.notify == [row.id]
+    due = _props(hubspot, "tasks", small_portal.task)["hs_timestamp"] or ""
+    assert due.startswith("2026-03-20")
+    with store.session() as session:
+        notice = write_notice(session, row.id, now=NOW)
+        assert notice is not None and notice.text.startswith("Saved in the CRM")
+        task = session.get(Activity, store.task)
+        assert task is not None and task.due_at is not None and task.due_at.day == 20
+
+
+def test_keep_theirs_drops_the_change_and_a_stranger_cannot_decide(
+    store: Store, writer: WritingClient, hubspot: HubSpotStandIn, small_portal: SmallPortal
+) -> None:
+    hubspot.portal.update("tasks", small_portal.task, {"hs_task_priority": "LOW"})
+    store.act(lambda s, a: edit_task(s, a, store.task, edit=TaskEdit(priority="medium"), now=NOW))
+    _deliver(store, writer)
+    [row] = _rows(store)
+    assert row.state is OutboxState.CONFLICT
+
+    with store.session() as session:
+        sam = session.get(User, store.sam)
+        assert sam is not None
+        assert apply_mine(session, sam, row.id, now=NOW).refused
+    store.act(lambda s, a: keep_theirs(s, a, row.id, now=NOW))
+    _deliver(store, writer)
+
+    assert _props(hubspot, "tasks", small_portal.task)["hs_task_priority"] == "LOW"
+    assert [r.state for r in _rows(store)] == [OutboxState.DISCARDED]
+
+
+def test_retry_sends_a_failed_change_once_the_scope_is_back(
+    store: Store, writer: WritingClient, hubspot: HubSpotStandIn, small_portal: SmallPortal
+) -> None:
+    hubspot.revoke_scope("crm.objects.deals.write")
+    store.act(
+        lambda s, a: update_deal(s, a, store.deal, change=DealChange(next_step="Kick-off"), now=NOW)
+    )
+    _deliver(store, writer)
+    [row] = _rows(store)
+    assert [e["action_id"] for e in _notice_blocks(store, row.id)[-1]["elements"]] == [
+        "crm_write_retry"
+    ]
+
+    hubspot.scopes.add("crm.objects.deals.write")
+    store.act(lambda s, a: retry_write(s, a, row.id, now=NOW))
+    _deliver(store, writer)
+
+    assert _props(hubspot, "deals", small_portal.deal)["hs_next_step"] == "Kick-off"
+    assert [r.state for r in _rows(store)] == [OutboxState.SENT]
+
+
+def _notice_blocks(store: Store, row_id: int) -> list[dict[str, Any]]:
+    with store.session() as session:
+        notice = write_notice(session, row_id, now=NOW)
+    assert notice is not None
+    blocks = write_notice_blocks(notice)
+    assert block_problems(blocks, surface="message") == []
+    return blocks
+
+
+def _mark_told(store: Store, row_id: int) -> None:
+    with Session(store.engine) as session:
+        row = session.get(OutboxWrite, row_id)
+        assert row is not None
+        row.notified_at = NOW
+        session.commit()
