@@ -613,3 +613,26 @@ def _mark_told(store: Store, row_id: int) -> None:
         assert row is not None
         row.notified_at = NOW
         session.commit()
+
+
+def test_status_shows_the_outbox(
+    store: Store, writer: WritingClient, hubspot: HubSpotStandIn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from bot.cli import app
+
+    hubspot.portal.archive("tasks", str(hubspot.portal.live("tasks")[0].id))
+    store.act(lambda s, a: complete_task(s, a, store.task, now=NOW))
+    _deliver(store, writer)
+    store.act(
+        lambda s, a: update_deal(s, a, store.deal, change=DealChange(next_step="Call"), now=NOW)
+    )
+    monkeypatch.setenv("DATABASE_URL", store.engine.url.render_as_string())
+
+    shown = CliRunner().invoke(app, ["hubspot", "status"])
+
+    assert shown.exit_code == 0, shown.output
+    assert "writes to HubSpot: 1 pending" in shown.output
+    assert "1 failed" in shown.output
+    assert "failed (1): the record was deleted in HubSpot" in shown.output
