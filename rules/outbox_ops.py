@@ -136,6 +136,24 @@ def write_notice(session: Session, row_id: int, *, now: datetime) -> Notice | No
     return None
 
 
+def unsaved_notices(
+    session: Session, user_id: int, *, now: datetime, limit: int = 3
+) -> list[Notice]:
+    """The user's changes the CRM has not taken (failed, or waiting for their decision),
+    newest first: the Home tab shows them until they are retried, applied or dropped."""
+    row_ids = session.scalars(
+        select(OutboxWrite.id)
+        .where(
+            OutboxWrite.actor_id == user_id,
+            OutboxWrite.state.in_((OutboxState.FAILED, OutboxState.CONFLICT)),
+        )
+        .order_by(OutboxWrite.id.desc())
+        .limit(limit)
+    )
+    notices = [write_notice(session, row_id, now=now) for row_id in row_ids]
+    return [n for n in notices if n is not None]
+
+
 def progress_line(session: Session, row_ids: list[int]) -> str | None:
     """ "Saved in HubSpot.", "Saving to HubSpot…" or "Not saved in HubSpot: …" for the rows
     one write queued; None when it queued nothing."""

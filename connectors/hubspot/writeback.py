@@ -26,7 +26,7 @@ from typing import Any
 from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session
 
-from connectors.hubspot import outbound
+from connectors.hubspot import outbound, writes
 from connectors.hubspot.api import HubSpotError
 from connectors.hubspot.limits import BudgetSpent
 from connectors.hubspot.objects import BY_NAME
@@ -172,6 +172,12 @@ class OutboxSender:
         )
         # The id is recorded with the local record and the row in one commit.
         model = Deal if row.object_type is OwnedObject.DEAL else Activity
+        ours = session.scalar(select(model.external_id).where(model.id == row.object_id))
+        if ours is not None and ours != crm_id:
+            # A sync that read the new record before this commit made a copy of it: the
+            # copy's links move to the record the user created, and the copy goes.
+            section = "deals" if model is Deal else "activities"
+            writes.merge_records(session, section, ours, [crm_id], now=self.clock())
         session.execute(update(model).where(model.id == row.object_id).values(external_id=crm_id))
         row.crm_id = crm_id
         self._finish(session, row, OutboxState.SENT)

@@ -14,7 +14,8 @@ from typing import Any
 from slack_sdk import WebClient
 from sqlalchemy.exc import SQLAlchemyError
 
-from handlers.render.kit import context, header, section
+from handlers.render.crm_writes import write_notice_blocks
+from handlers.render.kit import MAX_BLOCKS, context, header, section
 from handlers.render.navigation import BadState, ViewState
 from handlers.render.workspace import AccessDenied, UnknownSubject
 from handlers.slack.context import Acting
@@ -22,6 +23,7 @@ from handlers.slack.identity import unmapped_text
 from handlers.slack.render_pool import render_view
 from handlers.slack.services import PerStore, Services
 from rules.actions import evaluate
+from rules.outbox_ops import unsaved_notices
 from storage.db import unit_of_work
 
 logger = logging.getLogger(__name__)
@@ -121,7 +123,21 @@ def _render_and_publish(
             services, viewer_id=asker.user_id, state=ViewState(), surface="home", notice=notice
         )
     if rendered is not None:
-        _publish(client, slack_user_id, rendered.blocks, rendered.state)
+        blocks = _with_unsaved_changes(services, asker.user_id, rendered.blocks)
+        _publish(client, slack_user_id, blocks, rendered.state)
+
+
+def _with_unsaved_changes(
+    services: Services, user_id: int, blocks: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """The view with the user's changes the CRM did not take under its header (with their
+    Retry / Apply mine / Keep theirs buttons), while they fit Slack's 100 blocks."""
+    with services.sessions() as session:
+        notices = unsaved_notices(session, user_id, now=services.clock())
+    extra = [block for notice in notices for block in write_notice_blocks(notice)]
+    if not extra or len(blocks) + len(extra) > MAX_BLOCKS["home"]:
+        return blocks
+    return [*blocks[:1], *extra, *blocks[1:]]
 
 
 def _refresh_actions(services: Services, user_id: int) -> None:
