@@ -206,27 +206,7 @@ def delete_records(
 ) -> list[Touched]:
     """Remove records deleted in HubSpot; leave a tombstone; return what was touched."""
     ids = row_ids(session, section, external_ids)
-    if not ids:
-        return []
-    model = SECTION_MODELS[section]
-    owned = SECTION_OWNED[section]
-    table: Table = model.__table__  # type: ignore[assignment]
-    touched: list[Touched] = []
-    for external_id, row_id in ids.items():
-        log_change(
-            session,
-            object_type=owned,
-            object_id=row_id,
-            external_id=external_id,
-            kind=ChangeKind.DELETED,
-            actor_id=None,
-            at=now,
-            detail={"source": "hubspot"},
-        )
-        touched.append((owned, row_id))
-    _detach(session, table, list(ids.values()), replacement=None)
-    session.execute(delete(table).where(table.c.id.in_(list(ids.values()))))
-    return touched
+    return _remove(session, section, ids, survivor=None, now=now)
 
 
 def merge_records(
@@ -235,11 +215,34 @@ def merge_records(
     """Records merged into ``survivor`` in HubSpot: their references move to it, they go."""
     ids = row_ids(session, section, [survivor, *merged])
     survivor_id = ids.pop(survivor, None)
-    if survivor_id is None or not ids:
+    if survivor_id is None:
+        return []
+    removed = _remove(session, section, ids, survivor=(survivor, survivor_id), now=now)
+    return [(SECTION_OWNED[section], survivor_id), *removed] if removed else []
+
+
+def _remove(
+    session: Session,
+    section: str,
+    ids: Mapping[str, int],
+    *,
+    survivor: tuple[str, int] | None,
+    now: datetime,
+) -> list[Touched]:
+    """Delete rows (external id → row id) with tombstones; references go to ``survivor``
+    (external id, row id) when there is one, else they are cleared."""
+    if not ids:
         return []
     table: Table = SECTION_MODELS[section].__table__  # type: ignore[assignment]
     owned = SECTION_OWNED[section]
-    touched: list[Touched] = [(owned, survivor_id)]
+    detail = (
+        {"source": "hubspot"}
+        if survivor is None
+        else {
+            "source": "hubspot",
+            "merged_into": survivor[0],
+        }
+    )
     for external_id, row_id in ids.items():
         log_change(
             session,
@@ -249,12 +252,12 @@ def merge_records(
             kind=ChangeKind.DELETED,
             actor_id=None,
             at=now,
-            detail={"source": "hubspot", "merged_into": survivor},
+            detail=detail,
         )
-        touched.append((owned, row_id))
-    _detach(session, table, list(ids.values()), replacement=survivor_id)
-    session.execute(delete(table).where(table.c.id.in_(list(ids.values()))))
-    return touched
+    row_list = list(ids.values())
+    _detach(session, table, row_list, replacement=survivor[1] if survivor else None)
+    session.execute(delete(table).where(table.c.id.in_(row_list)))
+    return [(owned, row_id) for row_id in row_list]
 
 
 def _detach(session: Session, table: Table, row_ids: list[int], *, replacement: int | None) -> None:
