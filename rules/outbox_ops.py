@@ -186,40 +186,47 @@ def _row_for(
     return row, None
 
 
+def _waiting(
+    session: Session, actor: User, raw_id: object, state: OutboxState
+) -> tuple[OutboxWrite | None, OpResult | None]:
+    """The row ``raw_id`` names if ``actor`` may answer for it and it is in ``state``;
+    else None and what to say instead (a refusal, or where the change stands now)."""
+    row, refusal = _row_for(session, actor, raw_id)
+    if row is None:
+        return None, refusal
+    if row.state is not state:
+        return None, already(_settled(session, row), row.id)
+    return row, None
+
+
 def apply_mine(session: Session, actor: User, row_id: object, *, now: datetime) -> OpResult:
     """Send a conflicting change anyway: it overwrites the CRM's value."""
-    row, refusal = _row_for(session, actor, row_id)
+    row, answer = _waiting(session, actor, row_id, OutboxState.CONFLICT)
     if row is None:
-        assert refusal is not None
-        return refusal
-    if row.state is not OutboxState.CONFLICT:
-        return already(_settled(session, row), row.id)
+        assert answer is not None
+        return answer
     requeue(session, row, force=True, now=now)
     return done(f"Sending your change to {crm_name(session)} again.", row.id)
 
 
 def keep_theirs(session: Session, actor: User, row_id: object, *, now: datetime) -> OpResult:
     """Drop a conflicting change: the CRM's value (already shown locally) stays."""
-    row, refusal = _row_for(session, actor, row_id)
+    del now
+    row, answer = _waiting(session, actor, row_id, OutboxState.CONFLICT)
     if row is None:
-        assert refusal is not None
-        return refusal
-    if row.state is not OutboxState.CONFLICT:
-        return already(_settled(session, row), row.id)
+        assert answer is not None
+        return answer
     row.state = OutboxState.DISCARDED
     row.last_error = f"kept {crm_name(session)}'s values"
-    del now
     return done(f"OK: {_label(session, row)} keeps {crm_name(session)}'s values.", row.id)
 
 
 def retry_write(session: Session, actor: User, row_id: object, *, now: datetime) -> OpResult:
     """Send a failed change again (after its cause was fixed, e.g. a scope added)."""
-    row, refusal = _row_for(session, actor, row_id)
+    row, answer = _waiting(session, actor, row_id, OutboxState.FAILED)
     if row is None:
-        assert refusal is not None
-        return refusal
-    if row.state is not OutboxState.FAILED:
-        return already(_settled(session, row), row.id)
+        assert answer is not None
+        return answer
     if row.operation is OutboxOperation.CREATE and row.crm_id is None:
         model = Deal if row.object_type is OwnedObject.DEAL else Activity
         if session.get(model, row.object_id) is None:

@@ -18,16 +18,7 @@ from datetime import datetime
 from functools import partial
 from typing import Any
 
-from tenacity import Retrying, retry_if_exception_type, stop_after_attempt
-
-from connectors.hubspot.api import (
-    _ATTEMPTS,
-    HubSpotError,
-    OfficialClient,
-    _json,
-    _Retry,
-    _wait_as_told,
-)
+from connectors.hubspot.api import HubSpotError, OfficialClient, _json
 
 # The custom property that carries a create's marker (docs/hubspot.md, "Write-back").
 MARKER_PROPERTY = "salesbot_id"
@@ -256,42 +247,28 @@ class WritingClient(OfficialClient):
         api = self._client.crm.objects.basic_api
         unknown_since = maybe_sent_at
 
-        def attempt() -> str:
+        # One attempt of the client's retried call: look for the marker first whenever an
+        # earlier send may have got through, and never send blind after such a send.
+        def request() -> tuple[str, int, Mapping[str, str]]:
             nonlocal unknown_since
             if unknown_since is not None:
                 self._settle(unknown_since)
                 found = self.find_by_marker(object_type, marker)
                 if found is not None:
-                    return found
-            self.limiter.before_request()
+                    return found, 200, {}
             sent_at = time.time()
             try:
-                data, _status, headers = api.create_with_http_info(
+                data, status, headers = api.create_with_http_info(
                     object_type, body, _request_timeout=REQUEST_TIMEOUT
                 )
             except Exception as error:
-                status = getattr(error, "status", None)
-                if status is None or int(status) >= 500:
-                    # It may have been created all the same: look before sending again.
-                    unknown_since = sent_at
-                self._raise_for(error)
+                code = getattr(error, "status", None)
+                if code is None or int(code) >= 500:
+                    unknown_since = sent_at  # it may have been created all the same
                 raise
-            self.limiter.observe(headers or {})
-            return str(data.id)
+            return str(data.id), status, headers
 
-        retrying = Retrying(
-            retry=retry_if_exception_type(_Retry),
-            wait=_wait_as_told,
-            stop=stop_after_attempt(_ATTEMPTS),
-            sleep=self.limiter.sleep,
-            reraise=True,
-        )
-        try:
-            return retrying(attempt)
-        except _Retry as error:
-            raise HubSpotError(
-                f"HubSpot kept refusing ({error.reason}) after {_ATTEMPTS} attempts"
-            ) from None
+        return self._call(request)
 
     def _settle(self, sent_at: float, clock: Callable[[], float] = time.time) -> None:
         wait = sent_at + self.search_settle_seconds - clock()
