@@ -40,14 +40,11 @@ class Field:
         prop: HubSpot's property.
         to_crm: salesbot's JSON value → HubSpot's string.
         from_crm: HubSpot's string → salesbot's JSON value.
-        checked: whether a value changed in HubSpot since the user saw it stops the write
-            (times HubSpot sets itself, like a completion date, are not checked).
     """
 
     prop: str
     to_crm: Callable[[Session, Json], str | None]
     from_crm: Callable[[Session, str | None], Json]
-    checked: bool = True
 
 
 def _text(_s: Session, value: Json) -> str | None:
@@ -135,10 +132,6 @@ def _stage_back(session: Session, value: str | None) -> Json:
     )
 
 
-def _amount_field(prop: str) -> Field:
-    return Field(prop, _amount, _amount_back)
-
-
 _OWNER = Field("hubspot_owner_id", _owner, _owner_back)
 
 # record kind -> (HubSpot object type, salesbot field -> Field)
@@ -147,7 +140,6 @@ FIELDS: dict[str, tuple[str, dict[str, Field]]] = {
         "tasks",
         {
             "status": Field("hs_task_status", _upper, _lower),
-            "completed_at": Field("hs_task_completion_date", _instant, _instant_back, False),
             "due_at": Field("hs_timestamp", _instant, _instant_back),
             "subject": Field("hs_task_subject", _text, _text_back),
             "body": Field("hs_task_body", _text, _body_back),
@@ -173,7 +165,7 @@ FIELDS: dict[str, tuple[str, dict[str, Field]]] = {
             "stage_id": Field("dealstage", _stage, _stage_back),
             "close_date": Field("closedate", _day, _day_back),
             "next_step": Field("hs_next_step", _text, _text_back),
-            "amount": _amount_field("amount"),
+            "amount": Field("amount", _amount, _amount_back),
             "owner_id": _OWNER,
         },
     ),

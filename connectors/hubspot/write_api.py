@@ -81,6 +81,11 @@ def _reason(status: int, body: Mapping[str, Any]) -> tuple[str, str]:
         )
     if status == 409:
         return category or "CONFLICT", f"HubSpot refused it as a conflict: {message[:200]}"
+    if MARKER_PROPERTY in message:
+        return category or "VALIDATION_ERROR", (
+            f"HubSpot has no {MARKER_PROPERTY} property yet: ask your HubSpot admin to "
+            "create it (docs/hubspot.md, Connect a portal)"
+        )
     return category or "VALIDATION_ERROR", f"HubSpot refused the values: {message[:200]}"
 
 

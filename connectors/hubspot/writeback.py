@@ -205,7 +205,7 @@ class OutboxSender:
             if theirs == mine:
                 continue  # already so (a resend after a crash, or the same change made twice)
             seen = self._normal(session, row.record_kind, name, row.seen.get(name))
-            if row.force or not spec.checked or theirs == seen:
+            if row.force or theirs == seen:
                 to_send[name] = row.fields[name]
             else:
                 clashes[name] = self._clash(current, spec.prop, theirs)
