@@ -10,6 +10,7 @@ milliseconds or ISO-8601), and otherwise as case-insensitive strings.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -92,7 +93,8 @@ def _value(record: Record, name: str) -> str | None:
     return value if value not in (None, "") else None
 
 
-def _comparable(value: str, like: str | None = None) -> _Comparable:
+@functools.lru_cache(maxsize=200_000)
+def _comparable(value: str) -> _Comparable:
     """A sortable form: numbers before instants before strings, each compared in kind."""
     try:
         return (0, float(value))
@@ -104,17 +106,19 @@ def _comparable(value: str, like: str | None = None) -> _Comparable:
     return (2, value.lower())
 
 
-def _filter_comparable(filter_value: str, stored: str) -> _Comparable:
-    # A date property filtered with epoch milliseconds: compare as instants.
-    stored_time = parse_time(stored)
-    if stored_time is not None:
-        try:
-            float(stored)
-        except ValueError:
-            moment = parse_time(filter_value)
-            if moment is not None:
-                return (1, moment.timestamp())
-    return _comparable(filter_value)
+class _FilterValue:
+    """A filter's value, ready to compare with a stored value of either kind."""
+
+    def __init__(self, text: str) -> None:
+        self.plain = _comparable(text)
+        moment = parse_time(text)
+        # A date property filtered with epoch milliseconds compares as instants.
+        self.instant = (1, moment.timestamp()) if moment is not None else None
+
+    def against(self, stored: _Comparable) -> _Comparable:
+        if stored[0] == 1 and self.instant is not None:
+            return self.instant
+        return self.plain
 
 
 def _predicate(spec: dict[str, Any]) -> Callable[[Record], bool]:
@@ -145,24 +149,29 @@ def _predicate(spec: dict[str, Any]) -> Callable[[Record], bool]:
         if high is None:
             raise PortalError(400, "VALIDATION_ERROR", "BETWEEN needs a highValue")
 
+        low, top = _FilterValue(value), _FilterValue(high)
+
         def between(r: Record) -> bool:
             stored = _value(r, name)
             if stored is None:
                 return False
             current = _comparable(stored)
-            low_c, high_c = _filter_comparable(value, stored), _filter_comparable(high, stored)
+            low_c, high_c = low.against(current), top.against(current)
             return low_c[0] == current[0] == high_c[0] and low_c[1] <= current[1] <= high_c[1]
 
         return between
     if compare is None:
         raise PortalError(400, "VALIDATION_ERROR", f"Unknown operator {operator}")
 
+    wanted_value = _FilterValue(value)
+
     def check(r: Record) -> bool:
         stored = _value(r, name)
         if stored is None:
             # HubSpot: a record without the property matches NEQ, and nothing else.
             return operator == "NEQ"
-        current, wanted = _comparable(stored), _filter_comparable(value, stored)
+        current = _comparable(stored)
+        wanted = wanted_value.against(current)
         if current[0] != wanted[0]:
             return operator == "NEQ"
         return compare(current[1], wanted[1])

@@ -77,7 +77,10 @@ class HubSpotStandIn:
         server = _Server(("127.0.0.1", self.port), _handler_for(self))
         server.daemon_threads = True
         self._server = server
-        threading.Thread(target=server.serve_forever, daemon=True).start()
+        # A short poll keeps stop() quick (tests start and stop many stand-ins).
+        threading.Thread(
+            target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        ).start()
         return self
 
     def stop(self) -> None:
