@@ -369,6 +369,9 @@ def test_updates_move_the_right_modified_date(hubspot: HubSpotStandIn) -> None:
     contact_now = client.crm.contacts.basic_api.get_by_id(contact.id).properties
     task_now = client.crm.objects.tasks.basic_api.get_by_id(task.id).properties
     assert "hs_lastmodifieddate" not in contact_now
+    # Engagements carry hs_createdate where contacts, companies and deals have createdate.
+    assert "createdate" in contact_now and "hs_createdate" in task_now
+    assert "createdate" not in task_now
     assert contact_now["lastmodifieddate"] > "2026-01-05T09:00:00.000Z"
     assert task_now["hs_lastmodifieddate"] > "2026-01-05T09:00:00.000Z"
     changes = [e["propertyName"] for e in hubspot.portal.take_events() if "propertyName" in e]

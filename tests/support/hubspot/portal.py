@@ -47,14 +47,14 @@ class PortalError(LookupError):
         self.message = message
 
 
-@dataclass
+@dataclass(slots=True)
 class HistoryEntry:
     value: str | None
     timestamp: datetime
     source_type: str = "CRM_UI"
 
 
-@dataclass
+@dataclass(slots=True)
 class Record:
     """One CRM record; ``properties`` hold HubSpot's string values (None: no value)."""
 
@@ -70,6 +70,14 @@ class Record:
     @property
     def archived(self) -> bool:
         return self.archived_at is not None
+
+    def _history_of(self, name: str) -> list[HistoryEntry]:
+        """A property's history, oldest first; a value never changed was set at creation."""
+        entries = self.history.get(name)
+        if entries:
+            return entries
+        value = self.properties.get(name)
+        return [HistoryEntry(value, self.created_at)] if value is not None else []
 
     @property
     def live(self) -> bool:
@@ -101,7 +109,7 @@ class Record:
                         "timestamp": iso(entry.timestamp),
                         "sourceType": entry.source_type,
                     }
-                    for entry in reversed(self.history.get(name, []))
+                    for entry in reversed(self._history_of(name))
                 ]
                 for name in history_names
             }
@@ -247,6 +255,8 @@ class Portal:
         self._ids = itertools.count(first_id)
         self._event_ids = itertools.count(1)
         self.events: list[dict[str, Any]] = []
+        # Off while loading an organisation: a portal's past is not a change to deliver.
+        self.recording = True
         self.created_at = truncate_ms(self.clock())
 
     # Time and ids ---------------------------------------------------------------------
@@ -317,7 +327,10 @@ class Portal:
         source_type: str = "CRM_UI",
         track_history: bool = True,
     ) -> Record:
-        """Create a record (``createdate`` may be given in ``properties`` for loaded data).
+        """Create a record (its created date may be given in ``properties`` for loaded data).
+
+        The created date lives in ``createdate`` (contacts, companies, deals) or
+        ``hs_createdate`` (engagements, leads, users); either name is accepted here.
 
         ``track_history=False`` leaves property history to the caller (a loader that knows
         when each value was really set).
@@ -327,7 +340,7 @@ class Portal:
             moment = truncate_ms(at or self.clock())
             new_id = record_id or self.next_id()
             values = {name: to_property_value(v) for name, v in properties.items()}
-            created_text = values.get("createdate")
+            created_text = values.pop("createdate", None) or values.pop("hs_createdate", None)
             created = moment
             if created_text:
                 created = parse_time(created_text) or moment
@@ -338,7 +351,7 @@ class Portal:
                     record.history.setdefault(name, []).append(
                         HistoryEntry(value, moment, source_type)
                     )
-            record.properties["createdate"] = iso(created)
+            record.properties[kind.created_property] = iso(created)
             record.properties["hs_object_id"] = new_id
             record.properties[kind.modified_property] = iso(moment)
             self.records[kind.name][new_id] = record
@@ -533,6 +546,8 @@ class Portal:
     def _association_event(
         self, source: Record, target: Record, *, removed: bool, primary: bool, at: datetime | None
     ) -> None:
+        if not self.recording:
+            return
         ids = association_type_ids(source.type.name, target.type.name)
         assert ids is not None
         type_id = ids[1] if primary and ids[1] is not None else ids[0]
@@ -596,6 +611,8 @@ class Portal:
     def _event(
         self, subscription: str, kind: ObjectType, record_id: str, at: datetime, **extra: Any
     ) -> None:
+        if not self.recording:
+            return
         self.events.append(
             {
                 "eventId": next(self._event_ids),
