@@ -640,3 +640,40 @@ def _control(started: dict[str, Any], path: str) -> Any:
     )
     with urllib.request.urlopen(request, timeout=10) as answer:
         return json.loads(answer.read())
+
+
+# Properties and search lag -------------------------------------------------------------------
+
+
+def test_properties_api_lists_types_and_enumeration_options(hubspot: HubSpotStandIn) -> None:
+    hubspot.portal.create("tasks", {"hs_task_status": "WAITING", "hs_timestamp": FIXED_NOW})
+    client = hubspot.client()
+
+    definitions = {p.name: p for p in client.crm.properties.core_api.get_all("tasks").results}
+
+    status = definitions["hs_task_status"]
+    assert status.type == "enumeration"
+    assert [o.value for o in status.options] == [
+        "NOT_STARTED",
+        "IN_PROGRESS",
+        "WAITING",
+        "COMPLETED",
+        "DEFERRED",
+    ]
+    assert definitions["hs_timestamp"].type == "datetime"
+    assert "hs_createdate" in definitions
+
+
+def test_search_lag_hides_a_fresh_change_until_the_index_catches_up(
+    hubspot: HubSpotStandIn,
+) -> None:
+    now = [datetime(2026, 3, 2, 12, tzinfo=UTC)]
+    hubspot.portal.clock = lambda: now[0]
+    hubspot.portal.search_lag = timedelta(seconds=5)
+    hubspot.portal.create("deals", {"dealname": "Fresh"})
+    client = hubspot.client()
+
+    assert client.crm.deals.search_api.do_search(_search()).total == 0
+    assert len(client.crm.deals.basic_api.get_page().results) == 1  # reads are not lagged
+    now[0] += timedelta(seconds=6)
+    assert client.crm.deals.search_api.do_search(_search()).total == 1

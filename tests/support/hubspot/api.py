@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from tests.support.hubspot.portal import Portal, PortalError, Record
+from tests.support.hubspot.properties import property_definitions
 from tests.support.hubspot.schema import (
     OBJECT_TYPES,
     association_type_ids,
@@ -209,6 +210,16 @@ def list_roles(portal: Portal, _p: dict[str, str], _q: Query, _b: Any) -> Answer
             for role_id, name in portal.roles.items()
         ]
     }
+
+
+def list_properties(portal: Portal, params: dict[str, str], _q: Query, _b: Any) -> Answer:
+    definitions = property_definitions(portal, params["type"])
+    if "name" in params:
+        for definition in definitions:
+            if definition["name"] == params["name"]:
+                return 200, definition
+        raise PortalError(404, "OBJECT_NOT_FOUND", f"Property {params['name']} does not exist")
+    return 200, {"results": definitions}
 
 
 def list_dispositions(portal: Portal, _p: dict[str, str], _q: Query, _b: Any) -> Answer:
@@ -572,6 +583,14 @@ _route("GET", r"/crm/v3/owners/(?P<id>\d+)", "owners.read", get_owner, "owners")
 _route("GET", rf"/crm/v3/pipelines/{_T}", "pipelines.list", list_pipelines, "read")
 _route(
     "GET", rf"/crm/v3/pipelines/{_T}/(?P<pipeline>[^/]+)", "pipelines.read", list_pipelines, "read"
+)
+_route("GET", rf"/crm/v3/properties/{_T}", "properties.list", list_properties, "read")
+_route(
+    "GET",
+    rf"/crm/v3/properties/{_T}/(?P<name>[A-Za-z0-9_]+)",
+    "properties.read",
+    list_properties,
+    "read",
 )
 _route("GET", r"/settings/v3/users", "users.list", list_users, "users")
 _route("GET", r"/settings/v3/users/roles", "roles.list", list_roles, "users")

@@ -20,7 +20,7 @@ import itertools
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from tests.support.hubspot.schema import (
@@ -257,6 +257,7 @@ class Portal:
         self.events: list[dict[str, Any]] = []
         # Off while loading an organisation: a portal's past is not a change to deliver.
         self.recording = True
+        self.search_lag = timedelta(0)
         self.created_at = truncate_ms(self.clock())
 
     # Time and ids ---------------------------------------------------------------------
@@ -307,8 +308,17 @@ class Portal:
             return [r for r in self.records[kind.name].values() if r.live]
 
     def searchable(self, type_name: str) -> list[Record]:
-        """What the search index holds: the live records."""
-        return self.live(type_name)
+        """What the search index holds: the live records, less those changed too recently.
+
+        HubSpot's search guide warns that a new or changed record takes a few moments to
+        show up in search; ``search_lag`` reproduces that (a change within the lag hides the
+        record from search until the lag has passed). Zero by default.
+        """
+        records = self.live(type_name)
+        if not self.search_lag:
+            return records
+        indexed_until = self.now() - self.search_lag
+        return [r for r in records if r.updated_at <= indexed_until]
 
     def archived(self, type_name: str) -> list[Record]:
         with self.lock:

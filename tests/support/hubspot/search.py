@@ -14,7 +14,6 @@ import functools
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from tests.support.hubspot.portal import PortalError, Record
@@ -232,8 +231,3 @@ class _Reversed:
 
     def __hash__(self) -> int:
         return hash(self.value)
-
-
-def modified_before(record: Record, moment: datetime) -> bool:
-    """Whether the search index already holds the record's latest change (index lag)."""
-    return record.updated_at <= moment
