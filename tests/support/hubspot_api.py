@@ -23,25 +23,14 @@ import sys
 import threading
 from datetime import UTC, datetime
 
-from tests.support.hubspot import (
-    HubSpotStandIn,
-    Portal,
-    PortalError,
-    RateLimits,
-    Record,
-    Request,
-    running_hubspot,
-)
+from tests.support.hubspot import HubSpotStandIn, RateLimits, running_hubspot
 from tests.support.hubspot.bench_org import load_bench_portal
 from tests.support.hubspot.demo import load_demo_portal
 
+# The package's front door: what a test needs most, and the process entry point.
 __all__ = [
     "HubSpotStandIn",
-    "Portal",
-    "PortalError",
     "RateLimits",
-    "Record",
-    "Request",
     "load_bench_portal",
     "load_demo_portal",
     "main",

@@ -42,6 +42,11 @@ def _search(**kwargs: object) -> PublicObjectSearchRequest:
     return PublicObjectSearchRequest(**kwargs)
 
 
+def _one_filter(name: str, operator: str, value: str) -> list[dict[str, Any]]:
+    """``filterGroups`` holding one filter."""
+    return [{"filters": [{"propertyName": name, "operator": operator, "value": value}]}]
+
+
 def test_lists_page_by_after_until_every_contact_is_read(hubspot: HubSpotStandIn) -> None:
     created = [
         hubspot.portal.create("contacts", {"email": f"c{n}@acme.example"}).id for n in range(230)
@@ -240,19 +245,7 @@ def test_association_changes_do_not_move_modified_dates(hubspot: HubSpotStandIn)
     assert read.properties["hs_lastmodifieddate"] == "2026-03-01T00:00:00.000Z"
     assert client.crm.contacts.basic_api.get_by_id(contact.id).updated_at == read.updated_at
     changed = client.crm.deals.search_api.do_search(
-        _search(
-            filter_groups=[
-                {
-                    "filters": [
-                        {
-                            "propertyName": "hs_lastmodifieddate",
-                            "operator": "GT",
-                            "value": "2026-03-01T00:00:00.000Z",
-                        }
-                    ]
-                }
-            ]
-        )
+        _search(filter_groups=_one_filter("hs_lastmodifieddate", "GT", "2026-03-01T00:00:00.000Z"))
     )
     assert changed.total == 0  # a modified-date sync cannot see the new association
     (event,) = portal.take_events()
@@ -433,14 +426,7 @@ def test_webhooks_are_signed_so_hubspots_client_verifies_them(
     assert delivery.status == 204
     (request,) = receiver.received
     headers, body = request
-    assert Signature.is_valid(
-        signature=headers["x-hubspot-signature-v3"],
-        client_secret=secret,
-        request_body=body,
-        http_uri=receiver.url,
-        signature_version="v3",
-        timestamp=headers["x-hubspot-request-timestamp"],
-    )
+    assert _verifies(webhooks.Delivery(receiver.url, body, headers), secret)
     events = json.loads(body)
     assert [e["subscriptionType"] for e in events] == ["object.creation", "object.propertyChange"]
     assert events[1]["objectTypeId"] == "0-3"
@@ -460,23 +446,9 @@ def test_forged_stale_and_replayed_webhooks(hubspot: HubSpotStandIn, receiver: _
     good.send()
     good.resend()
 
-    assert not Signature.is_valid(
-        signature=forged.headers["X-HubSpot-Signature-v3"],
-        client_secret=secret,
-        request_body=forged.body,
-        http_uri=receiver.url,
-        signature_version="v3",
-        timestamp=forged.headers["X-HubSpot-Request-Timestamp"],
-    )
+    assert not _verifies(forged, secret)
     with pytest.raises(InvalidSignatureTimestampError):
-        Signature.is_valid(
-            signature=stale.headers["X-HubSpot-Signature-v3"],
-            client_secret=secret,
-            request_body=stale.body,
-            http_uri=receiver.url,
-            signature_version="v3",
-            timestamp=stale.headers["X-HubSpot-Request-Timestamp"],
-        )
+        _verifies(stale, secret)
     assert receiver.received[0] == receiver.received[1]  # a replay is byte for byte the same
 
 
@@ -492,6 +464,20 @@ def test_undelivered_events_are_retried_with_a_higher_attempt_number(
     assert failed.status == 500
     assert retried.events[0]["eventId"] == failed.events[0]["eventId"]
     assert retried.events[0]["attemptNumber"] == 1
+
+
+def _verifies(delivery: webhooks.Delivery, secret: str) -> bool:
+    """What a receiver using HubSpot's client concludes about a delivery's v3 signature."""
+    headers = {name.lower(): value for name, value in delivery.headers.items()}
+    valid: bool = Signature.is_valid(
+        signature=headers["x-hubspot-signature-v3"],
+        client_secret=secret,
+        request_body=delivery.body,
+        http_uri=delivery.url,
+        signature_version="v3",
+        timestamp=headers["x-hubspot-request-timestamp"],
+    )
+    return valid
 
 
 class _Receiver:
@@ -552,17 +538,7 @@ def test_the_demo_organisation_reads_back_through_the_client(
 
     featured = client.crm.deals.search_api.do_search(
         _search(
-            filter_groups=[
-                {
-                    "filters": [
-                        {
-                            "propertyName": "dealname",
-                            "operator": "EQ",
-                            "value": "Globex - Platform expansion",
-                        }
-                    ]
-                }
-            ],
+            filter_groups=_one_filter("dealname", "EQ", "Globex - Platform expansion"),
             properties=["dealstage", "hubspot_owner_id", "pipeline"],
         )
     )

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from tests.support.hubspot.portal import Portal, PortalError, Record
+from tests.support.hubspot.portal import Association, Portal, PortalError, Record
 from tests.support.hubspot.properties import property_definitions
 from tests.support.hubspot.schema import (
     OBJECT_TYPES,
@@ -81,6 +81,14 @@ def _int(query: Query, key: str, default: int) -> int:
         return int((query.get(key) or [str(default)])[0])
     except ValueError as error:
         raise PortalError(400, "VALIDATION_ERROR", f"{key} must be a number") from error
+
+
+def _one(items: list[dict[str, Any]], key: str, value: str, what: str) -> dict[str, Any]:
+    """The item whose ``key`` is ``value``; 404 when there is none."""
+    for item in items:
+        if item[key] == value:
+            return item
+    raise PortalError(404, "OBJECT_NOT_FOUND", f"{what} {value} does not exist")
 
 
 def _id_order(record: Record) -> int:
@@ -162,10 +170,7 @@ def list_pipelines(portal: Portal, params: dict[str, str], _q: Query, _b: Any) -
     at = portal.created_at
     results = [p.to_json(at) for p in portal.pipelines[kind.name]]
     if "pipeline" in params:
-        for pipeline in results:
-            if pipeline["id"] == params["pipeline"]:
-                return 200, pipeline
-        raise PortalError(404, "OBJECT_NOT_FOUND", f"Pipeline {params['pipeline']} not found")
+        return 200, _one(results, "id", params["pipeline"], "Pipeline")
     return 200, {"results": results}
 
 
@@ -215,10 +220,7 @@ def list_roles(portal: Portal, _p: dict[str, str], _q: Query, _b: Any) -> Answer
 def list_properties(portal: Portal, params: dict[str, str], _q: Query, _b: Any) -> Answer:
     definitions = property_definitions(portal, params["type"])
     if "name" in params:
-        for definition in definitions:
-            if definition["name"] == params["name"]:
-                return 200, definition
-        raise PortalError(404, "OBJECT_NOT_FOUND", f"Property {params['name']} does not exist")
+        return 200, _one(definitions, "name", params["name"], "Property")
     return 200, {"results": definitions}
 
 
@@ -413,7 +415,7 @@ def merge_objects(portal: Portal, params: dict[str, str], _q: Query, body: Any) 
 # Associations v4 ----------------------------------------------------------------------
 
 
-def _labelled(portal: Portal, from_type: str, to_type: str, primary: bool) -> list[dict[str, Any]]:
+def _labelled(from_type: str, to_type: str, primary: bool) -> list[dict[str, Any]]:
     ids = association_type_ids(from_type, to_type)
     assert ids is not None
     types = [{"category": "HUBSPOT_DEFINED", "typeId": ids[0], "label": None}]
@@ -445,22 +447,10 @@ def associations_batch_read(portal: Portal, params: dict[str, str], _q: Query, b
                 missing.append(wanted)
                 continue
             links = portal.associations(from_type, record.id, to_type)
-            after = int(item.get("after") or 0)
-            page = links[after : after + MAX_ASSOCIATION_PAGE]
-            if not page:
+            page = _association_page(links, int(item.get("after") or 0), MAX_ASSOCIATION_PAGE)
+            if not page["results"]:
                 continue  # HubSpot leaves records without associations out of the results
-            result: dict[str, Any] = {
-                "from": {"id": wanted},
-                "to": [
-                    {
-                        "toObjectId": int(link.to_id),
-                        "associationTypes": _labelled(portal, from_type, to_type, link.primary),
-                    }
-                    for link in page
-                ],
-            }
-            if after + len(page) < len(links):
-                result["paging"] = {"next": {"after": str(after + len(page)), "link": None}}
+            result = {"from": {"id": wanted}, "to": page.pop("results"), **page}
             results.append(result)
     errors = [_not_found(missing, from_type)] if missing else []
     return _batch(results, errors, started)
@@ -473,19 +463,24 @@ def associations_of(portal: Portal, params: dict[str, str], query: Query, _b: An
     after = _int(query, "after", 0)
     with portal.lock:
         links = portal.associations(from_type, record.id, to_type)
+    return 200, _association_page(links, after, limit)
+
+
+def _association_page(links: list[Association], after: int, limit: int) -> dict[str, Any]:
+    """One page of a record's associations: ``results``, and ``paging`` when more follow."""
     page = links[after : after + limit]
     body: dict[str, Any] = {
         "results": [
             {
                 "toObjectId": int(link.to_id),
-                "associationTypes": _labelled(portal, from_type, to_type, link.primary),
+                "associationTypes": _labelled(link.from_type, link.to_type, link.primary),
             }
             for link in page
         ]
     }
     if after + len(page) < len(links):
         body["paging"] = {"next": {"after": str(after + len(page)), "link": None}}
-    return 200, body
+    return body
 
 
 def _association_result(from_type: str, to_type: str, from_id: str, to_id: str) -> dict[str, Any]:

@@ -15,7 +15,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -23,6 +23,7 @@ from tests.support.hubspot import api, webhooks
 from tests.support.hubspot.limits import RateLimits
 from tests.support.hubspot.portal import Portal, PortalError
 from tests.support.hubspot.schema import OBJECT_TYPES
+from tests.support.local_server import LocalServer, send_json
 
 ALL_SCOPES = frozenset(
     {scope for kind in OBJECT_TYPES for scope in (*kind.read_scopes, *kind.write_scopes)}
@@ -53,8 +54,11 @@ class _Fault:
 
 
 @dataclass
-class HubSpotStandIn:
-    """The stand-in server; use as a context manager or call ``start()``/``stop()``."""
+class HubSpotStandIn(LocalServer):
+    """The stand-in server; use as a context manager or call ``start()``/``stop()``.
+
+    ``base_url`` is what ``HubSpot(host=...)`` and ``SALESBOT_HUBSPOT_API_URL`` take.
+    """
 
     portal: Portal = field(default_factory=Portal)
     token: str = "pat-standin-0000"
@@ -69,37 +73,10 @@ class HubSpotStandIn:
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
         self._faults: list[_Fault] = []
-        self._server: ThreadingHTTPServer | None = None
+        self._server = None
 
-    # Lifecycle ----------------------------------------------------------------------
-
-    def start(self) -> HubSpotStandIn:
-        server = _Server(("127.0.0.1", self.port), _handler_for(self))
-        server.daemon_threads = True
-        self._server = server
-        # A short poll keeps stop() quick (tests start and stop many stand-ins).
-        threading.Thread(
-            target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        ).start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    def __enter__(self) -> HubSpotStandIn:
-        return self.start()
-
-    def __exit__(self, *_exc: object) -> None:
-        self.stop()
-
-    @property
-    def base_url(self) -> str:
-        """What ``HubSpot(host=...)`` and ``SALESBOT_HUBSPOT_API_URL`` take."""
-        assert self._server is not None, "start() the stand-in first"
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        return _handler_for(self)
 
     def client(self, **kwargs: Any) -> Any:
         """HubSpot's official client, pointed here."""
@@ -337,11 +314,6 @@ class HubSpotStandIn:
 CONTROL_PREFIX = "/_standin/"
 
 
-class _Server(ThreadingHTTPServer):
-    # A connector fans out requests; the default backlog (5) drops connections under a burst.
-    request_queue_size = 128
-
-
 def _handler_for(standin: HubSpotStandIn) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -364,15 +336,7 @@ def _handler_for(standin: HubSpotStandIn) -> type[BaseHTTPRequestHandler]:
         do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = _handle
 
         def _send(self, status: int, body: Any, extra: dict[str, str]) -> None:
-            data = b"" if body is None else json.dumps(body).encode()
-            self.send_response(status)
-            if body is not None:
-                self.send_header("Content-Type", "application/json;charset=utf-8")
-            self.send_header("Content-Length", str(len(data)))
-            for name, value in extra.items():
-                self.send_header(name, value)
-            self.end_headers()
-            self.wfile.write(data)
+            send_json(self, status, body, extra)
 
         def log_message(self, *_args: object) -> None:  # keep test output quiet
             return
