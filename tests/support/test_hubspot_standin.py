@@ -122,6 +122,39 @@ def test_search_filters_sorts_and_pages_with_a_total(hubspot: HubSpotStandIn) ->
     assert second.paging is None
 
 
+@pytest.mark.parametrize(
+    ("spec", "amounts"),
+    [
+        ({"operator": "IN", "values": ["B"], "propertyName": "dealstage"}, [5, 6, 7, 8, 9]),
+        ({"operator": "NOT_HAS_PROPERTY", "propertyName": "hs_next_step"}, [0, 2, 4, 6, 8]),
+        (
+            {"operator": "BETWEEN", "value": "2", "highValue": "4", "propertyName": "amount"},
+            [2, 3, 4],
+        ),
+        (
+            {"operator": "NEQ", "value": "Call", "propertyName": "hs_next_step"},
+            [0, 2, 3, 4, 5, 6, 7, 8, 9],
+        ),
+    ],
+)
+def test_search_operators(
+    hubspot: HubSpotStandIn, spec: dict[str, Any], amounts: list[int]
+) -> None:
+    for n in range(10):
+        hubspot.portal.create(
+            "deals",
+            {
+                "amount": n,
+                "dealstage": "a" if n < 5 else "b",
+                "hs_next_step": None if n % 2 == 0 else ("Call" if n == 1 else "Mail"),
+            },
+        )
+    found = hubspot.client().crm.deals.search_api.do_search(
+        _search(filter_groups=[{"filters": [spec]}], properties=["amount"], limit=100)
+    )
+    assert [int(r.properties["amount"]) for r in found.results] == amounts
+
+
 # The 10,000-result cap and the bulk update that gives records one timestamp -----------------
 
 

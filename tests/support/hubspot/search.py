@@ -120,49 +120,62 @@ class _FilterValue:
         return self.plain
 
 
-def _predicate(spec: dict[str, Any]) -> Callable[[Record], bool]:
+Predicate = Callable[[Record], bool]
+
+
+def _predicate(spec: dict[str, Any]) -> Predicate:
+    """One filter as a test on a record (each operator's builder is below)."""
     name = spec.get("propertyName")
     operator = str(spec.get("operator") or "EQ").upper()
     if not name:
         raise PortalError(400, "VALIDATION_ERROR", "A filter needs a propertyName")
-    if operator == "HAS_PROPERTY":
-        return lambda r: _value(r, name) is not None
-    if operator == "NOT_HAS_PROPERTY":
-        return lambda r: _value(r, name) is None
-    if operator in ("IN", "NOT_IN"):
-        wanted = {str(v).lower() for v in spec.get("values") or []}
-        if operator == "IN":
-            return lambda r: (_value(r, name) or "").lower() in wanted
-        return lambda r: (_value(r, name) or "").lower() not in wanted
-    if operator in ("CONTAINS_TOKEN", "NOT_CONTAINS_TOKEN"):
-        token = str(spec.get("value") or "").strip("*").lower()
-        contains = operator == "CONTAINS_TOKEN"
-        return lambda r: (token in (_value(r, name) or "").lower()) == contains
-    raw = spec.get("value")
-    if raw is None:
-        raise PortalError(400, "VALIDATION_ERROR", f"Filter {operator} on {name} needs a value")
-    value = str(raw)
-    high = str(spec.get("highValue")) if spec.get("highValue") is not None else None
-    compare = _COMPARISONS.get(operator)
-    if operator == "BETWEEN":
-        if high is None:
-            raise PortalError(400, "VALIDATION_ERROR", "BETWEEN needs a highValue")
-
-        low, top = _FilterValue(value), _FilterValue(high)
-
-        def between(r: Record) -> bool:
-            stored = _value(r, name)
-            if stored is None:
-                return False
-            current = _comparable(stored)
-            low_c, high_c = low.against(current), top.against(current)
-            return low_c[0] == current[0] == high_c[0] and low_c[1] <= current[1] <= high_c[1]
-
-        return between
-    if compare is None:
+    build = _BUILDERS.get(operator)
+    if build is None:
         raise PortalError(400, "VALIDATION_ERROR", f"Unknown operator {operator}")
+    return build(str(name), operator, spec)
 
-    wanted_value = _FilterValue(value)
+
+def _has(name: str, operator: str, _spec: dict[str, Any]) -> Predicate:
+    present = operator == "HAS_PROPERTY"
+    return lambda r: (_value(r, name) is not None) == present
+
+
+def _in(name: str, operator: str, spec: dict[str, Any]) -> Predicate:
+    wanted = {str(v).lower() for v in spec.get("values") or []}
+    inside = operator == "IN"
+    return lambda r: ((_value(r, name) or "").lower() in wanted) == inside
+
+
+def _token(name: str, operator: str, spec: dict[str, Any]) -> Predicate:
+    token = str(spec.get("value") or "").strip("*").lower()
+    contains = operator == "CONTAINS_TOKEN"
+    return lambda r: (token in (_value(r, name) or "").lower()) == contains
+
+
+def _required(spec: dict[str, Any], key: str, operator: str) -> _FilterValue:
+    raw = spec.get(key)
+    if raw is None:
+        raise PortalError(400, "VALIDATION_ERROR", f"Filter {operator} needs a {key}")
+    return _FilterValue(str(raw))
+
+
+def _between(name: str, operator: str, spec: dict[str, Any]) -> Predicate:
+    low, top = _required(spec, "value", operator), _required(spec, "highValue", operator)
+
+    def between(r: Record) -> bool:
+        stored = _value(r, name)
+        if stored is None:
+            return False
+        current = _comparable(stored)
+        low_c, high_c = low.against(current), top.against(current)
+        return low_c[0] == current[0] == high_c[0] and low_c[1] <= current[1] <= high_c[1]
+
+    return between
+
+
+def _compare(name: str, operator: str, spec: dict[str, Any]) -> Predicate:
+    wanted_value = _required(spec, "value", operator)
+    compare = _COMPARISONS[operator]
 
     def check(r: Record) -> bool:
         stored = _value(r, name)
@@ -185,6 +198,16 @@ _COMPARISONS: dict[str, Callable[[Any, Any], bool]] = {
     "LTE": lambda a, b: a <= b,
     "GT": lambda a, b: a > b,
     "GTE": lambda a, b: a >= b,
+}
+_BUILDERS: dict[str, Callable[[str, str, dict[str, Any]], Predicate]] = {
+    "HAS_PROPERTY": _has,
+    "NOT_HAS_PROPERTY": _has,
+    "IN": _in,
+    "NOT_IN": _in,
+    "CONTAINS_TOKEN": _token,
+    "NOT_CONTAINS_TOKEN": _token,
+    "BETWEEN": _between,
+    **{operator: _compare for operator in ("EQ", "NEQ", "LT", "LTE", "GT", "GTE")},
 }
 
 
