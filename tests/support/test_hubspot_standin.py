@@ -308,6 +308,8 @@ def test_association_batch_read_pages_per_id_and_caps_at_1000(hubspot: HubSpotSt
     assert sorted(r._from.id for r in answer.results) == sorted(c.id for c in contacts)
     types = {t.type_id for t in answer.results[0].to[0].association_types}
     assert types == {1, 279}  # primary and unlabeled
+    labels = client.crm.associations.v4.schema.definitions_api.get_all("contacts", "companies")
+    assert [(t.type_id, t.label) for t in labels.results] == [(279, None), (1, "Primary")]
 
     with pytest.raises(AssociationsApiException) as too_many:
         client.crm.associations.v4.batch_api.get_page(

@@ -238,19 +238,17 @@ def list_objects(portal: Portal, params: dict[str, str], query: Query, _b: Any) 
     limit = _int(query, "limit", 10)
     if not 0 < limit <= ceiling:
         raise PortalError(400, "VALIDATION_ERROR", f"limit must be between 1 and {ceiling}")
-    records = portal.archived(kind.name) if _flag(query, "archived") else portal.live(kind.name)
-    records.sort(key=_id_order)
-    after = _first(query, "after")
-    if after:
-        if not after.isdigit():
-            raise PortalError(400, "VALIDATION_ERROR", f"Invalid after: {after}")
-        records = [r for r in records if _id_order(r) >= int(after)]
-    page, rest = records[:limit], records[limit:]
+    after = _first(query, "after") or "0"
+    if not after.isdigit():
+        raise PortalError(400, "VALIDATION_ERROR", f"Invalid after: {after}")
+    page, following = portal.page(
+        kind.name, after=int(after), limit=limit, archived=_flag(query, "archived")
+    )
     properties = _names(query, "properties")
     with portal.lock:
         body: dict[str, Any] = {"results": [r.to_json(properties, history) for r in page]}
-    if rest:
-        body["paging"] = {"next": {"after": rest[0].id, "link": f"?after={rest[0].id}"}}
+    if following is not None:
+        body["paging"] = {"next": {"after": following, "link": f"?after={following}"}}
     return 200, body
 
 
@@ -522,6 +520,12 @@ def dissociate_one(portal: Portal, params: dict[str, str], _q: Query, _b: Any) -
     return 204, None
 
 
+def association_labels(portal: Portal, params: dict[str, str], _q: Query, _b: Any) -> Answer:
+    """The association types from one object type to another (unlabeled, then Primary)."""
+    from_type, to_type = _pair(portal, params)
+    return 200, {"results": _labelled(from_type, to_type, primary=True)[::-1]}
+
+
 def associations_batch_create(
     portal: Portal, params: dict[str, str], _q: Query, body: Any
 ) -> Answer:
@@ -631,6 +635,13 @@ _route(
     "associations.batch_archive",
     associations_batch_archive,
     "pair_write",
+)
+_route(
+    "GET",
+    rf"/crm/v4/associations/{_FROM_TO}/labels",
+    "associations.labels",
+    association_labels,
+    "pair_read",
 )
 _OBJ = r"(?P<from>[A-Za-z0-9_-]+)/(?P<id>\d+)/associations"
 _route(
