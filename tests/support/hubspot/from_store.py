@@ -421,9 +421,14 @@ class _Loader:
             "hs_email_headers": json.dumps(headers),
             # Seen in real portals, not documented (FACTS.md 1): replies share it.
             "hs_email_thread_id": row["thread_id"],
-            # Opens are counted only for tracked emails (FACTS.md 2: no open timestamp).
+            # Seen in real portals, not documented (FACTS.md 2): a tracked email has a tracker
+            # key and counts; there is no per-email open or click time.
+            "hs_email_tracker_key": (
+                str(uuid.uuid5(uuid.NAMESPACE_URL, row["external_id"])) if tracked else None
+            ),
             "hs_email_open_count": (1 if row["opened_at"] else 0) if tracked else None,
             "hs_email_click_count": (1 if row["clicked_at"] else 0) if tracked else None,
+            "hs_email_reply_count": (1 if row["replied_at"] else 0) if tracked else None,
         }
 
     def _note(self, row: Any, _e: dict[int, str]) -> dict[str, Any]:
