@@ -515,6 +515,19 @@ def _verifies(delivery: webhooks.Delivery, secret: str) -> bool:
     return valid
 
 
+def test_legacy_subscriptions_name_the_object_in_the_type(
+    hubspot: HubSpotStandIn, receiver: _Receiver
+) -> None:
+    contact = hubspot.portal.create("contacts", {"email": "old@x.example"})
+    hubspot.portal.archive("contacts", contact.id)
+
+    (delivery,) = hubspot.deliver_webhooks(receiver.url, client_secret="s", legacy_format=True)
+
+    kinds = [e["subscriptionType"] for e in delivery.events]
+    assert kinds == ["contact.creation", "contact.deletion"]
+    assert "objectTypeId" not in delivery.events[0]
+
+
 class _Receiver:
     """A tiny HTTP endpoint that records what it receives (a webhook target)."""
 

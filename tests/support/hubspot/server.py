@@ -108,7 +108,13 @@ class HubSpotStandIn(LocalServer):
     # Webhooks -------------------------------------------------------------------------
 
     def deliver_webhooks(
-        self, url: str, *, client_secret: str, forge: bool = False, stale: bool = False
+        self,
+        url: str,
+        *,
+        client_secret: str,
+        forge: bool = False,
+        stale: bool = False,
+        legacy_format: bool = False,
     ) -> list[webhooks.Delivery]:
         """POST every change made since the last delivery to ``url``, signed, in batches.
 
@@ -117,13 +123,23 @@ class HubSpotStandIn(LocalServer):
         """
         events = self.portal.take_events()
         deliveries = webhooks.deliver(
-            url, events, client_secret=client_secret, forge=forge, stale=stale
+            url,
+            events,
+            client_secret=client_secret,
+            forge=forge,
+            stale=stale,
+            legacy_format=legacy_format,
         )
-        failed = [
-            {**event, "attemptNumber": event["attemptNumber"] + 1}
+        undelivered = {
+            event["eventId"]
             for delivery in deliveries
             if not 200 <= delivery.status < 300
             for event in delivery.events
+        }
+        failed = [
+            {**event, "attemptNumber": event["attemptNumber"] + 1}
+            for event in events
+            if event["eventId"] in undelivered
         ]
         if failed:
             with self.portal.lock:
