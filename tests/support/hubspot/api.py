@@ -46,15 +46,20 @@ class Call:
     search: bool = False
 
 
-def error_body(status: int, category: str, message: str, **extra: Any) -> dict[str, Any]:
+def error_body(category: str, message: str, **extra: Any) -> dict[str, Any]:
     """HubSpot's error shape."""
     return {
         "status": "error",
         "message": message,
-        "correlationId": str(uuid.uuid4()),
+        "correlationId": correlation_id(),
         "category": category,
         **extra,
     }
+
+
+def correlation_id() -> str:
+    """The id HubSpot puts on every error answer, for its support to find the request."""
+    return str(uuid.uuid4())
 
 
 # Helpers ------------------------------------------------------------------------------
@@ -267,7 +272,7 @@ def read_object(portal: Portal, params: dict[str, str], query: Query, _b: Any) -
         )
 
 
-def _associations_in(portal: Portal, body: Any) -> list[tuple[str, str, bool]]:
+def _associations_in(body: Any) -> list[tuple[str, str, bool]]:
     """``associations`` of a create body as (to_type, to_id, primary)."""
     found = []
     for item in (body or {}).get("associations") or []:
@@ -282,7 +287,7 @@ def _associations_in(portal: Portal, body: Any) -> list[tuple[str, str, bool]]:
 
 def _create_one(portal: Portal, kind_name: str, body: Any) -> Record:
     properties = (body or {}).get("properties") or {}
-    links = _associations_in(portal, body)
+    links = _associations_in(body)
     with portal.lock:
         for to_type, to_id, _primary in links:
             portal.get(to_type, to_id)  # 404 before anything is written
@@ -299,7 +304,7 @@ def create_object(portal: Portal, params: dict[str, str], _q: Query, body: Any) 
         return 201, record.to_json(list((body or {}).get("properties") or {}))
 
 
-def update_object(portal: Portal, params: dict[str, str], query: Query, body: Any) -> Answer:
+def update_object(portal: Portal, params: dict[str, str], _q: Query, body: Any) -> Answer:
     kind = portal.type_of(params["type"])
     properties = (body or {}).get("properties")
     if not isinstance(properties, dict):
@@ -721,4 +726,4 @@ def _scopes(access: str, params: dict[str, str]) -> tuple[str, ...]:
     return tuple(scopes)
 
 
-__all__ = ["MAX_TOTAL", "Call", "error_body", "match"]
+__all__ = ["MAX_TOTAL", "Call", "correlation_id", "error_body", "match"]

@@ -223,7 +223,7 @@ class HubSpotStandIn(LocalServer):
             self._record(method, path, call, 0, body)
             return None
         if fault is not None and fault.kind == "status":
-            answer = api.error_body(fault.status, "INTERNAL_ERROR", "Internal error (injected)")
+            answer = api.error_body("INTERNAL_ERROR", "Internal error (injected)")
             self._record(method, path, call, fault.status, body)
             return fault.status, answer, self.limits.peek()
         status, answer, extra = self._answer(method, call, path, query, headers, body)
@@ -244,7 +244,6 @@ class HubSpotStandIn(LocalServer):
             return (
                 401,
                 api.error_body(
-                    401,
                     "INVALID_AUTHENTICATION",
                     "Authentication credentials not found. This API supports OAuth 2.0 "
                     "authentication and you can find more details at "
@@ -253,13 +252,12 @@ class HubSpotStandIn(LocalServer):
                 {},
             )
         if call is None:
-            return 404, api.error_body(404, "OBJECT_NOT_FOUND", f"No route for {method} {path}"), {}
+            return 404, api.error_body("OBJECT_NOT_FOUND", f"No route for {method} {path}"), {}
         missing = [s for s in call.scopes if s not in self.scopes]
         if missing:
             return (
                 403,
                 api.error_body(
-                    403,
                     "MISSING_SCOPES",
                     "This app hasn't been granted all required scopes to make this call. "
                     "Read more about required scopes here: "
@@ -284,7 +282,7 @@ class HubSpotStandIn(LocalServer):
                 "status": "error",
                 "message": f"You have reached your {names[verdict.policy]} limit.",
                 "errorType": "RATE_LIMIT",
-                "correlationId": api.error_body(429, "", "")["correlationId"],
+                "correlationId": api.correlation_id(),
                 "policyName": verdict.policy,
             }
             return 429, refusal, verdict.headers
@@ -293,7 +291,7 @@ class HubSpotStandIn(LocalServer):
         except PortalError as error:
             return (
                 error.status,
-                api.error_body(error.status, error.category, error.message),
+                api.error_body(error.category, error.message),
                 (verdict.headers),
             )
         return status, answer, verdict.headers
@@ -308,7 +306,7 @@ class HubSpotStandIn(LocalServer):
         store-to-HubSpot id map of a loaded organisation. Same bearer token; not counted.
         """
         if headers.get("authorization") != f"Bearer {self.token}":
-            return 401, api.error_body(401, "INVALID_AUTHENTICATION", "Bad token"), {}
+            return 401, api.error_body("INVALID_AUTHENTICATION", "Bad token"), {}
         action = path.removeprefix(CONTROL_PREFIX).strip("/")
         if method == "POST" and action == "webhooks/deliver":
             body = body or {}
@@ -324,7 +322,7 @@ class HubSpotStandIn(LocalServer):
             for (kind, external_id), hubspot_id in self.loaded_ids.items():
                 ids.setdefault(kind, {})[external_id] = hubspot_id
             return 200, ids, {}
-        return 404, api.error_body(404, "OBJECT_NOT_FOUND", f"No control {method} {path}"), {}
+        return 404, api.error_body("OBJECT_NOT_FOUND", f"No control {method} {path}"), {}
 
 
 CONTROL_PREFIX = "/_standin/"
@@ -341,7 +339,7 @@ def _handler_for(standin: HubSpotStandIn) -> type[BaseHTTPRequestHandler]:
             try:
                 body = json.loads(raw) if raw else None
             except ValueError:
-                self._send(400, api.error_body(400, "VALIDATION_ERROR", "Invalid JSON"), {})
+                self._send(400, api.error_body("VALIDATION_ERROR", "Invalid JSON"), {})
                 return
             answered = standin.answer(self.command, self.path, headers, body)
             if answered is None:
