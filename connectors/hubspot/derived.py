@@ -14,9 +14,9 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 
-from sqlalchemy import select, update
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from storage.models import (
@@ -70,13 +70,14 @@ def derive_replies(session: Session, thread_ids: Iterable[str]) -> None:
                 answered = wanted[last_sent]
                 if answered[1] is None:
                     wanted[last_sent] = (answered[0], at)
-    for row_id, values in wanted.items():
-        if current[row_id] != values:
-            session.execute(
-                update(Activity)
-                .where(Activity.id == row_id)
-                .values(in_reply_to_id=values[0], replied_at=values[1])
-            )
+    _update_many(
+        session,
+        [
+            {"_id": row_id, "in_reply_to_id": values[0], "replied_at": values[1]}
+            for row_id, values in wanted.items()
+            if current[row_id] != values
+        ],
+    )
 
 
 def derive_opens(session: Session, contact_ids: Iterable[int]) -> None:
@@ -100,10 +101,10 @@ def derive_opens(session: Session, contact_ids: Iterable[int]) -> None:
         latest: dict[int, tuple[int, datetime | None]] = {}
         for contact_id, email_id, last_open in rows:
             latest.setdefault(contact_id, (email_id, last_open))
-        for email_id, last_open in latest.values():
-            session.execute(
-                update(Activity).where(Activity.id == email_id).values(opened_at=last_open)
-            )
+        _update_many(
+            session,
+            [{"_id": email_id, "opened_at": last_open} for email_id, last_open in latest.values()],
+        )
 
 
 def derive_attendees(session: Session, meeting_ids: Iterable[int]) -> None:
@@ -125,11 +126,26 @@ def derive_attendees(session: Session, meeting_ids: Iterable[int]) -> None:
                 .where(Activity.id.in_(chunk))
             ).all()
         )
+        rows = []
         for meeting_id in chunk:
             people = list(contacts.get(meeting_id, []))
             owner = owners.get(meeting_id)
             if owner is not None:
                 people.append({"name": owner.name, "email": owner.email})
-            session.execute(
-                update(Activity).where(Activity.id == meeting_id).values(attendees=people or None)
-            )
+            rows.append({"_id": meeting_id, "attendees": people or None})
+        _update_many(session, rows)
+
+
+def _update_many(session: Session, rows: list[dict[str, Any]]) -> None:
+    """One executemany per set of columns (rows keyed ``_id`` plus the columns to set)."""
+    if not rows:
+        return
+    table: Table = Activity.__table__  # type: ignore[assignment]
+    columns = [c for c in rows[0] if c != "_id"]
+    statement = (
+        update(table)
+        .where(table.c.id == bindparam("_id"))
+        .values({c: bindparam(f"_v_{c}") for c in columns})
+    )
+    params = [{"_id": r["_id"], **{f"_v_{c}": r[c] for c in columns}} for r in rows]
+    session.connection().execute(statement, params)

@@ -402,7 +402,8 @@ def _activity(kind: ObjectType, p: Mapping[str, str | None], ctx: Context) -> di
             "primary_recipient": to[0] if to else None,
             # Opens are counted for tracked emails only; the time is derived later
             # (connectors/hubspot/derived.py), the send time being its lower bound.
-            "tracked": p.get("hs_email_open_count") not in (None, ""),
+            "tracked": bool(p.get("hs_email_tracker_key"))
+            or p.get("hs_email_open_count") not in (None, ""),
             "opened_at": lambda: timestamp(p.get("hs_timestamp")) if _count(opens) else None,
             "thread_id": p.get("hs_email_thread_id") or None,
         }

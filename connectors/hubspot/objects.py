@@ -168,6 +168,7 @@ EMAILS = ObjectType(
         "hs_email_to_email",
         "hs_email_cc_email",
         "hs_email_thread_id",
+        "hs_email_tracker_key",
         "hs_email_open_count",
         "hs_email_click_count",
     ),

@@ -23,23 +23,16 @@ import sys
 import threading
 from datetime import UTC, datetime
 
-from tests.support.hubspot import (
-    HubSpotStandIn,
-    Portal,
-    PortalError,
-    RateLimits,
-    Record,
-    Request,
-    running_hubspot,
-)
+from tests.support.hubspot import HubSpotStandIn, RateLimits, running_hubspot
+from tests.support.hubspot.bench_org import load_bench_portal
+from tests.support.hubspot.demo import load_demo_portal
 
+# The package's front door: what a test needs most, and the process entry point.
 __all__ = [
     "HubSpotStandIn",
-    "Portal",
-    "PortalError",
     "RateLimits",
-    "Record",
-    "Request",
+    "load_bench_portal",
+    "load_demo_portal",
     "main",
     "running_hubspot",
 ]
@@ -52,6 +45,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--demo", action="store_true", help="load the demo organisation")
     parser.add_argument("--seed", type=int, default=42, help="the demo's seed")
     parser.add_argument(
+        "--bench", type=float, metavar="SCALE", help="load the benchmark organisation of SCALE"
+    )
+    parser.add_argument(
         "--per-ten-seconds", type=int, default=190, help="burst limit (rolling 10 s)"
     )
     parser.add_argument("--daily", type=int, default=650_000, help="daily request budget")
@@ -62,10 +58,11 @@ def main(argv: list[str] | None = None) -> int:
     limits.enabled = not args.no_limits
     standin = HubSpotStandIn(token=args.token, limits=limits, port=args.port)
     summary: dict[str, object] = {}
-    if args.demo:
-        from tests.support.hubspot.demo import load_demo_portal
-
-        loaded = load_demo_portal(standin.portal, now=datetime.now(UTC), seed=args.seed)
+    if args.demo or args.bench:
+        if args.bench:
+            loaded = load_bench_portal(standin.portal, scale=args.bench, now=datetime.now(UTC))
+        else:
+            loaded = load_demo_portal(standin.portal, now=datetime.now(UTC), seed=args.seed)
         standin.loaded_ids = loaded.ids
         summary = {"records": loaded.counts, "rep": loaded.rep_email}
     standin.start()

@@ -11,12 +11,12 @@ from tests.connectors.hubspot.conftest import SmallPortal
 
 
 def test_full_sync_fills_the_store(
-    sqlite_engine: Engine, api: OfficialClient, small_portal: SmallPortal
+    any_engine: Engine, api: OfficialClient, small_portal: SmallPortal
 ) -> None:
-    result = Syncer(sqlite_engine, api).run(full=True)
+    result = Syncer(any_engine, api).run(full=True)
 
     assert result.stopped is None
-    with Session(sqlite_engine) as session:
+    with Session(any_engine) as session:
         dana = session.scalars(select(User).where(User.external_id == small_portal.dana)).one()
         assert dana.name == "Dana Reyes" and dana.team is not None and dana.team.name == "Berlin"
         company = session.scalars(select(Company)).one()
@@ -33,16 +33,16 @@ def test_full_sync_fills_the_store(
 
 
 def test_a_second_full_sync_changes_nothing(
-    sqlite_engine: Engine, api: OfficialClient, small_portal: SmallPortal
+    any_engine: Engine, api: OfficialClient, small_portal: SmallPortal
 ) -> None:
-    Syncer(sqlite_engine, api).run(full=True)
-    with Session(sqlite_engine) as session:
+    Syncer(any_engine, api).run(full=True)
+    with Session(any_engine) as session:
         before = [(a.id, a.subject, a.updated_at) for a in session.scalars(select(Activity))]
 
-    again = Syncer(sqlite_engine, api).run(full=True)
+    again = Syncer(any_engine, api).run(full=True)
 
     assert again.problems == []
-    with Session(sqlite_engine) as session:
+    with Session(any_engine) as session:
         assert [
             (a.id, a.subject, a.updated_at) for a in session.scalars(select(Activity))
         ] == before

@@ -61,16 +61,16 @@ def test_a_spent_daily_budget_stops_cleanly_and_the_next_day_resumes(
 
 
 def test_while_one_replica_holds_the_lease_another_does_not_sync(
-    sqlite_engine: Engine, api: OfficialClient, small_portal: SmallPortal
+    any_engine: Engine, api: OfficialClient, small_portal: SmallPortal
 ) -> None:
     now = datetime.now(UTC)
-    with Session(sqlite_engine) as session:
+    with Session(any_engine) as session:
         assert take_lease(session, holder="replica-a", now=now, ttl=timedelta(minutes=10))
         session.commit()
 
-    other = sync_and_apply(sqlite_engine, api, holder="replica-b")
+    other = sync_and_apply(any_engine, api, holder="replica-b")
     later = sync_and_apply(
-        sqlite_engine, api, holder="replica-b", clock=lambda: now + timedelta(minutes=11)
+        any_engine, api, holder="replica-b", clock=lambda: now + timedelta(minutes=11)
     )
 
     assert other.result is None and other.skipped_reason == "another replica is syncing"

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from tests.support.hubspot.portal import Portal, PortalError, Record
+from tests.support.hubspot.portal import Association, Portal, PortalError, Record
+from tests.support.hubspot.properties import property_definitions
 from tests.support.hubspot.schema import (
     OBJECT_TYPES,
     association_type_ids,
@@ -45,15 +46,20 @@ class Call:
     search: bool = False
 
 
-def error_body(status: int, category: str, message: str, **extra: Any) -> dict[str, Any]:
+def error_body(category: str, message: str, **extra: Any) -> dict[str, Any]:
     """HubSpot's error shape."""
     return {
         "status": "error",
         "message": message,
-        "correlationId": str(uuid.uuid4()),
+        "correlationId": correlation_id(),
         "category": category,
         **extra,
     }
+
+
+def correlation_id() -> str:
+    """The id HubSpot puts on every error answer, for its support to find the request."""
+    return str(uuid.uuid4())
 
 
 # Helpers ------------------------------------------------------------------------------
@@ -80,6 +86,14 @@ def _int(query: Query, key: str, default: int) -> int:
         return int((query.get(key) or [str(default)])[0])
     except ValueError as error:
         raise PortalError(400, "VALIDATION_ERROR", f"{key} must be a number") from error
+
+
+def _one(items: list[dict[str, Any]], key: str, value: str, what: str) -> dict[str, Any]:
+    """The item whose ``key`` is ``value``; 404 when there is none."""
+    for item in items:
+        if item[key] == value:
+            return item
+    raise PortalError(404, "OBJECT_NOT_FOUND", f"{what} {value} does not exist")
 
 
 def _id_order(record: Record) -> int:
@@ -161,10 +175,7 @@ def list_pipelines(portal: Portal, params: dict[str, str], _q: Query, _b: Any) -
     at = portal.created_at
     results = [p.to_json(at) for p in portal.pipelines[kind.name]]
     if "pipeline" in params:
-        for pipeline in results:
-            if pipeline["id"] == params["pipeline"]:
-                return 200, pipeline
-        raise PortalError(404, "OBJECT_NOT_FOUND", f"Pipeline {params['pipeline']} not found")
+        return 200, _one(results, "id", params["pipeline"], "Pipeline")
     return 200, {"results": results}
 
 
@@ -211,6 +222,13 @@ def list_roles(portal: Portal, _p: dict[str, str], _q: Query, _b: Any) -> Answer
     }
 
 
+def list_properties(portal: Portal, params: dict[str, str], _q: Query, _b: Any) -> Answer:
+    definitions = property_definitions(portal, params["type"])
+    if "name" in params:
+        return 200, _one(definitions, "name", params["name"], "Property")
+    return 200, {"results": definitions}
+
+
 def list_dispositions(portal: Portal, _p: dict[str, str], _q: Query, _b: Any) -> Answer:
     return 200, [{"id": guid, "label": label} for guid, label in portal.dispositions.items()]
 
@@ -225,19 +243,17 @@ def list_objects(portal: Portal, params: dict[str, str], query: Query, _b: Any) 
     limit = _int(query, "limit", 10)
     if not 0 < limit <= ceiling:
         raise PortalError(400, "VALIDATION_ERROR", f"limit must be between 1 and {ceiling}")
-    records = portal.archived(kind.name) if _flag(query, "archived") else portal.live(kind.name)
-    records.sort(key=_id_order)
-    after = _first(query, "after")
-    if after:
-        if not after.isdigit():
-            raise PortalError(400, "VALIDATION_ERROR", f"Invalid after: {after}")
-        records = [r for r in records if _id_order(r) >= int(after)]
-    page, rest = records[:limit], records[limit:]
+    after = _first(query, "after") or "0"
+    if not after.isdigit():
+        raise PortalError(400, "VALIDATION_ERROR", f"Invalid after: {after}")
+    page, following = portal.page(
+        kind.name, after=int(after), limit=limit, archived=_flag(query, "archived")
+    )
     properties = _names(query, "properties")
     with portal.lock:
         body: dict[str, Any] = {"results": [r.to_json(properties, history) for r in page]}
-    if rest:
-        body["paging"] = {"next": {"after": rest[0].id, "link": f"?after={rest[0].id}"}}
+    if following is not None:
+        body["paging"] = {"next": {"after": following, "link": f"?after={following}"}}
     return 200, body
 
 
@@ -256,7 +272,7 @@ def read_object(portal: Portal, params: dict[str, str], query: Query, _b: Any) -
         )
 
 
-def _associations_in(portal: Portal, body: Any) -> list[tuple[str, str, bool]]:
+def _associations_in(body: Any) -> list[tuple[str, str, bool]]:
     """``associations`` of a create body as (to_type, to_id, primary)."""
     found = []
     for item in (body or {}).get("associations") or []:
@@ -271,7 +287,7 @@ def _associations_in(portal: Portal, body: Any) -> list[tuple[str, str, bool]]:
 
 def _create_one(portal: Portal, kind_name: str, body: Any) -> Record:
     properties = (body or {}).get("properties") or {}
-    links = _associations_in(portal, body)
+    links = _associations_in(body)
     with portal.lock:
         for to_type, to_id, _primary in links:
             portal.get(to_type, to_id)  # 404 before anything is written
@@ -288,7 +304,7 @@ def create_object(portal: Portal, params: dict[str, str], _q: Query, body: Any) 
         return 201, record.to_json(list((body or {}).get("properties") or {}))
 
 
-def update_object(portal: Portal, params: dict[str, str], query: Query, body: Any) -> Answer:
+def update_object(portal: Portal, params: dict[str, str], _q: Query, body: Any) -> Answer:
     kind = portal.type_of(params["type"])
     properties = (body or {}).get("properties")
     if not isinstance(properties, dict):
@@ -402,7 +418,7 @@ def merge_objects(portal: Portal, params: dict[str, str], _q: Query, body: Any) 
 # Associations v4 ----------------------------------------------------------------------
 
 
-def _labelled(portal: Portal, from_type: str, to_type: str, primary: bool) -> list[dict[str, Any]]:
+def _labelled(from_type: str, to_type: str, primary: bool) -> list[dict[str, Any]]:
     ids = association_type_ids(from_type, to_type)
     assert ids is not None
     types = [{"category": "HUBSPOT_DEFINED", "typeId": ids[0], "label": None}]
@@ -434,22 +450,10 @@ def associations_batch_read(portal: Portal, params: dict[str, str], _q: Query, b
                 missing.append(wanted)
                 continue
             links = portal.associations(from_type, record.id, to_type)
-            after = int(item.get("after") or 0)
-            page = links[after : after + MAX_ASSOCIATION_PAGE]
-            if not page:
+            page = _association_page(links, int(item.get("after") or 0), MAX_ASSOCIATION_PAGE)
+            if not page["results"]:
                 continue  # HubSpot leaves records without associations out of the results
-            result: dict[str, Any] = {
-                "from": {"id": wanted},
-                "to": [
-                    {
-                        "toObjectId": int(link.to_id),
-                        "associationTypes": _labelled(portal, from_type, to_type, link.primary),
-                    }
-                    for link in page
-                ],
-            }
-            if after + len(page) < len(links):
-                result["paging"] = {"next": {"after": str(after + len(page)), "link": None}}
+            result = {"from": {"id": wanted}, "to": page.pop("results"), **page}
             results.append(result)
     errors = [_not_found(missing, from_type)] if missing else []
     return _batch(results, errors, started)
@@ -462,19 +466,24 @@ def associations_of(portal: Portal, params: dict[str, str], query: Query, _b: An
     after = _int(query, "after", 0)
     with portal.lock:
         links = portal.associations(from_type, record.id, to_type)
+    return 200, _association_page(links, after, limit)
+
+
+def _association_page(links: list[Association], after: int, limit: int) -> dict[str, Any]:
+    """One page of a record's associations: ``results``, and ``paging`` when more follow."""
     page = links[after : after + limit]
     body: dict[str, Any] = {
         "results": [
             {
                 "toObjectId": int(link.to_id),
-                "associationTypes": _labelled(portal, from_type, to_type, link.primary),
+                "associationTypes": _labelled(link.from_type, link.to_type, link.primary),
             }
             for link in page
         ]
     }
     if after + len(page) < len(links):
         body["paging"] = {"next": {"after": str(after + len(page)), "link": None}}
-    return 200, body
+    return body
 
 
 def _association_result(from_type: str, to_type: str, from_id: str, to_id: str) -> dict[str, Any]:
@@ -514,6 +523,12 @@ def dissociate_one(portal: Portal, params: dict[str, str], _q: Query, _b: Any) -
     from_type, to_type = _pair(portal, params)
     portal.dissociate(from_type, params["id"], to_type, params["to_id"])
     return 204, None
+
+
+def association_labels(portal: Portal, params: dict[str, str], _q: Query, _b: Any) -> Answer:
+    """The association types from one object type to another (unlabeled, then Primary)."""
+    from_type, to_type = _pair(portal, params)
+    return 200, {"results": _labelled(from_type, to_type, primary=True)[::-1]}
 
 
 def associations_batch_create(
@@ -573,6 +588,14 @@ _route("GET", rf"/crm/v3/pipelines/{_T}", "pipelines.list", list_pipelines, "rea
 _route(
     "GET", rf"/crm/v3/pipelines/{_T}/(?P<pipeline>[^/]+)", "pipelines.read", list_pipelines, "read"
 )
+_route("GET", rf"/crm/v3/properties/{_T}", "properties.list", list_properties, "read")
+_route(
+    "GET",
+    rf"/crm/v3/properties/{_T}/(?P<name>[A-Za-z0-9_]+)",
+    "properties.read",
+    list_properties,
+    "read",
+)
 _route("GET", r"/settings/v3/users", "users.list", list_users, "users")
 _route("GET", r"/settings/v3/users/roles", "roles.list", list_roles, "users")
 _route("GET", r"/calling/v1/dispositions", "dispositions.list", list_dispositions, "calls")
@@ -617,6 +640,13 @@ _route(
     "associations.batch_archive",
     associations_batch_archive,
     "pair_write",
+)
+_route(
+    "GET",
+    rf"/crm/v4/associations/{_FROM_TO}/labels",
+    "associations.labels",
+    association_labels,
+    "pair_read",
 )
 _OBJ = r"(?P<from>[A-Za-z0-9_-]+)/(?P<id>\d+)/associations"
 _route(
@@ -696,4 +726,4 @@ def _scopes(access: str, params: dict[str, str]) -> tuple[str, ...]:
     return tuple(scopes)
 
 
-__all__ = ["MAX_TOTAL", "Call", "error_body", "match"]
+__all__ = ["MAX_TOTAL", "Call", "correlation_id", "error_body", "match"]

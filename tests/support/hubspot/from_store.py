@@ -142,7 +142,7 @@ class _Loader:
         modified = min(max(times), max(created, self.portal.now()))
         record = self.portal.create(
             hubspot_type,
-            {"createdate": created, **properties},
+            {"createdate": created, **{k: v for k, v in properties.items() if v is not None}},
             at=modified,
             track_history=False,
         )
@@ -150,9 +150,6 @@ class _Loader:
         # propertiesWithHistory for the rules' "changed at" questions.
         for name, value, at in sorted(entries, key=lambda e: e[2]):
             record.history.setdefault(name, []).append(HistoryEntry(value, at, "CRM_UI"))
-        for name, value in record.properties.items():
-            if name not in record.history and value is not None:
-                record.history[name] = [HistoryEntry(value, created, "CRM_UI")]
         self.ids[(hubspot_type, row["id"])] = record.id
         self.loaded.ids[(hubspot_type, row["external_id"])] = record.id
         self.loaded.counts[hubspot_type] = self.loaded.counts.get(hubspot_type, 0) + 1
@@ -319,6 +316,9 @@ class _Loader:
                     "hubspot_owner_id": self.owner(row["owner_id"]),
                     "hubspot_owner_assigneddate": _utc(row["owner_assigned_at"]),
                     "hs_next_step": row["next_step"],
+                    # Seen in real portals, not documented (FACTS.md 8); history is the
+                    # documented way, and both are served.
+                    "hs_next_step_updated_at": _utc(row["next_step_updated_at"]),
                     "hs_deal_score": str(series[-1]["score"]) if series else None,
                 },
                 history=history,
@@ -404,6 +404,7 @@ class _Loader:
         cc = list(row["cc_emails"] or [])
         headers = {
             "from": {"email": row["from_email"]},
+            "sender": {"email": row["from_email"]},
             "to": [{"email": address} for address in to],
             "cc": [{"email": address} for address in cc],
             "bcc": [],
@@ -420,9 +421,14 @@ class _Loader:
             "hs_email_headers": json.dumps(headers),
             # Seen in real portals, not documented (FACTS.md 1): replies share it.
             "hs_email_thread_id": row["thread_id"],
-            # Opens are counted only for tracked emails (FACTS.md 2: no open timestamp).
+            # Seen in real portals, not documented (FACTS.md 2): a tracked email has a tracker
+            # key and counts; there is no per-email open or click time.
+            "hs_email_tracker_key": (
+                str(uuid.uuid5(uuid.NAMESPACE_URL, row["external_id"])) if tracked else None
+            ),
             "hs_email_open_count": (1 if row["opened_at"] else 0) if tracked else None,
             "hs_email_click_count": (1 if row["clicked_at"] else 0) if tracked else None,
+            "hs_email_reply_count": (1 if row["replied_at"] else 0) if tracked else None,
         }
 
     def _note(self, row: Any, _e: dict[int, str]) -> dict[str, Any]:
@@ -465,6 +471,7 @@ def load_store(portal: Portal, session: Session) -> LoadedPortal:
     """
     loader = _Loader(portal, session)
     with portal.lock:
+        portal.recording = False
         loader.people()
         loader.pipelines()
         loader.companies()
@@ -473,5 +480,5 @@ def load_store(portal: Portal, session: Session) -> LoadedPortal:
         loader.deals()
         enrollments = {row["id"]: row["external_id"] for row in _rows(session, SequenceEnrollment)}
         loader.activities(enrollments)
-        portal.take_events()
+        portal.recording = True
     return loader.loaded

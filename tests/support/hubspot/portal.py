@@ -16,11 +16,12 @@ HubSpot's behaviours that a sync must survive are reproduced on purpose:
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from tests.support.hubspot.schema import (
@@ -47,7 +48,7 @@ class PortalError(LookupError):
         self.message = message
 
 
-@dataclass
+@dataclass(slots=True)
 class HistoryEntry:
     value: str | None
     timestamp: datetime
@@ -56,7 +57,7 @@ class HistoryEntry:
     updated_by_user_id: int | None = None
 
 
-@dataclass
+@dataclass(slots=True)
 class Record:
     """One CRM record; ``properties`` hold HubSpot's string values (None: no value)."""
 
@@ -72,6 +73,14 @@ class Record:
     @property
     def archived(self) -> bool:
         return self.archived_at is not None
+
+    def _history_of(self, name: str) -> list[HistoryEntry]:
+        """A property's history, oldest first; a value never changed was set at creation."""
+        entries = self.history.get(name)
+        if entries:
+            return entries
+        value = self.properties.get(name)
+        return [HistoryEntry(value, self.created_at)] if value is not None else []
 
     @property
     def live(self) -> bool:
@@ -108,7 +117,7 @@ class Record:
                             else {}
                         ),
                     }
-                    for entry in reversed(self.history.get(name, []))
+                    for entry in reversed(self._history_of(name))
                 ]
                 for name in history_names
             }
@@ -254,6 +263,10 @@ class Portal:
         self._ids = itertools.count(first_id)
         self._event_ids = itertools.count(1)
         self.events: list[dict[str, Any]] = []
+        # Off while loading an organisation: a portal's past is not a change to deliver.
+        self.recording = True
+        self.search_lag = timedelta(0)
+        self._id_order: dict[str, list[int]] = {}  # type -> ids ascending (list pages)
         self.created_at = truncate_ms(self.clock())
 
     # Time and ids ---------------------------------------------------------------------
@@ -304,8 +317,45 @@ class Portal:
             return [r for r in self.records[kind.name].values() if r.live]
 
     def searchable(self, type_name: str) -> list[Record]:
-        """What the search index holds: the live records."""
-        return self.live(type_name)
+        """What the search index holds: the live records, less those changed too recently.
+
+        HubSpot's search guide warns that a new or changed record takes a few moments to
+        show up in search; ``search_lag`` reproduces that (a change within the lag hides the
+        record from search until the lag has passed). Zero by default.
+        """
+        records = self.live(type_name)
+        if not self.search_lag:
+            return records
+        indexed_until = self.now() - self.search_lag
+        return [r for r in records if r.updated_at <= indexed_until]
+
+    def page(
+        self, type_name: str, *, after: int, limit: int, archived: bool = False
+    ) -> tuple[list[Record], str | None]:
+        """A list page in id order from id ``after`` on, and the id the next page starts at.
+
+        Ids only grow, so records sit in id order in ``records``; the cursor is found by
+        bisection instead of a scan (large portals page quickly).
+        """
+        with self.lock:
+            kind = self.type_of(type_name)
+            ids = self._ordered_ids(kind.name)
+            start = bisect.bisect_left(ids, after)
+            found: list[Record] = []
+            for position in range(start, len(ids)):
+                record = self.records[kind.name][str(ids[position])]
+                if record.archived if archived else record.live:
+                    if len(found) == limit:
+                        return found, record.id
+                    found.append(record)
+            return found, None
+
+    def _ordered_ids(self, type_name: str) -> list[int]:
+        ids = self._id_order.get(type_name)
+        if ids is None or len(ids) != len(self.records[type_name]):
+            ids = sorted(int(i) for i in self.records[type_name] if i.isdigit())
+            self._id_order[type_name] = ids
+        return ids
 
     def archived(self, type_name: str) -> list[Record]:
         with self.lock:
@@ -324,7 +374,10 @@ class Portal:
         source_type: str = "CRM_UI",
         track_history: bool = True,
     ) -> Record:
-        """Create a record (``createdate`` may be given in ``properties`` for loaded data).
+        """Create a record (its created date may be given in ``properties`` for loaded data).
+
+        The created date lives in ``createdate`` (contacts, companies, deals) or
+        ``hs_createdate`` (engagements, leads, users); either name is accepted here.
 
         ``track_history=False`` leaves property history to the caller (a loader that knows
         when each value was really set).
@@ -334,7 +387,7 @@ class Portal:
             moment = truncate_ms(at or self.clock())
             new_id = record_id or self.next_id()
             values = {name: to_property_value(v) for name, v in properties.items()}
-            created_text = values.get("createdate")
+            created_text = values.pop("createdate", None) or values.pop("hs_createdate", None)
             created = moment
             if created_text:
                 created = parse_time(created_text) or moment
@@ -345,7 +398,7 @@ class Portal:
                     record.history.setdefault(name, []).append(
                         HistoryEntry(value, moment, source_type)
                     )
-            record.properties["createdate"] = iso(created)
+            record.properties[kind.created_property] = iso(created)
             record.properties["hs_object_id"] = new_id
             record.properties[kind.modified_property] = iso(moment)
             self.records[kind.name][new_id] = record
@@ -552,6 +605,8 @@ class Portal:
     def _association_event(
         self, source: Record, target: Record, *, removed: bool, primary: bool, at: datetime | None
     ) -> None:
+        if not self.recording:
+            return
         ids = association_type_ids(source.type.name, target.type.name)
         assert ids is not None
         type_id = ids[1] if primary and ids[1] is not None else ids[0]
@@ -615,6 +670,8 @@ class Portal:
     def _event(
         self, subscription: str, kind: ObjectType, record_id: str, at: datetime, **extra: Any
     ) -> None:
+        if not self.recording:
+            return
         self.events.append(
             {
                 "eventId": next(self._event_ids),

@@ -20,6 +20,7 @@ class ObjectType:
     singular: str  # webhook objectName / legacy subscriptionType prefix: "contact"
     type_id: str  # objectTypeId: "0-1"
     modified_property: str  # contacts: lastmodifieddate; everything else: hs_lastmodifieddate
+    created_property: str  # contacts, companies, deals: createdate; the rest: hs_createdate
     read_scopes: tuple[str, ...]
     write_scopes: tuple[str, ...]
     default_properties: tuple[str, ...]
@@ -27,19 +28,21 @@ class ObjectType:
     @property
     def always_returned(self) -> tuple[str, ...]:
         """Properties every answer carries, asked for or not."""
-        return ("createdate", self.modified_property, "hs_object_id")
+        return (self.created_property, self.modified_property, "hs_object_id")
 
 
-def _engagement(name: str, singular: str, type_id: str, *defaults: str) -> ObjectType:
-    # Tasks, meetings, calls and notes need the contacts scopes (HubSpot's engagement guides).
+def _engagement(name: str, singular: str, type_id: str) -> ObjectType:
+    # Tasks, meetings, calls and notes need the contacts scopes (HubSpot's engagement guides);
+    # asked for no properties, an engagement answers only its three system properties.
     return ObjectType(
         name,
         singular,
         type_id,
         "hs_lastmodifieddate",
+        "hs_createdate",
         ("crm.objects.contacts.read",),
         ("crm.objects.contacts.write",),
-        ("hs_timestamp", *defaults),
+        (),
     )
 
 
@@ -49,6 +52,7 @@ OBJECT_TYPES: tuple[ObjectType, ...] = (
         "contact",
         "0-1",
         "lastmodifieddate",
+        "createdate",
         ("crm.objects.contacts.read",),
         ("crm.objects.contacts.write",),
         ("firstname", "lastname", "email"),
@@ -58,6 +62,7 @@ OBJECT_TYPES: tuple[ObjectType, ...] = (
         "company",
         "0-2",
         "hs_lastmodifieddate",
+        "createdate",
         ("crm.objects.companies.read",),
         ("crm.objects.companies.write",),
         ("name", "domain"),
@@ -67,29 +72,32 @@ OBJECT_TYPES: tuple[ObjectType, ...] = (
         "deal",
         "0-3",
         "hs_lastmodifieddate",
+        "createdate",
         ("crm.objects.deals.read",),
         ("crm.objects.deals.write",),
         ("dealname", "amount", "dealstage", "pipeline", "closedate"),
     ),
-    _engagement("tasks", "task", "0-27", "hs_task_subject", "hs_task_status"),
-    _engagement("notes", "note", "0-46", "hs_note_body"),
-    _engagement("meetings", "meeting", "0-47", "hs_meeting_title"),
-    _engagement("calls", "call", "0-48", "hs_call_title"),
+    _engagement("tasks", "task", "0-27"),
+    _engagement("notes", "note", "0-46"),
+    _engagement("meetings", "meeting", "0-47"),
+    _engagement("calls", "call", "0-48"),
     # Emails also need sales-email-read (the emails guide).
     ObjectType(
         "emails",
         "email",
         "0-49",
         "hs_lastmodifieddate",
+        "hs_createdate",
         ("crm.objects.contacts.read", "sales-email-read"),
         ("crm.objects.contacts.write",),
-        ("hs_timestamp", "hs_email_subject"),
+        (),
     ),
     ObjectType(
         "leads",
         "lead",
         "0-136",
         "hs_lastmodifieddate",
+        "hs_createdate",
         ("crm.objects.leads.read",),
         ("crm.objects.leads.write",),
         ("hs_lead_name", "hs_pipeline", "hs_pipeline_stage"),
@@ -100,6 +108,7 @@ OBJECT_TYPES: tuple[ObjectType, ...] = (
         "user",
         "0-115",
         "hs_lastmodifieddate",
+        "hs_createdate",
         ("crm.objects.users.read",),
         ("crm.objects.users.write",),
         ("hs_email", "hs_standard_time_zone"),
@@ -174,8 +183,10 @@ DEFAULT_DISPOSITIONS: dict[str, str] = {
 
 def iso(moment: datetime) -> str:
     """HubSpot's timestamp format: UTC, milliseconds, ``Z``."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + (
-        f"{moment.microsecond // 1000:03d}Z"
+    m = moment.astimezone(UTC)
+    return (
+        f"{m.year:04d}-{m.month:02d}-{m.day:02d}T{m.hour:02d}:{m.minute:02d}:{m.second:02d}."
+        f"{m.microsecond // 1000:03d}Z"
     )
 
 

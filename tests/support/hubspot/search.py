@@ -10,10 +10,10 @@ milliseconds or ISO-8601), and otherwise as case-insensitive strings.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from tests.support.hubspot.portal import PortalError, Record
@@ -92,7 +92,8 @@ def _value(record: Record, name: str) -> str | None:
     return value if value not in (None, "") else None
 
 
-def _comparable(value: str, like: str | None = None) -> _Comparable:
+@functools.lru_cache(maxsize=200_000)
+def _comparable(value: str) -> _Comparable:
     """A sortable form: numbers before instants before strings, each compared in kind."""
     try:
         return (0, float(value))
@@ -104,65 +105,85 @@ def _comparable(value: str, like: str | None = None) -> _Comparable:
     return (2, value.lower())
 
 
-def _filter_comparable(filter_value: str, stored: str) -> _Comparable:
-    # A date property filtered with epoch milliseconds: compare as instants.
-    stored_time = parse_time(stored)
-    if stored_time is not None:
-        try:
-            float(stored)
-        except ValueError:
-            moment = parse_time(filter_value)
-            if moment is not None:
-                return (1, moment.timestamp())
-    return _comparable(filter_value)
+class _FilterValue:
+    """A filter's value, ready to compare with a stored value of either kind."""
+
+    def __init__(self, text: str) -> None:
+        self.plain = _comparable(text)
+        moment = parse_time(text)
+        # A date property filtered with epoch milliseconds compares as instants.
+        self.instant = (1, moment.timestamp()) if moment is not None else None
+
+    def against(self, stored: _Comparable) -> _Comparable:
+        if stored[0] == 1 and self.instant is not None:
+            return self.instant
+        return self.plain
 
 
-def _predicate(spec: dict[str, Any]) -> Callable[[Record], bool]:
+Predicate = Callable[[Record], bool]
+
+
+def _predicate(spec: dict[str, Any]) -> Predicate:
+    """One filter as a test on a record (each operator's builder is below)."""
     name = spec.get("propertyName")
     operator = str(spec.get("operator") or "EQ").upper()
     if not name:
         raise PortalError(400, "VALIDATION_ERROR", "A filter needs a propertyName")
-    if operator == "HAS_PROPERTY":
-        return lambda r: _value(r, name) is not None
-    if operator == "NOT_HAS_PROPERTY":
-        return lambda r: _value(r, name) is None
-    if operator in ("IN", "NOT_IN"):
-        wanted = {str(v).lower() for v in spec.get("values") or []}
-        if operator == "IN":
-            return lambda r: (_value(r, name) or "").lower() in wanted
-        return lambda r: (_value(r, name) or "").lower() not in wanted
-    if operator in ("CONTAINS_TOKEN", "NOT_CONTAINS_TOKEN"):
-        token = str(spec.get("value") or "").strip("*").lower()
-        contains = operator == "CONTAINS_TOKEN"
-        return lambda r: (token in (_value(r, name) or "").lower()) == contains
-    raw = spec.get("value")
-    if raw is None:
-        raise PortalError(400, "VALIDATION_ERROR", f"Filter {operator} on {name} needs a value")
-    value = str(raw)
-    high = str(spec.get("highValue")) if spec.get("highValue") is not None else None
-    compare = _COMPARISONS.get(operator)
-    if operator == "BETWEEN":
-        if high is None:
-            raise PortalError(400, "VALIDATION_ERROR", "BETWEEN needs a highValue")
-
-        def between(r: Record) -> bool:
-            stored = _value(r, name)
-            if stored is None:
-                return False
-            current = _comparable(stored)
-            low_c, high_c = _filter_comparable(value, stored), _filter_comparable(high, stored)
-            return low_c[0] == current[0] == high_c[0] and low_c[1] <= current[1] <= high_c[1]
-
-        return between
-    if compare is None:
+    build = _BUILDERS.get(operator)
+    if build is None:
         raise PortalError(400, "VALIDATION_ERROR", f"Unknown operator {operator}")
+    return build(str(name), operator, spec)
+
+
+def _has(name: str, operator: str, _spec: dict[str, Any]) -> Predicate:
+    present = operator == "HAS_PROPERTY"
+    return lambda r: (_value(r, name) is not None) == present
+
+
+def _in(name: str, operator: str, spec: dict[str, Any]) -> Predicate:
+    wanted = {str(v).lower() for v in spec.get("values") or []}
+    inside = operator == "IN"
+    return lambda r: ((_value(r, name) or "").lower() in wanted) == inside
+
+
+def _token(name: str, operator: str, spec: dict[str, Any]) -> Predicate:
+    token = str(spec.get("value") or "").strip("*").lower()
+    contains = operator == "CONTAINS_TOKEN"
+    return lambda r: (token in (_value(r, name) or "").lower()) == contains
+
+
+def _required(spec: dict[str, Any], key: str, operator: str) -> _FilterValue:
+    raw = spec.get(key)
+    if raw is None:
+        raise PortalError(400, "VALIDATION_ERROR", f"Filter {operator} needs a {key}")
+    return _FilterValue(str(raw))
+
+
+def _between(name: str, operator: str, spec: dict[str, Any]) -> Predicate:
+    low, top = _required(spec, "value", operator), _required(spec, "highValue", operator)
+
+    def between(r: Record) -> bool:
+        stored = _value(r, name)
+        if stored is None:
+            return False
+        current = _comparable(stored)
+        low_c, high_c = low.against(current), top.against(current)
+        return low_c[0] == current[0] == high_c[0] and low_c[1] <= current[1] <= high_c[1]
+
+    return between
+
+
+def _compare(name: str, operator: str, spec: dict[str, Any]) -> Predicate:
+    wanted_value = _required(spec, "value", operator)
+    compare = _COMPARISONS[operator]
 
     def check(r: Record) -> bool:
         stored = _value(r, name)
         if stored is None:
             # HubSpot: a record without the property matches NEQ, and nothing else.
             return operator == "NEQ"
-        current, wanted = _comparable(stored), _filter_comparable(value, stored)
+        current = _comparable(stored)
+        wanted = wanted_value.against(current)
         if current[0] != wanted[0]:
             return operator == "NEQ"
         return compare(current[1], wanted[1])
@@ -177,6 +198,16 @@ _COMPARISONS: dict[str, Callable[[Any, Any], bool]] = {
     "LTE": lambda a, b: a <= b,
     "GT": lambda a, b: a > b,
     "GTE": lambda a, b: a >= b,
+}
+_BUILDERS: dict[str, Callable[[str, str, dict[str, Any]], Predicate]] = {
+    "HAS_PROPERTY": _has,
+    "NOT_HAS_PROPERTY": _has,
+    "IN": _in,
+    "NOT_IN": _in,
+    "CONTAINS_TOKEN": _token,
+    "NOT_CONTAINS_TOKEN": _token,
+    "BETWEEN": _between,
+    **{operator: _compare for operator in ("EQ", "NEQ", "LT", "LTE", "GT", "GTE")},
 }
 
 
@@ -223,8 +254,3 @@ class _Reversed:
 
     def __hash__(self) -> int:
         return hash(self.value)
-
-
-def modified_before(record: Record, moment: datetime) -> bool:
-    """Whether the search index already holds the record's latest change (index lag)."""
-    return record.updated_at <= moment

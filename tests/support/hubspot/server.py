@@ -15,7 +15,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -23,6 +23,7 @@ from tests.support.hubspot import api, webhooks
 from tests.support.hubspot.limits import RateLimits
 from tests.support.hubspot.portal import Portal, PortalError
 from tests.support.hubspot.schema import OBJECT_TYPES
+from tests.support.local_server import LocalServer, send_json
 
 ALL_SCOPES = frozenset(
     {scope for kind in OBJECT_TYPES for scope in (*kind.read_scopes, *kind.write_scopes)}
@@ -53,8 +54,11 @@ class _Fault:
 
 
 @dataclass
-class HubSpotStandIn:
-    """The stand-in server; use as a context manager or call ``start()``/``stop()``."""
+class HubSpotStandIn(LocalServer):
+    """The stand-in server; use as a context manager or call ``start()``/``stop()``.
+
+    ``base_url`` is what ``HubSpot(host=...)`` and ``SALESBOT_HUBSPOT_API_URL`` take.
+    """
 
     portal: Portal = field(default_factory=Portal)
     token: str = "pat-standin-0000"
@@ -69,34 +73,10 @@ class HubSpotStandIn:
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
         self._faults: list[_Fault] = []
-        self._server: ThreadingHTTPServer | None = None
+        self._server = None
 
-    # Lifecycle ----------------------------------------------------------------------
-
-    def start(self) -> HubSpotStandIn:
-        server = _Server(("127.0.0.1", self.port), _handler_for(self))
-        server.daemon_threads = True
-        self._server = server
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    def __enter__(self) -> HubSpotStandIn:
-        return self.start()
-
-    def __exit__(self, *_exc: object) -> None:
-        self.stop()
-
-    @property
-    def base_url(self) -> str:
-        """What ``HubSpot(host=...)`` and ``SALESBOT_HUBSPOT_API_URL`` take."""
-        assert self._server is not None, "start() the stand-in first"
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        return _handler_for(self)
 
     def client(self, **kwargs: Any) -> Any:
         """HubSpot's official client, pointed here."""
@@ -128,7 +108,13 @@ class HubSpotStandIn:
     # Webhooks -------------------------------------------------------------------------
 
     def deliver_webhooks(
-        self, url: str, *, client_secret: str, forge: bool = False, stale: bool = False
+        self,
+        url: str,
+        *,
+        client_secret: str,
+        forge: bool = False,
+        stale: bool = False,
+        legacy_format: bool = False,
     ) -> list[webhooks.Delivery]:
         """POST every change made since the last delivery to ``url``, signed, in batches.
 
@@ -137,13 +123,23 @@ class HubSpotStandIn:
         """
         events = self.portal.take_events()
         deliveries = webhooks.deliver(
-            url, events, client_secret=client_secret, forge=forge, stale=stale
+            url,
+            events,
+            client_secret=client_secret,
+            forge=forge,
+            stale=stale,
+            legacy_format=legacy_format,
         )
-        failed = [
-            {**event, "attemptNumber": event["attemptNumber"] + 1}
+        undelivered = {
+            event["eventId"]
             for delivery in deliveries
             if not 200 <= delivery.status < 300
             for event in delivery.events
+        }
+        failed = [
+            {**event, "attemptNumber": event["attemptNumber"] + 1}
+            for event in events
+            if event["eventId"] in undelivered
         ]
         if failed:
             with self.portal.lock:
@@ -227,7 +223,7 @@ class HubSpotStandIn:
             self._record(method, path, call, 0, body)
             return None
         if fault is not None and fault.kind == "status":
-            answer = api.error_body(fault.status, "INTERNAL_ERROR", "Internal error (injected)")
+            answer = api.error_body("INTERNAL_ERROR", "Internal error (injected)")
             self._record(method, path, call, fault.status, body)
             return fault.status, answer, self.limits.peek()
         status, answer, extra = self._answer(method, call, path, query, headers, body)
@@ -248,7 +244,6 @@ class HubSpotStandIn:
             return (
                 401,
                 api.error_body(
-                    401,
                     "INVALID_AUTHENTICATION",
                     "Authentication credentials not found. This API supports OAuth 2.0 "
                     "authentication and you can find more details at "
@@ -257,13 +252,12 @@ class HubSpotStandIn:
                 {},
             )
         if call is None:
-            return 404, api.error_body(404, "OBJECT_NOT_FOUND", f"No route for {method} {path}"), {}
+            return 404, api.error_body("OBJECT_NOT_FOUND", f"No route for {method} {path}"), {}
         missing = [s for s in call.scopes if s not in self.scopes]
         if missing:
             return (
                 403,
                 api.error_body(
-                    403,
                     "MISSING_SCOPES",
                     "This app hasn't been granted all required scopes to make this call. "
                     "Read more about required scopes here: "
@@ -288,7 +282,7 @@ class HubSpotStandIn:
                 "status": "error",
                 "message": f"You have reached your {names[verdict.policy]} limit.",
                 "errorType": "RATE_LIMIT",
-                "correlationId": api.error_body(429, "", "")["correlationId"],
+                "correlationId": api.correlation_id(),
                 "policyName": verdict.policy,
             }
             return 429, refusal, verdict.headers
@@ -297,7 +291,7 @@ class HubSpotStandIn:
         except PortalError as error:
             return (
                 error.status,
-                api.error_body(error.status, error.category, error.message),
+                api.error_body(error.category, error.message),
                 (verdict.headers),
             )
         return status, answer, verdict.headers
@@ -312,7 +306,7 @@ class HubSpotStandIn:
         store-to-HubSpot id map of a loaded organisation. Same bearer token; not counted.
         """
         if headers.get("authorization") != f"Bearer {self.token}":
-            return 401, api.error_body(401, "INVALID_AUTHENTICATION", "Bad token"), {}
+            return 401, api.error_body("INVALID_AUTHENTICATION", "Bad token"), {}
         action = path.removeprefix(CONTROL_PREFIX).strip("/")
         if method == "POST" and action == "webhooks/deliver":
             body = body or {}
@@ -328,15 +322,10 @@ class HubSpotStandIn:
             for (kind, external_id), hubspot_id in self.loaded_ids.items():
                 ids.setdefault(kind, {})[external_id] = hubspot_id
             return 200, ids, {}
-        return 404, api.error_body(404, "OBJECT_NOT_FOUND", f"No control {method} {path}"), {}
+        return 404, api.error_body("OBJECT_NOT_FOUND", f"No control {method} {path}"), {}
 
 
 CONTROL_PREFIX = "/_standin/"
-
-
-class _Server(ThreadingHTTPServer):
-    # A connector fans out requests; the default backlog (5) drops connections under a burst.
-    request_queue_size = 128
 
 
 def _handler_for(standin: HubSpotStandIn) -> type[BaseHTTPRequestHandler]:
@@ -350,7 +339,7 @@ def _handler_for(standin: HubSpotStandIn) -> type[BaseHTTPRequestHandler]:
             try:
                 body = json.loads(raw) if raw else None
             except ValueError:
-                self._send(400, api.error_body(400, "VALIDATION_ERROR", "Invalid JSON"), {})
+                self._send(400, api.error_body("VALIDATION_ERROR", "Invalid JSON"), {})
                 return
             answered = standin.answer(self.command, self.path, headers, body)
             if answered is None:
@@ -361,15 +350,7 @@ def _handler_for(standin: HubSpotStandIn) -> type[BaseHTTPRequestHandler]:
         do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = _handle
 
         def _send(self, status: int, body: Any, extra: dict[str, str]) -> None:
-            data = b"" if body is None else json.dumps(body).encode()
-            self.send_response(status)
-            if body is not None:
-                self.send_header("Content-Type", "application/json;charset=utf-8")
-            self.send_header("Content-Length", str(len(data)))
-            for name, value in extra.items():
-                self.send_header(name, value)
-            self.end_headers()
-            self.wfile.write(data)
+            send_json(self, status, body, extra)
 
         def log_message(self, *_args: object) -> None:  # keep test output quiet
             return

@@ -23,6 +23,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from tests.support.hubspot.schema import object_type
+
 MAX_EVENTS_PER_DELIVERY = 100
 STALE_MS = 6 * 60 * 1000
 
@@ -96,6 +98,19 @@ def signed_delivery(
     return Delivery(url, body, headers)
 
 
+def legacy(event: dict[str, Any]) -> dict[str, Any]:
+    """A generic event as the older per-object subscriptions send it.
+
+    ``object.propertyChange`` on ``0-1`` becomes ``contact.propertyChange`` without an
+    ``objectTypeId``; association events name the pair (``associationType``) instead.
+    """
+    kind = object_type(str(event.get("objectTypeId", "")))
+    action = str(event["subscriptionType"]).removeprefix("object.")
+    converted = {k: v for k, v in event.items() if k not in ("objectTypeId", "changeFlag")}
+    converted["subscriptionType"] = f"{kind.singular if kind else 'object'}.{action}"
+    return converted
+
+
 def deliver(
     url: str,
     events: Iterable[dict[str, Any]],
@@ -104,9 +119,13 @@ def deliver(
     forge: bool = False,
     stale: bool = False,
     batch_size: int = MAX_EVENTS_PER_DELIVERY,
+    legacy_format: bool = False,
 ) -> list[Delivery]:
-    """POST ``events`` to ``url`` in signed batches; returns the deliveries, with statuses."""
-    pending = list(events)
+    """POST ``events`` to ``url`` in signed batches; returns the deliveries, with statuses.
+
+    ``legacy_format=True`` sends them as per-object subscriptions do (``contact.creation``).
+    """
+    pending = [legacy(e) for e in events] if legacy_format else list(events)
     deliveries = []
     for start in range(0, len(pending), batch_size):
         delivery = signed_delivery(
