@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session
 
+from bot.hubspot import HubSpotWorker, start_hubspot
 from bot.writeback import OutboxWorker
 from connectors.hubspot import RateLimiter, Syncer
 from connectors.hubspot.write_api import WritingClient
@@ -117,3 +119,55 @@ def test_a_forged_click_writes_nothing_here_or_in_hubspot(
         assert session.scalars(select(OutboxWrite)).all() == []
     assert _task(sqlite_engine, small_portal.task).status is TaskStatus.NOT_STARTED
     assert hubspot.count() == 0
+
+
+def test_serve_with_a_token_writes_clicks_back_to_hubspot(
+    sqlite_engine: Engine, hubspot: HubSpotStandIn, small_portal: SmallPortal
+) -> None:
+    workers: list[HubSpotWorker] = []
+
+    def routes(app: Any, services: Any) -> dict[str, Any]:
+        worker, extra = start_hubspot(services.settings, sqlite_engine, services, app.client)
+        assert worker is not None
+        workers.append(worker)
+        return extra
+
+    with (
+        running_standin() as slack,
+        start_app(
+            sqlite_engine,
+            slack,
+            clock=lambda: datetime.now(UTC),
+            routes=routes,
+            hubspot_token=hubspot.token,
+            hubspot_api_url=hubspot.base_url,
+        ) as running,
+    ):
+        try:
+            deadline = time.monotonic() + 60
+            while _task_or_none(sqlite_engine, small_portal.task) is None:
+                assert time.monotonic() < deadline, "the first sync did not finish"
+                time.sleep(0.05)
+            with Session(sqlite_engine) as session:
+                session.execute(
+                    update(User)
+                    .where(User.external_id == small_portal.dana)
+                    .values(slack_user_id="UDANA")
+                )
+                session.commit()
+
+            _click_complete(running, "UDANA", _task(sqlite_engine, small_portal.task))
+
+            [update_call] = slack.wait_for("chat.update")
+            assert "Saved in HubSpot." in str(update_call.json_param("blocks"))
+        finally:
+            for worker in workers:
+                worker.stop()
+    assert (
+        hubspot.portal.get("tasks", small_portal.task).properties["hs_task_status"] == "COMPLETED"
+    )
+
+
+def _task_or_none(engine: Engine, external_id: str) -> Activity | None:
+    with Session(engine) as session:
+        return session.scalars(select(Activity).where(Activity.external_id == external_id)).first()
