@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import pytest
 from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session
 
-from bot.hubspot import HubSpotWorker, start_hubspot
 from bot.writeback import OutboxWorker
 from connectors.hubspot import RateLimiter, Syncer
 from connectors.hubspot.write_api import WritingClient
@@ -21,7 +20,7 @@ from handlers.render.task_modals import task_controls
 from handlers.slack import ids
 from storage.models import Activity, OutboxWrite, TaskStatus, User
 from storage.outbox import enable_outbox
-from tests.connectors.hubspot.conftest import SmallPortal
+from tests.connectors.hubspot.conftest import SmallPortal, serving_with_hubspot
 from tests.handlers.payloads import block_action, send
 from tests.support.app import RunningApp, start_app
 from tests.support.hubspot import HubSpotStandIn
@@ -124,48 +123,22 @@ def test_a_forged_click_writes_nothing_here_or_in_hubspot(
 def test_serve_with_a_token_writes_clicks_back_to_hubspot(
     sqlite_engine: Engine, hubspot: HubSpotStandIn, small_portal: SmallPortal
 ) -> None:
-    workers: list[HubSpotWorker] = []
+    with serving_with_hubspot(sqlite_engine, hubspot) as (running, slack):
+        deadline = time.monotonic() + 60
+        while _task_or_none(sqlite_engine, small_portal.task) is None:
+            assert time.monotonic() < deadline, "the first sync did not finish"
+            time.sleep(0.05)
+        with Session(sqlite_engine) as session:
+            dana = User.external_id == small_portal.dana
+            session.execute(update(User).where(dana).values(slack_user_id="UDANA"))
+            session.commit()
 
-    def routes(app: Any, services: Any) -> dict[str, Any]:
-        worker, extra = start_hubspot(services.settings, sqlite_engine, services, app.client)
-        assert worker is not None
-        workers.append(worker)
-        return extra
+        _click_complete(running, "UDANA", _task(sqlite_engine, small_portal.task))
 
-    with (
-        running_standin() as slack,
-        start_app(
-            sqlite_engine,
-            slack,
-            clock=lambda: datetime.now(UTC),
-            routes=routes,
-            hubspot_token=hubspot.token,
-            hubspot_api_url=hubspot.base_url,
-        ) as running,
-    ):
-        try:
-            deadline = time.monotonic() + 60
-            while _task_or_none(sqlite_engine, small_portal.task) is None:
-                assert time.monotonic() < deadline, "the first sync did not finish"
-                time.sleep(0.05)
-            with Session(sqlite_engine) as session:
-                session.execute(
-                    update(User)
-                    .where(User.external_id == small_portal.dana)
-                    .values(slack_user_id="UDANA")
-                )
-                session.commit()
-
-            _click_complete(running, "UDANA", _task(sqlite_engine, small_portal.task))
-
-            [update_call] = slack.wait_for("chat.update")
-            assert "Saved in HubSpot." in str(update_call.json_param("blocks"))
-        finally:
-            for worker in workers:
-                worker.stop()
-    assert (
-        hubspot.portal.get("tasks", small_portal.task).properties["hs_task_status"] == "COMPLETED"
-    )
+        [update_call] = slack.wait_for("chat.update")
+        assert "Saved in HubSpot." in str(update_call.json_param("blocks"))
+    task = hubspot.portal.get("tasks", small_portal.task)
+    assert task.properties["hs_task_status"] == "COMPLETED"
 
 
 def _task_or_none(engine: Engine, external_id: str) -> Activity | None:
