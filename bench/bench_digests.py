@@ -35,8 +35,8 @@ from sqlalchemy.orm import Session
 from bot.delivery import PACE_HEADROOM, Deliverer, Pacer, SendPolicy
 from bot.digests import DigestComposer
 from rules.actions import evaluate
-from rules.clock import local_date
-from rules.digest_schedule import DueDigest, zone_or_utc
+from rules.clock import local_date, zone_or_utc
+from rules.digest_schedule import DueDigest
 from storage.db import make_engine, session_factory, upgrade
 from storage.defaults import ensure_default_pipelines
 from storage.models import (

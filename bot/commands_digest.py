@@ -26,8 +26,8 @@ from bot.digests import DigestComposer, refresh_guided_actions
 from bot.settings import Settings
 from bot.terminal import TerminalContext
 from handlers.render.digest import home_url
-from rules.clock import local_date, user_zone
-from rules.digest_schedule import DueDigest, zone_or_utc
+from rules.clock import local_date, user_zone, zone_or_utc
+from rules.digest_schedule import DueDigest
 from storage.deliveries import deliveries_on
 from storage.models import DigestDelivery, DigestKind, Team, User
 

@@ -43,7 +43,7 @@ from handlers.render.task_modals import (
     task_queue_view,
 )
 from handlers.services import Services
-from rules.clock import user_zone
+from rules.clock import local_to_utc, user_zone
 from rules.op_result import OpResult, done, invalid, parse_id
 from rules.task_ops import (
     TaskDraft,
@@ -53,7 +53,6 @@ from rules.task_ops import (
     create_task,
     delete_task,
     edit_task,
-    local_due,
     reassign_task,
     reschedule_task,
     task_for_change,
@@ -210,7 +209,8 @@ def delete(services: Services, click: Click, client: WebClient, respond: Respond
 def _default_due(session: Session, actor: User, now: datetime) -> datetime:
     zone = user_zone(session, actor)
     tomorrow = now.astimezone(zone).date() + timedelta(days=1)
-    return local_due(tomorrow, DEFAULT_NEW_TASK_TIME, zone)
+    # The form shows it on the user's wall clock.
+    return local_to_utc(tomorrow, DEFAULT_NEW_TASK_TIME, zone).astimezone(zone)
 
 
 def open_create(services: Services, click: Click, client: WebClient, respond: Respond) -> None:

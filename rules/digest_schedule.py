@@ -16,18 +16,17 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from rules.clock import parse_zone
+from rules.clock import first_known_zone, local_midnight, local_to_utc, zone_or_utc
 from storage.deliveries import settled_recipients
 from storage.models import DigestKind, Role, Team, TeamDigestSettings, User, UserPreferences
 from storage.types import utc
 
-UTC_ZONE = ZoneInfo("UTC")
 DEFAULT_DIGEST_TIME = time(8, 0)
 DEFAULT_MANAGER_DIGEST_TIME = time(8, 30)
 DEFAULT_WEEKDAYS = (1, 2, 3, 4, 5)
@@ -56,28 +55,6 @@ class MissedDigest:
     due_at: datetime
 
 
-def zone_or_utc(name: str | None, fallback: str = "UTC") -> ZoneInfo:
-    """The IANA zone ``name``, else ``fallback``, else UTC: a bad zone never stops a digest."""
-    for candidate in (name, fallback):
-        if not candidate:
-            continue
-        try:
-            return ZoneInfo(candidate)
-        except (ZoneInfoNotFoundError, ValueError):
-            continue
-    return ZoneInfo("UTC")
-
-
-def local_due_at(local_date: date, at: time, zone: ZoneInfo) -> datetime:
-    """The UTC instant of wall-clock ``at`` on ``local_date`` in ``zone``.
-
-    The round trip through UTC normalises a non-existent local time (a spring-forward gap)
-    to the real instant it names; ``fold=0`` picks the first of two (fall-back).
-    """
-    wall = datetime.combine(local_date, at.replace(tzinfo=None), tzinfo=zone)
-    return wall.astimezone(UTC)
-
-
 def due_window(
     *,
     now: datetime,
@@ -98,8 +75,8 @@ def due_window(
     for local_date in (today, today - timedelta(days=1)):
         if local_date.isoweekday() not in allowed:
             continue
-        due = local_due_at(local_date, at, zone)
-        next_midnight = local_due_at(local_date + timedelta(days=1), time(0, 0), zone)
+        due = local_to_utc(local_date, at, zone)
+        next_midnight = local_midnight(zone, local_date + timedelta(days=1))
         end = min(due + catch_up, next_midnight)
         if due <= now < end:
             return local_date, due
@@ -124,10 +101,8 @@ def _rep_plans(session: Session) -> list[_Plan]:
     ).all()
     plans = []
     for user, prefs, team_settings in rows:
-        # As rules.clock.zone_name_for (the Home tab's "today"): override, else the user's
-        # zone, else UTC; an unknown name falls through to the next.
-        candidates = ((prefs.timezone_override if prefs else None), user.timezone)
-        zone = next((z for z in map(parse_zone, candidates) if z is not None), UTC_ZONE)
+        # As rules.clock.zone_name_for (the Home tab's "today"), from the rows loaded here.
+        zone = first_known_zone(prefs.timezone_override if prefs else None, user.timezone)
         if prefs is not None:
             at, weekdays = prefs.digest_time, prefs.digest_weekdays
         elif team_settings is not None:
@@ -257,8 +232,8 @@ def _closed_windows(
     day = start_day
     while day <= end_day:
         if day.isoweekday() in plan.weekdays:
-            due = local_due_at(day, plan.at, plan.zone)
-            next_midnight = local_due_at(day + timedelta(days=1), time(0, 0), plan.zone)
+            due = local_to_utc(day, plan.at, plan.zone)
+            next_midnight = local_midnight(plan.zone, day + timedelta(days=1))
             end = min(due + catch_up, next_midnight)
             if since < end <= until:
                 closed.append((day, due))

@@ -16,9 +16,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from rules.actions import open_actions
-from rules.clock import UserClock, clock_for
+from rules.clock import UserClock, clock_for, zone_or_utc
 from rules.deals import DealCategory, DealFilters, deals_page
-from rules.digest_schedule import zone_or_utc
 from rules.meetings import meetings_between
 from rules.overview import GOAL_METRICS, goals_progress, weekly_counts
 from rules.permissions import can_act_for

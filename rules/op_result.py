@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
+from rules.clock import clock_time
 from storage.models import User, UserPreferences
 
 # Ids come from Slack payloads that anyone can edit: keep them in the database's integer range.
@@ -107,11 +108,6 @@ def follow_up_prompt_on(session: Session, user: User) -> bool:
     """Whether completing a task asks this user about a follow-up (on unless turned off)."""
     prefs = session.get(UserPreferences, user.id)
     return True if prefs is None else bool(prefs.follow_up_prompt)
-
-
-def clock_time(moment: datetime) -> str:
-    """``9:14``, ``17:05``: a local time of day as reps read it."""
-    return f"{moment.hour}:{moment.minute:02d}"
 
 
 def describe_moment(moment: datetime, zone: ZoneInfo, *, now: datetime) -> str:

@@ -16,16 +16,14 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
-from rules.clock import user_zone
+from rules.clock import clock_time, local_to_utc, user_zone
 from rules.op_result import (
     OpResult,
     already,
-    clock_time,
     describe_day,
     describe_moment,
     done,
@@ -264,7 +262,7 @@ def reschedule_task(
         assert refusal is not None
         return refusal
     local_time = task.due_at.astimezone(zone).timetz() if task.due_at else DEFAULT_DUE_TIME
-    due = local_due(target_day, local_time.replace(tzinfo=None), zone)
+    due = local_to_utc(target_day, local_time, zone)
     when = f"{describe_day(target_day, today=today)} at {clock_time(due.astimezone(zone))}"
     if task.due_at == due:
         return already(f"{task_title(task)} is already due {when}.", task.id)
@@ -281,18 +279,6 @@ def reschedule_task(
         detail={"from": previous.isoformat() if previous else None, "to": due.isoformat()},
     )
     return done(f"Done: {task_label(task)} is now due {when}.", task.id)
-
-
-def local_due(day: date, local_time: time, zone: ZoneInfo) -> datetime:
-    """``day`` at ``local_time`` in ``zone``, as an aware datetime.
-
-    A wall time skipped by a daylight-saving jump (02:30 on the spring-forward night) moves
-    forward by the gap, as clocks do; an ambiguous one (autumn) takes the first occurrence.
-    """
-    naive = datetime.combine(day, local_time)
-    moment = naive.replace(tzinfo=zone, fold=0)
-    # Round-trip through UTC to normalise a non-existent wall time.
-    return moment.astimezone(ZoneInfo("UTC")).astimezone(zone)
 
 
 def _target_day(to: RescheduleChoice | date | str, today: date) -> date | None:

@@ -13,6 +13,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from handlers import ids
+from rules.clock import padded_clock_time
 from rules.digests import (
     TOP_DEALS_PER_REP,
     ActionLine,
@@ -115,7 +116,7 @@ def _overflow(action_id: str, options: list[tuple[str, str]]) -> Block:
 
 
 def _local(moment: datetime, zone: ZoneInfo) -> str:
-    return moment.astimezone(zone).strftime("%H:%M")
+    return padded_clock_time(moment.astimezone(zone))
 
 
 def _date_title(digest_date: Any) -> str:

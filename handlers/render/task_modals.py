@@ -15,8 +15,8 @@ from zoneinfo import ZoneInfo
 from handlers import ids
 from handlers.render.blocks import Block, confirm_dialog, form_element, input_block, modal
 from handlers.render.kit import actions, button, context, escape, option, section
-from rules.op_result import clock_time, describe_day
-from rules.task_ops import local_due
+from rules.clock import clock_time, local_to_utc
+from rules.op_result import describe_day
 from storage.models import Activity, TaskPriority, TaskType
 
 PRIORITY_LABELS = {
@@ -169,7 +169,7 @@ class TaskForm:
 def parse_task_form(state: dict[str, Any], zone: ZoneInfo) -> TaskForm:
     """Read a task form; the due date and time are read in ``zone`` (the user's)."""
     day, at = _date(state, _DATE), _time(state, _TIME)
-    due = local_due(day, at, zone) if day is not None and at is not None else None
+    due = local_to_utc(day, at, zone) if day is not None and at is not None else None
     owner = _value(state, _OWNER).get("selected_user")
     return TaskForm(
         subject=_text(state, _SUBJECT),

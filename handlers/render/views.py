@@ -31,6 +31,7 @@ from handlers.render.kit import (
     section,
     static_select,
 )
+from rules.clock import padded_clock_time
 from rules.deals import DealCategory, DealPage
 from rules.feed import FeedFilters, FeedItem, FeedPage, SequenceFilter
 from rules.leads import LeadRow, LeadsBoard
@@ -350,7 +351,7 @@ def schedule_blocks(
             local = first.starts_local.tzinfo if first is not None else None
             start = conflict.starts_at.astimezone(local) if local else conflict.starts_at
             end = conflict.ends_at.astimezone(local) if local else conflict.ends_at
-            lines.append(f":warning: {names} overlap {when(start)}–{end:%H:%M}")
+            lines.append(f":warning: {names} overlap {when(start)}–{padded_clock_time(end)}")
         groups.append([section("*Conflicts*")])
         groups.extend(line_sections(lines))
     for day, meetings in groupby(plan.meetings, key=lambda m: m.starts_local.date()):
