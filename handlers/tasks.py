@@ -59,7 +59,7 @@ from rules.task_ops import (
     task_to_follow_up,
     turn_off_follow_up_prompt,
 )
-from rules.tasks import TaskBucket, next_in_queue, task_queue
+from rules.tasks import TaskBucket, bucket_named, next_in_queue, task_queue
 from storage.models import Activity, User
 
 # New tasks are due the next day at this local time unless the user picks another.
@@ -282,15 +282,9 @@ def start_queue(services: Services, click: Click, client: WebClient, respond: Re
     )
 
 
-# Bucket names a count button may carry (the shared contract named both spellings).
-_BUCKETS: dict[str, TaskBucket | None] = {
-    "overdue": TaskBucket.OVERDUE,
-    "today": TaskBucket.TODAY,
-    "due_today": TaskBucket.TODAY,
-    "tomorrow": TaskBucket.TOMORROW,
-    "due_tomorrow": TaskBucket.TOMORROW,
-    "all": None,
-}
+def _queue_bucket(name: str) -> TaskBucket | None:
+    """The bucket a queue walks (None: all of them); ValueError for an unknown name."""
+    return None if name == "all" else bucket_named(name)
 
 
 @dataclass(frozen=True)
@@ -307,9 +301,11 @@ Renderer = Callable[[Session, User, datetime], tuple[Block | None, OpResult | No
 
 def _queue_renderer(state: QueueState, notice: str | None) -> Renderer:
     def render(s: Session, actor: User, now: datetime) -> tuple[Block | None, OpResult | None]:
-        if state.bucket not in _BUCKETS:
+        try:
+            bucket = _queue_bucket(state.bucket)
+        except ValueError:
             return None, invalid("That task list doesn't exist. Refresh the view.")
-        queue = task_queue(s, actor, now=now, bucket=_BUCKETS[state.bucket])
+        queue = task_queue(s, actor, now=now, bucket=bucket)
         passed = set(state.done) | set(state.skipped)
         next_id = next_in_queue(queue, passed)
         done_here = [task_id for task_id in state.done if task_id not in queue]

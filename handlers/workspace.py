@@ -27,7 +27,7 @@ from rules.leads import leads_by_stage
 from rules.overview import INSIGHT_METRICS, WeeklyMetric, insight_records, overview
 from rules.permissions import can_act_for, can_view_workspace
 from rules.schedule import SchedulePeriod, schedule
-from rules.tasks import TaskBucket, TaskFilters, open_tasks
+from rules.tasks import TaskBucket, TaskFilters, bucket_named, open_tasks
 from storage.models import ActivityKind, User
 
 # Rows per page for the views the domain pages itself; each row takes at most 2 blocks, so a
@@ -206,7 +206,7 @@ def _tasks_filter(value: str) -> TaskBucket | None:
     if not value or value == "all":
         return None
     try:
-        return TaskBucket(value)
+        return bucket_named(value)
     except ValueError:
         raise BadState(f"unknown task filter {value!r}") from None
 

@@ -21,7 +21,7 @@ from rules.deals import DealCategory, DealFilters, deals_page
 from rules.meetings import meetings_between
 from rules.overview import GOAL_METRICS, goals_progress, weekly_counts
 from rules.permissions import can_act_for
-from rules.tasks import TaskGroup, task_buckets
+from rules.tasks import BUCKET_ORDER, TaskBucket, TaskGroup, task_buckets
 from storage.models import (
     Goal,
     GoalMetric,
@@ -49,10 +49,10 @@ class TaskLine:
 
 
 @dataclass(frozen=True)
-class TaskBucket:
-    """One group of open tasks: ``name`` is overdue, due_today or due_tomorrow."""
+class BucketSummary:
+    """One bucket of open tasks (overdue, today, tomorrow): how many, and the first few."""
 
-    name: str
+    bucket: TaskBucket
     count: int
     top: list[TaskLine]
 
@@ -93,7 +93,7 @@ class RepDigest:
     slack_user_id: str | None
     zone: str
     local_date: date
-    tasks: list[TaskBucket]
+    tasks: list[BucketSummary]
     meetings: list[MeetingLine]
     meetings_total: int
     actions: list[ActionLine]
@@ -211,21 +211,20 @@ class DigestSources:
 
 # The digest lists the Home tab's own buckets and meetings (rules.tasks, rules.meetings,
 # rules.overview), so a task is in the same bucket in both places.
-BUCKET_NAMES = {"overdue": "overdue", "today": "due_today", "tomorrow": "due_tomorrow"}
 
 
-def _bucket(group: TaskGroup) -> TaskBucket:
+def _bucket(group: TaskGroup) -> BucketSummary:
     top = [
         TaskLine(t.id, t.subject, t.due_at, t.is_high_priority)
         for t in group.tasks[:TOP_TASKS]
         if t.due_at is not None
     ]
-    return TaskBucket(BUCKET_NAMES[str(group.bucket)], group.count, top)
+    return BucketSummary(group.bucket, group.count, top)
 
 
-def _task_buckets(session: Session, user: User, now: datetime) -> list[TaskBucket]:
+def _task_buckets(session: Session, user: User, now: datetime) -> list[BucketSummary]:
     buckets = task_buckets(session, user, now=now)
-    return [_bucket(buckets.overdue), _bucket(buckets.today), _bucket(buckets.tomorrow)]
+    return [_bucket(buckets.group(bucket)) for bucket in BUCKET_ORDER]
 
 
 def _todays_meetings(
@@ -354,7 +353,7 @@ def manager_digest(
     for member in members:
         # Each rep's own day: "overdue" means overdue on their clock.
         clock = clock_for(session, member, now=now)
-        buckets = {b.name: b.count for b in _task_buckets(session, member, now)}
+        buckets = {b.bucket: b.count for b in _task_buckets(session, member, now)}
         _, meetings = _todays_meetings(session, member, clock)
         at_risk = [
             DealLine(deal_id, name, owner_id, risks[deal_id])
@@ -372,8 +371,8 @@ def manager_digest(
                 user_id=member.id,
                 name=member.name,
                 slack_user_id=member.slack_user_id,
-                overdue=buckets.get("overdue", 0),
-                due_today=buckets.get("due_today", 0),
+                overdue=buckets[TaskBucket.OVERDUE],
+                due_today=buckets[TaskBucket.TODAY],
                 meetings_today=meetings,
                 open_actions=len(sources.actions(session, member.id, now)),
                 deals_at_risk=at_risk,

@@ -39,9 +39,28 @@ EARLIEST_DUE = datetime(1900, 1, 1, tzinfo=UTC)
 
 
 class TaskBucket(StrEnum):
+    """The one spelling of the buckets, in views, digests, buttons and the CLI."""
+
     OVERDUE = "overdue"
     TODAY = "today"
     TOMORROW = "tomorrow"
+
+
+# The order a queue over every bucket walks, and views and digests list them in.
+BUCKET_ORDER = (TaskBucket.OVERDUE, TaskBucket.TODAY, TaskBucket.TOMORROW)
+
+# Digest messages already posted in Slack carry these older names on their buttons.
+_OLD_BUCKET_NAMES = {"due_today": TaskBucket.TODAY, "due_tomorrow": TaskBucket.TOMORROW}
+
+
+def bucket_named(name: str) -> TaskBucket:
+    """The bucket a button or a filter names (``"today"``; older messages ``"due_today"``).
+
+    Raises:
+        ValueError: No bucket has that name.
+    """
+    name = name.strip()
+    return _OLD_BUCKET_NAMES.get(name) or TaskBucket(name)
 
 
 @dataclass(frozen=True)
@@ -307,7 +326,7 @@ def task_queue(
         bucket: One bucket, or None for all three.
     """
     buckets = task_buckets(session, user, now=now)
-    order = [bucket] if bucket else [TaskBucket.OVERDUE, TaskBucket.TODAY, TaskBucket.TOMORROW]
+    order = (bucket,) if bucket else BUCKET_ORDER
     return tuple(task.id for b in order for task in buckets.group(b).tasks)
 
 

@@ -17,6 +17,8 @@ from handlers.render.blocks import Block, confirm_dialog, form_element, input_bl
 from handlers.render.kit import actions, button, context, escape, option, section
 from rules.clock import clock_time, local_to_utc
 from rules.op_result import describe_day
+from rules.task_wording import BUCKET_LABELS
+from rules.tasks import bucket_named
 from storage.models import Activity, TaskPriority, TaskType
 
 PRIORITY_LABELS = {
@@ -325,14 +327,14 @@ def create_task_modal(
 
 # The task queue ---------------------------------------------------------------------------
 
-BUCKET_TITLES = {
-    "due_today": "Due today",
-    "today": "Due today",
-    "overdue": "Overdue",
-    "due_tomorrow": "Due tomorrow",
-    "tomorrow": "Due tomorrow",
-    "all": "All",
-}
+
+def _queue_title(bucket: str) -> str:
+    if bucket == "all":
+        return "All"
+    try:
+        return BUCKET_LABELS[bucket_named(bucket)]
+    except ValueError:
+        return "queue"
 
 
 def task_queue_view(
@@ -348,7 +350,7 @@ def task_queue_view(
     notice: str | None = None,
 ) -> Block:
     """One task of a queue, with Complete / Skip, or "all done" when ``task`` is None."""
-    title = f"Tasks: {BUCKET_TITLES.get(bucket, 'queue')}"
+    title = f"Tasks: {_queue_title(bucket)}"
     blocks: list[Block] = []
     if notice:
         blocks.append(context(escape(notice)))

@@ -37,7 +37,8 @@ from rules.feed import FeedFilters, FeedItem, FeedPage, SequenceFilter
 from rules.leads import LeadRow, LeadsBoard
 from rules.overview import ActivityRecord, GoalProgress, Overview, WeeklyMetric
 from rules.schedule import Schedule, SchedulePeriod
-from rules.tasks import TaskBucket, TaskGroup, TaskPage
+from rules.task_wording import BUCKET_LABELS
+from rules.tasks import BUCKET_ORDER, TaskBucket, TaskGroup, TaskPage
 from storage.models import ActivityKind, EmailDirection
 
 Groups = list[list[Block]]
@@ -45,11 +46,6 @@ Groups = list[list[Block]]
 TOP_TASKS_PER_BUCKET = 3
 LINES_PER_SECTION = 10
 
-BUCKET_LABELS = {
-    TaskBucket.OVERDUE: "Overdue",
-    TaskBucket.TODAY: "Due today",
-    TaskBucket.TOMORROW: "Due tomorrow",
-}
 DEAL_CATEGORY_LABELS = {
     DealCategory.OPEN: "Open deals",
     DealCategory.MINE: "My open deals",
@@ -127,7 +123,7 @@ def overview_blocks(
     numbers (click one to list its records), goals, guided actions (``actions_panel``) and
     upcoming meetings."""
     groups: Groups = []
-    for bucket in (TaskBucket.OVERDUE, TaskBucket.TODAY, TaskBucket.TOMORROW):
+    for bucket in BUCKET_ORDER:
         groups.extend(_bucket_groups(view.tasks.group(bucket), can_act=can_act))
     groups.append([divider(), section(f"*Today's meetings* ({len(view.todays_meetings)})")])
     if not view.todays_meetings:

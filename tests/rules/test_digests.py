@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.orm import Session
 
 from rules.digests import ActionLine, DigestSources, manager_digest, rep_digest
+from rules.tasks import TaskBucket
 from storage.models import (
     DealVisibility,
     Goal,
@@ -44,11 +45,11 @@ def test_tasks_land_in_the_buckets_of_the_reps_own_day(session: Session, crm: CR
 
     digest = rep_digest(session, user_id=rep.id, now=NOW)
 
-    by_name = {b.name: b for b in digest.tasks}
-    assert [t.id for t in by_name["overdue"].top] == [overdue.id]
-    assert [t.id for t in by_name["due_today"].top] == [today_high.id, today_late.id]
-    assert [t.id for t in by_name["due_tomorrow"].top] == [tomorrow.id]
-    assert (by_name["overdue"].count, by_name["due_today"].count) == (1, 2)
+    by_name = {b.bucket: b for b in digest.tasks}
+    assert [t.id for t in by_name[TaskBucket.OVERDUE].top] == [overdue.id]
+    assert [t.id for t in by_name[TaskBucket.TODAY].top] == [today_high.id, today_late.id]
+    assert [t.id for t in by_name[TaskBucket.TOMORROW].top] == [tomorrow.id]
+    assert (by_name[TaskBucket.OVERDUE].count, by_name[TaskBucket.TODAY].count) == (1, 2)
     assert digest.local_date.isoformat() == "2026-03-11"
 
 

@@ -16,6 +16,7 @@ from bot.digests import crm_risk_source
 from rules.actions import evaluate, open_actions
 from rules.digests import DigestSources, manager_digest, rep_digest
 from rules.permissions import can_view_deal
+from rules.tasks import TaskBucket
 from storage.db import make_engine
 from storage.demo import DEMO_DB_FILENAME, DemoOrg, build_demo_org
 from storage.models import (
@@ -65,7 +66,7 @@ def test_the_demo_reps_tasks_are_in_the_right_buckets(demo: tuple[Session, DemoO
     zone = ZoneInfo(dana.timezone)
     today_start, tomorrow_start = _local_day(zone)
     digest = rep_digest(session, user_id=dana.id, now=NOW)
-    buckets = {b.name: b for b in digest.tasks}
+    buckets = {b.bucket: b for b in digest.tasks}
 
     open_tasks = session.scalars(
         select(Activity).where(
@@ -75,11 +76,11 @@ def test_the_demo_reps_tasks_are_in_the_right_buckets(demo: tuple[Session, DemoO
         )
     ).all()
     expected = {
-        "overdue": [t for t in open_tasks if t.due_at and t.due_at < today_start],
-        "due_today": [
+        TaskBucket.OVERDUE: [t for t in open_tasks if t.due_at and t.due_at < today_start],
+        TaskBucket.TODAY: [
             t for t in open_tasks if t.due_at and today_start <= t.due_at < tomorrow_start
         ],
-        "due_tomorrow": [
+        TaskBucket.TOMORROW: [
             t
             for t in open_tasks
             if t.due_at and tomorrow_start <= t.due_at < tomorrow_start + timedelta(days=1)
