@@ -10,20 +10,12 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from rules import activity_wording as say
+from rules.activity_wording import MEETING_OUTCOME_LABELS
 from rules.clock import user_zone
-from rules.op_result import (
-    OpResult,
-    already,
-    describe_moment,
-    done,
-    forbidden,
-    invalid,
-    not_found,
-    parse_id,
-    person,
-    possessive,
-)
+from rules.op_result import OpResult, already, done, forbidden, invalid, not_found, parse_id
 from rules.permissions import can_act_for
+from rules.wording import describe_moment, person, possessive
 from rules.write_hooks import record_write
 from storage.changes import last_change
 from storage.models import (
@@ -35,14 +27,6 @@ from storage.models import (
     OwnedObject,
     User,
 )
-
-MEETING_OUTCOME_LABELS: dict[MeetingOutcome, str] = {
-    MeetingOutcome.SCHEDULED: "Scheduled",
-    MeetingOutcome.COMPLETED: "Completed",
-    MeetingOutcome.RESCHEDULED: "Rescheduled",
-    MeetingOutcome.NO_SHOW: "No show",
-    MeetingOutcome.CANCELED: "Canceled",
-}
 
 # HubSpot's default call dispositions (a portal can define others; any label up to 64 chars).
 CALL_DISPOSITIONS = (
@@ -78,19 +62,18 @@ def log_meeting_outcome(
     except ValueError:
         value = None
     if value is None:
-        return invalid("Pick an outcome from the list.")
+        return invalid(say.PICK_MEETING_OUTCOME)
     meeting, refusal = _load(session, actor, meeting_id, ActivityKind.MEETING, now)
     if meeting is None:
         assert refusal is not None
         return refusal
     if meeting.starts_at is not None and meeting.starts_at > now:
-        return invalid("This meeting hasn't started yet: log its outcome afterwards.", meeting.id)
+        return invalid(say.MEETING_NOT_STARTED, meeting.id)
     label = MEETING_OUTCOME_LABELS[value]
     if meeting.outcome == value.value:
-        return _already_logged(session, actor, meeting, f"logged as {label}", now)
-    return _write_outcome(
-        session, actor, meeting, {"outcome": value.value}, f"outcome {label}", now
-    )
+        return _already_logged(session, actor, meeting, say.LOGGED_AS.format(label=label), now)
+    what = say.OUTCOME_IS.format(label=label)
+    return _write_outcome(session, actor, meeting, {"outcome": value.value}, what, now)
 
 
 def log_call_outcome(
@@ -114,7 +97,7 @@ def log_call_outcome(
     """
     label = disposition.strip() if isinstance(disposition, str) else ""
     if not label or len(label) > DISPOSITION_MAX:
-        return invalid("Pick a call outcome.")
+        return invalid(say.PICK_CALL_OUTCOME)
     call_status: CallStatus | None = None
     if status is not None and status != "":
         try:
@@ -122,19 +105,19 @@ def log_call_outcome(
         except ValueError:
             call_status = None
         if call_status is None:
-            return invalid("Pick a call status from the list.")
+            return invalid(say.PICK_CALL_STATUS)
     call, refusal = _load(session, actor, call_id, ActivityKind.CALL, now)
     if call is None:
         assert refusal is not None
         return refusal
     if call.starts_at is not None and call.starts_at > now:
-        return invalid("This call hasn't happened yet.", call.id)
+        return invalid(say.CALL_NOT_HAPPENED, call.id)
     if call.outcome == label and (call_status is None or call.call_status is call_status):
-        return _already_logged(session, actor, call, f"logged as {label}", now)
+        return _already_logged(session, actor, call, say.LOGGED_AS.format(label=label), now)
     values: dict[str, object] = {"outcome": label}
     if call_status is not None:
         values["call_status"] = call_status
-    return _write_outcome(session, actor, call, values, f"outcome {label}", now)
+    return _write_outcome(session, actor, call, values, say.OUTCOME_IS.format(label=label), now)
 
 
 def _load(
@@ -144,13 +127,13 @@ def _load(
     noun = kind.value
     activity_id = parse_id(raw_id)
     if activity_id is None:
-        return None, invalid(f"That button didn't say which {noun}. Refresh and try again.")
+        return None, invalid(say.NO_ID.format(kind=noun))
     activity = session.get(Activity, activity_id)
     if activity is None or activity.kind is not kind:
         return None, not_found(noun, activity_id)
     if not can_act_for(session, actor, activity.owner_id):
         whose = possessive(session, activity.owner_id, actor=actor)
-        return None, forbidden(f"You can't change {whose} {noun}.", activity_id)
+        return None, forbidden(say.CANT_CHANGE.format(whose=whose, kind=noun), activity_id)
     return activity, None
 
 
@@ -163,14 +146,20 @@ def _already_logged(
         object_id=activity.id,
         kind=ChangeKind.OUTCOME_LOGGED,
     )
-    subject = f"'{activity.subject}'" if activity.subject else f"This {activity.kind.value}"
+    subject = _named(activity, say.THIS_ONE)
     if row is None:  # set by the CRM import, not from Slack: we don't know who
-        return already(f"{subject} is already {what}.", activity.id)
+        return already(say.ALREADY_SO.format(activity=subject, what=what), activity.id)
     by = person(session, row.actor_id, actor=actor)
     when = describe_moment(row.at, user_zone(session, actor), now=now)
-    return already(
-        f"{subject} was already {what} by {by} {when}.", activity.id, by_name=by, at=row.at
-    )
+    message = say.ALREADY_BY.format(activity=subject, what=what, by=by, when=when)
+    return already(message, activity.id, by_name=by, at=row.at)
+
+
+def _named(activity: Activity, generic: str) -> str:
+    """The activity's quoted subject, else ``generic`` ("This meeting", "the call")."""
+    if activity.subject:
+        return say.QUOTED.format(subject=activity.subject)
+    return generic.format(kind=activity.kind.value)
 
 
 def _write_outcome(
@@ -194,8 +183,8 @@ def _write_outcome(
         at=now,
         detail={k: str(v) for k, v in values.items()},
     )
-    subject = f"'{activity.subject}'" if activity.subject else f"the {activity.kind.value}"
-    return done(f"Done: {what} logged for {subject}.", activity.id)
+    subject = _named(activity, say.THE_ONE)
+    return done(say.LOGGED.format(what=what, activity=subject), activity.id)
 
 
 def meeting_for_outcome(
@@ -204,7 +193,7 @@ def meeting_for_outcome(
     """The meeting if ``actor`` may log its outcome now; else None and the refusal."""
     meeting, refusal = _load(session, actor, meeting_id, ActivityKind.MEETING, now)
     if meeting is not None and meeting.starts_at is not None and meeting.starts_at > now:
-        return None, invalid("This meeting hasn't started yet: log its outcome afterwards.")
+        return None, invalid(say.MEETING_NOT_STARTED)
     return meeting, refusal
 
 

@@ -15,17 +15,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from rules.op_result import (
-    OpResult,
-    already,
-    done,
-    forbidden,
-    invalid,
-    not_found,
-    parse_id,
-    possessive,
-)
+from rules import deal_wording as say
+from rules.op_result import OpResult, already, done, forbidden, invalid, not_found, parse_id
 from rules.permissions import can_act_for, can_view_deal
+from rules.wording import possessive
 from rules.write_hooks import record_write
 from storage.models import (
     ChangeKind,
@@ -89,7 +82,7 @@ def update_deal(
     if change.stage_id is not None:
         stage = _stage_in_pipeline(session, change.stage_id, deal.pipeline_id)
         if stage is None:
-            return invalid("Pick a stage of this deal's pipeline.", deal.id)
+            return invalid(say.PICK_PIPELINE_STAGE, deal.id)
         if stage.id != deal.stage_id:
             values["stage"] = stage
     if change.close_date is not None and change.close_date != deal.close_date:
@@ -97,11 +90,11 @@ def update_deal(
     if change.next_step is not None:
         next_step = change.next_step.strip() or None
         if next_step is not None and len(next_step) > NEXT_STEP_MAX:
-            return invalid(f"Keep the next step under {NEXT_STEP_MAX} characters.", deal.id)
+            return invalid(say.NEXT_STEP_TOO_LONG.format(limit=NEXT_STEP_MAX), deal.id)
         if next_step != deal.next_step:
             values["next_step"] = next_step
     if not values:
-        return already(f"Nothing to change on '{deal.name}'.", deal.id)
+        return already(say.NOTHING_TO_CHANGE.format(deal=deal.name), deal.id)
     detail: dict[str, Any] = {}
     if "stage" in values:
         stage = values["stage"]
@@ -133,37 +126,37 @@ def update_deal(
     )
     parts = []
     if "stage" in values:
-        parts.append(f"stage {values['stage'].label}")
+        parts.append(say.CHANGED_STAGE.format(stage=values["stage"].label))
     if "close_date" in values:
         closes = values["close_date"]
-        parts.append(f"close date {closes:%b} {closes.day}")
+        parts.append(say.CHANGED_CLOSE_DATE.format(month=f"{closes:%b}", day=closes.day))
     if "next_step" in values:
-        parts.append("next step")
-    return done(f"Done: '{deal.name}' updated ({', '.join(parts)}).", deal.id)
+        parts.append(say.CHANGED_NEXT_STEP)
+    return done(say.UPDATED.format(deal=deal.name, changes=", ".join(parts)), deal.id)
 
 
 def create_deal(session: Session, actor: User, draft: DealDraft, *, now: datetime) -> OpResult:
     """Create a deal owned by the actor, in a stage of its pipeline (default: the first
     stage of the default deal pipeline)."""
     if not actor.is_active:
-        return forbidden("Your CRM user is inactive: ask your admin.")
+        return forbidden(say.INACTIVE_ACTOR)
     name = draft.name.strip() if isinstance(draft.name, str) else ""
     if not name:
-        return invalid("A deal needs a name.")
+        return invalid(say.NEEDS_NAME)
     if len(name) > NAME_MAX:
-        return invalid(f"Keep the deal name under {NAME_MAX} characters.")
+        return invalid(say.NAME_TOO_LONG.format(limit=NAME_MAX))
     try:
         amount = parse_amount(draft.amount)
     except ValueError:
-        return invalid("The amount must be a number, like 12000 or 12000.50.")
+        return invalid(say.BAD_AMOUNT)
     if draft.stage_id is None:
         stage = _default_first_stage(session)
         if stage is None:
-            return invalid("There is no deal pipeline yet: ask your admin to import one.")
+            return invalid(say.NO_PIPELINE)
     else:
         stage = _deal_stage(session, draft.stage_id)
         if stage is None:
-            return invalid("Pick a stage from the list.")
+            return invalid(say.PICK_STAGE)
     deal = Deal(
         external_id=f"salesbot-{uuid.uuid4().hex}",
         name=name,
@@ -187,7 +180,7 @@ def create_deal(session: Session, actor: User, draft: DealDraft, *, now: datetim
         actor_id=actor.id,
         at=now,
     )
-    return done(f"Done: deal '{deal.name}' created in {stage.label}.", deal.id)
+    return done(say.CREATED.format(deal=deal.name, stage=stage.label), deal.id)
 
 
 def deal_stages(session: Session, deal: Deal) -> list[PipelineStage]:
@@ -219,7 +212,7 @@ def load_deal_for(
     """The deal ``raw_id`` names, if ``actor`` may change it; else None and the refusal."""
     deal_id = parse_id(raw_id)
     if deal_id is None:
-        return None, invalid("That button didn't say which deal. Refresh and try again.")
+        return None, invalid(say.NO_DEAL_ID)
     # One answer for "no such deal" and "a deal you may not see": don't confirm it exists.
     if not can_view_deal(session, actor, deal_id):
         return None, not_found("deal", deal_id)
@@ -228,7 +221,7 @@ def load_deal_for(
         return None, not_found("deal", deal_id)
     if not can_act_for(session, actor, deal.owner_id):
         whose = possessive(session, deal.owner_id, actor=actor)
-        return None, forbidden(f"You can't change {whose} deal.", deal.id)
+        return None, forbidden(say.CANT_CHANGE.format(whose=whose), deal.id)
     return deal, None
 
 

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from rules.actions import open_actions
 from rules.clock import UserClock, clock_for, zone_or_utc
+from rules.deal_wording import CATEGORY_LABELS
 from rules.deals import DealCategory, DealFilters, deals_page
 from rules.meetings import meetings_between
 from rules.overview import GOAL_METRICS, goals_progress, weekly_counts
@@ -38,6 +39,8 @@ TOP_TASKS = 3
 TOP_MEETINGS = 5
 TOP_ACTIONS = 5
 TOP_DEALS_PER_REP = 3
+# Why an idle deal is listed: the Deals view's name for its category.
+IDLE_REASON = CATEGORY_LABELS[DealCategory.NO_ACTIVITY_SCHEDULED]
 
 
 @dataclass(frozen=True)
@@ -362,7 +365,7 @@ def manager_digest(
         ]
         at_risk_ids = {d.id for d in at_risk}
         member_idle = [
-            DealLine(deal_id, name, owner_id, "No activity scheduled")
+            DealLine(deal_id, name, owner_id, IDLE_REASON)
             for deal_id, name, owner_id in idle
             if owner_id == member.id and deal_id not in at_risk_ids
         ]

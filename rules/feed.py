@@ -21,8 +21,8 @@ from enum import StrEnum
 from sqlalchemy import ColumnElement, and_, exists, func, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
+from rules.activity_wording import BUSY_TITLE
 from rules.clock import clock_for
-from rules.meetings import BUSY_TITLE
 from rules.permissions import require_workspace_access, visible_owner_clause
 from rules.records import RecordRef, aggregate_time, contact_display_name
 from storage.models import (

@@ -10,6 +10,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from rules import guided_wording as say
 from rules.actions import (
     ActionNotFound,
     ActionView,
@@ -22,27 +23,12 @@ from rules.actions import (
     record_feedback,
 )
 from rules.clock import user_zone
-from rules.op_result import (
-    OpResult,
-    already,
-    describe_moment,
-    done,
-    forbidden,
-    invalid,
-    not_found,
-    parse_id,
-    person,
-)
+from rules.op_result import OpResult, already, done, forbidden, invalid, not_found, parse_id
 from rules.permissions import can_act_for
+from rules.wording import describe_moment, person
 from storage.models import ActionState, GuidedAction, GuidedActionItem, User
 
 FEEDBACK_CHOICES = {"yes": True, "no": False}
-FEEDBACK_THANKS = {
-    True: "Thanks! You'll keep seeing suggestions like this.",
-    False: "Thanks for telling us: you'll see fewer suggestions like this.",
-}
-_NOT_YOURS = "You can't change someone else's suggestions."
-_NO_ID = "That button didn't say which suggestion. Refresh the view and try again."
 
 
 def _already(
@@ -50,12 +36,12 @@ def _already(
 ) -> OpResult:
     """ "This suggestion was already dismissed by Dana at 9:14", or "…has expired"."""
     if outcome.state is ActionState.EXPIRED or outcome.closed_at is None:
-        return already(f"This {noun} has expired: it no longer applies.", outcome.id)
-    how = "done" if outcome.state is ActionState.DONE else outcome.state.value
+        return already(say.EXPIRED.format(noun=noun), outcome.id)
+    how = say.CLOSED_HOW.get(outcome.state, outcome.state.value)
     by = person(session, outcome.closed_by_id, actor=actor)
     when = describe_moment(outcome.closed_at, user_zone(session, actor), now=now)
     return already(
-        f"This {noun} was already {how} by {by} {when}.",
+        say.ALREADY_CLOSED.format(noun=noun, how=how, by=by, when=when),
         outcome.id,
         by_name=by,
         at=outcome.closed_at,
@@ -72,21 +58,21 @@ def complete_action_item(
     action_raw, _, item_raw = value.partition(":") if isinstance(value, str) else ("", "", "")
     action_id, item_id = parse_id(action_raw), parse_id(item_raw)
     if action_id is None or item_id is None:
-        return invalid(_NO_ID)
+        return invalid(say.NO_ID)
     item = session.get(GuidedActionItem, item_id)
     if item is None or item.action_id != action_id:
-        return not_found("suggestion", item_id)
+        return not_found(say.SUGGESTION, item_id)
     try:
         outcome = complete_item(session, item_id=item_id, actor=actor, now=now)
     except ActionNotFound:
-        return not_found("suggestion", item_id)
+        return not_found(say.SUGGESTION, item_id)
     except NotAllowed:
-        return forbidden(_NOT_YOURS, item_id)
+        return forbidden(say.NOT_YOURS, item_id)
     if not outcome.changed:
-        return _already(session, actor, outcome, "item", now=now)
+        return _already(session, actor, outcome, say.ITEM, now=now)
     if outcome.action_state is ActionState.DONE:
-        return done("Done: item checked off, and that was the last one.", item_id)
-    return done("Done: item checked off.", item_id)
+        return done(say.LAST_ITEM_DONE, item_id)
+    return done(say.ITEM_DONE, item_id)
 
 
 def complete_guided_action(
@@ -108,19 +94,17 @@ def _close(
 ) -> OpResult:
     action_id = parse_id(value)
     if action_id is None:
-        return invalid(_NO_ID)
+        return invalid(say.NO_ID)
     close = dismiss_action if dismiss else complete_action
     try:
         outcome = close(session, action_id=action_id, actor=actor, now=now)
     except ActionNotFound:
-        return not_found("suggestion", action_id)
+        return not_found(say.SUGGESTION, action_id)
     except NotAllowed:
-        return forbidden(_NOT_YOURS, action_id)
+        return forbidden(say.NOT_YOURS, action_id)
     if not outcome.changed:
-        return _already(session, actor, outcome, "suggestion", now=now)
-    return done(
-        "Done: suggestion dismissed." if dismiss else "Done: suggestion completed.", action_id
-    )
+        return _already(session, actor, outcome, say.SUGGESTION, now=now)
+    return done(say.ACTION_DISMISSED if dismiss else say.ACTION_DONE, action_id)
 
 
 def give_feedback(session: Session, actor: User, value: object, *, now: datetime) -> OpResult:
@@ -132,21 +116,22 @@ def give_feedback(session: Session, actor: User, value: object, *, now: datetime
     action_raw, _, choice = value.partition(":") if isinstance(value, str) else ("", "", "")
     action_id = parse_id(action_raw)
     if action_id is None or choice not in FEEDBACK_CHOICES:
-        return invalid("That feedback button is not one I know. Refresh the view.")
+        return invalid(say.UNKNOWN_FEEDBACK)
     if session.get(GuidedAction, action_id) is None:
-        return not_found("suggestion", action_id)
+        return not_found(say.SUGGESTION, action_id)
     helpful = FEEDBACK_CHOICES[choice]
     try:
         changed = record_feedback(
             session, action_id=action_id, user_id=actor.id, helpful=helpful, now=now
         )
     except ActionNotFound:
-        return not_found("suggestion", action_id)
+        return not_found(say.SUGGESTION, action_id)
     except NotAllowed:
-        return forbidden(_NOT_YOURS, action_id)
+        return forbidden(say.NOT_YOURS, action_id)
+    thanks = say.FEEDBACK_THANKS[helpful]
     if not changed:
-        return already(f"You already said so. {FEEDBACK_THANKS[helpful]}", action_id)
-    return done(FEEDBACK_THANKS[helpful], action_id)
+        return already(say.FEEDBACK_AGAIN.format(thanks=thanks), action_id)
+    return done(thanks, action_id)
 
 
 def action_for_queue(
@@ -156,12 +141,12 @@ def action_for_queue(
     (the primary link "starts a queue of its items"); otherwise None and what to say."""
     action_id = parse_id(value)
     if action_id is None:
-        return None, invalid(_NO_ID)
+        return None, invalid(say.NO_ID)
     action = session.get(GuidedAction, action_id)
     if action is None:
-        return None, not_found("suggestion", action_id)
+        return None, not_found(say.SUGGESTION, action_id)
     if not can_act_for(session, actor, action.user_id):
-        return None, forbidden(_NOT_YOURS, action_id)
+        return None, forbidden(say.NOT_YOURS, action_id)
     if action.state is not ActionState.OPEN:
         closed = Outcome(
             id=action.id,
@@ -171,9 +156,9 @@ def action_for_queue(
             closed_at=action.closed_at,
             action_state=action.state,
         )
-        return None, _already(session, actor, closed, "suggestion", now=now)
+        return None, _already(session, actor, closed, say.SUGGESTION, now=now)
     views = open_actions(session, user_id=action.user_id, now=now, include_muted=True)
     view = next((v for v in views if v.id == action_id), None)
     if view is None:
-        return None, already("This suggestion has nothing left to do.", action_id)
+        return None, already(say.NOTHING_LEFT, action_id)
     return view, None

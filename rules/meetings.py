@@ -15,11 +15,10 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session
 
+from rules.activity_wording import BUSY_TITLE
 from rules.clock import TimeRange, UserClock
 from rules.records import RecordRef, contacts_of_activities, deals_of_activities
 from storage.models import Activity, ActivityKind, MeetingOutcome, User
-
-BUSY_TITLE = "Busy"
 
 # Still ahead of its outcome: "Prepare" and "No activity scheduled" read these.
 PENDING_OUTCOMES = (MeetingOutcome.SCHEDULED, MeetingOutcome.RESCHEDULED)

@@ -16,6 +16,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from rules.clock import TimeRange, UserClock, clock_for, days_range
 from rules.meetings import MeetingItem, for_viewer, meetings_between, on_calendar_clause
+from rules.overview_wording import METRIC_LABELS
 from rules.permissions import require_workspace_access
 from rules.tasks import TaskBuckets, task_buckets
 from storage.models import (
@@ -48,14 +49,6 @@ class WeeklyMetric(StrEnum):
     # Outgoing emails sent this week.
     EMAILS_SENT = "emails_sent"
 
-
-METRIC_LABELS: dict[WeeklyMetric, str] = {
-    WeeklyMetric.MEETINGS: "Meetings this week",
-    WeeklyMetric.MEETINGS_BOOKED: "Meetings booked this week",
-    WeeklyMetric.CALLS_LOGGED: "Calls logged this week",
-    WeeklyMetric.TASKS_COMPLETED: "Tasks completed this week",
-    WeeklyMetric.EMAILS_SENT: "Emails sent this week",
-}
 
 # The Insights panel of the Overview.
 INSIGHT_METRICS = (WeeklyMetric.MEETINGS, WeeklyMetric.TASKS_COMPLETED, WeeklyMetric.CALLS_LOGGED)

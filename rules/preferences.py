@@ -8,6 +8,7 @@ from datetime import datetime, time
 
 from sqlalchemy.orm import Session
 
+from rules import preferences_wording as say
 from rules.clock import parse_zone
 from storage.models import UserPreferences
 from storage.types import utc
@@ -48,26 +49,20 @@ def preference_problems(
     """Field name -> what is wrong, for every field that is invalid; empty when all fine."""
     problems: dict[str, str] = {}
     if prefs.digest_time.tzinfo is not None:
-        problems["digest_time"] = "Pick a time of day (your own time zone applies)."
+        problems["digest_time"] = say.TIME_WITH_ZONE
     if prefs.digest_time.minute % 5 or prefs.digest_time.second:
-        problems["digest_time"] = "Pick a time on a 5-minute mark, e.g. 08:00 or 08:05."
+        problems["digest_time"] = say.TIME_OFF_GRID
     if not prefs.digest_weekdays:
-        problems["digest_weekdays"] = (
-            "Pick at least one day (to stop the digest, choose “skip” for empty digests "
-            "and mute the action types you don't want)."
-        )
+        problems["digest_weekdays"] = say.NO_WEEKDAYS
     elif any(day not in range(1, 8) for day in prefs.digest_weekdays):
-        problems["digest_weekdays"] = "Days are Monday to Sunday."
+        problems["digest_weekdays"] = say.BAD_WEEKDAY
     if prefs.timezone_override and parse_zone(prefs.timezone_override) is None:
-        problems["timezone_override"] = (
-            f"“{prefs.timezone_override}” is not a time zone I know. Use a name like "
-            "Europe/Berlin or America/New_York, or leave it empty to use your Slack time zone."
-        )
+        problems["timezone_override"] = say.UNKNOWN_ZONE.format(zone=prefs.timezone_override)
     if prefs.empty_digest not in EMPTY_DIGEST_CHOICES:
-        problems["empty_digest"] = "Choose whether to get an all-clear message or nothing."
+        problems["empty_digest"] = say.PICK_EMPTY_DIGEST
     unknown = sorted(set(prefs.muted_action_types) - set(known_action_types))
     if unknown:
-        problems["muted_action_types"] = f"Unknown action types: {', '.join(unknown)}."
+        problems["muted_action_types"] = say.UNKNOWN_ACTION_TYPES.format(types=", ".join(unknown))
     return problems
 
 

@@ -20,22 +20,12 @@ from typing import Any
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
-from rules.clock import clock_time, local_to_utc, user_zone
-from rules.op_result import (
-    OpResult,
-    already,
-    describe_day,
-    describe_moment,
-    done,
-    follow_up_prompt_on,
-    forbidden,
-    invalid,
-    not_found,
-    parse_id,
-    person,
-    possessive,
-)
+from rules import task_wording as say
+from rules.clock import local_to_utc, user_zone
+from rules.op_result import OpResult, already, done, forbidden, invalid, not_found, parse_id
 from rules.permissions import can_act_for, can_view_deal
+from rules.task_wording import task_label, task_title
+from rules.wording import describe_due, describe_moment, person, possessive
 from rules.write_hooks import after_write, record_write
 from storage.changes import last_change, log_change
 from storage.models import (
@@ -92,16 +82,6 @@ class TaskDraft:
     contact_ids: tuple[int, ...] = field(default_factory=tuple)
 
 
-def task_label(task: Activity) -> str:
-    """How a task is named mid-sentence: its quoted subject, or "the task"."""
-    return f"'{task.subject}'" if task.subject else "the task"
-
-
-def task_title(task: Activity) -> str:
-    """How a task is named at the start of a sentence."""
-    return f"'{task.subject}'" if task.subject else "The task"
-
-
 # Loading and checking -----------------------------------------------------------------
 
 
@@ -111,7 +91,7 @@ def _load_task(
     """The task ``raw_id`` names, if ``actor`` may act on it; else the refusal to return."""
     task_id = parse_id(raw_id)
     if task_id is None:
-        return None, invalid("That button didn't say which task. Refresh the view and try again.")
+        return None, invalid(say.NO_TASK_ID)
     task = session.get(Activity, task_id)
     if task is None or task.kind is not ActivityKind.TASK:
         if task is None:
@@ -120,9 +100,8 @@ def _load_task(
                 return None, tombstone
         return None, not_found("task", task_id)
     if not can_act_for(session, actor, task.owner_id):
-        return None, forbidden(
-            f"You can't change {possessive(session, task.owner_id, actor=actor)} task.", task_id
-        )
+        whose = possessive(session, task.owner_id, actor=actor)
+        return None, forbidden(say.CANT_CHANGE.format(whose=whose), task_id)
     return task, None
 
 
@@ -138,8 +117,9 @@ def _deleted(session: Session, actor: User, task_id: int, now: datetime) -> OpRe
     by = person(session, row.actor_id, actor=actor)
     when = describe_moment(row.at, user_zone(session, actor), now=now)
     subject = row.detail.get("subject")
-    label = f"'{subject}'" if subject else "This task"
-    return already(f"{label} was already deleted by {by} {when}.", task_id, by_name=by, at=row.at)
+    label = say.QUOTED.format(subject=subject) if subject else say.THIS_TASK
+    message = say.ALREADY_DELETED.format(task=label, by=by, when=when)
+    return already(message, task_id, by_name=by, at=row.at)
 
 
 def _already_completed(session: Session, actor: User, task: Activity, now: datetime) -> OpResult:
@@ -147,7 +127,7 @@ def _already_completed(session: Session, actor: User, task: Activity, now: datet
     at = task.completed_at
     when = f" {describe_moment(at, user_zone(session, actor), now=now)}" if at else ""
     return already(
-        f"{task_title(task)} was already completed by {by}{when}.",
+        say.ALREADY_COMPLETED.format(task=task_title(task.subject), by=by, when=when),
         task.id,
         by_name=by,
         at=at,
@@ -206,27 +186,30 @@ def complete_task(session: Session, actor: User, task_id: object, *, now: dateti
         return _already_completed(session, actor, task, now)
     _record_task_write(session, task, ChangeKind.COMPLETED, actor, now)
     return done(
-        f"Done: {task_label(task)} completed.",
+        say.COMPLETED.format(task=task_label(task.subject)),
         task.id,
         follow_up_prompt=follow_up_prompt_on(session, actor),
     )
+
+
+def follow_up_prompt_on(session: Session, user: User) -> bool:
+    """Whether completing a task asks this user about a follow-up (on unless turned off)."""
+    prefs = session.get(UserPreferences, user.id)
+    return True if prefs is None else bool(prefs.follow_up_prompt)
 
 
 def turn_off_follow_up_prompt(session: Session, actor: User, *, now: datetime) -> OpResult:
     """Stop asking ``actor`` about a follow-up task after each completed task."""
     prefs = session.get(UserPreferences, actor.id)
     if prefs is not None and not prefs.follow_up_prompt:
-        return already("The follow-up prompt is already off.")
+        return already(say.PROMPT_ALREADY_OFF)
     if prefs is None:
         prefs = UserPreferences(user_id=actor.id)
         session.add(prefs)
     prefs.follow_up_prompt = False
     prefs.updated_at = now
     session.flush()
-    return done(
-        "Done: you won't be asked about follow-up tasks any more. "
-        "Turn it back on with `/sales settings`."
-    )
+    return done(say.PROMPT_TURNED_OFF)
 
 
 def reschedule_task(
@@ -254,18 +237,18 @@ def reschedule_task(
     today = now.astimezone(zone).date()
     target_day = _target_day(to, today)
     if target_day is None:
-        return invalid("Pick tomorrow, next week, or a date.")
+        return invalid(say.PICK_RESCHEDULE)
     if target_day < today:
-        return invalid("Pick today or a later date.")
+        return invalid(say.PICK_FUTURE_DAY)
     task, refusal = _open_task(session, actor, task_id, now)
     if task is None:
         assert refusal is not None
         return refusal
     local_time = task.due_at.astimezone(zone).timetz() if task.due_at else DEFAULT_DUE_TIME
     due = local_to_utc(target_day, local_time, zone)
-    when = f"{describe_day(target_day, today=today)} at {clock_time(due.astimezone(zone))}"
+    when = describe_due(due.astimezone(zone), today=today)
     if task.due_at == due:
-        return already(f"{task_title(task)} is already due {when}.", task.id)
+        return already(say.ALREADY_DUE.format(task=task_title(task.subject), when=when), task.id)
     previous = task.due_at
     task.due_at = due
     task.occurred_at = due
@@ -278,7 +261,7 @@ def reschedule_task(
         now,
         detail={"from": previous.isoformat() if previous else None, "to": due.isoformat()},
     )
-    return done(f"Done: {task_label(task)} is now due {when}.", task.id)
+    return done(say.RESCHEDULED.format(task=task_label(task.subject), when=when), task.id)
 
 
 def _target_day(to: RescheduleChoice | date | str, today: date) -> date | None:
@@ -306,19 +289,19 @@ def reassign_task(
     """
     owner_id = parse_id(new_owner_id)
     if owner_id is None:
-        return invalid("Pick the person to assign the task to.")
+        return invalid(say.PICK_ASSIGNEE)
     new_owner = session.get(User, owner_id)
     if new_owner is None or not new_owner.is_active:
-        return invalid("That person isn't an active user of the CRM.")
+        return invalid(say.INACTIVE_PERSON)
     task, refusal = _open_task(session, actor, task_id, now)
     if task is None:
         assert refusal is not None
         return refusal
+    who = person(session, new_owner.id, actor=actor)
     if task.owner_id == new_owner.id:
-        who = "you" if new_owner.id == actor.id else new_owner.name
-        return already(f"{task_title(task)} is already assigned to {who}.", task.id)
+        return already(say.ALREADY_ASSIGNED.format(task=task_title(task.subject), who=who), task.id)
     if not can_act_for(session, actor, new_owner.id):
-        return forbidden(f"You can't assign tasks to {new_owner.name}.", task.id)
+        return forbidden(say.CANT_ASSIGN_TO.format(name=new_owner.name), task.id)
     previous = task.owner_id
     assign(session, task, new_owner.id, at=now)
     task.updated_at = now
@@ -330,8 +313,7 @@ def reassign_task(
         now,
         detail={"from": previous, "to": new_owner.id},
     )
-    who = "you" if new_owner.id == actor.id else new_owner.name
-    return done(f"Done: {task_label(task)} is now assigned to {who}.", task.id)
+    return done(say.REASSIGNED.format(task=task_label(task.subject), who=who), task.id)
 
 
 def edit_task(
@@ -347,7 +329,7 @@ def edit_task(
         return refusal
     changed = {name: value for name, value in changes.items() if getattr(task, name) != value}
     if not changed:
-        return already(f"Nothing to change on {task_label(task)}.", task.id)
+        return already(say.NOTHING_TO_CHANGE.format(task=task_label(task.subject)), task.id)
     for name, value in changed.items():
         setattr(task, name, value)
     if "due_at" in changed:
@@ -356,7 +338,7 @@ def edit_task(
     _record_task_write(
         session, task, ChangeKind.EDITED, actor, now, detail={"fields": sorted(changed)}
     )
-    return done(f"Done: {task_label(task)} updated.", task.id)
+    return done(say.EDITED.format(task=task_label(task.subject)), task.id)
 
 
 def _validated_edit(edit: TaskEdit) -> tuple[dict[str, Any], str | None]:
@@ -364,22 +346,22 @@ def _validated_edit(edit: TaskEdit) -> tuple[dict[str, Any], str | None]:
     if edit.subject is not None:
         subject = edit.subject.strip()
         if not subject:
-            return {}, "A task needs a subject."
+            return {}, say.NEEDS_SUBJECT
         if len(subject) > SUBJECT_MAX:
-            return {}, f"Keep the subject under {SUBJECT_MAX} characters."
+            return {}, say.SUBJECT_TOO_LONG.format(limit=SUBJECT_MAX)
         changes["subject"] = subject
     if edit.due_at is not None:
         if edit.due_at.tzinfo is None:
-            return {}, "The due time has no time zone."
+            return {}, say.DUE_WITHOUT_ZONE
         changes["due_at"] = edit.due_at
     if edit.priority is not None:
         try:
             changes["priority"] = TaskPriority(edit.priority)
         except ValueError:
-            return {}, "Pick a priority from the list."
+            return {}, say.PICK_PRIORITY
     if edit.notes is not None:
         if len(edit.notes) > NOTES_MAX:
-            return {}, f"Keep the notes under {NOTES_MAX} characters."
+            return {}, say.NOTES_TOO_LONG.format(limit=NOTES_MAX)
         changes["body"] = edit.notes.strip() or None
     return changes, None
 
@@ -393,7 +375,7 @@ def delete_task(session: Session, actor: User, task_id: object, *, now: datetime
     if task is None:
         assert refusal is not None
         return refusal
-    task_id_int, label = task.id, task_label(task)
+    task_id_int, label = task.id, task_label(task.subject)
     log_change(
         session,
         object_type=OwnedObject.ACTIVITY,
@@ -412,7 +394,7 @@ def delete_task(session: Session, actor: User, task_id: object, *, now: datetime
     )
     session.delete(task)
     after_write(session, now=now, refs=[(OwnedObject.ACTIVITY, task_id_int)])
-    return done(f"Done: {label} deleted.", task_id_int)
+    return done(say.DELETED.format(task=label), task_id_int)
 
 
 def create_task(session: Session, actor: User, draft: TaskDraft, *, now: datetime) -> OpResult:
@@ -451,14 +433,14 @@ def _create(
     owner_id = actor.id if draft.owner_id is None else parse_id(draft.owner_id)
     owner = session.get(User, owner_id) if owner_id is not None else None
     if owner is None or not owner.is_active:
-        return invalid("That person isn't an active user of the CRM.")
+        return invalid(say.INACTIVE_PERSON)
     if not can_act_for(session, actor, owner.id):
-        return forbidden(f"You can't create tasks for {owner.name}.")
+        return forbidden(say.CANT_CREATE_FOR.format(name=owner.name))
     deal_id = None
     if draft.deal_id is not None:
         deal_id = parse_id(draft.deal_id)
         if deal_id is None or not can_view_deal(session, actor, deal_id):
-            return invalid("You can't link the task to that deal.")
+            return invalid(say.CANT_LINK_DEAL)
     task = Activity(
         external_id=f"salesbot-{uuid.uuid4().hex}",
         kind=ActivityKind.TASK,
@@ -480,33 +462,28 @@ def _create(
     _link(session, task, follow_up_of, deal_id)
     _record_task_write(session, task, ChangeKind.CREATED, actor, now)
     zone = user_zone(session, actor)
-    today = now.astimezone(zone).date()
-    due_local = draft.due_at.astimezone(zone)
-    return done(
-        f"Done: task {task_label(task)} created, due "
-        f"{describe_day(due_local.date(), today=today)} at {clock_time(due_local)}.",
-        task.id,
-    )
+    when = describe_due(draft.due_at.astimezone(zone), today=now.astimezone(zone).date())
+    return done(say.CREATED.format(task=task_label(task.subject), when=when), task.id)
 
 
 def _draft_problem(draft: TaskDraft) -> str | None:
     subject = draft.subject.strip() if isinstance(draft.subject, str) else ""
     if not subject:
-        return "A task needs a subject."
+        return say.NEEDS_SUBJECT
     if len(subject) > SUBJECT_MAX:
-        return f"Keep the subject under {SUBJECT_MAX} characters."
+        return say.SUBJECT_TOO_LONG.format(limit=SUBJECT_MAX)
     if not isinstance(draft.due_at, datetime) or draft.due_at.tzinfo is None:
-        return "A task needs a due date and time."
+        return say.NEEDS_DUE
     if draft.notes is not None and len(draft.notes) > NOTES_MAX:
-        return f"Keep the notes under {NOTES_MAX} characters."
+        return say.NOTES_TOO_LONG.format(limit=NOTES_MAX)
     try:
         TaskPriority(draft.priority)
     except ValueError:
-        return "Pick a priority from the list."
+        return say.PICK_PRIORITY
     try:
         TaskType(draft.task_type)
     except ValueError:
-        return "Pick a task type from the list."
+        return say.PICK_TYPE
     return None
 
 

@@ -8,7 +8,8 @@ from handlers import ids
 from handlers.render.blocks import Block, form_element, input_block, modal
 from handlers.render.kit import escape, option, section
 from handlers.render.task_modals import metadata
-from rules.activity_ops import CALL_DISPOSITIONS, MEETING_OUTCOME_LABELS
+from rules.activity_ops import CALL_DISPOSITIONS
+from rules.activity_wording import MEETING_OUTCOME_LABELS
 from storage.models import Activity, CallStatus, MeetingOutcome
 
 _OUTCOME, _STATUS = "outcome", "call_status"

@@ -15,10 +15,10 @@ from zoneinfo import ZoneInfo
 from handlers import ids
 from handlers.render.blocks import Block, confirm_dialog, form_element, input_block, modal
 from handlers.render.kit import actions, button, context, escape, option, section
-from rules.clock import clock_time, local_to_utc
-from rules.op_result import describe_day
+from rules.clock import local_to_utc
 from rules.task_wording import BUCKET_LABELS
 from rules.tasks import bucket_named
+from rules.wording import describe_due
 from storage.models import Activity, TaskPriority, TaskType
 
 PRIORITY_LABELS = {
@@ -364,7 +364,7 @@ def task_queue_view(
             private_metadata=metadata(bucket=bucket),
         )
     due = task.due_at.astimezone(zone) if task.due_at else None
-    when = f"{describe_day(due.date(), today=today)} at {clock_time(due)}" if due else "no date"
+    when = describe_due(due, today=today) if due else "no date"
     lines = [f"*{escape(task.subject or 'Task')}*", f"Due {when}"]
     if task.priority is TaskPriority.HIGH:
         lines.append(":red_circle: High priority")

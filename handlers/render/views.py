@@ -32,6 +32,7 @@ from handlers.render.kit import (
     static_select,
 )
 from rules.clock import padded_clock_time
+from rules.deal_wording import CATEGORY_LABELS
 from rules.deals import DealCategory, DealPage
 from rules.feed import FeedFilters, FeedItem, FeedPage, SequenceFilter
 from rules.leads import LeadRow, LeadsBoard
@@ -46,16 +47,6 @@ Groups = list[list[Block]]
 TOP_TASKS_PER_BUCKET = 3
 LINES_PER_SECTION = 10
 
-DEAL_CATEGORY_LABELS = {
-    DealCategory.OPEN: "Open deals",
-    DealCategory.MINE: "My open deals",
-    DealCategory.NO_ACTIVITY_SCHEDULED: "No activity scheduled",
-    DealCategory.CLOSING_THIS_MONTH: "Closing this month",
-    DealCategory.CLOSE_DATE_PASSED: "Close date passed",
-    DealCategory.WON: "Won",
-    DealCategory.LOST: "Lost",
-    DealCategory.ALL: "All deals",
-}
 KIND_LABELS = {
     ActivityKind.EMAIL: "Emails",
     ActivityKind.CALL: "Calls",
@@ -243,7 +234,7 @@ def deals_blocks(
 ) -> tuple[list[Block], Groups]:
     choices = [
         (f"{label} ({counts.get(category, 0)})", category.value)
-        for category, label in DEAL_CATEGORY_LABELS.items()
+        for category, label in CATEGORY_LABELS.items()
     ]
     controls: list[dict[str, object]] = [
         filter_select(
@@ -256,7 +247,7 @@ def deals_blocks(
     ]
     if can_act:
         controls.append(button("New deal", action_id=ids.DEAL_CREATE, value="new"))
-    label = DEAL_CATEGORY_LABELS.get(page.category, page.category.value)
+    label = CATEGORY_LABELS.get(page.category, page.category.value)
     top = [*actions(controls, block_id="deal-controls"), context(f"{label}: {page.total}")]
     return top, [deal_blocks(row, can_act=can_act, zone=zone) for row in page.deals]
 

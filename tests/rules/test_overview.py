@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 from sqlalchemy.orm import Session
 
 from rules.overview import WeeklyMetric, insight_records, overview, weekly_counts
+from rules.overview_wording import METRIC_LABELS
 from storage.models import (
     EmailDirection,
     Goal,
@@ -111,3 +112,8 @@ def test_an_admin_viewing_the_overview_sees_busy_meetings(
     view = overview(session, rep, now=now, viewer=admin)
     assert not view.viewer_is_owner
     assert [m.title for m in view.todays_meetings] == ["Busy"]
+
+
+def test_every_weekly_number_has_a_label() -> None:
+    # The labels live apart from the metrics (rules.overview_wording): a new one needs both.
+    assert all(METRIC_LABELS.get(metric) for metric in WeeklyMetric)

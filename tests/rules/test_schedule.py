@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlalchemy.orm import Session
 
-from rules.meetings import BUSY_TITLE
+from rules.activity_wording import BUSY_TITLE
 from rules.permissions import WorkspaceAccessDenied
 from rules.schedule import SchedulePeriod, schedule
 from storage.models import MeetingOutcome, Role, TaskStatus
