@@ -62,7 +62,7 @@ def log_meeting_outcome(
     except ValueError:
         value = None
     if value is None:
-        return invalid(say.PICK_MEETING_OUTCOME)
+        return invalid(say.PICK_MEETING_OUTCOME, field="outcome")
     meeting, refusal = _load(session, actor, meeting_id, ActivityKind.MEETING, now)
     if meeting is None:
         assert refusal is not None
@@ -97,7 +97,7 @@ def log_call_outcome(
     """
     label = disposition.strip() if isinstance(disposition, str) else ""
     if not label or len(label) > DISPOSITION_MAX:
-        return invalid(say.PICK_CALL_OUTCOME)
+        return invalid(say.PICK_CALL_OUTCOME, field="disposition")
     call_status: CallStatus | None = None
     if status is not None and status != "":
         try:
@@ -105,7 +105,7 @@ def log_call_outcome(
         except ValueError:
             call_status = None
         if call_status is None:
-            return invalid(say.PICK_CALL_STATUS)
+            return invalid(say.PICK_CALL_STATUS, field="status")
     call, refusal = _load(session, actor, call_id, ActivityKind.CALL, now)
     if call is None:
         assert refusal is not None

@@ -82,7 +82,7 @@ def update_deal(
     if change.stage_id is not None:
         stage = _stage_in_pipeline(session, change.stage_id, deal.pipeline_id)
         if stage is None:
-            return invalid(say.PICK_PIPELINE_STAGE, deal.id)
+            return invalid(say.PICK_PIPELINE_STAGE, deal.id, field="stage_id")
         if stage.id != deal.stage_id:
             values["stage"] = stage
     if change.close_date is not None and change.close_date != deal.close_date:
@@ -90,7 +90,9 @@ def update_deal(
     if change.next_step is not None:
         next_step = change.next_step.strip() or None
         if next_step is not None and len(next_step) > NEXT_STEP_MAX:
-            return invalid(say.NEXT_STEP_TOO_LONG.format(limit=NEXT_STEP_MAX), deal.id)
+            return invalid(
+                say.NEXT_STEP_TOO_LONG.format(limit=NEXT_STEP_MAX), deal.id, field="next_step"
+            )
         if next_step != deal.next_step:
             values["next_step"] = next_step
     if not values:
@@ -142,13 +144,13 @@ def create_deal(session: Session, actor: User, draft: DealDraft, *, now: datetim
         return forbidden(say.INACTIVE_ACTOR)
     name = draft.name.strip() if isinstance(draft.name, str) else ""
     if not name:
-        return invalid(say.NEEDS_NAME)
+        return invalid(say.NEEDS_NAME, field="name")
     if len(name) > NAME_MAX:
-        return invalid(say.NAME_TOO_LONG.format(limit=NAME_MAX))
+        return invalid(say.NAME_TOO_LONG.format(limit=NAME_MAX), field="name")
     try:
         amount = parse_amount(draft.amount)
     except ValueError:
-        return invalid(say.BAD_AMOUNT)
+        return invalid(say.BAD_AMOUNT, field="amount")
     if draft.stage_id is None:
         stage = _default_first_stage(session)
         if stage is None:
@@ -156,7 +158,7 @@ def create_deal(session: Session, actor: User, draft: DealDraft, *, now: datetim
     else:
         stage = _deal_stage(session, draft.stage_id)
         if stage is None:
-            return invalid(say.PICK_STAGE)
+            return invalid(say.PICK_STAGE, field="stage_id")
     deal = Deal(
         external_id=f"salesbot-{uuid.uuid4().hex}",
         name=name,

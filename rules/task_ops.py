@@ -237,9 +237,9 @@ def reschedule_task(
     today = now.astimezone(zone).date()
     target_day = _target_day(to, today)
     if target_day is None:
-        return invalid(say.PICK_RESCHEDULE)
+        return invalid(say.PICK_RESCHEDULE, field="to")
     if target_day < today:
-        return invalid(say.PICK_FUTURE_DAY)
+        return invalid(say.PICK_FUTURE_DAY, field="to")
     task, refusal = _open_task(session, actor, task_id, now)
     if task is None:
         assert refusal is not None
@@ -289,10 +289,10 @@ def reassign_task(
     """
     owner_id = parse_id(new_owner_id)
     if owner_id is None:
-        return invalid(say.PICK_ASSIGNEE)
+        return invalid(say.PICK_ASSIGNEE, field="new_owner_id")
     new_owner = session.get(User, owner_id)
     if new_owner is None or not new_owner.is_active:
-        return invalid(say.INACTIVE_PERSON)
+        return invalid(say.INACTIVE_PERSON, field="new_owner_id")
     task, refusal = _open_task(session, actor, task_id, now)
     if task is None:
         assert refusal is not None
@@ -322,7 +322,7 @@ def edit_task(
     """Change a task's subject, due time, priority or notes (only those given)."""
     changes, problem = _validated_edit(edit)
     if problem is not None:
-        return invalid(problem)
+        return problem
     task, refusal = _open_task(session, actor, task_id, now)
     if task is None:
         assert refusal is not None
@@ -341,27 +341,27 @@ def edit_task(
     return done(say.EDITED.format(task=task_label(task.subject)), task.id)
 
 
-def _validated_edit(edit: TaskEdit) -> tuple[dict[str, Any], str | None]:
+def _validated_edit(edit: TaskEdit) -> tuple[dict[str, Any], OpResult | None]:
     changes: dict[str, Any] = {}
     if edit.subject is not None:
         subject = edit.subject.strip()
         if not subject:
-            return {}, say.NEEDS_SUBJECT
+            return {}, invalid(say.NEEDS_SUBJECT, field="subject")
         if len(subject) > SUBJECT_MAX:
-            return {}, say.SUBJECT_TOO_LONG.format(limit=SUBJECT_MAX)
+            return {}, invalid(say.SUBJECT_TOO_LONG.format(limit=SUBJECT_MAX), field="subject")
         changes["subject"] = subject
     if edit.due_at is not None:
         if edit.due_at.tzinfo is None:
-            return {}, say.DUE_WITHOUT_ZONE
+            return {}, invalid(say.DUE_WITHOUT_ZONE, field="due_at")
         changes["due_at"] = edit.due_at
     if edit.priority is not None:
         try:
             changes["priority"] = TaskPriority(edit.priority)
         except ValueError:
-            return {}, say.PICK_PRIORITY
+            return {}, invalid(say.PICK_PRIORITY, field="priority")
     if edit.notes is not None:
         if len(edit.notes) > NOTES_MAX:
-            return {}, say.NOTES_TOO_LONG.format(limit=NOTES_MAX)
+            return {}, invalid(say.NOTES_TOO_LONG.format(limit=NOTES_MAX), field="notes")
         changes["body"] = edit.notes.strip() or None
     return changes, None
 
@@ -429,18 +429,18 @@ def _create(
 ) -> OpResult:
     problem = _draft_problem(draft)
     if problem is not None:
-        return invalid(problem)
+        return problem
     owner_id = actor.id if draft.owner_id is None else parse_id(draft.owner_id)
     owner = session.get(User, owner_id) if owner_id is not None else None
     if owner is None or not owner.is_active:
-        return invalid(say.INACTIVE_PERSON)
+        return invalid(say.INACTIVE_PERSON, field="owner_id")
     if not can_act_for(session, actor, owner.id):
         return forbidden(say.CANT_CREATE_FOR.format(name=owner.name))
     deal_id = None
     if draft.deal_id is not None:
         deal_id = parse_id(draft.deal_id)
         if deal_id is None or not can_view_deal(session, actor, deal_id):
-            return invalid(say.CANT_LINK_DEAL)
+            return invalid(say.CANT_LINK_DEAL, field="deal_id")
     task = Activity(
         external_id=f"salesbot-{uuid.uuid4().hex}",
         kind=ActivityKind.TASK,
@@ -466,24 +466,24 @@ def _create(
     return done(say.CREATED.format(task=task_label(task.subject), when=when), task.id)
 
 
-def _draft_problem(draft: TaskDraft) -> str | None:
+def _draft_problem(draft: TaskDraft) -> OpResult | None:
     subject = draft.subject.strip() if isinstance(draft.subject, str) else ""
     if not subject:
-        return say.NEEDS_SUBJECT
+        return invalid(say.NEEDS_SUBJECT, field="subject")
     if len(subject) > SUBJECT_MAX:
-        return say.SUBJECT_TOO_LONG.format(limit=SUBJECT_MAX)
+        return invalid(say.SUBJECT_TOO_LONG.format(limit=SUBJECT_MAX), field="subject")
     if not isinstance(draft.due_at, datetime) or draft.due_at.tzinfo is None:
-        return say.NEEDS_DUE
+        return invalid(say.NEEDS_DUE, field="due_at")
     if draft.notes is not None and len(draft.notes) > NOTES_MAX:
-        return say.NOTES_TOO_LONG.format(limit=NOTES_MAX)
+        return invalid(say.NOTES_TOO_LONG.format(limit=NOTES_MAX), field="notes")
     try:
         TaskPriority(draft.priority)
     except ValueError:
-        return say.PICK_PRIORITY
+        return invalid(say.PICK_PRIORITY, field="priority")
     try:
         TaskType(draft.task_type)
     except ValueError:
-        return say.PICK_TYPE
+        return invalid(say.PICK_TYPE, field="task_type")
     return None
 
 
