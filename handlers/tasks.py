@@ -1,5 +1,5 @@
 """Task buttons and forms: complete (+ follow-up prompt), reschedule, reassign, edit, delete,
-create, and the task queue. Each listener parses, calls ``rules.task_ops``, renders."""
+create, and the task queue. Each listener parses, calls ``rules.tasks.ops``, renders."""
 
 from __future__ import annotations
 
@@ -44,7 +44,7 @@ from handlers.slack.listeners import (
 from handlers.slack.metadata import read_metadata
 from rules.clock import local_to_utc, user_zone
 from rules.op_result import OpResult, done, invalid, parse_id
-from rules.task_ops import (
+from rules.tasks.ops import (
     TaskDraft,
     TaskEdit,
     complete_task,
@@ -58,7 +58,7 @@ from rules.task_ops import (
     task_to_follow_up,
     turn_off_follow_up_prompt,
 )
-from rules.tasks import TaskBucket, bucket_named, next_in_queue, task_queue
+from rules.tasks.queries import TaskBucket, bucket_named, next_in_queue, task_queue
 from storage.models import Activity, User
 
 # New tasks are due the next day at this local time unless the user picks another.

@@ -1,6 +1,6 @@
 """The pieces of sentences every feature's messages share: who, when, which day.
 
-A feature's own sentences sit in its own wording module (``rules.task_wording``...); this one
+A feature's own sentences sit in its own wording module (``rules.tasks.wording``...); this one
 names people and moments the same way in all of them ("by Dana at 9:14", "due tomorrow at
 10:00"). Times are shown on the reader's clock (``rules.clock``).
 """

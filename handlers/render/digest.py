@@ -31,7 +31,7 @@ from handlers.render.kit import (
 )
 from handlers.slack import ids
 from rules.clock import padded_clock_time
-from rules.digests import (
+from rules.digests.content import (
     TOP_DEALS_PER_REP,
     ActionLine,
     BucketSummary,
@@ -43,8 +43,8 @@ from rules.digests import (
     RepSummary,
     TaskLine,
 )
-from rules.task_wording import BUCKET_LABELS
-from rules.tasks import TaskBucket
+from rules.tasks.queries import TaskBucket
+from rules.tasks.wording import BUCKET_LABELS
 
 # Rep lines in a team digest before "and N more".
 TOP_REPS = 12

@@ -7,10 +7,10 @@ from datetime import datetime, tzinfo
 from handlers.render.kit import Block, actions, button, escape, link, overflow, section
 from handlers.slack import ids
 from rules.clock import padded_clock_time
-from rules.deals import DealRow
-from rules.meetings import MeetingItem
+from rules.deals.queries import DealRow
+from rules.meetings.queries import MeetingItem
 from rules.records import RecordRef
-from rules.tasks import TaskItem
+from rules.tasks.queries import TaskItem
 from storage.models import MeetingOutcome
 
 HIGH = ":red_circle:"

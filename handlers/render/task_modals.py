@@ -31,8 +31,8 @@ from handlers.slack import ids
 from handlers.slack.metadata import metadata
 from rules.clock import local_to_utc
 from rules.op_result import OpResult, invalid
-from rules.task_wording import BUCKET_LABELS
-from rules.tasks import bucket_named
+from rules.tasks.queries import bucket_named
+from rules.tasks.wording import BUCKET_LABELS
 from rules.wording import describe_due
 from storage.models import Activity, TaskPriority, TaskType
 

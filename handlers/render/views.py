@@ -32,14 +32,14 @@ from handlers.render.kit import (
 from handlers.render.navigation import ViewState
 from handlers.slack import ids
 from rules.clock import padded_clock_time
-from rules.deal_wording import CATEGORY_LABELS
-from rules.deals import DealCategory, DealPage
-from rules.feed import FeedFilters, FeedItem, FeedPage, SequenceFilter
-from rules.leads import LeadRow, LeadsBoard
-from rules.overview import ActivityRecord, GoalProgress, Overview, WeeklyMetric
-from rules.schedule import Schedule, SchedulePeriod
-from rules.task_wording import BUCKET_LABELS
-from rules.tasks import BUCKET_ORDER, TaskBucket, TaskGroup, TaskPage
+from rules.deals.queries import DealCategory, DealPage
+from rules.deals.wording import CATEGORY_LABELS
+from rules.leads.queries import LeadRow, LeadsBoard
+from rules.tasks.queries import BUCKET_ORDER, TaskBucket, TaskGroup, TaskPage
+from rules.tasks.wording import BUCKET_LABELS
+from rules.workspace.feed import FeedFilters, FeedItem, FeedPage, SequenceFilter
+from rules.workspace.overview import ActivityRecord, GoalProgress, Overview, WeeklyMetric
+from rules.workspace.schedule import Schedule, SchedulePeriod
 from storage.models import ActivityKind, EmailDirection
 
 Groups = list[list[Block]]

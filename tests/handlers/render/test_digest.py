@@ -8,7 +8,7 @@ from typing import Any
 
 from handlers.render.digest import home_url, render_manager_digest, render_rep_digest
 from handlers.slack import ids
-from rules.digests import (
+from rules.digests.content import (
     ActionLine,
     BucketSummary,
     DealLine,
@@ -19,7 +19,7 @@ from rules.digests import (
     RepSummary,
     TaskLine,
 )
-from rules.tasks import BUCKET_ORDER, TaskBucket
+from rules.tasks.queries import BUCKET_ORDER, TaskBucket
 from storage.models import GoalMetric
 
 DAY = date(2026, 3, 11)
