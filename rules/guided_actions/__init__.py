@@ -7,20 +7,22 @@ from rules.guided_actions.catalog import RULES, RULES_BY_TYPE, rule_for
 from rules.guided_actions.engine import EvaluationReport, ObjectRef, RefKind, RuleRun, evaluate
 from rules.guided_actions.explain import ConditionCheck, Explanation, RecordNotFound, explain
 from rules.guided_actions.model import ActionType, Category, Condition, Rule, Subject
+from rules.guided_actions.ops import (
+    Outcome,
+    complete_action,
+    complete_item,
+    dismiss_action,
+    record_feedback,
+)
 from rules.guided_actions.service import (
     ActionNotFound,
     ActionView,
     ItemView,
     LinkedRecord,
     NotAllowed,
-    Outcome,
-    complete_action,
-    complete_item,
-    dismiss_action,
     mute_action_type,
     muted_action_types,
     open_actions,
-    record_feedback,
     unmute_action_type,
 )
 
