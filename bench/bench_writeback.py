@@ -32,7 +32,7 @@ from bot.writeback import OutboxWorker
 from connectors.hubspot import RateLimiter, Syncer
 from connectors.hubspot.write_api import WritingClient
 from connectors.hubspot.writeback import OutboxSender
-from rules.task_ops import (
+from rules.tasks.ops import (
     TaskDraft,
     TaskEdit,
     complete_task,

@@ -23,7 +23,7 @@ from bot.settings import Settings
 from connectors.hubspot.sync import SyncResult
 from connectors.hubspot.write_api import WritingClient
 from connectors.hubspot.writeback import Delivered, OutboxSender
-from rules.outbox_ops import write_notice
+from rules.crm_writes.queries import write_notice
 from storage.models import OutboxWrite, User
 from storage.outbox import enable_outbox, to_notify
 

@@ -6,7 +6,7 @@ from slack_bolt import App, BoltContext, Respond
 
 from handlers.slack import ids
 from handlers.slack.listeners import Click, on_click, show_in_place, write
-from rules.outbox_ops import apply_mine, keep_theirs, retry_write
+from rules.crm_writes.ops import apply_mine, keep_theirs, retry_write
 
 
 def register(app: App) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from handlers.render.kit import Block, actions, button, section
 from handlers.slack import ids
-from rules.outbox_ops import Notice, NoticeKind
+from rules.crm_writes.queries import Notice, NoticeKind
 
 
 def write_notice_blocks(notice: Notice) -> list[Block]:

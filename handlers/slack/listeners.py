@@ -38,8 +38,8 @@ from handlers.slack.identity import Asker, unmapped_text
 from handlers.slack.metadata import read_metadata
 from handlers.slack.safely import run_safely
 from handlers.slack.services import Services
+from rules.crm_writes.queries import progress_line
 from rules.op_result import OpResult, OpStatus, forbidden
-from rules.outbox_ops import progress_line
 from storage.models import User
 from storage.outbox import queued_rows
 

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from connectors.hubspot import RateLimiter
 from connectors.hubspot.write_api import WritingClient
 from connectors.hubspot.writeback import OutboxSender
-from rules.task_ops import TaskDraft, create_task
+from rules.tasks.ops import TaskDraft, create_task
 from storage.db import make_engine
 from storage.models import User
 from storage.outbox import OUTBOX_INFO_KEY

@@ -22,11 +22,12 @@ from connectors.hubspot.write_api import MARKER_PROPERTY, WritingClient
 from connectors.hubspot.writeback import CLAIM_TTL, Delivered, OutboxSender
 from handlers.render.crm_writes import write_notice_blocks
 from handlers.render.kit import block_problems
-from rules.activity_ops import log_call_outcome, log_meeting_outcome
-from rules.deal_ops import DealChange, DealDraft, create_deal, update_deal
+from rules.crm_writes.ops import apply_mine, keep_theirs, retry_write
+from rules.crm_writes.queries import write_notice
+from rules.deals.ops import DealChange, DealDraft, create_deal, update_deal
+from rules.meetings.ops import log_call_outcome, log_meeting_outcome
 from rules.op_result import OpResult
-from rules.outbox_ops import apply_mine, keep_theirs, retry_write, write_notice
-from rules.task_ops import (
+from rules.tasks.ops import (
     TaskDraft,
     TaskEdit,
     complete_task,
