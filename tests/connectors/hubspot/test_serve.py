@@ -47,15 +47,18 @@ def test_a_webhook_change_reaches_the_home_tab(
         workers.append(worker)
         return extra
 
-    with running_standin() as slack, start_app(
-        sqlite_engine,
-        slack,
-        clock=lambda: datetime.now(UTC),
-        routes=routes,
-        hubspot_token=hubspot.token,
-        hubspot_api_url=hubspot.base_url,
-        hubspot_webhook_secret=SECRET,
-    ) as running:
+    with (
+        running_standin() as slack,
+        start_app(
+            sqlite_engine,
+            slack,
+            clock=lambda: datetime.now(UTC),
+            routes=routes,
+            hubspot_token=hubspot.token,
+            hubspot_api_url=hubspot.base_url,
+            hubspot_webhook_secret=SECRET,
+        ) as running,
+    ):
         try:
             _wait_for(lambda: _synced(sqlite_engine))
             with Session(sqlite_engine) as session:
@@ -68,9 +71,7 @@ def test_a_webhook_change_reaches_the_home_tab(
             hubspot.portal.take_events()
             hubspot.portal.update("tasks", small_portal.task, {"hs_task_status": "COMPLETED"})
             url = running.url + WEBHOOK_PATH
-            forged = signed_delivery(
-                url, hubspot.portal.events, client_secret=SECRET, forge=True
-            )
+            forged = signed_delivery(url, hubspot.portal.events, client_secret=SECRET, forge=True)
             assert forged.send() == 401
             [delivery] = hubspot.deliver_webhooks(url, client_secret=SECRET)
             assert delivery.status == 204
