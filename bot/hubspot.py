@@ -31,7 +31,7 @@ from connectors.hubspot import (
 )
 from connectors.hubspot.sync import Progress
 from connectors.hubspot.webhooks import BadPayload, apply_pending, signature_is_valid, store_events
-from rules.actions import evaluate
+from rules.guided_actions import evaluate
 from rules.write_hooks import after_write
 from storage.models import User
 

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from connectors.hubspot import OfficialClient, RateLimiter, Syncer
 from insights.evidence import gather_evidence
-from rules.actions import evaluate
+from rules.guided_actions import evaluate
 from storage.db import make_engine
 from storage.demo import build_demo_org
 from storage.models import (
