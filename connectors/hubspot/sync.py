@@ -220,7 +220,7 @@ class Syncer:
                 mark_budget_spent(session, self.clock())
                 session.commit()
         finally:
-            self._count_requests()
+            self.record_requests()
         self.result.problems = list(self.problems.new)
         for problem in self.problems.new:
             logger.warning("hubspot: %s", problem)
@@ -243,10 +243,11 @@ class Syncer:
     def _save(self, name: str, **values: Any) -> None:
         with Session(self.engine) as session:
             save_cursor(session, name, **values)
-            self._count_requests(session)
+            self.record_requests(session)
             session.commit()
 
-    def _count_requests(self, session: Session | None = None) -> None:
+    def record_requests(self, session: Session | None = None) -> None:
+        """Add the requests made since the last call to today's count (``status``)."""
         usage = self.api.limiter.usage
         made = usage.requests - self._requests_seen
         if made <= 0 and session is None:
@@ -459,7 +460,7 @@ class Syncer:
                 save_cursor(
                     session, kind.name, records=self._count(session, kind), **group.position
                 )
-                self._count_requests(session)
+                self.record_requests(session)
                 if self.lease is not None:
                     holder, ttl = self.lease
                     if not take_lease(session, holder=holder, now=self.clock(), ttl=ttl):
