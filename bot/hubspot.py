@@ -93,9 +93,10 @@ def sync_and_apply(
             return Applied(None, set(), "another replica is syncing")
         session.commit()
     try:
-        result = Syncer(engine, client, clock=clock, on_progress=on_progress).run(
-            full=full, only=only
+        syncer = Syncer(
+            engine, client, clock=clock, on_progress=on_progress, lease=(holder, LEASE_TTL)
         )
+        result = syncer.run(full=full, only=only)
         users = apply_to_workspace(engine, result, full=full, now=clock())
     finally:
         with Session(engine) as session:

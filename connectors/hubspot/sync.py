@@ -32,6 +32,7 @@ from connectors.hubspot.api import (
     Association,
     CrmObject,
     HubSpotApi,
+    HubSpotError,
     SearchWindow,
 )
 from connectors.hubspot.limits import BudgetSpent
@@ -41,6 +42,7 @@ from connectors.hubspot.state import (
     cursor,
     mark_budget_spent,
     save_cursor,
+    take_lease,
 )
 from storage.models import (
     ActivityKind,
@@ -89,6 +91,10 @@ _TABLES = {
     "deals": Deal.__table__,
     "leads": Lead.__table__,
 }
+
+
+class LeaseLost(HubSpotError):
+    """Another replica holds the sync lease now (this one's expired): stop writing."""
 
 
 @dataclass(frozen=True)
@@ -174,9 +180,13 @@ class Syncer:
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         on_progress: Progress | None = None,
         archived_sweep_every: timedelta = ARCHIVED_SWEEP_EVERY,
+        lease: tuple[str, timedelta] | None = None,
     ) -> None:
         self.engine = engine
         self.archived_sweep_every = archived_sweep_every
+        # (holder, time to live): renewed with every group written, so a long full sync
+        # keeps it; a replica that lost it stops.
+        self.lease = lease
         self.api = api
         self.clock = clock
         self.on_progress = on_progress
@@ -210,7 +220,7 @@ class Syncer:
                 mark_budget_spent(session, self.clock())
                 session.commit()
         finally:
-            self._count_requests()
+            self.record_requests()
         self.result.problems = list(self.problems.new)
         for problem in self.problems.new:
             logger.warning("hubspot: %s", problem)
@@ -233,10 +243,11 @@ class Syncer:
     def _save(self, name: str, **values: Any) -> None:
         with Session(self.engine) as session:
             save_cursor(session, name, **values)
-            self._count_requests(session)
+            self.record_requests(session)
             session.commit()
 
-    def _count_requests(self, session: Session | None = None) -> None:
+    def record_requests(self, session: Session | None = None) -> None:
+        """Add the requests made since the last call to today's count (``status``)."""
         usage = self.api.limiter.usage
         made = usage.requests - self._requests_seen
         if made <= 0 and session is None:
@@ -449,7 +460,12 @@ class Syncer:
                 save_cursor(
                     session, kind.name, records=self._count(session, kind), **group.position
                 )
-                self._count_requests(session)
+                self.record_requests(session)
+                if self.lease is not None:
+                    holder, ttl = self.lease
+                    if not take_lease(session, holder=holder, now=self.clock(), ttl=ttl):
+                        session.commit()
+                        raise LeaseLost("another replica took over the sync; stopping here")
                 session.commit()
             self._progress(kind.name, len(group.objects))
 

@@ -194,6 +194,7 @@ def apply_pending(syncer: Syncer, *, limit: int = BATCH) -> tuple[int, SyncResul
             if error is None or row.attempts >= 5:
                 row.processed_at = syncer.clock()
         session.commit()
+    syncer.record_requests()
     if error is not None:
         raise RuntimeError(error)
     return len(events), syncer.result

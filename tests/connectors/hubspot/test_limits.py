@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from bot.hubspot import sync_and_apply
 from connectors.hubspot import OfficialClient, RateLimiter, Syncer, status, take_lease
 from connectors.hubspot.limits import Window
+from connectors.hubspot.sync import LeaseLost
 from storage.models import Activity, Company
 from tests.connectors.hubspot.conftest import SmallPortal
 from tests.support.hubspot import HubSpotStandIn
@@ -92,3 +94,20 @@ def test_the_window_waits_for_the_oldest_request_to_leave() -> None:
     window.acquire()
 
     assert slept == [7.0]
+
+
+def test_a_replica_whose_lease_was_taken_over_stops_writing(
+    sqlite_engine: Engine, api: OfficialClient, small_portal: SmallPortal
+) -> None:
+    now = datetime.now(UTC)
+    with Session(sqlite_engine) as session:
+        # Replica A's lease ran out while it synced; replica B took it.
+        assert take_lease(session, holder="replica-b", now=now, ttl=timedelta(minutes=10))
+        session.commit()
+
+    with pytest.raises(LeaseLost):
+        Syncer(sqlite_engine, api, lease=("replica-a", timedelta(minutes=10))).run(full=True)
+
+    with Session(sqlite_engine) as session:
+        assert session.scalar(select(func.count()).select_from(Company)) == 1
+        assert session.scalar(select(func.count()).select_from(Activity)) == 0
