@@ -27,6 +27,13 @@ from tests.support.hubspot import HubSpotStandIn
 from tests.support.slack_api import SlackStandIn, running_standin
 
 
+@pytest.fixture(autouse=True)
+def patient_clicks(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A click waits for its write to reach HubSpot as long as it takes (1.5 s in the app:
+    on a loaded test machine the sender may need longer, and the line would say Saving)."""
+    monkeypatch.setattr("handlers.slack.listeners._CRM_WAIT_SECONDS", 30.0)
+
+
 @pytest.fixture
 def slack() -> Iterator[SlackStandIn]:
     with running_standin() as standin:
