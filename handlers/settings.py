@@ -7,6 +7,8 @@ import logging
 from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 
+from handlers.i18n import languages
+from handlers.i18n.users import speaking_to
 from handlers.render.actions import muteable_types
 from handlers.render.settings import (
     BLOCK_FOR_FIELD,
@@ -37,7 +39,9 @@ def open_settings(services: Services, client: WebClient, *, asker: Asker, trigge
         prefs = load_preferences(session, user_id=asker.user_id)
         user = session.get(User, asker.user_id)
         zone_hint = user.timezone if user is not None else services.settings.default_timezone
-    view = settings_modal(prefs, action_types=muteable_action_types(), zone_hint=zone_hint)
+        default = services.settings.default_language
+        with speaking_to(session, user_id=asker.user_id, default=default):
+            view = settings_modal(prefs, action_types=muteable_action_types(), zone_hint=zone_hint)
     client.views_open(trigger_id=trigger_id, view=view)
 
 
@@ -60,7 +64,7 @@ def save_settings(form: Form, ack: Ack, context: BoltContext) -> None:
         )
         return
     known = {value for value, _label in muteable_action_types()}
-    problems = preference_problems(prefs, known_action_types=known)
+    problems = preference_problems(prefs, known_action_types=known, known_languages=languages())
     if problems:
         ack(
             response_action="errors",
