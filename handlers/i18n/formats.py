@@ -7,6 +7,7 @@ German reader sees "Montag, 30. November", "09:00" and "185.000 $" and an Englis
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, time
 from decimal import Decimal
 
@@ -16,10 +17,15 @@ from babel.numbers import format_currency, format_decimal
 
 from handlers.i18n import current
 
+# The year in a CLDR date pattern, with the separator before it (", y", " y", " 'г'.").
+_YEAR = re.compile(r"[,\s]*\by+\b[^\sdEMLc]*")
+
 
 def day_title(day: date) -> str:
-    """A digest's date: "Monday 30 November" / "Montag, 30. November"."""
-    return format_skeleton("MMMMEEEEd", day, locale=current().locale)
+    """A digest's date: "Monday 30 November" / "Montag, 30. November" (CLDR's full date
+    without the year)."""
+    full = current().locale.date_formats["full"].pattern
+    return format_date(day, _YEAR.sub("", full).strip(" ,"), locale=current().locale)
 
 
 def long_day(day: date) -> str:

@@ -125,7 +125,13 @@ def _bucket_blocks(bucket: TaskBucket, zone: ZoneInfo) -> list[Block]:
         blocks += _task_blocks(task, bucket.name, zone)
     more = bucket.count - len(bucket.top)
     if more > 0:
-        blocks.append(context(_("and {count} more in the queue").format(count=more)))
+        blocks.append(
+            context(
+                ngettext(
+                    "and {count} more in the queue", "and {count} more in the queue", more
+                ).format(count=more)
+            )
+        )
     return blocks
 
 
@@ -154,7 +160,7 @@ def _action_blocks(action: ActionLine) -> list[Block]:
         *actions(
             [
                 button(
-                    action.call_to_action or _("Start"),
+                    _(action.call_to_action or "Start"),
                     action_id=ids.ACTION_QUEUE_START,
                     value=str(action.id),
                     style="primary",
@@ -240,7 +246,15 @@ def render_rep_digest(digest: RepDigest, *, home: str | None = None) -> list[Blo
         blocks += [_meeting_block(m, zone) for m in digest.meetings]
         more = digest.meetings_total - len(digest.meetings)
         if more > 0:
-            blocks.append(context(_("and {count} more on your schedule").format(count=more)))
+            blocks.append(
+                context(
+                    ngettext(
+                        "and {count} more on your schedule",
+                        "and {count} more on your schedule",
+                        more,
+                    ).format(count=more)
+                )
+            )
     if digest.actions_total:
         title = _("Guided actions: {count}").format(count=digest.actions_total)
         blocks += [divider(), section(f"*:compass: {title}*")]
@@ -253,7 +267,13 @@ def render_rep_digest(digest: RepDigest, *, home: str | None = None) -> list[Blo
                 blocks += _action_blocks(action)
         more = digest.actions_total - len(digest.actions)
         if more > 0:
-            blocks.append(context(_("and {count} more guided actions").format(count=more)))
+            blocks.append(
+                context(
+                    ngettext(
+                        "and {count} more guided action", "and {count} more guided actions", more
+                    ).format(count=more)
+                )
+            )
     if digest.goals:
         goals = [_goal_text(g) for g in digest.goals]
         title = _("This week's goals")
@@ -348,7 +368,13 @@ def render_manager_digest(digest: ManagerDigest, *, home: str | None = None) -> 
         blocks += [_rep_summary_block(r) for r in digest.reps[:TOP_REPS]]
         more = len(digest.reps) - TOP_REPS
         if more > 0:
-            blocks.append(context(_("and {count} more reps").format(count=more)))
+            blocks.append(
+                context(
+                    ngettext("and {count} more rep", "and {count} more reps", more).format(
+                        count=more
+                    )
+                )
+            )
     else:
         blocks.append(section(_("No reps in this team yet.")))
     blocks.append(_footer(home))
