@@ -54,6 +54,14 @@ MEETING_TYPES = frozenset(
 FEEDBACK_CHOICES = ((N_("Yes, keep it up!"), "yes"), (N_("Not really"), "no"))
 
 
+def action_title(title: str, template: str, value: int | str) -> str:
+    """A guided action's title in the reader's language: its rule's template translated,
+    then formatted (``title`` as the domain wrote it when there is no template)."""
+    if not template:
+        return title
+    return _(template).format(count=value, label=value)
+
+
 def muteable_types() -> list[tuple[str, str]]:
     """(value, label) of every guided-action type, in the spec's order."""
     return [
@@ -73,13 +81,17 @@ def _item_label(item: ItemView, *, redact: bool) -> str:
 def action_blocks(action: ActionView, *, can_act: bool, is_own: bool) -> list[Block]:
     """One action: title with its primary link, first items, Dismiss and feedback."""
     redact = not is_own and action.type in MEETING_TYPES
-    title = _("A meeting (Busy)") if redact and not action.bundled else escape(action.title)
+    title = (
+        _("A meeting (Busy)")
+        if redact and not action.bundled
+        else escape(action_title(action.title, action.title_template, action.title_value))
+    )
     company = f" · {escape(action.company.label)}" if action.company and not redact else ""
     primary = None
     if can_act:
         if action.bundled or len(action.items) > 1:
             primary = button(
-                action.call_to_action,
+                _(action.call_to_action),
                 action_id=ids.ACTION_QUEUE_START,
                 value=str(action.id),
                 style="primary",
@@ -108,7 +120,7 @@ def action_blocks(action: ActionView, *, can_act: bool, is_own: bool) -> list[Bl
             blocks.append(
                 context(
                     _("and {count} more: “{start}” goes through them all").format(
-                        count=hidden, start=escape(action.call_to_action)
+                        count=hidden, start=escape(_(action.call_to_action))
                     )
                 )
             )

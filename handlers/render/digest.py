@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from handlers.i18n import N_, _, ngettext
 from handlers.i18n.formats import clock, day_title, number, short_day
-from handlers.render.actions import ACTION_CATEGORY_LABELS
+from handlers.render.actions import ACTION_CATEGORY_LABELS, action_title
 from handlers.render.kit import (
     MAX_BLOCKS,
     Block,
@@ -156,7 +156,9 @@ def _meeting_block(meeting: MeetingLine, zone: ZoneInfo) -> Block:
 
 def _action_blocks(action: ActionLine) -> list[Block]:
     return [
-        section(f"*{escape(action.title)}*"),
+        section(
+            f"*{escape(action_title(action.title, action.title_template, action.title_value))}*"
+        ),
         *actions(
             [
                 button(
