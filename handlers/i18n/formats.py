@@ -15,7 +15,7 @@ from babel import Locale
 from babel.dates import format_date, format_skeleton, format_time
 from babel.numbers import format_currency, format_decimal
 
-from handlers.i18n import current
+from handlers.i18n import _, current
 
 # The year in a CLDR date pattern, with the separator before it (", y", " y", " 'г'.").
 _YEAR = re.compile(r"[,\s]*\by+\b[^\sdEMLc]*")
@@ -82,3 +82,12 @@ def language_name(code: str) -> str:
     """A language as its speakers write it ("Deutsch", "English"): people look for their own."""
     name = Locale.parse(code).get_display_name(code) or code
     return name[:1].upper() + name[1:]
+
+
+def relative_day(day: date, *, today: date) -> str:
+    """ "today", "tomorrow", else "Thu 12 Mar" (with the year when it is not this year)."""
+    if day == today:
+        return _("today")
+    if (day - today).days == 1:
+        return _("tomorrow")
+    return short_day(day) if day.year == today.year else full_date(day)
