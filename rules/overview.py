@@ -18,6 +18,7 @@ from rules.clock import TimeRange, UserClock, clock_for, days_range
 from rules.meetings import MeetingItem, for_viewer, meetings_between, on_calendar_clause
 from rules.permissions import require_workspace_access
 from rules.tasks import TaskBuckets, task_buckets
+from rules.translatable import N_
 from storage.models import (
     Activity,
     ActivityKind,
@@ -50,11 +51,11 @@ class WeeklyMetric(StrEnum):
 
 
 METRIC_LABELS: dict[WeeklyMetric, str] = {
-    WeeklyMetric.MEETINGS: "Meetings this week",
-    WeeklyMetric.MEETINGS_BOOKED: "Meetings booked this week",
-    WeeklyMetric.CALLS_LOGGED: "Calls logged this week",
-    WeeklyMetric.TASKS_COMPLETED: "Tasks completed this week",
-    WeeklyMetric.EMAILS_SENT: "Emails sent this week",
+    WeeklyMetric.MEETINGS: N_("Meetings this week"),
+    WeeklyMetric.MEETINGS_BOOKED: N_("Meetings booked this week"),
+    WeeklyMetric.CALLS_LOGGED: N_("Calls logged this week"),
+    WeeklyMetric.TASKS_COMPLETED: N_("Tasks completed this week"),
+    WeeklyMetric.EMAILS_SENT: N_("Emails sent this week"),
 }
 
 # The Insights panel of the Overview.

@@ -204,7 +204,7 @@ def _insight_groups(
         chosen = metric is insight.metric
         buttons.append(
             button(
-                f"{insight.label}: {insight.count}",
+                f"{_(insight.label)}: {insight.count}",
                 action_id=f"{ids.HOME_FILTER}:{token}",
                 value=state.with_filter("" if chosen else token).encode(),
                 style="primary" if chosen else None,
@@ -216,7 +216,7 @@ def _insight_groups(
     if buttons:
         groups.append(actions(buttons, block_id="insights"))
     if metric is not None and records is not None:
-        label = next((i.label for i in view.insights if i.metric is metric), metric.value)
+        label = next((_(i.label) for i in view.insights if i.metric is metric), metric.value)
         lines = [f"{when(r.at_local)}  {escape(r.title)}" for r in records] or [_("Nothing yet.")]
         groups.append([section(f"*{escape(label)}*")])
         groups.extend(line_sections(lines))
@@ -230,7 +230,7 @@ def _goal_lines(goals: tuple[GoalProgress, ...]) -> list[str]:
         bar = "▰" * filled + "▱" * (10 - filled)
         done = " :white_check_mark:" if goal.is_met else ""
         progress = _("{done} of {target}").format(done=goal.achieved, target=goal.target)
-        lines.append(f"{bar}  {escape(goal.label)}: {progress}{done}")
+        lines.append(f"{bar}  {escape(_(goal.label))}: {progress}{done}")
     return lines
 
 
