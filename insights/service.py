@@ -35,6 +35,7 @@ from insights.prompt import (
     build_prompt,
 )
 from insights.risks import Risk, recent_activities, risks_from_evidence
+from rules.translatable import N_
 from storage.models import (
     CachedInsight,
     InsightFeedback,
@@ -60,14 +61,14 @@ class AiStatus(StrEnum):
 
 
 NOTICES: dict[AiStatus, str] = {
-    AiStatus.HIPAA: (
+    AiStatus.HIPAA: N_(
         "No AI summary: HIPAA-protected sensitive data is on for this workspace, so only "
         "CRM data is shown."
     ),
-    AiStatus.ANALYSIS_OFF: (
+    AiStatus.ANALYSIS_OFF: N_(
         "No AI summary: customer analysis is off in the workspace's AI settings."
     ),
-    AiStatus.NO_MODEL: (
+    AiStatus.NO_MODEL: N_(
         "No AI summary: no AI model is configured (set SALESBOT_LLM_API_KEY to switch it on)."
     ),
 }
