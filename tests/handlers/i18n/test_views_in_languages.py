@@ -5,10 +5,7 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
-from collections.abc import Iterator
 from contextlib import nullcontext
-from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine
@@ -20,10 +17,8 @@ from handlers.render import workspace
 from handlers.render.kit import Surface, block_problems
 from handlers.render.navigation import View, ViewState
 from handlers.render.workspace import render_workspace
-from rules.actions import evaluate
 from rules.preferences import Preferences, save_preferences
-from storage.db import make_engine
-from storage.demo import DemoOrg, build_demo_org
+from storage.demo import DemoOrg
 from storage.models import User
 from tests.handlers.i18n.golden import matches_golden, visible_text
 from tests.support.pseudo import PseudoTranslations, pseudo_language
@@ -36,23 +31,6 @@ VIEWS = {
     View.SCHEDULE: "week",
     View.FEED: "",
 }
-
-
-@pytest.fixture(scope="module")
-def demo(
-    _sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[tuple[Engine, DemoOrg]]:
-    path = tmp_path_factory.mktemp("demo-languages") / "demo.sqlite3"
-    shutil.copyfile(_sqlite_template, path)
-    engine = make_engine(f"sqlite:///{path}")
-    from tests.conftest import FIXED_NOW
-
-    with Session(engine) as session:
-        org = build_demo_org(session, now=FIXED_NOW)
-        evaluate(session, now=FIXED_NOW)
-        session.commit()
-    yield engine, org
-    engine.dispose()
 
 
 def _render(session: Session, org: DemoOrg, view: View, surface: Surface = "home") -> list:  # type: ignore[type-arg]
