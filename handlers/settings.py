@@ -7,7 +7,7 @@ import logging
 from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 
-from handlers.i18n import languages
+from handlers.i18n import _, languages
 from handlers.i18n.users import speaking_to
 from handlers.render.actions import muteable_types
 from handlers.render.settings import (
@@ -60,7 +60,7 @@ def save_settings(form: Form, ack: Ack, context: BoltContext) -> None:
         logger.warning("refused a settings submission from %s: %s", form.user_id, error)
         ack(
             response_action="errors",
-            errors={"digest_time": "Something in this form was garbled. Please reopen it."},
+            errors={"digest_time": _("Something in this form was garbled. Please reopen it.")},
         )
         return
     known = {value for value, _label in muteable_action_types()}
@@ -75,7 +75,7 @@ def save_settings(form: Form, ack: Ack, context: BoltContext) -> None:
     if asker is None:
         ack(
             response_action="errors",
-            errors={"digest_time": "Your Slack account is not linked to a CRM user."},
+            errors={"digest_time": _("Your Slack account is not linked to a CRM user.")},
         )
         return
     with unit_of_work(who.services.sessions) as session:
