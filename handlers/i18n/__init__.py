@@ -20,6 +20,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from functools import cache
 from gettext import NullTranslations
+from io import BytesIO
 from pathlib import Path
 
 from babel import Locale, UnknownLocaleError
@@ -87,8 +88,6 @@ def translations_for(code: str) -> NullTranslations:
 
 
 def _compiled_in_memory(po: Path) -> Translations:
-    from io import BytesIO
-
     with po.open("rb") as handle:
         catalog = read_po(handle)
     buffer = BytesIO()

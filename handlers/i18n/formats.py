@@ -2,7 +2,7 @@
 
 Every renderer formats through these functions, never with ``strftime`` or ``:,``, so a
 German reader sees "Montag, 30. November", "09:00" and "185.000 $" and an English one
-"Monday 30 November", "09:00" and "US$185,000".
+"Monday, 30 November", "09:00" and "US$185,000".
 """
 
 from __future__ import annotations
@@ -28,19 +28,14 @@ def day_title(day: date) -> str:
     return format_date(day, _YEAR.sub("", full).strip(" ,"), locale=current().locale)
 
 
-def long_day(day: date) -> str:
-    """A day heading in the schedule, as ``day_title``."""
-    return day_title(day)
-
-
 def short_day(day: date | datetime) -> str:
     """ "Mon 30 Nov" / "Mo., 30. Nov."."""
     return format_skeleton("MMMEd", day, locale=current().locale)
 
 
 def clock(moment: datetime | time) -> str:
-    """A time of day: "09:00" in both English (en_GB) and German."""
-    return format_time(moment, "HH:mm", locale=current().locale)
+    """A time of day as the locale writes it: "09:00" (en_GB, German), "9:00 AM" (en_US)."""
+    return format_time(moment, "short", locale=current().locale)
 
 
 def short_moment(moment: datetime) -> str:

@@ -12,7 +12,7 @@ from datetime import date, datetime, tzinfo
 from itertools import groupby
 
 from handlers.i18n import N_, _, ngettext
-from handlers.i18n.formats import clock, full_date, long_day, short_day
+from handlers.i18n.formats import clock, day_title, full_date, short_day
 from handlers.render.items import (
     deal_blocks,
     meeting_blocks,
@@ -425,7 +425,7 @@ def schedule_blocks(
 
 
 def _day(day: date) -> str:
-    return long_day(day)
+    return day_title(day)
 
 
 # Feed --------------------------------------------------------------------------------------
