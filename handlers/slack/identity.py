@@ -113,7 +113,9 @@ def who_is_asking(services: Services, client: WebClient, slack_user_id: str) -> 
     with unit_of_work(services.sessions) as session:
         user = user_by_slack_id(session, slack_user_id)
         if user is not None and user.is_active and user.slack_locale is None:
-            remember_slack_locale(session, user, _slack_profile(client, slack_user_id).locale)
+            asked = _slack_profile(client, slack_user_id)
+            if asked.answered:  # Slack down or rate limited: ask again next time
+                remember_slack_locale(session, user, asked.locale)
         if user is None:
             profile = _slack_profile(client, slack_user_id)
             email = profile.email
@@ -129,7 +131,7 @@ def who_is_asking(services: Services, client: WebClient, slack_user_id: str) -> 
                     )
                     return None
                 link_slack_user(session, user, slack_user_id)
-                remember_slack_locale(session, user, profile.locale)
+                remember_slack_locale(session, user, profile.locale)  # found: Slack answered
         if user is None or not user.is_active:
             return None
         asker = _asker(user, slack_user_id)
@@ -143,6 +145,9 @@ def _asker(user: User, slack_user_id: str) -> Asker:
 
 @dataclass(frozen=True)
 class _SlackProfile:
+    """What ``users.info`` said; ``answered`` is False when Slack could not be asked."""
+
+    answered: bool
     email: str | None = None
     locale: str | None = None
 
@@ -154,17 +159,17 @@ def _slack_profile(client: WebClient, slack_user_id: str) -> _SlackProfile:
         logger.warning(
             "users.info failed for %s: %s", slack_user_id, error.response.get("error", "?")
         )
-        return _SlackProfile()
+        return _SlackProfile(answered=False)
     except SlackClientError as error:
         logger.warning("users.info failed for %s: %s", slack_user_id, type(error).__name__)
-        return _SlackProfile()
+        return _SlackProfile(answered=False)
     user: Any = response.get("user") or {}
     if user.get("deleted") or user.get("is_bot"):
-        return _SlackProfile()
+        return _SlackProfile(answered=True)
     email = (user.get("profile") or {}).get("email")
     locale = user.get("locale")
     return _SlackProfile(
-        email=str(email) if email else None, locale=str(locale) if locale else None
+        answered=True, email=str(email) if email else None, locale=str(locale) if locale else None
     )
 
 

@@ -84,3 +84,16 @@ def test_an_unknown_language_in_a_forged_submission_is_refused(
     assert "language" in answer.body and "errors" in answer.body
     session.expire_all()
     assert session.get(UserPreferences, mia.id) is None
+
+
+def test_when_slack_cannot_say_the_locale_it_is_asked_again_later(
+    running_app: RunningApp, crm: CRM, session: Session
+) -> None:
+    mia = crm.user(slack_user_id="UMIA", email="mia@seller.example")
+    session.commit()
+    running_app.slack.add_user("UMIA", email="mia@seller.example", locale="de-DE")
+    running_app.slack.fail("users.info", "fatal_error")
+    running_app.open_home("UMIA", event_id="Ev1")
+    assert "Overview" in json.dumps(running_app.published_home("UMIA"))  # the default
+    session.expire_all()
+    assert session.get(User, mia.id).slack_locale is None  # type: ignore[union-attr]
