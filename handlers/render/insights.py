@@ -7,9 +7,10 @@ listed under the answer; with ``activity_url`` they link to the CRM record.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from datetime import date
 from typing import Any
 
-from handlers.i18n import N_, _
+from handlers.i18n import N_, _, ngettext
 from handlers.i18n.formats import full_date, money, short_day
 from handlers.render.kit import (
     MAX_BLOCKS,
@@ -120,8 +121,24 @@ def _risk_lines(risks: Sequence[Risk], notes: _Footnotes) -> list[str]:
     lines = []
     for risk in risks:
         mark = notes.cite([risk.activity_id]) if risk.activity_id is not None else ""
-        lines.append(f"• {escape(risk.text)} {mark}".rstrip())
+        lines.append(f"• {escape(risk_text(risk))} {mark}".rstrip())
     return lines
+
+
+def risk_text(risk: Risk) -> str:
+    """A risk's sentence in the reader's language: its template translated, then filled in
+    (days counted with plurals, dates as the locale writes them)."""
+    if not risk.template:
+        return risk.text
+    values: dict[str, object] = {}
+    for key, value in risk.values:
+        if key == "days" and isinstance(value, int):
+            values[key] = ngettext("{count} day", "{count} days", value).format(count=value)
+        elif isinstance(value, date):
+            values[key] = full_date(value)
+        else:
+            values[key] = value
+    return _(risk.template).format(**values)
 
 
 def _recent_lines(recent: Sequence[ActivityEvidence], url: ActivityUrl) -> list[str]:
