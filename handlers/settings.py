@@ -21,7 +21,7 @@ from handlers.slack.context import acting
 from handlers.slack.identity import Asker
 from handlers.slack.listeners import Form, on_submit
 from handlers.slack.services import Services
-from rules.preferences import load_preferences, preference_problems, save_preferences
+from rules.settings.preferences import load_preferences, preference_problems, save_preferences
 from storage.db import unit_of_work
 from storage.models import User
 
@@ -68,7 +68,9 @@ def save_settings(form: Form, ack: Ack, context: BoltContext) -> None:
     if problems:
         ack(
             response_action="errors",
-            errors={BLOCK_FOR_FIELD[name]: text for name, text in problems.items()},
+            # The domain's sentences, in the reader's language (those with a value filled in
+            # stay as the domain wrote them).
+            errors={BLOCK_FOR_FIELD[name]: _(text) for name, text in problems.items()},
         )
         return
     asker = who.asker()

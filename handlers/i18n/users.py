@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from sqlalchemy.orm import Session
 
 from handlers.i18n import SOURCE_LANGUAGE, Language, language_from_locale, languages, use_language
-from rules.preferences import LanguageChoice, language_choice
+from rules.settings.preferences import LanguageChoice, language_choice
 
 
 def language_code(choice: LanguageChoice, *, default: str = SOURCE_LANGUAGE) -> str:

@@ -7,7 +7,7 @@ from handlers.render.actions import action_title
 from handlers.render.kit import Block, actions, button, context, escape, modal, notice, section
 from handlers.slack import ids
 from handlers.slack.metadata import metadata
-from rules.actions import ActionView, ItemView
+from rules.guided_actions import ActionView, ItemView
 
 
 def action_queue_view(

@@ -32,26 +32,28 @@ from handlers.render.kit import (
     section,
 )
 from handlers.slack import ids
-from rules.digests import (
+from rules.digests.content import (
     TOP_DEALS_PER_REP,
     ActionLine,
+    BucketSummary,
     DealLine,
     GoalLine,
     ManagerDigest,
     MeetingLine,
     RepDigest,
     RepSummary,
-    TaskBucket,
     TaskLine,
 )
+from rules.tasks.queries import TaskBucket
+from rules.tasks.wording import BUCKET_LABELS
 
 # Rep lines in a team digest before "and N more".
 TOP_REPS = 12
 
-BUCKET_TITLES = {
-    "overdue": N_(":warning: Overdue"),
-    "due_today": N_(":date: Due today"),
-    "due_tomorrow": N_(":soon: Due tomorrow"),
+BUCKET_EMOJI = {
+    TaskBucket.OVERDUE: ":warning:",
+    TaskBucket.TODAY: ":date:",
+    TaskBucket.TOMORROW: ":soon:",
 }
 GOAL_TITLES = {
     "meetings_booked": N_("Meetings booked"),
@@ -82,10 +84,10 @@ def _date_title(digest_date: Any) -> str:
 # Rep digest ----------------------------------------------------------------------------
 
 
-def _task_blocks(task: TaskLine, bucket: str, zone: ZoneInfo) -> list[Block]:
+def _task_blocks(task: TaskLine, bucket: TaskBucket, zone: ZoneInfo) -> list[Block]:
     when = (
         _("due {day}").format(day=short_day(task.due_at.astimezone(zone)))
-        if bucket == "overdue"
+        if bucket is TaskBucket.OVERDUE
         else _("due {time}").format(time=_local(task.due_at, zone))
     )
     flag = ":red_circle: " if task.high_priority else ""
@@ -111,18 +113,20 @@ def _task_blocks(task: TaskLine, bucket: str, zone: ZoneInfo) -> list[Block]:
     ]
 
 
-def _bucket_blocks(bucket: TaskBucket, zone: ZoneInfo) -> list[Block]:
+def _bucket_blocks(bucket: BucketSummary, zone: ZoneInfo) -> list[Block]:
     if bucket.count == 0:
         return []
-    title = _(BUCKET_TITLES[bucket.name]) if bucket.name in BUCKET_TITLES else bucket.name
+    title = f"{BUCKET_EMOJI[bucket.bucket]} {_(BUCKET_LABELS[bucket.bucket])}"
     blocks = [
         section(
             f"*{title}: {bucket.count}*",
-            accessory=button(_("Start queue"), action_id=ids.TASK_QUEUE_START, value=bucket.name),
+            accessory=button(
+                _("Start queue"), action_id=ids.TASK_QUEUE_START, value=bucket.bucket.value
+            ),
         )
     ]
     for task in bucket.top:
-        blocks += _task_blocks(task, bucket.name, zone)
+        blocks += _task_blocks(task, bucket.bucket, zone)
     more = bucket.count - len(bucket.top)
     if more > 0:
         blocks.append(
@@ -198,7 +202,7 @@ def _footer(url: str | None, extra: str = "") -> Block:
 
 def rep_digest_text(digest: RepDigest) -> str:
     """The one-line notification text (and the all-clear message)."""
-    counts = {b.name: b.count for b in digest.tasks}
+    counts = {b.bucket: b.count for b in digest.tasks}
     if digest.is_empty:
         return fallback_text(
             _("All clear for {date}: nothing due, no meetings.").format(
@@ -206,8 +210,8 @@ def rep_digest_text(digest: RepDigest) -> str:
             )
         )
     parts = [
-        _("{count} overdue").format(count=counts.get("overdue", 0)),
-        _("{count} due today").format(count=counts.get("due_today", 0)),
+        _("{count} overdue").format(count=counts.get(TaskBucket.OVERDUE, 0)),
+        _("{count} due today").format(count=counts.get(TaskBucket.TODAY, 0)),
         _meetings(digest.meetings_total),
     ]
     if digest.actions_total:

@@ -9,10 +9,10 @@ from handlers.i18n.formats import clock, full_date, short_moment
 from handlers.i18n.formats import money as format_money
 from handlers.render.kit import Block, actions, button, escape, link, overflow, section
 from handlers.slack import ids
-from rules.deals import DealRow
-from rules.meetings import MeetingItem
+from rules.deals.queries import DealRow
+from rules.meetings.queries import MeetingItem
 from rules.records import RecordRef
-from rules.tasks import TaskItem
+from rules.tasks.queries import TaskItem
 from storage.models import MeetingOutcome
 
 HIGH = ":red_circle:"
@@ -27,10 +27,6 @@ RESCHEDULE_OPTIONS = (
 def when(moment: datetime | None) -> str:
     """A local time as people read it: "Wed 11 Mar 09:00"."""
     return short_moment(moment) if moment is not None else _("no due date")
-
-
-def clock_time(moment: datetime) -> str:
-    return clock(moment)
 
 
 def refs(records: tuple[RecordRef, ...]) -> str:
@@ -76,8 +72,8 @@ def meeting_needs_outcome(meeting: MeetingItem, now: datetime) -> bool:
 
 
 def meeting_text(meeting: MeetingItem, *, with_day: bool = False) -> str:
-    start = when(meeting.starts_local) if with_day else clock_time(meeting.starts_local)
-    span = f"{start}–{clock_time(meeting.ends_local)}"
+    start = when(meeting.starts_local) if with_day else clock(meeting.starts_local)
+    span = f"{start}–{clock(meeting.ends_local)}"
     if meeting.is_busy:
         return f"*{span}*  " + _("Busy")
     parts = [f"*{span}*  {escape(meeting.title)}"]

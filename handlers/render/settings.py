@@ -10,7 +10,7 @@ from handlers.i18n import _, languages
 from handlers.i18n.formats import language_name, weekday_names
 from handlers.render.kit import PLACEHOLDER, Block, context, input_block, modal, option, plain
 from handlers.slack import ids
-from rules.preferences import Preferences
+from rules.settings.preferences import Preferences
 
 # The language choice that follows Slack's locale (stored as no choice).
 FOLLOW_SLACK = "slack"

@@ -31,8 +31,10 @@ from handlers.render.kit import (
 )
 from handlers.slack import ids
 from handlers.slack.metadata import metadata
+from rules.clock import local_to_utc
 from rules.op_result import OpResult, invalid
-from rules.task_ops import local_due
+from rules.tasks.queries import bucket_named
+from rules.tasks.wording import BUCKET_LABELS
 from storage.models import Activity, TaskPriority, TaskType
 
 PRIORITY_LABELS = {
@@ -166,7 +168,7 @@ class TaskForm:
 def parse_task_form(state: dict[str, Any], zone: ZoneInfo) -> TaskForm:
     """Read a task form; the due date and time are read in ``zone`` (the user's)."""
     day, at = _date(state, _DATE), _time(state, _TIME)
-    due = local_due(day, at, zone) if day is not None and at is not None else None
+    due = local_to_utc(day, at, zone) if day is not None and at is not None else None
     owner = _value(state, _OWNER).get("selected_user")
     return TaskForm(
         subject=_text(state, _SUBJECT),
@@ -323,14 +325,14 @@ def create_task_modal(
 
 # The task queue ---------------------------------------------------------------------------
 
-BUCKET_TITLES = {
-    "due_today": N_("Due today"),
-    "today": N_("Due today"),
-    "overdue": N_("Overdue"),
-    "due_tomorrow": N_("Due tomorrow"),
-    "tomorrow": N_("Due tomorrow"),
-    "all": N_("All"),
-}
+
+def _queue_title(bucket: str) -> str:
+    if bucket == "all":
+        return _("All")
+    try:
+        return _(BUCKET_LABELS[bucket_named(bucket)])
+    except ValueError:
+        return _("queue")
 
 
 def task_queue_view(
@@ -346,9 +348,7 @@ def task_queue_view(
     notice: str | None = None,
 ) -> Block:
     """One task of a queue, with Complete / Skip, or "all done" when ``task`` is None."""
-    title = _("Tasks: {list}").format(
-        list=_(BUCKET_TITLES[bucket]) if bucket in BUCKET_TITLES else _("queue")
-    )
+    title = _("Tasks: {list}").format(list=_queue_title(bucket))
     blocks: list[Block] = []
     if notice:
         blocks.append(context(escape(notice)))

@@ -33,12 +33,14 @@ from handlers.render.kit import (
 )
 from handlers.render.navigation import ViewState
 from handlers.slack import ids
-from rules.deals import DealCategory, DealPage
-from rules.feed import FeedFilters, FeedItem, FeedPage, SequenceFilter
-from rules.leads import LeadRow, LeadsBoard
-from rules.overview import ActivityRecord, GoalProgress, Overview, WeeklyMetric
-from rules.schedule import Schedule, SchedulePeriod
-from rules.tasks import TaskBucket, TaskGroup, TaskPage
+from rules.deals.queries import DealCategory, DealPage
+from rules.deals.wording import CATEGORY_LABELS
+from rules.leads.queries import LeadRow, LeadsBoard
+from rules.tasks.queries import BUCKET_ORDER, TaskBucket, TaskGroup, TaskPage
+from rules.tasks.wording import BUCKET_LABELS
+from rules.workspace.feed import FeedFilters, FeedItem, FeedPage, SequenceFilter
+from rules.workspace.overview import ActivityRecord, GoalProgress, Overview, WeeklyMetric
+from rules.workspace.schedule import Schedule, SchedulePeriod
 from storage.models import ActivityKind, EmailDirection
 
 Groups = list[list[Block]]
@@ -46,21 +48,6 @@ Groups = list[list[Block]]
 TOP_TASKS_PER_BUCKET = 3
 LINES_PER_SECTION = 10
 
-BUCKET_LABELS = {
-    TaskBucket.OVERDUE: N_("Overdue"),
-    TaskBucket.TODAY: N_("Due today"),
-    TaskBucket.TOMORROW: N_("Due tomorrow"),
-}
-DEAL_CATEGORY_LABELS = {
-    DealCategory.OPEN: N_("Open deals"),
-    DealCategory.MINE: N_("My open deals"),
-    DealCategory.NO_ACTIVITY_SCHEDULED: N_("No activity scheduled"),
-    DealCategory.CLOSING_THIS_MONTH: N_("Closing this month"),
-    DealCategory.CLOSE_DATE_PASSED: N_("Close date passed"),
-    DealCategory.WON: N_("Won"),
-    DealCategory.LOST: N_("Lost"),
-    DealCategory.ALL: N_("All deals"),
-}
 KIND_LABELS = {
     ActivityKind.EMAIL: N_("Emails"),
     ActivityKind.CALL: N_("Calls"),
@@ -134,7 +121,7 @@ def overview_blocks(
     numbers (click one to list its records), goals, guided actions (``actions_panel``) and
     upcoming meetings."""
     groups: Groups = []
-    for bucket in (TaskBucket.OVERDUE, TaskBucket.TODAY, TaskBucket.TOMORROW):
+    for bucket in BUCKET_ORDER:
         groups.extend(_bucket_groups(view.tasks.group(bucket), can_act=can_act))
     todays = _("Today's meetings")
     groups.append([divider(), section(f"*{todays}* ({len(view.todays_meetings)})")])
@@ -272,7 +259,7 @@ def deals_blocks(
 ) -> tuple[list[Block], Groups]:
     choices = [
         (f"{_(label)} ({counts.get(category, 0)})", category.value)
-        for category, label in DEAL_CATEGORY_LABELS.items()
+        for category, label in CATEGORY_LABELS.items()
     ]
     controls: list[dict[str, object]] = [
         filter_select(
@@ -285,7 +272,7 @@ def deals_blocks(
     ]
     if can_act:
         controls.append(button(_("New deal"), action_id=ids.DEAL_CREATE, value="new"))
-    label = _(DEAL_CATEGORY_LABELS.get(page.category, page.category.value))
+    label = _(CATEGORY_LABELS.get(page.category, page.category.value))
     top = [*actions(controls, block_id="deal-controls"), context(f"{label}: {page.total}")]
     return top, [deal_blocks(row, can_act=can_act, zone=zone) for row in page.deals]
 

@@ -40,7 +40,7 @@ from handlers.slack.metadata import read_metadata
 from handlers.slack.safely import run_safely
 from handlers.slack.services import Services
 from rules.op_result import OpResult, OpStatus, forbidden
-from rules.preferences import language_choice
+from rules.settings.preferences import language_choice
 from storage.db import unit_of_work
 from storage.models import User
 

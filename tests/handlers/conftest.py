@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from rules.actions import evaluate
+from rules.guided_actions import evaluate
 from storage.db import make_engine
 from storage.demo import DemoOrg, build_demo_org
 from tests.support.app import RunningApp, start_app

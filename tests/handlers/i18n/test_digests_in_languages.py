@@ -17,17 +17,18 @@ from handlers.render.digest import (
     rep_digest_text,
 )
 from handlers.render.kit import block_problems
-from rules.digests import (
+from rules.digests.content import (
     ActionLine,
+    BucketSummary,
     DealLine,
     GoalLine,
     ManagerDigest,
     MeetingLine,
     RepDigest,
     RepSummary,
-    TaskBucket,
     TaskLine,
 )
+from rules.tasks.queries import TaskBucket
 from storage.models import GoalMetric
 from tests.handlers.i18n.golden import matches_golden, visible_text
 from tests.support.pseudo import pseudo_language
@@ -47,9 +48,11 @@ def _rep_digest() -> RepDigest:
         zone="Europe/Berlin",
         local_date=DAY,
         tasks=[
-            TaskBucket("overdue", 4, [TaskLine(11, QUALM, AT - timedelta(days=3), False)]),
-            TaskBucket("due_today", 1, [TaskLine(12, QUALM, AT, True)]),
-            TaskBucket("due_tomorrow", 0, []),
+            BucketSummary(
+                TaskBucket.OVERDUE, 4, [TaskLine(11, QUALM, AT - timedelta(days=3), False)]
+            ),
+            BucketSummary(TaskBucket.TODAY, 1, [TaskLine(12, QUALM, AT, True)]),
+            BucketSummary(TaskBucket.TOMORROW, 0, []),
         ],
         meetings=[
             MeetingLine(21, QUALM, AT - timedelta(hours=2), AT - timedelta(hours=1), None, True),

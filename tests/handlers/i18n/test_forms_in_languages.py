@@ -19,7 +19,7 @@ from handlers.render.help import help_blocks
 from handlers.render.kit import MODAL_TITLE, block_problems
 from handlers.render.settings import settings_modal
 from handlers.render.task_modals import create_task_modal, task_queue_view
-from rules.preferences import Preferences
+from rules.settings.preferences import Preferences
 from tests.support.pseudo import pseudo_language
 
 DUE = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)

@@ -17,7 +17,7 @@ from handlers.render import workspace
 from handlers.render.kit import Surface, block_problems
 from handlers.render.navigation import View, ViewState
 from handlers.render.workspace import render_workspace
-from rules.preferences import Preferences, save_preferences
+from rules.settings.preferences import Preferences, save_preferences
 from storage.demo import DemoOrg
 from storage.models import User
 from tests.handlers.i18n.golden import matches_golden, visible_text
