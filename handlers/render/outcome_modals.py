@@ -37,16 +37,16 @@ def meeting_outcome_modal(meeting: Activity, *, origin: dict[str, Any]) -> Block
     element: Block = {
         "type": "radio_buttons",
         "action_id": _OUTCOME,
-        "options": [option(MEETING_OUTCOME_LABELS[o], o.value) for o in choices],
+        "options": [option(_(MEETING_OUTCOME_LABELS[o]), o.value) for o in choices],
     }
     if meeting.outcome in {o.value for o in choices}:
         current = MeetingOutcome(meeting.outcome)
-        element["initial_option"] = option(MEETING_OUTCOME_LABELS[current], current.value)
+        element["initial_option"] = option(_(MEETING_OUTCOME_LABELS[current]), current.value)
     return modal(
         ids.VIEW_MEETING_OUTCOME,
         _("Meeting outcome"),
         [
-            section(f"*{escape(meeting.subject or 'Meeting')}*"),
+            section("*" + escape(meeting.subject or _("Meeting")) + "*"),
             input_block(_OUTCOME, _("Outcome"), element),
         ],
         submit=_("Log outcome"),
