@@ -26,12 +26,20 @@ def _settings(language: str) -> dict[str, Any]:
     }
 
 
+def _mia(
+    running_app: RunningApp, crm: CRM, session: Session, *, linked: bool, locale: str = "de-DE"
+) -> User:
+    """Mia, a CRM user whose Slack account speaks ``locale`` (linked to it or not yet)."""
+    mia = crm.user(slack_user_id="UMIA" if linked else None, email="mia@seller.example")
+    session.commit()
+    running_app.slack.add_user("UMIA", email="mia@seller.example", locale=locale)
+    return mia
+
+
 def test_a_german_slack_user_gets_a_german_home_tab_and_it_is_remembered(
     running_app: RunningApp, crm: CRM, session: Session
 ) -> None:
-    mia = crm.user(name="Mia Berger", email="mia@seller.example")
-    session.commit()
-    running_app.slack.add_user("UMIA", email="mia@seller.example", locale="de-DE")
+    mia = _mia(running_app, crm, session, linked=False)
     running_app.open_home("UMIA", event_id="Ev1")
     home = json.dumps(running_app.published_home("UMIA")["blocks"], ensure_ascii=False)
     assert "Übersicht" in home and "Geführte Aktionen" in home and "Overview" not in home
@@ -42,9 +50,7 @@ def test_a_german_slack_user_gets_a_german_home_tab_and_it_is_remembered(
 def test_a_user_linked_before_is_asked_their_locale_once(
     running_app: RunningApp, crm: CRM, session: Session
 ) -> None:
-    crm.user(slack_user_id="UMIA", email="mia@seller.example")
-    session.commit()
-    running_app.slack.add_user("UMIA", email="mia@seller.example", locale="de-AT")
+    _mia(running_app, crm, session, linked=True, locale="de-AT")
     running_app.open_home("UMIA", event_id="Ev1")
     running_app.open_home("UMIA", event_id="Ev2")
     asked = running_app.slack.calls_to("users.info")
@@ -55,9 +61,7 @@ def test_a_user_linked_before_is_asked_their_locale_once(
 def test_the_settings_choice_wins_over_slacks_locale(
     running_app: RunningApp, crm: CRM, session: Session
 ) -> None:
-    mia = crm.user(slack_user_id="UMIA", email="mia@seller.example")
-    session.commit()
-    running_app.slack.add_user("UMIA", email="mia@seller.example", locale="de-DE")
+    mia = _mia(running_app, crm, session, linked=True)
     running_app.slash("settings", user_id="UMIA")
     (opened,) = running_app.slack.calls_to("views.open")
     form = json.dumps(opened.json_param("view"), ensure_ascii=False)
@@ -89,9 +93,7 @@ def test_an_unknown_language_in_a_forged_submission_is_refused(
 def test_when_slack_cannot_say_the_locale_it_is_asked_again_later(
     running_app: RunningApp, crm: CRM, session: Session
 ) -> None:
-    mia = crm.user(slack_user_id="UMIA", email="mia@seller.example")
-    session.commit()
-    running_app.slack.add_user("UMIA", email="mia@seller.example", locale="de-DE")
+    mia = _mia(running_app, crm, session, linked=True)
     running_app.slack.fail("users.info", "fatal_error")
     running_app.open_home("UMIA", event_id="Ev1")
     assert "Overview" in json.dumps(running_app.published_home("UMIA"))  # the default
