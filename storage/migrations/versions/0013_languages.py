@@ -1,7 +1,7 @@
 """languages: Slack locale on users, a chosen language in preferences
 
 Revision ID: 0013
-Revises: 0005
+Revises: 0010
 Create Date: 2026-11-30 06:40:00.000000
 """
 
@@ -12,7 +12,7 @@ from alembic import op
 
 
 revision: str = '0013'
-down_revision: str | None = '0005'
+down_revision: str | None = '0010'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
