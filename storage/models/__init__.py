@@ -59,9 +59,11 @@ from storage.models.org import (
     WorkspaceSettings,
 )
 from storage.models.slack import SlackReceipt
+from storage.models.timing import ActionClock
 
 __all__ = [
     "OPEN_TASK_STATUSES",
+    "ActionClock",
     "ActionFeedback",
     "ActionObject",
     "ActionState",

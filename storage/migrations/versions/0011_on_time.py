@@ -1,0 +1,49 @@
+"""guided actions on time: evaluation clock, boundary indexes, nudges
+
+Revision ID: 0011
+Revises: 0005
+Create Date: 2026-11-30 06:10:00
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+import storage.types
+
+
+revision: str = '0011'
+down_revision: str | None = '0005'
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+INDEXES = [
+    ('activities', 'ix_activities_kind_starts', ['kind', 'starts_at']),
+    ('activities', 'ix_activities_kind_ends', ['kind', 'ends_at']),
+    ('activities', 'ix_activities_replied', ['replied_at']),
+    ('activities', 'ix_activities_opened', ['opened_at']),
+    ('activities', 'ix_activities_clicked', ['clicked_at']),
+    ('activities', 'ix_activities_completed', ['completed_at']),
+    ('contacts', 'ix_contacts_owner_assigned', ['owner_assigned_at']),
+    ('leads', 'ix_leads_owner_assigned', ['owner_assigned_at']),
+    ('deals', 'ix_deals_created', ['created_at']),
+    ('guided_action_items', 'ix_guided_action_items_age', ['action_type', 'state', 'created_at']),
+]
+
+
+def upgrade() -> None:
+    op.create_table('guided_action_clock',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('evaluated_through', storage.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('full_pass_at', storage.types.UTCDateTime(timezone=True), nullable=True),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_guided_action_clock'))
+    )
+    for table, name, columns in INDEXES:
+        op.create_index(name, table, columns, unique=False)
+
+
+def downgrade() -> None:
+    for table, name, _columns in reversed(INDEXES):
+        op.drop_index(name, table_name=table)
+    op.drop_table('guided_action_clock')
