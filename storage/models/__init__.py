@@ -58,7 +58,7 @@ from storage.models.org import (
     UserPreferences,
     WorkspaceSettings,
 )
-from storage.models.slack import SlackReceipt
+from storage.models.slack import PublishedHome, SlackReceipt
 from storage.models.timing import ActionClock
 
 __all__ = [
@@ -101,6 +101,7 @@ __all__ = [
     "Pipeline",
     "PipelineObject",
     "PipelineStage",
+    "PublishedHome",
     "RecordChange",
     "Role",
     "Sequence",

@@ -41,9 +41,20 @@ def upgrade() -> None:
     )
     for table, name, columns in INDEXES:
         op.create_index(name, table, columns, unique=False)
+    op.create_table('published_homes',
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('slack_user_id', sa.String(length=32), nullable=False),
+    sa.Column('state', sa.String(length=2000), nullable=False),
+    sa.Column('published_at', storage.types.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_published_homes_user_id_users'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('user_id', name=op.f('pk_published_homes'))
+    )
+    op.create_index(op.f('ix_published_homes_published_at'), 'published_homes', ['published_at'], unique=False)
 
 
 def downgrade() -> None:
+    op.drop_index(op.f('ix_published_homes_published_at'), table_name='published_homes')
+    op.drop_table('published_homes')
     for table, name, _columns in reversed(INDEXES):
         op.drop_index(name, table_name=table)
     op.drop_table('guided_action_clock')
