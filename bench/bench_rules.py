@@ -102,6 +102,7 @@ def main(argv: list[str] | None = None) -> None:
         day.add_column(column, justify="right")
     for database in args.databases.split(","):
         for scale in scales:
+            console.print(f"[dim]{database} {scale:g}: loading[/dim]")
             with _database(database) as engine:
                 if engine is None:
                     console.print(f"[yellow]{database}: not reachable, skipped[/yellow]")
@@ -115,6 +116,7 @@ def main(argv: list[str] | None = None) -> None:
                         hours=args.day,
                         tick_seconds=args.tick,
                         rate=args.rate,
+                        progress=lambda line: console.print(f"[dim]{label}: {line}[/dim]"),
                     )
                     day.add_row(*summary_rows(label, lived))
                     console.print(f"[dim]{label}: day {summary_rows(label, lived)}[/dim]")

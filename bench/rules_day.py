@@ -74,6 +74,7 @@ def simulate_day(
     tick_seconds: int = 20,
     rate: float = 1.0,
     seed: int = 5,
+    progress: Callable[[str], None] | None = None,
 ) -> DayResult:
     """Run the day; the organisation must already be loaded around ``start``."""
     rng = random.Random(seed)
@@ -96,13 +97,15 @@ def simulate_day(
                 _one_change(session, changes, at, result)
             _one_tick(session, now, window_end, zones, result)
             now = window_end
-            if now >= next_audit:
+            if now >= next_audit or now >= end:
                 audit = evaluate(session, now=now)
                 session.commit()
                 missed = audit.created + audit.expired
                 result.missed += missed
                 result.lateness.extend([3600.0] * missed)
                 next_audit += timedelta(hours=1)
+                if progress is not None:
+                    progress(f"{now - start} simulated: {result.changes} changes, {missed} missed")
     return result
 
 

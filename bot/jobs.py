@@ -25,8 +25,9 @@ from apscheduler.triggers.interval import IntervalTrigger
 from slack_sdk import WebClient
 
 from bot.digests.compose import slack_home_url
-from bot.digests.deliver import claimer_name
+from bot.digests.deliver import DEFAULT_RATE_PER_SECOND, Pacer, claimer_name
 from bot.digests.schedule import DigestScheduler, build_digest_scheduler
+from bot.nudges import send_nudges
 from handlers.slack.home_tab import republish_open_homes
 from handlers.slack.services import Services
 from rules.actions.timing import Tick, tick
@@ -56,6 +57,8 @@ class BackgroundJobs:
 
     digests: DigestScheduler
     on_actions_changed: Callable[[set[int]], object] | None = None
+    # Sends the nudges due (after each guided-action tick): rules.nudges, bot.nudges.
+    nudge: Callable[[], object] | None = None
     _scheduler: BackgroundScheduler | None = field(default=None, init=False)
 
     def prune_receipts(self, now: datetime | None = None) -> int:
@@ -73,6 +76,10 @@ class BackgroundJobs:
         with self.digests.sessions() as session:
             done = tick(session, now=now)
             session.commit()
+        if self.nudge is not None:
+            # Every tick, not only when actions changed: "a meeting in 30 minutes" comes due
+            # with no change to the action.
+            self.nudge()
         if done is None:
             return None
         users = done.report.users
@@ -132,8 +139,13 @@ def start_background_jobs(services: Services, client: WebClient) -> BackgroundJo
         clock=services.clock,
         home=slack_home_url(client),
     )
+    pacer = Pacer(DEFAULT_RATE_PER_SECOND)
     jobs = BackgroundJobs(
-        digests, on_actions_changed=lambda users: republish_open_homes(services, client, users)
+        digests,
+        on_actions_changed=lambda users: republish_open_homes(services, client, users),
+        nudge=lambda: send_nudges(
+            sessions=services.sessions, client=client, clock=services.clock, pacer=pacer
+        ),
     )
     jobs.start()
     logger.info("background jobs started (digests a minute, guided actions every 20 s)")

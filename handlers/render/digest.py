@@ -146,7 +146,8 @@ def _meeting_block(meeting: MeetingLine, zone: ZoneInfo) -> Block:
     return section(text)
 
 
-def _action_blocks(action: ActionLine) -> list[Block]:
+def action_line_blocks(action: ActionLine) -> list[Block]:
+    """One guided action with the digest's buttons: Start, Done, and the feedback menu."""
     return [
         section(f"*{escape(action.title)}*"),
         *actions(
@@ -228,7 +229,7 @@ def render_rep_digest(digest: RepDigest, *, home: str | None = None) -> list[Blo
                 continue
             blocks.append(context(ACTION_CATEGORY_LABELS[category]))
             for action in in_category:
-                blocks += _action_blocks(action)
+                blocks += action_line_blocks(action)
         more = digest.actions_total - len(digest.actions)
         if more > 0:
             blocks.append(context(f"and {more} more guided actions"))

@@ -48,6 +48,7 @@ from storage.models.digests import (
     TeamDigestSettings,
 )
 from storage.models.insights import CachedInsight, InsightFeedback, InsightRequest
+from storage.models.nudges import NudgeClaim, NudgeSettings, NudgeStatus
 from storage.models.org import (
     DealVisibility,
     Goal,
@@ -97,6 +98,9 @@ __all__ = [
     "InsightRequest",
     "Lead",
     "MeetingOutcome",
+    "NudgeClaim",
+    "NudgeSettings",
+    "NudgeStatus",
     "OwnedObject",
     "Pipeline",
     "PipelineObject",

@@ -50,9 +50,39 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('user_id', name=op.f('pk_published_homes'))
     )
     op.create_index(op.f('ix_published_homes_published_at'), 'published_homes', ['published_at'], unique=False)
+    op.create_table('nudge_settings',
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('kinds', sa.JSON(), nullable=False),
+    sa.Column('quiet_start', sa.Time(), nullable=False),
+    sa.Column('quiet_end', sa.Time(), nullable=False),
+    sa.Column('weekends', sa.Boolean(), nullable=False),
+    sa.Column('max_per_day', sa.Integer(), nullable=False),
+    sa.Column('updated_at', storage.types.UTCDateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_nudge_settings_user_id_users'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('user_id', name=op.f('pk_nudge_settings'))
+    )
+    op.create_table('nudge_claims',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('action_id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('local_date', sa.Date(), nullable=False),
+    sa.Column('bundle', sa.String(length=64), nullable=False),
+    sa.Column('status', sa.Enum('claimed', 'sent', 'failed', 'in_digest', name='nudgestatus', native_enum=False, length=32), nullable=False),
+    sa.Column('claimed_at', storage.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('channel_id', sa.String(length=32), nullable=True),
+    sa.Column('message_ts', sa.String(length=32), nullable=True),
+    sa.ForeignKeyConstraint(['action_id'], ['guided_actions.id'], name=op.f('fk_nudge_claims_action_id_guided_actions'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_nudge_claims_user_id_users'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_nudge_claims')),
+    sa.UniqueConstraint('action_id', name=op.f('uq_nudge_claims_action_id'))
+    )
+    op.create_index('ix_nudge_claims_user_date', 'nudge_claims', ['user_id', 'local_date'], unique=False)
 
 
 def downgrade() -> None:
+    op.drop_index('ix_nudge_claims_user_date', table_name='nudge_claims')
+    op.drop_table('nudge_claims')
+    op.drop_table('nudge_settings')
     op.drop_index(op.f('ix_published_homes_published_at'), table_name='published_homes')
     op.drop_table('published_homes')
     for table, name, _columns in reversed(INDEXES):
