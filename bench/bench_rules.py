@@ -26,6 +26,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -116,7 +117,7 @@ def main(argv: list[str] | None = None) -> None:
                         hours=args.day,
                         tick_seconds=args.tick,
                         rate=args.rate,
-                        progress=lambda line: console.print(f"[dim]{label}: {line}[/dim]"),
+                        progress=partial(_progress, console, label),
                     )
                     day.add_row(*summary_rows(label, lived))
                     console.print(f"[dim]{label}: day {summary_rows(label, lived)}[/dim]")
@@ -197,6 +198,10 @@ def _measure(engine: Engine, scale: float, repeat: int) -> dict[str, Any]:
         "items": report.created,
         "per_rule": {run.type.value: run.seconds for run in report.runs},
     }
+
+
+def _progress(console: Console, label: str, line: str) -> None:
+    console.print(f"[dim]{label}: {line}[/dim]")
 
 
 def _floor(engine: Engine) -> None:
