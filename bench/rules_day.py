@@ -241,33 +241,36 @@ class _Changes:
     def _contact(self) -> Contact | None:
         return self.session.get(Contact, self.rng.randint(1, self.max_contact))
 
-    def _buyer_email(self, at: datetime) -> ObjectRef | None:
-        contact = self._contact()
-        if contact is None or contact.owner_id is None:
-            return None
-        owner = self.session.get(User, contact.owner_id)
-        assert owner is not None
+    def _new_activity(self, contact: Contact, kind: ActivityKind, **values: Any) -> ObjectRef:
         self.counter += 1
         activity_id = self.session.execute(
             insert(Activity)
-            .values(
-                external_id=f"bench-day-email-{self.counter}",
-                kind=ActivityKind.EMAIL,
-                owner_id=owner.id,
-                created_at=at,
-                occurred_at=at,
-                subject="Re: your proposal",
-                direction="incoming",
-                primary_recipient=owner.email,
-                from_email=contact.email,
-                tracked=True,
-            )
+            .values(external_id=f"bench-day-{self.counter}", kind=kind, **values)
             .returning(Activity.id)
         ).scalar_one()
         self.session.execute(
             insert(ActivityContact).values(activity_id=activity_id, contact_id=contact.id)
         )
         return ObjectRef(RefKind.ACTIVITY, activity_id)
+
+    def _buyer_email(self, at: datetime) -> ObjectRef | None:
+        contact = self._contact()
+        if contact is None or contact.owner_id is None:
+            return None
+        owner = self.session.get(User, contact.owner_id)
+        assert owner is not None
+        return self._new_activity(
+            contact,
+            ActivityKind.EMAIL,
+            owner_id=owner.id,
+            created_at=at,
+            occurred_at=at,
+            subject="Re: your proposal",
+            direction="incoming",
+            primary_recipient=owner.email,
+            from_email=contact.email,
+            tracked=True,
+        )
 
     def _reassign_contact(self, at: datetime) -> ObjectRef | None:
         contact = self._contact()
@@ -289,27 +292,18 @@ class _Changes:
         contact = self._contact()
         if contact is None or contact.owner_id is None:
             return None
-        self.counter += 1
         begins = utc(at) + timedelta(minutes=self.rng.randint(30, 300))
-        activity_id = self.session.execute(
-            insert(Activity)
-            .values(
-                external_id=f"bench-day-meeting-{self.counter}",
-                kind=ActivityKind.MEETING,
-                owner_id=contact.owner_id,
-                created_at=at,
-                occurred_at=begins,
-                starts_at=begins,
-                ends_at=begins + timedelta(minutes=30),
-                outcome="scheduled",
-                subject="Demo",
-            )
-            .returning(Activity.id)
-        ).scalar_one()
-        self.session.execute(
-            insert(ActivityContact).values(activity_id=activity_id, contact_id=contact.id)
+        return self._new_activity(
+            contact,
+            ActivityKind.MEETING,
+            owner_id=contact.owner_id,
+            created_at=at,
+            occurred_at=begins,
+            starts_at=begins,
+            ends_at=begins + timedelta(minutes=30),
+            outcome="scheduled",
+            subject="Demo",
         )
-        return ObjectRef(RefKind.ACTIVITY, activity_id)
 
 
 def summary_rows(label: str, result: DayResult) -> list[str]:
