@@ -352,6 +352,9 @@ def evaluate_due(
 
 # A window longer than this (the service was down) is a repair: one full pass instead.
 FULL_PASS_AFTER = timedelta(days=1)
+# And a full pass this often regardless: it catches data written by a path that did not
+# evaluate what it touched (a snapshot import, a future sync) within hours, not never.
+REPAIR_EVERY = timedelta(hours=6)
 
 
 @dataclass(frozen=True)
@@ -370,7 +373,7 @@ def tick(session: Session, *, now: datetime) -> Tick | None:
     The window is claimed by moving ``guided_action_clock.evaluated_through`` from the value
     read to ``now`` (compare and set): a replica that loses the race gets None and does
     nothing, and a tick that fails rolls its claim back with its work. The first tick ever
-    (no row) and one after more than a day away run a full pass.
+    (no row), one after more than a day away, and one every ``REPAIR_EVERY`` run a full pass.
 
     Returns:
         What was evaluated, or None when another replica has the window (or it is empty).
@@ -386,7 +389,8 @@ def tick(session: Session, *, now: datetime) -> Tick | None:
     since = clock.evaluated_through
     if now <= since:
         return None
-    full = now - since > FULL_PASS_AFTER
+    last_full = clock.full_pass_at
+    full = now - since > FULL_PASS_AFTER or last_full is None or now - last_full >= REPAIR_EVERY
     claimed = session.execute(
         update(ActionClock)
         .where(ActionClock.id == 1, ActionClock.evaluated_through == since)
@@ -403,6 +407,7 @@ __all__ = [
     "BOUNDARIES",
     "FULL_PASS_AFTER",
     "LOCAL_DAY_RULES",
+    "REPAIR_EVERY",
     "Boundary",
     "Tick",
     "due_records",

@@ -60,7 +60,7 @@ def test_a_high_priority_task_appears_at_local_midnight_across_a_dst_change(
     assert task.id not in open_objects(session, ActionType.HIGH_PRIORITY_TASKS_TODAY, rep.id)
 
 
-def test_each_window_is_evaluated_once_and_a_long_gap_is_a_full_pass(
+def test_each_window_is_evaluated_once_and_repairs_are_full_passes(
     session: Session, crm: CRM, now: datetime
 ) -> None:
     crm.user()
@@ -69,7 +69,11 @@ def test_each_window_is_evaluated_once_and_a_long_gap_is_a_full_pass(
     assert tick(session, now=now) is None  # the window is empty (or another replica had it)
     nearby = tick(session, now=now + timedelta(seconds=20))
     assert nearby is not None and not nearby.full and nearby.since == now
-    later = tick(session, now=now + timedelta(days=2))
+    repair = tick(session, now=now + timedelta(hours=6))  # the periodic repair pass
+    assert repair is not None and repair.full
+    after = tick(session, now=now + timedelta(hours=6, seconds=20))
+    assert after is not None and not after.full
+    later = tick(session, now=now + timedelta(days=2))  # a day away: a full pass
     assert later is not None and later.full
 
 
