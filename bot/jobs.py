@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -140,9 +141,14 @@ def start_background_jobs(services: Services, client: WebClient) -> BackgroundJo
         home=slack_home_url(client),
     )
     pacer = Pacer(DEFAULT_RATE_PER_SECOND)
+    publisher = ThreadPoolExecutor(max_workers=2, thread_name_prefix="salesbot-home")
     jobs = BackgroundJobs(
         digests,
-        on_actions_changed=lambda users: republish_open_homes(services, client, users),
+        # Rendering Home tabs takes a while per user: off the tick's thread, so the next tick
+        # (and its lateness) never waits for it.
+        on_actions_changed=lambda users: publisher.submit(
+            republish_open_homes, services, client, users
+        ),
         nudge=lambda: send_nudges(
             sessions=services.sessions, client=client, clock=services.clock, pacer=pacer
         ),
