@@ -48,6 +48,7 @@ from storage.models import (
     Activity,
     ActivityContact,
     ActivityDeal,
+    ActivityKind,
     ActivityLead,
     DealContact,
     GuidedAction,
@@ -140,8 +141,13 @@ def evaluate(
     # Narrowed to a few records: one query says which types have open items there at all,
     # so the others skip their expiry statement.
     open_types = None if scope is None else _open_types(session, scope, users)
+    kinds = None if scope is None else _activity_kinds(session, scope[RefKind.ACTIVITY])
     for rule in rules:
         ids = None if scope is None else scope.get(_scope_key(rule.subject), set())
+        kind = rule.subject.activity_kind
+        open_here = open_types is not None and rule.type.value in open_types
+        if ids and kinds is not None and kind is not None and kind not in kinds and not open_here:
+            ids = set()  # an email changed: the meeting, call and task rules cannot care
         expire = open_types is None or rule.type.value in open_types
         report.runs.append(run_rule(session, rule, settings, users=users, ids=ids, expire=expire))
     session.flush()
@@ -309,6 +315,15 @@ def affected_records(session: Session, refs: list[ObjectRef]) -> dict[RefKind, s
             select(DealContact.contact_id).where(DealContact.deal_id.in_(by_kind[RefKind.DEAL]))
         )
     return found
+
+
+def _activity_kinds(session: Session, ids: set[int]) -> set[ActivityKind] | None:
+    """The kinds of the activities in scope; None when one is gone (its items must expire)."""
+    if not ids:
+        return set()
+    rows = session.execute(select(Activity.id, Activity.kind).where(Activity.id.in_(sorted(ids))))
+    found = {activity_id: kind for activity_id, kind in rows}
+    return set(found.values()) if len(found) == len(ids) else None
 
 
 def _open_types(
