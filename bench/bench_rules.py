@@ -36,7 +36,7 @@ from sqlalchemy import Engine, insert, select, text
 from sqlalchemy.orm import Session
 
 from bench.rules_day import SUMMARY_COLUMNS, simulate_day, summary_rows
-from rules.actions import RULES, ObjectRef, RefKind, evaluate
+from rules.guided_actions import RULES, ObjectRef, RefKind, evaluate
 from storage.db import make_engine, upgrade
 from storage.defaults import ensure_default_pipelines
 from storage.models import (

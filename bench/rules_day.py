@@ -5,7 +5,7 @@ each tick, CRM changes arrive at ``rate`` per second (a meeting outcome logged, 
 completed, a buyer's email arriving, a contact reassigned, a deal's next step edited, a
 meeting booked for later today), each followed by the change-driven evaluation
 (``evaluate(object_refs=...)``, what a button's write or a sync runs). At the end of the
-tick, the time-driven evaluation runs for the window (``rules.actions.timing.tick``).
+tick, the time-driven evaluation runs for the window (``rules.guided_actions.timing.tick``).
 
 Lateness of an item = when it was evaluated (simulated time of the change or tick, plus the
 wall time the evaluation took) minus the instant it became due: the change's instant, or the
@@ -27,8 +27,8 @@ from typing import Any
 from sqlalchemy import Engine, func, insert, or_, select
 from sqlalchemy.orm import Session
 
-from rules.actions import RULES, ObjectRef, RefKind, evaluate
-from rules.actions.timing import LOCAL_DAY_RULES, due_records, midnight_between, tick
+from rules.guided_actions import RULES, ObjectRef, RefKind, evaluate
+from rules.guided_actions.timing import LOCAL_DAY_RULES, due_records, midnight_between, tick
 from storage.models import (
     Activity,
     ActivityContact,

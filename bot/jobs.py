@@ -1,7 +1,7 @@
 """The background jobs of ``salesbot serve``: one APScheduler (a daemon thread) per process.
 
 - every minute, the digest tick (``bot.digests.schedule.DigestScheduler.tick``);
-- every 20 seconds, the guided-action tick (``rules.actions.timing.tick``): only the records
+- every 20 seconds, the guided-action tick (``rules.guided_actions.timing.tick``): only the records
   whose time boundary passed since the last tick are evaluated (a meeting ended an hour ago,
   a local midnight made a task due today), then the open Home tabs of the users whose
   actions changed are re-published;
@@ -31,7 +31,7 @@ from bot.digests.schedule import DigestScheduler, build_digest_scheduler
 from bot.nudges import send_nudges
 from handlers.slack.home_tab import republish_open_homes
 from handlers.slack.services import Services
-from rules.actions.timing import Tick, tick
+from rules.guided_actions.timing import Tick, tick
 from storage.receipts import prune_receipts
 
 logger = logging.getLogger(__name__)
@@ -58,7 +58,7 @@ class BackgroundJobs:
 
     digests: DigestScheduler
     on_actions_changed: Callable[[set[int]], object] | None = None
-    # Sends the nudges due (after each guided-action tick): rules.nudges, bot.nudges.
+    # Sends the nudges due (after each guided-action tick): rules.digests.nudges, bot.nudges.
     nudge: Callable[[], object] | None = None
     _scheduler: BackgroundScheduler | None = field(default=None, init=False)
 

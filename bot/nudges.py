@@ -17,7 +17,7 @@ from bot.digests.deliver import (
     post_message,
 )
 from handlers.render.nudges import nudge_text, render_nudge
-from rules.nudges import claim_nudges, record_failed, record_sent
+from rules.digests.nudges import claim_nudges, record_failed, record_sent
 from storage.db import unit_of_work
 
 logger = logging.getLogger(__name__)

@@ -20,8 +20,8 @@ from handlers.slack.context import acting
 from handlers.slack.identity import Asker
 from handlers.slack.listeners import Form, on_submit
 from handlers.slack.services import Services
-from rules.nudges import load_nudge_prefs, nudge_pref_problems, save_nudge_prefs
-from rules.preferences import load_preferences, preference_problems, save_preferences
+from rules.digests.nudges import load_nudge_prefs, nudge_pref_problems, save_nudge_prefs
+from rules.settings.preferences import load_preferences, preference_problems, save_preferences
 from storage.db import unit_of_work
 from storage.models import User
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from handlers.render.digest import action_line_blocks
 from handlers.render.kit import Block, actions, button, context, fallback_text
 from handlers.slack import ids
-from rules.digests import ActionLine
-from rules.nudges import KIND_LABELS, Nudge
+from rules.digests.content import ActionLine
+from rules.digests.nudges import KIND_LABELS, Nudge
 
 
 def nudge_text(nudge: Nudge) -> str:

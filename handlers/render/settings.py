@@ -8,8 +8,8 @@ from typing import Any
 
 from handlers.render.kit import PLACEHOLDER, Block, context, input_block, modal, option, plain
 from handlers.slack import ids
-from rules.nudges import NudgePrefs, kinds_by_label
-from rules.preferences import Preferences
+from rules.digests.nudges import NudgePrefs, kinds_by_label
+from rules.settings.preferences import Preferences
 
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 

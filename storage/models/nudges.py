@@ -30,7 +30,7 @@ class NudgeSettings(Base):
     user_id: Mapped[int] = mapped_column(
         ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
     )
-    # The nudge kinds switched on (rules.nudges.NudgeKind values); empty: no nudges.
+    # The nudge kinds switched on (rules.digests.nudges.NudgeKind values); empty: no nudges.
     kinds: Mapped[list[str]] = mapped_column(JSON, default=list)
     # Quiet hours in the user's own zone, start to end (may wrap past midnight).
     quiet_start: Mapped[time] = mapped_column(Time, default=time(19, 0))

@@ -2,7 +2,7 @@
 
 The tick evaluates the window between ``evaluated_through`` and now; the compare-and-set of
 that one row is what lets every replica run the tick while each window is evaluated once.
-The indexes serve the boundary look-ups (``rules.actions.timing``): each is a range scan
+The indexes serve the boundary look-ups (``rules.guided_actions.timing``): each is a range scan
 over one timestamp.
 """
 

@@ -11,8 +11,8 @@ from sqlalchemy.orm import Session
 from bot.digests.deliver import Pacer
 from bot.nudges import send_nudges
 from handlers.slack import ids
-from rules.actions import evaluate
-from rules.nudges import NudgeKind, NudgePrefs, save_nudge_prefs
+from rules.digests.nudges import NudgeKind, NudgePrefs, save_nudge_prefs
+from rules.guided_actions import evaluate
 from storage.db import session_factory
 from tests.builders import CRM
 from tests.support.slack_api import running_standin

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from handlers.render.navigation import ViewState
 from handlers.slack.home_tab import republish_open_homes
-from rules.actions.timing import tick
+from rules.guided_actions.timing import tick
 from storage.demo import DemoOrg
 from storage.models import User
 from tests.builders import CRM

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from handlers.render.navigation import View, ViewState
 from handlers.slack import ids
-from rules.nudges import load_nudge_prefs
+from rules.digests.nudges import load_nudge_prefs
 from storage.models import Role, UserPreferences
 from tests.builders import CRM
 from tests.support.app import RunningApp
