@@ -1,10 +1,10 @@
 """The background jobs of ``salesbot serve``: one APScheduler (a daemon thread) per process.
 
 - every minute, the digest tick (``bot.digests.schedule.DigestScheduler.tick``);
-- every 20 seconds, the guided-action tick (``rules.guided_actions.timing.tick``): only the records
-  whose time boundary passed since the last tick are evaluated (a meeting ended an hour ago,
-  a local midnight made a task due today), then the open Home tabs of the users whose
-  actions changed are re-published;
+- every 20 seconds, the guided-action tick (``rules.guided_actions.timing.tick``): only the
+  records whose time boundary passed since the last tick are evaluated (a meeting ended an
+  hour ago, a local midnight made a task due today), then the open Home tabs of the users
+  whose actions changed are re-published and the nudges due are sent;
 - every hour, Slack receipts older than a day forgotten.
 
 Every replica runs them: claims in the database keep each digest to one send and each

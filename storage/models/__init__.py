@@ -60,6 +60,7 @@ from storage.models.org import (
     WorkspaceSettings,
 )
 from storage.models.slack import PublishedHome, SlackReceipt
+from storage.models.sync import ApiUsage, SyncCursor, SyncLease, WebhookEvent
 from storage.models.timing import ActionClock
 
 __all__ = [
@@ -74,6 +75,7 @@ __all__ = [
     "ActivityDeal",
     "ActivityKind",
     "ActivityLead",
+    "ApiUsage",
     "Assignment",
     "Base",
     "CachedInsight",
@@ -112,6 +114,8 @@ __all__ = [
     "SequenceEnrollment",
     "SlackReceipt",
     "StageState",
+    "SyncCursor",
+    "SyncLease",
     "TaskPriority",
     "TaskStatus",
     "TaskType",
@@ -119,5 +123,6 @@ __all__ = [
     "TeamDigestSettings",
     "User",
     "UserPreferences",
+    "WebhookEvent",
     "WorkspaceSettings",
 ]

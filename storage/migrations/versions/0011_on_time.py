@@ -1,7 +1,7 @@
 """guided actions on time: evaluation clock, boundary indexes, nudges
 
 Revision ID: 0011
-Revises: 0005
+Revises: 0010
 Create Date: 2026-11-30 06:10:00
 """
 
@@ -14,7 +14,7 @@ import storage.types
 
 
 revision: str = '0011'
-down_revision: str | None = '0005'
+down_revision: str | None = '0010'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
