@@ -6,6 +6,7 @@ interactivity, events) and ``GET /health`` (200 when the database answers, else 
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import threading
@@ -86,6 +87,7 @@ def make_http_server(
     if secret is None or not secret.get_secret_value():
         raise ConfigurationError("SLACK_SIGNING_SECRET is not set: HTTP mode needs it")
     wsgi = build_wsgi(app, lambda: database_is_healthy(services), routes)
+    _freeze_start_up_heap()
     return create_server(
         wsgi,
         host=host,
@@ -95,6 +97,18 @@ def make_http_server(
         # Slack's payloads are small; refuse anything absurd before it is read.
         max_request_body_size=1_048_576,
     )
+
+
+def _freeze_start_up_heap() -> None:
+    """Move everything built at start-up out of the garbage collector's sight.
+
+    The app's start-up heap (SQLAlchemy's mappers and compiled statements, Bolt, the Block
+    Kit kit: some 200,000 objects) is never garbage, yet every full collection walked all of
+    it, in whichever request thread happened to trigger one: a pause of tens of
+    milliseconds before that request's ack (the ack benchmark's p99).
+    """
+    gc.collect()
+    gc.freeze()
 
 
 def stop_http_server(server: BaseWSGIServer | MultiSocketServer) -> None:

@@ -48,6 +48,7 @@ from storage.models.digests import (
     TeamDigestSettings,
 )
 from storage.models.insights import CachedInsight, InsightFeedback, InsightRequest
+from storage.models.nudges import NudgeClaim, NudgeSettings, NudgeStatus
 from storage.models.org import (
     DealVisibility,
     Goal,
@@ -64,12 +65,14 @@ from storage.models.outbox import (
     OutboxState,
     OutboxWrite,
 )
-from storage.models.slack import SlackReceipt
+from storage.models.slack import PublishedHome, SlackReceipt
 from storage.models.sync import ApiUsage, SyncCursor, SyncLease, WebhookEvent
+from storage.models.timing import ActionClock
 
 __all__ = [
     "OPEN_TASK_STATUSES",
     "OUTBOX_OPEN_STATES",
+    "ActionClock",
     "ActionFeedback",
     "ActionObject",
     "ActionState",
@@ -104,6 +107,9 @@ __all__ = [
     "InsightRequest",
     "Lead",
     "MeetingOutcome",
+    "NudgeClaim",
+    "NudgeSettings",
+    "NudgeStatus",
     "OutboxOperation",
     "OutboxState",
     "OutboxWrite",
@@ -111,6 +117,7 @@ __all__ = [
     "Pipeline",
     "PipelineObject",
     "PipelineStage",
+    "PublishedHome",
     "RecordChange",
     "Role",
     "Sequence",

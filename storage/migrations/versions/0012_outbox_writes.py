@@ -1,7 +1,7 @@
 """outbox writes
 
 Revision ID: 0012
-Revises: 0010
+Revises: 0011
 Create Date: 2026-11-30 05:58:31.467077
 
 The integrator re-chains this revision onto main's head at merge.
@@ -16,7 +16,7 @@ import storage.types
 
 
 revision: str = '0012'
-down_revision: str | None = '0010'
+down_revision: str | None = '0011'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
