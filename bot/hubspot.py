@@ -151,6 +151,8 @@ class HubSpotWorker:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._next_sync = clock()
+        # Workers that live and die with this one (the write-back's outbox worker).
+        self.also_stop: list[Callable[[], None]] = []
 
     def wake(self) -> None:
         self._wake.set()
@@ -165,6 +167,8 @@ class HubSpotWorker:
         self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout=30)
+        for stop in self.also_stop:
+            stop()
 
     def _run(self) -> None:
         while not self._stop.is_set():
@@ -296,6 +300,12 @@ def start_hubspot(
         every=timedelta(minutes=settings.hubspot_sync_minutes),
         publish=publish,
     ).start()
+    # Every write from a button now goes to HubSpot too (docs/hubspot.md, "Write-back").
+    from bot.writeback import start_writeback
+
+    worker.also_stop.append(
+        start_writeback(settings, engine, services, slack, publish=publish).stop
+    )
     routes = {}
     if settings.hubspot_webhook_secret is not None:
         routes[WEBHOOK_PATH] = webhook_app(settings, engine, worker)

@@ -16,13 +16,15 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlalchemy.exc import SQLAlchemyError
 
-from handlers.render.kit import context, header, section
+from handlers.render.crm_writes import write_notice_blocks
+from handlers.render.kit import MAX_BLOCKS, context, header, section
 from handlers.render.navigation import BadState, ViewState
 from handlers.render.workspace import AccessDenied, UnknownSubject
 from handlers.slack.context import Acting
 from handlers.slack.identity import unmapped_text
 from handlers.slack.render_pool import render_view
 from handlers.slack.services import PerStore, Services
+from rules.crm_writes.queries import unsaved_notices
 from rules.guided_actions import evaluate
 from storage.db import unit_of_work
 from storage.published_homes import open_homes, remember_home
@@ -127,7 +129,8 @@ def _render_and_publish(
             services, viewer_id=asker.user_id, state=ViewState(), surface="home", notice=notice
         )
     if rendered is not None:
-        _publish(client, slack_user_id, rendered.blocks, rendered.state)
+        blocks = _with_unsaved_changes(services, asker.user_id, rendered.blocks)
+        _publish(client, slack_user_id, blocks, rendered.state)
         _remember(services, asker.user_id, slack_user_id, rendered.state)
 
 
@@ -172,6 +175,19 @@ def republish_open_homes(services: Services, client: WebClient, user_ids: set[in
             continue
         published += 1
     return published
+
+
+def _with_unsaved_changes(
+    services: Services, user_id: int, blocks: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """The view with the user's changes the CRM did not take under its header (with their
+    Retry / Apply mine / Keep theirs buttons), while they fit Slack's 100 blocks."""
+    with services.sessions() as session:
+        notices = unsaved_notices(session, user_id, now=services.clock())
+    extra = [block for notice in notices for block in write_notice_blocks(notice)]
+    if not extra or len(blocks) + len(extra) > MAX_BLOCKS["home"]:
+        return blocks
+    return [*blocks[:1], *extra, *blocks[1:]]
 
 
 def _refresh_actions(services: Services, user_id: int) -> None:

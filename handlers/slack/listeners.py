@@ -16,9 +16,10 @@ the request's own user id only.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from concurrent.futures import Executor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
@@ -39,10 +40,12 @@ from handlers.slack.identity import Asker, unmapped_text
 from handlers.slack.metadata import read_metadata
 from handlers.slack.safely import run_safely
 from handlers.slack.services import Services
+from rules.crm_writes.queries import progress_line
 from rules.op_result import OpResult, OpStatus, forbidden
 from rules.settings.preferences import language_choice
 from storage.db import unit_of_work
 from storage.models import User
+from storage.outbox import queued_rows
 
 logger = logging.getLogger(__name__)
 
@@ -51,6 +54,8 @@ T = TypeVar("T")
 # SQLite may refuse a write whose read snapshot went stale under a concurrent click; the
 # whole unit of work is safe to run again (the domain re-reads everything).
 _WRITE_ATTEMPTS = 3
+# How long a click waits to say "Saved in HubSpot" rather than "Saving to HubSpot…".
+_CRM_WAIT_SECONDS = 1.5
 
 Operation = Callable[[Session, User, datetime], OpResult]
 Reader = Callable[[Session, User, datetime], tuple[T | None, OpResult | None]]
@@ -309,6 +314,9 @@ def write(context: BoltContext, operation: Operation) -> OpResult:
             result = operation(session, actor, now)
             if result.changed:
                 session.commit()
+                queued = queued_rows(session)
+                if queued:
+                    return _with_crm_progress(who.services, result, queued)
             else:
                 session.rollback()
             return result
@@ -320,6 +328,20 @@ def write(context: BoltContext, operation: Operation) -> OpResult:
         finally:
             session.close()
     raise AssertionError("unreachable")
+
+
+def _with_crm_progress(services: Services, result: OpResult, row_ids: list[int]) -> OpResult:
+    """``result`` with where its write stands in the connected CRM ("Saved in HubSpot."),
+    after giving the outbox's sender (woken by the commit) a moment to send it."""
+    deadline = time.monotonic() + _CRM_WAIT_SECONDS
+    while True:
+        with services.sessions() as session:
+            line = progress_line(session, row_ids)
+        if line is None:
+            return result
+        if not line.startswith("Saving") or time.monotonic() >= deadline:
+            return replace(result, message=f"{result.message} {line}")
+        time.sleep(0.05)
 
 
 def read(context: BoltContext, reader: Reader[T]) -> tuple[T | None, OpResult | None]:

@@ -98,9 +98,11 @@ def update_deal(
     if not values:
         return already(say.NOTHING_TO_CHANGE.format(deal=deal.name), deal.id)
     detail: dict[str, Any] = {}
+    changes: dict[str, tuple[object, object]] = {}
     if "stage" in values:
         stage = values["stage"]
         detail["stage"] = stage.external_id
+        changes["stage_id"] = (deal.stage_id, stage.id)
         was_open = deal.stage.state is StageState.OPEN
         deal.stage_id = stage.id
         deal.stage = stage
@@ -110,9 +112,11 @@ def update_deal(
         elif stage.state is StageState.OPEN:
             deal.closed_at = None
     if "close_date" in values:
+        changes["close_date"] = (deal.close_date, values["close_date"])
         deal.close_date = values["close_date"]
         detail["close_date"] = deal.close_date.isoformat() if deal.close_date else None
     if "next_step" in values:
+        changes["next_step"] = (deal.next_step, values["next_step"])
         deal.next_step = values["next_step"]
         deal.next_step_updated_at = now
         detail["next_step"] = True
@@ -125,6 +129,7 @@ def update_deal(
         actor_id=actor.id,
         at=now,
         detail=detail,
+        changes=changes,
     )
     parts = []
     if "stage" in values:

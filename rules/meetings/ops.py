@@ -170,6 +170,7 @@ def _write_outcome(
     what: str,
     now: datetime,
 ) -> OpResult:
+    seen = {name: getattr(activity, name) for name in values}
     for name, value in values.items():
         setattr(activity, name, value)
     activity.updated_at = now
@@ -182,6 +183,7 @@ def _write_outcome(
         actor_id=actor.id,
         at=now,
         detail={k: str(v) for k, v in values.items()},
+        changes={name: (seen[name], value) for name, value in values.items()},
     )
     subject = _named(activity, say.THE_ONE)
     return done(say.LOGGED.format(what=what, activity=subject), activity.id)

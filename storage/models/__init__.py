@@ -59,12 +59,19 @@ from storage.models.org import (
     UserPreferences,
     WorkspaceSettings,
 )
+from storage.models.outbox import (
+    OUTBOX_OPEN_STATES,
+    OutboxOperation,
+    OutboxState,
+    OutboxWrite,
+)
 from storage.models.slack import PublishedHome, SlackReceipt
 from storage.models.sync import ApiUsage, SyncCursor, SyncLease, WebhookEvent
 from storage.models.timing import ActionClock
 
 __all__ = [
     "OPEN_TASK_STATUSES",
+    "OUTBOX_OPEN_STATES",
     "ActionClock",
     "ActionFeedback",
     "ActionObject",
@@ -103,6 +110,9 @@ __all__ = [
     "NudgeClaim",
     "NudgeSettings",
     "NudgeStatus",
+    "OutboxOperation",
+    "OutboxState",
+    "OutboxWrite",
     "OwnedObject",
     "Pipeline",
     "PipelineObject",
