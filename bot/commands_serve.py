@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import logging
-
 import typer
 
 from bot.app import ConfigurationError, create_app
 from bot.cli import err_console, settings_or_exit, store_or_exit
 from bot.digests import start_digests
-from bot.server import serve_http, serve_socket
+from bot.lifecycle import serve_until_signalled
+from bot.logs import configure_logging
 from bot.settings import Settings, SettingsError, load_settings
 from handlers.services import Services
 
@@ -22,20 +21,17 @@ def serve(
         True, "--digests/--no-digests", help="Run the daily digest scheduler in this process."
     ),
 ) -> None:
-    """Run the Slack app until interrupted (Ctrl-C)."""
+    """Run the Slack app until SIGTERM or Ctrl-C, then stop gracefully."""
     overrides = {"slack_mode": mode} if mode else {}
     settings = settings_or_exit() if not overrides else _settings_with(overrides)
-    logging.getLogger().setLevel(settings.log_level)
+    configure_logging(level=settings.log_level, log_format=settings.log_format)
     store = store_or_exit(settings)
     services = Services(sessions=store.sessions, settings=settings)
     digests = None
     try:
         app = create_app(services)
         digests = start_digests(services, app.client) if with_digests else None
-        if settings.slack_mode == "http":
-            serve_http(app, services)
-        else:
-            serve_socket(app, services)
+        serve_until_signalled(app, services, settings, digests)
     except ConfigurationError as error:
         err_console.print(f"[red]{error}[/red]")
         raise typer.Exit(2) from None

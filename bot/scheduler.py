@@ -25,7 +25,9 @@ from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.delivery import Deliverer, DeliveryReport
+from bot.metrics import count_digests
 from rules.digest_schedule import CATCH_UP, DueDigest, due_digests, missed_digests
+from storage.deliveries import release_claims
 from storage.models import DigestKind
 from storage.receipts import prune_receipts
 
@@ -80,6 +82,7 @@ class DigestScheduler:
             return DeliveryReport()
         self._refresh_before(due, now)
         report = self.deliverer.deliver(due)
+        count_digests(report)
         logger.info("digest tick at %s: %s", now.isoformat(), report.summary())
         return report
 
@@ -171,9 +174,16 @@ class DigestScheduler:
         return scheduler
 
     def shutdown(self) -> None:
+        """Stop ticking; sends in flight finish, digests not yet sent stay for the next tick."""
+        self.deliverer.stop()
         if self._scheduler is not None:
             self._scheduler.shutdown(wait=True)
             self._scheduler = None
+        with self.sessions() as session:
+            released = release_claims(session, claimer=self.deliverer.claimer)
+            session.commit()
+        if released:
+            logger.info("released %d digest claim(s) for another replica to send", released)
 
 
 def _log_job_event(event: JobExecutionEvent) -> None:

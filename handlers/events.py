@@ -50,12 +50,16 @@ def register(app: App, services: Services) -> None:
     """``app_home_opened`` and ``message`` (DMs only)."""
 
     def reserve_publish(body: dict[str, Any], context: BoltContext) -> None:
-        take_home_ticket(services, body, context)
+        # The event is claimed here, in the ack, before a ticket is taken: a retry that
+        # arrives while the original is still working must neither take the Home tab's
+        # ticket from it (the original would then skip its publish as outdated) nor work.
+        if claim_delivery(services, body, context):
+            take_home_ticket(services, body, context)
 
     def home_opened(
         body: dict[str, Any], event: dict[str, Any], client: WebClient, context: BoltContext
     ) -> None:
-        if event.get("tab") != "home" or not first_delivery(services, body):
+        if event.get("tab") != "home" or not context.get(FIRST_DELIVERY):
             return
         state = ViewState.from_view(event.get("view"))
         publish_home(
@@ -67,17 +71,27 @@ def register(app: App, services: Services) -> None:
             refresh_actions=True,
         )
 
-    def direct_message(body: dict[str, Any], event: dict[str, Any], client: WebClient) -> None:
-        if not _is_person_in_dm(event) or not first_delivery(services, body):
+    def reserve_answer(body: dict[str, Any], context: BoltContext) -> None:
+        if _is_person_in_dm(body.get("event") or {}):
+            claim_delivery(services, body, context)
+
+    def direct_message(event: dict[str, Any], client: WebClient, context: BoltContext) -> None:
+        if not _is_person_in_dm(event) or not context.get(FIRST_DELIVERY):
             return
         _answer_dm(services, client, event)
 
     app.event("app_home_opened")(ack=reserve_publish, lazy=[after_ack(home_opened)])
-    app.event("message")(ack=_noop, lazy=[after_ack(direct_message)])
+    app.event("message")(ack=reserve_answer, lazy=[after_ack(direct_message)])
 
 
-def _noop() -> None:
-    """Events are acknowledged by Bolt itself; the work happens after."""
+FIRST_DELIVERY = "salesbot_first_delivery"
+
+
+def claim_delivery(services: Services, body: dict[str, Any], context: BoltContext) -> bool:
+    """In an ack: claim the event, and note in ``context`` whether this is its first delivery."""
+    first = first_delivery(services, body)
+    context[FIRST_DELIVERY] = first
+    return first
 
 
 def first_delivery(services: Services, body: dict[str, Any]) -> bool:

@@ -11,9 +11,18 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+from prometheus_client import Counter
 from slack_sdk import WebClient
 
+from storage.health import describe, is_outage
+
 logger = logging.getLogger(__name__)
+
+LISTENER_ERRORS = Counter(
+    "salesbot_listener_errors_total",
+    "Listener failures, before the ack (stage=ack) or in the work after it (stage=work).",
+    ["stage"],
+)
 
 SORRY_TEXT = (
     "Sorry, something went wrong on my side and nothing was changed. "
@@ -32,8 +41,15 @@ def after_ack(func: Callable[..., None]) -> Callable[..., None]:
     def wrapper(**kwargs: Any) -> None:
         try:
             func(**kwargs)
-        except Exception:
-            logger.exception("failed after ack in %s", func.__name__)
+        except Exception as error:
+            LISTENER_ERRORS.labels(stage="work").inc()
+            if is_outage(error):
+                # The outage is logged once when it starts; each request gets one line.
+                logger.warning(
+                    "%s failed: database unavailable (%s)", func.__name__, describe(error)
+                )
+            else:
+                logger.exception("failed after ack in %s", func.__name__)
             _apologise(kwargs)
 
     return wrapper
