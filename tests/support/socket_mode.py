@@ -57,6 +57,8 @@ class Envelope:
     acked_at: float | None = None
     ack_payload: dict[str, Any] | None = None
     acks: int = 0
+    # Lost with its connection and sent again as a new envelope (events only).
+    redelivered: bool = False
 
     @property
     def acknowledged(self) -> bool:
@@ -81,6 +83,8 @@ class _Link:
     number: int
     websocket: ServerConnection
     open: bool = True
+    # Acks from this link are lost on the wire (the connection is about to break).
+    deaf: bool = False
 
 
 @dataclass
@@ -103,7 +107,9 @@ class SocketModeStandIn:
 
     def start(self) -> SocketModeStandIn:
         # No compression: Slack's endpoint offers none, and the clients differ on it.
-        server = serve(self._serve, "127.0.0.1", 0, compression=None, ping_interval=None)
+        server = serve(
+            self._serve, "127.0.0.1", 0, compression=None, ping_interval=None, close_timeout=1
+        )
         self._server = server
         threading.Thread(target=server.serve_forever, name="socket-standin", daemon=True).start()
         self.web_api.respond("apps.connections.open", self._open)
@@ -147,7 +153,8 @@ class SocketModeStandIn:
             self._lock.notify_all()
         try:
             for raw in websocket:
-                self._acknowledge(str(raw))
+                if not link.deaf:
+                    self._acknowledge(str(raw))
         except ConnectionClosed:
             pass
         finally:
@@ -183,6 +190,9 @@ class SocketModeStandIn:
 
     def _redeliver(self, envelope: Envelope) -> None:
         self.send(envelope.type, envelope.payload, retry_attempt=envelope.retry_attempt + 1)
+        with self._lock:
+            envelope.redelivered = True
+            self._lock.notify_all()
 
     def open_links(self) -> list[_Link]:
         return [link for link in self._links if link.open]
@@ -237,7 +247,8 @@ class SocketModeStandIn:
     def wait_all_acked(self, timeout: float = 30.0) -> None:
         with self._lock:
             ok = self._lock.wait_for(
-                lambda: all(e.acked_at is not None for e in self.envelopes), timeout=timeout
+                lambda: all(e.acked_at is not None or e.redelivered for e in self.envelopes),
+                timeout=timeout,
             )
             assert ok, [e.envelope_id for e in self.envelopes if e.acked_at is None]
 
@@ -251,13 +262,26 @@ class SocketModeStandIn:
         )
         with self._lock:
             self._lock.wait_for(lambda: self.connects > before, timeout=30.0)
-        link.websocket.close()
+        threading.Thread(target=link.websocket.close, daemon=True).start()
 
-    def drop(self, *, connection: int | None = None) -> None:
-        """Cut a connection abruptly: no close frame, the TCP connection just ends."""
+    def drop(
+        self, *, connection: int | None = None, in_flight: tuple[str, dict[str, Any]] | None = None
+    ) -> Envelope | None:
+        """Cut a connection abruptly: no close frame, the TCP connection just ends.
+
+        Args:
+            connection: Which one (default: the oldest open one).
+            in_flight: An envelope ``(kind, payload)`` sent on it just before the cut, whose
+                ack (if the app manages one) is lost with the connection.
+        """
         with self._lock:
             link = self._pick(connection)
+            link.deaf = True
+        envelope = None
+        if in_flight is not None:
+            envelope = self.send(*in_flight, connection=link.number)
         link.websocket.socket.shutdown(socket.SHUT_RDWR)
+        return envelope
 
     def _pick(self, connection: int | None) -> _Link:
         links = self.open_links()
