@@ -102,6 +102,8 @@ class SocketModeStandIn:
         self._round_robin = itertools.count()
         self._server: Server | None = None
         self.unknown_acks: list[str] = []
+        # How each connection ended: 1000 for a clean close by the app, None for a cut.
+        self.close_codes: list[int | None] = []
 
     # Lifecycle ----------------------------------------------------------------------
 
@@ -179,6 +181,8 @@ class SocketModeStandIn:
     def _closed(self, link: _Link) -> None:
         with self._lock:
             link.open = False
+            received = link.websocket.protocol.close_rcvd
+            self.close_codes.append(received.code if received is not None else None)
             lost = [
                 e
                 for e in self.envelopes
