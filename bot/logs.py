@@ -14,6 +14,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from typing import TextIO
 
 LOG_FORMATS = ("text", "json")
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(request_id)s]: %(message)s"
@@ -58,9 +59,12 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False)
 
 
-def configure_logging(*, level: str = "WARNING", log_format: str = "text") -> None:
-    """Send every record to stderr, as text or JSON lines, each tagged with its request id."""
-    handler = logging.StreamHandler()
+def configure_logging(
+    *, level: str = "WARNING", log_format: str = "text", stream: TextIO | None = None
+) -> logging.Handler:
+    """Send every record to stderr (or ``stream``) as text or JSON lines, tagged with the
+    request id; return the handler."""
+    handler = logging.StreamHandler(stream)
     handler.addFilter(_RequestIdFilter())
     if log_format == "json":
         handler.setFormatter(JsonFormatter())
@@ -71,3 +75,4 @@ def configure_logging(*, level: str = "WARNING", log_format: str = "text") -> No
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level)
+    return handler

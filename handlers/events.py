@@ -13,14 +13,16 @@ from typing import Any
 
 from slack_bolt import App, BoltContext
 from slack_sdk import WebClient
+from sqlalchemy.exc import SQLAlchemyError
 
-from handlers.home import TICKET, publish_home, take_home_ticket
+from handlers.home import TICKET, publish_home, publish_tickets, take_home_ticket
 from handlers.identity import Asker, unmapped_text, who_is_asking
 from handlers.navigation import ViewState
 from handlers.render.help import help_blocks, help_text
 from handlers.safely import after_ack
 from handlers.services import Services
 from storage.db import unit_of_work
+from storage.health import database_health, describe, is_outage
 from storage.receipts import claim_once
 
 logger = logging.getLogger(__name__)
@@ -49,11 +51,24 @@ DM_ANSWERERS: list[DmAnswerer] = []
 def register(app: App, services: Services) -> None:
     """``app_home_opened`` and ``message`` (DMs only)."""
 
-    def reserve_publish(body: dict[str, Any], context: BoltContext) -> None:
+    def reserve_publish(body: dict[str, Any], event: dict[str, Any], context: BoltContext) -> None:
         # The event is claimed here, in the ack, before a ticket is taken: a retry that
         # arrives while the original is still working must neither take the Home tab's
         # ticket from it (the original would then skip its publish as outdated) nor work.
-        if claim_delivery(services, body, context):
+        try:
+            first = claim_delivery(services, body, context)
+        except SQLAlchemyError as error:
+            if not is_outage(error) or event.get("tab") != "home":
+                raise
+            # Acknowledged all the same: the tab is published once the database is back.
+            context[FIRST_DELIVERY] = False
+            database_health(services.sessions).failed(error)
+            publish_tickets(services).failed_in_outage(
+                str(event.get("user", "")), ViewState.from_view(event.get("view"))
+            )
+            logger.warning("Home tab not published: database unavailable (%s)", describe(error))
+            return
+        if first:
             take_home_ticket(services, body, context)
 
     def home_opened(

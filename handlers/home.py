@@ -28,7 +28,7 @@ from handlers.services import Services
 from handlers.workspace import AccessDenied, UnknownSubject
 from rules.actions import evaluate
 from storage.db import unit_of_work
-from storage.health import is_outage
+from storage.health import database_health, is_outage
 
 logger = logging.getLogger(__name__)
 
@@ -176,6 +176,7 @@ def publish_home(
         except Exception as error:
             HOME_PUBLISHES.labels(outcome="failed").inc()
             if is_outage(error):
+                database_health(services.sessions).failed(error)
                 book.failed_in_outage(slack_user_id, state)
             raise
         HOME_PUBLISHES.labels(outcome="published").inc()
