@@ -9,6 +9,7 @@ from bot.cli import err_console, settings_or_exit, store_or_exit
 from bot.digests import start_digests
 from bot.lifecycle import serve_until_signalled
 from bot.logs import configure_logging
+from bot.server import app_token
 from bot.settings import Settings, SettingsError, load_settings
 from handlers.services import Services
 
@@ -30,6 +31,8 @@ def serve(
     digests = None
     try:
         app = create_app(services)
+        if settings.slack_mode == "socket":
+            app_token(settings)  # a missing token is said before anything starts
         digests = start_digests(services, app.client) if with_digests else None
         serve_until_signalled(app, services, settings, digests)
     except ConfigurationError as error:

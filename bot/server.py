@@ -34,7 +34,7 @@ from waitress.server import create_server
 from bot.app import ConfigurationError
 from bot.logs import request_context
 from bot.metrics import ACK_SECONDS, CONTENT_TYPE, DATABASE_UP, METRICS_PATH, exposition
-from handlers.services import Services
+from handlers.services import AppSettings, Services
 from storage.health import database_health
 
 if TYPE_CHECKING:
@@ -285,6 +285,21 @@ class _Handler(SocketModeHandler):
             return self._idle.wait_for(lambda: self._in_flight == 0, timeout=timeout)
 
 
+def app_token(settings: AppSettings) -> str:
+    """The app-level token Socket Mode connects with.
+
+    Raises:
+        ConfigurationError: If ``SLACK_APP_TOKEN`` is not set.
+    """
+    token = settings.slack_app_token
+    if token is None or not token.get_secret_value():
+        raise ConfigurationError(
+            "SLACK_APP_TOKEN is not set: Socket Mode needs an app-level token (xapp-...) "
+            "with the connections:write scope; or set SALESBOT_SLACK_MODE=http"
+        )
+    return token.get_secret_value()
+
+
 class SocketModeService:
     """One Socket Mode connection to Slack for ``app``, reconnecting by itself.
 
@@ -294,15 +309,9 @@ class SocketModeService:
     """
 
     def __init__(self, app: App, services: Services) -> None:
-        token = services.settings.slack_app_token
-        if token is None or not token.get_secret_value():
-            raise ConfigurationError(
-                "SLACK_APP_TOKEN is not set: Socket Mode needs an app-level token (xapp-...) "
-                "with the connections:write scope; or set SALESBOT_SLACK_MODE=http"
-            )
         self.handler = _Handler(
             app,
-            app_token=token.get_secret_value(),
+            app_token=app_token(services.settings),
             web_client=app.client,
             concurrency=max(10, services.settings.http_threads),
         )
