@@ -190,7 +190,9 @@ def republish_failed_homes(services: Services, client: WebClient) -> int:
         try:
             publish_home(services, client, slack_user_id=slack_user_id, state=state)
         except Exception as error:
-            logger.warning("Home tab of %s still not published: %s", slack_user_id, error)
+            logger.warning(
+                "Home tab of %s still not published: %s", slack_user_id, type(error).__name__
+            )
     if failed:
         logger.info("published %d Home tab(s) that failed during the outage", len(failed))
     return len(failed)
