@@ -70,20 +70,18 @@ def test_the_images_command_and_healthcheck_work_outside_a_container(
     crm.user(slack_user_id="UDANA")
     session.commit()
     check = _healthcheck_command()
-    with running_standin() as slack:
-        url = sqlite_engine.url.render_as_string(hide_password=False)
-        with serve_process(url, slack.api_url) as served:
-            served.wait_healthy()
-            env = {**os.environ, "SALESBOT_PORT": str(served.port)}
-            env.pop("SALESBOT_OPS_PORT", None)
-            assert subprocess.run(check, env=env, timeout=30).returncode == 0
-            body = slash_command_body(
-                "/sales", "help", user_id="UDANA", response_url=slack.response_url()
-            )
-            status, _ = served.post_signed(body, "application/x-www-form-urlencoded")
-            assert status == 200
-            slack_answer = slack.wait_for("response_url")
-            code, logged = served.stop()
+    with running_standin() as slack, serve_process(sqlite_engine, slack.api_url) as served:
+        served.wait_healthy()
+        env = {**os.environ, "SALESBOT_PORT": str(served.port)}
+        env.pop("SALESBOT_OPS_PORT", None)
+        assert subprocess.run(check, env=env, timeout=30).returncode == 0
+        body = slash_command_body(
+            "/sales", "help", user_id="UDANA", response_url=slack.response_url()
+        )
+        status, _ = served.post_signed(body, "application/x-www-form-urlencoded")
+        assert status == 200
+        slack_answer = slack.wait_for("response_url")
+        code, logged = served.stop()
     assert "/sales" in str(slack_answer[-1].params)
     assert code == 0, logged
     nothing = {**os.environ, "SALESBOT_PORT": str(free_port())}

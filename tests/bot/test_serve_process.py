@@ -15,7 +15,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from storage.deliveries import RELEASED_AT, claim
+from storage.deliveries import RELEASED_AT, Claim, claim
 from storage.models import DeliveryStatus, DigestDelivery, DigestKind
 from storage.types import utc
 from tests.builders import CRM
@@ -26,8 +26,7 @@ from tests.support.slack_api import running_standin
 from tests.support.socket_mode import running_socket_standin
 
 
-def _claim_as(session: Session, claimer: str, recipient_id: int) -> None:
-    now = datetime.now(UTC)
+def _claim_as(session: Session, claimer: str, recipient_id: int, now: datetime) -> Claim | None:
     taken = claim(
         session,
         kind=DigestKind.REP,
@@ -37,8 +36,8 @@ def _claim_as(session: Session, claimer: str, recipient_id: int) -> None:
         now=now,
         claimer=claimer,
     )
-    assert taken is not None
     session.commit()
+    return taken
 
 
 def test_sigterm_finishes_work_in_flight_releases_claims_and_exits_0(
@@ -46,18 +45,18 @@ def test_sigterm_finishes_work_in_flight_releases_claims_and_exits_0(
 ) -> None:
     dana = crm.user(slack_user_id="UDANA")
     session.commit()
-    with running_standin(latency_seconds=0.5) as slack:
-        url = sqlite_engine.url.render_as_string(hide_password=False)
-        with serve_process(url, slack.api_url) as served:
-            served.wait_healthy()
-            claimer = f"{socket.gethostname()}:{served.process.pid}"
-            _claim_as(session, claimer, dana.id)  # as if its digest tick had just claimed
-            event = {"type": "app_home_opened", "user": "UDANA", "channel": "D0", "tab": "home"}
-            status, _ = served.post_signed(
-                event_body(event, event_id="EvSigterm"), "application/json"
-            )
-            assert status == 200  # acknowledged; the Home tab is now being published
-            code, logged = served.stop(signal.SIGTERM)
+    with (
+        running_standin(latency_seconds=0.5) as slack,
+        serve_process(sqlite_engine, slack.api_url) as served,
+    ):
+        served.wait_healthy()
+        claimer = f"{socket.gethostname()}:{served.process.pid}"
+        # As if its digest tick had just claimed Dana's digest.
+        assert _claim_as(session, claimer, dana.id, datetime.now(UTC)) is not None
+        event = {"type": "app_home_opened", "user": "UDANA", "channel": "D0", "tab": "home"}
+        status, _ = served.post_signed(event_body(event, event_id="EvSigterm"), "application/json")
+        assert status == 200  # acknowledged; the Home tab is now being published
+        code, logged = served.stop(signal.SIGTERM)
     assert code == 0, logged
     assert slack.calls_to("views.publish"), "the work in flight was dropped"
     assert "SIGTERM received: stopping" in logged and "stopped" in logged
@@ -66,17 +65,8 @@ def test_sigterm_finishes_work_in_flight_releases_claims_and_exits_0(
     row = session.scalars(select(DigestDelivery)).one()
     assert row.status is DeliveryStatus.CLAIMED and utc(row.claimed_at) == RELEASED_AT
     # Another replica can take it over at once, not after the five-minute lease.
-    now = datetime.now(UTC) + timedelta(seconds=1)
-    retaken = claim(
-        session,
-        kind=DigestKind.REP,
-        recipient_id=dana.id,
-        local_date=row.local_date,
-        due_at=now,
-        now=now,
-        claimer="other:1",
-    )
-    assert retaken is not None
+    later = datetime.now(UTC) + timedelta(seconds=1)
+    assert _claim_as(session, "other:1", dana.id, later) is not None
 
 
 def test_socket_mode_serves_health_and_metrics_and_closes_cleanly_on_sigint(
@@ -85,29 +75,31 @@ def test_socket_mode_serves_health_and_metrics_and_closes_cleanly_on_sigint(
     crm.user(slack_user_id="UDANA")
     session.commit()
     ops_port = free_port()
-    with running_standin() as slack, running_socket_standin(slack) as sockets:
-        url = sqlite_engine.url.render_as_string(hide_password=False)
-        with serve_process(
-            url,
+    with (
+        running_standin() as slack,
+        running_socket_standin(slack) as sockets,
+        serve_process(
+            sqlite_engine,
             slack.api_url,
             mode="socket",
             SLACK_APP_TOKEN=APP_TOKEN,
             SALESBOT_OPS_PORT=str(ops_port),
             SALESBOT_LOG_FORMAT="json",
-        ) as served:
-            served.port = ops_port
-            served.wait_healthy()
-            sockets.wait_connections(1)
-            event = json.loads(
-                event_body(
-                    {"type": "app_home_opened", "user": "UDANA", "channel": "D0", "tab": "home"},
-                    event_id="EvSocket",
-                )
+        ) as served,
+    ):
+        served.port = ops_port
+        served.wait_healthy()
+        sockets.wait_connections(1)
+        event = json.loads(
+            event_body(
+                {"type": "app_home_opened", "user": "UDANA", "channel": "D0", "tab": "home"},
+                event_id="EvSocket",
             )
-            envelope = sockets.wait_ack(sockets.send("events_api", event))
-            slack.wait_for("views.publish")
-            status, text = served.request("GET", "/metrics")
-            code, logged = served.stop(signal.SIGINT)
+        )
+        envelope = sockets.wait_ack(sockets.send("events_api", event))
+        slack.wait_for("views.publish")
+        status, text = served.request("GET", "/metrics")
+        code, logged = served.stop(signal.SIGINT)
     assert envelope.acknowledged
     assert status == 200
     samples = {

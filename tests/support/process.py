@@ -14,6 +14,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from sqlalchemy import Engine
+
 from tests.support.app import BOT_TOKEN, SIGNING_SECRET, WAIT_SECONDS
 from tests.support.signing import signed_headers
 
@@ -66,13 +68,13 @@ class ServeProcess:
 
 @contextmanager
 def serve_process(
-    database_url: str, api_url: str, *, mode: str = "http", **env: str
+    engine: Engine, api_url: str, *, mode: str = "http", **env: str
 ) -> Iterator[ServeProcess]:
     """Run ``salesbot serve`` (the image's command) against a database and a stand-in Slack."""
     port = free_port()
     environment = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "SALESBOT_"))},
-        "DATABASE_URL": database_url,
+        "DATABASE_URL": engine.url.render_as_string(hide_password=False),
         "SLACK_BOT_TOKEN": BOT_TOKEN,
         "SLACK_SIGNING_SECRET": SIGNING_SECRET,
         "SLACK_API_URL": api_url,
