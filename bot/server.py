@@ -265,10 +265,10 @@ class _Handler(SocketModeHandler):
         self._idle = threading.Condition()
 
     def handle(self, client: BaseSocketModeClient, req: SocketModeRequest) -> None:
-        if self.draining:
-            # Not acknowledged: Slack sends events again to another connection.
-            return
         with self._idle:
+            if self.draining:
+                # Not acknowledged: Slack sends events again to another connection.
+                return
             self._in_flight += 1
         started = time.perf_counter()
         try:
@@ -280,8 +280,10 @@ class _Handler(SocketModeHandler):
                 self._in_flight -= 1
                 self._idle.notify_all()
 
-    def wait_acks(self, timeout: float) -> bool:
+    def drain(self, timeout: float) -> bool:
+        """Take no new requests; wait for the acks in flight. False if ``timeout`` passed."""
         with self._idle:
+            self.draining = True
             return self._idle.wait_for(lambda: self._in_flight == 0, timeout=timeout)
 
 
@@ -330,8 +332,7 @@ class SocketModeService:
 
     def stop_taking_requests(self, timeout: float) -> None:
         """Stop acknowledging new requests, let acks in flight finish, close the socket."""
-        self.handler.draining = True
-        if not self.handler.wait_acks(timeout):
+        if not self.handler.drain(timeout):
             logger.warning("acknowledgements still running after %.0f s", timeout)
         client: Any = self.handler.client
         client.auto_reconnect_enabled = False
