@@ -14,8 +14,10 @@ clients (``websockets``, ``aiohttp``) need Bolt's ``AsyncApp``; this app is a sy
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -29,6 +31,7 @@ from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_sdk.errors import SlackApiError
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.socket_mode.request import SocketModeRequest
+from slack_sdk.socket_mode.websocket_client import SocketModeClient
 from waitress.server import create_server
 
 from bot.app import ConfigurationError
@@ -255,11 +258,36 @@ class HttpService:
 # Socket Mode -----------------------------------------------------------------------------
 
 
+class _Client(SocketModeClient):
+    """slack_sdk's websocket-client client, replacing a connection without a 10 s stall.
+
+    When Slack asks for a new connection (``disconnect``), the client opens one and closes
+    the old from another thread; the old one's reader sits in ``select()`` on a socket that
+    is closed under it, which does not wake it, so it noticed only at its 10 s timeout and
+    the new connection waited for it (measured: 10.5 s instead of 0.5 s). Shutting the old
+    socket's reading side first wakes the reader at once.
+    """
+
+    def connect(self) -> None:
+        replaced = getattr(self.current_session, "sock", None)
+        raw = getattr(replaced, "sock", None)
+        if raw is not None:
+            with contextlib.suppress(OSError):
+                raw.shutdown(socket.SHUT_RD)
+        super().connect()
+
+
 class _Handler(SocketModeHandler):
     """Bolt's handler, plus: no new work while draining, ack timing, a request id."""
 
-    def __init__(self, app: App, **kwargs: Any) -> None:
-        super().__init__(app, **kwargs)
+    def __init__(self, app: App, *, app_token: str, concurrency: int) -> None:
+        # Bolt's own __init__ would start a stock client's threads; this one uses _Client.
+        self.app = app
+        self.app_token = app_token
+        self.client = _Client(
+            app_token=app_token, logger=app.logger, web_client=app.client, concurrency=concurrency
+        )
+        self.client.socket_mode_request_listeners.append(self.handle)
         self.draining = False
         self._in_flight = 0
         self._idle = threading.Condition()
@@ -314,7 +342,6 @@ class SocketModeService:
         self.handler = _Handler(
             app,
             app_token=app_token(services.settings),
-            web_client=app.client,
             concurrency=max(10, services.settings.http_threads),
         )
 
