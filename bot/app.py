@@ -19,7 +19,7 @@ from slack_sdk.http_retry import default_retry_handlers
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
 import handlers
-from bot.metrics import WORK_QUEUE_DEPTH
+from bot.metrics import WORK_QUEUE_DEPTH, ScrapeGauge, add_scrape_gauge
 from handlers.home import republish_failed_homes
 from handlers.render_pool import RenderPool, attach_render_pool
 from handlers.safely import LISTENER_ERRORS
@@ -136,8 +136,14 @@ def create_app(services: Services, *, client: WebClient | None = None) -> App:
     )
     app.error(_answer_plainly)
     handlers.register_all(app, services)
-    database_health(services.sessions).on_recovery(
-        functools.partial(republish_failed_homes, services, web_client)
+    health = database_health(services.sessions)
+    health.on_recovery(functools.partial(republish_failed_homes, services, web_client))
+    add_scrape_gauge(
+        ScrapeGauge(
+            "salesbot_database_up",
+            "1 unless the database failed and has not answered since.",
+            lambda: 1.0 if health.up else 0.0,
+        )
     )
     if settings.render_processes:
         # The workers open the very database the app's sessions use.

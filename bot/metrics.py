@@ -7,7 +7,8 @@ here and elsewhere is named ``salesbot_*`` and listed in docs/operations.md.
 
 Where the numbers come from:
 
-- here: acknowledgements, the work queue, digests, the database's health;
+- here: acknowledgements, the work queue, digests; the database's health (read from
+  ``storage.health`` when scraped, see ``bot.app``);
 - ``handlers.safely``: listener errors; ``handlers.home``: Home tab publishes;
 - ``insights.llm``: model calls, their latency, tokens and fallbacks;
 - ``insights.service``: the Deal Insights answer cache.
@@ -58,7 +59,6 @@ DIGESTS = Counter(
     "Digests by kind and outcome (sent, skipped, failed, not_claimed).",
     ["kind", "outcome"],
 )
-DATABASE_UP = Gauge("salesbot_database_up", "1 when the database answered its last check.")
 
 
 def count_digests(report: DeliveryReport) -> None:

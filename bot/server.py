@@ -36,7 +36,7 @@ from waitress.server import create_server
 
 from bot.app import ConfigurationError
 from bot.logs import request_context
-from bot.metrics import ACK_SECONDS, CONTENT_TYPE, DATABASE_UP, METRICS_PATH, exposition
+from bot.metrics import ACK_SECONDS, CONTENT_TYPE, METRICS_PATH, exposition
 from handlers.services import AppSettings, Services
 from storage.health import database_health
 
@@ -56,9 +56,7 @@ SOCKET_CLOSE_SECONDS = 15.0
 
 def database_is_healthy(services: Services) -> bool:
     """True when a trivial query succeeds (a change is logged once, not every check)."""
-    healthy = database_health(services.sessions).check()
-    DATABASE_UP.set(1 if healthy else 0)
-    return healthy
+    return database_health(services.sessions).check()
 
 
 # Signed requests -------------------------------------------------------------------------

@@ -377,6 +377,7 @@ def test_a_database_outage_is_logged_once_and_home_tabs_are_published_when_it_en
         for n, user in enumerate(["UDANA", "UEVE", "UDANA"]):
             running_app.open_home(user, event_id=f"EvDown{n}")
         assert running_app.request("GET", "/health").status == 503
+        assert "salesbot_database_up 0.0" in running_app.request("GET", "/metrics").body
         assert running_app.slack.calls_to("views.publish") == []
         sessions.configure(bind=working)
         running_app.slack.wait_for("views.publish", count=2)
