@@ -348,6 +348,7 @@ class SocketModeService:
         try:
             self.handler.connect()  # asks Slack for the URL now: a refused token shows here
         except SlackApiError as error:
+            self.close()
             raise ConfigurationError(
                 f"Slack refused the Socket Mode connection ({error.response.get('error', '?')}): "
                 "check SLACK_APP_TOKEN (an xapp- token with connections:write)"
