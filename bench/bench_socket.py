@@ -59,8 +59,8 @@ def _app(kind: str, api_url: str, processes: int, stop: Any) -> None:
     from bot.app import create_app, work_pool
     from bot.server import SocketModeService
     from bot.settings import load_settings
-    from handlers.render_pool import render_pool
-    from handlers.services import Services
+    from handlers.slack.render_pool import render_pool
+    from handlers.slack.services import Services
     from storage.db import make_engine, session_factory, upgrade
 
     engine = make_engine(f"sqlite:///{Path(tempfile.mkdtemp()) / 'bench.sqlite3'}")

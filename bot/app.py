@@ -20,10 +20,10 @@ from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
 import handlers
 from bot.metrics import WORK_QUEUE_DEPTH, ScrapeGauge, add_scrape_gauge
-from handlers.home import republish_failed_homes
-from handlers.render_pool import RenderPool, attach_render_pool
-from handlers.safely import LISTENER_ERRORS
-from handlers.services import Services
+from handlers.slack.home_tab import republish_failed_homes
+from handlers.slack.render_pool import RenderPool, attach_render_pool
+from handlers.slack.safely import LISTENER_ERRORS
+from handlers.slack.services import Services
 from storage.health import database_health, describe, is_outage
 
 logger = logging.getLogger(__name__)

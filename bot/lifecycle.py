@@ -24,11 +24,11 @@ from types import FrameType
 from slack_bolt import App
 
 from bot.app import work_pool
-from bot.scheduler import DigestScheduler
+from bot.jobs import BackgroundJobs
 from bot.server import HttpService, SocketModeService, make_http_server
 from bot.settings import Settings
-from handlers.render_pool import render_pool
-from handlers.services import Services
+from handlers.slack.render_pool import render_pool
+from handlers.slack.services import Services
 
 logger = logging.getLogger(__name__)
 
@@ -44,7 +44,7 @@ class Running:
     settings: Settings
     socket: SocketModeService | None = None
     http: HttpService | None = None
-    digests: DigestScheduler | None = None
+    jobs: BackgroundJobs | None = None
     stopped: threading.Event = field(default_factory=threading.Event)
 
     def stop(self) -> None:
@@ -59,8 +59,8 @@ class Running:
             self.socket.stop_taking_requests(timeout=min(left(), 5.0))
         elif self.http is not None:
             self.http.stop(timeout=left())
-        if self.digests is not None:
-            _bounded(self.digests.shutdown, left(), "the digest scheduler")
+        if self.jobs is not None:
+            _bounded(self.jobs.shutdown, left(), "the background jobs")
         if not work_pool(self.app).wait_idle(left()):
             logger.warning("work after acks still running after %.0f s: exiting anyway", grace)
         work_pool(self.app).shutdown(wait=False, cancel_futures=True)
@@ -83,11 +83,9 @@ def _bounded(step: Callable[[], None], timeout: float, what: str) -> None:
         logger.warning("%s did not stop within %.0f s", what, timeout)
 
 
-def start(
-    app: App, services: Services, settings: Settings, digests: DigestScheduler | None
-) -> Running:
+def start(app: App, services: Services, settings: Settings, jobs: BackgroundJobs | None) -> Running:
     """Start the configured transport (and, in Socket Mode, the operations port)."""
-    running = Running(app=app, services=services, settings=settings, digests=digests)
+    running = Running(app=app, services=services, settings=settings, jobs=jobs)
     if settings.slack_mode == "http":
         server = make_http_server(app, services, host=settings.host, port=settings.port)
         running.http = HttpService(server).start()
@@ -108,7 +106,7 @@ def start(
 
 
 def serve_until_signalled(
-    app: App, services: Services, settings: Settings, digests: DigestScheduler | None
+    app: App, services: Services, settings: Settings, jobs: BackgroundJobs | None
 ) -> None:
     """Serve until SIGTERM or SIGINT, then stop gracefully (the caller exits 0)."""
     stop_requested = threading.Event()
@@ -120,7 +118,7 @@ def serve_until_signalled(
 
     previous = {sig: signal.signal(sig, on_signal) for sig in STOP_SIGNALS}
     try:
-        running = start(app, services, settings, digests)
+        running = start(app, services, settings, jobs)
         stop_requested.wait()
         running.stop()
     finally:

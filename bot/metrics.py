@@ -9,7 +9,7 @@ Where the numbers come from:
 
 - here: acknowledgements, the work queue, digests; the database's health (read from
   ``storage.health`` when scraped, see ``bot.app``);
-- ``handlers.safely``: listener errors; ``handlers.home``: Home tab publishes;
+- ``handlers.slack.safely``: listener errors; ``handlers.slack.home_tab``: Home tab publishes;
 - ``insights.llm``: model calls, their latency, tokens and fallbacks;
 - ``insights.service``: the Deal Insights answer cache.
 
@@ -35,7 +35,7 @@ from prometheus_client import (
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from bot.delivery import DeliveryReport
+from bot.digests.deliver import DeliveryReport
 
 logger = logging.getLogger(__name__)
 

@@ -37,7 +37,7 @@ from waitress.server import create_server
 from bot.app import ConfigurationError
 from bot.logs import request_context
 from bot.metrics import ACK_SECONDS, CONTENT_TYPE, METRICS_PATH, exposition
-from handlers.services import AppSettings, Services
+from handlers.slack.services import AppSettings, Services
 from storage.health import database_health
 
 if TYPE_CHECKING:

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from handlers import ids
+from handlers.slack import ids
 from tests.builders import CRM
 from tests.support.app import RunningApp, start_app
 from tests.support.signing import event_body, slash_command_body

@@ -12,7 +12,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy.orm import Session
 
 from bot.logs import configure_logging
-from handlers import ids
+from handlers.slack import ids
 from tests.builders import CRM
 from tests.support.app import RunningApp
 

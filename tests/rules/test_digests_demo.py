@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from bot.digests import crm_risk_source
+from bot.digests.compose import crm_risk_source
 from rules.actions import evaluate, open_actions
 from rules.digests import DigestSources, manager_digest, rep_digest
 from rules.permissions import can_view_deal
@@ -158,8 +158,8 @@ def test_a_manager_digest_never_includes_another_teams_deals(
 def test_the_demo_section_shows_the_demo_reps_digest(demo: tuple[Session, DemoOrg]) -> None:
     from rich.console import Console
 
-    from bot.commands_digest import digest_section
-    from bot.terminal import TerminalContext, render_sections
+    from bot.terminal.digest import digest_section
+    from bot.terminal.sections import TerminalContext, render_sections
 
     session, org = demo
     dana = session.get(User, org.rep_id)
@@ -188,8 +188,8 @@ def test_the_demo_managers_digest_puts_the_featured_deal_at_risk_and_dana_first(
 def test_the_demo_reps_guided_actions_by_category_with_their_buttons(
     demo: tuple[Session, DemoOrg],
 ) -> None:
-    from handlers import ids
     from handlers.render.digest import render_rep_digest
+    from handlers.slack import ids
 
     session, org = demo
     digest = rep_digest(session, user_id=org.rep_id, now=NOW)
