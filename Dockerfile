@@ -14,6 +14,7 @@ COPY handlers ./handlers
 COPY rules ./rules
 COPY insights ./insights
 COPY storage ./storage
+COPY connectors ./connectors
 # --no-deps: everything came from the lock above; nothing is resolved again here.
 RUN /opt/salesbot/bin/pip install --no-deps . \
  && /opt/salesbot/bin/pip uninstall --yes pip

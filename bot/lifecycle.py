@@ -6,7 +6,8 @@ The order of a stop matters, each step bounded by ``SALESBOT_SHUTDOWN_SECONDS``:
    events to another replica's connection), lets acks in flight finish and closes the
    socket with a close frame; HTTP mode closes its listener after answering what it holds;
 2. stop the digest scheduler: nothing more is claimed, sends in flight finish, and claims
-   not yet sent are released so another replica's next tick sends them at once;
+   not yet sent are released so another replica's next tick sends them at once; stop the
+   HubSpot sync and release its lease (a sync still running stops at its next renewal);
 3. let the work after acks finish (Home tabs, answers, insights);
 4. close the operations port and the Socket Mode client's threads; exit 0.
 """
@@ -20,6 +21,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import FrameType
+from typing import TYPE_CHECKING
 
 from slack_bolt import App
 
@@ -29,6 +31,11 @@ from bot.server import HttpService, SocketModeService, make_http_server
 from bot.settings import Settings
 from handlers.slack.render_pool import render_pool
 from handlers.slack.services import Services
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import WSGIApplication
+
+    from bot.hubspot import HubSpotWorker
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +52,7 @@ class Running:
     socket: SocketModeService | None = None
     http: HttpService | None = None
     jobs: BackgroundJobs | None = None
+    hubspot: HubSpotWorker | None = None
     stopped: threading.Event = field(default_factory=threading.Event)
 
     def stop(self) -> None:
@@ -61,6 +69,8 @@ class Running:
             self.http.stop(timeout=left())
         if self.jobs is not None:
             _bounded(self.jobs.shutdown, left(), "the background jobs")
+        if self.hubspot is not None:
+            _bounded(self.hubspot.stop, left(), "the HubSpot sync")
         if not work_pool(self.app).wait_idle(left()):
             logger.warning("work after acks still running after %.0f s: exiting anyway", grace)
         work_pool(self.app).shutdown(wait=False, cancel_futures=True)
@@ -83,11 +93,24 @@ def _bounded(step: Callable[[], None], timeout: float, what: str) -> None:
         logger.warning("%s did not stop within %.0f s", what, timeout)
 
 
-def start(app: App, services: Services, settings: Settings, jobs: BackgroundJobs | None) -> Running:
-    """Start the configured transport (and, in Socket Mode, the operations port)."""
-    running = Running(app=app, services=services, settings=settings, jobs=jobs)
+def start(
+    app: App,
+    services: Services,
+    settings: Settings,
+    jobs: BackgroundJobs | None,
+    *,
+    hubspot: HubSpotWorker | None = None,
+    routes: dict[str, WSGIApplication] | None = None,
+) -> Running:
+    """Start the configured transport (and, in Socket Mode, the operations port).
+
+    ``routes`` (HubSpot's webhooks) are served in HTTP mode, beside ``/slack/events``.
+    """
+    running = Running(app=app, services=services, settings=settings, jobs=jobs, hubspot=hubspot)
     if settings.slack_mode == "http":
-        server = make_http_server(app, services, host=settings.host, port=settings.port)
+        server = make_http_server(
+            app, services, host=settings.host, port=settings.port, routes=routes
+        )
         running.http = HttpService(server).start()
         logger.info(
             "serving Slack requests on http://%s:%s/slack/events (and /health, /metrics)",
@@ -106,7 +129,13 @@ def start(app: App, services: Services, settings: Settings, jobs: BackgroundJobs
 
 
 def serve_until_signalled(
-    app: App, services: Services, settings: Settings, jobs: BackgroundJobs | None
+    app: App,
+    services: Services,
+    settings: Settings,
+    jobs: BackgroundJobs | None,
+    *,
+    hubspot: HubSpotWorker | None = None,
+    routes: dict[str, WSGIApplication] | None = None,
 ) -> None:
     """Serve until SIGTERM or SIGINT, then stop gracefully (the caller exits 0)."""
     stop_requested = threading.Event()
@@ -118,7 +147,7 @@ def serve_until_signalled(
 
     previous = {sig: signal.signal(sig, on_signal) for sig in STOP_SIGNALS}
     try:
-        running = start(app, services, settings, jobs)
+        running = start(app, services, settings, jobs, hubspot=hubspot, routes=routes)
         stop_requested.wait()
         running.stop()
     finally:

@@ -123,9 +123,14 @@ def _answer(
 
 
 def build_wsgi(
-    app: App | None, health: Callable[[], bool], *, signing_secret: str = ""
+    app: App | None,
+    health: Callable[[], bool],
+    routes: dict[str, WSGIApplication] | None = None,
+    *,
+    signing_secret: str = "",
 ) -> WSGIApplication:
-    """The WSGI application: ``/health``, ``/metrics`` and (with ``app``) Slack's requests.
+    """The WSGI application: ``/health``, ``/metrics``, ``routes`` (path -> application,
+    e.g. HubSpot's webhooks) and (with ``app``) Slack's requests.
 
     A Slack request's signature is checked before Bolt sees the body (Bolt parses first):
     an unsigned or forged request gets 401, a signed one that is not a Slack request 400,
@@ -133,10 +138,13 @@ def build_wsgi(
     """
     slack = SlackRequestHandler(app, path=EVENTS_PATH) if app is not None else None
     verifier = SignatureVerifier(signing_secret) if signing_secret else None
+    routes = routes or {}
 
     def application(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
         method = environ.get("REQUEST_METHOD")
+        if path in routes:
+            return routes[path](environ, start_response)
         if path == HEALTH_PATH and method in {"GET", "HEAD"}:
             healthy = health()
             body = json.dumps({"status": "ok" if healthy else "unavailable"}).encode()
@@ -192,7 +200,13 @@ def _signed(verifier: SignatureVerifier, body: bytes, environ: WSGIEnvironment) 
 
 
 def make_http_server(
-    app: App | None, services: Services, *, host: str, port: int, threads: int | None = None
+    app: App | None,
+    services: Services,
+    *,
+    host: str,
+    port: int,
+    threads: int | None = None,
+    routes: dict[str, WSGIApplication] | None = None,
 ) -> BaseWSGIServer | MultiSocketServer:
     """A waitress server (not yet running); port 0 picks a free one.
 
@@ -206,7 +220,9 @@ def make_http_server(
     secret_value = secret.get_secret_value() if secret is not None else ""
     if app is not None and not secret_value:
         raise ConfigurationError("SLACK_SIGNING_SECRET is not set: HTTP mode needs it")
-    wsgi = build_wsgi(app, lambda: database_is_healthy(services), signing_secret=secret_value)
+    wsgi = build_wsgi(
+        app, lambda: database_is_healthy(services), routes, signing_secret=secret_value
+    )
     return create_server(
         wsgi,
         host=host,

@@ -11,6 +11,7 @@ import os
 import re
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +51,13 @@ def test_the_image_is_slim_non_root_locked_and_runs_salesbot_serve() -> None:
     final = DOCKERFILE.rsplit("FROM ", 1)[1]
     assert "COPY --from=build /opt/salesbot /opt/salesbot" in final
     assert "apt-get" not in final and "pip install" not in final
+
+
+def test_the_image_copies_every_package_salesbot_installs() -> None:
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    packages = pyproject["tool"]["setuptools"]["packages"]["find"]["include"]
+    copied = {line.split()[0] for line in _instruction("COPY")}
+    assert {p.rstrip("*") for p in packages} <= copied
 
 
 def test_compose_migrates_once_then_runs_two_replicas() -> None:

@@ -20,6 +20,7 @@ def serve(
     """Run the Slack app until SIGTERM or Ctrl-C, then stop gracefully."""
     # Slack, the web server and the scheduler load here: no other command needs them.
     from bot.app import ConfigurationError, create_app
+    from bot.hubspot import start_hubspot
     from bot.jobs import start_background_jobs
     from bot.lifecycle import serve_until_signalled
     from bot.logs import configure_logging
@@ -30,13 +31,14 @@ def serve(
     configure_logging(level=settings.log_level, log_format=settings.log_format)
     store = store_or_exit(settings)
     services = Services(sessions=store.sessions, settings=settings)
-    jobs = None
+    jobs = hubspot = None
     try:
         app = create_app(services)
         if settings.slack_mode == "socket":
             app_token(settings)  # a missing token is said before anything starts
         jobs = start_background_jobs(services, app.client) if with_digests else None
-        serve_until_signalled(app, services, settings, jobs)
+        hubspot, routes = start_hubspot(settings, store.engine, services, app.client)
+        serve_until_signalled(app, services, settings, jobs, hubspot=hubspot, routes=routes)
     except ConfigurationError as error:
         fail(str(error))
     except KeyboardInterrupt:
@@ -44,6 +46,8 @@ def serve(
     finally:
         if jobs is not None:
             jobs.shutdown()
+        if hubspot is not None:
+            hubspot.stop()
 
 
 def register(app: typer.Typer) -> None:

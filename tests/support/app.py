@@ -281,6 +281,7 @@ def start_app(
     clock: Callable[[], datetime],
     register: Callable[[App, Services], None] | None = None,
     socket: SocketModeStandIn | None = None,
+    routes: Callable[[App, Services], dict[str, Any]] | None = None,
     **settings: Any,
 ) -> Iterator[RunningApp]:
     """Serve a fresh app on a free loopback port until the block ends.
@@ -292,6 +293,7 @@ def start_app(
         register: Extra listeners to wire (e.g. a trivial one for a benchmark floor).
         socket: A started Socket Mode stand-in: the app connects over Socket Mode and the
             requests travel over it; else they are signed HTTP requests.
+        routes: Extra WSGI routes of the server (path -> application), e.g. HubSpot's webhooks.
         settings: Overrides of ``app_settings``.
     """
     if socket is not None:
@@ -308,8 +310,9 @@ def start_app(
     connection = SocketModeService(app, services).start() if socket is not None else None
     if socket is not None:
         socket.wait_connections(1)
+    extra = routes(app, services) if routes is not None else None
     server = make_http_server(
-        None if socket is not None else app, services, host="127.0.0.1", port=0
+        None if socket is not None else app, services, host="127.0.0.1", port=0, routes=extra
     )
     thread = threading.Thread(target=server.run, name="waitress", daemon=True)
     thread.start()
