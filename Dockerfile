@@ -15,8 +15,10 @@ COPY rules ./rules
 COPY insights ./insights
 COPY storage ./storage
 COPY connectors ./connectors
-# --no-deps: everything came from the lock above; nothing is resolved again here.
-RUN /opt/salesbot/bin/pip install --no-deps . \
+# The language catalogues are compiled (.mo), never committed; then --no-deps: everything
+# came from the lock above, nothing is resolved again here.
+RUN /opt/salesbot/bin/pybabel compile -D salesbot -d handlers/i18n/locale \
+ && /opt/salesbot/bin/pip install --no-deps . \
  && /opt/salesbot/bin/pip uninstall --yes pip
 
 # Stage 2: only the interpreter and the environment; no compiler, no pip, no sources.

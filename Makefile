@@ -11,7 +11,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml $(DEV_LOCK) 2>/dev/null |
 COMPILE := pip compile pyproject.toml --universal --python-version 3.11 --quiet \
 	--custom-compile-command "make lock"
 
-.PHONY: demo test lint bench serve clean lock lock-upgrade lock-check
+.PHONY: demo test lint bench serve clean messages catalogues lock lock-upgrade lock-check
 
 $(STAMP): pyproject.toml $(DEV_LOCK)
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -24,7 +24,20 @@ $(STAMP): pyproject.toml $(DEV_LOCK)
 	@rm -f $(VENV)/.installed-*
 	@touch $(VENV)/.installed-$$(cat pyproject.toml $(DEV_LOCK) | cksum | cut -d' ' -f1)
 
-demo: $(STAMP)
+# The compiled catalogues (.mo) are built, never committed: every target that runs the app
+# compiles them first (pybabel compile only rewrites what changed).
+LOCALES := handlers/i18n/locale
+catalogues: $(STAMP)
+	$(BIN)/pybabel compile -D salesbot -d $(LOCALES) --statistics
+
+# Re-extract the English strings and merge them into every catalogue (then translate).
+messages: $(STAMP)
+	$(BIN)/pybabel extract -F babel.cfg -k N_ -k ngettext:1,2 -o $(LOCALES)/salesbot.pot \
+		--no-location --sort-output --project salesbot --no-wrap .
+	$(BIN)/pybabel update -D salesbot -i $(LOCALES)/salesbot.pot -d $(LOCALES) \
+		--no-fuzzy-matching --ignore-obsolete --no-wrap
+
+demo: catalogues
 	$(BIN)/salesbot demo
 
 lint: $(STAMP)
@@ -32,7 +45,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-test: lint
+test: lint catalogues
 	$(BIN)/pytest -n 2
 
 bench: $(STAMP)

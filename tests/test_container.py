@@ -47,6 +47,7 @@ def test_the_image_is_slim_non_root_locked_and_runs_salesbot_serve() -> None:
     assert json.loads(_instruction("CMD")[-1]) == ["salesbot", "serve"]
     runs = " ".join(_instruction("RUN"))
     assert "-r requirements.lock" in runs and "--no-deps ." in runs
+    assert "pybabel compile" in runs  # the catalogues make compiles, the image compiles too
     # The final stage copies the environment only: no compiler or pip reaches it.
     final = DOCKERFILE.rsplit("FROM ", 1)[1]
     assert "COPY --from=build /opt/salesbot /opt/salesbot" in final
