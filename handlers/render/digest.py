@@ -158,7 +158,8 @@ def _meeting_block(meeting: MeetingLine, zone: ZoneInfo) -> Block:
     return section(text)
 
 
-def _action_blocks(action: ActionLine) -> list[Block]:
+def action_line_blocks(action: ActionLine) -> list[Block]:
+    """One guided action with the digest's buttons: Start, Done, and the feedback menu."""
     return [
         section(
             f"*{escape(action_title(action.title, action.title_template, action.title_value))}*"
@@ -270,7 +271,7 @@ def render_rep_digest(digest: RepDigest, *, home: str | None = None) -> list[Blo
                 continue
             blocks.append(context(_(ACTION_CATEGORY_LABELS[category])))
             for action in in_category:
-                blocks += _action_blocks(action)
+                blocks += action_line_blocks(action)
         more = digest.actions_total - len(digest.actions)
         if more > 0:
             blocks.append(

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import logging
 import threading
+from datetime import timedelta
 from typing import Any
 
 from prometheus_client import Counter
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 from sqlalchemy.exc import SQLAlchemyError
 
 from handlers.render.kit import context, header, section
@@ -25,8 +27,12 @@ from handlers.slack.services import PerStore, Services
 from rules.guided_actions import evaluate
 from storage.db import unit_of_work
 from storage.health import database_health, is_outage
+from storage.published_homes import open_homes, remember_home
 
 logger = logging.getLogger(__name__)
+
+# Slack never says a Home tab closed: one published this recently counts as open.
+OPEN_HOME_WINDOW = timedelta(hours=12)
 
 HOME_PUBLISHES = Counter(
     "salesbot_home_publishes_total",
@@ -179,6 +185,50 @@ def _render_and_publish(
         )
     if rendered is not None:
         _publish(client, slack_user_id, rendered.blocks, rendered.state)
+        _remember(services, asker.user_id, slack_user_id, rendered.state)
+
+
+def _remember(services: Services, user_id: int, slack_user_id: str, state: ViewState) -> None:
+    """Note the tab as open, so a change to the user's actions re-publishes it."""
+    try:
+        with unit_of_work(services.sessions) as session:
+            remember_home(
+                session,
+                user_id=user_id,
+                slack_user_id=slack_user_id,
+                state=state.encode(),
+                now=services.clock(),
+            )
+    except SQLAlchemyError:
+        logger.warning("could not note the Home tab of user %s as open", user_id, exc_info=True)
+
+
+def republish_open_homes(services: Services, client: WebClient, user_ids: set[int]) -> int:
+    """Re-publish, where the user left it, each open Home tab of ``user_ids``; return how many.
+
+    Called after the background evaluation changed these users' guided actions (a meeting
+    ended an hour ago, a task became due today): a tab left open shows it without a click.
+    A tab published within ``OPEN_HOME_WINDOW`` counts as open (Slack reports no closing).
+    """
+    since = services.clock() - OPEN_HOME_WINDOW
+    with services.sessions() as session:
+        homes = [
+            (h.slack_user_id, h.state) for h in open_homes(session, user_ids=user_ids, since=since)
+        ]
+    published = 0
+    for slack_user_id, encoded in homes:
+        try:
+            state = ViewState.decode(encoded)
+        except BadState:
+            state = ViewState()
+        who = Acting(services, client, slack_user_id)
+        try:
+            publish_home(who, state=state, ticket=take_home_ticket(services, slack_user_id))
+        except SlackApiError:
+            logger.warning("could not re-publish the Home tab of %s", slack_user_id, exc_info=True)
+            continue
+        published += 1
+    return published
 
 
 def _refresh_actions(services: Services, user_id: int) -> None:

@@ -429,6 +429,7 @@ RULES: tuple[Rule, ...] = (
             _more_than_days_since_reengaged(30),
         ),
         episode=p.latest_engagement(C),
+        narrow=p.contact_engaged_recently(30),
     ),
     Rule(
         number=4,
@@ -628,6 +629,7 @@ RULES: tuple[Rule, ...] = (
         criteria=(p.assigned_to_you("contact"), _target_account(), p.engaged_within(C, 7)),
         expiry=(p.more_than_days_since_engaged(C, 7),),
         episode=p.latest_engagement(C),
+        narrow=p.contact_engaged_recently(7),
     ),
     Rule(
         number=15,
@@ -640,6 +642,7 @@ RULES: tuple[Rule, ...] = (
         criteria=(p.assigned_to_you("lead"), p.open_stage("lead"), p.engaged_within(L, 7)),
         expiry=(p.more_than_days_since_engaged(L, 7),),
         episode=p.latest_engagement(L),
+        narrow=p.lead_engaged_recently(7),
     ),
     Rule(
         number=16,

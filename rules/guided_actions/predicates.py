@@ -29,6 +29,7 @@ from sqlalchemy import (
     or_,
     select,
     true,
+    union,
 )
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -757,3 +758,49 @@ def activity_category(entity: Any) -> ColumnElement[str]:
         ),
         else_="all",
     )
+
+
+# (kinds, column) pairs whose time is an engagement (``engaged_at``), each indexed.
+_ENGAGEMENT_TIMES: tuple[tuple[tuple[ActivityKind, ...], str], ...] = (
+    ((ActivityKind.EMAIL,), "occurred_at"),
+    ((ActivityKind.EMAIL,), "replied_at"),
+    ((ActivityKind.EMAIL,), "clicked_at"),
+    ((ActivityKind.EMAIL,), "opened_at"),
+    ((ActivityKind.MEETING, ActivityKind.CALL), "ends_at"),
+    ((ActivityKind.CALL,), "starts_at"),
+)
+
+
+def _recently_engaged_links(link: Any, key: str, c: Ctx, days: int) -> Any:
+    """Records linked to an activity with an engagement time in the last ``days``: a superset
+    of those that engaged (every time ``engaged_at`` can take), one index range each."""
+    a = shared_alias(Activity)
+    since = c.now - timedelta(days=days)
+    parts = [
+        select(getattr(link, key))
+        .select_from(link.table)
+        .join(a.table, a.id == link.activity_id)
+        .where(a.kind.in_(kinds), getattr(a, column) >= since, getattr(a, column) <= c.now)
+        .correlate(None)
+        for kinds, column in _ENGAGEMENT_TIMES
+    ]
+    return union(*parts)
+
+
+def contact_engaged_recently(days: int) -> Callable[[Ctx], Any]:
+    def sql(c: Ctx) -> ColumnElement[bool]:
+        ac = shared_alias(ActivityContact)
+        return c.subject.id.in_(_recently_engaged_links(ac, "contact_id", c, days))
+
+    return sql
+
+
+def lead_engaged_recently(days: int) -> Callable[[Ctx], Any]:
+    def sql(c: Ctx) -> ColumnElement[bool]:
+        al, ac = shared_alias(ActivityLead), shared_alias(ActivityContact)
+        return or_(
+            c.subject.id.in_(_recently_engaged_links(al, "lead_id", c, days)),
+            c.subject.contact_id.in_(_recently_engaged_links(ac, "contact_id", c, days)),
+        )
+
+    return sql

@@ -48,6 +48,7 @@ from storage.models.digests import (
     TeamDigestSettings,
 )
 from storage.models.insights import CachedInsight, InsightFeedback, InsightRequest
+from storage.models.nudges import NudgeClaim, NudgeSettings, NudgeStatus
 from storage.models.org import (
     DealVisibility,
     Goal,
@@ -58,11 +59,13 @@ from storage.models.org import (
     UserPreferences,
     WorkspaceSettings,
 )
-from storage.models.slack import SlackReceipt
+from storage.models.slack import PublishedHome, SlackReceipt
 from storage.models.sync import ApiUsage, SyncCursor, SyncLease, WebhookEvent
+from storage.models.timing import ActionClock
 
 __all__ = [
     "OPEN_TASK_STATUSES",
+    "ActionClock",
     "ActionFeedback",
     "ActionObject",
     "ActionState",
@@ -97,10 +100,14 @@ __all__ = [
     "InsightRequest",
     "Lead",
     "MeetingOutcome",
+    "NudgeClaim",
+    "NudgeSettings",
+    "NudgeStatus",
     "OwnedObject",
     "Pipeline",
     "PipelineObject",
     "PipelineStage",
+    "PublishedHome",
     "RecordChange",
     "Role",
     "Sequence",

@@ -394,3 +394,30 @@ def test_the_scheduler_forgets_slack_receipts_older_than_a_day(sqlite_engine: En
         # The old event would be applied again; the recent one is still remembered.
         assert claim_once(session, "event:old", now=at) is True
         assert claim_once(session, "event:recent", now=at) is False
+
+
+def test_the_guided_action_tick_tells_whose_actions_changed_and_nudges(
+    sqlite_engine: Engine,
+) -> None:
+    at = BERLIN_EIGHT
+    with Session(sqlite_engine) as session:
+        crm = CRM(session, at)
+        rep = crm.user(slack_user_id="UREP")
+        crm.meeting(rep, starts_at=at + timedelta(seconds=10))
+        rep_id = rep.id
+        session.commit()
+    changed: list[set[int]] = []
+    nudged: list[bool] = []
+    with running_standin() as slack:
+        jobs = BackgroundJobs(
+            _scheduler(sqlite_engine, slack, at),
+            on_actions_changed=changed.append,
+            nudge=lambda: nudged.append(True),
+        )
+        first = jobs.tick_actions(at)
+        assert first is not None and first.full
+        later = jobs.tick_actions(at + timedelta(seconds=20))
+    assert later is not None and not later.full
+    # The meeting started: "follow up on your meeting" appeared for its owner.
+    assert changed[-1] == {rep_id}
+    assert len(nudged) == 2  # nudges are looked at on every tick
