@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from sqlalchemy import Engine, select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from bot.settings import Settings
@@ -163,12 +164,20 @@ class HubSpotWorker:
         return self
 
     def stop(self) -> None:
+        """Stop the worker and give up the sync lease, so another replica syncs at once
+        (a sync still running here stops at its next renewal: the lease is lost)."""
         self._stop.set()
         self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout=30)
         for stop in self.also_stop:
             stop()
+        try:
+            with Session(self.engine) as session:
+                release_lease(session, holder=self.holder)
+                session.commit()
+        except SQLAlchemyError as error:
+            logger.warning("hubspot: sync lease not released (%s); it runs out by itself", error)
 
     def _run(self) -> None:
         while not self._stop.is_set():

@@ -24,6 +24,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from slack_sdk import WebClient
+from sqlalchemy.exc import SQLAlchemyError
 
 from bot.digests.compose import slack_home_url
 from bot.digests.deliver import DEFAULT_RATE_PER_SECOND, Pacer, claimer_name
@@ -32,6 +33,7 @@ from bot.nudges import send_nudges
 from handlers.slack.home_tab import republish_open_homes
 from handlers.slack.services import Services
 from rules.guided_actions.timing import Tick, tick
+from storage.deliveries import release_claims
 from storage.receipts import prune_receipts
 
 logger = logging.getLogger(__name__)
@@ -124,10 +126,22 @@ class BackgroundJobs:
         return scheduler
 
     def shutdown(self) -> None:
-        """Stop the scheduler, letting a running job finish."""
+        """Stop the scheduler: a running job finishes, but digests not yet sent are not sent;
+        the claims this replica took for them are released for another replica's next tick.
+        """
+        self.digests.deliverer.stop()
         if self._scheduler is not None:
             self._scheduler.shutdown(wait=True)
             self._scheduler = None
+        try:
+            with self.digests.sessions() as session:
+                released = release_claims(session, claimer=self.digests.deliverer.claimer)
+                session.commit()
+        except SQLAlchemyError as error:
+            logger.warning("digest claims not released (%s): they expire with their lease", error)
+            return
+        if released:
+            logger.info("released %d digest claim(s) for another replica to send", released)
 
 
 def start_background_jobs(services: Services, client: WebClient) -> BackgroundJobs:

@@ -9,6 +9,7 @@ gets ``InsightUnavailable`` and shows the CRM-only view.
 from __future__ import annotations
 
 import logging
+import time
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ from typing import Any, TypeVar
 
 import httpx
 import openai
+from prometheus_client import Counter, Histogram
 from pydantic import BaseModel, ValidationError
 from tenacity import (
     RetryError,
@@ -92,6 +94,19 @@ class _InvalidAnswer(Exception):
 _POOL = ThreadPoolExecutor(max_workers=4, thread_name_prefix="insights-llm")
 
 
+MODEL_CALLS = Counter(
+    "salesbot_model_calls_total",
+    "Questions to the model by outcome (answered, unavailable, timeout).",
+    ["outcome"],
+)
+MODEL_SECONDS = Histogram(
+    "salesbot_model_seconds",
+    "Time to the model's answer, retries included.",
+    buckets=(0.5, 1, 2, 5, 10, 20, 30, 60),
+)
+MODEL_TOKENS = Counter("salesbot_model_tokens_total", "Tokens used, by kind.", ["kind"])
+
+
 class InsightWriter:
     """Writes an ``InsightDraft`` from a ``Prompt`` with the configured model."""
 
@@ -119,15 +134,24 @@ class InsightWriter:
         Raises:
             InsightUnavailable: No valid answer within the deadline and retry budget.
         """
+        started = time.perf_counter()
         future = _POOL.submit(self._write_with_retries, prompt, answer_type)
         try:
-            return future.result(timeout=self.config.deadline_seconds)
+            answer = future.result(timeout=self.config.deadline_seconds)
         except FutureTimeout:
             future.cancel()
+            MODEL_CALLS.labels(outcome="timeout").inc()
             logger.warning("model %s gave no answer within %.0f s", self.model, self.deadline)
             raise InsightUnavailable(
                 f"the AI model did not answer within {self.deadline:.0f} s"
             ) from None
+        except InsightUnavailable:
+            MODEL_CALLS.labels(outcome="unavailable").inc()
+            raise
+        finally:
+            MODEL_SECONDS.observe(time.perf_counter() - started)
+        MODEL_CALLS.labels(outcome="answered").inc()
+        return answer
 
     @property
     def deadline(self) -> float:
@@ -175,6 +199,9 @@ class InsightWriter:
             raise InsightUnavailable(
                 f"the AI model answered with an error (HTTP {error.status_code})"
             ) from None
+        if completion.usage is not None:
+            MODEL_TOKENS.labels(kind="prompt").inc(completion.usage.prompt_tokens)
+            MODEL_TOKENS.labels(kind="completion").inc(completion.usage.completion_tokens)
         message = completion.choices[0].message if completion.choices else None
         if message is None or message.parsed is None:
             refusal = message.refusal if message is not None else None

@@ -8,7 +8,7 @@ except that a claim only means something once committed: callers commit right af
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, or_, select, update
@@ -141,6 +141,27 @@ def _reclaim(
     if updated.rowcount != 1:  # type: ignore[attr-defined]
         return None
     return Claim(row_id, kind, recipient_id, local_date, seen_attempts + 1)
+
+
+# A released claim looks abandoned long ago, so any replica's next tick re-claims it at once.
+RELEASED_AT = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def release_claims(session: Session, *, claimer: str) -> int:
+    """Give up every digest ``claimer`` holds but has not finished; return how many.
+
+    For a replica shutting down after its sends stopped: its claims would otherwise block
+    those digests for a whole lease. The caller commits.
+    """
+    result = session.execute(
+        update(DigestDelivery)
+        .where(
+            DigestDelivery.status == DeliveryStatus.CLAIMED, DigestDelivery.claimed_by == claimer
+        )
+        .values(claimed_at=RELEASED_AT)
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
 def _finish(session: Session, claim: Claim, now: datetime, **values: Any) -> bool:

@@ -297,6 +297,11 @@ class Deliverer:
     def __post_init__(self) -> None:
         if self.workers <= 0:
             self.workers = workers_for(1.0 / self.pacer.interval)
+        self._stopping = threading.Event()
+
+    def stop(self) -> None:
+        """Claim nothing more, and send nothing not yet sent (shutting down)."""
+        self._stopping.set()
 
     def deliver(self, due: Iterable[DueDigest]) -> DeliveryReport:
         """Claim, compose, send and record every digest in ``due``; return what happened."""
@@ -323,6 +328,9 @@ class Deliverer:
     def deliver_one(self, due: DueDigest) -> DeliveryReport:
         """The four steps for one digest; never raises for a Slack or composition problem."""
         report = DeliveryReport()
+        if self._stopping.is_set():
+            report.not_claimed.append(due)
+            return report
         with self.sessions() as session:
             taken = claim(
                 session,
@@ -353,6 +361,9 @@ class Deliverer:
             if isinstance(outgoing, Undeliverable):
                 self._finish_failed(session, taken, outgoing.reason, permanent=True)
                 report.failed.append((due, outgoing.reason))
+                return report
+            if self._stopping.is_set():  # left claimed: the shutdown releases it
+                report.not_claimed.append(due)
                 return report
             try:
                 sent = post_message(self.client, outgoing, pacer=self.pacer, policy=self.policy)

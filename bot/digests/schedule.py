@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.digests.compose import DigestComposer, digest_sources
 from bot.digests.deliver import DEFAULT_RATE_PER_SECOND, Deliverer, DeliveryReport, Pacer
+from bot.metrics import count_digests
 from handlers.slack.services import AppSettings
 from rules.clock import local_date, user_zone, zone_or_utc
 from rules.digests.schedule import CATCH_UP, DueDigest, due_digests, missed_digests
@@ -71,6 +72,7 @@ class DigestScheduler:
             return DeliveryReport()
         self._refresh_before(due, now)
         report = self.deliverer.deliver(due)
+        count_digests(report)
         logger.info("digest tick at %s: %s", now.isoformat(), report.summary())
         return report
 

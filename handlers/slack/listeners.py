@@ -26,7 +26,7 @@ from urllib.parse import urlsplit
 
 from slack_bolt import Ack, BoltContext, Respond
 from slack_sdk.webhook import WebhookClient
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from handlers.i18n import use_language
@@ -35,7 +35,8 @@ from handlers.render.kit import Block, FieldBlocks, fallback_text
 from handlers.render.navigation import BadState, ViewState
 from handlers.render.results import replace_block, result_line, result_modal, result_text
 from handlers.slack.context import Acting, acting
-from handlers.slack.home_tab import publish_home, take_home_ticket
+from handlers.slack.events import first_delivery
+from handlers.slack.home_tab import home_failed_in_outage, publish_home, take_home_ticket
 from handlers.slack.identity import Asker, unmapped_text
 from handlers.slack.metadata import read_metadata
 from handlers.slack.safely import run_safely
@@ -44,6 +45,7 @@ from rules.crm_writes.queries import progress_line
 from rules.op_result import OpResult, OpStatus, forbidden
 from rules.settings.preferences import language_choice
 from storage.db import unit_of_work
+from storage.health import describe, is_outage
 from storage.models import User
 from storage.outbox import queued_rows
 
@@ -259,13 +261,31 @@ def on_command(work: BodyWork) -> Callable[..., None]:
 
 def on_event(work: EventWork, *, home_ticket: bool = False) -> Callable[..., None]:
     """An Events API listener: Bolt acknowledges; ``work(body, event, context)`` runs on
-    the pool. ``home_ticket`` as for ``on_click`` (the Home tab opening takes one)."""
+    the pool, once per ``event_id``. ``home_ticket`` as for ``on_click`` (the Home tab
+    opening takes one).
+
+    The event is claimed here, in the ack, before a ticket is taken: a retry that arrives
+    while the original is still working must neither take the Home tab's ticket from it
+    (the original would skip its publish as outdated) nor do the work a second time.
+    """
 
     def listener(body: dict[str, Any], event: dict[str, Any], context: BoltContext) -> None:
+        who = acting(context)
+        try:
+            if not first_delivery(who.services, body):
+                return
+        except SQLAlchemyError as error:
+            user = str(event.get("user") or "")
+            if not (home_ticket and user and is_outage(error)):
+                raise
+            # Acknowledged all the same: the tab is published once the database is back.
+            home_failed_in_outage(who.services, user, ViewState.from_view(event.get("view")), error)
+            logger.warning("Home tab not published: database unavailable (%s)", describe(error))
+            return
         if home_ticket:
             user = str(event.get("user") or "")
             if user:
-                context[HOME_TICKET] = take_home_ticket(acting(context).services, user)
+                context[HOME_TICKET] = take_home_ticket(who.services, user)
         _after_ack(context, body, _name(work), lambda: work(body, event, context))
 
     listener.__name__ = _name(work)

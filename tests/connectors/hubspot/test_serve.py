@@ -59,3 +59,21 @@ def test_a_webhook_change_reaches_the_home_tab(
     with Session(sqlite_engine) as session:
         task = session.scalars(select(Activity).where(Activity.kind == ActivityKind.TASK)).one()
         assert task.status == TaskStatus.COMPLETED
+
+
+def test_stopping_the_worker_releases_its_sync_lease(
+    sqlite_engine: Engine, hubspot: HubSpotStandIn
+) -> None:
+    """A replica shutting down lets another one sync at once, not after the lease's TTL."""
+    from bot.hubspot import LEASE_TTL
+    from connectors.hubspot import OfficialClient, take_lease
+
+    client = OfficialClient(token=hubspot.token, api_url=hubspot.base_url)
+    worker = HubSpotWorker(sqlite_engine, client, every=LEASE_TTL, publish=lambda _ids: None)
+    now = datetime.now(UTC)
+    with Session(sqlite_engine) as session:
+        assert take_lease(session, holder=worker.holder, now=now, ttl=LEASE_TTL)
+        session.commit()
+    worker.stop()
+    with Session(sqlite_engine) as session:
+        assert take_lease(session, holder="other-replica", now=now, ttl=LEASE_TTL)
