@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 
 from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session
 
-from bot.hubspot import WEBHOOK_PATH
+from bot.hubspot import WEBHOOK_PATH, HubSpotWorker
 from storage.models import Activity, ActivityKind, SyncCursor, TaskStatus, User
 from tests.connectors.hubspot.conftest import SmallPortal, serving_with_hubspot
 from tests.support.hubspot import HubSpotStandIn
