@@ -442,15 +442,17 @@ RULES: tuple[Rule, ...] = (
         call_to_action="Reply",
         criteria=(
             p.assigned_to_you("contact"),
-            p.replied_to_you_within(C, 14, "it replied to an email you sent, in the last 14 days"),
-            p.not_answered(p.latest_reply_to_you(C), C),
+            p.replied_to_your_email_within(
+                C, 14, "it replied to an email you sent, in the last 14 days"
+            ),
+            p.not_answered(p.latest_reply_to_your_email(C), C),
         ),
         expiry=(
             p.you_emailed_after_creation(C, "contact"),
             p.reassigned("contact"),
             p.action_age(14, strict=False),
         ),
-        episode=lambda c: p.time_text(p.latest_reply_to_you(C)(c)),
+        episode=lambda c: p.time_text(p.latest_reply_to_your_email(C)(c)),
         narrow=p.contact_emailed_recently(14, replies=True),
     ),
     Rule(

@@ -230,6 +230,37 @@ def test_an_inbound_reply_email_counts_too(session: Session, crm: CRM, now: date
     assert open_objects(session, T.EMAIL_REPLIES) == {contact.id}
 
 
+def test_an_unprompted_inbound_email_is_no_reply_to_your_email(
+    session: Session, crm: CRM, now: datetime
+) -> None:
+    """One email out of the blue: "waiting for your reply" (9), not "replied to your email" (5)."""
+    rep = crm.user()
+    contact = crm.contact(rep)
+    sent_by_you = crm.email(rep, contacts=[contact], sent_at=now - 5 * DAY)
+    someone_else = crm.user()
+    theirs = crm.email(someone_else, contacts=[contact], sent_at=now - 4 * DAY)
+    crm.email(
+        rep,
+        direction=EmailDirection.INCOMING,
+        contacts=[contact],
+        sent_at=now - DAY,
+        primary_recipient=rep.email,
+    )
+    # An answer to a colleague's email is not a reply to yours either.
+    crm.email(
+        None,
+        direction=EmailDirection.INCOMING,
+        contacts=[contact],
+        sent_at=now - DAY,
+        in_reply_to_id=theirs.id,
+    )
+    run(session, T.EMAIL_REPLIES, now)
+    run(session, T.CONTACTS_AWAITING_REPLY, now)
+    assert open_objects(session, T.EMAIL_REPLIES) == set()
+    assert open_objects(session, T.CONTACTS_AWAITING_REPLY) == {contact.id}
+    assert sent_by_you.replied_at is None
+
+
 def test_a_dismissed_reply_comes_back_only_for_a_new_reply(
     session: Session, crm: CRM, now: datetime
 ) -> None:
