@@ -312,11 +312,14 @@ def _buyer_ids(c: Ctx) -> Any:
 
 
 def _opened_unanswered(a: Any, c: Ctx) -> ColumnElement[bool]:
+    # A reply is recorded on the email (replied_at) or arrives threaded onto it: a connector
+    # may supply only the latter, which the expiry already counts.
     return and_(
         a.kind == ActivityKind.EMAIL,
         a.direction == EmailDirection.OUTGOING,
         a.opened_at <= c.now - timedelta(days=7),
         a.replied_at.is_(None),
+        ~p.has_threaded_reply(a, c),
     )
 
 

@@ -292,6 +292,26 @@ def answers_your_email(a: Any, ctx: Ctx) -> ColumnElement[bool]:
     )
 
 
+@cache
+def _threaded_reply() -> Alias:
+    return Alias(Activity, "threaded_reply")
+
+
+def has_threaded_reply(a: Any, ctx: Ctx) -> ColumnElement[bool]:
+    """An inbound email threaded onto ``a`` (``in_reply_to``) has arrived by now."""
+    reply = _threaded_reply()
+    return exists(
+        select(1)
+        .where(
+            reply.in_reply_to_id == a.id,
+            reply.kind == ActivityKind.EMAIL,
+            reply.direction == EmailDirection.INCOMING,
+            reply.occurred_at <= ctx.now,
+        )
+        .correlate_except(reply.table)
+    )
+
+
 def reply_to_your_email_at(a: Any, ctx: Ctx) -> ColumnElement[Any]:
     """When the record replied to an email you sent (rule 5): the reply recorded on your
     sent email, or an inbound email threaded onto it (``in_reply_to``). An unprompted
