@@ -35,14 +35,13 @@ C, L, D = Subject.CONTACT, Subject.LEAD, Subject.DEAL
 
 def _assigned_recently(what: str, days: int) -> Condition:
     # [choice] "Newly": assigned within the action's lifetime, else every old record qualifies.
+    # Creation only: the spec's expiry is the action's own age, not the assignment's.
     span = timedelta(days=days)
     return Condition(
         f"assigned_within_{days}_days",
         f"the {what} was assigned to you less than {days} days ago",
         lambda c: c.subject.owner_assigned_at > c.now - span,
-        deadline=lambda record, _created: (
-            record.owner_assigned_at + span if record.owner_assigned_at else None
-        ),
+        creation_only=True,
     )
 
 

@@ -86,6 +86,19 @@ def test_newly_assigned_contact_expires_at_30_days(
     assert expired_by(session, t, contact.id, now + 30 * DAY) == "age_30_days"
 
 
+def test_an_action_created_after_the_assignment_lives_its_own_30_days(
+    session: Session, crm: CRM, now: datetime
+) -> None:
+    """Assigned 5 days before the action: it is still open at 25 days, gone at 30."""
+    rep = crm.user()
+    contact = crm.contact(rep, assigned_at=now - 5 * DAY)
+    run(session, T.NEWLY_ASSIGNED_CONTACTS, now)
+    t = T.NEWLY_ASSIGNED_CONTACTS
+    assert expired_by(session, t, contact.id, now + 25 * DAY + HOUR) is None
+    assert expired_by(session, t, contact.id, now + 29 * DAY + 23 * HOUR) is None
+    assert expired_by(session, t, contact.id, now + 30 * DAY) == "age_30_days"
+
+
 def test_newly_assigned_contact_expires_when_a_criterion_stops(
     session: Session, crm: CRM, now: datetime
 ) -> None:
