@@ -466,7 +466,7 @@ USERS = [
         "email",
         email_address,
         {"type": "string", "format": "email", "maxLength": 320},
-        "Work email; unique. Its domain is derived from it.",
+        "Work email; unique regardless of case. Its domain is derived from it.",
         "email",
         required=True,
     ),

@@ -311,8 +311,8 @@ class _Importer:
         self.report = ImportReport()
         self.location = "file"
         self._small: dict[str, dict[str, int]] = {}
-        self._user_emails: dict[str, str] | None = None
-        self._user_slack_ids: dict[str, str] | None = None
+        self._user_emails: dict[str, tuple[str, str]] | None = None
+        self._user_slack_ids: dict[str, tuple[str, str]] | None = None
         self._pipelines: dict[tuple[PipelineObject, str], int] | None = None
         self._stages: dict[int, dict[str, int]] = {}
         self._pending: list[tuple[int, str, str, str]] = []
@@ -746,6 +746,7 @@ class _Importer:
         return ok
 
     def _unique_user_fields(self, values: dict[str, Any], path: str) -> bool:
+        """Emails (compared regardless of case) and Slack ids belong to one user each."""
         if self._user_emails is None:
             users = SECTION_TABLES["users"].table
             rows = self.conn.execute(
@@ -753,21 +754,27 @@ class _Importer:
             )
             self._user_emails, self._user_slack_ids = {}, {}
             for ext, email, slack in rows:
-                self._user_emails[email] = ext
+                self._user_emails[email.lower()] = (ext, email)
                 if slack:
-                    self._user_slack_ids[slack] = ext
+                    self._user_slack_ids[slack] = (ext, slack)
         assert self._user_slack_ids is not None
         ok = True
         for name, taken in (("email", self._user_emails), ("slack_user_id", self._user_slack_ids)):
             value = values[name]
             if value is None:
                 continue
-            holder = taken.get(value)
+            key = value.lower() if name == "email" else value
+            holder, theirs = taken.get(key, (None, None))
             if holder is not None and holder != values["id"]:
-                self.problem(f"{path}.{name}", f"{value!r} already belongs to user {holder!r}")
+                also = f" (as {theirs!r}; emails are compared regardless of case)"
+                self.problem(
+                    f"{path}.{name}",
+                    f"{value!r} already belongs to user {holder!r}"
+                    + (also if theirs != value else ""),
+                )
                 ok = False
             else:
-                taken[value] = values["id"]
+                taken[key] = (values["id"], value)
         return ok
 
     def _resolve_stage(

@@ -9,9 +9,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
+from storage.models import User
 from storage.snapshot import SnapshotError, import_snapshot
+from tests.builders import CRM
 from tests.storage.snapshot.conftest import EXAMPLE, dump
 
 
@@ -200,6 +204,34 @@ def test_a_user_email_taken_by_another_user_is_refused(
     assert [str(p) for p in refused.value.problems] == [
         "users[2].email: 'mara@seller.example' already belongs to user '101'"
     ]
+
+
+def test_a_user_email_differing_only_in_case_is_refused_naming_both(
+    any_engine: Engine, now: datetime, example: dict[str, Any], write_file: Callable[[Any], Path]
+) -> None:
+    example["users"][2]["email"] = "MARA@Seller.example"
+
+    with pytest.raises(SnapshotError) as refused:
+        import_snapshot(any_engine, write_file(example), now=now)
+
+    assert [str(p) for p in refused.value.problems] == [
+        "users[2].email: 'MARA@Seller.example' already belongs to user '101' "
+        "(as 'mara@seller.example'; emails are compared regardless of case)"
+    ]
+    with Session(any_engine) as session:
+        assert session.scalar(select(func.count()).select_from(User)) == 0
+
+
+def test_the_database_refuses_two_users_with_one_email_in_different_case(
+    any_engine: Engine, now: datetime
+) -> None:
+    """Whatever writes users, the unique index on the lower-cased email holds."""
+    with Session(any_engine) as session:
+        crm = CRM(session, now)
+        crm.user(email="dana@x.example")
+        session.commit()
+        with pytest.raises(IntegrityError):
+            crm.user(email="DANA@x.example")
 
 
 def test_a_goal_given_twice_is_named_by_user_and_metric(
