@@ -259,7 +259,7 @@ def _import(
     except _Stop:
         pass
     except MalformedJSON as error:
-        importer.problems.append(Problem("file", str(error)))
+        importer.problems.append(Problem(error.path, error.message))
     except SQLAlchemyError as error:
         # Checks should have caught it; if not, refuse the file all the same.
         importer.problems.append(
