@@ -12,7 +12,7 @@ import pytest
 import yaml
 from packaging.licenses import canonicalize_license_expression
 
-from handlers import ids
+from handlers.slack import ids
 
 REPO = Path(__file__).resolve().parents[1]
 # Vendored with its MIT licence (tests/support/slack_manifest/), so this runs on every clone.

@@ -12,10 +12,10 @@ import pytest
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
-from handlers import ids
-from handlers.navigation import View, ViewState
 from handlers.render.kit import MAX_BLOCKS, Surface, block_problems
-from handlers.workspace import render_workspace
+from handlers.render.navigation import View, ViewState
+from handlers.render.workspace import render_workspace
+from handlers.slack import ids
 from rules.actions import evaluate
 from storage.db import make_engine
 from storage.demo import DemoOrg, build_demo_org

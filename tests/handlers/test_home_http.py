@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from handlers import ids
-from handlers.navigation import View, ViewState
 from handlers.render.kit import block_problems
+from handlers.render.navigation import View, ViewState
+from handlers.slack import ids
 from storage.demo import DemoOrg
 from tests.support.app import RunningApp
 

@@ -6,8 +6,8 @@ from datetime import datetime
 
 from sqlalchemy import Engine
 
-from handlers import ids
-from handlers.navigation import View, ViewState
+from handlers.render.navigation import View, ViewState
+from handlers.slack import ids
 from storage.demo import DemoOrg
 from tests.support.app import start_app
 from tests.support.slack_api import SlackStandIn
