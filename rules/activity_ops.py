@@ -16,14 +16,13 @@ from rules.op_result import (
     already,
     describe_moment,
     done,
-    forbidden,
     invalid,
     not_found,
     parse_id,
     person,
-    possessive,
+    refused_change,
 )
-from rules.permissions import can_act_for
+from rules.permissions import can_act_for, can_view_activity
 from rules.write_hooks import record_write
 from storage.changes import last_change
 from storage.models import (
@@ -149,8 +148,14 @@ def _load(
     if activity is None or activity.kind is not kind:
         return None, not_found(noun, activity_id)
     if not can_act_for(session, actor, activity.owner_id):
-        whose = possessive(session, activity.owner_id, actor=actor)
-        return None, forbidden(f"You can't change {whose} {noun}.", activity_id)
+        return None, refused_change(
+            session,
+            actor,
+            noun=noun,
+            record_id=activity_id,
+            owner_id=activity.owner_id,
+            visible=can_view_activity(session, actor, activity_id),
+        )
     return activity, None
 
 

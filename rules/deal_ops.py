@@ -23,7 +23,7 @@ from rules.op_result import (
     invalid,
     not_found,
     parse_id,
-    possessive,
+    refused_change,
 )
 from rules.permissions import can_act_for, can_view_deal
 from rules.write_hooks import record_write
@@ -229,8 +229,9 @@ def load_deal_for(
     if deal is None:
         return None, not_found("deal", deal_id)
     if not can_act_for(session, actor, deal.owner_id):
-        whose = possessive(session, deal.owner_id, actor=actor)
-        return None, forbidden(f"You can't change {whose} deal.", deal.id)
+        return None, refused_change(
+            session, actor, noun="deal", record_id=deal.id, owner_id=deal.owner_id, visible=True
+        )
     return deal, None
 
 

@@ -156,3 +156,25 @@ def possessive(session: Session, user_id: int | None, *, actor: User) -> str:
     if user_id == actor.id:
         return "your"
     return f"{person(session, user_id, actor=actor)}'s"
+
+
+def refused_change(
+    session: Session,
+    actor: User,
+    *,
+    noun: str,
+    record_id: int,
+    owner_id: int | None,
+    visible: bool,
+) -> OpResult:
+    """Why ``actor`` may not change a record; every such refusal is worded here.
+
+    It names the owner ("You can't change Ben's task.") only when ``actor`` may see the
+    record; otherwise it says what a record that does not exist says, so a refusal never
+    discloses who owns something the actor cannot see (or that it exists).
+    """
+    if not visible:
+        return not_found(noun, record_id)
+    return forbidden(
+        f"You can't change {possessive(session, owner_id, actor=actor)} {noun}.", record_id
+    )

@@ -35,9 +35,9 @@ from rules.op_result import (
     not_found,
     parse_id,
     person,
-    possessive,
+    refused_change,
 )
-from rules.permissions import can_act_for, can_view_deal
+from rules.permissions import can_act_for, can_view_activity, can_view_deal
 from rules.write_hooks import after_write, record_write
 from storage.changes import last_change, log_change
 from storage.models import (
@@ -122,8 +122,13 @@ def _load_task(
                 return None, tombstone
         return None, not_found("task", task_id)
     if not can_act_for(session, actor, task.owner_id):
-        return None, forbidden(
-            f"You can't change {possessive(session, task.owner_id, actor=actor)} task.", task_id
+        return None, refused_change(
+            session,
+            actor,
+            noun="task",
+            record_id=task_id,
+            owner_id=task.owner_id,
+            visible=can_view_activity(session, actor, task_id),
         )
     return task, None
 

@@ -106,7 +106,9 @@ def test_another_reps_task_id_is_refused_with_nothing_changed(
         [reply] = running_app.slack.wait_for("response_url")
         assert reply.params["replace_original"] is False
         assert reply.params["response_type"] == "ephemeral"
-        assert "You can't change Ben's task." in reply.params["text"]
+        # Ana cannot see Ben's task: the refusal neither names him nor confirms it exists.
+        assert "no longer exists or never did" in reply.params["text"]
+        assert "Ben" not in reply.params["text"]
 
     saved = _reloaded(session, task.id)
     assert saved is not None
@@ -386,7 +388,8 @@ def test_a_forged_edit_of_someone_elses_task_is_refused(
     )
     answer = acked(response)
     assert answer["response_action"] == "update"
-    assert "You can't change Ben's task." in str(answer["view"]["blocks"])
+    assert "no longer exists or never did" in str(answer["view"]["blocks"])
+    assert "Ben's task" not in str(answer["view"]["blocks"])
     saved = _reloaded(session, task.id)
     assert saved is not None and saved.subject == "Ben's call"
 
