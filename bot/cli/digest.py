@@ -146,7 +146,7 @@ def send(
         Deliverer,
         Message,
         Nothing,
-        Pacer,
+        SharedPacer,
         claimer_name,
     )
     from bot.digests.schedule import due_now_for_team, due_now_for_user, refresh_guided_actions
@@ -199,7 +199,7 @@ def send(
         compose=_composer(settings, slack_home_url(client)),
         claimer=claimer_name(),
         clock=lambda: datetime.now(UTC),
-        pacer=Pacer(rate or DEFAULT_RATE_PER_SECOND),
+        pacer=SharedPacer(store.sessions, rate or DEFAULT_RATE_PER_SECOND),
     )
     report = deliverer.deliver(due)
     for item, reason in report.failed:

@@ -23,7 +23,7 @@ from slack_sdk import WebClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.digests.compose import DigestComposer, digest_sources
-from bot.digests.deliver import DEFAULT_RATE_PER_SECOND, Deliverer, DeliveryReport, Pacer
+from bot.digests.deliver import DEFAULT_RATE_PER_SECOND, Deliverer, DeliveryReport, SharedPacer
 from handlers.slack.services import AppSettings
 from rules.actions import evaluate
 from rules.clock import local_date, user_zone
@@ -132,7 +132,7 @@ def build_digest_scheduler(
         compose=DigestComposer(sources=digest_sources(settings), home=home),
         claimer=claimer,
         clock=clock,
-        pacer=Pacer(rate_per_second),
+        pacer=SharedPacer(sessions, rate_per_second),
     )
     return DigestScheduler(
         sessions=sessions,

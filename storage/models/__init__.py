@@ -45,6 +45,7 @@ from storage.models.digests import (
     DeliveryStatus,
     DigestDelivery,
     DigestKind,
+    SendBudget,
     TeamDigestSettings,
 )
 from storage.models.insights import CachedInsight, InsightFeedback, InsightRequest
@@ -101,6 +102,7 @@ __all__ = [
     "PipelineStage",
     "RecordChange",
     "Role",
+    "SendBudget",
     "Sequence",
     "SequenceEnrollment",
     "SlackReceipt",

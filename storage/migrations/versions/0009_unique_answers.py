@@ -1,4 +1,4 @@
-"""unique answers: one guided-action feedback per user and action/item; emails unique in any case
+"""unique answers (feedback, emails in any case); a Slack send budget shared by replicas
 
 Revision ID: 0009
 Revises: 0005
@@ -51,9 +51,16 @@ def upgrade() -> None:
         )
     with op.batch_alter_table('users', schema=None) as batch_op:
         batch_op.create_index('uq_users_email_lower', [sa.text('lower(email)')], unique=True)
+    op.create_table('slack_send_budgets',
+    sa.Column('name', sa.String(length=64), nullable=False),
+    sa.Column('next_slot', sa.Float(), nullable=False),
+    sa.Column('held_until', sa.Float(), nullable=False),
+    sa.PrimaryKeyConstraint('name', name=op.f('pk_slack_send_budgets'))
+    )
 
 
 def downgrade() -> None:
+    op.drop_table('slack_send_budgets')
     with op.batch_alter_table('users', schema=None) as batch_op:
         batch_op.drop_index('uq_users_email_lower')
     with op.batch_alter_table('guided_action_feedback', schema=None) as batch_op:

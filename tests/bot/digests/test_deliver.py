@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import Engine, distinct, func, select
 from sqlalchemy.orm import Session
 
-from bot.digests.deliver import Outgoing, Pacer
+from bot.digests.deliver import Outgoing, Pacer, SharedPacer
 from bot.digests.schedule import DigestScheduler
 from bot.jobs import TICK_GRACE_SECONDS, BackgroundJobs
 from rules.digest_schedule import DueDigest, due_digests
@@ -394,3 +394,54 @@ def test_the_scheduler_forgets_slack_receipts_older_than_a_day(sqlite_engine: En
         # The old event would be applied again; the recent one is still remembered.
         assert claim_once(session, "event:old", now=at) is True
         assert claim_once(session, "event:recent", now=at) is False
+
+
+def test_a_429_holds_every_sender_for_its_retry_after(sqlite_engine: Engine) -> None:
+    """Senders already waiting for a slot do not post inside the Retry-After window."""
+    with Session(sqlite_engine) as session:
+        _reps(CRM(session, BERLIN_EIGHT), 6)
+    with running_standin() as slack:
+        slack.fail("chat.postMessage", "ratelimited", status=429, times=1)  # Retry-After: 1
+        scheduler = _scheduler(sqlite_engine, slack, BERLIN_EIGHT, workers=4)
+        scheduler.deliverer.pacer = Pacer(5.0, channel_interval=0.0)
+        report = scheduler.tick()
+        assert len(report.sent) == 6 and report.failed == []
+        attempts = slack.calls_to("chat.postMessage", ok_only=False)
+        (limited,) = [c for c in attempts if c.status == 429]
+        inside = [c for c in attempts if limited.at + 0.1 < c.at < limited.at + 0.9]
+        assert inside == [], "a sender posted while Slack said wait"
+
+
+@pytest.mark.postgres
+def test_two_replicas_share_one_workspace_pace(postgres_engine: Engine) -> None:
+    """Two replicas, each told 75% of the workspace limit: together they stay under it."""
+    with Session(postgres_engine) as session:
+        _reps(CRM(session, BERLIN_EIGHT), 16)
+    with running_standin() as slack:
+        slack.rate_limit("chat.postMessage", per_second=8, burst=2)
+        replicas = [
+            _scheduler(postgres_engine, slack, BERLIN_EIGHT, claimer=name, workers=2)
+            for name in ("replica-a", "replica-b")
+        ]
+        for replica in replicas:
+            # Each replica its own pacer object, as each its own process: the budget is
+            # what they share, through the database.
+            replica.deliverer.pacer = SharedPacer(
+                session_factory(postgres_engine), 6.0, channel_interval=0.0
+            )
+        start = threading.Barrier(len(replicas))
+        reports = []
+
+        def run(scheduler: DigestScheduler) -> None:
+            start.wait()
+            reports.append(scheduler.tick())
+
+        threads = [threading.Thread(target=run, args=(r,)) for r in replicas]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+        assert sum(len(r.sent) for r in reports) == 16
+        assert all(r.sent for r in reports), "both replicas took part"
+        statuses = [c.status for c in slack.calls_to("chat.postMessage", ok_only=False)]
+        assert statuses.count(429) == 0, statuses
