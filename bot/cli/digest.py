@@ -216,7 +216,7 @@ def status(
     ),
     as_json: bool = typer.Option(False, "--json", help="Print the deliveries as JSON."),
 ) -> None:
-    """List the digest deliveries recorded for a local date: sent, skipped, failed, claimed."""
+    """List the digest deliveries recorded for a local date: sent, skipped, failed, missed."""
     from rich.table import Table
 
     from storage.deliveries import deliveries_on

@@ -41,7 +41,16 @@ from tenacity import (
 
 from rules.digest_schedule import DueDigest
 from storage import send_budget
-from storage.deliveries import Claim, claim, mark_failed, mark_sent, mark_skipped
+from storage.deliveries import (
+    MAX_ATTEMPTS,
+    Claim,
+    claim,
+    mark_failed,
+    mark_given_up,
+    mark_sent,
+    mark_skipped,
+    retry_delay,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -424,7 +433,7 @@ class Deliverer:
                 outgoing = self.compose(session, due, self.clock())
             except Exception as error:
                 logger.exception("composing %s digest for %s failed", due.kind, due.recipient_id)
-                self._finish_failed(session, taken, f"composition: {error}", permanent=False)
+                self._try_later(session, due, taken, f"composition: {error}")
                 report.failed.append((due, f"composition: {error}"))
                 return report
             session.rollback()  # end the read transaction before the slow network call
@@ -447,14 +456,40 @@ class Deliverer:
                 report.failed.append((due, error.error))
                 return report
             except TransientSlackError as error:
-                logger.error("%s digest for %s not sent: %s", due.kind, due.recipient_id, error)
-                self._finish_failed(session, taken, str(error), permanent=False)
+                self._try_later(session, due, taken, str(error))
                 report.failed.append((due, str(error)))
                 return report
             mark_sent(session, taken, channel_id=sent.channel, message_ts=sent.ts, now=self.clock())
             session.commit()
             report.sent.append(due)
             return report
+
+    def _try_later(self, session: Session, due: DueDigest, taken: Claim, reason: str) -> None:
+        """A transient failure: tried again after a back-off, or, the last attempt spent,
+        given up (ERROR, and ``digest status`` shows it missed with the reason)."""
+        if taken.attempt >= MAX_ATTEMPTS:
+            logger.error(
+                "%s digest for %s on %s given up after %d attempts, missed: %s",
+                due.kind,
+                due.recipient_id,
+                due.local_date,
+                taken.attempt,
+                reason,
+            )
+            session.rollback()
+            mark_given_up(session, taken, reason=reason, now=self.clock())
+            session.commit()
+            return
+        logger.warning(
+            "%s digest for %s not sent (attempt %d of %d), next try in %s: %s",
+            due.kind,
+            due.recipient_id,
+            taken.attempt,
+            MAX_ATTEMPTS,
+            retry_delay(taken.attempt),
+            reason,
+        )
+        self._finish_failed(session, taken, reason, permanent=False)
 
     def _finish_failed(
         self, session: Session, taken: Claim, reason: str, *, permanent: bool

@@ -28,6 +28,7 @@ from handlers.slack.services import AppSettings
 from rules.actions import evaluate
 from rules.clock import local_date, user_zone
 from rules.digest_schedule import CATCH_UP, DueDigest, due_digests, missed_digests, zone_or_utc
+from storage.deliveries import record_missed
 from storage.models import DigestKind, Team, User
 
 logger = logging.getLogger(__name__)
@@ -97,6 +98,16 @@ class DigestScheduler:
             default_zone=self.default_zone,
             catch_up=self.catch_up,
         )
+        for digest in missed:
+            record_missed(
+                session,
+                kind=digest.kind,
+                recipient_id=digest.recipient_id,
+                local_date=digest.local_date,
+                reason=f"not sent within {self.catch_up} of its time",
+                now=now,
+            )
+        session.commit()
         if missed:
             shown = ", ".join(
                 f"{m.kind} {m.recipient_id} on {m.local_date} (due {m.due_at:%H:%M} UTC)"

@@ -445,3 +445,76 @@ def test_two_replicas_share_one_workspace_pace(postgres_engine: Engine) -> None:
         assert all(r.sent for r in reports), "both replicas took part"
         statuses = [c.status for c in slack.calls_to("chat.postMessage", ok_only=False)]
         assert statuses.count(429) == 0, statuses
+
+
+def _deliveries(engine: Engine) -> list[dict[str, Any]]:
+    """What `salesbot digest status --json` prints for the test's day (Wednesday)."""
+    from bot.cli.digest import delivery_json
+    from storage.deliveries import deliveries_on
+
+    with Session(engine) as session:
+        return [delivery_json(row) for row in deliveries_on(session, BERLIN_EIGHT.date())]
+
+
+def _ticks_every_minute(
+    engine: Engine, slack: SlackStandIn, minutes: int, *, slack_down_until: datetime
+) -> None:
+    """The minute tick from 08:00 Berlin on, with Slack answering 503 until a moment."""
+    now = [BERLIN_EIGHT]
+    slack.fail(
+        "chat.postMessage",
+        "service_unavailable",
+        status=503,
+        times=None,
+        when=lambda _params: now[0] < slack_down_until,
+    )
+    scheduler = _scheduler(engine, slack, BERLIN_EIGHT)
+    scheduler.deliverer.clock = lambda: now[0]
+    for minute in range(minutes):
+        now[0] = BERLIN_EIGHT + timedelta(minutes=minute)
+        scheduler.tick(now[0])
+
+
+def test_a_few_minutes_of_slack_outage_do_not_cost_the_days_digest(sqlite_engine: Engine) -> None:
+    with Session(sqlite_engine) as session:
+        _reps(CRM(session, BERLIN_EIGHT), 1)
+    with running_standin() as slack:
+        outage_end = BERLIN_EIGHT + timedelta(minutes=4)
+        _ticks_every_minute(sqlite_engine, slack, 12, slack_down_until=outage_end)
+        assert len(slack.calls_to("chat.postMessage")) == 1
+    [row] = _deliveries(sqlite_engine)
+    assert row["status"] == "sent"
+    assert row["attempts"] <= 4  # spread out: 08:00, 08:01, 08:03, then 08:07
+
+
+def test_a_digest_finally_given_up_is_logged_and_shown_missed(
+    sqlite_engine: Engine, caplog: pytest.LogCaptureFixture
+) -> None:
+    with Session(sqlite_engine) as session:
+        _reps(CRM(session, BERLIN_EIGHT), 1)
+    with running_standin() as slack, caplog.at_level(logging.ERROR):
+        never = BERLIN_EIGHT + timedelta(days=1)
+        _ticks_every_minute(sqlite_engine, slack, 150, slack_down_until=never)
+        assert slack.calls_to("chat.postMessage") == []
+    [row] = _deliveries(sqlite_engine)
+    assert row["status"] == "missed"
+    assert row["error"].startswith("given up after 8 attempts: HTTP 503")
+    given_up = [r for r in caplog.records if "given up" in r.getMessage()]
+    assert [r.levelno for r in given_up] == [logging.ERROR]
+
+
+def test_a_failed_digest_whose_window_closes_is_shown_missed_with_its_last_error(
+    sqlite_engine: Engine,
+) -> None:
+    with Session(sqlite_engine) as session:
+        _reps(CRM(session, BERLIN_EIGHT), 1)
+    with running_standin() as slack:
+        slack.fail("chat.postMessage", "service_unavailable", status=503, times=None)
+        _scheduler(sqlite_engine, slack, BERLIN_EIGHT).tick()  # one attempt, at 08:00
+        # Every replica down from 08:01 until past the window.
+        _scheduler(sqlite_engine, slack, BERLIN_EIGHT + timedelta(hours=4, minutes=1)).tick()
+    [row] = _deliveries(sqlite_engine)
+    assert row["status"] == "missed"
+    assert row["error"] == (
+        "not sent within 4:00:00 of its time; last error: HTTP 503 service_unavailable"
+    )
