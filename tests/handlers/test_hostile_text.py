@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from bot.digests import DigestComposer
+from bot.digests.compose import DigestComposer
 from handlers.render.digest import manager_digest_text, rep_digest_text
 from rules.digest_schedule import DueDigest
 from rules.digests import manager_digest, rep_digest

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from alembic.util import CommandError
 from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session
 
@@ -92,7 +93,7 @@ def test_upgrade_stops_on_emails_that_differ_only_in_case_naming_them(tmp_path: 
                 {"ext": ext, "email": email},
             )
 
-    with pytest.raises(RuntimeError, match=re.escape("dana@x.example: users 'u1' and 'u2'")):
+    with pytest.raises(CommandError, match=re.escape("dana@x.example: users 'u1' and 'u2'")):
         upgrade(engine)
     assert current_revision(engine) == "0005"
     engine.dispose()

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
+from alembic.util import CommandError
 
 
 revision: str = '0009'
@@ -31,7 +32,8 @@ def upgrade() -> None:
     ).all()
     if clashes:
         named = "; ".join(f"{email}: users {a!r} and {b!r}" for email, a, b in clashes[:10])
-        raise RuntimeError(
+        # CommandError: `salesbot db upgrade` says it in one line (exit 2), no traceback.
+        raise CommandError(
             "users share an email address in different case (" + named + "). "
             "Give each person one address, then run the upgrade again."
         )
