@@ -29,7 +29,7 @@ from rich.table import Table
 from sqlalchemy import Engine, insert, select, text
 from sqlalchemy.orm import Session
 
-from rules.actions import RULES, ObjectRef, RefKind, evaluate
+from rules.guided_actions import RULES, ObjectRef, RefKind, evaluate
 from storage.db import make_engine, upgrade
 from storage.defaults import ensure_default_pipelines
 from storage.models import (

@@ -39,7 +39,7 @@ from tenacity import (
     wait_exponential_jitter,
 )
 
-from rules.digest_schedule import DueDigest
+from rules.digests.schedule import DueDigest
 from storage import send_budget
 from storage.deliveries import (
     MAX_ATTEMPTS,

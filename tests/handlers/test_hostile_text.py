@@ -15,8 +15,8 @@ from sqlalchemy.orm import Session
 
 from bot.digests.compose import DigestComposer
 from handlers.render.digest import manager_digest_text, rep_digest_text
-from rules.digest_schedule import DueDigest
-from rules.digests import manager_digest, rep_digest
+from rules.digests.content import manager_digest, rep_digest
+from rules.digests.schedule import DueDigest
 from storage.models import DealVisibility, DigestKind, Role
 from tests.builders import CRM
 from tests.support.app import RunningApp
