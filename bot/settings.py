@@ -47,9 +47,33 @@ class Settings(BaseSettings):
     llm_model: str = Field("gpt-4o-mini", validation_alias="SALESBOT_LLM_MODEL")
     llm_timeout_seconds: float = Field(20.0, gt=0, le=120, validation_alias="SALESBOT_LLM_TIMEOUT")
 
+    # HubSpot (docs/hubspot.md). No token: no sync, the store is filled by snapshots.
+    hubspot_token: SecretStr | None = Field(None, validation_alias="SALESBOT_HUBSPOT_TOKEN")
+    hubspot_api_url: str = Field(
+        "https://api.hubapi.com", validation_alias="SALESBOT_HUBSPOT_API_URL"
+    )
+    # The app's client secret: HubSpot signs webhook requests with it (v3 signature).
+    hubspot_webhook_secret: SecretStr | None = Field(
+        None, validation_alias="SALESBOT_HUBSPOT_WEBHOOK_SECRET"
+    )
+    hubspot_sync_minutes: int = Field(
+        5, ge=1, le=1440, validation_alias="SALESBOT_HUBSPOT_SYNC_MINUTES"
+    )
+
     # Defaults for users without their own preference.
     default_timezone: str = Field("UTC", validation_alias="SALESBOT_DEFAULT_TIMEZONE")
+    # For team channels, and users whose Slack locale is a language we don't speak.
+    default_language: str = Field("en", validation_alias="SALESBOT_DEFAULT_LANGUAGE")
     log_level: str = Field("INFO", validation_alias="SALESBOT_LOG_LEVEL")
+
+    @field_validator("default_language")
+    @classmethod
+    def _known_language(cls, value: str) -> str:
+        from handlers.i18n import languages  # the catalogues on disk, loaded when validating
+
+        if value not in languages():
+            raise ValueError(f"no catalogue for {value!r}; languages: {', '.join(languages())}")
+        return value
 
     @field_validator("default_timezone")
     @classmethod

@@ -60,6 +60,7 @@ from storage.models.org import (
     WorkspaceSettings,
 )
 from storage.models.slack import SlackReceipt
+from storage.models.sync import ApiUsage, SyncCursor, SyncLease, WebhookEvent
 
 __all__ = [
     "OPEN_TASK_STATUSES",
@@ -72,6 +73,7 @@ __all__ = [
     "ActivityDeal",
     "ActivityKind",
     "ActivityLead",
+    "ApiUsage",
     "Assignment",
     "Base",
     "CachedInsight",
@@ -107,6 +109,8 @@ __all__ = [
     "SequenceEnrollment",
     "SlackReceipt",
     "StageState",
+    "SyncCursor",
+    "SyncLease",
     "TaskPriority",
     "TaskStatus",
     "TaskType",
@@ -114,5 +118,6 @@ __all__ = [
     "TeamDigestSettings",
     "User",
     "UserPreferences",
+    "WebhookEvent",
     "WorkspaceSettings",
 ]

@@ -81,7 +81,7 @@ def test_migrations_match_the_models(any_engine: Engine) -> None:
 
 def test_upgrade_stops_on_emails_that_differ_only_in_case_naming_them(tmp_path: Path) -> None:
     engine = make_engine(f"sqlite:///{tmp_path / 'old.sqlite3'}")
-    upgrade(engine, "0005")
+    upgrade(engine, "0013")
     with engine.begin() as connection:
         for ext, email in (("u1", "dana@x.example"), ("u2", "DANA@x.example")):
             connection.execute(
@@ -95,5 +95,5 @@ def test_upgrade_stops_on_emails_that_differ_only_in_case_naming_them(tmp_path: 
 
     with pytest.raises(CommandError, match=re.escape("dana@x.example: users 'u1' and 'u2'")):
         upgrade(engine)
-    assert current_revision(engine) == "0005"
+    assert current_revision(engine) == "0013"
     engine.dispose()

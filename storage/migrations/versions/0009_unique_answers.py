@@ -1,7 +1,7 @@
 """unique answers (feedback, emails in any case); a Slack send budget shared by replicas
 
 Revision ID: 0009
-Revises: 0005
+Revises: 0013
 Create Date: 2026-11-30 05:35:00.000000
 
 Feedback rows that concurrent clicks duplicated are merged first (the newest row is kept).
@@ -17,7 +17,7 @@ from alembic.util import CommandError
 
 
 revision: str = '0009'
-down_revision: str | None = '0005'
+down_revision: str | None = '0013'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
