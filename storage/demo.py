@@ -197,10 +197,12 @@ _TASK_SUBJECTS = (
     "Send contract draft",
 )
 
+# external id, name, time zone, the channel its manager digest goes to (made-up ids, like
+# the users' U0DEMO…: `digest preview --team` shows a manager's digest to a newcomer).
 _TEAMS = (
-    ("team-west", "West", "America/Los_Angeles"),
-    ("team-emea", "EMEA", "Europe/Berlin"),
-    ("team-apac", "APAC", "Asia/Tokyo"),
+    ("team-west", "West", "America/Los_Angeles", "C0DEMOWEST"),
+    ("team-emea", "EMEA", "Europe/Berlin", "C0DEMOEMEA"),
+    ("team-apac", "APAC", "Asia/Tokyo", "C0DEMOAPAC"),
 )
 # name, team index, deal visibility; Dana first.
 _REPS = (
@@ -812,9 +814,9 @@ def _populate(b: _Builder) -> dict[str, Any]:
         b.rows.add(WorkspaceSettings, id=1, hipaa_sensitive_data=False, customer_analysis=True)
 
     teams = []
-    for external_id, name, zone in _TEAMS:
+    for external_id, name, zone, channel in _TEAMS:
         team_id = b.rows.add(
-            Team, external_id=external_id, name=name, timezone=zone, digest_channel_id=None
+            Team, external_id=external_id, name=name, timezone=zone, digest_channel_id=channel
         )
         teams.append((team_id, ZoneInfo(zone)))
 
@@ -864,7 +866,7 @@ def _populate(b: _Builder) -> dict[str, Any]:
         companies.append((company_id, f"{slug}.example", target))
 
     sequences = []
-    for team_index, (_, team_name, _) in enumerate(_TEAMS):
+    for team_index, (_, team_name, _, _) in enumerate(_TEAMS):
         sequences.append(
             b.rows.add(
                 Sequence,

@@ -23,12 +23,13 @@ from slack_sdk import WebClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.digests.compose import DigestComposer, digest_sources
-from bot.digests.deliver import DEFAULT_RATE_PER_SECOND, Deliverer, DeliveryReport, Pacer
+from bot.digests.deliver import DEFAULT_RATE_PER_SECOND, Deliverer, DeliveryReport, SharedPacer
 from bot.metrics import count_digests
 from handlers.slack.services import AppSettings
 from rules.clock import local_date, user_zone, zone_or_utc
 from rules.digests.schedule import CATCH_UP, DueDigest, due_digests, missed_digests
 from rules.guided_actions import evaluate
+from storage.deliveries import record_missed
 from storage.models import DigestKind, Team, User
 
 logger = logging.getLogger(__name__)
@@ -99,6 +100,16 @@ class DigestScheduler:
             default_zone=self.default_zone,
             catch_up=self.catch_up,
         )
+        for digest in missed:
+            record_missed(
+                session,
+                kind=digest.kind,
+                recipient_id=digest.recipient_id,
+                local_date=digest.local_date,
+                reason=f"not sent within {self.catch_up} of its time",
+                now=now,
+            )
+        session.commit()
         if missed:
             shown = ", ".join(
                 f"{m.kind} {m.recipient_id} on {m.local_date} (due {m.due_at:%H:%M} UTC)"
@@ -138,7 +149,7 @@ def build_digest_scheduler(
         ),
         claimer=claimer,
         clock=clock,
-        pacer=Pacer(rate_per_second),
+        pacer=SharedPacer(sessions, rate_per_second),
     )
     return DigestScheduler(
         sessions=sessions,

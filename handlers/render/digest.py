@@ -28,6 +28,7 @@ from handlers.render.kit import (
     header,
     link,
     link_button,
+    mention,
     overflow,
     section,
 )
@@ -298,7 +299,7 @@ def _deal_text(deal: DealLine) -> str:
 
 def _mention(slack_user_id: str | None, name: str, *, bold: bool = False) -> str:
     if slack_user_id:
-        return f"<@{slack_user_id}>"
+        return mention(slack_user_id)
     return f"*{escape(name)}*" if bold else escape(name)
 
 

@@ -406,12 +406,23 @@ def show_in_place(
 
     A bot message is updated with ``chat.update`` (its ``response_url`` expires after 30
     minutes, and this morning's digest is clicked all day); an ephemeral message, which
-    ``chat.update`` cannot reach, through its ``response_url``.
+    ``chat.update`` cannot reach, through its ``response_url``. Slack sends no copy of an
+    ephemeral message (``container.is_ephemeral``, no ``message``): replacing it would leave
+    one line where the whole answer was, so the result (or ``replacement``) comes under it
+    as a line of its own and the answer stays whole.
     """
     who = acting(context)
     if click.container == "message":
         if result.refused:
             _tell_privately(who, click, result_text(result), respond=respond)
+            return
+        if click.is_ephemeral and not click.message_blocks:
+            respond(
+                text=fallback_text(result.message),
+                blocks=replacement or [result_line(result)],
+                response_type="ephemeral",
+                replace_original=False,
+            )
             return
         blocks = replace_block(
             click.message_blocks, click.block_id or "", replacement or [result_line(result)]

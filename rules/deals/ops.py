@@ -16,9 +16,17 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from rules.deals import wording as say
-from rules.op_result import OpResult, already, done, forbidden, invalid, not_found, parse_id
+from rules.op_result import (
+    OpResult,
+    already,
+    done,
+    forbidden,
+    invalid,
+    not_found,
+    parse_id,
+    refused_change,
+)
 from rules.permissions import can_act_for, can_view_deal
-from rules.wording import possessive
 from rules.write_hooks import record_write
 from storage.models import (
     ChangeKind,
@@ -227,8 +235,15 @@ def load_deal_for(
     if deal is None:
         return None, not_found("deal", deal_id)
     if not can_act_for(session, actor, deal.owner_id):
-        whose = possessive(session, deal.owner_id, actor=actor)
-        return None, forbidden(say.CANT_CHANGE.format(whose=whose), deal.id)
+        return None, refused_change(
+            session,
+            actor,
+            sentence=say.CANT_CHANGE,
+            noun="deal",
+            record_id=deal.id,
+            owner_id=deal.owner_id,
+            visible=True,  # checked above: an invisible deal is "not found"
+        )
     return deal, None
 
 

@@ -21,11 +21,20 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from rules.clock import local_to_utc, user_zone
-from rules.op_result import OpResult, already, done, forbidden, invalid, not_found, parse_id
-from rules.permissions import can_act_for, can_view_deal
+from rules.op_result import (
+    OpResult,
+    already,
+    done,
+    forbidden,
+    invalid,
+    not_found,
+    parse_id,
+    refused_change,
+)
+from rules.permissions import can_act_for, can_view_activity, can_view_deal
 from rules.tasks import wording as say
 from rules.tasks.wording import task_label, task_title
-from rules.wording import describe_due, describe_moment, person, possessive
+from rules.wording import describe_due, describe_moment, person
 from rules.write_hooks import after_write, record_write
 from storage.changes import last_change, log_change
 from storage.models import (
@@ -101,8 +110,15 @@ def _load_task(
                 return None, tombstone
         return None, not_found("task", task_id)
     if not can_act_for(session, actor, task.owner_id):
-        whose = possessive(session, task.owner_id, actor=actor)
-        return None, forbidden(say.CANT_CHANGE.format(whose=whose), task_id)
+        return None, refused_change(
+            session,
+            actor,
+            sentence=say.CANT_CHANGE,
+            noun="task",
+            record_id=task_id,
+            owner_id=task.owner_id,
+            visible=can_view_activity(session, actor, task_id),
+        )
     return task, None
 
 

@@ -45,6 +45,7 @@ from storage.models.digests import (
     DeliveryStatus,
     DigestDelivery,
     DigestKind,
+    SendBudget,
     TeamDigestSettings,
 )
 from storage.models.insights import CachedInsight, InsightFeedback, InsightRequest
@@ -120,6 +121,7 @@ __all__ = [
     "PublishedHome",
     "RecordChange",
     "Role",
+    "SendBudget",
     "Sequence",
     "SequenceEnrollment",
     "SlackReceipt",

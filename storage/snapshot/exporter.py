@@ -20,7 +20,14 @@ from typing import IO, Any
 
 from sqlalchemy import Connection, Engine, Table, bindparam, select
 
-from storage.models import Assignment, DealContact, DealScore, Pipeline, PipelineStage
+from storage.models import (
+    Assignment,
+    DealContact,
+    DealScore,
+    Pipeline,
+    PipelineStage,
+    TeamDigestSettings,
+)
 from storage.models import WorkspaceSettings as WorkspaceModel
 from storage.snapshot.fields import FORMAT, SECTIONS, SPECS, VERSION, Field
 from storage.snapshot.tables import ACTIVITY_LINKS, SECTION_TABLES, SectionTable
@@ -30,6 +37,7 @@ DEFAULT_BATCH_SIZE = 5000
 _ASSIGNMENTS: Table = Assignment.__table__  # type: ignore[assignment]
 _DEAL_CONTACTS: Table = DealContact.__table__  # type: ignore[assignment]
 _DEAL_SCORES: Table = DealScore.__table__  # type: ignore[assignment]
+_TEAM_DIGESTS: Table = TeamDigestSettings.__table__  # type: ignore[assignment]
 _PIPELINES: Table = Pipeline.__table__  # type: ignore[assignment]
 _STAGES: Table = PipelineStage.__table__  # type: ignore[assignment]
 _WORKSPACE: Table = WorkspaceModel.__table__  # type: ignore[assignment]
@@ -213,7 +221,7 @@ class _Exporter:
                 record[f.name] = self._child_values(table.section, f.name, entries)
         return record
 
-    def _child_values(self, section: str, name: str, entries: list[tuple[Any, ...]]) -> list[Any]:
+    def _child_values(self, section: str, name: str, entries: list[tuple[Any, ...]]) -> Any:
         if name == "owner_history":
             users = self._small_map("users")
             return [
@@ -222,6 +230,13 @@ class _Exporter:
             ]
         if name == "scores":
             return [{"recorded_at": to_json(at), "score": s} for at, s in sorted(entries)]
+        if name == "digest":
+            [(at, weekdays, manager_at)] = entries
+            return {
+                "time": to_json(at),
+                "weekdays": sorted(weekdays),
+                "manager_time": to_json(manager_at),
+            }
         if section == "deals" and name == "contacts":
             # (external id, associated at)
             return [
@@ -259,6 +274,16 @@ class _Exporter:
                 select(
                     _DEAL_SCORES.c.deal_id, _DEAL_SCORES.c.recorded_at, _DEAL_SCORES.c.score
                 ).where(_DEAL_SCORES.c.deal_id.in_(bindparam("ids", expanding=True))),
+                ids,
+            )
+        if table.section == "teams":
+            children["digest"] = self._grouped(
+                select(
+                    _TEAM_DIGESTS.c.team_id,
+                    _TEAM_DIGESTS.c.digest_time,
+                    _TEAM_DIGESTS.c.digest_weekdays,
+                    _TEAM_DIGESTS.c.manager_digest_time,
+                ).where(_TEAM_DIGESTS.c.team_id.in_(bindparam("ids", expanding=True))),
                 ids,
             )
         if table.section == "activities":

@@ -148,7 +148,10 @@ def timestamp(value: Any) -> datetime:
         raise FieldError(f"not an ISO 8601 date-time: {value!r}") from None
     if parsed.tzinfo is None or parsed.utcoffset() is None:
         raise FieldError(f"naive date-time {value!r}: add 'Z' or an offset such as '+01:00'")
-    return parsed.astimezone(UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:
+        raise FieldError(f"{value!r} is out of range once converted to UTC") from None
 
 
 def calendar_date(value: Any) -> date:
@@ -180,6 +183,8 @@ def decimal(minimum: Decimal, maximum: Decimal, *, places: int) -> Parser:
             number = Decimal(str(value)) if isinstance(value, float) else Decimal(value)
         except InvalidOperation:
             raise FieldError(f"not a number: {value!r}") from None
+        if number.is_finite() and number < 0 <= minimum:
+            raise FieldError(f"{value} is negative")
         if not number.is_finite() or not minimum <= number <= maximum:
             raise FieldError(f"{value} is out of range {minimum}..{maximum}")
         exponent = number.as_tuple().exponent
@@ -205,6 +210,12 @@ def choice(enum_cls: type[StrEnum]) -> Parser:
     return parse_choice
 
 
+# Entries of the tz database that name no place ("Factory" means "no zone set yet") or
+# are copies of the whole database under another root.
+_NOT_A_PLACE = frozenset({"Factory", "localtime", "posixrules"})
+_NOT_A_PLACE_ROOTS = ("posix/", "right/")
+
+
 @lru_cache(maxsize=1024)
 def _known_zone(name: str) -> bool:
     try:
@@ -217,6 +228,8 @@ def _known_zone(name: str) -> bool:
 def time_zone(value: Any) -> str:
     if not isinstance(value, str):
         raise _expected("an IANA time zone name", value)
+    if value in _NOT_A_PLACE or value.startswith(_NOT_A_PLACE_ROOTS):
+        raise FieldError(f"{value!r} is no place's time zone: use one such as 'Europe/Berlin'")
     if not value or not _known_zone(value):
         raise FieldError(f"unknown IANA time zone {value!r}")
     return value
@@ -452,11 +465,43 @@ def owner_fields(*, with_assigned_at: bool = True) -> list[Field]:
 
 # Record types ---------------------------------------------------------------------------
 
+S_CLOCK: dict[str, Any] = {"type": "string", "pattern": r"^\d{2}:\d{2}(:\d{2})?$"}
+S_WEEKDAYS: dict[str, Any] = s_array(s_int(1, 7), unique=True)
+WORKDAYS = [1, 2, 3, 4, 5]
+
+TEAM_DIGEST = [
+    Field(
+        "time", clock_time, S_CLOCK, "Local time of the reps' digests, HH:MM.", default=time(8, 0)
+    ),
+    Field(
+        "weekdays",
+        list_of(integer(1, 7), unique=True),
+        S_WEEKDAYS,
+        "ISO weekdays (1 = Monday) on which digests are sent.",
+        default=WORKDAYS,
+    ),
+    Field(
+        "manager_time",
+        clock_time,
+        S_CLOCK,
+        "Local time of the manager digest, HH:MM.",
+        default=time(8, 30),
+    ),
+]
+
 TEAMS = [
     f_id("The team's id."),
     f_str("name", 200, "Team name.", required=True),
     Field("timezone", time_zone, S_TIMEZONE, "The team's time zone.", "timezone", default="UTC"),
     f_str("digest_channel_id", 32, "Slack channel for the manager digest; null: none."),
+    Field(
+        "digest",
+        nullable(record_of(TEAM_DIGEST)),
+        s_nullable(s_object(TEAM_DIGEST)),
+        "The team's digest schedule (reps' default, manager digest); null or left out: "
+        "08:00 on weekdays, manager digest 08:30.",
+        omit_empty=True,
+    ),
 ]
 
 USERS = [
@@ -466,7 +511,7 @@ USERS = [
         "email",
         email_address,
         {"type": "string", "format": "email", "maxLength": 320},
-        "Work email; unique. Its domain is derived from it.",
+        "Work email; unique regardless of case. Its domain is derived from it.",
         "email",
         required=True,
     ),
@@ -501,7 +546,7 @@ PREFERENCES = [
     Field(
         "digest_time",
         clock_time,
-        {"type": "string", "pattern": r"^\d{2}:\d{2}(:\d{2})?$"},
+        S_CLOCK,
         "Local time of the daily digest, HH:MM.",
         "digest_time",
         default=time(8, 0),
@@ -509,7 +554,7 @@ PREFERENCES = [
     Field(
         "digest_weekdays",
         list_of(integer(1, 7), unique=True),
-        s_array(s_int(1, 7), unique=True),
+        S_WEEKDAYS,
         "ISO weekdays (1 = Monday) on which the digest is sent.",
         "digest_weekdays",
         default=[1, 2, 3, 4, 5],
@@ -677,9 +722,11 @@ DEALS = [
     f_time("stage_changed_at", "When the deal entered its stage."),
     Field(
         "amount",
-        nullable(decimal(-AMOUNT_LIMIT + 1, AMOUNT_LIMIT - 1, places=2)),
-        s_nullable({"type": "number"}),
-        "Amount in the deal's currency.",
+        # A deal's worth is never negative (refunds and credit notes are not deals); a
+        # negative amount would silently shrink every pipeline total.
+        nullable(decimal(Decimal(0), AMOUNT_LIMIT - 1, places=2)),
+        s_nullable({"type": "number", "minimum": 0}),
+        "Amount in the deal's currency; not negative.",
         "amount",
     ),
     Field(
@@ -850,6 +897,10 @@ class RecordSpec:
             if spec is None:
                 problems.append((name, "unknown field"))
                 continue
+            if _holds_nul(value):
+                # PostgreSQL cannot store it and SQLite would: refused the same on both.
+                problems.append((name, "contains a NUL character (\\u0000)"))
+                continue
             try:
                 values[name] = spec.parse(value)
             except FieldError as error:
@@ -858,6 +909,16 @@ class RecordSpec:
         for name in sorted(missing):
             problems.append((name, "required"))
         return values, problems
+
+
+def _holds_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, list):
+        return any(_holds_nul(item) for item in value)
+    if isinstance(value, dict):
+        return any(_holds_nul(k) or _holds_nul(v) for k, v in value.items())
+    return False
 
 
 def _located(name: str, message: str) -> tuple[str, str]:

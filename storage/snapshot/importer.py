@@ -46,6 +46,7 @@ from storage.models import (
     Pipeline,
     PipelineObject,
     PipelineStage,
+    TeamDigestSettings,
     WorkspaceSettings,
 )
 from storage.ownership import assign
@@ -76,6 +77,19 @@ _SQLITE_IMPORT_PRAGMAS = {"cache_size": -65536}
 _ASSIGNMENTS: Table = Assignment.__table__  # type: ignore[assignment]
 _DEAL_CONTACTS: Table = DealContact.__table__  # type: ignore[assignment]
 _DEAL_SCORES: Table = DealScore.__table__  # type: ignore[assignment]
+_TEAM_DIGESTS: Table = TeamDigestSettings.__table__  # type: ignore[assignment]
+_TEAM_DIGEST_COLUMNS = ("digest_time", "digest_weekdays", "manager_digest_time")
+
+
+def _team_digest_row(team_id: int, digest: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "team_id": team_id,
+        "digest_time": digest["time"],
+        "digest_weekdays": sorted(digest["weekdays"]),
+        "manager_digest_time": digest["manager_time"],
+    }
+
+
 _PIPELINES: Table = Pipeline.__table__  # type: ignore[assignment]
 _STAGES: Table = PipelineStage.__table__  # type: ignore[assignment]
 _WORKSPACE: Table = WorkspaceSettings.__table__  # type: ignore[assignment]
@@ -259,7 +273,7 @@ def _import(
     except _Stop:
         pass
     except MalformedJSON as error:
-        importer.problems.append(Problem("file", str(error)))
+        importer.problems.append(Problem(error.path, error.message))
     except SQLAlchemyError as error:
         # Checks should have caught it; if not, refuse the file all the same.
         importer.problems.append(
@@ -311,8 +325,8 @@ class _Importer:
         self.report = ImportReport()
         self.location = "file"
         self._small: dict[str, dict[str, int]] = {}
-        self._user_emails: dict[str, str] | None = None
-        self._user_slack_ids: dict[str, str] | None = None
+        self._user_emails: dict[str, tuple[str, str]] | None = None
+        self._user_slack_ids: dict[str, tuple[str, str]] | None = None
         self._pipelines: dict[tuple[PipelineObject, str], int] | None = None
         self._stages: dict[int, dict[str, int]] = {}
         self._pending: list[tuple[int, str, str, str]] = []
@@ -746,6 +760,7 @@ class _Importer:
         return ok
 
     def _unique_user_fields(self, values: dict[str, Any], path: str) -> bool:
+        """Emails (compared regardless of case) and Slack ids belong to one user each."""
         if self._user_emails is None:
             users = SECTION_TABLES["users"].table
             rows = self.conn.execute(
@@ -753,21 +768,27 @@ class _Importer:
             )
             self._user_emails, self._user_slack_ids = {}, {}
             for ext, email, slack in rows:
-                self._user_emails[email] = ext
+                self._user_emails[email.lower()] = (ext, email)
                 if slack:
-                    self._user_slack_ids[slack] = ext
+                    self._user_slack_ids[slack] = (ext, slack)
         assert self._user_slack_ids is not None
         ok = True
         for name, taken in (("email", self._user_emails), ("slack_user_id", self._user_slack_ids)):
             value = values[name]
             if value is None:
                 continue
-            holder = taken.get(value)
+            key = value.lower() if name == "email" else value
+            holder, theirs = taken.get(key, (None, None))
             if holder is not None and holder != values["id"]:
-                self.problem(f"{path}.{name}", f"{value!r} already belongs to user {holder!r}")
+                also = f" (as {theirs!r}; emails are compared regardless of case)"
+                self.problem(
+                    f"{path}.{name}",
+                    f"{value!r} already belongs to user {holder!r}"
+                    + (also if theirs != value else ""),
+                )
                 ok = False
             else:
-                taken[value] = values["id"]
+                taken[key] = (values["id"], value)
         return ok
 
     def _resolve_stage(
@@ -923,6 +944,15 @@ class _Importer:
             for name, targets in record.links.items():
                 if targets:
                     links[name] += [(pk, t) for t in targets]
+        if table.section == "teams":
+            self.report.rows_written += self.bulk.insert(
+                _TEAM_DIGESTS,
+                [
+                    _team_digest_row(r.row["id"], r.values["digest"])
+                    for r in new
+                    if r.values["digest"]
+                ],
+            )
         insert = self.bulk.insert_tuples
         written = insert(_ASSIGNMENTS, _HISTORY_COLUMNS, history)
         written += insert(_DEAL_SCORES, ("deal_id", "recorded_at", "score"), scores)
@@ -1013,6 +1043,42 @@ class _Importer:
             touched |= self._deal_children(records, ids)
         if table.section == "activities":
             touched |= self._activity_links(records, ids)
+        if table.section == "teams":
+            touched |= self._team_digests(records, ids)
+        return touched
+
+    def _team_digests(self, records: list[_Record], ids: list[int]) -> set[int]:
+        """Replace each team's digest schedule where the file's differs (null: none)."""
+        have: dict[int, dict[str, Any]] = {}
+        for chunk in _chunks(ids):
+            for row in self.conn.execute(
+                select(_TEAM_DIGESTS).where(_TEAM_DIGESTS.c.team_id.in_(chunk))
+            ).mappings():
+                have[row["team_id"]] = _team_digest_row(
+                    row["team_id"],
+                    {
+                        "time": row["digest_time"],
+                        "weekdays": row["digest_weekdays"],
+                        "manager_time": row["manager_digest_time"],
+                    },
+                )
+        touched: set[int] = set()
+        stale: list[int] = []
+        fresh: list[dict[str, Any]] = []
+        for record in records:
+            team_id, digest = record.row["id"], record.values["digest"]
+            wanted = _team_digest_row(team_id, digest) if digest else None
+            current = have.get(team_id)
+            if current == wanted:
+                continue
+            touched.add(id(record))
+            if current is not None:
+                stale.append(team_id)
+            if wanted is not None:
+                fresh.append(wanted)
+        if stale:
+            self.conn.execute(delete(_TEAM_DIGESTS).where(_TEAM_DIGESTS.c.team_id.in_(stale)))
+        self.report.rows_written += len(stale) + self.bulk.insert(_TEAM_DIGESTS, fresh)
         return touched
 
     def _grouped(self, query: Any, ids: list[int]) -> dict[int, list[tuple[Any, ...]]]:
