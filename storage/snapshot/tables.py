@@ -12,17 +12,23 @@ from storage.models import (
     ActivityContact,
     ActivityDeal,
     ActivityLead,
+    Assignment,
     Company,
     Contact,
     Deal,
+    DealContact,
+    DealScore,
     Goal,
     Lead,
     OwnedObject,
+    Pipeline,
+    PipelineStage,
     Sequence,
     SequenceEnrollment,
     Team,
     User,
     UserPreferences,
+    WorkspaceSettings,
 )
 
 
@@ -99,6 +105,14 @@ ACTIVITY_LINKS: dict[str, tuple[Table, str]] = {
     "deals": (_table(ActivityDeal), "deal_id"),
     "leads": (_table(ActivityLead), "lead_id"),
 }
+
+# Tables written apart from the sections' own (history, deal children, pipelines, settings).
+ASSIGNMENTS = _table(Assignment)
+DEAL_CONTACTS = _table(DealContact)
+DEAL_SCORES = _table(DealScore)
+PIPELINES = _table(Pipeline)
+STAGES = _table(PipelineStage)
+WORKSPACE = _table(WorkspaceSettings)
 
 OWNED_SECTION: dict[OwnedObject, str] = {
     s.owned: s.section for s in SECTION_TABLES.values() if s.owned is not None
