@@ -153,7 +153,7 @@ def _seed(engine: Any) -> datetime:
 
     now = datetime(2026, 3, 11, 15, 30, tzinfo=UTC)
     with Session(engine) as session:
-        from storage.demo import build_demo_org
+        from demo import build_demo_org
         from storage.models import User
 
         build_demo_org(session, now=now)

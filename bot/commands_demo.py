@@ -19,8 +19,8 @@ from bot.commands_digest import digest_section
 from bot.commands_insights import deal_insights_section
 from bot.home_preview import home_tab_section
 from bot.terminal import OVERVIEW_SECTIONS, TerminalContext, render_sections, terminal_console
+from demo import DEMO_DB_FILENAME, DemoOrg, build_demo_org
 from storage.db import make_engine, session_factory, unit_of_work, upgrade
-from storage.demo import DEMO_DB_FILENAME, DemoOrg, build_demo_org
 from storage.models import User
 
 

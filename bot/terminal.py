@@ -21,10 +21,10 @@ from rich.text import Text
 from sqlalchemy.orm import Session
 
 from bot.commands_insights import deal_insights_section
+from demo import DemoOrg
 from rules.meetings import MeetingItem
 from rules.overview import GoalProgress, InsightCount, Overview, overview
 from rules.tasks import TaskGroup, TaskItem
-from storage.demo import DemoOrg
 from storage.models import User
 
 MAX_WIDTH = 120

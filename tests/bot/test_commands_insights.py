@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 from bot.cli import app
 from bot.commands_insights import deal_insights_section
 from bot.terminal import TerminalContext
-from storage.demo import build_demo_org
+from demo import build_demo_org
 from storage.models import DealVisibility, User
 from tests.builders import CRM
 from tests.support.llm import BASE_URL, MODEL, FakeModel, fake_model

@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
+from demo import DemoOrg, build_demo_org
 from rules.actions import evaluate
-from storage.demo import DemoOrg, build_demo_org
 from tests.support.app import RunningApp, start_app
 from tests.support.slack_api import SlackStandIn, running_standin
 

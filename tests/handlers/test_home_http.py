@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from demo import DemoOrg
 from handlers import ids
 from handlers.navigation import View, ViewState
 from handlers.render.kit import block_problems
-from storage.demo import DemoOrg
 from tests.support.app import RunningApp
 
 

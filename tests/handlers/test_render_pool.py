@@ -6,9 +6,9 @@ from datetime import datetime
 
 from sqlalchemy import Engine
 
+from demo import DemoOrg
 from handlers import ids
 from handlers.navigation import View, ViewState
-from storage.demo import DemoOrg
 from tests.support.app import start_app
 from tests.support.slack_api import SlackStandIn
 

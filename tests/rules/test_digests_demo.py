@@ -13,11 +13,11 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from bot.digests import crm_risk_source
+from demo import DEMO_DB_FILENAME, DemoOrg, build_demo_org
 from rules.actions import evaluate, open_actions
 from rules.digests import DigestSources, manager_digest, rep_digest
 from rules.permissions import can_view_deal
 from storage.db import make_engine
-from storage.demo import DEMO_DB_FILENAME, DemoOrg, build_demo_org
 from storage.models import (
     OPEN_TASK_STATUSES,
     Activity,

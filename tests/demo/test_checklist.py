@@ -19,8 +19,8 @@ import pytest
 from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
+from demo import DEMO_DB_FILENAME, DemoOrg, build_demo_org
 from storage.db import make_engine
-from storage.demo import DEMO_DB_FILENAME, DemoOrg, build_demo_org
 from storage.models import (
     OPEN_TASK_STATUSES,
     Activity,

@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
+from demo import DEMO_DB_FILENAME, DemoOrg, DemoRefused, build_demo_org
 from rules.deals import DealCategory, category_counts, deals_page
 from rules.feed import feed
 from rules.leads import leads_by_stage
@@ -17,7 +18,6 @@ from rules.overview import overview
 from rules.schedule import SchedulePeriod, schedule
 from rules.tasks import open_tasks
 from storage.db import make_engine
-from storage.demo import DEMO_DB_FILENAME, DemoOrg, DemoRefused, build_demo_org
 from storage.models import (
     Activity,
     Company,
