@@ -147,6 +147,12 @@ class _Importer:
         self._defaults_checked = False
 
     def read(self, reader: CountingReader, on_progress: Progress | None) -> None:
+        """Read the whole file, writing each batch as it fills."""
+
+        def progress() -> None:
+            if on_progress is not None:
+                on_progress(reader.bytes_read)
+
         batch: list[tuple[int, Any]] = []
         batches = 0
         skipping = False
@@ -159,26 +165,32 @@ class _Importer:
                     self._batch(event.key, batch)
                     batch = []
                     batches += 1
-                    if batches % FULL_GC_EVERY == 0:
-                        gc.collect()
-                    if on_progress is not None:
-                        on_progress(reader.bytes_read)
+                    self._between_batches(batches)
+                    progress()
             elif isinstance(event, SectionStart):
                 skipping = not self.layout.enter(event.key, is_array=True)
             elif isinstance(event, SectionEnd):
                 if not skipping:
-                    if batch:
-                        self._batch(event.key, batch)
-                        batch = []
-                    self._section_done(event.key)
-                if on_progress is not None:
-                    on_progress(reader.bytes_read)
-            elif isinstance(event, Scalar):
-                self.layout.scalar(event.key, event.value)
-            elif isinstance(event, Whole) and self.layout.enter(event.key, is_array=False):
-                write_workspace(self.job, event.value)
+                    self._section_end(event.key, batch)
+                    batch = []
+                progress()
+            else:
+                self._plain_member(event)
         self.layout.check_header()
         self._past_pipelines()
+
+    @staticmethod
+    def _between_batches(batches: int) -> None:
+        # See tuning.fewer_gc_passes: the few cycles a batch leaves are collected here.
+        if batches % FULL_GC_EVERY == 0:
+            gc.collect()
+
+    def _plain_member(self, event: Scalar | Whole) -> None:
+        """A top-level member that is not an array: the header, or workspace settings."""
+        if isinstance(event, Scalar):
+            self.layout.scalar(event.key, event.value)
+        elif self.layout.enter(event.key, is_array=False):
+            write_workspace(self.job, event.value)
 
     def _past_pipelines(self) -> None:
         """A file without pipelines gets HubSpot's defaults when the database has none."""
@@ -204,7 +216,10 @@ class _Importer:
         table = SECTION_TABLES[section]
         self.upsert.write(table, self.resolver.resolve(table, fresh))
 
-    def _section_done(self, section: str) -> None:
+    def _section_end(self, section: str, batch: list[tuple[int, Any]]) -> None:
+        """Write the section's last batch, then finish what waited for its end."""
+        if batch:
+            self._batch(section, batch)
         self.job.tuning.build_deferred_indexes()
         if section == "activities":
             self.self_references.finish()

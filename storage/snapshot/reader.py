@@ -85,6 +85,25 @@ def read_events(source: BinaryIO | CountingReader) -> Iterator[Event]:
 
 
 def _members(events: Iterator[tuple[str, Any]]) -> Iterator[Event]:
+    _open_top_level(events)
+    for event, value in events:
+        if event == "end_map":
+            break
+        key = value  # event is "map_key" at this depth
+        event, value = next(events)
+        if event == "start_array":
+            yield from _section(key, events)
+        elif event == "start_map":
+            yield Whole(key, _build_map(events))
+        else:
+            yield Scalar(key, value)
+    trailing = next(events, None)
+    if trailing is not None:
+        raise MalformedJSON("unexpected data after the top-level object")
+
+
+def _open_top_level(events: Iterator[tuple[str, Any]]) -> None:
+    """Read the opening brace; refuse an empty file and any other top level."""
     try:
         first = next(events, None)
     except ijson.IncompleteJSONError:
@@ -93,27 +112,18 @@ def _members(events: Iterator[tuple[str, Any]]) -> Iterator[Event]:
         raise MalformedJSON("the file is empty")
     if first[0] != "start_map":
         raise MalformedJSON("the top level must be a JSON object")
+
+
+def _section(key: str, events: Iterator[tuple[str, Any]]) -> Iterator[Event]:
+    """An array member: its start, each item, its end (with the item count)."""
+    yield SectionStart(key)
+    index = 0
     for event, value in events:
-        if event == "end_map":
+        if event == "end_array":
             break
-        key = value  # event is "map_key" at this depth
-        event, value = next(events)
-        if event == "start_array":
-            yield SectionStart(key)
-            index = 0
-            for event, value in events:
-                if event == "end_array":
-                    break
-                yield Item(key, index, _value(event, value, events))
-                index += 1
-            yield SectionEnd(key, index)
-        elif event == "start_map":
-            yield Whole(key, _build_map(events))
-        else:
-            yield Scalar(key, value)
-    trailing = next(events, None)
-    if trailing is not None:
-        raise MalformedJSON("unexpected data after the top-level object")
+        yield Item(key, index, _value(event, value, events))
+        index += 1
+    yield SectionEnd(key, index)
 
 
 def _value(event: str, value: Any, events: Iterator[tuple[str, Any]]) -> Any:

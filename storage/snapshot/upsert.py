@@ -65,31 +65,41 @@ class Upsert:
                 new.append(record)
                 continue
             pk = current[table.primary_key]
-            row = record.row
             if table.owned is not None:
-                # The assignment time is read only with a new owner; otherwise the stored
-                # one stands (a stale time in the file must not undo a recorded change).
-                given = row.pop("owner_assigned_at", None)
-                if row["owner_id"] != current["owner_id"]:
-                    at = job.now
-                    if given is not None and given != current.get("owner_assigned_at"):
-                        at = given
-                    owner_changes.append((pk, row.pop("owner_id"), at))
-            diff = {c: v for c, v in row.items() if current.get(c) != v}
+                change = self._owner_change(record, current)
+                if change is not None:
+                    owner_changes.append((pk, *change))
+            diff = {c: v for c, v in record.row.items() if current.get(c) != v}
             changed.append((record, {table.primary_key: pk, **diff}))
         self._insert(table, new)
         touched = self._update(table, changed, owner_changes)
         touched |= update_children(job, table, [r for r, _ in changed])
-        for record, _ in changed:
-            if id(record) in touched:
-                counts.updated += 1
-            else:
-                counts.unchanged += 1
+        updated = sum(1 for record, _ in changed if id(record) in touched)
+        counts.updated += updated
+        counts.unchanged += len(changed) - updated
         counts.inserted += len(new)
         if table.section == "activities":
             self.self_references.settle(records)
         if table.small:
             job.ids.forget(table.section)
+
+    def _owner_change(
+        self, record: Record, current: dict[str, Any]
+    ) -> tuple[int | None, datetime] | None:
+        """The new owner and when, if the file names another owner than the stored one.
+
+        Takes the owner columns out of the record's row: owners change through assign().
+        """
+        row = record.row
+        # The assignment time is read only with a new owner; otherwise the stored one
+        # stands (a stale time in the file must not undo a recorded change).
+        given = row.pop("owner_assigned_at", None)
+        if row["owner_id"] == current["owner_id"]:
+            return None
+        at = self.job.now
+        if given is not None and given != current.get("owner_assigned_at"):
+            at = given
+        return row.pop("owner_id"), at
 
     def _existing(self, table: SectionTable, records: list[Record]) -> dict[Any, dict[str, Any]]:
         """The current rows of these records, by key tuple."""
@@ -159,23 +169,7 @@ class Upsert:
         if table.small:
             job.ids.forget(table.section)
             ids = job.ids.small(table.section)
-        history: list[tuple[Any, ...]] = []
-        scores: list[tuple[Any, ...]] = []
-        deal_contacts: list[tuple[Any, ...]] = []
-        links: dict[str, list[tuple[int, int]]] = defaultdict(list)
-        owned = table.owned
-        for record in new:
-            pk = ids[record.row["external_id"]]
-            record.row["id"] = pk
-            if owned is not None:
-                history += [(owned, pk, o, a) for o, a in dict.fromkeys(record.history)]
-            if record.scores:
-                scores += [(pk, at, s) for at, s in record.scores.items()]
-            if record.deal_contacts:
-                deal_contacts += [(pk, c, at) for c, at in record.deal_contacts.items()]
-            for name, targets in record.links.items():
-                if targets:
-                    links[name] += [(pk, t) for t in targets]
+        history, scores, deal_contacts, links = _child_rows(table, new, ids)
         insert = job.bulk.insert_tuples
         written = insert(ASSIGNMENTS, _HISTORY_COLUMNS, history)
         written += insert(DEAL_SCORES, ("deal_id", "recorded_at", "score"), scores)
@@ -234,3 +228,32 @@ class Upsert:
         session.flush()
         session.expunge_all()
         return touched
+
+
+def _child_rows(
+    table: SectionTable, new: list[Record], ids: dict[str, int]
+) -> tuple[
+    list[tuple[Any, ...]],
+    list[tuple[Any, ...]],
+    list[tuple[Any, ...]],
+    dict[str, list[tuple[int, int]]],
+]:
+    """Give new records their row ids; return their history, scores, contacts and links."""
+    history: list[tuple[Any, ...]] = []
+    scores: list[tuple[Any, ...]] = []
+    deal_contacts: list[tuple[Any, ...]] = []
+    links: dict[str, list[tuple[int, int]]] = defaultdict(list)
+    owned = table.owned
+    for record in new:
+        pk = ids[record.row["external_id"]]
+        record.row["id"] = pk
+        if owned is not None:
+            history += [(owned, pk, o, a) for o, a in dict.fromkeys(record.history)]
+        if record.scores:
+            scores += [(pk, at, s) for at, s in record.scores.items()]
+        if record.deal_contacts:
+            deal_contacts += [(pk, c, at) for c, at in record.deal_contacts.items()]
+        for name, targets in record.links.items():
+            if targets:
+                links[name] += [(pk, t) for t in targets]
+    return history, scores, deal_contacts, links

@@ -203,7 +203,7 @@ def time_zone(value: Any) -> str:
 
 
 def email_address(value: Any) -> str:
-    address = string(320)(value)
+    address: str = string(320)(value)
     local, at, domain = address.rpartition("@")
     if not at or not local or not domain or "." not in domain:
         raise FieldError(f"not an email address: {value!r}")
