@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Any
 
 from sqlalchemy import Enum, MetaData
 from sqlalchemy.orm import DeclarativeBase
@@ -32,7 +31,3 @@ def str_enum(enum_cls: type[StrEnum], length: int = 32) -> Enum:
         values_callable=lambda members: [m.value for m in members],
         validate_strings=True,
     )
-
-
-def enum_values(enum_cls: type[StrEnum]) -> list[Any]:
-    return [m.value for m in enum_cls]
