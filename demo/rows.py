@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import Table, insert, text
 from sqlalchemy.orm import Session
 
-from storage.models import Base
+from storage.models import Base, table_of
 from storage.types import utc
 
 
@@ -23,8 +23,7 @@ class Rows:
         self._next: dict[Table, int] = {}
 
     def add(self, model: type[Base], **values: Any) -> int:
-        table = model.__table__
-        assert isinstance(table, Table)
+        table = table_of(model)
         if "id" in table.c and "id" not in values:
             values["id"] = self._next[table] = self._next.get(table, 0) + 1
         for name, value in values.items():

@@ -22,7 +22,7 @@ from storage.models.activities import (
     TaskStatus,
     TaskType,
 )
-from storage.models.base import Base
+from storage.models.base import Base, table_of
 from storage.models.changes import ChangeKind, RecordChange
 from storage.models.crm import (
     Assignment,
@@ -113,4 +113,5 @@ __all__ = [
     "User",
     "UserPreferences",
     "WorkspaceSettings",
+    "table_of",
 ]

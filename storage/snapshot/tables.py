@@ -29,13 +29,8 @@ from storage.models import (
     User,
     UserPreferences,
     WorkspaceSettings,
+    table_of,
 )
-
-
-def _table(model: type) -> Table:
-    table = model.__table__  # type: ignore[attr-defined]
-    assert isinstance(table, Table)
-    return table
 
 
 @dataclass(frozen=True)
@@ -68,29 +63,31 @@ class SectionTable:
 SECTION_TABLES: dict[str, SectionTable] = {
     s.section: s
     for s in (
-        SectionTable("teams", _table(Team), ("id",), ("external_id",), small=True),
-        SectionTable("users", _table(User), ("id",), ("external_id",), small=True),
-        SectionTable("goals", _table(Goal), ("user", "metric"), ("user_id", "metric")),
+        SectionTable("teams", table_of(Team), ("id",), ("external_id",), small=True),
+        SectionTable("users", table_of(User), ("id",), ("external_id",), small=True),
+        SectionTable("goals", table_of(Goal), ("user", "metric"), ("user_id", "metric")),
         SectionTable(
             "user_preferences",
-            _table(UserPreferences),
+            table_of(UserPreferences),
             ("user",),
             ("user_id",),
             primary_key="user_id",
         ),
         SectionTable(
-            "companies", _table(Company), ("id",), ("external_id",), owned=OwnedObject.COMPANY
+            "companies", table_of(Company), ("id",), ("external_id",), owned=OwnedObject.COMPANY
         ),
         SectionTable(
-            "contacts", _table(Contact), ("id",), ("external_id",), owned=OwnedObject.CONTACT
+            "contacts", table_of(Contact), ("id",), ("external_id",), owned=OwnedObject.CONTACT
         ),
-        SectionTable("sequences", _table(Sequence), ("id",), ("external_id",), small=True),
-        SectionTable("sequence_enrollments", _table(SequenceEnrollment), ("id",), ("external_id",)),
-        SectionTable("leads", _table(Lead), ("id",), ("external_id",), owned=OwnedObject.LEAD),
-        SectionTable("deals", _table(Deal), ("id",), ("external_id",), owned=OwnedObject.DEAL),
+        SectionTable("sequences", table_of(Sequence), ("id",), ("external_id",), small=True),
+        SectionTable(
+            "sequence_enrollments", table_of(SequenceEnrollment), ("id",), ("external_id",)
+        ),
+        SectionTable("leads", table_of(Lead), ("id",), ("external_id",), owned=OwnedObject.LEAD),
+        SectionTable("deals", table_of(Deal), ("id",), ("external_id",), owned=OwnedObject.DEAL),
         SectionTable(
             "activities",
-            _table(Activity),
+            table_of(Activity),
             ("id",),
             ("external_id",),
             owned=OwnedObject.ACTIVITY,
@@ -100,19 +97,19 @@ SECTION_TABLES: dict[str, SectionTable] = {
 
 # Activity association lists: JSON field -> (link table, column naming the other record).
 ACTIVITY_LINKS: dict[str, tuple[Table, str]] = {
-    "contacts": (_table(ActivityContact), "contact_id"),
-    "companies": (_table(ActivityCompany), "company_id"),
-    "deals": (_table(ActivityDeal), "deal_id"),
-    "leads": (_table(ActivityLead), "lead_id"),
+    "contacts": (table_of(ActivityContact), "contact_id"),
+    "companies": (table_of(ActivityCompany), "company_id"),
+    "deals": (table_of(ActivityDeal), "deal_id"),
+    "leads": (table_of(ActivityLead), "lead_id"),
 }
 
 # Tables written apart from the sections' own (history, deal children, pipelines, settings).
-ASSIGNMENTS = _table(Assignment)
-DEAL_CONTACTS = _table(DealContact)
-DEAL_SCORES = _table(DealScore)
-PIPELINES = _table(Pipeline)
-STAGES = _table(PipelineStage)
-WORKSPACE = _table(WorkspaceSettings)
+ASSIGNMENTS = table_of(Assignment)
+DEAL_CONTACTS = table_of(DealContact)
+DEAL_SCORES = table_of(DealScore)
+PIPELINES = table_of(Pipeline)
+STAGES = table_of(PipelineStage)
+WORKSPACE = table_of(WorkspaceSettings)
 
 OWNED_SECTION: dict[OwnedObject, str] = {
     s.owned: s.section for s in SECTION_TABLES.values() if s.owned is not None
