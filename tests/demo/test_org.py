@@ -74,9 +74,9 @@ def test_the_org_has_the_promised_shape(demo: tuple[Session, DemoOrg]) -> None:
     assert zones == {"America/Los_Angeles", "Europe/Berlin", "Asia/Tokyo"}
     visibilities = set(session.scalars(select(User.deal_visibility)))
     assert visibilities == set(DealVisibility)
-    assert all(s.startswith("U0") for s in session.scalars(select(User.slack_user_id)))
+    assert all(s and s.startswith("U0") for s in session.scalars(select(User.slack_user_id)))
     assert count(Contact) >= 300 and count(Company) >= 150
-    assert session.scalar(select(func.count()).where(Company.is_target_account)) >= 10
+    assert (session.scalar(select(func.count()).where(Company.is_target_account)) or 0) >= 10
     assert 90 <= count(Deal) <= 120
     assert count(Activity) >= 2000
     lead_stages = set(
