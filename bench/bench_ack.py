@@ -106,8 +106,8 @@ def _serve(
         from bot.app import create_app, work_pool
         from bot.server import make_http_server
         from bot.settings import load_settings
-        from handlers.render_pool import render_pool
-        from handlers.services import Services
+        from handlers.slack.render_pool import render_pool
+        from handlers.slack.services import Services
         from storage.db import make_engine, session_factory, upgrade
 
         folder = tempfile.mkdtemp(prefix="bench-ack-")
@@ -175,8 +175,8 @@ def _bodies(kind: str, total: int, users: int = DEMO_USERS) -> list[str]:
     import json
     from urllib.parse import urlencode
 
-    from handlers import ids
-    from handlers.navigation import View, ViewState
+    from handlers.render.navigation import View, ViewState
+    from handlers.slack import ids
 
     views = list(View)
     bodies = []

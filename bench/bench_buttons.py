@@ -152,7 +152,7 @@ def endpoint(
     import json
     from urllib.parse import urlencode
 
-    from handlers import ids
+    from handlers.slack import ids
     from storage.db import make_engine, session_factory, unit_of_work, upgrade
     from tests.support.app import SIGNING_SECRET, start_app
     from tests.support.signing import signed_headers

@@ -17,8 +17,8 @@ from slack_sdk.http_retry import default_retry_handlers
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
 import handlers
-from handlers.render_pool import RenderPool, attach_render_pool
-from handlers.services import Services
+from handlers.slack.render_pool import RenderPool, attach_render_pool
+from handlers.slack.services import Services
 
 logger = logging.getLogger(__name__)
 

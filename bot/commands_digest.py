@@ -212,7 +212,7 @@ def preview(
 def _web_client(settings: Settings, sessions: sessionmaker[Session]) -> WebClient:
     """The app's own Web API client (429-aware), pointed at ``SLACK_API_URL``."""
     from bot.app import ConfigurationError, create_web_client
-    from handlers.services import Services
+    from handlers.slack.services import Services
 
     services = Services(sessions=sessions, settings=settings)
     try:

@@ -11,7 +11,7 @@ from bot.cli import err_console, settings_or_exit, store_or_exit
 from bot.digests import start_digests
 from bot.server import serve_http, serve_socket
 from bot.settings import Settings, SettingsError, load_settings
-from handlers.services import Services
+from handlers.slack.services import Services
 
 
 def serve(

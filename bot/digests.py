@@ -27,7 +27,7 @@ from handlers.render.digest import (
     render_rep_digest,
     rep_digest_text,
 )
-from handlers.services import AppSettings, Services
+from handlers.slack.services import AppSettings, Services
 from insights.risks import RiskKind, crm_risks
 from rules.actions import evaluate
 from rules.digest_schedule import DueDigest

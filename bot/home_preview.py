@@ -19,8 +19,8 @@ from rich.rule import Rule
 from rich.text import Text
 
 from bot.terminal import TerminalContext
-from handlers.navigation import ViewState
-from handlers.workspace import render_workspace
+from handlers.render.navigation import ViewState
+from handlers.render.workspace import render_workspace
 from rules.actions import evaluate
 
 DEFAULT_PATH = Path("data") / "home-tab.json"

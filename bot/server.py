@@ -19,7 +19,7 @@ from sqlalchemy import text
 from waitress.server import create_server
 
 from bot.app import ConfigurationError
-from handlers.services import Services
+from handlers.slack.services import Services
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment

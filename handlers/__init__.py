@@ -1,17 +1,22 @@
-"""Slack surfaces: each module's ``register(app, services)`` wires its listeners.
+"""Slack surfaces. ``register_all`` wires the app: the request context, then each surface.
 
-``SURFACES`` lists them; append yours (one line) to have ``register_all`` wire it.
+Every surface module has one ``register(app)`` that lists its action ids, callback ids and
+events; ``commands.SUBCOMMANDS`` lists every ``/sales`` subcommand and
+``direct_messages.DM_ANSWERERS`` every answerer of a DM. Slack plumbing (who is acting, the
+listener toolkit, ids, metadata, the render pool) is in ``handlers.slack``; Block Kit in
+``handlers.render``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+
+from slack_bolt import App
 
 from handlers import (
     commands,
     deals,
-    events,
+    direct_messages,
     guided_actions,
     home,
     insights,
@@ -19,28 +24,25 @@ from handlers import (
     settings,
     tasks,
 )
+from handlers.slack.context import install_context
+from handlers.slack.services import Services
 
-if TYPE_CHECKING:
-    from slack_bolt import App
-
-    from handlers.services import Services
-
-Register = Callable[["App", "Services"], None]
-
-SURFACES: list[Register] = [
+SURFACES: tuple[Callable[[App], None], ...] = (
     home.register,
     commands.register,
-    events.register,
+    direct_messages.register,
     settings.register,
     insights.register,
     tasks.register,
     outcomes.register,
     deals.register,
     guided_actions.register,
-]
+)
 
 
 def register_all(app: App, services: Services) -> None:
-    """Register every surface in ``SURFACES`` on ``app``."""
+    """Put who is acting and ``services`` into every request's context, then register
+    every surface in ``SURFACES`` on ``app``."""
+    install_context(app, services)
     for register in SURFACES:
-        register(app, services)
+        register(app)

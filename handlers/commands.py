@@ -1,7 +1,7 @@
 """``/sales``: views as ephemeral messages, help, settings, and ``as @user``.
 
-``SUBCOMMANDS`` maps the first word to a handler; other surfaces add theirs (Deal Insights
-registers ``deal``). Unknown input gets the help, never an error.
+``SUBCOMMANDS`` (at the end) lists every subcommand: the first word -> its handler.
+Unknown input gets the help, never an error.
 """
 
 from __future__ import annotations
@@ -9,42 +9,26 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
-from slack_bolt import Ack, App, Respond
-from slack_sdk import WebClient
+from slack_bolt import App, BoltContext, Respond
 
-from handlers import ids
-from handlers.identity import Asker, unmapped_text, who_is_asking
-from handlers.navigation import BadState, View, ViewState
+from handlers import insights
 from handlers.render.help import help_blocks, help_text
-from handlers.render_pool import render_view
-from handlers.safely import after_ack
-from handlers.services import Services
+from handlers.render.kit import fallback_text
+from handlers.render.navigation import BadState, View, ViewState
+from handlers.render.workspace import AccessDenied, UnknownSubject
 from handlers.settings import open_settings
-from handlers.workspace import AccessDenied, UnknownSubject
+from handlers.slack import ids
+from handlers.slack.context import acting
+from handlers.slack.identity import unmapped_text, who_is_asking
+from handlers.slack.listeners import CommandRequest, on_command
+from handlers.slack.render_pool import render_view
 
 logger = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class CommandRequest:
-    """One ``/sales`` invocation, after we know who is asking."""
-
-    services: Services
-    client: WebClient
-    respond: Respond
-    asker: Asker
-    args: str  # the text after the subcommand word
-    trigger_id: str
-    body: dict[str, Any]
-
-
 Subcommand = Callable[[CommandRequest], None]
-
-# Filled below and by other surfaces' register(): first word -> handler.
-SUBCOMMANDS: dict[str, Subcommand] = {}
 
 NOT_YOURS_TEXT = (
     "Sorry, only super admins (and managers, for their own team) can look at someone "
@@ -55,33 +39,24 @@ NOT_YOURS_TEXT = (
 MENTION = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$")
 
 
-def register(app: App, services: Services) -> None:
-    """The ``/sales`` command."""
-
-    def run(body: dict[str, Any], client: WebClient, respond: Respond) -> None:
-        _run(services, body, client, respond)
-
-    app.command(ids.SLASH_COMMAND)(ack=_ack, lazy=[after_ack(run)])
+def register(app: App) -> None:
+    """The ``/sales`` command; its subcommands are ``SUBCOMMANDS`` (at the end)."""
+    app.command(ids.SLASH_COMMAND)(on_command(sales))
 
 
-def _ack(ack: Ack) -> None:
-    # Nothing to say yet: the answer follows through the response_url within a second.
-    ack()
-
-
-def _run(services: Services, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
-    slack_user_id = str(body.get("user_id", ""))
-    asker = who_is_asking(services, client, slack_user_id)
+def sales(body: dict[str, Any], context: BoltContext, respond: Respond) -> None:
+    """Run ``/sales <subcommand> [args]`` for the linked CRM user behind the request."""
+    who = acting(context)
+    asker = who.asker()
     if asker is None:
-        respond(text=unmapped_text(slack_user_id), response_type="ephemeral")
+        respond(text=fallback_text(unmapped_text(who.slack_user_id)), response_type="ephemeral")
         return
     text = " ".join(str(body.get("text") or "").split())
     word, _, rest = text.partition(" ")
     handler = SUBCOMMANDS.get(word.lower(), _unknown)
     handler(
         CommandRequest(
-            services=services,
-            client=client,
+            acting=who,
             respond=respond,
             asker=asker,
             args=rest,
@@ -98,21 +73,23 @@ def show_view(request: CommandRequest, state: ViewState) -> None:
     """Answer with ``state`` rendered as an ephemeral message (50 blocks, paginated)."""
     try:
         rendered = render_view(
-            request.services, viewer_id=request.asker.user_id, state=state, surface="message"
+            request.acting.services, viewer_id=request.asker.user_id, state=state, surface="message"
         )
     except AccessDenied:
-        request.respond(text=NOT_YOURS_TEXT, response_type="ephemeral")
+        request.respond(text=fallback_text(NOT_YOURS_TEXT), response_type="ephemeral")
         return
     except UnknownSubject:
-        request.respond(text="That person has no active CRM account.")
+        request.respond(text=fallback_text("That person has no active CRM account."))
         return
     except BadState as error:
         _help(request, intro=f"I can't show that: {error}.")
         return
     if rendered is None:
-        request.respond(text=unmapped_text(request.asker.slack_user_id))
+        request.respond(text=fallback_text(unmapped_text(request.asker.slack_user_id)))
         return
-    request.respond(text=rendered.text, blocks=rendered.blocks, response_type="ephemeral")
+    request.respond(
+        text=fallback_text(rendered.text), blocks=rendered.blocks, response_type="ephemeral"
+    )
 
 
 def _view_command(view: View) -> Subcommand:
@@ -134,18 +111,14 @@ def _view_command(view: View) -> Subcommand:
 
 
 def _help(request: CommandRequest, intro: str | None = None) -> None:
-    request.respond(text=help_text(intro), blocks=help_blocks(intro), response_type="ephemeral")
+    request.respond(
+        text=fallback_text(help_text(intro)), blocks=help_blocks(intro), response_type="ephemeral"
+    )
 
 
 def _unknown(request: CommandRequest) -> None:
     said = str(request.body.get("text") or "").strip()
     _help(request, intro=f"I don't know “{said[:80]}”. Here is what I can do:")
-
-
-def _deal_placeholder(request: CommandRequest) -> None:
-    request.respond(
-        text="Deal Insights are not switched on in this workspace yet.", response_type="ephemeral"
-    )
 
 
 # Looking at someone else's workspace ----------------------------------------------------
@@ -159,11 +132,12 @@ def _as_user(request: CommandRequest) -> None:
         return
     subject_slack_id = match.group(1)
     # The same lookup as for the asker: linked id, else Slack email (then remembered).
-    found = who_is_asking(request.services, request.client, subject_slack_id)
+    found = who_is_asking(request.acting.services, request.acting.client, subject_slack_id)
     subject_id = found.user_id if found is not None else None
     if subject_id is None:
         request.respond(
-            text=f"<@{subject_slack_id}> has no linked CRM account.", response_type="ephemeral"
+            text=fallback_text(f"<@{subject_slack_id}> has no linked CRM account."),
+            response_type="ephemeral",
         )
         return
     view_word = rest.split(" ")[0].lower() if rest else ""
@@ -177,23 +151,25 @@ def _as_user(request: CommandRequest) -> None:
 
 def _settings(request: CommandRequest) -> None:
     open_settings(
-        request.services, request.client, asker=request.asker, trigger_id=request.trigger_id
+        request.acting.services,
+        request.acting.client,
+        asker=request.asker,
+        trigger_id=request.trigger_id,
     )
 
 
-SUBCOMMANDS.update(
-    {
-        "": _view_command(View.OVERVIEW),
-        "home": _view_command(View.OVERVIEW),
-        "overview": _view_command(View.OVERVIEW),
-        "tasks": _view_command(View.TASKS),
-        "deals": _view_command(View.DEALS),
-        "leads": _view_command(View.LEADS),
-        "schedule": _view_command(View.SCHEDULE),
-        "feed": _view_command(View.FEED),
-        "help": _help,
-        "settings": _settings,
-        "as": _as_user,
-        "deal": _deal_placeholder,
-    }
-)
+# Every ``/sales`` subcommand: the first word -> its handler. Unknown words get the help.
+SUBCOMMANDS: dict[str, Subcommand] = {
+    "": _view_command(View.OVERVIEW),
+    "home": _view_command(View.OVERVIEW),
+    "overview": _view_command(View.OVERVIEW),
+    "tasks": _view_command(View.TASKS),
+    "deals": _view_command(View.DEALS),
+    "leads": _view_command(View.LEADS),
+    "schedule": _view_command(View.SCHEDULE),
+    "feed": _view_command(View.FEED),
+    "help": _help,
+    "settings": _settings,
+    "as": _as_user,
+    "deal": insights.deal_command,
+}

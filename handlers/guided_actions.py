@@ -7,17 +7,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from slack_bolt import App, Respond
-from slack_sdk import WebClient
+from slack_bolt import App, BoltContext, Respond
 from sqlalchemy.orm import Session
 
-from handlers import ids
-from handlers.interaction import Click, on_click, open_modal, read, show_in_place, write
 from handlers.render.action_queue import action_queue_view
-from handlers.render.blocks import Block
+from handlers.render.kit import Block
 from handlers.render.results import add_line_after, result_line, result_modal
-from handlers.render.task_modals import read_metadata
-from handlers.services import Services
+from handlers.slack import ids
+from handlers.slack.context import acting
+from handlers.slack.listeners import Click, on_click, open_form, read, show_in_place, write
+from handlers.slack.metadata import read_metadata
 from rules.guided_ops import (
     action_for_queue,
     complete_action_item,
@@ -29,21 +28,19 @@ from rules.op_result import OpResult, parse_id
 from storage.models import User
 
 
-def register(app: App, services: Services) -> None:
-    """Wire the guided-action buttons."""
-    app.action(ids.ACTION_ITEM_DONE)(**on_click(services, item_done))
-    app.action(ids.ACTION_DONE)(**on_click(services, action_done))
-    app.action(ids.ACTION_DISMISS)(**on_click(services, dismiss))
-    app.action(ids.ACTION_FEEDBACK)(**on_click(services, feedback))
-    app.action(ids.ACTION_QUEUE_START)(**on_click(services, start_queue))
-    app.action(ids.ACTION_QUEUE_NEXT)(**on_click(services, skip_in_queue))
+def register(app: App) -> None:
+    """The guided-action buttons (on the Home tab, in digests, and in the item queue)."""
+    app.action(ids.ACTION_ITEM_DONE)(on_click(item_done))
+    app.action(ids.ACTION_DONE)(on_click(action_done))
+    app.action(ids.ACTION_DISMISS)(on_click(dismiss))
+    app.action(ids.ACTION_FEEDBACK)(on_click(feedback))
+    app.action(ids.ACTION_QUEUE_START)(on_click(start_queue))
+    app.action(ids.ACTION_QUEUE_NEXT)(on_click(skip_in_queue))
 
 
-def item_done(services: Services, click: Click, client: WebClient, respond: Respond) -> None:
+def item_done(click: Click, context: BoltContext, respond: Respond) -> None:
     result = write(
-        services,
-        client,
-        click.user_id,
+        context,
         lambda s, actor, now: complete_action_item(s, actor, click.value, now=now),
     )
     if click.view.get("callback_id") == ids.VIEW_ACTION_QUEUE:
@@ -54,36 +51,30 @@ def item_done(services: Services, click: Click, client: WebClient, respond: Resp
                 state = replace(state, done=(*state.done, item_id))
             else:  # done elsewhere, or not allowed: move past it
                 state = replace(state, skipped=(*state.skipped, item_id))
-        _show_queue(services, click, client, respond, state=state, note=result.message)
+        _show_queue(click, context, respond, state=state, note=result.message)
         return
-    show_in_place(services, click, result, client=client, respond=respond)
+    show_in_place(context, click, result, respond=respond)
 
 
-def action_done(services: Services, click: Click, client: WebClient, respond: Respond) -> None:
+def action_done(click: Click, context: BoltContext, respond: Respond) -> None:
     result = write(
-        services,
-        client,
-        click.user_id,
+        context,
         lambda s, actor, now: complete_guided_action(s, actor, click.value, now=now),
     )
-    show_in_place(services, click, result, client=client, respond=respond)
+    show_in_place(context, click, result, respond=respond)
 
 
-def dismiss(services: Services, click: Click, client: WebClient, respond: Respond) -> None:
+def dismiss(click: Click, context: BoltContext, respond: Respond) -> None:
     result = write(
-        services,
-        client,
-        click.user_id,
+        context,
         lambda s, actor, now: dismiss_guided_action(s, actor, click.value, now=now),
     )
-    show_in_place(services, click, result, client=client, respond=respond)
+    show_in_place(context, click, result, respond=respond)
 
 
-def feedback(services: Services, click: Click, client: WebClient, respond: Respond) -> None:
+def feedback(click: Click, context: BoltContext, respond: Respond) -> None:
     result = write(
-        services,
-        client,
-        click.user_id,
+        context,
         lambda s, actor, now: give_feedback(s, actor, click.value, now=now),
     )
     # Feedback leaves the suggestion (and its buttons) in place: the thanks goes under it.
@@ -93,15 +84,14 @@ def feedback(services: Services, click: Click, client: WebClient, respond: Respo
         blocks = add_line_after(click.message_blocks, block_id, line)
         # The line is now in the message: "replacing" it with itself keeps the rest as is.
         show_in_place(
-            services,
+            context,
             replace(click, message_blocks=blocks, block_id=line["block_id"]),
             result,
-            client=client,
             respond=respond,
             replacement=[line],
         )
         return
-    show_in_place(services, click, result, client=client, respond=respond)
+    show_in_place(context, click, result, respond=respond)
 
 
 # The queue of an action's items ------------------------------------------------------------
@@ -155,31 +145,30 @@ def _renderer(state: QueueState, note: str | None) -> Renderer:
     return render
 
 
-def start_queue(services: Services, click: Click, client: WebClient, respond: Respond) -> None:
+def start_queue(click: Click, context: BoltContext, respond: Respond) -> None:
     state = QueueState(parse_id(click.value))
-    rendered = read(services, client, click.user_id, _renderer(state, None))
-    open_modal(services, click, rendered, client=client, respond=respond)
+    rendered = read(context, _renderer(state, None))
+    open_form(context, click, rendered, respond=respond)
 
 
-def skip_in_queue(services: Services, click: Click, client: WebClient, respond: Respond) -> None:
+def skip_in_queue(click: Click, context: BoltContext, respond: Respond) -> None:
     state = _queue_state(click)
     item_id = parse_id(click.value)
     if item_id is not None and item_id not in state.skipped:
         state = replace(state, skipped=(*state.skipped, item_id))
-    _show_queue(services, click, client, respond, state=state, note=None)
+    _show_queue(click, context, respond, state=state, note=None)
 
 
 def _show_queue(
-    services: Services,
     click: Click,
-    client: WebClient,
+    context: BoltContext,
     respond: Respond,
     *,
     state: QueueState,
     note: str | None,
 ) -> None:
-    view, refusal = read(services, client, click.user_id, _renderer(state, note))
+    view, refusal = read(context, _renderer(state, note))
     if view is None:
         assert refusal is not None
         view = result_modal("Suggestion", refusal)
-    client.views_update(view_id=click.view.get("id") or "", view=view)
+    acting(context).client.views_update(view_id=click.view.get("id") or "", view=view)

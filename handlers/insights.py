@@ -1,6 +1,6 @@
 """Deal Insights in Slack: ``/sales deal``, DM questions, thread follow-ups, Show more, feedback.
 
-Listeners only translate: who asks (``who_is_asking``), which deal (``insights.finder``,
+Listeners only translate: who asks (``acting(context)``), which deal (``insights.finder``,
 among the deals they may see), the domain answer (``insights.service``), and blocks
 (``handlers.render.insights``). Every click re-checks the clicking user: button values are
 ids, never trusted. Model calls happen after the ack, never inside it.
@@ -13,13 +13,9 @@ import logging
 import re
 from typing import Any
 
-from slack_bolt import Ack, App, Respond
+from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 
-from handlers import ids
-from handlers.commands import SUBCOMMANDS, CommandRequest
-from handlers.events import DM_ANSWERERS, DirectMessage
-from handlers.identity import unmapped_text, who_is_asking
 from handlers.render.insights import (
     FEEDBACK_INPUT_ACTION,
     FEEDBACK_INPUT_BLOCK,
@@ -32,8 +28,19 @@ from handlers.render.insights import (
     loading_modal,
     notice_modal,
 )
-from handlers.safely import after_ack
-from handlers.services import Services
+from handlers.render.kit import fallback_text
+from handlers.slack import ids
+from handlers.slack.context import Acting, acting
+from handlers.slack.identity import unmapped_text
+from handlers.slack.listeners import (
+    Click,
+    CommandRequest,
+    DirectMessage,
+    Form,
+    on_click,
+    on_submit,
+)
+from handlers.slack.services import Services
 from insights.finder import find_deal
 from insights.llm import InsightWriter, writer_for
 from insights.questions import deal_question, names_a_deal_topic
@@ -62,32 +69,13 @@ DEAL_PICK_ACTION = re.compile(rf"^{re.escape(ids.DEAL_PICK)}(:\d+)?$")
 FEEDBACK_ACTION = re.compile(rf"^{re.escape(ids.INSIGHTS_FEEDBACK)}(:\w+)?$")
 
 
-def register(app: App, services: Services) -> None:
-    """``/sales deal``, deal questions and follow-ups in DMs, and the answer's buttons."""
-    SUBCOMMANDS["deal"] = deal_command
-    if answer_deal_question not in DM_ANSWERERS:
-        DM_ANSWERERS.append(answer_deal_question)
-
-    def pick(body: dict[str, Any], client: WebClient, respond: Respond) -> None:
-        _pick(services, body, client, respond)
-
-    def show_more(body: dict[str, Any], client: WebClient) -> None:
-        _show_more(services, body, client)
-
-    def open_feedback(body: dict[str, Any], client: WebClient) -> None:
-        _open_feedback(services, body, client)
-
-    app.action(DEAL_PICK_ACTION)(ack=_ack, lazy=[after_ack(pick)])
-    app.action(ids.INSIGHTS_SHOW_MORE)(ack=_ack, lazy=[after_ack(show_more)])
-    app.action(FEEDBACK_ACTION)(ack=_ack, lazy=[after_ack(open_feedback)])
-
-    @app.view(ids.VIEW_INSIGHTS_FEEDBACK)
-    def save_feedback(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
-        _save_feedback(services, ack, body, client)
-
-
-def _ack(ack: Ack) -> None:
-    ack()
+def register(app: App) -> None:
+    """The answer's buttons and the feedback form (``/sales deal`` is in
+    ``commands.SUBCOMMANDS``, deal questions in ``direct_messages.DM_ANSWERERS``)."""
+    app.action(DEAL_PICK_ACTION)(on_click(pick))
+    app.action(ids.INSIGHTS_SHOW_MORE)(on_click(show_more))
+    app.action(FEEDBACK_ACTION)(on_click(open_feedback))
+    app.view(ids.VIEW_INSIGHTS_FEEDBACK)(on_submit(save_feedback))
 
 
 @functools.lru_cache(maxsize=8)
@@ -113,18 +101,20 @@ def deal_command(request: CommandRequest) -> None:
     """``/sales deal <name>``: the insights as an ephemeral answer, or choices."""
     query = request.args.strip()
     if not query:
-        request.respond(text=USAGE, response_type="ephemeral")
+        request.respond(text=fallback_text(USAGE), response_type="ephemeral")
         return
-    services = request.services
+    services = request.acting.services
     with unit_of_work(services.sessions) as session:
         viewer = session.get(User, request.asker.user_id)
         if viewer is None:
-            request.respond(text=unmapped_text(request.asker.slack_user_id))
+            request.respond(text=fallback_text(unmapped_text(request.asker.slack_user_id)))
             return
         search = find_deal(session, viewer=viewer, query=query)
     if search.deal is None:
         blocks = deal_choice_blocks(search)
-        request.respond(text=search.message(), blocks=blocks, response_type="ephemeral")
+        request.respond(
+            text=fallback_text(search.message()), blocks=blocks, response_type="ephemeral"
+        )
         return
     insight = _insight(
         services, viewer_id=request.asker.user_id, deal_id=search.deal.id, source="slash_command"
@@ -154,10 +144,14 @@ def _insight(
 
 def _respond_with(respond: Respond, insight: DealInsight | None, **extra: Any) -> None:
     if insight is None:
-        respond(text="No deal you can see matches that.", response_type="ephemeral", **extra)
+        respond(
+            text=fallback_text("No deal you can see matches that."),
+            response_type="ephemeral",
+            **extra,
+        )
         return
     respond(
-        text=insight_fallback_text(insight),
+        text=fallback_text(insight_fallback_text(insight)),
         blocks=insight_blocks(insight),
         response_type="ephemeral",
         **extra,
@@ -175,7 +169,7 @@ def answer_deal_question(message: DirectMessage) -> bool:
     query = deal_question(message.text)
     if query is None:
         return False
-    services = message.services
+    services = message.acting.services
     with unit_of_work(services.sessions) as session:
         viewer = session.get(User, message.asker.user_id)
         if viewer is None:
@@ -184,16 +178,16 @@ def answer_deal_question(message: DirectMessage) -> bool:
         if search.not_found and not names_a_deal_topic(message.text):
             return False
     if search.deal is None:
-        message.client.chat_postMessage(
+        message.acting.client.chat_postMessage(
             channel=message.channel_id,
-            text=search.message(),
+            text=fallback_text(search.message()),
             blocks=deal_choice_blocks(search),
         )
         return True
     insight = _insight(
         services, viewer_id=message.asker.user_id, deal_id=search.deal.id, source="dm"
     )
-    _post_insight(services, message.client, message.channel_id, insight)
+    _post_insight(services, message.acting.client, message.channel_id, insight)
     return True
 
 
@@ -201,10 +195,14 @@ def _post_insight(
     services: Services, client: WebClient, channel_id: str, insight: DealInsight | None
 ) -> None:
     if insight is None:
-        client.chat_postMessage(channel=channel_id, text="No deal you can see matches that.")
+        client.chat_postMessage(
+            channel=channel_id, text=fallback_text("No deal you can see matches that.")
+        )
         return
     posted = client.chat_postMessage(
-        channel=channel_id, text=insight_fallback_text(insight), blocks=insight_blocks(insight)
+        channel=channel_id,
+        text=fallback_text(insight_fallback_text(insight)),
+        blocks=insight_blocks(insight),
     )
     ts = posted.get("ts")
     if insight.request_id is not None and isinstance(ts, str):
@@ -214,7 +212,7 @@ def _post_insight(
 
 
 def _answer_follow_up(message: DirectMessage, thread_ts: str) -> bool:
-    services = message.services
+    services = message.acting.services
     writer = insight_writer(services)
     with unit_of_work(services.sessions) as session:
         viewer = session.get(User, message.asker.user_id)
@@ -238,17 +236,19 @@ def _answer_follow_up(message: DirectMessage, thread_ts: str) -> bool:
             plan = None
     if plan is None:
         # Visibility changed since the first answer: say nothing about the deal.
-        message.client.chat_postMessage(
-            channel=message.channel_id, thread_ts=thread_ts, text="You can no longer see this deal."
+        message.acting.client.chat_postMessage(
+            channel=message.channel_id,
+            thread_ts=thread_ts,
+            text=fallback_text("You can no longer see this deal."),
         )
         return True
     outcome = write_answer(plan, message.text, writer)
     with unit_of_work(services.sessions) as session:
         answer = record_follow_up(session, plan, outcome, question=message.text, source="thread")
-    message.client.chat_postMessage(
+    message.acting.client.chat_postMessage(
         channel=message.channel_id,
         thread_ts=thread_ts,
-        text=f"About {answer.deal.name}",
+        text=fallback_text(f"About {answer.deal.name}"),
         blocks=follow_up_blocks(answer),
     )
     return True
@@ -257,83 +257,84 @@ def _answer_follow_up(message: DirectMessage, thread_ts: str) -> bool:
 # Buttons ------------------------------------------------------------------------------
 
 
-def _clicked(body: dict[str, Any]) -> tuple[str, str]:
-    user = (body.get("user") or {}).get("id", "")
-    actions = body.get("actions") or [{}]
-    return str(user), str(actions[0].get("value") or "")
-
-
-def _pick(services: Services, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
-    slack_user_id, value = _clicked(body)
+def pick(click: Click, context: BoltContext, respond: Respond) -> None:
+    """One of several matching deals was picked: answer about it where the choice was."""
+    who = acting(context)
+    value = click.value or ""
     if not value.isdigit():
-        logger.warning("refused a deal pick with value %r from %s", value[:40], slack_user_id)
-        respond(text="That button was garbled; please ask again.", response_type="ephemeral")
+        logger.warning("refused a deal pick with value %r from %s", value[:40], click.user_id)
+        respond(
+            text=fallback_text("That button was garbled; please ask again."),
+            response_type="ephemeral",
+        )
         return
-    asker = who_is_asking(services, client, slack_user_id)
+    asker = who.asker()
     if asker is None:
-        respond(text=unmapped_text(slack_user_id), response_type="ephemeral")
+        respond(text=fallback_text(unmapped_text(click.user_id)), response_type="ephemeral")
         return
-    container = body.get("container") or {}
-    in_channel = not container.get("is_ephemeral") and (body.get("channel") or {}).get("id")
-    source = "dm" if in_channel else "slash_command"
-    insight = _insight(services, viewer_id=asker.user_id, deal_id=int(value), source=source)
-    if in_channel:
-        _post_insight(services, client, str(body["channel"]["id"]), insight)
+    # A pick in the bot's DM is answered there; one under a /sales answer replaces it.
+    channel_id = click.channel_id if not click.is_ephemeral else None
+    source = "dm" if channel_id else "slash_command"
+    insight = _insight(who.services, viewer_id=asker.user_id, deal_id=int(value), source=source)
+    if channel_id:
+        _post_insight(who.services, who.client, channel_id, insight)
     else:
         _respond_with(respond, insight, replace_original=True)
 
 
-def _own_request(
-    services: Services, client: WebClient, slack_user_id: str, request_id: int
-) -> tuple[int, int] | str:
+def _own_request(who: Acting, request_id: int) -> tuple[int, int] | str:
     """(user id, deal id) of an answer the clicking user was shown, or why not."""
-    asker = who_is_asking(services, client, slack_user_id)
+    asker = who.asker()
     if asker is None:
-        return unmapped_text(slack_user_id)
-    with unit_of_work(services.sessions) as session:
+        return unmapped_text(who.slack_user_id)
+    with unit_of_work(who.services.sessions) as session:
         deal_id = asked_deal_id(session, request_id=request_id, user_id=asker.user_id)
     return NOT_YOURS if deal_id is None else (asker.user_id, deal_id)
 
 
-def _show_more(services: Services, body: dict[str, Any], client: WebClient) -> None:
-    slack_user_id, value = _clicked(body)
-    trigger_id = str(body.get("trigger_id") or "")
+def show_more(click: Click, context: BoltContext, respond: Respond) -> None:
+    """The full answer in a modal."""
+    who = acting(context)
+    value = click.value or ""
     # The trigger expires in about 3 s: open the modal first, fill it in afterwards.
-    opened = client.views_open(trigger_id=trigger_id, view=loading_modal())
+    opened = who.client.views_open(trigger_id=click.trigger_id or "", view=loading_modal())
     view_id = (opened.get("view") or {}).get("id")
     if not value.isdigit():
-        logger.warning("refused Show more with value %r from %s", value[:40], slack_user_id)
-        client.views_update(view_id=view_id, view=notice_modal("That button was garbled."))
+        logger.warning("refused Show more with value %r from %s", value[:40], click.user_id)
+        who.client.views_update(view_id=view_id, view=notice_modal("That button was garbled."))
         return
-    owned = _own_request(services, client, slack_user_id, int(value))
+    owned = _own_request(who, int(value))
     if isinstance(owned, str):
-        client.views_update(view_id=view_id, view=notice_modal(owned))
+        who.client.views_update(view_id=view_id, view=notice_modal(owned))
         return
     user_id, deal_id = owned
-    insight = _insight(services, viewer_id=user_id, deal_id=deal_id, source="show_more")
+    insight = _insight(who.services, viewer_id=user_id, deal_id=deal_id, source="show_more")
     if insight is None:
-        client.views_update(view_id=view_id, view=notice_modal("You can no longer see this deal."))
+        who.client.views_update(
+            view_id=view_id, view=notice_modal("You can no longer see this deal.")
+        )
         return
-    client.views_update(view_id=view_id, view=insight_modal(insight))
+    who.client.views_update(view_id=view_id, view=insight_modal(insight))
 
 
-def _open_feedback(services: Services, body: dict[str, Any], client: WebClient) -> None:
-    slack_user_id, value = _clicked(body)
+def open_feedback(click: Click, context: BoltContext, respond: Respond) -> None:
+    """Helpful / not helpful: a modal for an optional comment."""
+    value = click.value or ""
     request_part, _, verdict = value.partition(":")
     if not request_part.isdigit() or verdict not in {"helpful", "not_helpful"}:
-        logger.warning("refused feedback value %r from %s", value[:40], slack_user_id)
+        logger.warning("refused feedback value %r from %s", value[:40], click.user_id)
         return
-    client.views_open(
-        trigger_id=str(body.get("trigger_id") or ""),
+    acting(context).client.views_open(
+        trigger_id=click.trigger_id or "",
         view=feedback_modal(request_id=int(request_part), helpful=verdict == "helpful"),
     )
 
 
-def _save_feedback(services: Services, ack: Ack, body: dict[str, Any], client: WebClient) -> None:
-    slack_user_id = str((body.get("user") or {}).get("id", ""))
-    view = body.get("view") or {}
-    request_part, _, verdict = str(view.get("private_metadata") or "").partition(":")
-    values = (view.get("state") or {}).get("values") or {}
+def save_feedback(form: Form, ack: Ack, context: BoltContext) -> None:
+    """Record the feedback; a garbled or foreign form gets an error under the comment."""
+    who = acting(context)
+    request_part, _, verdict = str(form.view.get("private_metadata") or "").partition(":")
+    values = form.state.get("values") or {}
     field = (values.get(FEEDBACK_INPUT_BLOCK) or {}).get(FEEDBACK_INPUT_ACTION) or {}
     comment = field.get("value")
     if (
@@ -341,14 +342,14 @@ def _save_feedback(services: Services, ack: Ack, body: dict[str, Any], client: W
         or verdict not in {"helpful", "not_helpful"}
         or not (comment is None or isinstance(comment, str))
     ):
-        logger.warning("refused a feedback submission from %s", slack_user_id)
+        logger.warning("refused a feedback submission from %s", form.user_id)
         ack(response_action="errors", errors={FEEDBACK_INPUT_BLOCK: "This form was garbled."})
         return
-    asker = who_is_asking(services, client, slack_user_id)
+    asker = who.asker()
     if asker is None:
         ack(response_action="errors", errors={FEEDBACK_INPUT_BLOCK: "Your account is not linked."})
         return
-    with unit_of_work(services.sessions) as session:
+    with unit_of_work(who.services.sessions) as session:
         user = session.get(User, asker.user_id)
         try:
             if user is None:
@@ -359,7 +360,7 @@ def _save_feedback(services: Services, ack: Ack, body: dict[str, Any], client: W
                 user=user,
                 helpful=verdict == "helpful",
                 comment=comment,
-                now=services.clock(),
+                now=who.services.clock(),
             )
         except PermissionError:
             ack(response_action="errors", errors={FEEDBACK_INPUT_BLOCK: NOT_YOURS})

@@ -3,31 +3,28 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
-from slack_bolt import Ack, App, Respond
-from slack_sdk import WebClient
+from slack_bolt import Ack, App, BoltContext, Respond
 from sqlalchemy.orm import Session
 
-from handlers import ids
-from handlers.interaction import (
+from handlers.render.kit import Block
+from handlers.render.outcome_modals import (
+    OUTCOME_FIELDS,
+    call_outcome_modal,
+    meeting_outcome_modal,
+    parse_outcome,
+)
+from handlers.slack import ids
+from handlers.slack.listeners import (
     Click,
     FollowUp,
+    Form,
     on_click,
     on_submit,
-    open_modal,
+    open_form,
     read,
     submit_form,
 )
-from handlers.render.blocks import Block
-from handlers.render.outcome_modals import (
-    call_outcome_modal,
-    meeting_outcome_modal,
-    outcome_field,
-    parse_outcome,
-)
-from handlers.render.task_modals import read_metadata
-from handlers.services import Services
 from rules.activity_ops import (
     call_for_outcome,
     log_call_outcome,
@@ -38,84 +35,57 @@ from rules.op_result import OpResult
 from storage.models import User
 
 
-def register(app: App, services: Services) -> None:
-    """Wire the outcome buttons and their modals."""
-    pool = app.listener_runner.listener_executor
-    app.action(ids.MEETING_LOG_OUTCOME)(**on_click(services, open_meeting_outcome))
-    app.action(ids.CALL_LOG_OUTCOME)(**on_click(services, open_call_outcome))
-    app.view(ids.VIEW_MEETING_OUTCOME)(on_submit(services, submit_meeting_outcome, pool))
-    app.view(ids.VIEW_CALL_OUTCOME)(on_submit(services, submit_call_outcome, pool))
+def register(app: App) -> None:
+    """The outcome buttons and their modals."""
+    app.action(ids.MEETING_LOG_OUTCOME)(on_click(open_meeting_outcome))
+    app.action(ids.CALL_LOG_OUTCOME)(on_click(open_call_outcome))
+    app.view(ids.VIEW_MEETING_OUTCOME)(on_submit(submit_meeting_outcome))
+    app.view(ids.VIEW_CALL_OUTCOME)(on_submit(submit_call_outcome))
 
 
-def open_meeting_outcome(
-    services: Services, click: Click, client: WebClient, respond: Respond
-) -> None:
+def open_meeting_outcome(click: Click, context: BoltContext, respond: Respond) -> None:
     def render(s: Session, actor: User, now: datetime) -> tuple[Block | None, OpResult | None]:
         meeting, refusal = meeting_for_outcome(s, actor, click.value, now=now)
         if meeting is None:
             return None, refusal
         return meeting_outcome_modal(meeting, origin=click.origin()), None
 
-    open_modal(
-        services,
-        click,
-        read(services, client, click.user_id, render),
-        client=client,
-        respond=respond,
-    )
+    open_form(context, click, read(context, render), respond=respond)
 
 
-def open_call_outcome(
-    services: Services, click: Click, client: WebClient, respond: Respond
-) -> None:
+def open_call_outcome(click: Click, context: BoltContext, respond: Respond) -> None:
     def render(s: Session, actor: User, now: datetime) -> tuple[Block | None, OpResult | None]:
         call, refusal = call_for_outcome(s, actor, click.value, now=now)
         if call is None:
             return None, refusal
         return call_outcome_modal(call, origin=click.origin()), None
 
-    open_modal(
-        services,
-        click,
-        read(services, client, click.user_id, render),
-        client=client,
-        respond=respond,
-    )
+    open_form(context, click, read(context, render), respond=respond)
 
 
-def submit_meeting_outcome(
-    services: Services, ack: Ack, body: dict[str, Any], client: WebClient
-) -> FollowUp | None:
-    view = body.get("view") or {}
-    meta = read_metadata(view)
-    outcome, _ = parse_outcome(view.get("state") or {})
+def submit_meeting_outcome(form: Form, ack: Ack, context: BoltContext) -> FollowUp | None:
+    meeting_id = form.metadata.get("id")
+    outcome, _ = parse_outcome(form.state)
     return submit_form(
-        services,
+        context,
         ack,
-        body,
-        client,
-        lambda s, actor, now: log_meeting_outcome(
-            s, actor, meta.get("id"), outcome=outcome, now=now
-        ),
+        form,
+        lambda s, actor, now: log_meeting_outcome(s, actor, meeting_id, outcome=outcome, now=now),
         title="Meeting outcome",
-        error_field=lambda _message: outcome_field(),
+        fields=OUTCOME_FIELDS,
     )
 
 
-def submit_call_outcome(
-    services: Services, ack: Ack, body: dict[str, Any], client: WebClient
-) -> FollowUp | None:
-    view = body.get("view") or {}
-    meta = read_metadata(view)
-    disposition, status = parse_outcome(view.get("state") or {})
+def submit_call_outcome(form: Form, ack: Ack, context: BoltContext) -> FollowUp | None:
+    call_id = form.metadata.get("id")
+    disposition, status = parse_outcome(form.state)
     return submit_form(
-        services,
+        context,
         ack,
-        body,
-        client,
+        form,
         lambda s, actor, now: log_call_outcome(
-            s, actor, meta.get("id"), disposition=disposition, status=status, now=now
+            s, actor, call_id, disposition=disposition, status=status, now=now
         ),
         title="Call outcome",
-        error_field=lambda _message: outcome_field(),
+        fields=OUTCOME_FIELDS,
     )

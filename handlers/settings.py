@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
 
-from slack_bolt import Ack, App
+from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 
-from handlers import ids
-from handlers.identity import Asker, who_is_asking
 from handlers.render.actions import muteable_types
 from handlers.render.settings import (
     BLOCK_FOR_FIELD,
@@ -17,7 +14,11 @@ from handlers.render.settings import (
     read_submission,
     settings_modal,
 )
-from handlers.services import Services
+from handlers.slack import ids
+from handlers.slack.context import acting
+from handlers.slack.identity import Asker
+from handlers.slack.listeners import Form, on_submit
+from handlers.slack.services import Services
 from rules.preferences import load_preferences, preference_problems, save_preferences
 from storage.db import unit_of_work
 from storage.models import User
@@ -40,39 +41,39 @@ def open_settings(services: Services, client: WebClient, *, asker: Asker, trigge
     client.views_open(trigger_id=trigger_id, view=view)
 
 
-def register(app: App, services: Services) -> None:
-    """Saving the settings modal."""
+def register(app: App) -> None:
+    """Saving the settings modal (``/sales settings`` opens it)."""
+    app.view(ids.VIEW_SETTINGS)(on_submit(save_settings))
 
-    @app.view(ids.VIEW_SETTINGS)
-    def save_settings(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
-        # Validation answers in the ack itself (errors show under the fields), so the
-        # save happens here too: a DB write takes milliseconds.
-        slack_user_id = (body.get("user") or {}).get("id", "")
-        values = ((body.get("view") or {}).get("state") or {}).get("values")
-        try:
-            prefs = read_submission(values)
-        except UnreadableSubmission as error:
-            logger.warning("refused a settings submission from %s: %s", slack_user_id, error)
-            ack(
-                response_action="errors",
-                errors={"digest_time": "Something in this form was garbled. Please reopen it."},
-            )
-            return
-        known = {value for value, _label in muteable_action_types()}
-        problems = preference_problems(prefs, known_action_types=known)
-        if problems:
-            ack(
-                response_action="errors",
-                errors={BLOCK_FOR_FIELD[name]: text for name, text in problems.items()},
-            )
-            return
-        asker = who_is_asking(services, client, slack_user_id)
-        if asker is None:
-            ack(
-                response_action="errors",
-                errors={"digest_time": "Your Slack account is not linked to a CRM user."},
-            )
-            return
-        with unit_of_work(services.sessions) as session:
-            save_preferences(session, user_id=asker.user_id, prefs=prefs, now=services.clock())
-        ack()
+
+def save_settings(form: Form, ack: Ack, context: BoltContext) -> None:
+    """Validate and save; errors answer in the ack itself, under their fields (a DB write
+    takes milliseconds, so the save happens in the ack too)."""
+    who = acting(context)
+    try:
+        prefs = read_submission(form.state.get("values"))
+    except UnreadableSubmission as error:
+        logger.warning("refused a settings submission from %s: %s", form.user_id, error)
+        ack(
+            response_action="errors",
+            errors={"digest_time": "Something in this form was garbled. Please reopen it."},
+        )
+        return
+    known = {value for value, _label in muteable_action_types()}
+    problems = preference_problems(prefs, known_action_types=known)
+    if problems:
+        ack(
+            response_action="errors",
+            errors={BLOCK_FOR_FIELD[name]: text for name, text in problems.items()},
+        )
+        return
+    asker = who.asker()
+    if asker is None:
+        ack(
+            response_action="errors",
+            errors={"digest_time": "Your Slack account is not linked to a CRM user."},
+        )
+        return
+    with unit_of_work(who.services.sessions) as session:
+        save_preferences(session, user_id=asker.user_id, prefs=prefs, now=who.services.clock())
+    ack()

@@ -6,43 +6,42 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, time, timedelta
-from typing import Any
 
-from slack_bolt import Ack, App, Respond
-from slack_sdk import WebClient
+from slack_bolt import Ack, App, BoltContext, Respond
 from sqlalchemy.orm import Session
 
-from handlers import ids
-from handlers.identity import who_is_asking
-from handlers.interaction import (
+from handlers.render.kit import Block
+from handlers.render.results import follow_up_prompt
+from handlers.render.task_modals import (
+    PICK_DATE_FIELDS,
+    REASSIGN_FIELDS,
+    TASK_FIELDS,
+    create_task_modal,
+    edit_task_modal,
+    form_problem,
+    parse_picked_date,
+    parse_reassign,
+    parse_task_form,
+    pick_date_modal,
+    reassign_modal,
+    task_queue_view,
+)
+from handlers.slack import ids
+from handlers.slack.context import acting
+from handlers.slack.identity import who_is_asking
+from handlers.slack.listeners import (
     Click,
     FollowUp,
+    Form,
     on_click,
     on_submit,
-    open_modal,
+    open_form,
     read,
     show_in_place,
     submit_form,
     write,
 )
-from handlers.render.blocks import Block
-from handlers.render.results import follow_up_prompt
-from handlers.render.task_modals import (
-    create_task_modal,
-    date_field,
-    edit_task_modal,
-    error_field_for,
-    form_errors,
-    owner_field,
-    parse_picked_date,
-    parse_reassign,
-    parse_task_form,
-    pick_date_modal,
-    read_metadata,
-    reassign_modal,
-    task_queue_view,
-)
-from handlers.services import Services
+from handlers.slack.metadata import read_metadata
 from rules.clock import user_zone
 from rules.op_result import OpResult, done, invalid, parse_id
 from rules.task_ops import (
@@ -67,42 +66,38 @@ from storage.models import Activity, User
 DEFAULT_NEW_TASK_TIME = time(9, 0)
 
 
-def register(app: App, services: Services) -> None:
-    """Wire every task button and form."""
-    pool = app.listener_runner.listener_executor
-    app.action(ids.TASK_COMPLETE)(**on_click(services, complete))
-    app.action(ids.TASK_RESCHEDULE)(**on_click(services, reschedule))
-    app.action(ids.TASK_EDIT)(**on_click(services, open_edit))
-    app.action(ids.TASK_REASSIGN)(**on_click(services, open_reassign))
-    app.action(ids.TASK_DELETE)(**on_click(services, delete))
-    app.action(ids.TASK_CREATE)(**on_click(services, open_create))
-    app.action(ids.TASK_QUEUE_START)(**on_click(services, start_queue))
-    app.action(ids.TASK_QUEUE_COMPLETE)(**on_click(services, complete_in_queue))
-    app.action(ids.TASK_QUEUE_NEXT)(**on_click(services, skip_in_queue))
-    app.action(ids.FOLLOW_UP_CREATE)(**on_click(services, open_follow_up))
-    app.action(ids.FOLLOW_UP_NOT_NOW)(**on_click(services, no_follow_up))
-    app.action(ids.FOLLOW_UP_SETTINGS)(**on_click(services, follow_up_off))
-    app.view(ids.VIEW_TASK_EDIT)(on_submit(services, submit_edit, pool))
-    app.view(ids.VIEW_TASK_REASSIGN)(on_submit(services, submit_reassign, pool))
-    app.view(ids.VIEW_TASK_RESCHEDULE)(on_submit(services, submit_picked_date, pool))
-    app.view(ids.VIEW_TASK_CREATE)(on_submit(services, submit_create, pool))
+def register(app: App) -> None:
+    """Every task button and form."""
+    app.action(ids.TASK_COMPLETE)(on_click(complete))
+    app.action(ids.TASK_RESCHEDULE)(on_click(reschedule))
+    app.action(ids.TASK_EDIT)(on_click(open_edit))
+    app.action(ids.TASK_REASSIGN)(on_click(open_reassign))
+    app.action(ids.TASK_DELETE)(on_click(delete))
+    app.action(ids.TASK_CREATE)(on_click(open_create))
+    app.action(ids.TASK_QUEUE_START)(on_click(start_queue))
+    app.action(ids.TASK_QUEUE_COMPLETE)(on_click(complete_in_queue))
+    app.action(ids.TASK_QUEUE_NEXT)(on_click(skip_in_queue))
+    app.action(ids.FOLLOW_UP_CREATE)(on_click(open_follow_up))
+    app.action(ids.FOLLOW_UP_NOT_NOW)(on_click(no_follow_up))
+    app.action(ids.FOLLOW_UP_SETTINGS)(on_click(follow_up_off))
+    app.view(ids.VIEW_TASK_EDIT)(on_submit(submit_edit))
+    app.view(ids.VIEW_TASK_REASSIGN)(on_submit(submit_reassign))
+    app.view(ids.VIEW_TASK_RESCHEDULE)(on_submit(submit_picked_date))
+    app.view(ids.VIEW_TASK_CREATE)(on_submit(submit_create))
 
 
 # Buttons ------------------------------------------------------------------------------
 
 
-def complete(services: Services, click: Click, client: WebClient, respond: Respond) -> None:
+def complete(click: Click, context: BoltContext, respond: Respond) -> None:
     result = write(
-        services,
-        client,
-        click.user_id,
+        context,
         lambda s, actor, now: complete_task(s, actor, click.value, now=now),
     )
     show_in_place(
-        services,
+        context,
         click,
         result,
-        client=client,
         respond=respond,
         replacement=_after_completion(click, result),
     )
@@ -115,16 +110,14 @@ def _after_completion(click: Click, result: OpResult) -> list[Block] | None:
     return follow_up_prompt(result.record_id, result.message, block_id=block_id)
 
 
-def reschedule(services: Services, click: Click, client: WebClient, respond: Respond) -> None:
+def reschedule(click: Click, context: BoltContext, respond: Respond) -> None:
     task_id, _, choice = (click.value or "").partition(":")
     if choice == "pick":
-        open_modal(
-            services,
+        open_form(
+            context,
             click,
             read(
-                services,
-                client,
-                click.user_id,
+                context,
                 lambda s, actor, now: _render_if_open(
                     s,
                     actor,
@@ -135,17 +128,14 @@ def reschedule(services: Services, click: Click, client: WebClient, respond: Res
                     ),
                 ),
             ),
-            client=client,
             respond=respond,
         )
         return
     result = write(
-        services,
-        client,
-        click.user_id,
+        context,
         lambda s, actor, now: reschedule_task(s, actor, task_id, to=choice, now=now),
     )
-    show_in_place(services, click, result, client=client, respond=respond)
+    show_in_place(context, click, result, respond=respond)
 
 
 def _render_if_open(
@@ -159,14 +149,12 @@ def _render_if_open(
     return (render(task), None) if task is not None else (None, refusal)
 
 
-def open_edit(services: Services, click: Click, client: WebClient, respond: Respond) -> None:
-    open_modal(
-        services,
+def open_edit(click: Click, context: BoltContext, respond: Respond) -> None:
+    open_form(
+        context,
         click,
         read(
-            services,
-            client,
-            click.user_id,
+            context,
             lambda s, actor, now: _render_if_open(
                 s,
                 actor,
@@ -175,36 +163,30 @@ def open_edit(services: Services, click: Click, client: WebClient, respond: Resp
                 lambda task: edit_task_modal(task, user_zone(s, actor), origin=click.origin()),
             ),
         ),
-        client=client,
         respond=respond,
     )
 
 
-def open_reassign(services: Services, click: Click, client: WebClient, respond: Respond) -> None:
-    open_modal(
-        services,
+def open_reassign(click: Click, context: BoltContext, respond: Respond) -> None:
+    open_form(
+        context,
         click,
         read(
-            services,
-            client,
-            click.user_id,
+            context,
             lambda s, actor, now: _render_if_open(
                 s, actor, click.value, now, lambda task: reassign_modal(task, origin=click.origin())
             ),
         ),
-        client=client,
         respond=respond,
     )
 
 
-def delete(services: Services, click: Click, client: WebClient, respond: Respond) -> None:
+def delete(click: Click, context: BoltContext, respond: Respond) -> None:
     result = write(
-        services,
-        client,
-        click.user_id,
+        context,
         lambda s, actor, now: delete_task(s, actor, click.value, now=now),
     )
-    show_in_place(services, click, result, client=client, respond=respond)
+    show_in_place(context, click, result, respond=respond)
 
 
 def _default_due(session: Session, actor: User, now: datetime) -> datetime:
@@ -213,15 +195,13 @@ def _default_due(session: Session, actor: User, now: datetime) -> datetime:
     return local_due(tomorrow, DEFAULT_NEW_TASK_TIME, zone)
 
 
-def open_create(services: Services, click: Click, client: WebClient, respond: Respond) -> None:
+def open_create(click: Click, context: BoltContext, respond: Respond) -> None:
     deal_id = parse_id(click.value)  # a "New task" button on a deal carries the deal's id
-    open_modal(
-        services,
+    open_form(
+        context,
         click,
         read(
-            services,
-            client,
-            click.user_id,
+            context,
             lambda s, actor, now: (
                 create_task_modal(
                     default_due=_default_due(s, actor, now), deal_id=deal_id, origin=click.origin()
@@ -229,12 +209,11 @@ def open_create(services: Services, click: Click, client: WebClient, respond: Re
                 None,
             ),
         ),
-        client=client,
         respond=respond,
     )
 
 
-def open_follow_up(services: Services, click: Click, client: WebClient, respond: Respond) -> None:
+def open_follow_up(click: Click, context: BoltContext, respond: Respond) -> None:
     def render(s: Session, actor: User, now: datetime) -> tuple[Block | None, OpResult | None]:
         task, refusal = task_to_follow_up(s, actor, click.value, now=now)
         if task is None:
@@ -244,40 +223,36 @@ def open_follow_up(services: Services, click: Click, client: WebClient, respond:
         )
         return view, None
 
-    open_modal(
-        services,
+    open_form(
+        context,
         click,
-        read(services, client, click.user_id, render),
-        client=client,
+        read(context, render),
         respond=respond,
     )
 
 
-def no_follow_up(services: Services, click: Click, client: WebClient, respond: Respond) -> None:
+def no_follow_up(click: Click, context: BoltContext, respond: Respond) -> None:
     result = done("OK, no follow-up task.", parse_id(click.value))
-    show_in_place(services, click, result, client=client, respond=respond)
+    show_in_place(context, click, result, respond=respond)
 
 
-def follow_up_off(services: Services, click: Click, client: WebClient, respond: Respond) -> None:
+def follow_up_off(click: Click, context: BoltContext, respond: Respond) -> None:
     result = write(
-        services,
-        client,
-        click.user_id,
+        context,
         lambda s, actor, now: turn_off_follow_up_prompt(s, actor, now=now),
     )
-    show_in_place(services, click, result, client=client, respond=respond)
+    show_in_place(context, click, result, respond=respond)
 
 
 # The task queue -----------------------------------------------------------------------
 
 
-def start_queue(services: Services, click: Click, client: WebClient, respond: Respond) -> None:
+def start_queue(click: Click, context: BoltContext, respond: Respond) -> None:
     bucket = (click.value or "").strip()
-    open_modal(
-        services,
+    open_form(
+        context,
         click,
-        read(services, client, click.user_id, _queue_renderer(QueueState(bucket), None)),
-        client=client,
+        read(context, _queue_renderer(QueueState(bucket), None)),
         respond=respond,
     )
 
@@ -347,29 +322,24 @@ def _queue_state(click: Click) -> QueueState:
 
 
 def _show_next(
-    services: Services,
     click: Click,
-    client: WebClient,
+    context: BoltContext,
     respond: Respond,
     *,
     state: QueueState,
     notice: str | None,
 ) -> None:
-    view, refusal = read(services, client, click.user_id, _queue_renderer(state, notice))
+    view, refusal = read(context, _queue_renderer(state, notice))
     if view is None:
         assert refusal is not None
-        show_in_place(services, click, refusal, client=client, respond=respond)
+        show_in_place(context, click, refusal, respond=respond)
         return
-    client.views_update(view_id=click.view.get("id") or "", view=view)
+    acting(context).client.views_update(view_id=click.view.get("id") or "", view=view)
 
 
-def complete_in_queue(
-    services: Services, click: Click, client: WebClient, respond: Respond
-) -> None:
+def complete_in_queue(click: Click, context: BoltContext, respond: Respond) -> None:
     result = write(
-        services,
-        client,
-        click.user_id,
+        context,
         lambda s, actor, now: complete_task(s, actor, click.value, now=now),
     )
     state = _queue_state(click)
@@ -379,124 +349,86 @@ def complete_in_queue(
             state = replace(state, done=(*state.done, task_id))
         else:  # completed elsewhere, or not allowed: move past it
             state = replace(state, skipped=(*state.skipped, task_id))
-    _show_next(services, click, client, respond, state=state, notice=result.message)
+    _show_next(click, context, respond, state=state, notice=result.message)
 
 
-def skip_in_queue(services: Services, click: Click, client: WebClient, respond: Respond) -> None:
+def skip_in_queue(click: Click, context: BoltContext, respond: Respond) -> None:
     state = _queue_state(click)
     task_id = parse_id(click.value)
     if task_id is not None and task_id not in state.skipped:
         state = replace(state, skipped=(*state.skipped, task_id))
-    _show_next(services, click, client, respond, state=state, notice=None)
+    _show_next(click, context, respond, state=state, notice=None)
 
 
 # Forms --------------------------------------------------------------------------------
 
 
-def submit_edit(
-    services: Services, ack: Ack, body: dict[str, Any], client: WebClient
-) -> FollowUp | None:
-    view = body.get("view") or {}
-    meta = read_metadata(view)
+def submit_edit(form: Form, ack: Ack, context: BoltContext) -> FollowUp | None:
+    meta = form.metadata
 
     def operation(s: Session, actor: User, now: datetime) -> OpResult:
-        form = parse_task_form(view.get("state") or {}, user_zone(s, actor))
-        errors = form_errors(form)
-        if errors:
-            return invalid(next(iter(errors.values())))
+        fields = parse_task_form(form.state, user_zone(s, actor))
+        problem = form_problem(fields)
+        if problem is not None:
+            return problem
         edit = TaskEdit(
-            subject=form.subject, due_at=form.due_at, priority=form.priority, notes=form.notes
+            subject=fields.subject,
+            due_at=fields.due_at,
+            priority=fields.priority,
+            notes=fields.notes,
         )
         return edit_task(s, actor, meta.get("id"), edit=edit, now=now)
 
-    return submit_form(
-        services,
-        ack,
-        body,
-        client,
-        operation,
-        title="Edit task",
-        error_field=error_field_for,
-    )
+    return submit_form(context, ack, form, operation, title="Edit task", fields=TASK_FIELDS)
 
 
-def submit_reassign(
-    services: Services, ack: Ack, body: dict[str, Any], client: WebClient
-) -> FollowUp | None:
-    view = body.get("view") or {}
-    meta = read_metadata(view)
-    picked = parse_reassign(view.get("state") or {})
-    # The picked Slack user's CRM user, found the way every request's asker is.
-    new_owner = who_is_asking(services, client, picked) if picked else None
+def submit_reassign(form: Form, ack: Ack, context: BoltContext) -> FollowUp | None:
+    meta = form.metadata
+    picked = parse_reassign(form.state)
+    who = acting(context)
+    # The picked Slack user's CRM user, found the way every request's acting user is.
+    new_owner = who_is_asking(who.services, who.client, picked) if picked else None
 
     def operation(s: Session, actor: User, now: datetime) -> OpResult:
         if new_owner is None:
-            return invalid("That person isn't linked to a CRM user.")
+            return invalid("That person isn't linked to a CRM user.", field="new_owner_id")
         return reassign_task(s, actor, meta.get("id"), new_owner_id=new_owner.user_id, now=now)
 
-    return submit_form(
-        services,
-        ack,
-        body,
-        client,
-        operation,
-        title="Reassign task",
-        error_field=lambda _message: owner_field(),
-    )
+    return submit_form(context, ack, form, operation, title="Reassign task", fields=REASSIGN_FIELDS)
 
 
-def submit_picked_date(
-    services: Services, ack: Ack, body: dict[str, Any], client: WebClient
-) -> FollowUp | None:
-    view = body.get("view") or {}
-    meta = read_metadata(view)
-    picked = parse_picked_date(view.get("state") or {})
+def submit_picked_date(form: Form, ack: Ack, context: BoltContext) -> FollowUp | None:
+    meta = form.metadata
+    picked = parse_picked_date(form.state)
 
     def operation(s: Session, actor: User, now: datetime) -> OpResult:
         if picked is None:
-            return invalid("Pick a date.")
+            return invalid("Pick a date.", field="to")
         return reschedule_task(s, actor, meta.get("id"), to=picked, now=now)
 
     return submit_form(
-        services,
-        ack,
-        body,
-        client,
-        operation,
-        title="Reschedule task",
-        error_field=lambda _message: date_field(),
+        context, ack, form, operation, title="Reschedule task", fields=PICK_DATE_FIELDS
     )
 
 
-def submit_create(
-    services: Services, ack: Ack, body: dict[str, Any], client: WebClient
-) -> FollowUp | None:
-    view = body.get("view") or {}
-    meta = read_metadata(view)
+def submit_create(form: Form, ack: Ack, context: BoltContext) -> FollowUp | None:
+    meta = form.metadata
 
     def operation(s: Session, actor: User, now: datetime) -> OpResult:
-        form = parse_task_form(view.get("state") or {}, user_zone(s, actor))
-        errors = form_errors(form)
-        if errors or form.due_at is None:
-            return invalid(next(iter(errors.values()), "Pick a due date and time."))
+        fields = parse_task_form(form.state, user_zone(s, actor))
+        problem = form_problem(fields)
+        if problem is not None or fields.due_at is None:
+            return problem or invalid("Pick a due date and time.", field="due_at")
         draft = TaskDraft(
-            subject=form.subject or "",
-            due_at=form.due_at,
-            priority=form.priority or "none",
-            task_type=form.task_type or "todo",
-            notes=form.notes,
+            subject=fields.subject or "",
+            due_at=fields.due_at,
+            priority=fields.priority or "none",
+            task_type=fields.task_type or "todo",
+            notes=fields.notes,
             deal_id=meta.get("deal"),
         )
         if meta.get("follow_up_of") is not None:
             return create_follow_up_task(s, actor, meta.get("follow_up_of"), draft, now=now)
         return create_task(s, actor, draft, now=now)
 
-    return submit_form(
-        services,
-        ack,
-        body,
-        client,
-        operation,
-        title="New task",
-        error_field=error_field_for,
-    )
+    return submit_form(context, ack, form, operation, title="New task", fields=TASK_FIELDS)

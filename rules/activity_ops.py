@@ -78,7 +78,7 @@ def log_meeting_outcome(
     except ValueError:
         value = None
     if value is None:
-        return invalid("Pick an outcome from the list.")
+        return invalid("Pick an outcome from the list.", field="outcome")
     meeting, refusal = _load(session, actor, meeting_id, ActivityKind.MEETING, now)
     if meeting is None:
         assert refusal is not None
@@ -114,7 +114,7 @@ def log_call_outcome(
     """
     label = disposition.strip() if isinstance(disposition, str) else ""
     if not label or len(label) > DISPOSITION_MAX:
-        return invalid("Pick a call outcome.")
+        return invalid("Pick a call outcome.", field="disposition")
     call_status: CallStatus | None = None
     if status is not None and status != "":
         try:
@@ -122,7 +122,7 @@ def log_call_outcome(
         except ValueError:
             call_status = None
         if call_status is None:
-            return invalid("Pick a call status from the list.")
+            return invalid("Pick a call status from the list.", field="status")
     call, refusal = _load(session, actor, call_id, ActivityKind.CALL, now)
     if call is None:
         assert refusal is not None

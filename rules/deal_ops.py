@@ -89,7 +89,7 @@ def update_deal(
     if change.stage_id is not None:
         stage = _stage_in_pipeline(session, change.stage_id, deal.pipeline_id)
         if stage is None:
-            return invalid("Pick a stage of this deal's pipeline.", deal.id)
+            return invalid("Pick a stage of this deal's pipeline.", deal.id, field="stage_id")
         if stage.id != deal.stage_id:
             values["stage"] = stage
     if change.close_date is not None and change.close_date != deal.close_date:
@@ -97,7 +97,9 @@ def update_deal(
     if change.next_step is not None:
         next_step = change.next_step.strip() or None
         if next_step is not None and len(next_step) > NEXT_STEP_MAX:
-            return invalid(f"Keep the next step under {NEXT_STEP_MAX} characters.", deal.id)
+            return invalid(
+                f"Keep the next step under {NEXT_STEP_MAX} characters.", deal.id, field="next_step"
+            )
         if next_step != deal.next_step:
             values["next_step"] = next_step
     if not values:
@@ -149,13 +151,13 @@ def create_deal(session: Session, actor: User, draft: DealDraft, *, now: datetim
         return forbidden("Your CRM user is inactive: ask your admin.")
     name = draft.name.strip() if isinstance(draft.name, str) else ""
     if not name:
-        return invalid("A deal needs a name.")
+        return invalid("A deal needs a name.", field="name")
     if len(name) > NAME_MAX:
-        return invalid(f"Keep the deal name under {NAME_MAX} characters.")
+        return invalid(f"Keep the deal name under {NAME_MAX} characters.", field="name")
     try:
         amount = parse_amount(draft.amount)
     except ValueError:
-        return invalid("The amount must be a number, like 12000 or 12000.50.")
+        return invalid("The amount must be a number, like 12000 or 12000.50.", field="amount")
     if draft.stage_id is None:
         stage = _default_first_stage(session)
         if stage is None:
@@ -163,7 +165,7 @@ def create_deal(session: Session, actor: User, draft: DealDraft, *, now: datetim
     else:
         stage = _deal_stage(session, draft.stage_id)
         if stage is None:
-            return invalid("Pick a stage from the list.")
+            return invalid("Pick a stage from the list.", field="stage_id")
     deal = Deal(
         external_id=f"salesbot-{uuid.uuid4().hex}",
         name=name,

@@ -48,18 +48,6 @@ class DealCategory(StrEnum):
     LOST = "lost"
 
 
-CATEGORY_LABELS: dict[DealCategory, str] = {
-    DealCategory.ALL: "All deals",
-    DealCategory.OPEN: "Open deals",
-    DealCategory.MINE: "My open deals",
-    DealCategory.NO_ACTIVITY_SCHEDULED: "No activity scheduled",
-    DealCategory.CLOSING_THIS_MONTH: "Closing this month",
-    DealCategory.CLOSE_DATE_PASSED: "Close date passed",
-    DealCategory.WON: "Won",
-    DealCategory.LOST: "Lost",
-}
-
-
 @dataclass(frozen=True)
 class DealFilters:
     """Filters of the Deals view; a field left at None filters nothing. Bounds are inclusive."""

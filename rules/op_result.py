@@ -38,6 +38,9 @@ class OpResult:
         by_name: For ALREADY: who did it first ("you" when it was the same user).
         at: For ALREADY: when it was done (UTC).
         follow_up_prompt: After completing a task: ask whether to create a follow-up.
+        field: For INVALID: the input the refused value came in, named as the write's
+            argument or draft attribute ("subject", "stage_id"...), so a form shows the
+            message under that field; None when no one field is at fault.
     """
 
     status: OpStatus
@@ -46,6 +49,7 @@ class OpResult:
     by_name: str | None = None
     at: datetime | None = None
     follow_up_prompt: bool = False
+    field: str | None = None
 
     @property
     def changed(self) -> bool:
@@ -82,8 +86,8 @@ def forbidden(message: str, record_id: int | None = None) -> OpResult:
     return OpResult(OpStatus.FORBIDDEN, message, record_id)
 
 
-def invalid(message: str, record_id: int | None = None) -> OpResult:
-    return OpResult(OpStatus.INVALID, message, record_id)
+def invalid(message: str, record_id: int | None = None, *, field: str | None = None) -> OpResult:
+    return OpResult(OpStatus.INVALID, message, record_id, field=field)
 
 
 def parse_id(raw: object) -> int | None:

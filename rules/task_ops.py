@@ -256,9 +256,9 @@ def reschedule_task(
     today = now.astimezone(zone).date()
     target_day = _target_day(to, today)
     if target_day is None:
-        return invalid("Pick tomorrow, next week, or a date.")
+        return invalid("Pick tomorrow, next week, or a date.", field="to")
     if target_day < today:
-        return invalid("Pick today or a later date.")
+        return invalid("Pick today or a later date.", field="to")
     task, refusal = _open_task(session, actor, task_id, now)
     if task is None:
         assert refusal is not None
@@ -320,10 +320,10 @@ def reassign_task(
     """
     owner_id = parse_id(new_owner_id)
     if owner_id is None:
-        return invalid("Pick the person to assign the task to.")
+        return invalid("Pick the person to assign the task to.", field="new_owner_id")
     new_owner = session.get(User, owner_id)
     if new_owner is None or not new_owner.is_active:
-        return invalid("That person isn't an active user of the CRM.")
+        return invalid("That person isn't an active user of the CRM.", field="new_owner_id")
     task, refusal = _open_task(session, actor, task_id, now)
     if task is None:
         assert refusal is not None
@@ -354,7 +354,7 @@ def edit_task(
     """Change a task's subject, due time, priority or notes (only those given)."""
     changes, problem = _validated_edit(edit)
     if problem is not None:
-        return invalid(problem)
+        return problem
     task, refusal = _open_task(session, actor, task_id, now)
     if task is None:
         assert refusal is not None
@@ -373,27 +373,27 @@ def edit_task(
     return done(f"Done: {task_label(task)} updated.", task.id)
 
 
-def _validated_edit(edit: TaskEdit) -> tuple[dict[str, Any], str | None]:
+def _validated_edit(edit: TaskEdit) -> tuple[dict[str, Any], OpResult | None]:
     changes: dict[str, Any] = {}
     if edit.subject is not None:
         subject = edit.subject.strip()
         if not subject:
-            return {}, "A task needs a subject."
+            return {}, invalid("A task needs a subject.", field="subject")
         if len(subject) > SUBJECT_MAX:
-            return {}, f"Keep the subject under {SUBJECT_MAX} characters."
+            return {}, invalid(f"Keep the subject under {SUBJECT_MAX} characters.", field="subject")
         changes["subject"] = subject
     if edit.due_at is not None:
         if edit.due_at.tzinfo is None:
-            return {}, "The due time has no time zone."
+            return {}, invalid("The due time has no time zone.", field="due_at")
         changes["due_at"] = edit.due_at
     if edit.priority is not None:
         try:
             changes["priority"] = TaskPriority(edit.priority)
         except ValueError:
-            return {}, "Pick a priority from the list."
+            return {}, invalid("Pick a priority from the list.", field="priority")
     if edit.notes is not None:
         if len(edit.notes) > NOTES_MAX:
-            return {}, f"Keep the notes under {NOTES_MAX} characters."
+            return {}, invalid(f"Keep the notes under {NOTES_MAX} characters.", field="notes")
         changes["body"] = edit.notes.strip() or None
     return changes, None
 
@@ -461,18 +461,18 @@ def _create(
 ) -> OpResult:
     problem = _draft_problem(draft)
     if problem is not None:
-        return invalid(problem)
+        return problem
     owner_id = actor.id if draft.owner_id is None else parse_id(draft.owner_id)
     owner = session.get(User, owner_id) if owner_id is not None else None
     if owner is None or not owner.is_active:
-        return invalid("That person isn't an active user of the CRM.")
+        return invalid("That person isn't an active user of the CRM.", field="owner_id")
     if not can_act_for(session, actor, owner.id):
         return forbidden(f"You can't create tasks for {owner.name}.")
     deal_id = None
     if draft.deal_id is not None:
         deal_id = parse_id(draft.deal_id)
         if deal_id is None or not can_view_deal(session, actor, deal_id):
-            return invalid("You can't link the task to that deal.")
+            return invalid("You can't link the task to that deal.", field="deal_id")
     task = Activity(
         external_id=f"salesbot-{uuid.uuid4().hex}",
         kind=ActivityKind.TASK,
@@ -503,24 +503,24 @@ def _create(
     )
 
 
-def _draft_problem(draft: TaskDraft) -> str | None:
+def _draft_problem(draft: TaskDraft) -> OpResult | None:
     subject = draft.subject.strip() if isinstance(draft.subject, str) else ""
     if not subject:
-        return "A task needs a subject."
+        return invalid("A task needs a subject.", field="subject")
     if len(subject) > SUBJECT_MAX:
-        return f"Keep the subject under {SUBJECT_MAX} characters."
+        return invalid(f"Keep the subject under {SUBJECT_MAX} characters.", field="subject")
     if not isinstance(draft.due_at, datetime) or draft.due_at.tzinfo is None:
-        return "A task needs a due date and time."
+        return invalid("A task needs a due date and time.", field="due_at")
     if draft.notes is not None and len(draft.notes) > NOTES_MAX:
-        return f"Keep the notes under {NOTES_MAX} characters."
+        return invalid(f"Keep the notes under {NOTES_MAX} characters.", field="notes")
     try:
         TaskPriority(draft.priority)
     except ValueError:
-        return "Pick a priority from the list."
+        return invalid("Pick a priority from the list.", field="priority")
     try:
         TaskType(draft.task_type)
     except ValueError:
-        return "Pick a task type from the list."
+        return invalid("Pick a task type from the list.", field="task_type")
     return None
 
 

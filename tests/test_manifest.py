@@ -11,7 +11,7 @@ import jsonschema
 import pytest
 import yaml
 
-from handlers import ids
+from handlers.slack import ids
 
 REPO = Path(__file__).resolve().parents[1]
 # Beside the repository for developers and CI; SLACK_MANIFEST_SCHEMA points elsewhere.

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from handlers import ids
-from handlers.render.blocks import Block, modal, notice
-from handlers.render.kit import actions, button, context, escape, section
-from handlers.render.task_modals import metadata
+from handlers.render.kit import Block, actions, button, context, escape, modal, notice, section
+from handlers.slack import ids
+from handlers.slack.metadata import metadata
 from rules.actions import ActionView, ItemView
 
 

@@ -9,16 +9,32 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from handlers import ids
-from handlers.navigation import ViewState
-from handlers.render.kit import Block, actions, button, context, divider, escape, section
+from handlers.render.kit import (
+    Block,
+    actions,
+    button,
+    context,
+    divider,
+    escape,
+    overflow,
+    section,
+)
+from handlers.render.navigation import ViewState
 from handlers.render.views import Groups, filter_select
+from handlers.slack import ids
 from rules.actions import RULES_BY_TYPE, ActionType, ActionView, ItemView
 
-CATEGORY_LABELS = {
-    "all": "All actions",
+# A guided action's category, as the Home tab's filter and the digest name it.
+ACTION_CATEGORY_LABELS = {
     "closing": "Closing-related",
     "prospecting": "Prospecting-related",
+    "other": "Meetings, calls and tasks",
+}
+# The Home tab's category filter: its choices, and the filter tokens it accepts.
+CATEGORY_LABELS = {
+    "all": "All actions",
+    "closing": ACTION_CATEGORY_LABELS["closing"],
+    "prospecting": ACTION_CATEGORY_LABELS["prospecting"],
 }
 ITEMS_SHOWN = 3
 MEETING_TYPES = frozenset(
@@ -88,14 +104,10 @@ def action_blocks(action: ActionView, *, can_act: bool, is_own: bool) -> list[Bl
                 )
             )
     if can_act:
-        feedback = {
-            "type": "overflow",
-            "action_id": ids.ACTION_FEEDBACK,
-            "options": [
-                {"text": {"type": "plain_text", "text": label}, "value": f"{action.id}:{code}"}
-                for label, code in FEEDBACK_CHOICES
-            ],
-        }
+        feedback = overflow(
+            ids.ACTION_FEEDBACK,
+            [(label, f"{action.id}:{code}") for label, code in FEEDBACK_CHOICES],
+        )
         dismiss = button("Dismiss", action_id=ids.ACTION_DISMISS, value=str(action.id))
         blocks.extend(actions([dismiss, feedback], block_id=f"ga-actions-{action.id}"))
     return blocks

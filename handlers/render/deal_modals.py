@@ -6,10 +6,18 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from handlers import ids
-from handlers.render.blocks import Block, form_element, input_block, modal
-from handlers.render.kit import escape, option, section
-from handlers.render.task_modals import metadata
+from handlers.render.kit import (
+    Block,
+    FieldBlocks,
+    escape,
+    form_element,
+    input_block,
+    modal,
+    option,
+    section,
+)
+from handlers.slack import ids
+from handlers.slack.metadata import metadata
 from storage.models import Deal, PipelineStage
 
 _STAGE, _CLOSE, _NEXT, _NAME, _AMOUNT = "stage", "close_date", "next_step", "name", "amount"
@@ -105,14 +113,8 @@ def parse_deal_form(state: dict[str, Any]) -> DealForm:
     )
 
 
-def deal_error_field(message: str) -> str:
-    lowered = message.lower()
-    if "stage" in lowered:
-        return _STAGE
-    if "amount" in lowered:
-        return _AMOUNT
-    if "next step" in lowered:
-        return _NEXT
-    if "name" in lowered:
-        return _NAME
-    return _STAGE
+# The deal forms' inputs, by the name of the field the domain refuses (``OpResult.field``).
+DEAL_FIELDS = FieldBlocks(
+    default=_STAGE,
+    blocks={"stage_id": _STAGE, "amount": _AMOUNT, "next_step": _NEXT, "name": _NAME},
+)

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from handlers import ids
-from handlers.navigation import VIEW_LABELS, ViewState
 from handlers.render.kit import (
     MAX_BLOCKS,
     Block,
@@ -18,6 +16,8 @@ from handlers.render.kit import (
     pack_pages,
     publishable,
 )
+from handlers.render.navigation import VIEW_LABELS, ViewState
+from handlers.slack import ids
 
 # Two blocks are always kept free at the bottom for "Page 2 of 5" and its buttons.
 PAGER_BLOCKS = 2

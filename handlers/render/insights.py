@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from handlers import ids
 from handlers.render.kit import (
+    MAX_BLOCKS,
     Block,
     actions,
     button,
@@ -18,11 +18,13 @@ from handlers.render.kit import (
     context,
     escape,
     header,
+    input_block,
     link,
-    plain,
+    modal,
     section,
     sections,
 )
+from handlers.slack import ids
 from insights.answer import CitedStatement
 from insights.evidence import ActivityEvidence, DealFacts
 from insights.finder import DealSearch
@@ -198,34 +200,21 @@ def _answer_buttons(request_id: int) -> list[Block]:
 
 def insight_modal(insight: DealInsight, *, activity_url: ActivityUrl = _no_url) -> dict[str, Any]:
     """The "Show more" modal: the full insights and a copyable text."""
-    return {
-        "type": "modal",
-        "callback_id": ids.VIEW_INSIGHTS_FULL,
-        "title": plain("Deal Insights", 24),
-        "close": plain("Close", 24),
-        "blocks": insight_blocks(insight, full=True, activity_url=activity_url)[:100],
-    }
+    blocks = insight_blocks(insight, full=True, activity_url=activity_url)
+    return _insights_modal(blocks[: MAX_BLOCKS["modal"]])
 
 
 def loading_modal() -> dict[str, Any]:
     """Opened at once (the trigger expires in about 3 s), then replaced by the full one."""
-    return {
-        "type": "modal",
-        "callback_id": ids.VIEW_INSIGHTS_FULL,
-        "title": plain("Deal Insights", 24),
-        "close": plain("Close", 24),
-        "blocks": [section("Gathering the insights…")],
-    }
+    return _insights_modal([section("Gathering the insights…")])
 
 
 def notice_modal(text: str) -> dict[str, Any]:
-    return {
-        "type": "modal",
-        "callback_id": ids.VIEW_INSIGHTS_FULL,
-        "title": plain("Deal Insights", 24),
-        "close": plain("Close", 24),
-        "blocks": [section(escape(text))],
-    }
+    return _insights_modal([section(escape(text))])
+
+
+def _insights_modal(blocks: list[Block]) -> dict[str, Any]:
+    return modal(ids.VIEW_INSIGHTS_FULL, "Deal Insights", blocks, close="Close")
 
 
 def deal_choice_blocks(search: DealSearch) -> list[Block]:
@@ -277,33 +266,26 @@ def feedback_modal(*, request_id: int, helpful: bool) -> dict[str, Any]:
     """The short form after Helpful / Not helpful."""
     verdict = "helpful" if helpful else "not_helpful"
     prompt = "What was useful?" if helpful else "What was wrong or missing?"
-    return {
-        "type": "modal",
-        "callback_id": ids.VIEW_INSIGHTS_FEEDBACK,
-        "private_metadata": f"{request_id}:{verdict}",
-        "title": plain("Feedback", 24),
-        "submit": plain("Submit feedback", 24),
-        "close": plain("Cancel", 24),
-        "blocks": [
+    comment = {
+        "type": "plain_text_input",
+        "action_id": FEEDBACK_INPUT_ACTION,
+        "multiline": True,
+        "max_length": FEEDBACK_MAX_CHARS,
+    }
+    return modal(
+        ids.VIEW_INSIGHTS_FEEDBACK,
+        "Feedback",
+        [
             section(
                 "Thanks! You found these insights *helpful*."
                 if helpful
                 else "Thanks! You found these insights *not helpful*."
             ),
-            {
-                "type": "input",
-                "block_id": FEEDBACK_INPUT_BLOCK,
-                "optional": True,
-                "label": plain(prompt, 2000),
-                "element": {
-                    "type": "plain_text_input",
-                    "action_id": FEEDBACK_INPUT_ACTION,
-                    "multiline": True,
-                    "max_length": FEEDBACK_MAX_CHARS,
-                },
-            },
+            input_block(FEEDBACK_INPUT_BLOCK, prompt, comment, optional=True),
         ],
-    }
+        submit="Submit feedback",
+        private_metadata=f"{request_id}:{verdict}",
+    )
 
 
 def insight_fallback_text(insight: DealInsight) -> str:

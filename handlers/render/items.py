@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime, tzinfo
 
-from handlers import ids
-from handlers.render.kit import Block, actions, button, escape, link, section
+from handlers.render.kit import Block, actions, button, escape, link, overflow, section
+from handlers.slack import ids
 from rules.deals import DealRow
 from rules.meetings import MeetingItem
 from rules.records import RecordRef
@@ -13,8 +13,8 @@ from rules.tasks import TaskItem
 from storage.models import MeetingOutcome
 
 HIGH = ":red_circle:"
-
-RESCHEDULE_CHOICES = (
+# A task row's "Reschedule" menu: (label, choice); the value is "<task id>:<choice>".
+RESCHEDULE_OPTIONS = (
     ("Tomorrow", "tomorrow"),
     ("Next week", "next_week"),
     ("Pick a date…", "pick"),
@@ -50,17 +50,10 @@ def task_blocks(task: TaskItem, *, can_act: bool) -> list[Block]:
     """A task with Complete and Reschedule when the viewer may act on it (2 blocks)."""
     if not can_act:
         return [section(task_text(task))]
-    reschedule = {
-        "type": "overflow",
-        "action_id": ids.TASK_RESCHEDULE,
-        "options": [
-            {
-                "text": {"type": "plain_text", "text": f"Reschedule: {label}"},
-                "value": f"{task.id}:{code}",
-            }
-            for label, code in RESCHEDULE_CHOICES
-        ],
-    }
+    reschedule = overflow(
+        ids.TASK_RESCHEDULE,
+        [(f"Reschedule: {label}", f"{task.id}:{code}") for label, code in RESCHEDULE_OPTIONS],
+    )
     complete = button(
         "✓ Complete", action_id=ids.TASK_COMPLETE, value=str(task.id), style="primary"
     )

@@ -1,14 +1,20 @@
 """Block Kit building blocks that stay inside Slack's limits by construction.
 
-Every builder clips what it is given to Slack's documented maximum and shows the cut with
-an ellipsis (never a silent cut). ``block_problems`` checks a finished list of blocks
-against the same limits; renderers' tests and ``publishable`` use it.
+Everything the app shows in Slack is built here: every renderer (views, modals, digests,
+insights) uses these builders rather than writing Block Kit dicts itself. Every builder
+clips what it is given to Slack's documented maximum and shows the cut with an ellipsis
+(never a silent cut). ``block_problems`` checks a finished list of blocks against the same
+limits; renderers' tests and ``publishable`` use it.
+
+Escaping has one choke point: user data goes through ``escape`` before it is put into
+mrkdwn, and every string Slack reads as mrkdwn (text objects, and a message's fallback
+``text``: ``fallback_text``) passes through ``mrkdwn_text``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 Block = dict[str, Any]
@@ -29,9 +35,15 @@ ID_LENGTH = 255
 OPTION_TEXT = 75
 OPTION_VALUE = 150
 SELECT_OPTIONS = 100
+OVERFLOW_OPTIONS = 5
 MODAL_TITLE = 24
 PRIVATE_METADATA = 3000
+INPUT_LABEL = 2000
+PLACEHOLDER = 150
+# A message's text: Slack truncates it past 40,000 characters.
+MESSAGE_TEXT = 40_000
 ELLIPSIS = "…"
+WEB_LINKS = ("https://", "http://")
 
 
 def clip(text: str, limit: int) -> str:
@@ -46,16 +58,39 @@ def escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def link(url: str | None, label: str) -> str:
-    """An mrkdwn link, or the plain (escaped) label when there is no usable URL."""
-    if not url or not url.startswith(("https://", "http://")) or len(url) > URL_LENGTH:
+def link(url: str | None, label: str, *, schemes: tuple[str, ...] = WEB_LINKS) -> str:
+    """An mrkdwn link, or the plain (escaped) label when there is no usable URL.
+
+    Args:
+        url: Where the link goes; only URLs starting with one of ``schemes`` are linked.
+        label: The text shown (escaped here).
+        schemes: Accepted URL prefixes (the Home tab's deep link is ``slack://``).
+    """
+    if not url or not url.startswith(schemes) or len(url) > URL_LENGTH:
         return escape(label)
     safe_label = escape(label).replace("|", "¦")
     return f"<{url.replace('>', '%3E')}|{safe_label}>"
 
 
+def mrkdwn_text(text: str, limit: int) -> str:
+    """Every string that Slack reads as mrkdwn passes here, clipped to ``limit``.
+
+    The one place to tighten what reaches Slack's formatter: ``mrkdwn`` (text objects) and
+    ``fallback_text`` (a message's ``text``) both call it.
+    """
+    return clip(text, limit)
+
+
 def mrkdwn(text: str, limit: int = SECTION_TEXT) -> dict[str, Any]:
-    return {"type": "mrkdwn", "text": clip(text, limit)}
+    return {"type": "mrkdwn", "text": mrkdwn_text(text, limit)}
+
+
+def fallback_text(text: str) -> str:
+    """A message's ``text``: its notification, and what clients without blocks show.
+
+    Every message the app sends or updates sets its ``text`` through this function.
+    """
+    return mrkdwn_text(text, MESSAGE_TEXT)
 
 
 def plain(text: str, limit: int) -> dict[str, Any]:
@@ -71,9 +106,16 @@ def divider() -> Block:
 
 
 def section(
-    text: str, *, accessory: dict[str, Any] | None = None, block_id: str | None = None
+    text: str,
+    *,
+    accessory: dict[str, Any] | None = None,
+    block_id: str | None = None,
+    fields: Sequence[str] = (),
 ) -> Block:
+    """A section of mrkdwn ``text``, with up to 10 two-column ``fields`` under it."""
     block: Block = {"type": "section", "text": mrkdwn(text or " ")}
+    if fields:
+        block["fields"] = [mrkdwn(t or " ", FIELD_TEXT) for t in fields[:SECTION_FIELDS]]
     if accessory is not None:
         block["accessory"] = accessory
     if block_id is not None:
@@ -95,7 +137,7 @@ def sections(text: str) -> list[Block]:
     return blocks
 
 
-def fields(texts: Sequence[str]) -> list[Block]:
+def field_sections(texts: Sequence[str]) -> list[Block]:
     """Two-column field sections, 10 fields each."""
     return [
         {"type": "section", "fields": [mrkdwn(t or " ", FIELD_TEXT) for t in chunk]}
@@ -137,6 +179,20 @@ def button(
     return element
 
 
+def link_button(text: str, *, url: str, action_id: str) -> dict[str, Any]:
+    """A button that opens ``url`` (Slack still sends its click: give it an ``action_id``)."""
+    return button(text, action_id=action_id, url=url[:URL_LENGTH])
+
+
+def overflow(action_id: str, options: Sequence[tuple[str, str]]) -> dict[str, Any]:
+    """The "⋯" menu: (label, value) options, at most 5 shown by Slack."""
+    return {
+        "type": "overflow",
+        "action_id": clip(action_id, ID_LENGTH),
+        "options": [option(label, value) for label, value in options[:OVERFLOW_OPTIONS]],
+    }
+
+
 def option(text: str, value: str) -> dict[str, Any]:
     if len(value) > OPTION_VALUE:
         raise ValueError("an option value over 150 characters would be refused by Slack")
@@ -153,7 +209,7 @@ def static_select(
     built = [option(label, value) for label, value in options[:SELECT_OPTIONS]]
     element: dict[str, Any] = {
         "type": "static_select",
-        "placeholder": plain(placeholder, 150),
+        "placeholder": plain(placeholder, PLACEHOLDER),
         "action_id": clip(action_id, ID_LENGTH),
         "options": built,
     }
@@ -177,6 +233,94 @@ def actions(elements: Sequence[dict[str, Any]], *, block_id: str | None = None) 
 def _chunks(items: list[Any], size: int) -> Iterable[list[Any]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
+
+
+# Modals and forms ---------------------------------------------------------------------
+def notice(text: str, *, block_id: str | None = None) -> Block:
+    """A one-line context block, with a block id when a later update must find it."""
+    block = context(text)
+    if block_id is not None:
+        block["block_id"] = clip(block_id, 255)
+    return block
+
+
+def confirm_dialog(title: str, text: str, yes: str, *, danger: bool = False) -> Block:
+    """Slack's "Are you sure?" dialog on a button."""
+    dialog: Block = {
+        "title": plain(title, 100),
+        "text": plain(text, 300),
+        "confirm": plain(yes, 30),
+        "deny": plain("Cancel", 30),
+    }
+    if danger:
+        dialog["style"] = "danger"
+    return dialog
+
+
+def input_block(
+    block_id: str, label: str, element: Block, *, optional: bool = False, hint: str | None = None
+) -> Block:
+    block: Block = {
+        "type": "input",
+        "block_id": block_id,
+        "label": plain(label, INPUT_LABEL),
+        "element": element,
+        "optional": optional,
+    }
+    if hint:
+        block["hint"] = plain(hint, INPUT_LABEL)
+    return block
+
+
+def modal(
+    callback_id: str,
+    title: str,
+    blocks: list[Block],
+    *,
+    submit: str | None = None,
+    close: str = "Cancel",
+    private_metadata: str = "",
+) -> dict[str, Any]:
+    """A modal view; its blocks are checked against Slack's limits (a renderer bug raises)."""
+    if len(private_metadata) > PRIVATE_METADATA:
+        raise ValueError("private_metadata over 3,000 characters would be refused by Slack")
+    view: dict[str, Any] = {
+        "type": "modal",
+        "callback_id": callback_id,
+        "title": plain(title, MODAL_TITLE),
+        "close": plain(close, MODAL_TITLE),
+        "blocks": publishable(blocks, surface="modal"),
+        "private_metadata": private_metadata,
+    }
+    if submit:
+        view["submit"] = plain(submit, MODAL_TITLE)
+    return view
+
+
+@dataclass(frozen=True)
+class FieldBlocks:
+    """Where a form shows a refused value: the domain's field name -> the input's block_id.
+
+    ``OpResult.field`` names the field a write refused; a refusal that names no field of
+    this form goes under ``default``.
+    """
+
+    default: str
+    blocks: Mapping[str, str] = field(default_factory=dict)
+
+    def block_for(self, name: str | None) -> str:
+        return self.blocks.get(name or "", self.default)
+
+
+def form_element(state: object, block_id: str) -> dict[str, Any]:
+    """The submitted value of the input ``block_id`` (whose element has the same id), or {}.
+
+    A view's ``state`` comes from the request: any level may be missing or of the wrong type.
+    """
+    values = state.get("values") if isinstance(state, dict) else None
+    block = values.get(block_id) if isinstance(values, dict) else None
+    element = block.get(block_id) if isinstance(block, dict) else None
+    return element if isinstance(element, dict) else {}
 
 
 # Paging ------------------------------------------------------------------------------

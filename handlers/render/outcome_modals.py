@@ -4,10 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from handlers import ids
-from handlers.render.blocks import Block, form_element, input_block, modal
-from handlers.render.kit import escape, option, section
-from handlers.render.task_modals import metadata
+from handlers.render.kit import (
+    Block,
+    FieldBlocks,
+    escape,
+    form_element,
+    input_block,
+    modal,
+    option,
+    section,
+)
+from handlers.slack import ids
+from handlers.slack.metadata import metadata
 from rules.activity_ops import CALL_DISPOSITIONS, MEETING_OUTCOME_LABELS
 from storage.models import Activity, CallStatus, MeetingOutcome
 
@@ -91,5 +99,5 @@ def parse_outcome(state: dict[str, Any]) -> tuple[str | None, str | None]:
     return _selected(state, _OUTCOME), _selected(state, _STATUS)
 
 
-def outcome_field() -> str:
-    return _OUTCOME
+# Every refusal shows under the outcome (the status is optional and picked from a list).
+OUTCOME_FIELDS = FieldBlocks(default=_OUTCOME)

@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
-from handlers import ids
-from handlers.render.blocks import Block, modal, notice
-from handlers.render.kit import MAX_BLOCKS, actions, button, context, escape, section
+from handlers.render.kit import (
+    MAX_BLOCKS,
+    Block,
+    actions,
+    button,
+    context,
+    escape,
+    modal,
+    notice,
+    section,
+)
+from handlers.slack import ids
 from rules.op_result import OpResult, OpStatus
 
 MESSAGE_BLOCKS = MAX_BLOCKS["message"]

@@ -6,8 +6,8 @@ from collections.abc import Sequence
 from datetime import time
 from typing import Any
 
-from handlers import ids
-from handlers.render.kit import Block, context, option, plain
+from handlers.render.kit import PLACEHOLDER, Block, context, input_block, modal, option, plain
+from handlers.slack import ids
 from rules.preferences import Preferences
 
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
@@ -46,7 +46,7 @@ def settings_modal(
         option("Send nothing", "skip"),
     ]
     blocks: list[Block] = [
-        _input(
+        input_block(
             "digest_time",
             "Daily digest time",
             {
@@ -56,27 +56,27 @@ def settings_modal(
             },
             hint="In your own time zone.",
         ),
-        _input(
+        input_block(
             "digest_weekdays",
             "Digest days",
             _with_initial(
                 {"type": "checkboxes", "action_id": ACTION, "options": days}, chosen_days
             ),
         ),
-        _input(
+        input_block(
             "timezone_override",
             "Time zone override",
             {
                 "type": "plain_text_input",
                 "action_id": ACTION,
                 "max_length": 64,
-                "placeholder": plain("e.g. Europe/Berlin", 150),
+                "placeholder": plain("e.g. Europe/Berlin", PLACEHOLDER),
                 **({"initial_value": prefs.timezone_override} if prefs.timezone_override else {}),
             },
             optional=True,
             hint=f"Leave empty to use {zone_hint}.",
         ),
-        _input(
+        input_block(
             "follow_up_prompt",
             "Follow-up prompt",
             _with_initial(
@@ -85,7 +85,7 @@ def settings_modal(
             ),
             optional=True,
         ),
-        _input(
+        input_block(
             "empty_digest",
             "When there is nothing to do",
             {
@@ -102,14 +102,14 @@ def settings_modal(
         type_options = [option(label, value) for value, label in action_types][:100]
         muted = [o for o in type_options if o["value"] in prefs.muted_action_types]
         blocks.append(
-            _input(
+            input_block(
                 "muted_action_types",
                 "Muted guided actions",
                 _with_initial(
                     {
                         "type": "multi_static_select",
                         "action_id": ACTION,
-                        "placeholder": plain("None muted", 150),
+                        "placeholder": plain("None muted", PLACEHOLDER),
                         "options": type_options,
                     },
                     muted,
@@ -119,34 +119,7 @@ def settings_modal(
             )
         )
     blocks.append(context("Changes apply from your next digest."))
-    return {
-        "type": "modal",
-        "callback_id": ids.VIEW_SETTINGS,
-        "title": plain("Your settings", 24),
-        "submit": plain("Save", 24),
-        "close": plain("Cancel", 24),
-        "blocks": blocks,
-    }
-
-
-def _input(
-    block_id: str,
-    label: str,
-    element: dict[str, Any],
-    *,
-    optional: bool = False,
-    hint: str | None = None,
-) -> Block:
-    block: Block = {
-        "type": "input",
-        "block_id": block_id,
-        "label": plain(label, 2000),
-        "element": element,
-        "optional": optional,
-    }
-    if hint:
-        block["hint"] = plain(hint, 2000)
-    return block
+    return modal(ids.VIEW_SETTINGS, "Your settings", blocks, submit="Save")
 
 
 def _with_initial(element: dict[str, Any], chosen: list[dict[str, Any]]) -> dict[str, Any]:

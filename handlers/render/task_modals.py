@@ -6,16 +6,30 @@ Parsing returns plain values; the domain validates them again.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from handlers import ids
-from handlers.render.blocks import Block, confirm_dialog, form_element, input_block, modal
-from handlers.render.kit import actions, button, context, escape, option, section
-from rules.op_result import clock_time, describe_day
+from handlers.render.items import RESCHEDULE_OPTIONS
+from handlers.render.kit import (
+    Block,
+    FieldBlocks,
+    actions,
+    button,
+    confirm_dialog,
+    context,
+    escape,
+    form_element,
+    input_block,
+    modal,
+    option,
+    overflow,
+    section,
+)
+from handlers.slack import ids
+from handlers.slack.metadata import metadata
+from rules.op_result import OpResult, clock_time, describe_day, invalid
 from rules.task_ops import local_due
 from storage.models import Activity, TaskPriority, TaskType
 
@@ -31,11 +45,6 @@ TYPE_LABELS = {
     TaskType.EMAIL: "Email",
     TaskType.LINKED_IN: "LinkedIn",
 }
-RESCHEDULE_OPTIONS = (
-    ("Tomorrow", "tomorrow"),
-    ("Next week", "next_week"),
-    ("Pick a date…", "pick"),
-)
 
 _SUBJECT, _DATE, _TIME, _PRIORITY, _NOTES, _OWNER, _TYPE = (
     "subject",
@@ -46,20 +55,6 @@ _SUBJECT, _DATE, _TIME, _PRIORITY, _NOTES, _OWNER, _TYPE = (
     "owner",
     "task_type",
 )
-
-
-def metadata(**values: Any) -> str:
-    """Private metadata for a modal: compact JSON (Slack allows 3,000 characters)."""
-    return json.dumps(values, separators=(",", ":"))[:3000]
-
-
-def read_metadata(view: dict[str, Any]) -> dict[str, Any]:
-    """The modal's metadata; {} when it is missing or not ours."""
-    try:
-        value = json.loads(view.get("private_metadata") or "{}")
-    except (TypeError, ValueError):
-        return {}
-    return value if isinstance(value, dict) else {}
 
 
 def _value(state: dict[str, Any], block_id: str) -> dict[str, Any]:
@@ -181,33 +176,27 @@ def parse_task_form(state: dict[str, Any], zone: ZoneInfo) -> TaskForm:
     )
 
 
-def form_errors(form: TaskForm) -> dict[str, str]:
-    """Inline errors for a task form (Slack shows them under the fields)."""
-    errors: dict[str, str] = {}
+def form_problem(form: TaskForm) -> OpResult | None:
+    """What the form itself lacks (Slack shows it under the field), before the domain's checks."""
     if not (form.subject or "").strip():
-        errors[_SUBJECT] = "A task needs a subject."
+        return invalid("A task needs a subject.", field="subject")
     if form.due_at is None:
-        errors[_DATE] = "Pick a due date and time."
-    return errors
+        return invalid("Pick a due date and time.", field="due_at")
+    return None
 
 
-def error_field_for(message: str) -> str:
-    """The field a domain refusal is about, so the error shows next to it."""
-    lowered = message.lower()
-    for needle, block_id in (
-        ("subject", _SUBJECT),
-        ("due", _DATE),
-        ("date", _DATE),
-        ("priority", _PRIORITY),
-        ("notes", _NOTES),
-        ("type", _TYPE),
-        ("assign", _OWNER),
-        ("person", _OWNER),
-        ("tasks for", _OWNER),
-    ):
-        if needle in lowered:
-            return block_id
-    return _SUBJECT
+# The task forms' inputs, by the name of the field the domain refuses (``OpResult.field``).
+TASK_FIELDS = FieldBlocks(
+    default=_SUBJECT,
+    blocks={
+        "subject": _SUBJECT,
+        "due_at": _DATE,
+        "priority": _PRIORITY,
+        "notes": _NOTES,
+        "task_type": _TYPE,
+        "owner_id": _OWNER,
+    },
+)
 
 
 # Reassign -----------------------------------------------------------------------------
@@ -237,8 +226,7 @@ def parse_reassign(state: dict[str, Any]) -> str | None:
     return picked if isinstance(picked, str) and picked else None
 
 
-def owner_field() -> str:
-    return _OWNER
+REASSIGN_FIELDS = FieldBlocks(default=_OWNER)
 
 
 # Reschedule ----------------------------------------------------------------------------
@@ -246,11 +234,10 @@ def owner_field() -> str:
 
 def reschedule_menu(task_id: int) -> Block:
     """The overflow menu on a task row: Tomorrow / Next week / Pick a date…"""
-    return {
-        "type": "overflow",
-        "action_id": ids.TASK_RESCHEDULE,
-        "options": [option(label, f"{task_id}:{choice}") for label, choice in RESCHEDULE_OPTIONS],
-    }
+    return overflow(
+        ids.TASK_RESCHEDULE,
+        [(label, f"{task_id}:{choice}") for label, choice in RESCHEDULE_OPTIONS],
+    )
 
 
 def pick_date_modal(task: Activity, today: date, *, origin: dict[str, Any]) -> Block:
@@ -275,8 +262,7 @@ def parse_picked_date(state: dict[str, Any]) -> date | None:
     return _date(state, _DATE)
 
 
-def date_field() -> str:
-    return _DATE
+PICK_DATE_FIELDS = FieldBlocks(default=_DATE)
 
 
 # Create ---------------------------------------------------------------------------------

@@ -11,8 +11,6 @@ from collections.abc import Sequence
 from datetime import date, datetime, tzinfo
 from itertools import groupby
 
-from handlers import ids
-from handlers.navigation import ViewState
 from handlers.render.items import (
     deal_blocks,
     meeting_blocks,
@@ -31,6 +29,8 @@ from handlers.render.kit import (
     section,
     static_select,
 )
+from handlers.render.navigation import ViewState
+from handlers.slack import ids
 from rules.deals import DealCategory, DealPage
 from rules.feed import FeedFilters, FeedItem, FeedPage, SequenceFilter
 from rules.leads import LeadRow, LeadsBoard

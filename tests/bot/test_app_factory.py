@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import Engine
 
 from bot.app import ConfigurationError, create_app, work_pool
-from handlers.identity import Asker, IdentityCache
-from handlers.services import Services
+from handlers.slack.identity import Asker, IdentityCache
+from handlers.slack.services import Services
 from storage.db import session_factory
 from storage.models import Role
 from tests.support.app import app_settings

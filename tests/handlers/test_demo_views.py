@@ -13,10 +13,10 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from demo import DemoOrg, build_demo_org
-from handlers import ids
-from handlers.navigation import View, ViewState
 from handlers.render.kit import MAX_BLOCKS, Surface, block_problems
-from handlers.workspace import render_workspace
+from handlers.render.navigation import View, ViewState
+from handlers.render.workspace import render_workspace
+from handlers.slack import ids
 from rules.actions import evaluate
 from storage.db import make_engine
 from storage.models import Activity, ActivityKind, User

@@ -8,8 +8,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from handlers import ids
 from handlers.render.kit import actions, button, section
+from handlers.slack import ids
 from rules.actions import evaluate
 from storage.models import ActionFeedback, ActionState, GuidedAction
 from tests.builders import CRM

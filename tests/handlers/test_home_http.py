@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from demo import DemoOrg
-from handlers import ids
-from handlers.navigation import View, ViewState
 from handlers.render.kit import block_problems
+from handlers.render.navigation import View, ViewState
+from handlers.slack import ids
 from tests.support.app import RunningApp
 
 

@@ -11,8 +11,8 @@ import pytest
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from handlers import ids
 from handlers.render.insights import FEEDBACK_INPUT_ACTION, FEEDBACK_INPUT_BLOCK
+from handlers.slack import ids
 from storage.models import InsightFeedback, InsightRequest
 from tests.builders import CRM
 from tests.support.app import RunningApp, start_app

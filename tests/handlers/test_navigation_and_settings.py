@@ -7,8 +7,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from handlers import ids
-from handlers.navigation import View, ViewState
+from handlers.render.navigation import View, ViewState
+from handlers.slack import ids
 from storage.models import Role, UserPreferences
 from tests.builders import CRM
 from tests.support.app import RunningApp

@@ -7,8 +7,8 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from handlers import ids
 from handlers.render.kit import section
+from handlers.slack import ids
 from storage.models import Activity, CallStatus, Deal, DealVisibility
 from tests.builders import CRM
 from tests.handlers.payloads import acked, block_action, send, view_submission

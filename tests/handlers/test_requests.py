@@ -14,7 +14,7 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from bot.app import work_pool
-from handlers import ids
+from handlers.slack import ids
 from storage.models import SlackReceipt, User
 from tests.builders import CRM
 from tests.support.app import BOT_TOKEN, SIGNING_SECRET, RunningApp, start_app

@@ -11,9 +11,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from handlers import ids
 from handlers.render.kit import section
 from handlers.render.task_modals import edit_task_modal, pick_date_modal, task_controls
+from handlers.slack import ids
 from storage.models import Activity, Role, TaskPriority, TaskStatus, UserPreferences
 from tests.builders import CRM
 from tests.handlers.payloads import acked, block_action, send, view_submission
@@ -334,6 +334,33 @@ def test_edit_modal_round_trip(running_app: RunningApp, session: Session, crm: C
         "Ask about budget",
     )
     assert saved.due_at == datetime(2026, 3, 13, 12, 30, tzinfo=UTC)
+
+
+def test_edit_errors_show_under_the_field_they_are_about(
+    running_app: RunningApp, session: Session, crm: CRM
+) -> None:
+    ana = crm.user(slack_user_id="UANA")
+    task = crm.task(ana, subject="Call Acme")
+    session.commit()
+    view = edit_task_modal(task, ZoneInfo("UTC"), origin={})
+
+    def submitted(subject: str, notes: str) -> dict[str, Any]:
+        values = {
+            "subject": {"subject": {"type": "plain_text_input", "value": subject}},
+            "due_date": {"due_date": {"type": "datepicker", "selected_date": "2026-03-13"}},
+            "due_time": {"due_time": {"type": "timepicker", "selected_time": "08:30"}},
+            "notes": {"notes": {"type": "plain_text_input", "value": notes}},
+        }
+        return acked(send(running_app, view_submission(user_id="UANA", view=view, values=values)))
+
+    assert submitted(" ", "") == {
+        "response_action": "errors",
+        "errors": {"subject": "A task needs a subject."},
+    }
+    too_long = submitted("Call Acme", "x" * 10_001)  # past the input's limit: a forged form
+    assert list(too_long["errors"]) == ["notes"]
+    saved = _reloaded(session, task.id)
+    assert saved is not None and (saved.subject, saved.body) == ("Call Acme", task.body)
 
 
 def test_a_forged_edit_of_someone_elses_task_is_refused(

@@ -188,8 +188,8 @@ def test_the_demo_managers_digest_puts_the_featured_deal_at_risk_and_dana_first(
 def test_the_demo_reps_guided_actions_by_category_with_their_buttons(
     demo: tuple[Session, DemoOrg],
 ) -> None:
-    from handlers import ids
     from handlers.render.digest import render_rep_digest
+    from handlers.slack import ids
 
     session, org = demo
     digest = rep_digest(session, user_id=org.rep_id, now=NOW)

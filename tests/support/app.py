@@ -24,8 +24,8 @@ from sqlalchemy import Engine
 from bot.app import create_app, work_pool
 from bot.server import make_http_server, stop_http_server
 from bot.settings import Settings, load_settings
-from handlers.render_pool import render_pool
-from handlers.services import Services
+from handlers.slack.render_pool import render_pool
+from handlers.slack.services import Services
 from storage.db import session_factory
 from tests.support.signing import event_body, interaction_body, signed_headers, slash_command_body
 from tests.support.slack_api import SlackStandIn

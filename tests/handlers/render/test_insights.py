@@ -10,7 +10,6 @@ from typing import Any
 import pytest
 from sqlalchemy.orm import Session
 
-from handlers import ids
 from handlers.render.insights import (
     deal_choice_blocks,
     feedback_modal,
@@ -19,6 +18,7 @@ from handlers.render.insights import (
     insight_modal,
 )
 from handlers.render.kit import block_problems
+from handlers.slack import ids
 from insights.finder import find_deal
 from insights.llm import InsightWriter
 from insights.service import answer_follow_up, deal_insight

@@ -6,8 +6,8 @@ import json
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from handlers import ids
 from handlers.render.digest import home_url, render_manager_digest, render_rep_digest
+from handlers.slack import ids
 from rules.digests import (
     ActionLine,
     DealLine,

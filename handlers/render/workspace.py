@@ -14,11 +14,11 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from handlers.navigation import VIEW_LABELS, BadState, View, ViewState
 from handlers.render import views as render
 from handlers.render.actions import CATEGORY_LABELS, actions_panel
 from handlers.render.frame import frame
 from handlers.render.kit import Block, Surface
+from handlers.render.navigation import VIEW_LABELS, BadState, View, ViewState
 from rules.actions import open_actions
 from rules.clock import clock_for
 from rules.deals import DealCategory, category_counts, deals_page

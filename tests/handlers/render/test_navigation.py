@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from handlers.navigation import BadState, View, ViewState
+from handlers.render.navigation import BadState, View, ViewState
 
 states = st.builds(
     ViewState,

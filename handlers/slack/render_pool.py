@@ -9,17 +9,15 @@ what is rendered, and for whom, is decided exactly as in-process (``render_works
 from __future__ import annotations
 
 import multiprocessing
-import threading
 from concurrent.futures import ProcessPoolExecutor
 from datetime import datetime
-from weakref import WeakKeyDictionary
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from handlers.navigation import ViewState
 from handlers.render.kit import Block, Surface
-from handlers.services import Services
-from handlers.workspace import RenderedView, render_workspace
+from handlers.render.navigation import ViewState
+from handlers.render.workspace import RenderedView, render_workspace
+from handlers.slack.services import PerStore, Services
 from storage.db import make_engine, session_factory, unit_of_work
 from storage.models import User
 
@@ -98,19 +96,16 @@ class RenderPool:
         self._executor.shutdown(wait=True, cancel_futures=True)
 
 
-_pools: WeakKeyDictionary[sessionmaker[Session], RenderPool] = WeakKeyDictionary()
-_pools_lock = threading.Lock()
+_pools: PerStore[RenderPool] = PerStore()
 
 
 def attach_render_pool(services: Services, pool: RenderPool) -> None:
     """Make this app's renders go through ``pool`` (bot.app does it when configured)."""
-    with _pools_lock:
-        _pools[services.sessions] = pool
+    _pools.put(services, pool)
 
 
 def render_pool(services: Services) -> RenderPool | None:
-    with _pools_lock:
-        return _pools.get(services.sessions)
+    return _pools.get(services)
 
 
 def render_view(

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import Generic, Protocol, TypeVar
+from weakref import WeakKeyDictionary
 
 from pydantic import SecretStr
 from sqlalchemy.orm import Session, sessionmaker
@@ -61,3 +63,33 @@ class Services:
     sessions: sessionmaker[Session]
     settings: AppSettings
     clock: Callable[[], datetime] = utc_now
+
+
+T = TypeVar("T")
+
+
+class PerStore(Generic[T]):
+    """One ``T`` for each app's store, kept while the store lives (thread-safe).
+
+    Caches and ticket books belong to one app; tests run several apps, each on its own
+    database, in one process.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._items: WeakKeyDictionary[sessionmaker[Session], T] = WeakKeyDictionary()
+
+    def get(self, services: Services) -> T | None:
+        with self._lock:
+            return self._items.get(services.sessions)
+
+    def put(self, services: Services, item: T) -> None:
+        with self._lock:
+            self._items[services.sessions] = item
+
+    def get_or_make(self, services: Services, make: Callable[[], T]) -> T:
+        with self._lock:
+            item = self._items.get(services.sessions)
+            if item is None:
+                item = self._items[services.sessions] = make()
+            return item

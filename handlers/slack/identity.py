@@ -14,13 +14,11 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
-from weakref import WeakKeyDictionary
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
-from sqlalchemy.orm import Session, sessionmaker
 
-from handlers.services import Services
+from handlers.slack.services import PerStore, Services
 from storage.db import unit_of_work
 from storage.models import Role, User
 from storage.people import link_slack_user, user_by_email, user_by_slack_id
@@ -79,18 +77,12 @@ class IdentityCache:
                 self._entries.pop(slack_user_id, None)
 
 
-# One cache per store: tests run several apps (each on its own database) in one process.
-_caches: WeakKeyDictionary[sessionmaker[Session], IdentityCache] = WeakKeyDictionary()
-_caches_lock = threading.Lock()
+_caches: PerStore[IdentityCache] = PerStore()
 
 
 def identity_cache(services: Services) -> IdentityCache:
     """The cache that ``who_is_asking`` uses for this store."""
-    with _caches_lock:
-        cache = _caches.get(services.sessions)
-        if cache is None:
-            cache = _caches[services.sessions] = IdentityCache()
-        return cache
+    return _caches.get_or_make(services, IdentityCache)
 
 
 def who_is_asking(services: Services, client: WebClient, slack_user_id: str) -> Asker | None:

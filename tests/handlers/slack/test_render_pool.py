@@ -7,8 +7,8 @@ from datetime import datetime
 from sqlalchemy import Engine
 
 from demo import DemoOrg
-from handlers import ids
-from handlers.navigation import View, ViewState
+from handlers.render.navigation import View, ViewState
+from handlers.slack import ids
 from tests.support.app import start_app
 from tests.support.slack_api import SlackStandIn
 
