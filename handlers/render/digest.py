@@ -221,22 +221,28 @@ def render_rep_digest(digest: RepDigest, *, home: str | None = None) -> list[Blo
         if more > 0:
             blocks.append(context(f"and {more} more on your schedule"))
     if digest.actions_total:
-        blocks += [divider(), section(f"*:compass: Guided actions: {digest.actions_total}*")]
-        for category in ("closing", "prospecting", "other"):
-            in_category = [a for a in digest.actions if a.category == category]
-            if not in_category:
-                continue
-            blocks.append(context(ACTION_CATEGORY_LABELS[category]))
-            for action in in_category:
-                blocks += _action_blocks(action)
-        more = digest.actions_total - len(digest.actions)
-        if more > 0:
-            blocks.append(context(f"and {more} more guided actions"))
+        blocks += _actions_section(digest)
     if digest.goals:
         goals = [_goal_text(g) for g in digest.goals]
         blocks += [divider(), section("*:dart: This week's goals*", fields=goals)]
     blocks.append(_footer(home))
     return fit_blocks(blocks, home)
+
+
+def _actions_section(digest: RepDigest) -> list[Block]:
+    """The rep's guided actions by category, and how many more there are."""
+    blocks = [divider(), section(f"*:compass: Guided actions: {digest.actions_total}*")]
+    for category in ("closing", "prospecting", "other"):
+        in_category = [a for a in digest.actions if a.category == category]
+        if not in_category:
+            continue
+        blocks.append(context(ACTION_CATEGORY_LABELS[category]))
+        for action in in_category:
+            blocks += _action_blocks(action)
+    more = digest.actions_total - len(digest.actions)
+    if more > 0:
+        blocks.append(context(f"and {more} more guided actions"))
+    return blocks
 
 
 # Manager digest ------------------------------------------------------------------------
