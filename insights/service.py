@@ -135,10 +135,6 @@ class InsightPlan:
     cached: AiSections | None = None
     cache_key: str | None = None
 
-    @property
-    def needs_model(self) -> bool:
-        return self.gate is None and self.cached is None
-
 
 @dataclass(frozen=True)
 class ModelOutcome:

@@ -335,14 +335,6 @@ class Page:
     blocks: list[Block]
 
     @property
-    def has_previous(self) -> bool:
-        return self.number > 1
-
-    @property
-    def has_next(self) -> bool:
-        return self.number < self.count
-
-    @property
     def label(self) -> str:
         return f"Page {self.number} of {self.count}"
 

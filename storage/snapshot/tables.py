@@ -40,8 +40,8 @@ class SectionTable:
     Attributes:
         section: JSON key of the section.
         table: the table its records go to.
-        key_fields: JSON fields that identify a record (upsert key).
-        key_columns: the columns holding those fields (after references are resolved).
+        key_columns: the columns that identify a record (upsert key, after references
+            are resolved).
         primary_key: the column updates are addressed by.
         owned: the object type in the assignment history, for owned records.
         small: the whole id map is kept in memory (a few thousand rows at most).
@@ -49,7 +49,6 @@ class SectionTable:
 
     section: str
     table: Table
-    key_fields: tuple[str, ...]
     key_columns: tuple[str, ...]
     primary_key: str = "id"
     owned: OwnedObject | None = None
@@ -63,32 +62,24 @@ class SectionTable:
 SECTION_TABLES: dict[str, SectionTable] = {
     s.section: s
     for s in (
-        SectionTable("teams", table_of(Team), ("id",), ("external_id",), small=True),
-        SectionTable("users", table_of(User), ("id",), ("external_id",), small=True),
-        SectionTable("goals", table_of(Goal), ("user", "metric"), ("user_id", "metric")),
+        SectionTable("teams", table_of(Team), ("external_id",), small=True),
+        SectionTable("users", table_of(User), ("external_id",), small=True),
+        SectionTable("goals", table_of(Goal), ("user_id", "metric")),
         SectionTable(
             "user_preferences",
             table_of(UserPreferences),
-            ("user",),
             ("user_id",),
             primary_key="user_id",
         ),
-        SectionTable(
-            "companies", table_of(Company), ("id",), ("external_id",), owned=OwnedObject.COMPANY
-        ),
-        SectionTable(
-            "contacts", table_of(Contact), ("id",), ("external_id",), owned=OwnedObject.CONTACT
-        ),
-        SectionTable("sequences", table_of(Sequence), ("id",), ("external_id",), small=True),
-        SectionTable(
-            "sequence_enrollments", table_of(SequenceEnrollment), ("id",), ("external_id",)
-        ),
-        SectionTable("leads", table_of(Lead), ("id",), ("external_id",), owned=OwnedObject.LEAD),
-        SectionTable("deals", table_of(Deal), ("id",), ("external_id",), owned=OwnedObject.DEAL),
+        SectionTable("companies", table_of(Company), ("external_id",), owned=OwnedObject.COMPANY),
+        SectionTable("contacts", table_of(Contact), ("external_id",), owned=OwnedObject.CONTACT),
+        SectionTable("sequences", table_of(Sequence), ("external_id",), small=True),
+        SectionTable("sequence_enrollments", table_of(SequenceEnrollment), ("external_id",)),
+        SectionTable("leads", table_of(Lead), ("external_id",), owned=OwnedObject.LEAD),
+        SectionTable("deals", table_of(Deal), ("external_id",), owned=OwnedObject.DEAL),
         SectionTable(
             "activities",
             table_of(Activity),
-            ("id",),
             ("external_id",),
             owned=OwnedObject.ACTIVITY,
         ),
@@ -110,10 +101,6 @@ DEAL_SCORES = table_of(DealScore)
 PIPELINES = table_of(Pipeline)
 STAGES = table_of(PipelineStage)
 WORKSPACE = table_of(WorkspaceSettings)
-
-OWNED_SECTION: dict[OwnedObject, str] = {
-    s.owned: s.section for s in SECTION_TABLES.values() if s.owned is not None
-}
 
 # How a record type is named in messages ("unknown contact 'c-9'").
 SINGULAR = {
