@@ -32,8 +32,8 @@ from slack_sdk import WebClient
 from sqlalchemy import Engine, func, insert, select
 from sqlalchemy.orm import Session
 
-from bot.delivery import PACE_HEADROOM, Deliverer, Pacer, SendPolicy
-from bot.digests import DigestComposer
+from bot.digests.compose import DigestComposer
+from bot.digests.deliver import PACE_HEADROOM, Deliverer, Pacer, SendPolicy
 from rules.actions import evaluate
 from rules.clock import local_date
 from rules.digest_schedule import DueDigest, zone_or_utc
@@ -224,7 +224,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     console = Console()
     # Retries are counted in the table; one log line each would bury it.
-    logging.getLogger("bot.delivery").setLevel(logging.ERROR)
+    logging.getLogger("bot.digests.deliver").setLevel(logging.ERROR)
 
     with tempfile.TemporaryDirectory() as folder:
         engine = make_engine(f"sqlite:///{Path(folder) / 'bench.sqlite3'}")

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from bot.digests import crm_risk_source
+from bot.digests.compose import crm_risk_source
 from demo import DEMO_DB_FILENAME, DemoOrg, build_demo_org
 from rules.actions import evaluate, open_actions
 from rules.digests import DigestSources, manager_digest, rep_digest
@@ -158,8 +158,8 @@ def test_a_manager_digest_never_includes_another_teams_deals(
 def test_the_demo_section_shows_the_demo_reps_digest(demo: tuple[Session, DemoOrg]) -> None:
     from rich.console import Console
 
-    from bot.commands_digest import digest_section
-    from bot.terminal import TerminalContext, render_sections
+    from bot.terminal.digest import digest_section
+    from bot.terminal.sections import TerminalContext, render_sections
 
     session, org = demo
     dana = session.get(User, org.rep_id)

@@ -9,7 +9,7 @@ from slack_sdk import WebClient
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from bot.delivery import Deliverer, Message, Outgoing, Pacer, SendPolicy, Undeliverable
+from bot.digests.deliver import Deliverer, Message, Outgoing, Pacer, SendPolicy, Undeliverable
 from rules.digest_schedule import DueDigest
 from storage.db import session_factory
 from storage.models import DigestKind, Team, User

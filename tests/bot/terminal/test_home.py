@@ -9,8 +9,8 @@ from rich.console import Console
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from bot.home_preview import home_tab_section
-from bot.terminal import TerminalContext
+from bot.terminal.home import home_tab_section
+from bot.terminal.sections import TerminalContext
 from demo import build_demo_org
 from handlers.render.kit import block_problems
 from storage.models import User

@@ -1,4 +1,5 @@
-"""``salesbot demo``: build the demo organisation into its own SQLite file and show a rep's day.
+"""The demo organisation in a terminal: a fresh SQLite file, then the rep's day, section by
+section, as ``salesbot demo`` shows it.
 
 The demo never touches the configured database: it always writes a fresh
 ``<data dir>/demo.sqlite3``, even when ``DATABASE_URL`` points elsewhere.
@@ -6,19 +7,19 @@ The demo never touches the configured database: it always writes a fresh
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import partial
 from pathlib import Path
 
-import typer
+from rich.console import Console
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from bot.commands_actions import show_guided_actions
-from bot.commands_digest import digest_section
-from bot.commands_insights import deal_insights_section
-from bot.home_preview import home_tab_section
-from bot.terminal import OVERVIEW_SECTIONS, TerminalContext, render_sections, terminal_console
+from bot.terminal.actions import show_guided_actions
+from bot.terminal.digest import digest_section
+from bot.terminal.home import home_tab_section
+from bot.terminal.insights import deal_insights_section
+from bot.terminal.sections import OVERVIEW_SECTIONS, TerminalContext, render_sections
 from demo import DEMO_DB_FILENAME, DemoOrg, build_demo_org
 from storage.db import make_engine, session_factory, unit_of_work, upgrade
 from storage.models import User
@@ -46,19 +47,13 @@ def build_demo(engine: Engine, *, now: datetime, seed: int) -> DemoOrg:
         return build_demo_org(session, now=now, seed=seed)
 
 
-def demo(
-    seed: int = typer.Option(42, help="Same seed, same organisation."),
-    width: int | None = typer.Option(None, help="Terminal columns (default: detected, max 120)."),
+def show_demo(
+    console: Console, engine: Engine, org: DemoOrg, *, now: datetime, data_dir: Path
 ) -> None:
-    """Build the demo organisation (relative to now) and show the demo rep's overview."""
-    from bot.cli import settings_or_exit  # late: bot.cli imports this module
+    """Print the demo rep's day, then what the bot adds to it.
 
-    settings = settings_or_exit()
-    path = demo_database_path(settings.data_dir)
-    engine = fresh_demo_engine(path)
-    now = datetime.now(UTC)
-    org = build_demo(engine, now=now, seed=seed)
-    console = terminal_console(width=width) if width else terminal_console()
+    The Home tab's Block Kit JSON is written to ``<data_dir>/home-tab.json`` on the way.
+    """
     with Session(engine) as session:
         rep = session.get(User, org.rep_id)
         assert rep is not None
@@ -67,25 +62,12 @@ def demo(
         # Deal Insights on the featured deal, and the morning digest.
         render_sections(console, context, sections=OVERVIEW_SECTIONS)
         show_guided_actions(console, session, user_id=rep.id, now=now)
-        home_json = settings.data_dir / "home-tab.json"
         render_sections(
             console,
             context,
             sections=[
-                partial(home_tab_section, path=home_json),
+                partial(home_tab_section, path=data_dir / "home-tab.json"),
                 deal_insights_section,
                 digest_section,
             ],
         )
-    activities = org.counts.get("activities", 0)
-    console.print(
-        f"[dim]Demo organisation (seed {seed}): {org.counts.get('users', 0)} users, "
-        f"{org.counts.get('contacts', 0)} contacts, {org.counts.get('deals', 0)} deals, "
-        f"{activities} activities, in {path}[/dim]"
-    )
-    engine.dispose()
-
-
-def register(app: typer.Typer) -> None:
-    """Add ``demo`` to the ``salesbot`` command line."""
-    app.command("demo")(demo)

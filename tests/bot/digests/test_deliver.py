@@ -15,8 +15,9 @@ import pytest
 from sqlalchemy import Engine, distinct, func, select
 from sqlalchemy.orm import Session
 
-from bot.delivery import Outgoing, Pacer
-from bot.scheduler import TICK_GRACE_SECONDS, DigestScheduler
+from bot.digests.deliver import Outgoing, Pacer
+from bot.digests.schedule import DigestScheduler
+from bot.jobs import TICK_GRACE_SECONDS, BackgroundJobs
 from rules.digest_schedule import DueDigest, due_digests
 from storage.db import session_factory
 from storage.deliveries import claim
@@ -239,7 +240,7 @@ def test_the_pacer_spaces_sends_per_workspace_and_per_channel() -> None:
 def test_the_digest_composer_sends_blocks_and_records_the_message_ts(
     sqlite_engine: Engine,
 ) -> None:
-    from bot.digests import DigestComposer
+    from bot.digests.compose import DigestComposer
 
     with Session(sqlite_engine) as session:
         crm = CRM(session, BERLIN_EIGHT)
@@ -268,8 +269,8 @@ def test_the_background_scheduler_ticks_and_delivers(sqlite_engine: Engine) -> N
     with Session(sqlite_engine) as session:
         (rep,) = _reps(CRM(session, BERLIN_EIGHT), 1)
     with running_standin() as slack:
-        scheduler = _scheduler(sqlite_engine, slack, BERLIN_EIGHT)
-        background = scheduler.start()
+        jobs = BackgroundJobs(_scheduler(sqlite_engine, slack, BERLIN_EIGHT))
+        background = jobs.start()
         try:
             job = background.get_job("digest_tick")
             assert job is not None and job.misfire_grace_time == TICK_GRACE_SECONDS
@@ -277,7 +278,7 @@ def test_the_background_scheduler_ticks_and_delivers(sqlite_engine: Engine) -> N
             (call,) = slack.wait_for("chat.postMessage", 1)
             assert call.params["channel"] == rep
         finally:
-            scheduler.shutdown()
+            jobs.shutdown()
 
 
 def test_a_digest_missed_beyond_its_window_is_logged_not_dropped(
@@ -288,7 +289,7 @@ def test_a_digest_missed_beyond_its_window_is_logged_not_dropped(
     with running_standin() as slack:
         # Every replica was down from before 08:00 until 12:01 Berlin time.
         late = BERLIN_EIGHT + timedelta(hours=4, minutes=1)
-        with caplog.at_level(logging.ERROR, logger="bot.scheduler"):
+        with caplog.at_level(logging.ERROR, logger="bot.digests.schedule"):
             report = _scheduler(sqlite_engine, slack, late).tick()
         assert report.sent == []
         assert slack.calls_to("chat.postMessage") == []
@@ -324,7 +325,8 @@ def test_a_broken_composer_fails_one_digest_and_the_rest_go_out(sqlite_engine: E
 def test_guided_actions_are_refreshed_for_the_due_reps_before_their_digests(
     sqlite_engine: Engine,
 ) -> None:
-    from bot.digests import DigestComposer, refresh_guided_actions
+    from bot.digests.compose import DigestComposer
+    from bot.digests.schedule import refresh_guided_actions
     from storage.models import MeetingOutcome
 
     with Session(sqlite_engine) as session:
@@ -387,7 +389,7 @@ def test_the_scheduler_forgets_slack_receipts_older_than_a_day(sqlite_engine: En
         claim_once(session, "event:recent", now=at - timedelta(hours=23))
         session.commit()
     with running_standin() as slack:
-        assert _scheduler(sqlite_engine, slack, at).prune_receipts() == 1
+        assert BackgroundJobs(_scheduler(sqlite_engine, slack, at)).prune_receipts() == 1
     with sessions() as session:
         # The old event would be applied again; the recent one is still remembered.
         assert claim_once(session, "event:old", now=at) is True

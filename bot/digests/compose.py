@@ -1,35 +1,25 @@
-"""Wiring the digest pieces together: data (rules) + blocks (handlers) -> a Slack message."""
+"""Composing a digest: data (rules) + blocks (handlers) -> a Slack message, or a reason not to."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from slack_sdk import WebClient
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
-from bot.delivery import (
-    DEFAULT_RATE_PER_SECOND,
-    Deliverer,
-    Message,
-    Nothing,
-    Outgoing,
-    Pacer,
-    Undeliverable,
-)
-from bot.scheduler import DigestScheduler
+from bot.digests.deliver import Message, Nothing, Outgoing, Undeliverable
 from handlers.render.digest import (
+    home_url,
     manager_digest_text,
     render_manager_digest,
     render_rep_digest,
     rep_digest_text,
 )
-from handlers.slack.services import AppSettings, Services
+from handlers.slack.services import AppSettings
 from insights.risks import RiskKind, crm_risks
-from rules.actions import evaluate
 from rules.digest_schedule import DueDigest
 from rules.digests import DigestSources, manager_digest, rep_digest
 from storage.models import DigestKind, User
@@ -133,51 +123,15 @@ def digest_sources(settings: AppSettings) -> DigestSources:
     return DigestSources(risks=crm_risk_source, default_zone=settings.default_timezone)
 
 
-def start_digests(services: Services, client: WebClient) -> DigestScheduler:
-    """Start the digest scheduler next to the app (every replica may; claims keep it once)."""
-    from bot.commands_digest import claimer_name, slack_home_url
-
-    scheduler = build_digest_scheduler(
-        settings=services.settings,
-        sessions=services.sessions,
-        client=client,
-        claimer=claimer_name(),
-        clock=services.clock,
-        home=slack_home_url(client),
-    )
-    scheduler.start()
-    logger.info("digest scheduler started (a tick a minute)")
-    return scheduler
-
-
-def build_digest_scheduler(
-    *,
-    settings: AppSettings,
-    sessions: sessionmaker[Session],
-    client: WebClient,
-    claimer: str,
-    clock: Callable[[], datetime],
-    home: str | None = None,
-    rate_per_second: float = DEFAULT_RATE_PER_SECOND,
-) -> DigestScheduler:
-    """The scheduler the server starts (``.start()``) on every replica."""
-    deliverer = Deliverer(
-        sessions=sessions,
-        client=client,
-        compose=DigestComposer(sources=digest_sources(settings), home=home),
-        claimer=claimer,
-        clock=clock,
-        pacer=Pacer(rate_per_second),
-    )
-    return DigestScheduler(
-        sessions=sessions,
-        deliverer=deliverer,
-        clock=clock,
-        default_zone=settings.default_timezone,
-        refresh_actions=refresh_guided_actions,
-    )
-
-
-def refresh_guided_actions(session: Session, now: datetime, user_ids: list[int] | None) -> None:
-    """Bring guided actions up to date (for ``user_ids``, or everyone); the caller commits."""
-    evaluate(session, now=now, user_ids=user_ids)
+def slack_home_url(client: WebClient) -> str | None:
+    """The Home tab link for this workspace and app, or None if Slack will not say."""
+    try:
+        auth = client.auth_test()
+        app_id = auth.get("app_id")
+        if not app_id and auth.get("bot_id"):
+            bot: dict[str, Any] = client.bots_info(bot=auth["bot_id"]).get("bot") or {}
+            app_id = bot.get("app_id")
+        return home_url(auth.get("team_id"), app_id)
+    except Exception:  # a missing link is cosmetic: log it, never stop the digests
+        logger.warning("could not work out the Home tab link", exc_info=True)
+        return None

@@ -1,9 +1,10 @@
 """The workspace in a terminal (``salesbot demo``), as a list of sections.
 
 Each section is a function from a :class:`TerminalContext` to a rich renderable (or None to
-show nothing). Later parts of the product (guided actions, the Home tab, Deal Insights, the
-digest) each add one section function to :data:`DEMO_SECTIONS`; nothing else changes.
-Rendering functions below take domain dataclasses and return renderables: no SQL here.
+show nothing). This module holds the rep's overview; the Home tab, Deal Insights and the
+digest have a section each in their own module of ``bot.terminal``, and ``bot.terminal.demo``
+prints them in order. Rendering functions below take domain dataclasses and return
+renderables: no SQL here.
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ from rich.table import Table
 from rich.text import Text
 from sqlalchemy.orm import Session
 
-from bot.commands_insights import deal_insights_section
 from demo import DemoOrg
 from rules.meetings import MeetingItem
 from rules.overview import GoalProgress, InsightCount, Overview, overview
@@ -61,11 +61,10 @@ def _links(task: TaskItem) -> str:
     return ", ".join(names)
 
 
-def render_task_group(title: str, group: TaskGroup, *, with_day: bool = False) -> Table:
-    """One task bucket as a table: "!" marks high priority, a late time is dimmed."""
-    high = f", {group.high_priority_count} high priority" if group.high_priority_count else ""
-    table = Table(
-        title=f"{title} ({group.count}{high})",
+def _list_table(title: str) -> Table:
+    """A borderless, full-width table under a bold title: one bucket of tasks or meetings."""
+    return Table(
+        title=title,
         title_justify="left",
         title_style="bold",
         show_header=False,
@@ -73,6 +72,12 @@ def render_task_group(title: str, group: TaskGroup, *, with_day: bool = False) -
         expand=True,
         padding=(0, 1),
     )
+
+
+def render_task_group(title: str, group: TaskGroup, *, with_day: bool = False) -> Table:
+    """One task bucket as a table: "!" marks high priority, a late time is dimmed."""
+    high = f", {group.high_priority_count} high priority" if group.high_priority_count else ""
+    table = _list_table(f"{title} ({group.count}{high})")
     table.add_column("", width=1, style="bold red")
     # One width for every bucket so the three tables line up.
     table.add_column("due", width=9, no_wrap=True)
@@ -112,15 +117,7 @@ def render_tasks(view: Overview) -> RenderableType:
 
 def render_meetings(title: str, meetings: tuple[MeetingItem, ...], *, with_day: bool) -> Table:
     """Meetings with their local times, who attends, and the link."""
-    table = Table(
-        title=f"{title} ({len(meetings)})",
-        title_justify="left",
-        title_style="bold",
-        show_header=False,
-        box=None,
-        expand=True,
-        padding=(0, 1),
-    )
+    table = _list_table(f"{title} ({len(meetings)})")
     table.add_column("when", width=15, no_wrap=True)
     table.add_column("meeting", ratio=3)
     table.add_column("with", ratio=2, style="cyan")
@@ -211,7 +208,7 @@ def goals_section(context: TerminalContext) -> RenderableType | None:
     return render_goals(context.overview.goals)
 
 
-# The order `salesbot demo` prints in; later work appends its own section here.
+# The rep's day, in the order `salesbot demo` prints it.
 OVERVIEW_SECTIONS: list[Section] = [
     header_section,
     tasks_section,
@@ -219,7 +216,6 @@ OVERVIEW_SECTIONS: list[Section] = [
     insights_section,
     goals_section,
 ]
-DEMO_SECTIONS: list[Section] = [*OVERVIEW_SECTIONS, deal_insights_section]
 
 
 def terminal_console(**kwargs: object) -> Console:
@@ -230,11 +226,9 @@ def terminal_console(**kwargs: object) -> Console:
     return console
 
 
-def render_sections(
-    console: Console, context: TerminalContext, sections: list[Section] | None = None
-) -> None:
+def render_sections(console: Console, context: TerminalContext, sections: list[Section]) -> None:
     """Print each section that has something to show, in order."""
-    for section in DEMO_SECTIONS if sections is None else sections:
+    for section in sections:
         renderable = section(context)
         if renderable is not None:
             console.print(renderable)

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import logging
 import math
+import os
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -387,3 +389,8 @@ def workers_for(rate_per_second: float, *, round_trip_seconds: float = 0.25) -> 
     it: 8 threads drew 429s at 50/s that 4 did not).
     """
     return max(2, min(4, math.ceil(rate_per_second * round_trip_seconds) + 1))
+
+
+def claimer_name() -> str:
+    """How this process signs its claims: host and pid."""
+    return f"{socket.gethostname()}:{os.getpid()}"

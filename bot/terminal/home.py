@@ -1,6 +1,6 @@
 """The Home tab outside Slack: Block Kit drawn in a terminal, and saved as JSON.
 
-``home_tab_section`` fits ``bot.terminal.DEMO_SECTIONS``: it renders the user's Home tab
+``home_tab_section`` is a ``bot.terminal`` section: it renders the user's Home tab
 exactly as the app would publish it, prints it readably, and writes the Block Kit JSON to
 ``data/home-tab.json`` (paste it into https://app.slack.com/block-kit-builder).
 """
@@ -18,7 +18,7 @@ from rich.panel import Panel
 from rich.rule import Rule
 from rich.text import Text
 
-from bot.terminal import TerminalContext
+from bot.terminal.sections import TerminalContext
 from handlers.render.navigation import ViewState
 from handlers.render.workspace import render_workspace
 from rules.actions import evaluate
@@ -62,7 +62,7 @@ def write_home_tab(context: TerminalContext, path: Path = DEFAULT_PATH) -> list[
 
 
 def home_tab_section(context: TerminalContext, path: Path = DEFAULT_PATH) -> RenderableType:
-    """A ``DEMO_SECTIONS`` entry: the Home tab drawn in the terminal, JSON saved to ``path``."""
+    """A demo section: the Home tab drawn in the terminal, JSON saved to ``path``."""
     blocks = write_home_tab(context, path)
     return Panel(
         draw_blocks(blocks),

@@ -13,8 +13,8 @@ from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from bot.cli import app
-from bot.commands_insights import deal_insights_section
-from bot.terminal import TerminalContext
+from bot.terminal.insights import deal_insights_section
+from bot.terminal.sections import TerminalContext
 from demo import build_demo_org
 from storage.models import DealVisibility, User
 from tests.builders import CRM
@@ -117,7 +117,7 @@ def test_unknown_or_invisible_deal_says_so_without_revealing(
     missing_user = CliRunner().invoke(
         app, ["insights", "--deal", "acme", "--as", "nobody"], env=cli_env
     )
-    assert missing_user.exit_code == 2 and "no single user" in missing_user.output
+    assert missing_user.exit_code == 2 and "no user 'nobody'" in missing_user.output
 
 
 def test_demo_section_shows_the_featured_deal_as_each_user_may_see_it(

@@ -74,7 +74,7 @@ def test_preview_of_a_team_digest(slack: SlackStandIn, org: None) -> None:
 
 def test_bad_input_is_refused_plainly(slack: SlackStandIn, org: None) -> None:
     unknown = runner.invoke(app, ["digest", "preview", "--user", "nobody@example.com"])
-    assert unknown.exit_code == 1 and "no user" in unknown.output
+    assert unknown.exit_code == 2 and "no user" in unknown.output
     naive = runner.invoke(app, ["digest", "preview", "--user", "UANA", "--at", "2026-03-11T08:00"])
     assert naive.exit_code == 2 and "zone" in naive.output
     both = runner.invoke(app, ["digest", "send", "--user", "UANA", "--all"])

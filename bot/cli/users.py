@@ -8,9 +8,7 @@ import re
 import typer
 from rich.table import Table
 
-from bot.cli import err_console, store_or_exit
-from storage.db import unit_of_work
-from storage.people import all_users, link_slack_user, user_by_email
+from bot.cli.common import console, fail, store_or_exit
 
 users_app = typer.Typer(help="CRM users and their Slack accounts.", no_args_is_help=True)
 
@@ -24,19 +22,20 @@ def map_user(
     email: str = typer.Option(..., "--email", help="The CRM user's email."),
 ) -> None:
     """Link a Slack user to the CRM user with EMAIL (when their Slack email differs)."""
+    from storage.db import unit_of_work
+    from storage.people import link_slack_user, user_by_email
+
     slack_id = slack.strip()
     if not SLACK_USER_ID.match(slack_id):
-        err_console.print(
-            f"[red]{slack_id!r} is not a Slack user id (like U0123ABCD: in Slack, open the "
-            "profile, ⋮ > Copy member ID)[/red]"
+        fail(
+            f"{slack_id!r} is not a Slack user id (like U0123ABCD: in Slack, open the "
+            "profile, ⋮ > Copy member ID)"
         )
-        raise typer.Exit(2)
     store = store_or_exit()
     with unit_of_work(store.sessions) as session:
         user = user_by_email(session, email)
         if user is None:
-            err_console.print(f"[red]no CRM user has the email {email!r}[/red]")
-            raise typer.Exit(1)
+            fail(f"no CRM user has the email {email!r}", code=1)
         link_slack_user(session, user, slack_id)
         name = user.name
     typer.echo(f"linked Slack user {slack_id} to {name} <{email.strip().lower()}>")
@@ -47,6 +46,9 @@ def list_users(
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
 ) -> None:
     """Show every CRM user with role and linked Slack id."""
+    from storage.db import unit_of_work
+    from storage.people import all_users
+
     store = store_or_exit()
     with unit_of_work(store.sessions) as session:
         rows = [
@@ -73,9 +75,7 @@ def list_users(
             str(row["slack_user_id"] or "—"),
             "yes" if row["active"] else "no",
         )
-    from rich.console import Console
-
-    Console().print(table)
+    console.print(table)
 
 
 def register(app: typer.Typer) -> None:

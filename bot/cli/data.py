@@ -13,10 +13,9 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
 from rich.progress import (
     BarColumn,
     DownloadColumn,
@@ -27,10 +26,10 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from storage.snapshot import ImportReport, SnapshotError, export_snapshot, import_snapshot
+from bot.cli.common import console, err_console, fail, store_or_exit
 
-out_console = Console()
-err_console = Console(stderr=True)
+if TYPE_CHECKING:
+    from storage.snapshot import ImportReport
 
 
 def register(app: typer.Typer) -> None:
@@ -46,14 +45,13 @@ def import_command(
     ] = False,
 ) -> None:
     """Upsert every record of a snapshot FILE; a file with any problem writes nothing."""
-    from bot.cli import store_or_exit
+    from storage.snapshot import SnapshotError, import_snapshot
 
     try:
         size = file.stat().st_size
         stream = file.open("rb")
     except OSError as error:
-        err_console.print(f"[red]cannot read {file}: {error.strerror}[/red]")
-        raise typer.Exit(2) from None
+        fail(f"cannot read {file}: {error.strerror}")
     store = store_or_exit()
     started = time.perf_counter()
     try:
@@ -72,8 +70,8 @@ def import_command(
     if as_json:
         sys.stdout.write(json.dumps(report_as_json(report, seconds), indent=2) + "\n")
         return
-    out_console.print(_report_table(report))
-    out_console.print(f"{report.rows_written:,} rows written in {seconds:.1f} s")
+    console.print(_report_table(report))
+    console.print(f"{report.rows_written:,} rows written in {seconds:.1f} s")
 
 
 def export_command(
@@ -83,22 +81,21 @@ def export_command(
     ] = False,
 ) -> None:
     """Write every record to a snapshot FILE (the format `salesbot import` reads)."""
-    from bot.cli import store_or_exit
+    from storage.snapshot import export_snapshot
 
     store = store_or_exit()
     try:
         counts = export_snapshot(store.engine, file, now=datetime.now(UTC))
     except OSError as error:
-        err_console.print(f"[red]cannot write {file}: {error.strerror}[/red]")
-        raise typer.Exit(2) from None
+        fail(f"cannot write {file}: {error.strerror}")
     if as_json:
         sys.stdout.write(json.dumps({"file": str(file), "records": counts}, indent=2) + "\n")
         return
     table = Table("section", "records")
     for section, count in counts.items():
         table.add_row(section, f"{count:,}")
-    out_console.print(table)
-    out_console.print(f"written to {file}")
+    console.print(table)
+    console.print(f"written to {file}")
 
 
 def report_as_json(report: ImportReport, seconds: float) -> dict[str, object]:

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from bot.cli import app
-from bot.commands_actions import render_actions_for_terminal
+from bot.terminal.actions import render_actions_for_terminal
 from rules.actions import evaluate, open_actions
 from storage.db import make_engine
 from tests.builders import CRM
