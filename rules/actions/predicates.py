@@ -542,7 +542,9 @@ def _recent_email_links(link: Any, key: str, c: Ctx, days: int, *, replies: bool
 def contact_emailed_recently(days: int, *, replies: bool = False) -> Callable[[Ctx], Any]:
     def sql(c: Ctx) -> ColumnElement[bool]:
         ac = shared_alias(ActivityContact)
-        return c.subject.id.in_(_recent_email_links(ac, "contact_id", c, days, replies=replies))
+        links = _recent_email_links(ac, "contact_id", c, days, replies=replies)
+        emailed: ColumnElement[bool] = c.subject.id.in_(links)
+        return emailed
 
     return sql
 
@@ -563,9 +565,10 @@ def deal_buyer_emailed_recently(days: int) -> Callable[[Ctx], Any]:
         ac = shared_alias(ActivityContact)
         dc = shared_alias(DealContact)
         contacts = _recent_email_links(ac, "contact_id", c, days, replies=True)
-        return c.subject.id.in_(
+        emailed: ColumnElement[bool] = c.subject.id.in_(
             select(dc.deal_id).where(dc.contact_id.in_(contacts)).correlate(None)
         )
+        return emailed
 
     return sql
 
