@@ -17,9 +17,11 @@ from collections import defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qsl
+
+from tests.support.local_server import LocalServer, send_json
 
 
 @dataclass(frozen=True)
@@ -72,7 +74,7 @@ class _Failure:
 
 
 @dataclass
-class SlackStandIn:
+class SlackStandIn(LocalServer):
     """The stand-in server; use as a context manager or call ``start()``/``stop()``."""
 
     team_id: str = "T0STANDIN"
@@ -88,34 +90,10 @@ class SlackStandIn:
         self._limits: dict[str, tuple[float, float, str | None]] = {}
         self._buckets: dict[tuple[str, str], _Bucket] = {}
         self._ts = itertools.count(1)
-        self._server: ThreadingHTTPServer | None = None
+        self._server = None
 
-    # Lifecycle ----------------------------------------------------------------------
-
-    def start(self) -> SlackStandIn:
-        server = _StandInServer(("127.0.0.1", 0), _handler_for(self))
-        server.daemon_threads = True
-        self._server = server
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    def __enter__(self) -> SlackStandIn:
-        return self.start()
-
-    def __exit__(self, *_exc: object) -> None:
-        self.stop()
-
-    @property
-    def base_url(self) -> str:
-        assert self._server is not None, "start() the stand-in first"
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        return _handler_for(self)
 
     @property
     def api_url(self) -> str:
@@ -263,12 +241,6 @@ class SlackStandIn:
         return {}
 
 
-class _StandInServer(ThreadingHTTPServer):
-    # The default listen backlog (5) drops connections under a burst of concurrent calls
-    # (a fan-out, five simultaneous clicks); each drop costs a 1 s SYN retransmit or more.
-    request_queue_size = 128
-
-
 def _handler_for(standin: SlackStandIn) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -292,14 +264,7 @@ def _handler_for(standin: SlackStandIn) -> type[BaseHTTPRequestHandler]:
         do_GET = do_POST
 
         def _send(self, status: int, body: dict[str, Any], extra: dict[str, str]) -> None:
-            data = json.dumps(body).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json; charset=utf-8")
-            self.send_header("Content-Length", str(len(data)))
-            for name, value in extra.items():
-                self.send_header(name, value)
-            self.end_headers()
-            self.wfile.write(data)
+            send_json(self, status, body, extra)
 
         def log_message(self, *_args: object) -> None:  # keep test output quiet
             return
