@@ -7,6 +7,7 @@ import shutil
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine, func, select
@@ -67,7 +68,7 @@ def demo(
 
 def _all_pages(
     session: Session, viewer: User, state: ViewState, now: datetime, surface: Surface
-) -> list[list[dict]]:  # type: ignore[type-arg]
+) -> list[list[dict[str, Any]]]:
     pages = []
     number, count = 1, 1
     while number <= count:
@@ -187,9 +188,8 @@ def test_another_viewer_sees_meeting_actions_as_busy(demo: tuple[Engine, DemoOrg
     with Session(engine) as session:
         admin = session.get(User, org.admin_id)
         assert admin is not None
-        own = str(
-            _all_pages(session, session.get(User, org.rep_id), ViewState(), org.now, "home")  # type: ignore[arg-type]
-        )
+        rep = session.get_one(User, org.rep_id)
+        own = str(_all_pages(session, rep, ViewState(), org.now, "home"))
         seen = str(_all_pages(session, admin, ViewState(subject_id=org.rep_id), org.now, "home"))
         assert "Log the outcome of" in own
         assert "meet.example" not in seen

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -30,9 +31,10 @@ def _evidence(session: Session, crm: CRM, now: datetime, bodies: list[str]) -> E
     return evidence
 
 
-def _document(user_message: str) -> dict:  # type: ignore[type-arg]
+def _document(user_message: str) -> dict[str, Any]:
     start = user_message.index(OPEN_MARK) + len(OPEN_MARK)
-    return json.loads(user_message[start : user_message.rindex(CLOSE_MARK)])
+    document: dict[str, Any] = json.loads(user_message[start : user_message.rindex(CLOSE_MARK)])
+    return document
 
 
 def test_small_evidence_goes_in_whole(session: Session, crm: CRM, now: datetime) -> None:

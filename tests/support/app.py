@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 
 from slack_bolt import App
 from sqlalchemy import Engine
+from waitress.server import BaseWSGIServer
 
 from bot.app import create_app, work_pool
 from bot.server import make_http_server, stop_http_server
@@ -65,6 +66,7 @@ class RunningApp:
         self, method: str, path: str, body: str = "", headers: dict[str, str] | None = None
     ) -> HttpAnswer:
         parts = urlsplit(self.url)
+        assert parts.hostname is not None
         connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=WAIT_SECONDS)
         try:
             connection.request(method, path, body=body.encode(), headers=headers or {})
@@ -224,7 +226,8 @@ class RunningApp:
             c for c in self.slack.calls_to("views.publish") if c.params.get("user_id") == user_id
         ]
         assert calls, f"no Home tab was published for {user_id}"
-        return calls[-1].json_param("view")
+        view: dict[str, Any] = calls[-1].json_param("view")
+        return view
 
     def responses(self) -> list[dict[str, Any]]:
         """Everything posted to response_urls (ephemeral answers), oldest first."""
@@ -275,7 +278,8 @@ def start_app(
     server = make_http_server(app, services, host="127.0.0.1", port=0)
     thread = threading.Thread(target=server.run, name="waitress", daemon=True)
     thread.start()
-    port = server.effective_port  # type: ignore[union-attr]
+    assert isinstance(server, BaseWSGIServer)  # one host and port: a single-socket server
+    port = int(server.getsockname()[1])  # the port 0 picked
     try:
         yield RunningApp(url=f"http://127.0.0.1:{port}", slack=slack, services=services, app=app)
     finally:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from datetime import datetime, timedelta
+from typing import Any
 
 import pytest
 from rich.console import Console
@@ -67,7 +68,9 @@ def acme(sqlite_engine: Engine) -> dict[str, int]:
         return {"deal": deal.id, "email": email.id, "call": call.id, "ben": ben.id}
 
 
-def test_json_without_a_key_is_the_crm_only_view(cli_env: dict[str, str], acme: dict) -> None:
+def test_json_without_a_key_is_the_crm_only_view(
+    cli_env: dict[str, str], acme: dict[str, Any]
+) -> None:
     result = CliRunner().invoke(
         app, ["insights", "--deal", "acme", "--as", "ben@seller.example", "--json"], env=cli_env
     )
@@ -81,7 +84,7 @@ def test_json_without_a_key_is_the_crm_only_view(cli_env: dict[str, str], acme: 
 
 
 def test_with_a_model_each_user_sees_their_own_view(
-    cli_env: dict[str, str], acme: dict, model: FakeModel
+    cli_env: dict[str, str], acme: dict[str, Any], model: FakeModel
 ) -> None:
     env = {
         **cli_env,
@@ -103,7 +106,7 @@ def test_with_a_model_each_user_sees_their_own_view(
 
 
 def test_unknown_or_invisible_deal_says_so_without_revealing(
-    cli_env: dict[str, str], acme: dict, sqlite_engine: Engine
+    cli_env: dict[str, str], acme: dict[str, Any], sqlite_engine: Engine
 ) -> None:
     with Session(sqlite_engine) as session:
         crm = CRM(session, datetime.now().astimezone())
