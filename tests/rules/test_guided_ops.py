@@ -20,10 +20,12 @@ from rules.task_ops import delete_task
 from storage.models import (
     ActionFeedback,
     ActionState,
+    Activity,
     GuidedAction,
     GuidedActionItem,
     Role,
     TaskPriority,
+    User,
 )
 from tests.builders import CRM
 
@@ -39,7 +41,9 @@ def _open_action(session: Session, action_type: ActionType, user_id: int) -> Gui
     )
 
 
-def _call_action(session: Session, crm: CRM, now: datetime, **user: object) -> tuple:  # type: ignore[type-arg]
+def _call_action(
+    session: Session, crm: CRM, now: datetime, **user: object
+) -> tuple[User, Activity, GuidedAction, GuidedActionItem]:
     rep = crm.user(**user)
     call = crm.call(rep, subject="Call Acme")
     evaluate(session, now=now)
