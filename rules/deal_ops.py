@@ -85,6 +85,27 @@ def update_deal(
     if deal is None:
         assert refusal is not None
         return refusal
+    values = _changed_values(session, deal, change)
+    if isinstance(values, OpResult):
+        return values
+    if not values:
+        return already(f"Nothing to change on '{deal.name}'.", deal.id)
+    detail = _apply(deal, values, now)
+    record_write(
+        session,
+        object_type=OwnedObject.DEAL,
+        object_id=deal.id,
+        external_id=deal.external_id,
+        kind=ChangeKind.STAGE_CHANGED if "stage" in values else ChangeKind.UPDATED,
+        actor_id=actor.id,
+        at=now,
+        detail=detail,
+    )
+    return done(f"Done: '{deal.name}' updated ({_changed_parts(values)}).", deal.id)
+
+
+def _changed_values(session: Session, deal: Deal, change: DealChange) -> dict[str, Any] | OpResult:
+    """The fields ``change`` really changes ("stage", "close_date", "next_step"), or a refusal."""
     values: dict[str, Any] = {}
     if change.stage_id is not None:
         stage = _stage_in_pipeline(session, change.stage_id, deal.pipeline_id)
@@ -102,8 +123,11 @@ def update_deal(
             )
         if next_step != deal.next_step:
             values["next_step"] = next_step
-    if not values:
-        return already(f"Nothing to change on '{deal.name}'.", deal.id)
+    return values
+
+
+def _apply(deal: Deal, values: dict[str, Any], now: datetime) -> dict[str, Any]:
+    """Write the changed fields and their timestamps; return the change log's detail."""
     detail: dict[str, Any] = {}
     if "stage" in values:
         stage = values["stage"]
@@ -123,16 +147,11 @@ def update_deal(
         deal.next_step = values["next_step"]
         deal.next_step_updated_at = now
         detail["next_step"] = True
-    record_write(
-        session,
-        object_type=OwnedObject.DEAL,
-        object_id=deal.id,
-        external_id=deal.external_id,
-        kind=ChangeKind.STAGE_CHANGED if "stage" in values else ChangeKind.UPDATED,
-        actor_id=actor.id,
-        at=now,
-        detail=detail,
-    )
+    return detail
+
+
+def _changed_parts(values: dict[str, Any]) -> str:
+    """What changed, for the confirmation ("stage Closed won, close date Mar 31")."""
     parts = []
     if "stage" in values:
         parts.append(f"stage {values['stage'].label}")
@@ -141,7 +160,7 @@ def update_deal(
         parts.append(f"close date {closes:%b} {closes.day}")
     if "next_step" in values:
         parts.append("next step")
-    return done(f"Done: '{deal.name}' updated ({', '.join(parts)}).", deal.id)
+    return ", ".join(parts)
 
 
 def create_deal(session: Session, actor: User, draft: DealDraft, *, now: datetime) -> OpResult:
