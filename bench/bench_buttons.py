@@ -68,9 +68,9 @@ def _timed(operation: Any, samples: int) -> list[float]:
 
 
 def domain(reps: int, tasks: int) -> list[tuple[str, list[float]]]:
-    from rules.activity_ops import log_call_outcome
-    from rules.deal_ops import DealChange, update_deal
-    from rules.task_ops import complete_task, reschedule_task
+    from rules.deals.ops import DealChange, update_deal
+    from rules.meetings.ops import log_call_outcome
+    from rules.tasks.ops import complete_task, reschedule_task
     from storage.db import make_engine, session_factory, unit_of_work, upgrade
     from storage.models import User
 

@@ -34,9 +34,9 @@ from sqlalchemy.orm import Session
 
 from bot.digests.compose import DigestComposer
 from bot.digests.deliver import PACE_HEADROOM, Deliverer, Pacer, SendPolicy
-from rules.actions import evaluate
-from rules.clock import local_date
-from rules.digest_schedule import DueDigest, zone_or_utc
+from rules.clock import local_date, zone_or_utc
+from rules.digests.schedule import DueDigest
+from rules.guided_actions import evaluate
 from storage.db import make_engine, session_factory, upgrade
 from storage.defaults import ensure_default_pipelines
 from storage.models import (

@@ -29,7 +29,7 @@ from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session
 
 from bench.generate import load_org
-from rules.actions import RULES, ObjectRef, RefKind, evaluate
+from rules.guided_actions import RULES, ObjectRef, RefKind, evaluate
 from storage.db import make_engine, upgrade
 from storage.models import (
     Activity,

@@ -24,12 +24,12 @@ from sqlalchemy import Engine, event, func, select, text
 from sqlalchemy.orm import Session
 
 from demo import DEMO_DB_FILENAME, DemoOrg, build_demo_org
-from rules.deals import DealCategory, category_counts, deals_page
-from rules.feed import feed
-from rules.leads import leads_by_stage
-from rules.overview import overview
-from rules.schedule import SchedulePeriod, schedule
-from rules.tasks import open_tasks, task_buckets
+from rules.deals.queries import DealCategory, category_counts, deals_page
+from rules.leads.queries import leads_by_stage
+from rules.tasks.queries import open_tasks, task_buckets
+from rules.workspace.feed import feed
+from rules.workspace.overview import overview
+from rules.workspace.schedule import SchedulePeriod, schedule
 from storage.db import make_engine, upgrade
 from storage.models import Activity, ActivityKind, User
 

@@ -25,7 +25,7 @@ from handlers.slack.listeners import (
     read,
     submit_form,
 )
-from rules.deal_ops import (
+from rules.deals.ops import (
     DealChange,
     DealDraft,
     all_deal_stages,

@@ -17,7 +17,7 @@ from handlers.slack import ids
 from handlers.slack.context import acting
 from handlers.slack.listeners import Click, on_click, open_form, read, show_in_place, write
 from handlers.slack.metadata import read_metadata
-from rules.guided_ops import (
+from rules.guided_actions.ops import (
     action_for_queue,
     complete_action_item,
     complete_guided_action,

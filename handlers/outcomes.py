@@ -25,7 +25,7 @@ from handlers.slack.listeners import (
     read,
     submit_form,
 )
-from rules.activity_ops import (
+from rules.meetings.ops import (
     call_for_outcome,
     log_call_outcome,
     log_meeting_outcome,

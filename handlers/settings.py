@@ -19,7 +19,7 @@ from handlers.slack.context import acting
 from handlers.slack.identity import Asker
 from handlers.slack.listeners import Form, on_submit
 from handlers.slack.services import Services
-from rules.preferences import load_preferences, preference_problems, save_preferences
+from rules.settings.preferences import load_preferences, preference_problems, save_preferences
 from storage.db import unit_of_work
 from storage.models import User
 

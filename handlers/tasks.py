@@ -1,5 +1,5 @@
 """Task buttons and forms: complete (+ follow-up prompt), reschedule, reassign, edit, delete,
-create, and the task queue. Each listener parses, calls ``rules.task_ops``, renders."""
+create, and the task queue. Each listener parses, calls ``rules.tasks.ops``, renders."""
 
 from __future__ import annotations
 
@@ -42,9 +42,9 @@ from handlers.slack.listeners import (
     write,
 )
 from handlers.slack.metadata import read_metadata
-from rules.clock import user_zone
+from rules.clock import local_to_utc, user_zone
 from rules.op_result import OpResult, done, invalid, parse_id
-from rules.task_ops import (
+from rules.tasks.ops import (
     TaskDraft,
     TaskEdit,
     complete_task,
@@ -52,14 +52,13 @@ from rules.task_ops import (
     create_task,
     delete_task,
     edit_task,
-    local_due,
     reassign_task,
     reschedule_task,
     task_for_change,
     task_to_follow_up,
     turn_off_follow_up_prompt,
 )
-from rules.tasks import TaskBucket, next_in_queue, task_queue
+from rules.tasks.queries import TaskBucket, bucket_named, next_in_queue, task_queue
 from storage.models import Activity, User
 
 # New tasks are due the next day at this local time unless the user picks another.
@@ -192,7 +191,8 @@ def delete(click: Click, context: BoltContext, respond: Respond) -> None:
 def _default_due(session: Session, actor: User, now: datetime) -> datetime:
     zone = user_zone(session, actor)
     tomorrow = now.astimezone(zone).date() + timedelta(days=1)
-    return local_due(tomorrow, DEFAULT_NEW_TASK_TIME, zone)
+    # The form shows it on the user's wall clock.
+    return local_to_utc(tomorrow, DEFAULT_NEW_TASK_TIME, zone).astimezone(zone)
 
 
 def open_create(click: Click, context: BoltContext, respond: Respond) -> None:
@@ -257,15 +257,9 @@ def start_queue(click: Click, context: BoltContext, respond: Respond) -> None:
     )
 
 
-# Bucket names a count button may carry (the shared contract named both spellings).
-_BUCKETS: dict[str, TaskBucket | None] = {
-    "overdue": TaskBucket.OVERDUE,
-    "today": TaskBucket.TODAY,
-    "due_today": TaskBucket.TODAY,
-    "tomorrow": TaskBucket.TOMORROW,
-    "due_tomorrow": TaskBucket.TOMORROW,
-    "all": None,
-}
+def _queue_bucket(name: str) -> TaskBucket | None:
+    """The bucket a queue walks (None: all of them); ValueError for an unknown name."""
+    return None if name == "all" else bucket_named(name)
 
 
 @dataclass(frozen=True)
@@ -282,9 +276,11 @@ Renderer = Callable[[Session, User, datetime], tuple[Block | None, OpResult | No
 
 def _queue_renderer(state: QueueState, notice: str | None) -> Renderer:
     def render(s: Session, actor: User, now: datetime) -> tuple[Block | None, OpResult | None]:
-        if state.bucket not in _BUCKETS:
+        try:
+            bucket = _queue_bucket(state.bucket)
+        except ValueError:
             return None, invalid("That task list doesn't exist. Refresh the view.")
-        queue = task_queue(s, actor, now=now, bucket=_BUCKETS[state.bucket])
+        queue = task_queue(s, actor, now=now, bucket=bucket)
         passed = set(state.done) | set(state.skipped)
         next_id = next_in_queue(queue, passed)
         done_here = [task_id for task_id in state.done if task_id not in queue]

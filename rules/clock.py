@@ -1,9 +1,11 @@
-"""A user's own clock: their time zone and their local days, weeks and months as UTC ranges.
+"""The one clock: time zones, local days, weeks and months, and wall-clock times.
 
 Every "today", "tomorrow" and "this week" in the workspace is the viewing user's, never the
 server's. The stored times are UTC; here a local calendar period becomes a half-open UTC range
 ``[start, end)`` computed with ``zoneinfo``, so a day is 23 or 25 hours long across a
-daylight-saving change, as it is on the user's wall clock.
+daylight-saving change, as it is on the user's wall clock. Every conversion of a local date
+and time of day to an instant goes through :func:`local_to_utc`, and every time of day shown
+to a user through :func:`clock_time` or :func:`padded_clock_time`.
 """
 
 from __future__ import annotations
@@ -45,6 +47,20 @@ def parse_zone(name: str | None) -> ZoneInfo | None:
         return None
 
 
+def first_known_zone(*names: str | None) -> ZoneInfo:
+    """The first of ``names`` that is a known IANA zone, else UTC.
+
+    A bad zone in the CRM or in a setting never breaks a view or stops a digest: the next
+    candidate is used instead.
+    """
+    return next((z for z in map(parse_zone, names) if z is not None), ZoneInfo(FALLBACK_ZONE))
+
+
+def zone_or_utc(name: str | None, fallback: str = FALLBACK_ZONE) -> ZoneInfo:
+    """The IANA zone ``name``, else ``fallback``, else UTC (a team's zone, say)."""
+    return first_known_zone(name, fallback)
+
+
 def zone_name_for(session: Session, user: User) -> str:
     """The user's time zone name: their ``/sales settings`` override, else ``users.timezone``.
 
@@ -54,10 +70,7 @@ def zone_name_for(session: Session, user: User) -> str:
     override = session.scalar(
         select(UserPreferences.timezone_override).where(UserPreferences.user_id == user.id)
     )
-    for candidate in (override, user.timezone):
-        if parse_zone(candidate) is not None:
-            return str(candidate)
-    return FALLBACK_ZONE
+    return first_known_zone(override, user.timezone).key
 
 
 def user_zone(session: Session, user: User) -> ZoneInfo:
@@ -72,15 +85,25 @@ def local_date(zone: ZoneInfo, moment: datetime) -> date:
     return moment.astimezone(zone).date()
 
 
+def local_to_utc(day: date, wall_time: time, zone: ZoneInfo) -> datetime:
+    """The UTC instant of wall-clock ``wall_time`` on ``day`` in ``zone``.
+
+    A wall time skipped by a daylight-saving jump (02:30 on the spring-forward night) moves
+    forward by the gap, as clocks do; an ambiguous one (autumn) takes the first occurrence
+    (``fold=0``). Any ``tzinfo`` on ``wall_time`` is ignored: the wall clock is ``zone``'s.
+    """
+    wall = datetime.combine(day, wall_time.replace(tzinfo=None), tzinfo=zone)
+    # Round-trip through UTC to normalise a non-existent wall time.
+    return wall.astimezone(UTC)
+
+
 def local_midnight(zone: ZoneInfo, day: date) -> datetime:
     """The first instant of ``day`` in ``zone``, in UTC.
 
-    Midnight itself may not exist (a few zones switch to summer time at 00:00): ``zoneinfo``
-    then resolves it forward, which is the first instant of that day on the wall clock.
+    Midnight itself may not exist (a few zones switch to summer time at 00:00): it is then
+    resolved forward, which is the first instant of that day on the wall clock.
     """
-    local = datetime.combine(day, time(0, 0), tzinfo=zone)
-    # Round-trip through UTC to normalise a non-existent wall time.
-    return local.astimezone(UTC)
+    return local_to_utc(day, time(0, 0), zone)
 
 
 def day_range(zone: ZoneInfo, day: date) -> TimeRange:
@@ -153,3 +176,16 @@ def clock_for(session: Session, user: User, *, now: datetime) -> UserClock:
     if now.tzinfo is None:
         raise ValueError(f"naive datetime {now!r}: pass a timezone-aware value")
     return UserClock(zone=user_zone(session, user), now=now)
+
+
+def clock_time(moment: datetime) -> str:
+    """``9:14``, ``17:05``: a time of day inside a sentence ("completed by Dana at 9:14").
+
+    ``moment`` is already on the reader's wall clock (see :meth:`UserClock.local`).
+    """
+    return f"{moment.hour}:{moment.minute:02d}"
+
+
+def padded_clock_time(moment: datetime) -> str:
+    """``09:14``, ``17:05``: a time of day in a list or a span, where times line up."""
+    return f"{moment:%H:%M}"

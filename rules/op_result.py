@@ -7,13 +7,10 @@ Every write a button or modal triggers returns an :class:`OpResult`. Handlers re
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from enum import StrEnum
-from zoneinfo import ZoneInfo
 
-from sqlalchemy.orm import Session
-
-from storage.models import User, UserPreferences
+from rules.wording import NOT_FOUND
 
 # Ids come from Slack payloads that anyone can edit: keep them in the database's integer range.
 _MAX_ID = 2**31 - 1
@@ -75,11 +72,7 @@ def already(
 
 
 def not_found(what: str, record_id: int | None = None) -> OpResult:
-    return OpResult(
-        OpStatus.NOT_FOUND,
-        f"That {what} no longer exists or never did. Refresh the view and try again.",
-        record_id,
-    )
+    return OpResult(OpStatus.NOT_FOUND, NOT_FOUND.format(what=what), record_id)
 
 
 def forbidden(message: str, record_id: int | None = None) -> OpResult:
@@ -105,54 +98,3 @@ def parse_id(raw: object) -> int | None:
     else:
         return None
     return value if 0 < value <= _MAX_ID else None
-
-
-def follow_up_prompt_on(session: Session, user: User) -> bool:
-    """Whether completing a task asks this user about a follow-up (on unless turned off)."""
-    prefs = session.get(UserPreferences, user.id)
-    return True if prefs is None else bool(prefs.follow_up_prompt)
-
-
-def clock_time(moment: datetime) -> str:
-    """``9:14``, ``17:05``: a local time of day as reps read it."""
-    return f"{moment.hour}:{moment.minute:02d}"
-
-
-def describe_moment(moment: datetime, zone: ZoneInfo, *, now: datetime) -> str:
-    """ "at 9:14", "yesterday at 9:14" or "on Mar 3 at 9:14", in ``zone``, relative to ``now``."""
-    local = moment.astimezone(zone)
-    today = now.astimezone(zone).date()
-    if local.date() == today:
-        return f"at {clock_time(local)}"
-    if (today - local.date()).days == 1:
-        return f"yesterday at {clock_time(local)}"
-    return f"on {describe_day(local.date(), today=today)} at {clock_time(local)}"
-
-
-def describe_day(day: date, *, today: date) -> str:
-    """ "today", "tomorrow", "Thu Mar 12" (with the year when it is not this year)."""
-    if day == today:
-        return "today"
-    if (day - today).days == 1:
-        return "tomorrow"
-    text = f"{day:%a} {day:%b} {day.day}"
-    return text if day.year == today.year else f"{text}, {day.year}"
-
-
-def person(session: Session, user_id: int | None, *, actor: User) -> str:
-    """How to name a user to ``actor``: "you", their name, or "someone" when unknown."""
-    if user_id is None:
-        return "someone"
-    if user_id == actor.id:
-        return "you"
-    user = session.get(User, user_id)
-    return user.name if user is not None else "someone"
-
-
-def possessive(session: Session, user_id: int | None, *, actor: User) -> str:
-    """ "your", "Ben's", or "this" (unassigned records)."""
-    if user_id is None:
-        return "this"
-    if user_id == actor.id:
-        return "your"
-    return f"{person(session, user_id, actor=actor)}'s"

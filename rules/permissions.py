@@ -142,7 +142,7 @@ def can_view_workspace(session: Session, *, viewer: User, owner: User) -> bool:
     """May ``viewer`` open ``owner``'s workspace (overview, tasks, schedule, feed)?
 
     The owner themselves, a super admin ("name dropdown"), or a manager of the owner's team.
-    Anyone but the owner sees the owner's meetings as "Busy" (``rules.meetings.redact``).
+    Anyone but the owner sees the owner's meetings as "Busy" (``rules.meetings.queries.redact``).
     """
     if not viewer.is_active:
         return False

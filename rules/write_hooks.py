@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from rules.actions import ObjectRef, RefKind, evaluate
+from rules.guided_actions import ObjectRef, RefKind, evaluate
 from storage.changes import log_change
 from storage.models import ChangeKind, OwnedObject
 

@@ -15,7 +15,7 @@ from bot.terminal.actions import iso_utc
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
-    from rules.actions import ActionView, Explanation, LinkedRecord
+    from rules.guided_actions import ActionView, Explanation, LinkedRecord
     from storage.models import User
 
 JSON_VERSION = 1
@@ -44,7 +44,7 @@ def actions_command(
 ) -> None:
     """Run the guided-action rules and list a user's open actions, or explain one rule."""
     from bot.terminal.actions import render_actions_for_terminal, render_explanation
-    from rules.actions import Category, evaluate, open_actions
+    from rules.guided_actions import Category, evaluate, open_actions
 
     when = parse_at(at)
     if category not in {c.value for c in Category}:
@@ -92,8 +92,8 @@ def actions_command(
 def _explain(
     session: Session, type_name: str, object_text: str, when: datetime, who: User | None
 ) -> Explanation:
-    from rules.actions import RecordNotFound, explain, rule_for
-    from rules.actions.explain import resolve_object_id
+    from rules.guided_actions import RecordNotFound, explain, rule_for
+    from rules.guided_actions.explain import resolve_object_id
 
     try:
         rule = rule_for(type_name)

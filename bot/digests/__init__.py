@@ -4,6 +4,6 @@
 - ``deliver``: claim, send paced to Slack's limits, record, for many recipients at once;
 - ``schedule``: the minute tick that finds what is due and sends it (``bot.jobs`` runs it).
 
-What is due when, and what a digest contains, are domain questions: ``rules.digest_schedule``
-and ``rules.digests``.
+What is due when, and what a digest contains, are domain questions: ``rules.digests.schedule``
+and ``rules.digests.content``.
 """

@@ -20,8 +20,8 @@ from handlers.render.digest import (
 )
 from handlers.slack.services import AppSettings
 from insights.risks import RiskKind, crm_risks
-from rules.digest_schedule import DueDigest
-from rules.digests import DigestSources, manager_digest, rep_digest
+from rules.digests.content import DigestSources, manager_digest, rep_digest
+from rules.digests.schedule import DueDigest
 from storage.models import DigestKind, User
 
 logger = logging.getLogger(__name__)

@@ -39,7 +39,7 @@ from tenacity import (
     wait_exponential_jitter,
 )
 
-from rules.digest_schedule import DueDigest
+from rules.digests.schedule import DueDigest
 from storage.deliveries import Claim, claim, mark_failed, mark_sent, mark_skipped
 
 logger = logging.getLogger(__name__)

@@ -4,7 +4,7 @@
 and weekdays in Slack at any moment, and a tick that reads them from the database picks
 that up without re-registering jobs, costs one query a minute, and makes catching up after
 downtime the same code path as the normal send. Daylight saving is handled where the due
-time is computed (``rules.digest_schedule``), with ``zoneinfo``.
+time is computed (``rules.digests.schedule``), with ``zoneinfo``.
 
 APScheduler 3.x keeps its jobs per process (``bot.jobs`` runs the tick). Every replica may
 run it: the claim in the database (a unique row per recipient, kind and local date) makes each
@@ -25,9 +25,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.digests.compose import DigestComposer, digest_sources
 from bot.digests.deliver import DEFAULT_RATE_PER_SECOND, Deliverer, DeliveryReport, Pacer
 from handlers.slack.services import AppSettings
-from rules.actions import evaluate
-from rules.clock import local_date, user_zone
-from rules.digest_schedule import CATCH_UP, DueDigest, due_digests, missed_digests, zone_or_utc
+from rules.clock import local_date, user_zone, zone_or_utc
+from rules.digests.schedule import CATCH_UP, DueDigest, due_digests, missed_digests
+from rules.guided_actions import evaluate
 from storage.models import DigestKind, Team, User
 
 logger = logging.getLogger(__name__)

@@ -17,9 +17,9 @@ from rich.table import Table
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
-    from rules.actions import ActionView, Explanation
+    from rules.guided_actions import ActionView, Explanation
 
-# Keyed by ``rules.actions.Category`` values (``ActionView.category`` holds the value).
+# Keyed by ``rules.guided_actions.Category`` values (``ActionView.category`` holds the value).
 CATEGORY_HEADINGS = {
     "closing": "Closing-related",
     "prospecting": "Prospecting-related",
@@ -34,7 +34,7 @@ def iso_utc(value: datetime | None) -> str | None:
 
 def show_guided_actions(console: Console, session: Session, *, user_id: int, now: datetime) -> None:
     """Evaluate the rules for one user as of ``now``, commit, and print their actions."""
-    from rules.actions import evaluate, open_actions
+    from rules.guided_actions import evaluate, open_actions
 
     evaluate(session, now=now, user_ids=[user_id])
     session.commit()

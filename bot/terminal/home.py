@@ -21,7 +21,7 @@ from rich.text import Text
 from bot.terminal.sections import TerminalContext
 from handlers.render.navigation import ViewState
 from handlers.render.workspace import render_workspace
-from rules.actions import evaluate
+from rules.guided_actions import evaluate
 
 DEFAULT_PATH = Path("data") / "home-tab.json"
 

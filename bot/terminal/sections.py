@@ -22,9 +22,10 @@ from rich.text import Text
 from sqlalchemy.orm import Session
 
 from demo import DemoOrg
-from rules.meetings import MeetingItem
-from rules.overview import GoalProgress, InsightCount, Overview, overview
-from rules.tasks import TaskGroup, TaskItem
+from rules.meetings.queries import MeetingItem
+from rules.tasks.queries import BUCKET_ORDER, TaskBucket, TaskGroup, TaskItem
+from rules.tasks.wording import BUCKET_LABELS
+from rules.workspace.overview import GoalProgress, InsightCount, Overview, overview
 from storage.models import User
 
 MAX_WIDTH = 120
@@ -100,14 +101,16 @@ def render_task_group(title: str, group: TaskGroup, *, with_day: bool = False) -
 
 def render_tasks(view: Overview) -> RenderableType:
     """The three buckets, overdue first (what needs attention)."""
+    tables: list[RenderableType] = []
+    for bucket in BUCKET_ORDER:
+        if tables:
+            tables.append(Text(""))
+        group = view.tasks.group(bucket)
+        # Overdue tasks can be days old: show the day too.
+        overdue = bucket is TaskBucket.OVERDUE
+        tables.append(render_task_group(BUCKET_LABELS[bucket], group, with_day=overdue))
     return Panel(
-        Group(
-            render_task_group("Overdue", view.tasks.overdue, with_day=True),
-            Text(""),
-            render_task_group("Due today", view.tasks.today),
-            Text(""),
-            render_task_group("Due tomorrow", view.tasks.tomorrow),
-        ),
+        Group(*tables),
         title="Tasks",
         title_align="left",
         subtitle=f"{HIGH_PRIORITY_MARK} = high priority",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from handlers.render.kit import Block, actions, button, context, escape, modal, notice, section
 from handlers.slack import ids
 from handlers.slack.metadata import metadata
-from rules.actions import ActionView, ItemView
+from rules.guided_actions import ActionView, ItemView
 
 
 def action_queue_view(

@@ -22,7 +22,7 @@ from handlers.render.kit import (
 from handlers.render.navigation import ViewState
 from handlers.render.views import Groups, filter_select
 from handlers.slack import ids
-from rules.actions import RULES_BY_TYPE, ActionType, ActionView, ItemView
+from rules.guided_actions import RULES_BY_TYPE, ActionType, ActionView, ItemView
 
 # A guided action's category, as the Home tab's filter and the digest name it.
 ACTION_CATEGORY_LABELS = {

@@ -30,26 +30,29 @@ from handlers.render.kit import (
     section,
 )
 from handlers.slack import ids
-from rules.digests import (
+from rules.clock import padded_clock_time
+from rules.digests.content import (
     TOP_DEALS_PER_REP,
     ActionLine,
+    BucketSummary,
     DealLine,
     GoalLine,
     ManagerDigest,
     MeetingLine,
     RepDigest,
     RepSummary,
-    TaskBucket,
     TaskLine,
 )
+from rules.tasks.queries import TaskBucket
+from rules.tasks.wording import BUCKET_LABELS
 
 # Rep lines in a team digest before "and N more".
 TOP_REPS = 12
 
-BUCKET_TITLES = {
-    "overdue": ":warning: Overdue",
-    "due_today": ":date: Due today",
-    "due_tomorrow": ":soon: Due tomorrow",
+BUCKET_EMOJI = {
+    TaskBucket.OVERDUE: ":warning:",
+    TaskBucket.TODAY: ":date:",
+    TaskBucket.TOMORROW: ":soon:",
 }
 GOAL_TITLES = {
     "meetings_booked": "Meetings booked",
@@ -70,7 +73,7 @@ def home_url(team_id: str | None, app_id: str | None) -> str | None:
 
 
 def _local(moment: datetime, zone: ZoneInfo) -> str:
-    return moment.astimezone(zone).strftime("%H:%M")
+    return padded_clock_time(moment.astimezone(zone))
 
 
 def _date_title(digest_date: Any) -> str:
@@ -80,10 +83,10 @@ def _date_title(digest_date: Any) -> str:
 # Rep digest ----------------------------------------------------------------------------
 
 
-def _task_blocks(task: TaskLine, bucket: str, zone: ZoneInfo) -> list[Block]:
+def _task_blocks(task: TaskLine, bucket: TaskBucket, zone: ZoneInfo) -> list[Block]:
     when = (
         f"due {task.due_at.astimezone(zone):%a %d %b}"
-        if bucket == "overdue"
+        if bucket is TaskBucket.OVERDUE
         else f"due {_local(task.due_at, zone)}"
     )
     flag = ":red_circle: " if task.high_priority else ""
@@ -109,18 +112,20 @@ def _task_blocks(task: TaskLine, bucket: str, zone: ZoneInfo) -> list[Block]:
     ]
 
 
-def _bucket_blocks(bucket: TaskBucket, zone: ZoneInfo) -> list[Block]:
+def _bucket_blocks(bucket: BucketSummary, zone: ZoneInfo) -> list[Block]:
     if bucket.count == 0:
         return []
-    title = BUCKET_TITLES.get(bucket.name, bucket.name)
+    title = f"{BUCKET_EMOJI[bucket.bucket]} {BUCKET_LABELS[bucket.bucket]}"
     blocks = [
         section(
             f"*{title}: {bucket.count}*",
-            accessory=button("Start queue", action_id=ids.TASK_QUEUE_START, value=bucket.name),
+            accessory=button(
+                "Start queue", action_id=ids.TASK_QUEUE_START, value=bucket.bucket.value
+            ),
         )
     ]
     for task in bucket.top:
-        blocks += _task_blocks(task, bucket.name, zone)
+        blocks += _task_blocks(task, bucket.bucket, zone)
     more = bucket.count - len(bucket.top)
     if more > 0:
         blocks.append(context(f"and {more} more in the queue"))
@@ -182,14 +187,14 @@ def _footer(url: str | None, extra: str = "") -> Block:
 
 def rep_digest_text(digest: RepDigest) -> str:
     """The one-line notification text (and the all-clear message)."""
-    counts = {b.name: b.count for b in digest.tasks}
+    counts = {b.bucket: b.count for b in digest.tasks}
     if digest.is_empty:
         return fallback_text(
             f"All clear for {_date_title(digest.local_date)}: nothing due, no meetings."
         )
     parts = [
-        f"{counts.get('overdue', 0)} overdue",
-        f"{counts.get('due_today', 0)} due today",
+        f"{counts.get(TaskBucket.OVERDUE, 0)} overdue",
+        f"{counts.get(TaskBucket.TODAY, 0)} due today",
         f"{digest.meetings_total} meeting{'s' if digest.meetings_total != 1 else ''}",
     ]
     if digest.actions_total:

@@ -6,10 +6,11 @@ from datetime import datetime, tzinfo
 
 from handlers.render.kit import Block, actions, button, escape, link, overflow, section
 from handlers.slack import ids
-from rules.deals import DealRow
-from rules.meetings import MeetingItem
+from rules.clock import padded_clock_time
+from rules.deals.queries import DealRow
+from rules.meetings.queries import MeetingItem
 from rules.records import RecordRef
-from rules.tasks import TaskItem
+from rules.tasks.queries import TaskItem
 from storage.models import MeetingOutcome
 
 HIGH = ":red_circle:"
@@ -24,10 +25,6 @@ RESCHEDULE_OPTIONS = (
 def when(moment: datetime | None) -> str:
     """A local time as people read it: "Wed 11 Mar 09:00"."""
     return f"{moment:%a %d %b %H:%M}" if moment is not None else "no due date"
-
-
-def clock_time(moment: datetime) -> str:
-    return f"{moment:%H:%M}"
 
 
 def refs(records: tuple[RecordRef, ...]) -> str:
@@ -73,8 +70,8 @@ def meeting_needs_outcome(meeting: MeetingItem, now: datetime) -> bool:
 
 
 def meeting_text(meeting: MeetingItem, *, with_day: bool = False) -> str:
-    start = when(meeting.starts_local) if with_day else clock_time(meeting.starts_local)
-    span = f"{start}–{clock_time(meeting.ends_local)}"
+    start = when(meeting.starts_local) if with_day else padded_clock_time(meeting.starts_local)
+    span = f"{start}–{padded_clock_time(meeting.ends_local)}"
     if meeting.is_busy:
         return f"*{span}*  Busy"
     parts = [f"*{span}*  {escape(meeting.title)}"]

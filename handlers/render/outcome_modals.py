@@ -16,7 +16,8 @@ from handlers.render.kit import (
 )
 from handlers.slack import ids
 from handlers.slack.metadata import metadata
-from rules.activity_ops import CALL_DISPOSITIONS, MEETING_OUTCOME_LABELS
+from rules.meetings.ops import CALL_DISPOSITIONS
+from rules.meetings.wording import MEETING_OUTCOME_LABELS
 from storage.models import Activity, CallStatus, MeetingOutcome
 
 _OUTCOME, _STATUS = "outcome", "call_status"

@@ -8,7 +8,7 @@ from typing import Any
 
 from handlers.render.kit import PLACEHOLDER, Block, context, input_block, modal, option, plain
 from handlers.slack import ids
-from rules.preferences import Preferences
+from rules.settings.preferences import Preferences
 
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 

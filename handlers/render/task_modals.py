@@ -29,8 +29,11 @@ from handlers.render.kit import (
 )
 from handlers.slack import ids
 from handlers.slack.metadata import metadata
-from rules.op_result import OpResult, clock_time, describe_day, invalid
-from rules.task_ops import local_due
+from rules.clock import local_to_utc
+from rules.op_result import OpResult, invalid
+from rules.tasks.queries import bucket_named
+from rules.tasks.wording import BUCKET_LABELS
+from rules.wording import describe_due
 from storage.models import Activity, TaskPriority, TaskType
 
 PRIORITY_LABELS = {
@@ -164,7 +167,7 @@ class TaskForm:
 def parse_task_form(state: dict[str, Any], zone: ZoneInfo) -> TaskForm:
     """Read a task form; the due date and time are read in ``zone`` (the user's)."""
     day, at = _date(state, _DATE), _time(state, _TIME)
-    due = local_due(day, at, zone) if day is not None and at is not None else None
+    due = local_to_utc(day, at, zone) if day is not None and at is not None else None
     owner = _value(state, _OWNER).get("selected_user")
     return TaskForm(
         subject=_text(state, _SUBJECT),
@@ -311,14 +314,14 @@ def create_task_modal(
 
 # The task queue ---------------------------------------------------------------------------
 
-BUCKET_TITLES = {
-    "due_today": "Due today",
-    "today": "Due today",
-    "overdue": "Overdue",
-    "due_tomorrow": "Due tomorrow",
-    "tomorrow": "Due tomorrow",
-    "all": "All",
-}
+
+def _queue_title(bucket: str) -> str:
+    if bucket == "all":
+        return "All"
+    try:
+        return BUCKET_LABELS[bucket_named(bucket)]
+    except ValueError:
+        return "queue"
 
 
 def task_queue_view(
@@ -334,7 +337,7 @@ def task_queue_view(
     notice: str | None = None,
 ) -> Block:
     """One task of a queue, with Complete / Skip, or "all done" when ``task`` is None."""
-    title = f"Tasks: {BUCKET_TITLES.get(bucket, 'queue')}"
+    title = f"Tasks: {_queue_title(bucket)}"
     blocks: list[Block] = []
     if notice:
         blocks.append(context(escape(notice)))
@@ -348,7 +351,7 @@ def task_queue_view(
             private_metadata=metadata(bucket=bucket),
         )
     due = task.due_at.astimezone(zone) if task.due_at else None
-    when = f"{describe_day(due.date(), today=today)} at {clock_time(due)}" if due else "no date"
+    when = describe_due(due, today=today) if due else "no date"
     lines = [f"*{escape(task.subject or 'Task')}*", f"Due {when}"]
     if task.priority is TaskPriority.HIGH:
         lines.append(":red_circle: High priority")

@@ -31,12 +31,15 @@ from handlers.render.kit import (
 )
 from handlers.render.navigation import ViewState
 from handlers.slack import ids
-from rules.deals import DealCategory, DealPage
-from rules.feed import FeedFilters, FeedItem, FeedPage, SequenceFilter
-from rules.leads import LeadRow, LeadsBoard
-from rules.overview import ActivityRecord, GoalProgress, Overview, WeeklyMetric
-from rules.schedule import Schedule, SchedulePeriod
-from rules.tasks import TaskBucket, TaskGroup, TaskPage
+from rules.clock import padded_clock_time
+from rules.deals.queries import DealCategory, DealPage
+from rules.deals.wording import CATEGORY_LABELS
+from rules.leads.queries import LeadRow, LeadsBoard
+from rules.tasks.queries import BUCKET_ORDER, TaskBucket, TaskGroup, TaskPage
+from rules.tasks.wording import BUCKET_LABELS
+from rules.workspace.feed import FeedFilters, FeedItem, FeedPage, SequenceFilter
+from rules.workspace.overview import ActivityRecord, GoalProgress, Overview, WeeklyMetric
+from rules.workspace.schedule import Schedule, SchedulePeriod
 from storage.models import ActivityKind, EmailDirection
 
 Groups = list[list[Block]]
@@ -44,21 +47,6 @@ Groups = list[list[Block]]
 TOP_TASKS_PER_BUCKET = 3
 LINES_PER_SECTION = 10
 
-BUCKET_LABELS = {
-    TaskBucket.OVERDUE: "Overdue",
-    TaskBucket.TODAY: "Due today",
-    TaskBucket.TOMORROW: "Due tomorrow",
-}
-DEAL_CATEGORY_LABELS = {
-    DealCategory.OPEN: "Open deals",
-    DealCategory.MINE: "My open deals",
-    DealCategory.NO_ACTIVITY_SCHEDULED: "No activity scheduled",
-    DealCategory.CLOSING_THIS_MONTH: "Closing this month",
-    DealCategory.CLOSE_DATE_PASSED: "Close date passed",
-    DealCategory.WON: "Won",
-    DealCategory.LOST: "Lost",
-    DealCategory.ALL: "All deals",
-}
 KIND_LABELS = {
     ActivityKind.EMAIL: "Emails",
     ActivityKind.CALL: "Calls",
@@ -126,7 +114,7 @@ def overview_blocks(
     numbers (click one to list its records), goals, guided actions (``actions_panel``) and
     upcoming meetings."""
     groups: Groups = []
-    for bucket in (TaskBucket.OVERDUE, TaskBucket.TODAY, TaskBucket.TOMORROW):
+    for bucket in BUCKET_ORDER:
         groups.extend(_bucket_groups(view.tasks.group(bucket), can_act=can_act))
     groups.append([divider(), section(f"*Today's meetings* ({len(view.todays_meetings)})")])
     if not view.todays_meetings:
@@ -246,7 +234,7 @@ def deals_blocks(
 ) -> tuple[list[Block], Groups]:
     choices = [
         (f"{label} ({counts.get(category, 0)})", category.value)
-        for category, label in DEAL_CATEGORY_LABELS.items()
+        for category, label in CATEGORY_LABELS.items()
     ]
     controls: list[dict[str, object]] = [
         filter_select(
@@ -259,7 +247,7 @@ def deals_blocks(
     ]
     if can_act:
         controls.append(button("New deal", action_id=ids.DEAL_CREATE, value="new"))
-    label = DEAL_CATEGORY_LABELS.get(page.category, page.category.value)
+    label = CATEGORY_LABELS.get(page.category, page.category.value)
     top = [*actions(controls, block_id="deal-controls"), context(f"{label}: {page.total}")]
     return top, [deal_blocks(row, can_act=can_act, zone=zone) for row in page.deals]
 
@@ -350,7 +338,7 @@ def schedule_blocks(
             local = first.starts_local.tzinfo if first is not None else None
             start = conflict.starts_at.astimezone(local) if local else conflict.starts_at
             end = conflict.ends_at.astimezone(local) if local else conflict.ends_at
-            lines.append(f":warning: {names} overlap {when(start)}–{end:%H:%M}")
+            lines.append(f":warning: {names} overlap {when(start)}–{padded_clock_time(end)}")
         groups.append([section("*Conflicts*")])
         groups.extend(line_sections(lines))
     for day, meetings in groupby(plan.meetings, key=lambda m: m.starts_local.date()):

@@ -19,15 +19,15 @@ from handlers.render.actions import CATEGORY_LABELS, actions_panel
 from handlers.render.frame import frame
 from handlers.render.kit import Block, Surface
 from handlers.render.navigation import VIEW_LABELS, BadState, View, ViewState
-from rules.actions import open_actions
 from rules.clock import clock_for
-from rules.deals import DealCategory, category_counts, deals_page
-from rules.feed import FeedFilters, SequenceFilter, feed
-from rules.leads import leads_by_stage
-from rules.overview import INSIGHT_METRICS, WeeklyMetric, insight_records, overview
+from rules.deals.queries import DealCategory, category_counts, deals_page
+from rules.guided_actions import open_actions
+from rules.leads.queries import leads_by_stage
 from rules.permissions import can_act_for, can_view_workspace
-from rules.schedule import SchedulePeriod, schedule
-from rules.tasks import TaskBucket, TaskFilters, open_tasks
+from rules.tasks.queries import TaskBucket, TaskFilters, bucket_named, open_tasks
+from rules.workspace.feed import FeedFilters, SequenceFilter, feed
+from rules.workspace.overview import INSIGHT_METRICS, WeeklyMetric, insight_records, overview
+from rules.workspace.schedule import SchedulePeriod, schedule
 from storage.models import ActivityKind, User
 
 # Rows per page for the views the domain pages itself; each row takes at most 2 blocks, so a
@@ -206,7 +206,7 @@ def _tasks_filter(value: str) -> TaskBucket | None:
     if not value or value == "all":
         return None
     try:
-        return TaskBucket(value)
+        return bucket_named(value)
     except ValueError:
         raise BadState(f"unknown task filter {value!r}") from None
 

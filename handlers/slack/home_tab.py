@@ -21,7 +21,7 @@ from handlers.slack.context import Acting
 from handlers.slack.identity import unmapped_text
 from handlers.slack.render_pool import render_view
 from handlers.slack.services import PerStore, Services
-from rules.actions import evaluate
+from rules.guided_actions import evaluate
 from storage.db import unit_of_work
 
 logger = logging.getLogger(__name__)

@@ -13,7 +13,9 @@ TASK_RESCHEDULE = "task_reschedule"  # overflow/select; option value "<id>:tomor
 TASK_EDIT = "task_edit"
 TASK_DELETE = "task_delete"  # with a Slack confirm dialog
 TASK_REASSIGN = "task_reassign"  # opens a modal with a user picker
-TASK_QUEUE_START = "task_queue_start"  # value: bucket name ("due_today", "overdue", ...)
+TASK_QUEUE_START = (
+    "task_queue_start"  # value: a rules.tasks.queries.TaskBucket ("overdue", "today", ...)
+)
 TASK_QUEUE_NEXT = "task_queue_next"  # "Skip" in the queue modal; value: task id
 TASK_CREATE = "task_create"
 FOLLOW_UP_CREATE = "follow_up_create"  # value: completed task id

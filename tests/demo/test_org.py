@@ -11,12 +11,12 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from demo import DEMO_DB_FILENAME, DemoOrg, DemoRefused, build_demo_org
-from rules.deals import DealCategory, category_counts, deals_page
-from rules.feed import feed
-from rules.leads import leads_by_stage
-from rules.overview import overview
-from rules.schedule import SchedulePeriod, schedule
-from rules.tasks import open_tasks
+from rules.deals.queries import DealCategory, category_counts, deals_page
+from rules.leads.queries import leads_by_stage
+from rules.tasks.queries import open_tasks
+from rules.workspace.feed import feed
+from rules.workspace.overview import overview
+from rules.workspace.schedule import SchedulePeriod, schedule
 from storage.db import make_engine
 from storage.models import (
     Activity,

@@ -10,7 +10,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from demo import DemoOrg, build_demo_org
-from rules.actions import evaluate
+from rules.guided_actions import evaluate
 from tests.support.app import RunningApp, start_app
 from tests.support.slack_api import SlackStandIn, running_standin
 

@@ -18,7 +18,7 @@ from handlers.render.kit import MAX_BLOCKS, Surface, block_problems
 from handlers.render.navigation import View, ViewState
 from handlers.render.workspace import render_workspace
 from handlers.slack import ids
-from rules.actions import evaluate
+from rules.guided_actions import evaluate
 from storage.db import make_engine
 from storage.models import Activity, ActivityKind, User
 

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from handlers.render.kit import actions, button, section
 from handlers.slack import ids
-from rules.actions import evaluate
+from rules.guided_actions import evaluate
 from storage.models import ActionFeedback, ActionState, GuidedAction
 from tests.builders import CRM
 from tests.handlers.payloads import block_action, send

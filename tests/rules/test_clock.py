@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
-from rules.clock import clock_for, day_range, month_range, week_range, zone_name_for
+from rules.clock import (
+    clock_for,
+    clock_time,
+    day_range,
+    local_to_utc,
+    month_range,
+    padded_clock_time,
+    week_range,
+    zone_name_for,
+)
 from storage.models import UserPreferences
 from tests.builders import CRM
 
@@ -49,3 +58,20 @@ def test_the_settings_override_wins_and_bad_zones_fall_back(session: Session, cr
 
     broken = crm.user(timezone="Mars/Olympus_Mons")
     assert zone_name_for(session, broken) == "UTC"
+
+
+def test_a_wall_time_in_the_spring_gap_moves_forward_and_an_autumn_one_is_the_first() -> None:
+    la = ZoneInfo("America/Los_Angeles")
+    # 02:30 does not exist on 8 March 2026 in Los Angeles: it is 03:30 PDT.
+    assert local_to_utc(date(2026, 3, 8), time(2, 30), la) == datetime(
+        2026, 3, 8, 10, 30, tzinfo=UTC
+    )
+    # 01:30 happens twice on 1 November 2026: the first one, still PDT.
+    assert local_to_utc(date(2026, 11, 1), time(1, 30), la) == datetime(
+        2026, 11, 1, 8, 30, tzinfo=UTC
+    )
+
+
+def test_times_of_day_read_short_in_sentences_and_padded_in_lists() -> None:
+    morning = datetime(2026, 3, 11, 9, 5, tzinfo=UTC)
+    assert (clock_time(morning), padded_clock_time(morning)) == ("9:05", "09:05")

@@ -8,10 +8,10 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from rules.activity_ops import log_call_outcome, log_meeting_outcome
-from rules.deal_ops import DealChange, DealDraft, create_deal, update_deal
+from rules.deals.ops import DealChange, DealDraft, create_deal, update_deal
+from rules.meetings.ops import log_call_outcome, log_meeting_outcome
 from rules.op_result import OpStatus
-from rules.task_ops import TaskDraft, TaskEdit, create_task, edit_task, reschedule_task
+from rules.tasks.ops import TaskDraft, TaskEdit, create_task, edit_task, reschedule_task
 from tests.builders import CRM
 
 

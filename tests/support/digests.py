@@ -10,7 +10,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from bot.digests.deliver import Deliverer, Message, Outgoing, Pacer, SendPolicy, Undeliverable
-from rules.digest_schedule import DueDigest
+from rules.digests.schedule import DueDigest
 from storage.db import session_factory
 from storage.models import DigestKind, Team, User
 

@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from bot.cli import app
 from bot.terminal.actions import render_actions_for_terminal
-from rules.actions import evaluate, open_actions
+from rules.guided_actions import evaluate, open_actions
 from storage.db import make_engine
 from tests.builders import CRM
 

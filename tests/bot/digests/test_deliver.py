@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from bot.digests.deliver import Outgoing, Pacer
 from bot.digests.schedule import DigestScheduler
 from bot.jobs import TICK_GRACE_SECONDS, BackgroundJobs
-from rules.digest_schedule import DueDigest, due_digests
+from rules.digests.schedule import DueDigest, due_digests
 from storage.db import session_factory
 from storage.deliveries import claim
 from storage.models import DeliveryStatus, DigestDelivery, DigestKind, User, UserPreferences

@@ -8,7 +8,7 @@ from rich.console import Console
 from sqlalchemy.orm import Session
 
 from bot.terminal.sections import TerminalContext, render_sections, render_task_group
-from rules.tasks import TaskBucket, TaskGroup, TaskItem
+from rules.tasks.queries import TaskBucket, TaskGroup, TaskItem
 from storage.models import TaskPriority, TaskStatus
 from tests.builders import CRM
 

@@ -20,7 +20,7 @@ from handlers.render.task_modals import (
     task_controls,
     task_queue_view,
 )
-from rules.deal_ops import all_deal_stages, deal_stages
+from rules.deals.ops import all_deal_stages, deal_stages
 from rules.op_result import already
 from tests.builders import CRM
 

@@ -8,17 +8,18 @@ from typing import Any
 
 from handlers.render.digest import home_url, render_manager_digest, render_rep_digest
 from handlers.slack import ids
-from rules.digests import (
+from rules.digests.content import (
     ActionLine,
+    BucketSummary,
     DealLine,
     GoalLine,
     ManagerDigest,
     MeetingLine,
     RepDigest,
     RepSummary,
-    TaskBucket,
     TaskLine,
 )
+from rules.tasks.queries import BUCKET_ORDER, TaskBucket
 from storage.models import GoalMetric
 
 DAY = date(2026, 3, 11)
@@ -34,11 +35,13 @@ def _digest(**overrides: Any) -> RepDigest:
         "zone": "Europe/Berlin",
         "local_date": DAY,
         "tasks": [
-            TaskBucket(
-                "overdue", 1, [TaskLine(11, "Send <proposal>", AT - timedelta(days=2), False)]
+            BucketSummary(
+                TaskBucket.OVERDUE,
+                1,
+                [TaskLine(11, "Send <proposal>", AT - timedelta(days=2), False)],
             ),
-            TaskBucket("due_today", 1, [TaskLine(12, "Call Bo", AT, True)]),
-            TaskBucket("due_tomorrow", 0, []),
+            BucketSummary(TaskBucket.TODAY, 1, [TaskLine(12, "Call Bo", AT, True)]),
+            BucketSummary(TaskBucket.TOMORROW, 0, []),
         ],
         "meetings": [
             MeetingLine(
@@ -73,6 +76,9 @@ def test_buttons_are_the_home_tabs_with_record_ids() -> None:
     assert (ids.MEETING_LOG_OUTCOME, "22") not in by_action
     assert (ids.ACTION_QUEUE_START, "31") in by_action
     assert (ids.ACTION_DONE, "31") in by_action
+    # "Start queue" names its bucket the way the Home tab's count buttons do.
+    assert (ids.TASK_QUEUE_START, "overdue") in by_action
+    assert (ids.TASK_QUEUE_START, "today") in by_action
     snooze = next(e for e in _elements(blocks) if e.get("action_id") == ids.TASK_RESCHEDULE)
     assert [o["value"] for o in snooze["options"]] == ["11:tomorrow", "11:next_week", "11:pick"]
     feedback = next(e for e in _elements(blocks) if e.get("action_id") == ids.ACTION_FEEDBACK)
@@ -89,7 +95,7 @@ def test_times_are_local_and_user_text_is_escaped_and_home_is_linked() -> None:
 
 def test_an_empty_day_is_one_all_clear_line() -> None:
     empty = _digest(
-        tasks=[TaskBucket(n, 0, []) for n in ("overdue", "due_today", "due_tomorrow")],
+        tasks=[BucketSummary(b, 0, []) for b in BUCKET_ORDER],
         meetings=[],
         meetings_total=0,
         actions=[],
@@ -103,7 +109,7 @@ def test_an_empty_day_is_one_all_clear_line() -> None:
 def test_a_huge_day_stays_within_fifty_blocks() -> None:
     many = [TaskLine(n, "x" * 5000, AT, False) for n in range(3)]
     digest = _digest(
-        tasks=[TaskBucket(n, 500, many) for n in ("overdue", "due_today", "due_tomorrow")],
+        tasks=[BucketSummary(b, 500, many) for b in BUCKET_ORDER],
         actions=[ActionLine(n, f"Action {n}", "closing") for n in range(5)],
         actions_total=40,
     )

@@ -7,8 +7,8 @@ import dataclasses
 from handlers.render.deal_modals import DEAL_FIELDS
 from handlers.render.outcome_modals import OUTCOME_FIELDS
 from handlers.render.task_modals import TASK_FIELDS
-from rules.deal_ops import DealChange, DealDraft
-from rules.task_ops import TaskDraft, TaskEdit
+from rules.deals.ops import DealChange, DealDraft
+from rules.tasks.ops import TaskDraft, TaskEdit
 
 
 def test_every_field_a_form_routes_is_one_the_domain_names() -> None:

@@ -1,0 +1,287 @@
+"""Writes on deals: update stage, close date and next step; create a deal.
+
+The actor must be able to see the deal (``can_view_deal``) and to act for its owner
+(``can_act_for``); a stage must belong to the deal's own pipeline. The caller commits.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from rules.deals import wording as say
+from rules.op_result import OpResult, already, done, forbidden, invalid, not_found, parse_id
+from rules.permissions import can_act_for, can_view_deal
+from rules.wording import possessive
+from rules.write_hooks import record_write
+from storage.models import (
+    ChangeKind,
+    Deal,
+    OwnedObject,
+    Pipeline,
+    PipelineObject,
+    PipelineStage,
+    StageState,
+    User,
+)
+from storage.ownership import assign
+
+NAME_MAX = 300
+NEXT_STEP_MAX = 5_000
+AMOUNT_MAX = Decimal("999999999999.99")
+
+
+@dataclass(frozen=True)
+class DealChange:
+    """What to change on a deal; None leaves a field as it is (``next_step=""`` clears it)."""
+
+    stage_id: object = None
+    close_date: date | None = None
+    next_step: str | None = None
+
+
+@dataclass(frozen=True)
+class DealDraft:
+    """A new deal, owned by the actor. ``stage_id`` None: the default pipeline's first stage."""
+
+    name: str
+    stage_id: object = None
+    amount: object = None
+    close_date: date | None = None
+
+
+def update_deal(
+    session: Session, actor: User, deal_id: object, *, change: DealChange, now: datetime
+) -> OpResult:
+    """Apply a :class:`DealChange` to a deal.
+
+    Entering a closed stage sets ``closed_at``; going back to an open stage clears it. A
+    stage change sets ``stage_changed_at``; a next-step change sets ``next_step_updated_at``.
+
+    Args:
+        session: The unit of work (the caller commits).
+        actor: Who submitted the change.
+        deal_id: The deal's id from the payload.
+        change: The fields to change.
+        now: The time of the submission.
+
+    Returns:
+        DONE, ALREADY when nothing differs, or a refusal with nothing changed.
+    """
+    deal, refusal = load_deal_for(session, actor, deal_id)
+    if deal is None:
+        assert refusal is not None
+        return refusal
+    values = _changed_values(session, deal, change)
+    if isinstance(values, OpResult):
+        return values
+    if not values:
+        return already(say.NOTHING_TO_CHANGE.format(deal=deal.name), deal.id)
+    detail = _apply(deal, values, now)
+    record_write(
+        session,
+        object_type=OwnedObject.DEAL,
+        object_id=deal.id,
+        external_id=deal.external_id,
+        kind=ChangeKind.STAGE_CHANGED if "stage" in values else ChangeKind.UPDATED,
+        actor_id=actor.id,
+        at=now,
+        detail=detail,
+    )
+    return done(say.UPDATED.format(deal=deal.name, changes=_changed_parts(values)), deal.id)
+
+
+def _changed_values(session: Session, deal: Deal, change: DealChange) -> dict[str, Any] | OpResult:
+    """The fields ``change`` really changes ("stage", "close_date", "next_step"), or a refusal."""
+    values: dict[str, Any] = {}
+    if change.stage_id is not None:
+        stage = _stage_in_pipeline(session, change.stage_id, deal.pipeline_id)
+        if stage is None:
+            return invalid(say.PICK_PIPELINE_STAGE, deal.id, field="stage_id")
+        if stage.id != deal.stage_id:
+            values["stage"] = stage
+    if change.close_date is not None and change.close_date != deal.close_date:
+        values["close_date"] = change.close_date
+    if change.next_step is not None:
+        next_step = change.next_step.strip() or None
+        if next_step is not None and len(next_step) > NEXT_STEP_MAX:
+            return invalid(
+                say.NEXT_STEP_TOO_LONG.format(limit=NEXT_STEP_MAX), deal.id, field="next_step"
+            )
+        if next_step != deal.next_step:
+            values["next_step"] = next_step
+    return values
+
+
+def _apply(deal: Deal, values: dict[str, Any], now: datetime) -> dict[str, Any]:
+    """Write the changed fields and their timestamps; return the change log's detail."""
+    detail: dict[str, Any] = {}
+    if "stage" in values:
+        stage = values["stage"]
+        detail["stage"] = stage.external_id
+        was_open = deal.stage.state is StageState.OPEN
+        deal.stage_id = stage.id
+        deal.stage = stage
+        deal.stage_changed_at = now
+        if stage.state is not StageState.OPEN and (was_open or deal.closed_at is None):
+            deal.closed_at = now
+        elif stage.state is StageState.OPEN:
+            deal.closed_at = None
+    if "close_date" in values:
+        deal.close_date = values["close_date"]
+        detail["close_date"] = deal.close_date.isoformat() if deal.close_date else None
+    if "next_step" in values:
+        deal.next_step = values["next_step"]
+        deal.next_step_updated_at = now
+        detail["next_step"] = True
+    return detail
+
+
+def _changed_parts(values: dict[str, Any]) -> str:
+    """What changed, for the confirmation ("stage Closed won, close date Mar 31")."""
+    parts = []
+    if "stage" in values:
+        parts.append(say.CHANGED_STAGE.format(stage=values["stage"].label))
+    if "close_date" in values:
+        closes = values["close_date"]
+        parts.append(say.CHANGED_CLOSE_DATE.format(month=f"{closes:%b}", day=closes.day))
+    if "next_step" in values:
+        parts.append(say.CHANGED_NEXT_STEP)
+    return ", ".join(parts)
+
+
+def create_deal(session: Session, actor: User, draft: DealDraft, *, now: datetime) -> OpResult:
+    """Create a deal owned by the actor, in a stage of its pipeline (default: the first
+    stage of the default deal pipeline)."""
+    if not actor.is_active:
+        return forbidden(say.INACTIVE_ACTOR)
+    name = draft.name.strip() if isinstance(draft.name, str) else ""
+    if not name:
+        return invalid(say.NEEDS_NAME, field="name")
+    if len(name) > NAME_MAX:
+        return invalid(say.NAME_TOO_LONG.format(limit=NAME_MAX), field="name")
+    try:
+        amount = parse_amount(draft.amount)
+    except ValueError:
+        return invalid(say.BAD_AMOUNT, field="amount")
+    if draft.stage_id is None:
+        stage = _default_first_stage(session)
+        if stage is None:
+            return invalid(say.NO_PIPELINE)
+    else:
+        stage = _deal_stage(session, draft.stage_id)
+        if stage is None:
+            return invalid(say.PICK_STAGE, field="stage_id")
+    deal = Deal(
+        external_id=f"salesbot-{uuid.uuid4().hex}",
+        name=name,
+        pipeline_id=stage.pipeline_id,
+        stage_id=stage.id,
+        stage_changed_at=now,
+        amount=amount,
+        close_date=draft.close_date,
+        created_at=now,
+        closed_at=None if stage.state is StageState.OPEN else now,
+    )
+    session.add(deal)
+    session.flush()
+    assign(session, deal, actor.id, at=now)
+    record_write(
+        session,
+        object_type=OwnedObject.DEAL,
+        object_id=deal.id,
+        external_id=deal.external_id,
+        kind=ChangeKind.CREATED,
+        actor_id=actor.id,
+        at=now,
+    )
+    return done(say.CREATED.format(deal=deal.name, stage=stage.label), deal.id)
+
+
+def deal_stages(session: Session, deal: Deal) -> list[PipelineStage]:
+    """The stages a deal may move to: those of its own pipeline, in pipeline order."""
+    return list(
+        session.scalars(
+            select(PipelineStage)
+            .where(PipelineStage.pipeline_id == deal.pipeline_id)
+            .order_by(PipelineStage.display_order)
+        )
+    )
+
+
+def all_deal_stages(session: Session) -> list[PipelineStage]:
+    """Every deal pipeline's stages (for the create-deal modal), pipeline by pipeline."""
+    return list(
+        session.scalars(
+            select(PipelineStage)
+            .join(Pipeline, Pipeline.id == PipelineStage.pipeline_id)
+            .where(Pipeline.object_type == PipelineObject.DEAL)
+            .order_by(Pipeline.id, PipelineStage.display_order)
+        )
+    )
+
+
+def load_deal_for(
+    session: Session, actor: User, raw_id: object
+) -> tuple[Deal | None, OpResult | None]:
+    """The deal ``raw_id`` names, if ``actor`` may change it; else None and the refusal."""
+    deal_id = parse_id(raw_id)
+    if deal_id is None:
+        return None, invalid(say.NO_DEAL_ID)
+    # One answer for "no such deal" and "a deal you may not see": don't confirm it exists.
+    if not can_view_deal(session, actor, deal_id):
+        return None, not_found("deal", deal_id)
+    deal = session.get(Deal, deal_id)
+    if deal is None:
+        return None, not_found("deal", deal_id)
+    if not can_act_for(session, actor, deal.owner_id):
+        whose = possessive(session, deal.owner_id, actor=actor)
+        return None, forbidden(say.CANT_CHANGE.format(whose=whose), deal.id)
+    return deal, None
+
+
+def _stage_in_pipeline(session: Session, raw_id: object, pipeline_id: int) -> PipelineStage | None:
+    stage_id = parse_id(raw_id)
+    if stage_id is None:
+        return None
+    stage = session.get(PipelineStage, stage_id)
+    return stage if stage is not None and stage.pipeline_id == pipeline_id else None
+
+
+def _deal_stage(session: Session, raw_id: object) -> PipelineStage | None:
+    stage_id = parse_id(raw_id)
+    if stage_id is None:
+        return None
+    stage = session.get(PipelineStage, stage_id)
+    if stage is None or stage.pipeline.object_type is not PipelineObject.DEAL:
+        return None
+    return stage
+
+
+def _default_first_stage(session: Session) -> PipelineStage | None:
+    return session.scalar(
+        select(PipelineStage)
+        .join(Pipeline, Pipeline.id == PipelineStage.pipeline_id)
+        .where(Pipeline.object_type == PipelineObject.DEAL)
+        .order_by(Pipeline.external_id != "default", Pipeline.id, PipelineStage.display_order)
+        .limit(1)
+    )
+
+
+def parse_amount(raw: object) -> Decimal | None:
+    """An amount from a form ("12,000.50"), None when empty; ValueError when unusable."""
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
+        return None
+    try:
+        value = Decimal(str(raw).strip().replace(",", ""))
+    except InvalidOperation:
+        raise ValueError(f"not an amount: {raw!r}") from None
+    if not value.is_finite() or value < 0 or value > AMOUNT_MAX:
+        raise ValueError(f"amount out of range: {raw!r}")
+    return value.quantize(Decimal("0.01"))

@@ -1,0 +1,37 @@
+"""What a user reads about deals: category names and the sentences deal writes answer with
+(``rules.deals.ops``)."""
+
+from __future__ import annotations
+
+from rules.deals.queries import DealCategory
+
+# In the order the Deals view's menu lists them.
+CATEGORY_LABELS: dict[DealCategory, str] = {
+    DealCategory.OPEN: "Open deals",
+    DealCategory.MINE: "My open deals",
+    DealCategory.NO_ACTIVITY_SCHEDULED: "No activity scheduled",
+    DealCategory.CLOSING_THIS_MONTH: "Closing this month",
+    DealCategory.CLOSE_DATE_PASSED: "Close date passed",
+    DealCategory.WON: "Won",
+    DealCategory.LOST: "Lost",
+    DealCategory.ALL: "All deals",
+}
+
+NO_DEAL_ID = "That button didn't say which deal. Refresh and try again."
+CANT_CHANGE = "You can't change {whose} deal."
+INACTIVE_ACTOR = "Your CRM user is inactive: ask your admin."
+PICK_PIPELINE_STAGE = "Pick a stage of this deal's pipeline."
+PICK_STAGE = "Pick a stage from the list."
+NEXT_STEP_TOO_LONG = "Keep the next step under {limit} characters."
+NEEDS_NAME = "A deal needs a name."
+NAME_TOO_LONG = "Keep the deal name under {limit} characters."
+BAD_AMOUNT = "The amount must be a number, like 12000 or 12000.50."
+NO_PIPELINE = "There is no deal pipeline yet: ask your admin to import one."
+
+NOTHING_TO_CHANGE = "Nothing to change on '{deal}'."
+# One part per changed field, joined with ", " inside UPDATED.
+CHANGED_STAGE = "stage {stage}"
+CHANGED_CLOSE_DATE = "close date {month} {day}"
+CHANGED_NEXT_STEP = "next step"
+UPDATED = "Done: '{deal}' updated ({changes})."
+CREATED = "Done: deal '{deal}' created in {stage}."

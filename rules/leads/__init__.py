@@ -1,0 +1,1 @@
+"""Leads: the Leads view (queries)."""

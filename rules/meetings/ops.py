@@ -1,0 +1,204 @@
+"""Writes on meetings and calls: logging their outcome.
+
+Same contract as ``rules.tasks.ops``: the actor is re-authorised on every call, a repeated
+call changes nothing and says who logged it and when, and the caller commits.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from rules.clock import user_zone
+from rules.meetings import wording as say
+from rules.meetings.wording import MEETING_OUTCOME_LABELS
+from rules.op_result import OpResult, already, done, forbidden, invalid, not_found, parse_id
+from rules.permissions import can_act_for
+from rules.wording import describe_moment, person, possessive
+from rules.write_hooks import record_write
+from storage.changes import last_change
+from storage.models import (
+    Activity,
+    ActivityKind,
+    CallStatus,
+    ChangeKind,
+    MeetingOutcome,
+    OwnedObject,
+    User,
+)
+
+# HubSpot's default call dispositions (a portal can define others; any label up to 64 chars).
+CALL_DISPOSITIONS = (
+    "Connected",
+    "Left live message",
+    "Left voicemail",
+    "No answer",
+    "Busy",
+    "Wrong number",
+)
+
+DISPOSITION_MAX = 64
+
+
+def log_meeting_outcome(
+    session: Session, actor: User, meeting_id: object, *, outcome: object, now: datetime
+) -> OpResult:
+    """Set a meeting's outcome (a :class:`MeetingOutcome` value); only once it has started.
+
+    Args:
+        session: The unit of work (the caller commits).
+        actor: Who clicked.
+        meeting_id: The meeting's id from the payload.
+        outcome: The chosen value from the payload (``"completed"``, ``"no_show"``...).
+        now: The time of the click.
+
+    Returns:
+        DONE; ALREADY when the meeting already has that outcome (with who logged it, when
+        known); or a refusal, with nothing changed.
+    """
+    try:
+        value = MeetingOutcome(outcome) if isinstance(outcome, str) else None
+    except ValueError:
+        value = None
+    if value is None:
+        return invalid(say.PICK_MEETING_OUTCOME, field="outcome")
+    meeting, refusal = _load(session, actor, meeting_id, ActivityKind.MEETING, now)
+    if meeting is None:
+        assert refusal is not None
+        return refusal
+    if meeting.starts_at is not None and meeting.starts_at > now:
+        return invalid(say.MEETING_NOT_STARTED, meeting.id)
+    label = MEETING_OUTCOME_LABELS[value]
+    if meeting.outcome == value.value:
+        return _already_logged(session, actor, meeting, say.LOGGED_AS.format(label=label), now)
+    what = say.OUTCOME_IS.format(label=label)
+    return _write_outcome(session, actor, meeting, {"outcome": value.value}, what, now)
+
+
+def log_call_outcome(
+    session: Session,
+    actor: User,
+    call_id: object,
+    *,
+    disposition: object,
+    status: object = None,
+    now: datetime,
+) -> OpResult:
+    """Set a call's disposition label (e.g. "Connected") and, optionally, its status.
+
+    Args:
+        session: The unit of work.
+        actor: Who clicked.
+        call_id: The call's id from the payload.
+        disposition: The outcome label (1 to 64 characters).
+        status: A :class:`CallStatus` value, or None to keep the call's status.
+        now: The time of the click.
+    """
+    label = disposition.strip() if isinstance(disposition, str) else ""
+    if not label or len(label) > DISPOSITION_MAX:
+        return invalid(say.PICK_CALL_OUTCOME, field="disposition")
+    call_status: CallStatus | None = None
+    if status is not None and status != "":
+        try:
+            call_status = CallStatus(status) if isinstance(status, str) else None
+        except ValueError:
+            call_status = None
+        if call_status is None:
+            return invalid(say.PICK_CALL_STATUS, field="status")
+    call, refusal = _load(session, actor, call_id, ActivityKind.CALL, now)
+    if call is None:
+        assert refusal is not None
+        return refusal
+    if call.starts_at is not None and call.starts_at > now:
+        return invalid(say.CALL_NOT_HAPPENED, call.id)
+    if call.outcome == label and (call_status is None or call.call_status is call_status):
+        return _already_logged(session, actor, call, say.LOGGED_AS.format(label=label), now)
+    values: dict[str, object] = {"outcome": label}
+    if call_status is not None:
+        values["call_status"] = call_status
+    return _write_outcome(session, actor, call, values, say.OUTCOME_IS.format(label=label), now)
+
+
+def _load(
+    session: Session, actor: User, raw_id: object, kind: ActivityKind, now: datetime
+) -> tuple[Activity | None, OpResult | None]:
+    del now
+    noun = kind.value
+    activity_id = parse_id(raw_id)
+    if activity_id is None:
+        return None, invalid(say.NO_ID.format(kind=noun))
+    activity = session.get(Activity, activity_id)
+    if activity is None or activity.kind is not kind:
+        return None, not_found(noun, activity_id)
+    if not can_act_for(session, actor, activity.owner_id):
+        whose = possessive(session, activity.owner_id, actor=actor)
+        return None, forbidden(say.CANT_CHANGE.format(whose=whose, kind=noun), activity_id)
+    return activity, None
+
+
+def _already_logged(
+    session: Session, actor: User, activity: Activity, what: str, now: datetime
+) -> OpResult:
+    row = last_change(
+        session,
+        object_type=OwnedObject.ACTIVITY,
+        object_id=activity.id,
+        kind=ChangeKind.OUTCOME_LOGGED,
+    )
+    subject = _named(activity, say.THIS_ONE)
+    if row is None:  # set by the CRM import, not from Slack: we don't know who
+        return already(say.ALREADY_SO.format(activity=subject, what=what), activity.id)
+    by = person(session, row.actor_id, actor=actor)
+    when = describe_moment(row.at, user_zone(session, actor), now=now)
+    message = say.ALREADY_BY.format(activity=subject, what=what, by=by, when=when)
+    return already(message, activity.id, by_name=by, at=row.at)
+
+
+def _named(activity: Activity, generic: str) -> str:
+    """The activity's quoted subject, else ``generic`` ("This meeting", "the call")."""
+    if activity.subject:
+        return say.QUOTED.format(subject=activity.subject)
+    return generic.format(kind=activity.kind.value)
+
+
+def _write_outcome(
+    session: Session,
+    actor: User,
+    activity: Activity,
+    values: dict[str, object],
+    what: str,
+    now: datetime,
+) -> OpResult:
+    for name, value in values.items():
+        setattr(activity, name, value)
+    activity.updated_at = now
+    record_write(
+        session,
+        object_type=OwnedObject.ACTIVITY,
+        object_id=activity.id,
+        external_id=activity.external_id,
+        kind=ChangeKind.OUTCOME_LOGGED,
+        actor_id=actor.id,
+        at=now,
+        detail={k: str(v) for k, v in values.items()},
+    )
+    subject = _named(activity, say.THE_ONE)
+    return done(say.LOGGED.format(what=what, activity=subject), activity.id)
+
+
+def meeting_for_outcome(
+    session: Session, actor: User, meeting_id: object, *, now: datetime
+) -> tuple[Activity | None, OpResult | None]:
+    """The meeting if ``actor`` may log its outcome now; else None and the refusal."""
+    meeting, refusal = _load(session, actor, meeting_id, ActivityKind.MEETING, now)
+    if meeting is not None and meeting.starts_at is not None and meeting.starts_at > now:
+        return None, invalid(say.MEETING_NOT_STARTED)
+    return meeting, refusal
+
+
+def call_for_outcome(
+    session: Session, actor: User, call_id: object, *, now: datetime
+) -> tuple[Activity | None, OpResult | None]:
+    """The call if ``actor`` may log its outcome; else None and the refusal."""
+    return _load(session, actor, call_id, ActivityKind.CALL, now)

@@ -1,0 +1,20 @@
+"""What a user reads when their ``/sales settings`` cannot be saved.
+
+Filled in by ``rules.settings.preferences``.
+"""
+
+from __future__ import annotations
+
+TIME_WITH_ZONE = "Pick a time of day (your own time zone applies)."
+TIME_OFF_GRID = "Pick a time on a 5-minute mark, e.g. 08:00 or 08:05."
+NO_WEEKDAYS = (
+    "Pick at least one day (to stop the digest, choose “skip” for empty digests "
+    "and mute the action types you don't want)."
+)
+BAD_WEEKDAY = "Days are Monday to Sunday."
+UNKNOWN_ZONE = (
+    "“{zone}” is not a time zone I know. Use a name like "
+    "Europe/Berlin or America/New_York, or leave it empty to use your Slack time zone."
+)
+PICK_EMPTY_DIGEST = "Choose whether to get an all-clear message or nothing."
+UNKNOWN_ACTION_TYPES = "Unknown action types: {types}."
