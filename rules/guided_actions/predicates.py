@@ -20,7 +20,6 @@ from sqlalchemy import (
     String,
     and_,
     case,
-    cast,
     exists,
     false,
     func,
@@ -120,10 +119,6 @@ def _latest_pg(element: _Latest, compiler: SQLCompiler, **kw: Any) -> str:
 
 def time_text(expr: ColumnElement[Any]) -> ColumnElement[str]:
     return _TimeText(expr)
-
-
-def id_text(expr: ColumnElement[Any]) -> ColumnElement[str]:
-    return cast(expr, String)
 
 
 # --- who "you" are -------------------------------------------------------------------------
