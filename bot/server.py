@@ -42,12 +42,18 @@ def database_is_healthy(services: Services) -> bool:
         return False
 
 
-def build_wsgi(app: App, health: Callable[[], bool]) -> WSGIApplication:
-    """The WSGI application: Slack's requests to Bolt, ``/health`` to ``health()``."""
+def build_wsgi(
+    app: App, health: Callable[[], bool], routes: dict[str, WSGIApplication] | None = None
+) -> WSGIApplication:
+    """The WSGI application: Slack's requests to Bolt, ``/health`` to ``health()``, and
+    ``routes`` (path -> application, e.g. HubSpot's webhooks) to theirs."""
     slack = SlackRequestHandler(app, path=EVENTS_PATH)
+    routes = routes or {}
 
     def application(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
+        if path in routes:
+            return routes[path](environ, start_response)
         if path == HEALTH_PATH and environ.get("REQUEST_METHOD") in {"GET", "HEAD"}:
             healthy = health()
             body = json.dumps({"status": "ok" if healthy else "unavailable"}).encode()
@@ -63,7 +69,13 @@ def build_wsgi(app: App, health: Callable[[], bool]) -> WSGIApplication:
 
 
 def make_http_server(
-    app: App, services: Services, *, host: str, port: int, threads: int | None = None
+    app: App,
+    services: Services,
+    *,
+    host: str,
+    port: int,
+    threads: int | None = None,
+    routes: dict[str, WSGIApplication] | None = None,
 ) -> BaseWSGIServer | MultiSocketServer:
     """A waitress server (not yet running) for ``app``; port 0 picks a free one.
 
@@ -73,7 +85,7 @@ def make_http_server(
     secret = services.settings.slack_signing_secret
     if secret is None or not secret.get_secret_value():
         raise ConfigurationError("SLACK_SIGNING_SECRET is not set: HTTP mode needs it")
-    wsgi = build_wsgi(app, lambda: database_is_healthy(services))
+    wsgi = build_wsgi(app, lambda: database_is_healthy(services), routes)
     return create_server(
         wsgi,
         host=host,
@@ -100,10 +112,12 @@ def stop_http_server(server: BaseWSGIServer | MultiSocketServer) -> None:
     loop.trigger.pull_trigger(lambda: wasyncore.close_all(socket_map))
 
 
-def serve_http(app: App, services: Services) -> None:
+def serve_http(
+    app: App, services: Services, routes: dict[str, WSGIApplication] | None = None
+) -> None:
     """Serve HTTP mode on the configured host and port until interrupted."""
     settings = services.settings
-    server = make_http_server(app, services, host=settings.host, port=settings.port)
+    server = make_http_server(app, services, host=settings.host, port=settings.port, routes=routes)
     logger.info(
         "serving Slack requests on http://%s:%s%s", settings.host, settings.port, EVENTS_PATH
     )

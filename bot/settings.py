@@ -47,6 +47,19 @@ class Settings(BaseSettings):
     llm_model: str = Field("gpt-4o-mini", validation_alias="SALESBOT_LLM_MODEL")
     llm_timeout_seconds: float = Field(20.0, gt=0, le=120, validation_alias="SALESBOT_LLM_TIMEOUT")
 
+    # HubSpot (docs/hubspot.md). No token: no sync, the store is filled by snapshots.
+    hubspot_token: SecretStr | None = Field(None, validation_alias="SALESBOT_HUBSPOT_TOKEN")
+    hubspot_api_url: str = Field(
+        "https://api.hubapi.com", validation_alias="SALESBOT_HUBSPOT_API_URL"
+    )
+    # The app's client secret: HubSpot signs webhook requests with it (v3 signature).
+    hubspot_webhook_secret: SecretStr | None = Field(
+        None, validation_alias="SALESBOT_HUBSPOT_WEBHOOK_SECRET"
+    )
+    hubspot_sync_minutes: int = Field(
+        5, ge=1, le=1440, validation_alias="SALESBOT_HUBSPOT_SYNC_MINUTES"
+    )
+
     # Defaults for users without their own preference.
     default_timezone: str = Field("UTC", validation_alias="SALESBOT_DEFAULT_TIMEZONE")
     log_level: str = Field("INFO", validation_alias="SALESBOT_LOG_LEVEL")

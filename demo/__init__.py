@@ -18,6 +18,17 @@ rep's ordinary year), ``records`` (one method per CRM record), ``rows`` (bulk wr
 """
 
 from demo.org import DemoOrg, build_demo_org
+from demo.people import DEMO_ADMIN_NAME, DEMO_MANAGER_NAME, DEMO_REP_NAME
 from demo.safety import DEMO_DB_FILENAME, DemoRefused
+from demo.scenario import FEATURED_DEAL_NAME
 
-__all__ = ["DEMO_DB_FILENAME", "DemoOrg", "DemoRefused", "build_demo_org"]
+__all__ = [
+    "DEMO_ADMIN_NAME",
+    "DEMO_DB_FILENAME",
+    "DEMO_MANAGER_NAME",
+    "DEMO_REP_NAME",
+    "FEATURED_DEAL_NAME",
+    "DemoOrg",
+    "DemoRefused",
+    "build_demo_org",
+]

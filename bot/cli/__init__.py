@@ -12,7 +12,7 @@ import logging
 
 import typer
 
-from bot.cli import actions, data, db, demo, digest, insights, serve, users
+from bot.cli import actions, data, db, demo, digest, hubspot, insights, serve, users
 
 app = typer.Typer(
     help="salesbot: a sales team's workspace in Slack.",
@@ -28,6 +28,7 @@ insights.register(app)
 serve.register(app)
 users.register(app)
 actions.register(app)
+hubspot.register(app)
 
 
 def main() -> None:

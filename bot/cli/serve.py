@@ -22,6 +22,7 @@ def serve(
     """Run the Slack app until interrupted (Ctrl-C)."""
     # Slack, the web server and the scheduler load here: no other command needs them.
     from bot.app import ConfigurationError, create_app
+    from bot.hubspot import start_hubspot
     from bot.jobs import start_background_jobs
     from bot.server import serve_http, serve_socket
     from handlers.slack.services import Services
@@ -30,12 +31,13 @@ def serve(
     logging.getLogger().setLevel(settings.log_level)
     store = store_or_exit(settings)
     services = Services(sessions=store.sessions, settings=settings)
-    jobs = None
+    jobs = hubspot = None
     try:
         app = create_app(services)
         jobs = start_background_jobs(services, app.client) if with_digests else None
+        hubspot, routes = start_hubspot(settings, store.engine, services, app.client)
         if settings.slack_mode == "http":
-            serve_http(app, services)
+            serve_http(app, services, routes)
         else:
             serve_socket(app, services)
     except ConfigurationError as error:
@@ -45,6 +47,8 @@ def serve(
     finally:
         if jobs is not None:
             jobs.shutdown()
+        if hubspot is not None:
+            hubspot.stop()
 
 
 def register(app: typer.Typer) -> None:

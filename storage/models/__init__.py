@@ -59,6 +59,7 @@ from storage.models.org import (
     WorkspaceSettings,
 )
 from storage.models.slack import SlackReceipt
+from storage.models.sync import ApiUsage, SyncCursor, SyncLease, WebhookEvent
 
 __all__ = [
     "OPEN_TASK_STATUSES",
@@ -71,6 +72,7 @@ __all__ = [
     "ActivityDeal",
     "ActivityKind",
     "ActivityLead",
+    "ApiUsage",
     "Assignment",
     "Base",
     "CachedInsight",
@@ -105,6 +107,8 @@ __all__ = [
     "SequenceEnrollment",
     "SlackReceipt",
     "StageState",
+    "SyncCursor",
+    "SyncLease",
     "TaskPriority",
     "TaskStatus",
     "TaskType",
@@ -112,6 +116,7 @@ __all__ = [
     "TeamDigestSettings",
     "User",
     "UserPreferences",
+    "WebhookEvent",
     "WorkspaceSettings",
     "table_of",
 ]

@@ -117,6 +117,9 @@ class Contact(Base):
     # Primary company.
     company_id: Mapped[int | None] = mapped_column(ForeignKey("companies.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # The contact's latest open of a tracked email, as a CRM keeps it per contact (HubSpot:
+    # no per-email open time); a connector derives the emails' opened_at from it.
+    email_last_opened_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     company: Mapped[Company | None] = relationship()
 

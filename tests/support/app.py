@@ -255,6 +255,7 @@ def start_app(
     *,
     clock: Callable[[], datetime],
     register: Callable[[App, Services], None] | None = None,
+    routes: Callable[[App, Services], dict[str, Any]] | None = None,
     **settings: Any,
 ) -> Iterator[RunningApp]:
     """Serve a fresh app on a free loopback port until the block ends.
@@ -264,6 +265,7 @@ def start_app(
         slack: A started stand-in; the app's Web API calls go there.
         clock: The app's "now".
         register: Extra listeners to wire (e.g. a trivial one for a benchmark floor).
+        routes: Extra WSGI routes of the server (path -> application), e.g. HubSpot's webhooks.
         settings: Overrides of ``app_settings``.
     """
     services = Services(
@@ -275,7 +277,8 @@ def start_app(
         pool.warm_up()
     if register is not None:
         register(app, services)
-    server = make_http_server(app, services, host="127.0.0.1", port=0)
+    extra = routes(app, services) if routes is not None else None
+    server = make_http_server(app, services, host="127.0.0.1", port=0, routes=extra)
     thread = threading.Thread(target=server.run, name="waitress", daemon=True)
     thread.start()
     assert isinstance(server, BaseWSGIServer)  # one host and port: a single-socket server

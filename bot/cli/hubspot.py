@@ -1,0 +1,170 @@
+"""``salesbot hubspot sync``, ``status`` and ``trial``.
+
+Exit codes: 0 done, 1 the sync stopped (daily budget spent, or HubSpot refused), 2
+configuration or database problems.
+"""
+
+from __future__ import annotations
+
+import sys
+from datetime import UTC, datetime, timedelta
+from typing import Annotated
+
+import typer
+from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn
+from rich.table import Table
+
+from bot.cli.common import console as out_console
+from bot.cli.common import err_console, fail
+
+# The object types (connectors.hubspot.ALL_NAMES; not imported here: the CLI starts light).
+TYPES = (
+    "owners, pipelines, companies, contacts, leads, deals, tasks, meetings, calls, emails, notes"
+)
+
+hubspot_app = typer.Typer(
+    help="Keep the store in step with a HubSpot portal.", no_args_is_help=True
+)
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``salesbot hubspot ...`` to the CLI."""
+    app.add_typer(hubspot_app, name="hubspot")
+
+
+@hubspot_app.command("sync")
+def sync_command(
+    full: Annotated[
+        bool, typer.Option("--full", help="List every record again instead of the changes.")
+    ] = False,
+    object_type: Annotated[
+        list[str] | None,
+        typer.Option("--object", help=f"Only this type (repeatable): {TYPES}."),
+    ] = None,
+) -> None:
+    """Bring the store up to date with the portal (changes since the last sync, or --full)."""
+    from bot.cli.common import settings_or_exit, store_or_exit
+    from bot.hubspot import client_for, is_configured, sync_and_apply
+    from connectors.hubspot import ALL_NAMES, HubSpotError
+
+    settings = settings_or_exit()
+    if not is_configured(settings):
+        fail(
+            "SALESBOT_HUBSPOT_TOKEN is not set: create a private app in HubSpot and "
+            "set its access token (docs/hubspot.md)"
+        )
+    unknown = [name for name in object_type or [] if name not in ALL_NAMES]
+    if unknown:
+        fail(f"unknown object type {unknown[0]!r}: one of {TYPES}")
+    store = store_or_exit(settings)
+    progress = Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        console=err_console,
+        disable=not sys.stderr.isatty(),
+    )
+    tasks: dict[str, TaskID] = {}
+    done: dict[str, int] = {}
+
+    def on_progress(name: str, records: int, _total: int | None) -> None:
+        done[name] = done.get(name, 0) + records
+        if name not in tasks:
+            tasks[name] = progress.add_task(name)
+        progress.update(tasks[name], description=f"{name}: {done[name]:,} records")
+
+    try:
+        with progress:
+            applied = sync_and_apply(
+                store.engine,
+                client_for(settings),
+                full=full,
+                only=object_type or None,
+                on_progress=on_progress,
+            )
+    except HubSpotError as error:
+        fail(str(error), 1)
+    if applied.result is None:
+        err_console.print(f"[yellow]not synced: {applied.skipped_reason}[/yellow]")
+        raise typer.Exit(1)
+    result = applied.result
+    table = Table("type", "records", "deleted", "skipped")
+    for name, counts in result.types.items():
+        table.add_row(name, f"{counts.records:,}", f"{counts.deleted:,}", f"{counts.skipped:,}")
+    out_console.print(table)
+    out_console.print(f"{result.requests:,} API requests; {len(result.problems)} problems logged")
+    for problem in result.problems[:20]:
+        err_console.print(f"  {problem}", markup=False, highlight=False)
+    if result.stopped:
+        err_console.print(
+            f"[yellow]stopped: {result.stopped}; the next sync resumes there[/yellow]"
+        )
+        raise typer.Exit(1)
+
+
+@hubspot_app.command("status")
+def status_command() -> None:
+    """Where the sync stands per object type, and today's API requests."""
+    from sqlalchemy.orm import Session
+
+    from bot.cli.common import store_or_exit
+    from connectors.hubspot import status
+
+    store = store_or_exit()
+    now = datetime.now(UTC)
+    with Session(store.engine) as session:
+        current = status(session, now)
+    table = Table("type", "cursor", "lag", "records", "last run", "last error")
+    for t in current.types:
+        cursor = _when(t.cursor_at) + (" (full sync under way)" if t.full_in_progress else "")
+        table.add_row(
+            t.name,
+            cursor,
+            _age(t.lag),
+            f"{t.records:,}",
+            _when(t.last_run_at),
+            t.last_error or "",
+        )
+    out_console.print(table)
+    limit = f"{current.daily_limit:,}" if current.daily_limit else "unknown"
+    out_console.print(f"API requests today: {current.requests_today:,} of {limit}")
+    if current.budget_spent:
+        out_console.print(
+            "[yellow]the daily API budget is spent: "
+            "syncs resume from their cursors tomorrow[/yellow]"
+        )
+    out_console.print(f"webhook events waiting: {current.pending_events:,}")
+
+
+def _when(moment: datetime | None) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M:%S") if moment else "never"
+
+
+def _age(delta: timedelta | None) -> str:
+    if delta is None:
+        return ""
+    seconds = int(delta.total_seconds())
+    if seconds < 120:
+        return f"{seconds} s"
+    if seconds < 7200:
+        return f"{seconds // 60} min"
+    return f"{seconds // 3600} h"
+
+
+@hubspot_app.command("trial")
+def trial_command(
+    seed: Annotated[int, typer.Option(help="The demo organisation's seed.")] = 42,
+    width: Annotated[
+        int | None, typer.Option(help="Terminal columns (default: detected, max 120).")
+    ] = None,
+) -> None:
+    """Try the connector without a portal: the HubSpot stand-in, loaded with the demo
+    organisation, synced into a fresh embedded database; then changes through webhooks."""
+    from bot.cli.common import settings_or_exit
+    from bot.hubspot_trial import run_trial
+    from connectors.hubspot import HubSpotError
+
+    settings = settings_or_exit()
+    try:
+        run_trial(settings.data_dir, seed=seed, width=width)
+    except (HubSpotError, RuntimeError) as error:
+        fail(str(error), 1)

@@ -1,0 +1,303 @@
+"""Wiring the HubSpot connector into salesbot: a client from the settings, syncs under the
+lease, and the guided actions brought up to date after every applied change.
+
+The connector writes the store; this module (the ``bot`` layer) is where its results meet
+the domain: ``rules`` re-evaluates the guided actions of the records a sync touched.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
+from urllib.parse import quote
+
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from bot.settings import Settings
+from connectors.hubspot import (
+    OfficialClient,
+    Syncer,
+    SyncResult,
+    release_lease,
+    take_lease,
+    touched_user_ids,
+)
+from connectors.hubspot.sync import Progress
+from connectors.hubspot.webhooks import BadPayload, apply_pending, signature_is_valid, store_events
+from rules.guided_actions import evaluate
+from rules.write_hooks import after_write
+from storage.models import User
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
+    from slack_sdk import WebClient
+
+    from handlers.slack.services import Services
+
+logger = logging.getLogger(__name__)
+
+# A replica holds the sync lease this long after its last renewal; a crashed one's lease
+# runs out and another replica takes over.
+LEASE_TTL = timedelta(minutes=10)
+
+
+def is_configured(settings: Settings) -> bool:
+    return settings.hubspot_token is not None and bool(settings.hubspot_token.get_secret_value())
+
+
+def client_for(settings: Settings) -> OfficialClient:
+    assert settings.hubspot_token is not None
+    return OfficialClient(
+        token=settings.hubspot_token.get_secret_value(), api_url=settings.hubspot_api_url
+    )
+
+
+def replica_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+@dataclass(frozen=True)
+class Applied:
+    """A sync's result and the users whose workspace it may have changed."""
+
+    result: SyncResult | None
+    users: set[int]
+    skipped_reason: str | None = None
+
+
+def sync_and_apply(
+    engine: Engine,
+    client: OfficialClient,
+    *,
+    full: bool = False,
+    only: Sequence[str] | None = None,
+    holder: str | None = None,
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    on_progress: Progress | None = None,
+) -> Applied:
+    """Sync under the lease, then re-evaluate guided actions for what changed.
+
+    Returns ``skipped_reason`` when another replica holds the lease.
+    """
+    holder = holder or replica_name()
+    with Session(engine) as session:
+        if not take_lease(session, holder=holder, now=clock(), ttl=LEASE_TTL):
+            session.rollback()
+            return Applied(None, set(), "another replica is syncing")
+        session.commit()
+    try:
+        syncer = Syncer(
+            engine, client, clock=clock, on_progress=on_progress, lease=(holder, LEASE_TTL)
+        )
+        result = syncer.run(full=full, only=only)
+        users = apply_to_workspace(engine, result, full=full, now=clock())
+    finally:
+        with Session(engine) as session:
+            release_lease(session, holder=holder)
+            session.commit()
+    return Applied(result, users)
+
+
+def apply_to_workspace(
+    engine: Engine, result: SyncResult, *, full: bool, now: datetime
+) -> set[int]:
+    """Guided actions see the sync's changes; returns the users whose view may differ."""
+    users = touched_user_ids(engine, result.touched)
+    with Session(engine) as session:
+        if full or result.owners_changed:
+            evaluate(session, now=now)
+        elif result.touched:
+            after_write(session, now=now, refs=result.touched)
+        session.commit()
+    return users
+
+
+# In `salesbot serve` ----------------------------------------------------------------------
+
+WEBHOOK_PATH = "/hubspot/webhooks"
+_MAX_BODY = 1_048_576
+
+
+class HubSpotWorker:
+    """Applies stored webhook events within seconds and syncs every N minutes, in a thread.
+
+    After each applied change the Home tabs of the users whose records changed are
+    published again (``publish`` is given the Slack user ids).
+    """
+
+    def __init__(
+        self,
+        engine: Engine,
+        client: OfficialClient,
+        *,
+        every: timedelta,
+        publish: Callable[[list[str]], None],
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.engine = engine
+        self.client = client
+        self.every = every
+        self.publish = publish
+        self.clock = clock
+        self.holder = replica_name()
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._next_sync = clock()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def start(self) -> HubSpotWorker:
+        self._thread = threading.Thread(target=self._run, name="hubspot-sync", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.apply_webhooks()
+                if self.clock() >= self._next_sync:
+                    self._next_sync = self.clock() + self.every
+                    self.sync_now()
+            except Exception:
+                logger.exception("hubspot: the background sync failed; it runs again later")
+            wait = max(0.0, min(5.0, (self._next_sync - self.clock()).total_seconds()))
+            self._wake.wait(timeout=wait)
+            self._wake.clear()
+
+    def apply_webhooks(self) -> int:
+        """Apply every waiting webhook event; returns how many."""
+        total = 0
+        while True:
+            syncer = Syncer(self.engine, self.client, clock=self.clock)
+            count, result = apply_pending(syncer)
+            if not count:
+                return total
+            total += count
+            self._apply(result, full=False)
+
+    def sync_now(self) -> Applied:
+        applied = sync_and_apply(self.engine, self.client, holder=self.holder, clock=self.clock)
+        if applied.result is not None:
+            self._publish(applied.users)
+        return applied
+
+    def _apply(self, result: SyncResult, *, full: bool) -> None:
+        users = apply_to_workspace(self.engine, result, full=full, now=self.clock())
+        self._publish(users)
+
+    def _publish(self, user_ids: set[int]) -> None:
+        if not user_ids:
+            return
+        with Session(self.engine) as session:
+            slack_ids = [
+                s
+                for s in session.scalars(
+                    select(User.slack_user_id).where(User.id.in_(sorted(user_ids)))
+                )
+                if s
+            ]
+        if slack_ids:
+            self.publish(slack_ids)
+
+
+def webhook_app(
+    settings: Settings, engine: Engine, worker: HubSpotWorker | None
+) -> WSGIApplication:
+    """``POST /hubspot/webhooks``: 401 unless HubSpot's v3 signature checks out, else 204."""
+    secret = settings.hubspot_webhook_secret
+
+    def application(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        if environ.get("REQUEST_METHOD") != "POST":
+            return _answer(start_response, "405 Method Not Allowed")
+        try:
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        if length > _MAX_BODY:
+            return _answer(start_response, "413 Payload Too Large")
+        body = environ["wsgi.input"].read(length) if length else b""
+        now = datetime.now(UTC)
+        if secret is None or not signature_is_valid(
+            secret=secret.get_secret_value(),
+            method="POST",
+            uri=_request_uri(environ),
+            body=body,
+            timestamp=environ.get("HTTP_X_HUBSPOT_REQUEST_TIMESTAMP"),
+            signature=environ.get("HTTP_X_HUBSPOT_SIGNATURE_V3"),
+            now=now,
+        ):
+            return _answer(start_response, "401 Unauthorized")
+        try:
+            with Session(engine) as session:
+                store_events(session, body, now=now)
+                session.commit()
+        except BadPayload:
+            return _answer(start_response, "400 Bad Request")
+        if worker is not None:
+            worker.wake()
+        return _answer(start_response, "204 No Content")
+
+    return application
+
+
+def _request_uri(environ: WSGIEnvironment) -> str:
+    """The URL HubSpot called (and signed), as seen through a proxy that forwards it."""
+    scheme = environ.get("HTTP_X_FORWARDED_PROTO") or environ.get("wsgi.url_scheme", "http")
+    host = (
+        environ.get("HTTP_X_FORWARDED_HOST")
+        or environ.get("HTTP_HOST")
+        or environ.get("SERVER_NAME", "")
+    )
+    uri = f"{scheme}://{host}{quote(environ.get('SCRIPT_NAME', '') + environ.get('PATH_INFO', ''))}"
+    query = environ.get("QUERY_STRING")
+    return f"{uri}?{query}" if query else uri
+
+
+def _answer(start_response: StartResponse, status: str) -> list[bytes]:
+    start_response(status, [("Content-Length", "0")])
+    return []
+
+
+def start_hubspot(
+    settings: Settings, engine: Engine, services: Services, slack: WebClient
+) -> tuple[HubSpotWorker | None, dict[str, WSGIApplication]]:
+    """In ``salesbot serve``: the background worker and the webhook route (none without a
+    token; without a webhook secret, no route: the periodic sync alone keeps up)."""
+    if not is_configured(settings):
+        return None, {}
+    from handlers.slack.context import Acting
+    from handlers.slack.home_tab import publish_home
+
+    def publish(slack_user_ids: list[str]) -> None:
+        for slack_user_id in slack_user_ids:
+            try:
+                publish_home(Acting(services, slack, slack_user_id))
+            except Exception:
+                logger.exception("hubspot: refreshing the Home tab of %s failed", slack_user_id)
+
+    worker = HubSpotWorker(
+        engine,
+        client_for(settings),
+        every=timedelta(minutes=settings.hubspot_sync_minutes),
+        publish=publish,
+    ).start()
+    routes = {}
+    if settings.hubspot_webhook_secret is not None:
+        routes[WEBHOOK_PATH] = webhook_app(settings, engine, worker)
+    logger.info("hubspot: syncing every %d minutes", settings.hubspot_sync_minutes)
+    return worker, routes

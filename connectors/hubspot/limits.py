@@ -1,0 +1,163 @@
+"""Staying inside a portal's API limits: a rolling-window limiter sized from HubSpot's headers.
+
+HubSpot counts requests per portal in a rolling 10-second window (190 for a private app on
+Professional and Enterprise), per day, and, for search, per second. Every response carries
+``X-HubSpot-RateLimit-*`` headers; the limiter starts small and takes its size from them,
+less a margin. Waiting is always a sleep until the oldest request leaves the window, never
+a loop that polls.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+# Before the first response says otherwise: HubSpot's smallest documented burst limit.
+_START_MAX = 100
+_START_INTERVAL = 10.0
+# Search's own limit (the search guide says 5 per second; an older changelog 4).
+SEARCH_PER_SECOND = 4
+# Keep this share of every window unused, at least one request: other integrations of the
+# portal and clock differences between us and HubSpot.
+_MARGIN = 0.05
+# Stop the day's work while this many daily requests remain (for people's own use).
+_DAILY_RESERVE_SHARE = 0.01
+
+
+class BudgetSpent(Exception):
+    """The portal's daily API budget is (nearly) used up: stop, resume tomorrow."""
+
+
+@dataclass
+class Usage:
+    """What the headers said last, and how many requests this process made."""
+
+    requests: int = 0
+    daily_limit: int | None = None
+    daily_remaining: int | None = None
+    interval_max: int = _START_MAX
+    interval_seconds: float = _START_INTERVAL
+
+
+class Window:
+    """At most ``size`` acquisitions in any rolling ``seconds``; thread-safe."""
+
+    def __init__(
+        self,
+        size: int,
+        seconds: float,
+        *,
+        clock: Callable[[], float],
+        sleep: Callable[[float], None],
+    ) -> None:
+        self.size = size
+        self.seconds = seconds
+        self._clock = clock
+        self._sleep = sleep
+        self._starts: deque[float] = deque()
+        self._lock = threading.Lock()
+
+    def acquire(self) -> None:
+        while True:
+            with self._lock:
+                now = self._clock()
+                while self._starts and self._starts[0] <= now - self.seconds:
+                    self._starts.popleft()
+                if len(self._starts) < self.size:
+                    self._starts.append(now)
+                    return
+                wait = self._starts[0] + self.seconds - now
+            self._sleep(max(wait, 0.001))
+
+    def resize(self, size: int, seconds: float) -> None:
+        with self._lock:
+            self.size, self.seconds = max(1, size), seconds
+
+
+class RateLimiter:
+    """One per portal: every request to it goes through ``before_request`` and ``observe``."""
+
+    def __init__(
+        self,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+        search_per_second: int = SEARCH_PER_SECOND,
+    ) -> None:
+        self.usage = Usage()
+        self.sleep = sleep
+        self._burst = Window(_allowed(_START_MAX), _START_INTERVAL, clock=clock, sleep=sleep)
+        self._search = Window(search_per_second, 1.0, clock=clock, sleep=sleep)
+        self._lock = threading.Lock()
+
+    def before_request(self, *, search: bool = False) -> None:
+        """Wait for room in the window(s); raise ``BudgetSpent`` when the day is used up."""
+        usage = self.usage
+        if usage.daily_limit and usage.daily_remaining is not None:
+            reserve = max(1, int(usage.daily_limit * _DAILY_RESERVE_SHARE))
+            if usage.daily_remaining <= reserve:
+                raise BudgetSpent(
+                    f"{usage.daily_remaining:,} of {usage.daily_limit:,} daily requests left"
+                )
+        if search:
+            self._search.acquire()
+        self._burst.acquire()
+        with self._lock:
+            usage.requests += 1
+            if usage.daily_remaining is not None:
+                usage.daily_remaining -= 1
+
+    def observe(self, headers: Mapping[str, str]) -> None:
+        """Size the limiter from a response's ``X-HubSpot-RateLimit-*`` headers."""
+        lower = {k.lower(): v for k, v in headers.items()}
+        interval_max = _int(lower.get("x-hubspot-ratelimit-max"))
+        interval_ms = _int(lower.get("x-hubspot-ratelimit-interval-milliseconds"))
+        daily = _int(lower.get("x-hubspot-ratelimit-daily"))
+        daily_remaining = _int(lower.get("x-hubspot-ratelimit-daily-remaining"))
+        with self._lock:
+            usage = self.usage
+            if interval_max and interval_ms:
+                seconds = interval_ms / 1000
+                if (interval_max, seconds) != (usage.interval_max, usage.interval_seconds):
+                    usage.interval_max, usage.interval_seconds = interval_max, seconds
+                    self._burst.resize(_allowed(interval_max), seconds)
+            if daily is not None:
+                usage.daily_limit = daily
+            if daily_remaining is not None:
+                usage.daily_remaining = daily_remaining
+
+    def daily_spent(self) -> None:
+        """HubSpot answered 429 with the DAILY policy: nothing more today."""
+        with self._lock:
+            self.usage.daily_remaining = 0
+            if not self.usage.daily_limit:
+                self.usage.daily_limit = 1
+
+
+def _allowed(interval_max: int) -> int:
+    return max(1, interval_max - max(1, round(interval_max * _MARGIN)))
+
+
+def _int(value: str | None) -> int | None:
+    if value is None:
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        return None
+
+
+_limiters: dict[str, RateLimiter] = {}
+_limiters_lock = threading.Lock()
+
+
+def limiter_for(portal: str) -> RateLimiter:
+    """The process's one limiter for ``portal`` (a key derived from the token and URL)."""
+    with _limiters_lock:
+        limiter = _limiters.get(portal)
+        if limiter is None:
+            limiter = _limiters[portal] = RateLimiter()
+        return limiter

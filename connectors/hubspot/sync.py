@@ -1,0 +1,722 @@
+"""Keeping the store in step with a HubSpot portal: full and incremental syncs.
+
+A full sync lists every record of a type (100 a page) and resumes from its page token.
+An incremental sync searches records modified since the cursor, sorted by id and paged by
+``hs_object_id > last id`` inside one time window, so a bulk update that gives 12,000
+records one timestamp never hits search's 10,000-result cap and never loops. Records are
+written in groups of up to 1,000 (one v4 association call per target type covers them),
+through the snapshot importer. The cursor is saved after each group: a crash or a spent
+daily budget resumes there, re-reading at most one group (writes are idempotent).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import suppress
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from functools import partial
+from queue import Empty, Full, Queue
+from typing import Any
+
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from connectors.hubspot import derived, mapping, writes
+from connectors.hubspot.api import (
+    SEARCH_PAGE,
+    Association,
+    CrmObject,
+    HubSpotApi,
+    HubSpotError,
+    SearchWindow,
+)
+from connectors.hubspot.limits import BudgetSpent
+from connectors.hubspot.objects import BY_NAME, OBJECT_TYPES, OWNERS, PIPELINES, ObjectType
+from connectors.hubspot.state import (
+    add_requests,
+    cursor,
+    mark_budget_spent,
+    save_cursor,
+    take_lease,
+)
+from storage.models import (
+    ActivityKind,
+    Company,
+    Contact,
+    Deal,
+    Lead,
+    OwnedObject,
+    Pipeline,
+    PipelineObject,
+    PipelineStage,
+    StageState,
+    User,
+)
+from storage.snapshot import SnapshotError, import_snapshot
+from storage.snapshot.fields import FORMAT, VERSION
+
+logger = logging.getLogger(__name__)
+
+# Records written together: one association call per target type covers them.
+GROUP = 1000
+# HubSpot's search index trails its writes by seconds: each pass starts this far back.
+SEARCH_LAG = timedelta(minutes=2)
+# Archived (deleted) records are listed at most this often per type by incremental syncs
+# (webhooks report deletions at once; this is the net for portals without them).
+ARCHIVED_SWEEP_EVERY = timedelta(hours=1)
+
+Touched = tuple[OwnedObject, int]
+Progress = Callable[[str, int, int | None], None]
+
+_REF_SECTIONS = {
+    "owner": "users",
+    "company": "companies",
+    "contact": "contacts",
+}
+_LINK_SECTIONS = {
+    "contacts": "contacts",
+    "companies": "companies",
+    "deals": "deals",
+    "leads": "leads",
+}
+_TABLES = {
+    "users": User.__table__,
+    "companies": Company.__table__,
+    "contacts": Contact.__table__,
+    "deals": Deal.__table__,
+    "leads": Lead.__table__,
+}
+
+
+class LeaseLost(HubSpotError):
+    """Another replica holds the sync lease now (this one's expired): stop writing."""
+
+
+@dataclass(frozen=True)
+class _Group:
+    """Records fetched together, their associations, and the cursor once they are written."""
+
+    objects: list[CrmObject]
+    links: dict[str, dict[str, list[Association]]]
+    position: dict[str, Any]
+
+
+_DONE = object()
+
+
+def _ahead(items: Iterator[_Group]) -> Iterator[_Group]:
+    """``items``, produced one ahead in a thread; its errors are raised here, in order."""
+    queue: Queue[Any] = Queue(maxsize=1)
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for item in items:
+                while not stop.is_set():
+                    try:
+                        queue.put(item, timeout=0.5)
+                        break
+                    except Full:
+                        continue
+                if stop.is_set():
+                    return
+            queue.put(_DONE)
+        except BaseException as error:  # handed to the consumer, which raises it
+            queue.put(error)
+
+    thread = threading.Thread(target=produce, name="hubspot-fetch", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item = queue.get()
+            if item is _DONE:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        # Unblock a producer waiting to put, then let it finish its current request.
+        with suppress(Empty):
+            queue.get_nowait()
+        thread.join(timeout=60)
+
+
+@dataclass
+class TypeResult:
+    records: int = 0
+    deleted: int = 0
+    skipped: int = 0
+
+
+@dataclass
+class SyncResult:
+    """What a sync did; ``touched`` feeds the guided actions' re-evaluation."""
+
+    types: dict[str, TypeResult] = field(default_factory=dict)
+    touched: list[Touched] = field(default_factory=list)
+    owners_changed: int = 0
+    requests: int = 0
+    stopped: str | None = None
+    problems: list[str] = field(default_factory=list)
+
+    def of(self, name: str) -> TypeResult:
+        return self.types.setdefault(name, TypeResult())
+
+
+class Syncer:
+    """One sync run against one portal, writing into ``engine``."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        api: HubSpotApi,
+        *,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        on_progress: Progress | None = None,
+        archived_sweep_every: timedelta = ARCHIVED_SWEEP_EVERY,
+        lease: tuple[str, timedelta] | None = None,
+    ) -> None:
+        self.engine = engine
+        self.archived_sweep_every = archived_sweep_every
+        # (holder, time to live): renewed with every group written, so a long full sync
+        # keeps it; a replica that lost it stops.
+        self.lease = lease
+        self.api = api
+        self.clock = clock
+        self.on_progress = on_progress
+        self.result = SyncResult()
+        self.problems = mapping.Problems()
+        self._dispositions: dict[str, str] | None = None
+        self._stage_states: dict[str, dict[str, StageState]] = {}
+        self._pipelines_refreshed = False
+        self._requests_seen = api.limiter.usage.requests
+
+    # Entry points ---------------------------------------------------------------------
+
+    def run(self, *, full: bool = False, only: Sequence[str] | None = None) -> SyncResult:
+        """Sync owners, pipelines and the object types (``only``: these types).
+
+        A spent daily budget ends the run cleanly: ``result.stopped`` says so and the
+        cursors hold where it stopped.
+        """
+        names = list(only) if only else [OWNERS, PIPELINES, *BY_NAME]
+        try:
+            if OWNERS in names:
+                self._step(OWNERS, self.sync_owners)
+            if PIPELINES in names or any(n in ("deals", "leads") for n in names):
+                self._step(PIPELINES, self.sync_pipelines)
+            for kind in OBJECT_TYPES:
+                if kind.name in names:
+                    self._step(kind.name, partial(self.sync_type, kind, full=full))
+        except BudgetSpent as spent:
+            self.result.stopped = f"daily API budget spent: {spent}"
+            with Session(self.engine) as session:
+                mark_budget_spent(session, self.clock())
+                session.commit()
+        finally:
+            self.record_requests()
+        self.result.problems = list(self.problems.new)
+        for problem in self.problems.new:
+            logger.warning("hubspot: %s", problem)
+        return self.result
+
+    def _step(self, name: str, work: Callable[[], None]) -> None:
+        started = self.clock()
+        try:
+            work()
+        except BudgetSpent as spent:
+            self._save(
+                name, last_run_at=started, last_error=f"stopped: daily budget spent ({spent})"
+            )
+            raise
+        except Exception as error:
+            self._save(name, last_run_at=started, last_error=f"{type(error).__name__}: {error}")
+            raise
+        self._save(name, last_run_at=started, last_success_at=self.clock(), last_error=None)
+
+    def _save(self, name: str, **values: Any) -> None:
+        with Session(self.engine) as session:
+            save_cursor(session, name, **values)
+            self.record_requests(session)
+            session.commit()
+
+    def record_requests(self, session: Session | None = None) -> None:
+        """Add the requests made since the last call to today's count (``status``)."""
+        usage = self.api.limiter.usage
+        made = usage.requests - self._requests_seen
+        if made <= 0 and session is None:
+            return
+        self._requests_seen = usage.requests
+        self.result.requests += made
+        if session is None:
+            with Session(self.engine) as own:
+                add_requests(own, self.clock(), made, usage.daily_limit, usage.daily_remaining)
+                own.commit()
+        else:
+            add_requests(session, self.clock(), made, usage.daily_limit, usage.daily_remaining)
+
+    # Owners and pipelines -------------------------------------------------------------
+
+    def sync_owners(self) -> None:
+        owners = self.api.owners(archived=False) + self.api.owners(archived=True)
+        people = {u.email.lower(): u for u in self.api.portal_users() if u.email}
+        zones = self._time_zones()
+        with Session(self.engine) as session:
+            changed, problems = writes.upsert_owners(session, owners, people, zones)
+            save_cursor(session, OWNERS, records=len(owners))
+            session.commit()
+        for problem in problems:
+            self.problems.add("owners", problem.split(":")[0], "email", problem)
+        self.result.owners_changed += changed
+        self.result.of(OWNERS).records += len(owners)
+
+    def _time_zones(self) -> dict[str, str]:
+        """E-mail → time zone from the CRM users object (owners have no time zone)."""
+        zones: dict[str, str] = {}
+        after: str | None = None
+        while True:
+            page = self.api.list_page(
+                "users",
+                properties=("hs_email", "hs_standard_time_zone"),
+                after=after,
+                archived=False,
+            )
+            for user in page.results:
+                email = (user.properties.get("hs_email") or "").lower()
+                zone = user.properties.get("hs_standard_time_zone")
+                if email and zone:
+                    zones[email] = zone
+            after = page.after
+            if not after:
+                return zones
+
+    def sync_pipelines(self) -> None:
+        records = []
+        for object_type in ("deals", "leads"):
+            for info in self.api.pipelines(object_type):
+                record = mapping.pipeline(object_type, info)
+                if record["stages"]:
+                    records.append(record)
+        self._import({"pipelines": records})
+        self._stage_states = {}
+        self.result.of(PIPELINES).records += len(records)
+        with Session(self.engine) as session:
+            save_cursor(session, PIPELINES, records=len(records))
+            session.commit()
+
+    def _states(self, object_type: str) -> dict[str, StageState]:
+        if object_type not in self._stage_states:
+            kind = PipelineObject.DEAL if object_type == "deals" else PipelineObject.LEAD
+            with Session(self.engine) as session:
+                rows = session.execute(
+                    select(PipelineStage.external_id, PipelineStage.state)
+                    .join(Pipeline)
+                    .where(Pipeline.object_type == kind)
+                ).all()
+                self._stage_states[object_type] = dict(rows)
+        return self._stage_states[object_type]
+
+    def _known_stages(self, object_type: str) -> set[tuple[str, str]]:
+        kind = PipelineObject.DEAL if object_type == "deals" else PipelineObject.LEAD
+        with Session(self.engine) as session:
+            return set(
+                session.execute(
+                    select(Pipeline.external_id, PipelineStage.external_id)
+                    .join(PipelineStage.pipeline)
+                    .where(Pipeline.object_type == kind)
+                ).all()
+            )
+
+    def dispositions(self) -> dict[str, str]:
+        if self._dispositions is None:
+            self._dispositions = self.api.call_dispositions()
+        return self._dispositions
+
+    # Object types ---------------------------------------------------------------------
+
+    def sync_type(self, kind: ObjectType, *, full: bool) -> None:
+        with Session(self.engine) as session:
+            state = cursor(session, kind.name)
+            resuming_full = state.full_started_at is not None
+            has_cursor = state.cursor_at is not None
+        if full or resuming_full or not has_cursor:
+            self._full(kind, restart=full and not resuming_full)
+        else:
+            self._incremental(kind)
+
+    def _full(self, kind: ObjectType, *, restart: bool) -> None:
+        with Session(self.engine) as session:
+            state = cursor(session, kind.name)
+            if restart or state.full_started_at is None:
+                started, after = self.clock(), None
+                save_cursor(session, kind.name, full_started_at=started, full_after=None)
+                session.commit()
+            else:
+                started, after = state.full_started_at, state.full_after
+        assert started is not None
+        self._write_groups(kind, self._listed_groups(kind, after))
+        self.sweep_archived(kind)
+        with Session(self.engine) as session:
+            save_cursor(
+                session,
+                kind.name,
+                cursor_at=started - SEARCH_LAG,
+                cursor_id=0,
+                pass_started_at=None,
+                full_started_at=None,
+                full_after=None,
+            )
+            session.commit()
+
+    def _incremental(self, kind: ObjectType) -> None:
+        with Session(self.engine) as session:
+            state = cursor(session, kind.name)
+            since, after_id = state.cursor_at, state.cursor_id
+            pass_started = state.pass_started_at
+            if pass_started is None:
+                pass_started = self.clock()
+                save_cursor(session, kind.name, pass_started_at=pass_started)
+                session.commit()
+            swept = state.archived_swept_at
+        assert since is not None
+        self._write_groups(kind, self._searched_groups(kind, since, after_id))
+        if swept is None or self.clock() - swept >= self.archived_sweep_every:
+            self.sweep_archived(kind)
+        with Session(self.engine) as session:
+            save_cursor(
+                session,
+                kind.name,
+                cursor_at=pass_started - SEARCH_LAG,
+                cursor_id=0,
+                pass_started_at=None,
+            )
+            session.commit()
+
+    def _listed_groups(self, kind: ObjectType, after: str | None) -> Iterator[_Group]:
+        """Every record of the type from page token ``after`` on, a group at a time."""
+        group: list[CrmObject] = []
+        while True:
+            page = self.api.list_page(
+                kind.name,
+                properties=kind.properties,
+                after=after,
+                archived=False,
+                history=kind.history,
+            )
+            group += page.results
+            after = page.after
+            if len(group) >= GROUP or not after:
+                yield self._group(kind, group, {"full_after": after})
+                group = []
+            if not after:
+                return
+
+    def _searched_groups(
+        self, kind: ObjectType, since: datetime, after_id: int
+    ) -> Iterator[_Group]:
+        """Records modified at or after ``since`` with ids above ``after_id``, by id."""
+        group: list[CrmObject] = []
+        while True:
+            window = SearchWindow(kind.modified_property, since, after_id)
+            if kind.history:
+                # Search gives no property history: those records are read in batches.
+                page = self.api.search_page(kind.name, properties=("hs_object_id",), window=window)
+                group += self.api.batch_read(
+                    kind.name,
+                    [o.id for o in page.results],
+                    properties=kind.properties,
+                    history=kind.history,
+                )
+            else:
+                page = self.api.search_page(kind.name, properties=kind.properties, window=window)
+                group += page.results
+            if page.results:
+                after_id = max(after_id, max(_int_id(o.id) for o in page.results))
+            done = len(page.results) < SEARCH_PAGE or not page.after
+            if len(group) >= GROUP or done:
+                yield self._group(kind, group, {"cursor_id": after_id})
+                group = []
+            if done:
+                return
+
+    def _group(
+        self, kind: ObjectType, objects: list[CrmObject], position: dict[str, Any]
+    ) -> _Group:
+        unique = list({o.id: o for o in objects}.values())
+        return _Group(unique, self._associations(kind, [o.id for o in unique]), position)
+
+    def _write_groups(self, kind: ObjectType, groups: Iterator[_Group]) -> None:
+        """Write each group, then save the cursor it reached; the next group is fetched
+        meanwhile (the rate limit, not the writing, should set the pace)."""
+        for group in _ahead(groups):
+            self.write(kind, group.objects, group.links)
+            with Session(self.engine) as session:
+                save_cursor(
+                    session, kind.name, records=self._count(session, kind), **group.position
+                )
+                self.record_requests(session)
+                if self.lease is not None:
+                    holder, ttl = self.lease
+                    if not take_lease(session, holder=holder, now=self.clock(), ttl=ttl):
+                        session.commit()
+                        raise LeaseLost("another replica took over the sync; stopping here")
+                session.commit()
+            self._progress(kind.name, len(group.objects))
+
+    def sweep_archived(self, kind: ObjectType) -> None:
+        """List the type's archived records and remove those the store still holds."""
+        after: str | None = None
+        archived: list[str] = []
+        while True:
+            page = self.api.list_page(
+                kind.name, properties=("hs_object_id",), after=after, archived=True
+            )
+            archived += [o.id for o in page.results]
+            after = page.after
+            if not after:
+                break
+        self.delete(kind, archived)
+        with Session(self.engine) as session:
+            save_cursor(session, kind.name, archived_swept_at=self.clock())
+            session.commit()
+
+    def _count(self, session: Session, kind: ObjectType) -> int:
+        return writes.count_records(session, kind.section, kind.kind.value if kind.kind else None)
+
+    def _progress(self, name: str, done: int) -> None:
+        if self.on_progress is not None:
+            self.on_progress(name, done, None)
+
+    # Writing --------------------------------------------------------------------------
+
+    def write(
+        self,
+        kind: ObjectType,
+        objects: Sequence[CrmObject],
+        links: dict[str, dict[str, list[Association]]] | None = None,
+    ) -> None:
+        """Map, check and upsert ``objects`` (with their associations) into the store."""
+        if not objects:
+            return
+        objects = list({o.id: o for o in objects}.values())
+        if links is None:
+            links = self._associations(kind, [o.id for o in objects])
+        states = self._states(kind.name) if kind.name in ("deals", "leads") else {}
+        dispositions = self.dispositions() if kind.name == "calls" else {}
+        records: list[dict[str, Any]] = []
+        for obj in objects:
+            ctx = mapping.Context(links.get(obj.id, {}), dispositions, states)
+            record = mapping.to_record(kind, obj, ctx, self.problems)
+            checked = mapping.sanitize(kind.section, record, kind.name, self.problems)
+            if checked is None:
+                self.result.of(kind.name).skipped += 1
+                continue
+            records.append(checked)
+        records = self._resolve(kind, records)
+        self._import({kind.section: records})
+        result = self.result.of(kind.name)
+        result.records += len(records)
+        merges = [
+            (o.id, [m for m in (o.properties.get("hs_merged_object_ids") or "").split(";") if m])
+            for o in objects
+            if o.properties.get("hs_merged_object_ids")
+        ]
+        with Session(self.engine) as session:
+            now = self.clock()
+            for survivor, merged in merges:
+                self.result.touched += writes.merge_records(
+                    session, kind.section, survivor, merged, now=now
+                )
+            ids = writes.row_ids(session, kind.section, [r["id"] for r in records])
+            self._derive(session, kind, objects, ids, records)
+            session.commit()
+        owned = writes.SECTION_OWNED[kind.section]
+        self.result.touched += [(owned, i) for i in ids.values()]
+
+    def _derive(
+        self,
+        session: Session,
+        kind: ObjectType,
+        objects: Sequence[CrmObject],
+        ids: dict[str, int],
+        records: list[dict[str, Any]],
+    ) -> None:
+        """Email replies and open times, meeting attendees (see ``derived``)."""
+        if kind.name == "contacts":
+            opened: dict[int, datetime | None] = {}
+            for obj in objects:
+                if obj.id in ids:
+                    try:
+                        at = mapping.timestamp(obj.properties.get("hs_sales_email_last_opened"))
+                    except ValueError as error:
+                        self.problems.add(
+                            "contacts", obj.id, "hs_sales_email_last_opened", str(error)
+                        )
+                        at = None
+                    opened[ids[obj.id]] = datetime.fromisoformat(at) if at else None
+            writes.set_last_opened(session, opened)
+            derived.derive_opens(session, [i for i, at in opened.items() if at is not None])
+        elif kind.kind == ActivityKind.EMAIL:
+            derived.derive_replies(session, [r["thread_id"] for r in records if r.get("thread_id")])
+            contacts = writes.row_ids(
+                session, "contacts", [c for r in records for c in r.get("contacts") or []]
+            )
+            derived.derive_opens(session, contacts.values())
+        elif kind.kind == ActivityKind.MEETING:
+            derived.derive_attendees(session, ids.values())
+
+    def delete(self, kind: ObjectType, external_ids: Sequence[str]) -> None:
+        if not external_ids:
+            return
+        with Session(self.engine) as session:
+            touched = writes.delete_records(session, kind.section, external_ids, now=self.clock())
+            session.commit()
+        self.result.touched += touched
+        self.result.of(kind.name).deleted += len(touched)
+
+    def _associations(
+        self, kind: ObjectType, ids: list[str]
+    ) -> dict[str, dict[str, list[Association]]]:
+        by_record: dict[str, dict[str, list[Association]]] = {}
+        for to_type in kind.associations:
+            for from_id, found in self.api.associations(kind.name, to_type, ids).items():
+                by_record.setdefault(from_id, {})[to_type] = found
+        return by_record
+
+    def _resolve(self, kind: ObjectType, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Drop references to records the store does not hold (the importer refuses them)."""
+        wanted = _wanted_refs(kind, records)
+        with Session(self.engine) as session:
+            known = {
+                section: writes.known_external_ids(session, _TABLES[section], ids)  # type: ignore[arg-type]
+                for section, ids in wanted.items()
+            }
+        stages = self._known_stages(kind.name) if kind.name in ("deals", "leads") else set()
+        kept = []
+        for record in records:
+            rid = str(record["id"])
+            self._drop_unknown_refs(kind, record, known)
+            if kind.name in ("deals", "leads"):
+                key = (record.get("pipeline"), record.get("stage"))
+                if key not in stages and not self._pipelines_refreshed:
+                    # A stage created since the last pipeline sync: read pipelines again.
+                    self._pipelines_refreshed = True
+                    self.sync_pipelines()
+                    stages = self._known_stages(kind.name)
+                if key not in stages:
+                    self.problems.add(
+                        kind.name, rid, "stage", f"unknown pipeline stage {key!r}: not stored"
+                    )
+                    self.result.of(kind.name).skipped += 1
+                    continue
+            kept.append(record)
+        return kept
+
+    def _drop_unknown_refs(
+        self, kind: ObjectType, record: dict[str, Any], known: dict[str, set[str]]
+    ) -> None:
+        """Null or leave out the references of ``record`` that the store does not hold."""
+        rid = str(record["id"])
+        for name, section in _REF_SECTIONS.items():
+            value = record.get(name)
+            if value and value not in known.get(section, set()):
+                self.problems.add(kind.name, rid, name, f"unknown {section[:-1]} {value!r}")
+                record[name] = None
+        if record.get("owner_history"):
+            users = known.get("users", set())
+            record["owner_history"] = [
+                e for e in record["owner_history"] if e["owner"] is None or e["owner"] in users
+            ]
+        if kind.section == "activities":
+            for name in _LINK_SECTIONS:
+                have = record.get(name) or []
+                record[name] = [v for v in have if v in known.get(name, set())]
+        if kind.name == "deals":
+            record["contacts"] = [
+                c
+                for c in record.get("contacts") or []
+                if c["contact"] in known.get("contacts", set())
+            ]
+
+    def _import(self, sections: dict[str, list[dict[str, Any]]]) -> None:
+        document = {"format": FORMAT, "version": VERSION, **sections}
+        payload = json.dumps(document, default=str).encode()
+        try:
+            import_snapshot(self.engine, io.BytesIO(payload), now=self.clock())
+        except SnapshotError as error:
+            # Checked records should always pass; if not, say which and go on without them.
+            for problem in error.problems:
+                self.problems.add("import", problem.path, "refused", problem.message)
+            self._import_one_by_one(sections, error)
+
+    def _import_one_by_one(
+        self, sections: dict[str, list[dict[str, Any]]], error: SnapshotError
+    ) -> None:
+        for section, records in sections.items():
+            for record in records:
+                document = {"format": FORMAT, "version": VERSION, section: [record]}
+                try:
+                    import_snapshot(
+                        self.engine,
+                        io.BytesIO(json.dumps(document, default=str).encode()),
+                        now=self.clock(),
+                    )
+                except SnapshotError as single:
+                    for problem in single.problems:
+                        self.problems.add(
+                            section, str(record.get("id")), problem.path, problem.message
+                        )
+
+
+def _int_id(value: str) -> int:
+    try:
+        return int(value)
+    except ValueError:
+        return 0
+
+
+def touched_user_ids(engine: Engine, touched: Iterable[Touched]) -> set[int]:
+    """Owners of the touched records that still exist (whose views may have changed)."""
+    by_kind: dict[OwnedObject, list[int]] = {}
+    for kind, row_id in touched:
+        by_kind.setdefault(kind, []).append(row_id)
+    models = {v: writes.SECTION_MODELS[k] for k, v in writes.SECTION_OWNED.items()}
+    owners: set[int] = set()
+    with Session(engine) as session:
+        for kind, row_ids in by_kind.items():
+            model = models[kind]
+            for start in range(0, len(row_ids), 500):
+                owners.update(
+                    o
+                    for o in session.scalars(
+                        select(model.owner_id).where(model.id.in_(row_ids[start : start + 500]))
+                    )
+                    if o is not None
+                )
+    return owners
+
+
+def _wanted_refs(kind: ObjectType, records: list[dict[str, Any]]) -> dict[str, set[str]]:
+    """External ids that ``records`` name, by the section they belong to."""
+    wanted: dict[str, set[str]] = {}
+    for record in records:
+        for name, section in _REF_SECTIONS.items():
+            if record.get(name):
+                wanted.setdefault(section, set()).add(record[name])
+        wanted.setdefault("users", set()).update(
+            e["owner"] for e in record.get("owner_history") or [] if e["owner"]
+        )
+        for name, section in _LINK_SECTIONS.items():
+            if kind.section == "activities":
+                wanted.setdefault(section, set()).update(record.get(name) or [])
+        if kind.name == "deals":
+            wanted.setdefault("contacts", set()).update(
+                c["contact"] for c in record.get("contacts") or []
+            )
+    return wanted

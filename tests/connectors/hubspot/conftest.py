@@ -1,0 +1,143 @@
+"""A small portal in the HubSpot stand-in, and a connector client pointed at it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from connectors.hubspot import OfficialClient, RateLimiter
+from tests.support.hubspot import HubSpotStandIn, Portal, running_hubspot
+from tests.support.hubspot.portal import PipelineDef, Stage
+
+
+@dataclass
+class SmallPortal:
+    """Ids of the records ``small_portal`` made."""
+
+    dana: str
+    sam: str
+    acme: str
+    ada: str
+    deal: str
+    task: str
+    call: str
+
+
+def fill_small_portal(portal: Portal) -> SmallPortal:
+    """Two owners, deal and lead pipelines, a company, a contact, a deal, a task, a call."""
+    team = portal.add_team("Berlin")
+    dana = portal.add_owner("dana@northwind.example", "Dana", "Reyes", teams=[team])
+    sam = portal.add_owner("sam@northwind.example", "Sam", "Ortiz", teams=[team])
+    portal.set_pipelines(
+        "deals",
+        [
+            PipelineDef(
+                "default",
+                "Sales",
+                0,
+                [
+                    Stage("appointmentscheduled", "Appointment", 0, False, 0.2),
+                    Stage("closedwon", "Won", 1, True, 1.0),
+                    Stage("closedlost", "Lost", 2, True, 0.0),
+                ],
+            )
+        ],
+    )
+    portal.set_pipelines(
+        "leads",
+        [
+            PipelineDef(
+                "lead-pipeline",
+                "Leads",
+                0,
+                [
+                    Stage("new", "New", 0, False, None),
+                    Stage("qualified", "Qualified", 1, True, 1.0),
+                    Stage("unqualified", "Disqualified", 2, True, 0.0),
+                ],
+            )
+        ],
+    )
+    created = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+    acme = portal.create(
+        "companies",
+        {
+            "name": "Acme",
+            "domain": "acme.example",
+            "hubspot_owner_id": dana.id,
+            "createdate": created,
+        },
+    )
+    ada = portal.create(
+        "contacts",
+        {
+            "firstname": "Ada",
+            "lastname": "Lovelace",
+            "email": "ada@acme.example",
+            "lifecyclestage": "lead",
+            "hubspot_owner_id": dana.id,
+            "associatedcompanyid": acme.id,
+            "createdate": created,
+        },
+    )
+    portal.associate("contacts", ada.id, "companies", acme.id, primary=True)
+    deal = portal.create(
+        "deals",
+        {
+            "dealname": "Acme - Platform",
+            "pipeline": "default",
+            "dealstage": "appointmentscheduled",
+            "amount": 12000,
+            "closedate": created + timedelta(days=30),
+            "hubspot_owner_id": dana.id,
+            "createdate": created,
+        },
+    )
+    portal.associate("deals", deal.id, "contacts", ada.id)
+    portal.associate("deals", deal.id, "companies", acme.id, primary=True)
+    task = portal.create(
+        "tasks",
+        {
+            "hs_task_subject": "Send the proposal",
+            "hs_task_status": "NOT_STARTED",
+            "hs_task_priority": "HIGH",
+            "hs_task_type": "EMAIL",
+            "hs_timestamp": created + timedelta(days=2),
+            "hubspot_owner_id": dana.id,
+        },
+    )
+    portal.associate("tasks", task.id, "deals", deal.id)
+    portal.associate("tasks", task.id, "contacts", ada.id)
+    call = portal.create(
+        "calls",
+        {
+            "hs_call_title": "Intro call",
+            "hs_call_status": "COMPLETED",
+            "hs_call_disposition": "f240bbac-87c9-4f6e-bf70-924b57d47db7",
+            "hs_call_duration": 125000,
+            "hs_timestamp": created + timedelta(days=1),
+            "hubspot_owner_id": dana.id,
+        },
+    )
+    portal.associate("calls", call.id, "contacts", ada.id)
+    return SmallPortal(dana.id, sam.id, acme.id, ada.id, deal.id, task.id, call.id)
+
+
+@pytest.fixture
+def hubspot() -> Iterator[HubSpotStandIn]:
+    with running_hubspot() as standin:
+        yield standin
+
+
+@pytest.fixture
+def small_portal(hubspot: HubSpotStandIn) -> SmallPortal:
+    return fill_small_portal(hubspot.portal)
+
+
+@pytest.fixture
+def api(hubspot: HubSpotStandIn) -> OfficialClient:
+    """The connector's client, with a limiter of its own (no sharing between tests)."""
+    return OfficialClient(token=hubspot.token, api_url=hubspot.base_url, limiter=RateLimiter())
