@@ -62,7 +62,18 @@ class Settings(BaseSettings):
 
     # Defaults for users without their own preference.
     default_timezone: str = Field("UTC", validation_alias="SALESBOT_DEFAULT_TIMEZONE")
+    # For team channels, and users whose Slack locale is a language we don't speak.
+    default_language: str = Field("en", validation_alias="SALESBOT_DEFAULT_LANGUAGE")
     log_level: str = Field("INFO", validation_alias="SALESBOT_LOG_LEVEL")
+
+    @field_validator("default_language")
+    @classmethod
+    def _known_language(cls, value: str) -> str:
+        from handlers.i18n import languages  # the catalogues on disk, loaded when validating
+
+        if value not in languages():
+            raise ValueError(f"no catalogue for {value!r}; languages: {', '.join(languages())}")
+        return value
 
     @field_validator("default_timezone")
     @classmethod

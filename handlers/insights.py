@@ -16,6 +16,7 @@ from typing import Any
 from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 
+from handlers import i18n
 from handlers.render.insights import (
     FEEDBACK_INPUT_ACTION,
     FEEDBACK_INPUT_BLOCK,
@@ -133,7 +134,12 @@ def _insight(
             return None
         try:
             plan = plan_insight(
-                session, deal_id=deal_id, viewer=viewer, now=services.clock(), writer=writer
+                session,
+                deal_id=deal_id,
+                viewer=viewer,
+                now=services.clock(),
+                writer=writer,
+                language=i18n.current().code,  # the reader's: in_their_language set it
             )
         except DealNotVisible:
             return None
@@ -231,6 +237,7 @@ def _answer_follow_up(message: DirectMessage, thread_ts: str) -> bool:
                 now=services.clock(),
                 writer=writer,
                 use_cache=False,
+                language=i18n.current().code,
             )
         except DealNotVisible:
             plan = None

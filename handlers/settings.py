@@ -7,6 +7,8 @@ import logging
 from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 
+from handlers.i18n import _, languages
+from handlers.i18n.users import speaking_to
 from handlers.render.actions import muteable_types
 from handlers.render.settings import (
     BLOCK_FOR_FIELD,
@@ -37,7 +39,9 @@ def open_settings(services: Services, client: WebClient, *, asker: Asker, trigge
         prefs = load_preferences(session, user_id=asker.user_id)
         user = session.get(User, asker.user_id)
         zone_hint = user.timezone if user is not None else services.settings.default_timezone
-    view = settings_modal(prefs, action_types=muteable_action_types(), zone_hint=zone_hint)
+        default = services.settings.default_language
+        with speaking_to(session, user_id=asker.user_id, default=default):
+            view = settings_modal(prefs, action_types=muteable_action_types(), zone_hint=zone_hint)
     client.views_open(trigger_id=trigger_id, view=view)
 
 
@@ -56,22 +60,24 @@ def save_settings(form: Form, ack: Ack, context: BoltContext) -> None:
         logger.warning("refused a settings submission from %s: %s", form.user_id, error)
         ack(
             response_action="errors",
-            errors={"digest_time": "Something in this form was garbled. Please reopen it."},
+            errors={"digest_time": _("Something in this form was garbled. Please reopen it.")},
         )
         return
     known = {value for value, _label in muteable_action_types()}
-    problems = preference_problems(prefs, known_action_types=known)
+    problems = preference_problems(prefs, known_action_types=known, known_languages=languages())
     if problems:
         ack(
             response_action="errors",
-            errors={BLOCK_FOR_FIELD[name]: text for name, text in problems.items()},
+            # The domain's sentences, in the reader's language (those with a value filled in
+            # stay as the domain wrote them).
+            errors={BLOCK_FOR_FIELD[name]: _(text) for name, text in problems.items()},
         )
         return
     asker = who.asker()
     if asker is None:
         ack(
             response_action="errors",
-            errors={"digest_time": "Your Slack account is not linked to a CRM user."},
+            errors={"digest_time": _("Your Slack account is not linked to a CRM user.")},
         )
         return
     with unit_of_work(who.services.sessions) as session:

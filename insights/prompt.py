@@ -13,9 +13,13 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from babel import Locale, UnknownLocaleError
+
 from insights.evidence import ActivityEvidence, Evidence
 
 PROMPT_VERSION = "deal-insights-1"
+# The language of the prompt, and of answers unless the reader's language is another.
+ANSWER_LANGUAGE = "en"
 # [choice] Documented in docs/insights.md: the whole prompt (system + user message) stays
 # under this estimate; bodies are trimmed, newest activities first served.
 PROMPT_TOKEN_BUDGET = 16_000
@@ -92,23 +96,46 @@ must be left out; if the evidence does not answer the question, return no statem
 QUESTION_CHAR_CAP = 500
 
 
-def build_prompt(evidence: Evidence, *, budget: int = PROMPT_TOKEN_BUDGET) -> Prompt:
+def build_prompt(
+    evidence: Evidence, *, budget: int = PROMPT_TOKEN_BUDGET, language: str = ANSWER_LANGUAGE
+) -> Prompt:
     """Render ``evidence`` into chat messages within ``budget`` estimated tokens.
 
     Bodies are capped at ``BODY_CHAR_CAP`` characters; if the whole still does not fit,
     the newest activities keep their bodies and older ones are cut, then left out.
     Metadata (id, kind, date, subject) of every activity is always kept.
     """
-    return _build(evidence, system=SYSTEM_PROMPT, suffix="", budget=budget)
+    system = SYSTEM_PROMPT + language_rule(language)
+    return _build(evidence, system=system, suffix="", budget=budget)
 
 
 def build_follow_up_prompt(
-    evidence: Evidence, question: str, *, budget: int = PROMPT_TOKEN_BUDGET
+    evidence: Evidence,
+    question: str,
+    *,
+    budget: int = PROMPT_TOKEN_BUDGET,
+    language: str = ANSWER_LANGUAGE,
 ) -> Prompt:
     """Like ``build_prompt``, for a follow-up question (cut to ``QUESTION_CHAR_CAP``)."""
     asked = _clean(" ".join(question.split()))[:QUESTION_CHAR_CAP]
     suffix = f"\n{QUESTION_OPEN}\n{asked}\n{QUESTION_CLOSE}"
-    return _build(evidence, system=FOLLOW_UP_SYSTEM_PROMPT, suffix=suffix, budget=budget)
+    system = FOLLOW_UP_SYSTEM_PROMPT + language_rule(language)
+    return _build(evidence, system=system, suffix=suffix, budget=budget)
+
+
+def language_rule(code: str) -> str:
+    """The system prompt's last line for a reader of ``code``; none for English (the
+    prompt's own language)."""
+    if code == ANSWER_LANGUAGE:
+        return ""
+    try:
+        name = Locale.parse(code).get_display_name("en") or code
+    except (UnknownLocaleError, ValueError):
+        return ""
+    return (
+        f"\nWrite every statement in {name}. Quote names, subjects and other CRM text "
+        "exactly as they are written in the evidence; do not translate them."
+    )
 
 
 def _build(evidence: Evidence, *, system: str, suffix: str, budget: int) -> Prompt:

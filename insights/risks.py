@@ -7,12 +7,13 @@ reuses ``crm_risks``.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 
 from sqlalchemy.orm import Session
 
 from insights.evidence import ActivityEvidence, Evidence, gather_evidence
+from rules.translatable import N_
 from storage.models import ActivityKind, EmailDirection, User
 
 # [choice] Thresholds, documented in docs/insights.md.
@@ -44,12 +45,38 @@ class Risk:
         text: One sentence for the user.
         activity_id: The activity it rests on, if any.
         field: The deal field it rests on (e.g. ``close_date``), if any.
+        template: ``text`` before its values were filled in (marked for the catalogues, so
+            a reader's language can translate it, then fill in ``values``).
+        values: The template's values: ``days`` a number of days, dates as ``date``.
     """
 
     kind: RiskKind
     text: str
     activity_id: int | None = None
     field: str | None = None
+    template: str = ""
+    values: tuple[tuple[str, str | int | date], ...] = ()
+
+
+def _risk(
+    kind: RiskKind,
+    template: str,
+    *,
+    activity_id: int | None = None,
+    field: str | None = None,
+    **values: str | int | date,
+) -> Risk:
+    """A risk whose English ``text`` is ``template`` filled in (days as "3 days")."""
+    english = {k: _days(v) if k == "days" and isinstance(v, int) else v for k, v in values.items()}
+    english = {k: v.isoformat() if isinstance(v, date) else v for k, v in english.items()}
+    return Risk(
+        kind,
+        template.format(**english),
+        activity_id=activity_id,
+        field=field,
+        template=template,
+        values=tuple(values.items()),
+    )
 
 
 def crm_risks(session: Session, *, deal_id: int, viewer: User, now: datetime) -> list[Risk]:
@@ -84,21 +111,28 @@ def risks_from_evidence(evidence: Evidence) -> list[Risk]:
     if deal.close_date is not None and deal.close_date < today:
         days = (today - deal.close_date).days
         risks.append(
-            Risk(
+            _risk(
                 RiskKind.CLOSE_DATE_PASSED,
-                f"Close date {deal.close_date.isoformat()} passed {_days(days)} ago and the "
-                "deal is still open.",
+                N_("Close date {date} passed {days} ago and the deal is still open."),
                 field="close_date",
+                date=deal.close_date,
+                days=days,
             )
         )
     elif deal.close_date is not None and deal.close_date <= (now + CLOSE_DATE_NEAR).date():
         days = (deal.close_date - today).days
-        when = "today" if days == 0 else f"in {_days(days)}"
+        template = (
+            N_("Close date {date} is today and the deal is still open.")
+            if days == 0
+            else N_("Close date {date} is in {days} and the deal is still open.")
+        )
         risks.append(
-            Risk(
+            _risk(
                 RiskKind.CLOSE_DATE_NEAR,
-                f"Close date {deal.close_date.isoformat()} is {when} and the deal is still open.",
+                template,
                 field="close_date",
+                date=deal.close_date,
+                days=days,
             )
         )
     declining = _declining_score(evidence)
@@ -106,9 +140,9 @@ def risks_from_evidence(evidence: Evidence) -> list[Risk]:
         risks.append(declining)
     if not evidence.follow_ups:
         risks.append(
-            Risk(
+            _risk(
                 RiskKind.NO_FOLLOW_UP,
-                "No follow-up scheduled: no open task or upcoming meeting on this deal.",
+                N_("No follow-up scheduled: no open task or upcoming meeting on this deal."),
                 field="follow_ups",
             )
         )
@@ -118,15 +152,21 @@ def risks_from_evidence(evidence: Evidence) -> list[Risk]:
     if deal.stage_changed_at is not None and now - deal.stage_changed_at >= STALLED_AFTER:
         days = (now - deal.stage_changed_at).days
         risks.append(
-            Risk(
+            _risk(
                 RiskKind.STALLED,
-                f"Stalled: in stage {deal.stage!r} for {_days(days)}.",
+                N_("Stalled: in stage “{stage}” for {days}."),
                 field="stage",
+                stage=deal.stage,
+                days=days,
             )
         )
     if not deal.contacts:
         risks.append(
-            Risk(RiskKind.NO_CONTACT, "No contact is associated with this deal.", field="contacts")
+            _risk(
+                RiskKind.NO_CONTACT,
+                N_("No contact is associated with this deal."),
+                field="contacts",
+            )
         )
     return risks
 
@@ -139,11 +179,14 @@ def _declining_score(evidence: Evidence) -> Risk | None:
     peak = max(window[:-1], key=lambda s: s.score)
     if peak.score - latest.score < SCORE_DROP_POINTS:
         return None
-    return Risk(
+    return _risk(
         RiskKind.DECLINING_SCORE,
-        f"Deal score fell from {peak.score} ({peak.recorded_at.date().isoformat()}) "
-        f"to {latest.score} ({latest.recorded_at.date().isoformat()}).",
+        N_("Deal score fell from {peak} ({peak_date}) to {latest} ({latest_date})."),
         field="deal_score",
+        peak=peak.score,
+        peak_date=peak.recorded_at.date(),
+        latest=latest.score,
+        latest_date=latest.recorded_at.date(),
     )
 
 
@@ -159,10 +202,12 @@ def _unresponsive_buyer(evidence: Evidence) -> Risk | None:
             and not _answered_later(evidence, activity)
         ):
             days = (evidence.as_of - activity.opened_at).days
-            return Risk(
+            return _risk(
                 RiskKind.BUYER_UNRESPONSIVE,
-                f"Buyer opened {activity.title!r} {_days(days)} ago and has not replied.",
+                N_("Buyer opened “{title}” {days} ago and has not replied."),
                 activity_id=activity.id,
+                title=activity.title,
+                days=days,
             )
     return None
 

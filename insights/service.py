@@ -28,8 +28,14 @@ from insights.answer import (
 )
 from insights.evidence import ActivityEvidence, DealFacts, Evidence, gather_evidence
 from insights.llm import InsightUnavailable, InsightWriter
-from insights.prompt import PROMPT_VERSION, build_follow_up_prompt, build_prompt
+from insights.prompt import (
+    ANSWER_LANGUAGE,
+    PROMPT_VERSION,
+    build_follow_up_prompt,
+    build_prompt,
+)
 from insights.risks import Risk, recent_activities, risks_from_evidence
+from rules.translatable import N_
 from storage.models import (
     CachedInsight,
     InsightFeedback,
@@ -55,14 +61,14 @@ class AiStatus(StrEnum):
 
 
 NOTICES: dict[AiStatus, str] = {
-    AiStatus.HIPAA: (
+    AiStatus.HIPAA: N_(
         "No AI summary: HIPAA-protected sensitive data is on for this workspace, so only "
         "CRM data is shown."
     ),
-    AiStatus.ANALYSIS_OFF: (
+    AiStatus.ANALYSIS_OFF: N_(
         "No AI summary: customer analysis is off in the workspace's AI settings."
     ),
-    AiStatus.NO_MODEL: (
+    AiStatus.NO_MODEL: N_(
         "No AI summary: no AI model is configured (set SALESBOT_LLM_API_KEY to switch it on)."
     ),
 }
@@ -126,7 +132,9 @@ class InsightPlan:
         viewer_id: Who asked.
         gate: Why no model may be asked (HIPAA, analysis off, no model), or None.
         cached: Sections from the cache for exactly this evidence, or None.
-        cache_key: The cache key (evidence fingerprint, model, prompt version), if any.
+        cache_key: The cache key (evidence fingerprint, model, prompt version, language), if
+            any.
+        language: The language code ("de") the model is asked to answer in.
     """
 
     evidence: Evidence
@@ -134,6 +142,7 @@ class InsightPlan:
     gate: AiStatus | None
     cached: AiSections | None = None
     cache_key: str | None = None
+    language: str = ANSWER_LANGUAGE
 
 
 @dataclass(frozen=True)
@@ -155,6 +164,7 @@ def deal_insight(
     now: datetime,
     writer: InsightWriter | None,
     source: str = "cli",
+    language: str = ANSWER_LANGUAGE,
 ) -> DealInsight:
     """Build (or fetch from the cache) the insights ``viewer`` may see about a deal.
 
@@ -170,11 +180,14 @@ def deal_insight(
         now: The moment of the request.
         writer: The configured model, or None for the CRM-only view.
         source: Where the request came from, for the audit ("cli", "slash_command", "dm").
+        language: The reader's language code; the model answers in it.
 
     Raises:
         DealNotVisible: The deal does not exist or is not visible to ``viewer``.
     """
-    plan = plan_insight(session, deal_id=deal_id, viewer=viewer, now=now, writer=writer)
+    plan = plan_insight(
+        session, deal_id=deal_id, viewer=viewer, now=now, writer=writer, language=language
+    )
     return record_insight(session, plan, write_sections(plan, writer), source=source)
 
 
@@ -186,8 +199,12 @@ def plan_insight(
     now: datetime,
     writer: InsightWriter | None,
     use_cache: bool = True,
+    language: str = ANSWER_LANGUAGE,
 ) -> InsightPlan:
     """Read phase: the viewer's evidence, the AI gate, and a cached answer if any.
+
+    ``language`` is the reader's: the model answers in it (CRM text stays as written), and
+    the cache keeps one answer per language.
 
     Raises:
         DealNotVisible: The deal does not exist or is not visible to ``viewer``.
@@ -197,8 +214,8 @@ def plan_insight(
         raise DealNotVisible(deal_id)
     gate = ai_gate(session, writer)
     if gate is not None or writer is None or not use_cache:
-        return InsightPlan(evidence=evidence, viewer_id=viewer.id, gate=gate)
-    key = _cache_key(evidence.fingerprint(), model=writer.model)
+        return InsightPlan(evidence=evidence, viewer_id=viewer.id, gate=gate, language=language)
+    key = _cache_key(evidence.fingerprint(), model=writer.model, language=language)
     cached = _cached(session, deal_id=deal_id, key=key)
     if cached is not None and not cached.cited_ids <= evidence.citable_ids:
         # Cannot happen for a row this code wrote (the key covers the evidence); a
@@ -206,7 +223,12 @@ def plan_insight(
         logger.warning("cached insight for deal %s cites unseen ids: ignored", deal_id)
         cached = None
     return InsightPlan(
-        evidence=evidence, viewer_id=viewer.id, gate=None, cached=cached, cache_key=key
+        evidence=evidence,
+        viewer_id=viewer.id,
+        gate=None,
+        cached=cached,
+        cache_key=key,
+        language=language,
     )
 
 
@@ -223,7 +245,7 @@ def write_sections(plan: InsightPlan, writer: InsightWriter | None) -> ModelOutc
         )
     assert writer is not None  # no gate means a writer was given
     try:
-        ai, dropped = _ask_model(plan.evidence, writer)
+        ai, dropped = _ask_model(plan.evidence, writer, language=plan.language)
     except InsightUnavailable as error:
         notice = f"No AI summary right now: {error.reason}. Showing CRM data only."
         return ModelOutcome(ai=None, status=AiStatus.FAILED, notice=notice)
@@ -340,7 +362,8 @@ def write_answer(plan: InsightPlan, question: str, writer: InsightWriter | None)
     assert writer is not None  # no gate means a writer was given
     evidence = plan.evidence
     try:
-        draft = writer.ask(build_follow_up_prompt(evidence, question), FollowUpDraft)
+        prompt = build_follow_up_prompt(evidence, question, language=plan.language)
+        draft = writer.ask(prompt, FollowUpDraft)
     except InsightUnavailable as error:
         notice = f"No AI answer right now: {error.reason}. Showing CRM data only."
         return ModelOutcome(ai=None, status=AiStatus.FAILED, notice=notice)
@@ -471,8 +494,9 @@ def _audit(
     return request
 
 
-def _cache_key(fingerprint: str, *, model: str) -> str:
-    return hashlib.sha256(f"{fingerprint}|{model}|{PROMPT_VERSION}".encode()).hexdigest()
+def _cache_key(fingerprint: str, *, model: str, language: str) -> str:
+    text = f"{fingerprint}|{model}|{PROMPT_VERSION}|{language}"
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def _cached(session: Session, *, deal_id: int, key: str) -> AiSections | None:
@@ -490,8 +514,10 @@ def _cached(session: Session, *, deal_id: int, key: str) -> AiSections | None:
         return None
 
 
-def _ask_model(evidence: Evidence, writer: InsightWriter) -> tuple[AiSections, int]:
-    prompt = build_prompt(evidence)
+def _ask_model(
+    evidence: Evidence, writer: InsightWriter, *, language: str
+) -> tuple[AiSections, int]:
+    prompt = build_prompt(evidence, language=language)
     draft = writer.write(prompt)
     sections, dropped = check_citations(draft, allowed_ids=evidence.citable_ids)
     return sections, len(dropped)

@@ -34,6 +34,12 @@ def link_slack_user(session: Session, user: User, slack_user_id: str) -> None:
     session.flush()
 
 
+def remember_slack_locale(session: Session, user: User, locale: str | None) -> None:
+    """Keep Slack's locale for ``user`` ("" when Slack gave none: asked, nothing to ask again)."""
+    user.slack_locale = (locale or "")[:16]
+    session.flush()
+
+
 def all_users(session: Session) -> list[User]:
     """Every user, by name."""
     return list(session.scalars(select(User).order_by(User.name, User.id)))

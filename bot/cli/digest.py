@@ -72,7 +72,9 @@ def _print(outgoing: object, *, as_json: bool, title: str) -> None:
 def _composer(settings: Settings, home: str | None = None) -> DigestComposer:
     from bot.digests.compose import DigestComposer, digest_sources
 
-    return DigestComposer(sources=digest_sources(settings), home=home)
+    return DigestComposer(
+        sources=digest_sources(settings), home=home, default_language=settings.default_language
+    )
 
 
 # Commands ------------------------------------------------------------------------------

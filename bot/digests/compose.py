@@ -11,6 +11,8 @@ from slack_sdk import WebClient
 from sqlalchemy.orm import Session
 
 from bot.digests.deliver import Message, Nothing, Outgoing, Undeliverable
+from handlers.i18n import N_, _, use_language
+from handlers.i18n.users import speaking_to
 from handlers.render.digest import (
     home_url,
     manager_digest_text,
@@ -51,6 +53,9 @@ class DigestComposer:
 
     sources: DigestSources = field(default_factory=DigestSources)
     home: str | None = None
+    # The workspace default (SALESBOT_DEFAULT_LANGUAGE): team channels, and reps with no
+    # language of their own.
+    default_language: str = "en"
 
     def __call__(self, session: Session, due: DueDigest, now: datetime) -> Outgoing:
         if due.kind is DigestKind.REP:
@@ -58,6 +63,10 @@ class DigestComposer:
         return self.manager(session, due, now)
 
     def rep(self, session: Session, due: DueDigest, now: datetime) -> Outgoing:
+        with speaking_to(session, user_id=due.recipient_id, default=self.default_language):
+            return self._rep(session, due, now)
+
+    def _rep(self, session: Session, due: DueDigest, now: datetime) -> Outgoing:
         try:
             digest = rep_digest(session, user_id=due.recipient_id, now=now, sources=self.sources)
         except LookupError:
@@ -74,6 +83,11 @@ class DigestComposer:
         )
 
     def manager(self, session: Session, due: DueDigest, now: datetime) -> Outgoing:
+        # A channel is shared: it reads the workspace's language.
+        with use_language(self.default_language):
+            return self._manager(session, due, now)
+
+    def _manager(self, session: Session, due: DueDigest, now: datetime) -> Outgoing:
         digest = manager_digest(session, team_id=due.recipient_id, now=now, sources=self.sources)
         if digest is None:
             return Undeliverable("team has no manager")
@@ -89,12 +103,12 @@ class DigestComposer:
 
 # Short names for the CRM-derived risks of Deal Insights, as a team digest line shows them.
 RISK_LABELS: dict[RiskKind, str] = {
-    RiskKind.DECLINING_SCORE: "deal score falling",
-    RiskKind.CLOSE_DATE_PASSED: "close date passed",
-    RiskKind.CLOSE_DATE_NEAR: "closes within a week",
-    RiskKind.STALLED: "stalled in stage",
-    RiskKind.BUYER_UNRESPONSIVE: "buyer not replying",
-    RiskKind.NO_CONTACT: "no contact",
+    RiskKind.DECLINING_SCORE: N_("deal score falling"),
+    RiskKind.CLOSE_DATE_PASSED: N_("close date passed"),
+    RiskKind.CLOSE_DATE_NEAR: N_("closes within a week"),
+    RiskKind.STALLED: N_("stalled in stage"),
+    RiskKind.BUYER_UNRESPONSIVE: N_("buyer not replying"),
+    RiskKind.NO_CONTACT: N_("no contact"),
 }
 
 
@@ -109,7 +123,7 @@ def crm_risk_source(
     reasons = {}
     for deal_id in deal_ids:
         labels = [
-            RISK_LABELS[risk.kind]
+            _(RISK_LABELS[risk.kind])
             for risk in crm_risks(session, deal_id=deal_id, viewer=viewer, now=now)
             if risk.kind in RISK_LABELS
         ]

@@ -129,7 +129,11 @@ def build_digest_scheduler(
     deliverer = Deliverer(
         sessions=sessions,
         client=client,
-        compose=DigestComposer(sources=digest_sources(settings), home=home),
+        compose=DigestComposer(
+            sources=digest_sources(settings),
+            home=home,
+            default_language=settings.default_language,
+        ),
         claimer=claimer,
         clock=clock,
         pacer=Pacer(rate_per_second),

@@ -12,7 +12,7 @@ from functools import partial
 from pathlib import Path
 
 from rich.console import Console
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from bot.terminal.actions import show_guided_actions
@@ -22,7 +22,7 @@ from bot.terminal.insights import deal_insights_section
 from bot.terminal.sections import OVERVIEW_SECTIONS, TerminalContext, render_sections
 from demo import DEMO_DB_FILENAME, DemoOrg, build_demo_org
 from storage.db import make_engine, session_factory, unit_of_work, upgrade
-from storage.models import User
+from storage.models import Role, User
 
 
 def demo_database_path(data_dir: Path) -> Path:
@@ -71,3 +71,30 @@ def show_demo(
                 digest_section,
             ],
         )
+        german = german_speaker(session, org)
+        if german is not None:
+            console.print(
+                f"\n[bold]{german.name}'s Slack is set to German (de-DE), so their digest "
+                "arrives in German:[/bold]"
+            )
+            render_sections(
+                console,
+                TerminalContext(session=session, user=german, now=now, org=org),
+                sections=[digest_section],
+            )
+
+
+def german_speaker(session: Session, org: DemoOrg) -> User | None:
+    """Another rep of the demo, made a German speaker as Slack would say it (``de-DE``).
+
+    The change stays in this session (the demo file is rebuilt on every run anyway).
+    """
+    user = session.scalars(
+        select(User)
+        .where(User.role == Role.REP, User.is_active, User.id != org.rep_id)
+        .order_by(User.id)
+    ).first()
+    if user is not None:
+        user.slack_locale = "de-DE"
+        session.flush()
+    return user

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from handlers.i18n import _
+from handlers.render.actions import action_title
 from handlers.render.kit import Block, actions, button, context, escape, modal, notice, section
 from handlers.slack import ids
 from handlers.slack.metadata import metadata
@@ -25,32 +27,39 @@ def action_queue_view(
     remaining = [item for item in items if item.id not in passed]
     meta = metadata(action=action_id, done=done[-120:], skipped=skipped[-120:])
     if action is not None:
-        blocks.append(section(f"*{escape(action.title)}*\n{escape(action.call_to_action)}"))
+        title = action_title(action.title, action.title_template, action.title_value)
+        blocks.append(section(f"*{escape(title)}*\n{escape(_(action.call_to_action))}"))
     if not remaining:
-        blocks.append(section(":tada: Nothing left in this suggestion's list."))
+        blocks.append(section(":tada: " + _("Nothing left in this suggestion's list.")))
         return modal(
-            ids.VIEW_ACTION_QUEUE, "Suggestion", blocks, close="Close", private_metadata=meta
+            ids.VIEW_ACTION_QUEUE,
+            _("Suggestion"),
+            blocks,
+            close=_("Close"),
+            private_metadata=meta,
         )
     item = remaining[0]
     total = len(items) + sum(1 for item_id in done if item_id not in {i.id for i in items})
     position = total - len(remaining) + 1
     blocks += [
-        context(f"Item {position} of {total}"),
+        context(_("Item {number} of {count}").format(number=position, count=total)),
         section(_describe(item)),
         *actions(
             [
                 button(
-                    "Done",
+                    _("Done"),
                     action_id=ids.ACTION_ITEM_DONE,
                     value=f"{action_id}:{item.id}",
                     style="primary",
                 ),
-                button("Skip", action_id=ids.ACTION_QUEUE_NEXT, value=str(item.id)),
+                button(_("Skip"), action_id=ids.ACTION_QUEUE_NEXT, value=str(item.id)),
             ],
             block_id=f"gaq:{item.id}",
         ),
     ]
-    return modal(ids.VIEW_ACTION_QUEUE, "Suggestion", blocks, close="Done", private_metadata=meta)
+    return modal(
+        ids.VIEW_ACTION_QUEUE, _("Suggestion"), blocks, close=_("Done"), private_metadata=meta
+    )
 
 
 def _describe(item: ItemView) -> str:

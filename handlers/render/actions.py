@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from handlers.i18n import N_, _
 from handlers.render.kit import (
     Block,
     actions,
@@ -26,15 +27,21 @@ from rules.guided_actions import RULES_BY_TYPE, ActionType, ActionView, ItemView
 
 # A guided action's category, as the Home tab's filter and the digest name it.
 ACTION_CATEGORY_LABELS = {
-    "closing": "Closing-related",
-    "prospecting": "Prospecting-related",
-    "other": "Meetings, calls and tasks",
+    "closing": N_("Closing-related"),
+    "prospecting": N_("Prospecting-related"),
+    "other": N_("Meetings, calls and tasks"),
 }
 # The Home tab's category filter: its choices, and the filter tokens it accepts.
 CATEGORY_LABELS = {
-    "all": "All actions",
+    "all": N_("All actions"),
     "closing": ACTION_CATEGORY_LABELS["closing"],
     "prospecting": ACTION_CATEGORY_LABELS["prospecting"],
+}
+# The same, as the panel's title names the chosen one: "Guided actions (4, closing-related)".
+CATEGORY_IN_TITLE = {
+    "all": N_("all actions"),
+    "closing": N_("closing-related"),
+    "prospecting": N_("prospecting-related"),
 }
 ITEMS_SHOWN = 3
 MEETING_TYPES = frozenset(
@@ -44,7 +51,15 @@ MEETING_TYPES = frozenset(
         ActionType.PREPARE_FOR_MEETING,
     }
 )
-FEEDBACK_CHOICES = (("Yes, keep it up!", "yes"), ("Not really", "no"))
+FEEDBACK_CHOICES = ((N_("Yes, keep it up!"), "yes"), (N_("Not really"), "no"))
+
+
+def action_title(title: str, template: str, value: int | str) -> str:
+    """A guided action's title in the reader's language: its rule's template translated,
+    then formatted (``title`` as the domain wrote it when there is no template)."""
+    if not template:
+        return title
+    return _(template).format(count=value, label=value)
 
 
 def muteable_types() -> list[tuple[str, str]]:
@@ -57,7 +72,7 @@ def muteable_types() -> list[tuple[str, str]]:
 
 def _item_label(item: ItemView, *, redact: bool) -> str:
     if redact:
-        return "Busy"
+        return _("Busy")
     about = [r.label for r in (item.contact, item.company) if r is not None and r.label]
     extra = f" · {escape(', '.join(about))}" if about else ""
     return f"{escape(item.label)}{extra}"
@@ -66,19 +81,23 @@ def _item_label(item: ItemView, *, redact: bool) -> str:
 def action_blocks(action: ActionView, *, can_act: bool, is_own: bool) -> list[Block]:
     """One action: title with its primary link, first items, Dismiss and feedback."""
     redact = not is_own and action.type in MEETING_TYPES
-    title = "A meeting (Busy)" if redact and not action.bundled else escape(action.title)
+    title = (
+        _("A meeting (Busy)")
+        if redact and not action.bundled
+        else escape(action_title(action.title, action.title_template, action.title_value))
+    )
     company = f" · {escape(action.company.label)}" if action.company and not redact else ""
     primary = None
     if can_act:
         if action.bundled or len(action.items) > 1:
             primary = button(
-                action.call_to_action,
+                _(action.call_to_action),
                 action_id=ids.ACTION_QUEUE_START,
                 value=str(action.id),
                 style="primary",
             )
         else:
-            primary = button("✓ Done", action_id=ids.ACTION_DONE, value=str(action.id))
+            primary = button("✓ " + _("Done"), action_id=ids.ACTION_DONE, value=str(action.id))
     blocks: list[Block] = [
         section(f"*{title}*{company}", accessory=primary, block_id=f"ga-{action.id}")
     ]
@@ -100,15 +119,17 @@ def action_blocks(action: ActionView, *, can_act: bool, is_own: bool) -> list[Bl
         if hidden > 0:
             blocks.append(
                 context(
-                    f"and {hidden} more: “{escape(action.call_to_action)}” goes through them all"
+                    _("and {count} more: “{start}” goes through them all").format(
+                        count=hidden, start=escape(_(action.call_to_action))
+                    )
                 )
             )
     if can_act:
         feedback = overflow(
             ids.ACTION_FEEDBACK,
-            [(label, f"{action.id}:{code}") for label, code in FEEDBACK_CHOICES],
+            [(_(label), f"{action.id}:{code}") for label, code in FEEDBACK_CHOICES],
         )
-        dismiss = button("Dismiss", action_id=ids.ACTION_DISMISS, value=str(action.id))
+        dismiss = button(_("Dismiss"), action_id=ids.ACTION_DISMISS, value=str(action.id))
         blocks.extend(actions([dismiss, feedback], block_id=f"ga-actions-{action.id}"))
     return blocks
 
@@ -131,16 +152,15 @@ def actions_panel(
     select = filter_select(
         state,
         name="category",
-        placeholder="Category",
-        choices=[(label, with_category(value)) for value, label in CATEGORY_LABELS.items()],
+        placeholder=_("Category"),
+        choices=[(_(label), with_category(value)) for value, label in CATEGORY_LABELS.items()],
         current=with_category(category),
     )
     select["action_id"] = ids.ACTION_CATEGORY_FILTER
-    label = CATEGORY_LABELS.get(category, "All actions")
-    groups: Groups = [
-        [divider(), section(f"*Guided actions* ({len(views)}, {label.lower()})", accessory=select)]
-    ]
+    label = _(CATEGORY_IN_TITLE.get(category, CATEGORY_IN_TITLE["all"]))
+    title = _("Guided actions")
+    groups: Groups = [[divider(), section(f"*{title}* ({len(views)}, {label})", accessory=select)]]
     if not views:
-        groups.append([context("Nothing suggested right now.")])
+        groups.append([context(_("Nothing suggested right now."))])
     groups.extend(action_blocks(view, can_act=can_act, is_own=is_own) for view in views)
     return groups

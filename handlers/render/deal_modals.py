@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from handlers.i18n import _
 from handlers.render.kit import (
     Block,
     FieldBlocks,
@@ -50,14 +51,14 @@ def deal_update_modal(deal: Deal, stages: list[PipelineStage], *, origin: dict[s
     current = next((stage for stage in stages if stage.id == deal.stage_id), None)
     return modal(
         ids.VIEW_DEAL_UPDATE,
-        "Update deal",
+        _("Update deal"),
         [
             section(f"*{escape(deal.name)}*"),
-            input_block(_STAGE, "Stage", _stage_select(stages, current)),
-            input_block(_CLOSE, "Close date", close, optional=True),
-            input_block(_NEXT, "Next step", next_step, optional=True),
+            input_block(_STAGE, _("Stage"), _stage_select(stages, current)),
+            input_block(_CLOSE, _("Close date"), close, optional=True),
+            input_block(_NEXT, _("Next step"), next_step, optional=True),
         ],
-        submit="Save",
+        submit=_("Save"),
         private_metadata=metadata(id=deal.id, origin=origin),
     )
 
@@ -67,16 +68,16 @@ def deal_create_modal(stages: list[PipelineStage], *, origin: dict[str, Any]) ->
     amount: Block = {"type": "plain_text_input", "action_id": _AMOUNT, "max_length": 20}
     return modal(
         ids.VIEW_DEAL_CREATE,
-        "New deal",
+        _("New deal"),
         [
-            input_block(_NAME, "Deal name", name),
-            input_block(_STAGE, "Stage", _stage_select(stages, stages[0] if stages else None)),
-            input_block(_AMOUNT, "Amount", amount, optional=True, hint="For example 12000"),
+            input_block(_NAME, _("Deal name"), name),
+            input_block(_STAGE, _("Stage"), _stage_select(stages, stages[0] if stages else None)),
+            input_block(_AMOUNT, _("Amount"), amount, optional=True, hint=_("For example 12000")),
             input_block(
-                _CLOSE, "Close date", {"type": "datepicker", "action_id": _CLOSE}, optional=True
+                _CLOSE, _("Close date"), {"type": "datepicker", "action_id": _CLOSE}, optional=True
             ),
         ],
-        submit="Create",
+        submit=_("Create"),
         private_metadata=metadata(origin=origin),
     )
 

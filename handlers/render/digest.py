@@ -12,7 +12,9 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from handlers.render.actions import ACTION_CATEGORY_LABELS
+from handlers.i18n import N_, _, ngettext
+from handlers.i18n.formats import clock, day_title, number, short_day
+from handlers.render.actions import ACTION_CATEGORY_LABELS, action_title
 from handlers.render.kit import (
     MAX_BLOCKS,
     Block,
@@ -30,7 +32,6 @@ from handlers.render.kit import (
     section,
 )
 from handlers.slack import ids
-from rules.clock import padded_clock_time
 from rules.digests.content import (
     TOP_DEALS_PER_REP,
     ActionLine,
@@ -55,10 +56,10 @@ BUCKET_EMOJI = {
     TaskBucket.TOMORROW: ":soon:",
 }
 GOAL_TITLES = {
-    "meetings_booked": "Meetings booked",
-    "calls_logged": "Calls logged",
-    "tasks_completed": "Tasks completed",
-    "emails_sent": "Emails sent",
+    "meetings_booked": N_("Meetings booked"),
+    "calls_logged": N_("Calls logged"),
+    "tasks_completed": N_("Tasks completed"),
+    "emails_sent": N_("Emails sent"),
 }
 MESSAGE_BLOCKS = MAX_BLOCKS["message"]
 # The Home tab's deep link is an app link, not a web page.
@@ -73,11 +74,11 @@ def home_url(team_id: str | None, app_id: str | None) -> str | None:
 
 
 def _local(moment: datetime, zone: ZoneInfo) -> str:
-    return padded_clock_time(moment.astimezone(zone))
+    return clock(moment.astimezone(zone))
 
 
 def _date_title(digest_date: Any) -> str:
-    return f"{digest_date:%A} {digest_date.day} {digest_date:%B}"
+    return day_title(digest_date)
 
 
 # Rep digest ----------------------------------------------------------------------------
@@ -85,9 +86,9 @@ def _date_title(digest_date: Any) -> str:
 
 def _task_blocks(task: TaskLine, bucket: TaskBucket, zone: ZoneInfo) -> list[Block]:
     when = (
-        f"due {task.due_at.astimezone(zone):%a %d %b}"
+        _("due {day}").format(day=short_day(task.due_at.astimezone(zone)))
         if bucket is TaskBucket.OVERDUE
-        else f"due {_local(task.due_at, zone)}"
+        else _("due {time}").format(time=_local(task.due_at, zone))
     )
     flag = ":red_circle: " if task.high_priority else ""
     return [
@@ -95,14 +96,14 @@ def _task_blocks(task: TaskLine, bucket: TaskBucket, zone: ZoneInfo) -> list[Blo
         *actions(
             [
                 button(
-                    "Complete", action_id=ids.TASK_COMPLETE, value=str(task.id), style="primary"
+                    _("Complete"), action_id=ids.TASK_COMPLETE, value=str(task.id), style="primary"
                 ),
                 overflow(
                     ids.TASK_RESCHEDULE,
                     [
-                        ("Snooze to tomorrow", f"{task.id}:tomorrow"),
-                        ("Snooze a week", f"{task.id}:next_week"),
-                        ("Pick a date…", f"{task.id}:pick"),
+                        (_("Snooze to tomorrow"), f"{task.id}:tomorrow"),
+                        (_("Snooze a week"), f"{task.id}:next_week"),
+                        (_("Pick a date…"), f"{task.id}:pick"),
                     ],
                 ),
             ],
@@ -115,12 +116,12 @@ def _task_blocks(task: TaskLine, bucket: TaskBucket, zone: ZoneInfo) -> list[Blo
 def _bucket_blocks(bucket: BucketSummary, zone: ZoneInfo) -> list[Block]:
     if bucket.count == 0:
         return []
-    title = f"{BUCKET_EMOJI[bucket.bucket]} {BUCKET_LABELS[bucket.bucket]}"
+    title = f"{BUCKET_EMOJI[bucket.bucket]} {_(BUCKET_LABELS[bucket.bucket])}"
     blocks = [
         section(
             f"*{title}: {bucket.count}*",
             accessory=button(
-                "Start queue", action_id=ids.TASK_QUEUE_START, value=bucket.bucket.value
+                _("Start queue"), action_id=ids.TASK_QUEUE_START, value=bucket.bucket.value
             ),
         )
     ]
@@ -128,7 +129,13 @@ def _bucket_blocks(bucket: BucketSummary, zone: ZoneInfo) -> list[Block]:
         blocks += _task_blocks(task, bucket.bucket, zone)
     more = bucket.count - len(bucket.top)
     if more > 0:
-        blocks.append(context(f"and {more} more in the queue"))
+        blocks.append(
+            context(
+                ngettext(
+                    "and {count} more in the queue", "and {count} more in the queue", more
+                ).format(count=more)
+            )
+        )
     return blocks
 
 
@@ -139,33 +146,38 @@ def _meeting_block(meeting: MeetingLine, zone: ZoneInfo) -> Block:
     text = f"*{span}*  {escape(meeting.subject)}"
     if meeting.needs_outcome:
         return section(
-            text + "  ·  _outcome missing_",
+            text + "  ·  _" + _("outcome missing") + "_",
             accessory=button(
-                "Log outcome", action_id=ids.MEETING_LOG_OUTCOME, value=str(meeting.id)
+                _("Log outcome"), action_id=ids.MEETING_LOG_OUTCOME, value=str(meeting.id)
             ),
             block_id=f"digest_meeting_{meeting.id}",
         )
     if meeting.link and meeting.link.startswith(("https://", "http://")):
-        join = link_button("Join", url=meeting.link, action_id=f"digest_join_{meeting.id}")
+        join = link_button(_("Join"), url=meeting.link, action_id=f"digest_join_{meeting.id}")
         return section(text, accessory=join)
     return section(text)
 
 
 def _action_blocks(action: ActionLine) -> list[Block]:
     return [
-        section(f"*{escape(action.title)}*"),
+        section(
+            f"*{escape(action_title(action.title, action.title_template, action.title_value))}*"
+        ),
         *actions(
             [
                 button(
-                    action.call_to_action or "Start",
+                    _(action.call_to_action or "Start"),
                     action_id=ids.ACTION_QUEUE_START,
                     value=str(action.id),
                     style="primary",
                 ),
-                button("Done", action_id=ids.ACTION_DONE, value=str(action.id)),
+                button(_("Done"), action_id=ids.ACTION_DONE, value=str(action.id)),
                 overflow(
                     ids.ACTION_FEEDBACK,
-                    [("Yes, keep it up!", f"{action.id}:yes"), ("Not really", f"{action.id}:no")],
+                    [
+                        (_("Yes, keep it up!"), f"{action.id}:yes"),
+                        (_("Not really"), f"{action.id}:no"),
+                    ],
                 ),
             ],
             block_id=f"digest_action_{action.id}",
@@ -174,15 +186,18 @@ def _action_blocks(action: ActionLine) -> list[Block]:
 
 
 def _goal_text(goal: GoalLine) -> str:
-    title = GOAL_TITLES.get(str(goal.metric), str(goal.metric))
+    metric = str(goal.metric)
+    title = _(GOAL_TITLES[metric]) if metric in GOAL_TITLES else metric
     filled = min(10, (10 * goal.done) // goal.target) if goal.target > 0 else 10
     bar = "█" * filled + "░" * (10 - filled)
     return f"*{title}*\n{bar} {goal.done}/{goal.target}"
 
 
 def _footer(url: str | None, extra: str = "") -> Block:
-    where = link(url, "Open Home", schemes=HOME_LINK_SCHEMES) if url else "Open the app's Home tab"
-    return context(f"{extra}{where} for everything else.")
+    if url:
+        where = link(url, _("Open Home"), schemes=HOME_LINK_SCHEMES)
+        return context(extra + _("{open_home} for everything else.").format(open_home=where))
+    return context(extra + _("Open the app's Home tab for everything else."))
 
 
 def rep_digest_text(digest: RepDigest) -> str:
@@ -190,18 +205,26 @@ def rep_digest_text(digest: RepDigest) -> str:
     counts = {b.bucket: b.count for b in digest.tasks}
     if digest.is_empty:
         return fallback_text(
-            f"All clear for {_date_title(digest.local_date)}: nothing due, no meetings."
+            _("All clear for {date}: nothing due, no meetings.").format(
+                date=_date_title(digest.local_date)
+            )
         )
     parts = [
-        f"{counts.get(TaskBucket.OVERDUE, 0)} overdue",
-        f"{counts.get(TaskBucket.TODAY, 0)} due today",
-        f"{digest.meetings_total} meeting{'s' if digest.meetings_total != 1 else ''}",
+        _("{count} overdue").format(count=counts.get(TaskBucket.OVERDUE, 0)),
+        _("{count} due today").format(count=counts.get(TaskBucket.TODAY, 0)),
+        _meetings(digest.meetings_total),
     ]
     if digest.actions_total:
         parts.append(
-            f"{digest.actions_total} guided action{'s' if digest.actions_total > 1 else ''}"
+            ngettext(
+                "{count} guided action", "{count} guided actions", digest.actions_total
+            ).format(count=digest.actions_total)
         )
-    return fallback_text("Your day: " + ", ".join(parts))
+    return fallback_text(_("Your day: {summary}").format(summary=", ".join(parts)))
+
+
+def _meetings(count: int) -> str:
+    return ngettext("{count} meeting", "{count} meetings", count).format(count=count)
 
 
 def render_rep_digest(digest: RepDigest, *, home: str | None = None) -> list[Block]:
@@ -209,9 +232,13 @@ def render_rep_digest(digest: RepDigest, *, home: str | None = None) -> list[Blo
     zone = ZoneInfo(digest.zone)
     if digest.is_empty:
         return [section(f":white_check_mark: {rep_digest_text(digest)}"), _footer(home)]
-    first_name = digest.name.split(" ")[0] if digest.name else "there"
+    first_name = digest.name.split(" ")[0] if digest.name else _("there")
     blocks: list[Block] = [
-        header(f"Good morning, {first_name} · {_date_title(digest.local_date)}"),
+        header(
+            _("Good morning, {first_name} · {date}").format(
+                first_name=first_name, date=_date_title(digest.local_date)
+            )
+        ),
         context(rep_digest_text(digest)),
     ]
     task_blocks: list[Block] = []
@@ -220,33 +247,50 @@ def render_rep_digest(digest: RepDigest, *, home: str | None = None) -> list[Blo
     if task_blocks:
         blocks += [divider(), *task_blocks]
     if digest.meetings_total:
-        blocks += [divider(), section(f"*:calendar: Today's meetings: {digest.meetings_total}*")]
+        title = _("Today's meetings: {count}").format(count=digest.meetings_total)
+        blocks += [divider(), section(f"*:calendar: {title}*")]
         blocks += [_meeting_block(m, zone) for m in digest.meetings]
         more = digest.meetings_total - len(digest.meetings)
         if more > 0:
-            blocks.append(context(f"and {more} more on your schedule"))
+            blocks.append(
+                context(
+                    ngettext(
+                        "and {count} more on your schedule",
+                        "and {count} more on your schedule",
+                        more,
+                    ).format(count=more)
+                )
+            )
     if digest.actions_total:
         blocks += _actions_section(digest)
     if digest.goals:
         goals = [_goal_text(g) for g in digest.goals]
-        blocks += [divider(), section("*:dart: This week's goals*", fields=goals)]
+        title = _("This week's goals")
+        blocks += [divider(), section(f"*:dart: {title}*", fields=goals)]
     blocks.append(_footer(home))
     return fit_blocks(blocks, home)
 
 
 def _actions_section(digest: RepDigest) -> list[Block]:
     """The rep's guided actions by category, and how many more there are."""
-    blocks = [divider(), section(f"*:compass: Guided actions: {digest.actions_total}*")]
+    title = _("Guided actions: {count}").format(count=digest.actions_total)
+    blocks = [divider(), section(f"*:compass: {title}*")]
     for category in ("closing", "prospecting", "other"):
         in_category = [a for a in digest.actions if a.category == category]
         if not in_category:
             continue
-        blocks.append(context(ACTION_CATEGORY_LABELS[category]))
+        blocks.append(context(_(ACTION_CATEGORY_LABELS[category])))
         for action in in_category:
             blocks += _action_blocks(action)
     more = digest.actions_total - len(digest.actions)
     if more > 0:
-        blocks.append(context(f"and {more} more guided actions"))
+        blocks.append(
+            context(
+                ngettext(
+                    "and {count} more guided action", "and {count} more guided actions", more
+                ).format(count=more)
+            )
+        )
     return blocks
 
 
@@ -265,30 +309,47 @@ def _mention(slack_user_id: str | None, name: str, *, bold: bool = False) -> str
 
 def _rep_summary_block(rep: RepSummary) -> Block:
     who = _mention(rep.slack_user_id, rep.name, bold=True)
-    figures = (
-        f"{rep.overdue} overdue · {rep.due_today} due today · "
-        f"{rep.meetings_today} meeting{'s' if rep.meetings_today != 1 else ''} · "
-        f"{rep.open_actions} open action{'s' if rep.open_actions != 1 else ''}"
+    figures = " · ".join(
+        [
+            _("{count} overdue").format(count=rep.overdue),
+            _("{count} due today").format(count=rep.due_today),
+            _meetings(rep.meetings_today),
+            ngettext("{count} open action", "{count} open actions", rep.open_actions).format(
+                count=rep.open_actions
+            ),
+        ]
     )
     lines = [f"{who}  {figures}"]
     if rep.deals_at_risk:
         shown = ", ".join(_deal_text(d) for d in rep.deals_at_risk[:TOP_DEALS_PER_REP])
-        lines.append(f":rotating_light: At risk: {shown}")
+        lines.append(":rotating_light: " + _("At risk: {deals}").format(deals=shown))
     if rep.deals_without_activity:
         idle = rep.deals_without_activity
         shown = ", ".join(escape(d.name) for d in idle[:TOP_DEALS_PER_REP])
         more = len(idle) - TOP_DEALS_PER_REP
-        lines.append(f":zzz: No activity scheduled: {shown}" + (f" +{more}" if more > 0 else ""))
+        idle_text = _("No activity scheduled: {deals}").format(deals=shown)
+        lines.append(f":zzz: {idle_text}" + (f" +{more}" if more > 0 else ""))
     return section("\n".join(lines))
 
 
 def manager_digest_text(digest: ManagerDigest) -> str:
     t = digest.totals
-    return fallback_text(
-        f"{digest.team_name}: {t['overdue']} overdue, {t['due_today']} due today, "
-        f"{t['meetings_today']} meetings, {t['deals_at_risk']} deals at risk, "
-        f"{t['deals_without_activity']} with no activity scheduled"
+    figures = ", ".join(
+        [
+            _("{count} overdue").format(count=t["overdue"]),
+            _("{count} due today").format(count=t["due_today"]),
+            _meetings(t["meetings_today"]),
+            ngettext("{count} deal at risk", "{count} deals at risk", t["deals_at_risk"]).format(
+                count=t["deals_at_risk"]
+            ),
+            _("{count} with no activity scheduled").format(count=t["deals_without_activity"]),
+        ]
     )
+    return fallback_text(f"{digest.team_name}: {figures}")
+
+
+def _figure(label: str, value: int) -> str:
+    return f"*{label}*\n{number(value)}"
 
 
 def render_manager_digest(digest: ManagerDigest, *, home: str | None = None) -> list[Block]:
@@ -298,29 +359,36 @@ def render_manager_digest(digest: ManagerDigest, *, home: str | None = None) -> 
         header(f"{digest.team_name} · {_date_title(digest.local_date)}"),
         *field_sections(
             [
-                f"*Overdue tasks*\n{t['overdue']}",
-                f"*Due today*\n{t['due_today']}",
-                f"*Meetings today*\n{t['meetings_today']}",
-                f"*Open guided actions*\n{t['open_actions']}",
-                f"*Deals at risk*\n{t['deals_at_risk']}",
-                f"*No activity scheduled*\n{t['deals_without_activity']}",
+                _figure(_("Overdue tasks"), t["overdue"]),
+                _figure(_("Due today"), t["due_today"]),
+                _figure(_("Meetings today"), t["meetings_today"]),
+                _figure(_("Open guided actions"), t["open_actions"]),
+                _figure(_("Deals at risk"), t["deals_at_risk"]),
+                _figure(_("No activity scheduled"), t["deals_without_activity"]),
             ]
         ),
     ]
     needing = [r for r in digest.reps if r.help_score > 0][:3]
     if needing:
         names = ", ".join(_mention(r.slack_user_id, r.name) for r in needing)
-        blocks.append(section(f":raising_hand: *Who needs help first:* {names}"))
+        title = _("Who needs help first:")
+        blocks.append(section(f":raising_hand: *{title}* {names}"))
     elif digest.reps:
-        blocks.append(section(":white_check_mark: Nobody is behind today."))
+        blocks.append(section(":white_check_mark: " + _("Nobody is behind today.")))
     if digest.reps:
         blocks.append(divider())
         blocks += [_rep_summary_block(r) for r in digest.reps[:TOP_REPS]]
         more = len(digest.reps) - TOP_REPS
         if more > 0:
-            blocks.append(context(f"and {more} more reps"))
+            blocks.append(
+                context(
+                    ngettext("and {count} more rep", "and {count} more reps", more).format(
+                        count=more
+                    )
+                )
+            )
     else:
-        blocks.append(section("No reps in this team yet."))
+        blocks.append(section(_("No reps in this team yet.")))
     blocks.append(_footer(home))
     return fit_blocks(blocks, home)
 
@@ -333,5 +401,5 @@ def fit_blocks(blocks: list[Block], home: str | None = None) -> list[Block]:
     # Don't leave a task's text without its buttons, or a dangling divider.
     while kept and kept[-1]["type"] in {"divider", "header"}:
         kept.pop()
-    kept.append(_footer(home, "More than fits here. "))
+    kept.append(_footer(home, _("More than fits here.") + " "))
     return kept

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from handlers.i18n import _
 from handlers.render.kit import (
     MAX_BLOCKS,
     Block,
@@ -27,7 +28,7 @@ def nav_bar(state: ViewState) -> list[Block]:
     """One button per view; the current one is highlighted."""
     buttons = [
         button(
-            label,
+            _(label),
             action_id=f"{ids.HOME_NAV}:{view.value}",
             value=state.go(view).encode(),
             style="primary" if view is state.view else None,
@@ -45,7 +46,7 @@ def pager(number: int, count: int, state: ViewState) -> list[Block]:
     if number > 1:
         buttons.append(
             button(
-                "◀ Previous",
+                "◀ " + _("Previous"),
                 action_id=f"{ids.HOME_PAGE}:prev",
                 value=state.with_page(number - 1).encode(),
             )
@@ -53,12 +54,13 @@ def pager(number: int, count: int, state: ViewState) -> list[Block]:
     if number < count:
         buttons.append(
             button(
-                "Next ▶",
+                _("Next") + " ▶",
                 action_id=f"{ids.HOME_PAGE}:next",
                 value=state.with_page(number + 1).encode(),
             )
         )
-    return [context(f"Page {number} of {count}"), *actions(buttons, block_id="pager")]
+    page_line = _("Page {number} of {count}").format(number=number, count=count)
+    return [context(page_line), *actions(buttons, block_id="pager")]
 
 
 def frame(
@@ -69,7 +71,7 @@ def frame(
     surface: Surface,
     top: Sequence[Block] = (),
     subject_name: str | None = None,
-    empty_text: str = "Nothing here.",
+    empty_text: str | None = None,
     page: tuple[int, int] | None = None,
     notice: Block | None = None,
 ) -> tuple[list[Block], int, int]:
@@ -95,15 +97,17 @@ def frame(
     if subject_name is not None:
         head.append(
             context(
-                f":eyes: You are viewing *{escape(subject_name)}*'s workspace. "
-                "Their meetings show as Busy."
+                ":eyes: "
+                + _("You are viewing *{name}*'s workspace. Their meetings show as Busy.").format(
+                    name=escape(subject_name)
+                )
             )
         )
     head.extend(nav_bar(state))
     head.extend(top)
     budget = MAX_BLOCKS[surface] - len(head) - PAGER_BLOCKS
     if not groups:
-        groups = [[context(empty_text)]]
+        groups = [[context(empty_text or _("Nothing here."))]]
     if page is not None:
         number, count = page
         content = [block for group in groups for block in group]

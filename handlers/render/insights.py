@@ -7,8 +7,11 @@ listed under the answer; with ``activity_url`` they link to the CRM record.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from datetime import date
 from typing import Any
 
+from handlers.i18n import N_, _, ngettext
+from handlers.i18n.formats import full_date, money, short_day
 from handlers.render.kit import (
     MAX_BLOCKS,
     Block,
@@ -33,6 +36,14 @@ from insights.risks import Risk
 from insights.service import DealInsight, FollowUpAnswer
 
 ActivityUrl = Callable[[int], str | None]
+# An activity's kind as a footnote names it.
+KIND_NAMES = {
+    "email": N_("Email"),
+    "call": N_("Call"),
+    "meeting": N_("Meeting"),
+    "note": N_("Note"),
+    "task": N_("Task"),
+}
 FEEDBACK_INPUT_BLOCK = "insights_feedback_text"
 FEEDBACK_INPUT_ACTION = "text"
 FEEDBACK_MAX_CHARS = 500
@@ -84,18 +95,19 @@ def _join_within(entries: list[str], *, limit: int) -> list[str]:
 
 
 def _activity_label(activity: ActivityEvidence, url: ActivityUrl) -> str:
-    when = activity.occurred_at.strftime("%b %-d")
-    return link(url(activity.id), f"{activity.kind.value}, {when}: {activity.title}")
+    when = short_day(activity.occurred_at)
+    kind = _(KIND_NAMES[activity.kind.value]) if activity.kind.value in KIND_NAMES else ""
+    return link(url(activity.id), f"{kind or activity.kind.value}, {when}: {activity.title}")
 
 
 def _deal_line(deal: DealFacts) -> str:
     facts = [deal.stage]
     if deal.amount is not None:
-        facts.append(f"{deal.amount:,.0f} {deal.currency}")
+        facts.append(money(deal.amount, deal.currency))
     if deal.close_date is not None:
-        facts.append(f"closes {deal.close_date.isoformat()}")
+        facts.append(_("closes {date}").format(date=full_date(deal.close_date)))
     if deal.owner_name:
-        facts.append(f"owner {deal.owner_name}")
+        facts.append(_("owner {name}").format(name=deal.owner_name))
     if deal.company:
         facts.append(deal.company)
     return escape(" · ".join(facts))
@@ -109,12 +121,30 @@ def _risk_lines(risks: Sequence[Risk], notes: _Footnotes) -> list[str]:
     lines = []
     for risk in risks:
         mark = notes.cite([risk.activity_id]) if risk.activity_id is not None else ""
-        lines.append(f"• {escape(risk.text)} {mark}".rstrip())
+        lines.append(f"• {escape(risk_text(risk))} {mark}".rstrip())
     return lines
 
 
+def risk_text(risk: Risk) -> str:
+    """A risk's sentence in the reader's language: its template translated, then filled in
+    (days counted with plurals, dates as the locale writes them)."""
+    if not risk.template:
+        return risk.text
+    values: dict[str, object] = {}
+    for key, value in risk.values:
+        if key == "days" and isinstance(value, int):
+            values[key] = ngettext("{count} day", "{count} days", value).format(count=value)
+        elif isinstance(value, date):
+            values[key] = full_date(value)
+        else:
+            values[key] = value
+    return _(risk.template).format(**values)
+
+
 def _recent_lines(recent: Sequence[ActivityEvidence], url: ActivityUrl) -> list[str]:
-    return [f"• {_activity_label(a, url)}" for a in recent] or ["_No activity you can see._"]
+    return [f"• {_activity_label(a, url)}" for a in recent] or [
+        "_" + _("No activity you can see.") + "_"
+    ]
 
 
 def insight_blocks(
@@ -128,38 +158,44 @@ def insight_blocks(
     limit = None if full else SHORT_STATEMENTS
     notes = _Footnotes(insight.activities, activity_url)
     blocks: list[Block] = [
-        header(f"Deal Insights: {insight.deal.name}"),
+        header(_("Deal Insights: {deal}").format(deal=insight.deal.name)),
         context(_deal_line(insight.deal)),
     ]
     if insight.notice:
-        blocks.append(context(f":information_source: {escape(insight.notice)}"))
+        blocks.append(context(f":information_source: {escape(_(insight.notice))}"))
     ai = insight.ai
 
-    recent = ["*Recent activity*"]
+    recent = ["*" + _("Recent activity") + "*"]
     if ai is not None:
         recent += _statement_lines(ai.recent_activity[:limit], notes)
     recent += _recent_lines(insight.recent, activity_url)
     blocks.append(section(clip("\n".join(recent), 3000)))
 
-    risks = ["*Risks*", *_risk_lines(insight.risks, notes)]
+    risks = ["*" + _("Risks") + "*", *_risk_lines(insight.risks, notes)]
     if ai is not None:
         risks += _statement_lines(ai.risks[:limit], notes)
     if len(risks) == 1:
-        risks.append("_No risks found._")
+        risks.append("_" + _("No risks found.") + "_")
     blocks.append(section(clip("\n".join(risks), 3000)))
 
     if ai is not None:
-        goals = ["*Buyer goals*"] + (
-            _statement_lines(ai.buyer_goals[:limit], notes) or ["_None stated._"]
+        goals = ["*" + _("Buyer goals") + "*"] + (
+            _statement_lines(ai.buyer_goals[:limit], notes) or ["_" + _("None stated.") + "_"]
         )
         blocks.append(section(clip("\n".join(goals), 3000)))
     footnotes = notes.block()
     if footnotes is not None:
         blocks.append(footnotes)
     if ai is not None and insight.model:
-        blocks.append(context(f"Written by {escape(insight.model)} from the activities cited."))
+        blocks.append(
+            context(
+                _("Written by {model} from the activities cited.").format(
+                    model=escape(insight.model)
+                )
+            )
+        )
     if full:
-        blocks.append(section("*Copy*"))
+        blocks.append(section("*" + _("Copy") + "*"))
         blocks.extend(_copyable(insight_text(insight)))
     elif insight.request_id is not None:
         blocks.extend(_answer_buttons(insight.request_id))
@@ -183,14 +219,14 @@ def _copyable(text: str) -> list[Block]:
 def _answer_buttons(request_id: int) -> list[Block]:
     return actions(
         [
-            button("Show more", action_id=ids.INSIGHTS_SHOW_MORE, value=str(request_id)),
+            button(_("Show more"), action_id=ids.INSIGHTS_SHOW_MORE, value=str(request_id)),
             button(
-                "Helpful",
+                _("Helpful"),
                 action_id=f"{ids.INSIGHTS_FEEDBACK}:helpful",
                 value=f"{request_id}:helpful",
             ),
             button(
-                "Not helpful",
+                _("Not helpful"),
                 action_id=f"{ids.INSIGHTS_FEEDBACK}:not_helpful",
                 value=f"{request_id}:not_helpful",
             ),
@@ -206,7 +242,7 @@ def insight_modal(insight: DealInsight, *, activity_url: ActivityUrl = _no_url) 
 
 def loading_modal() -> dict[str, Any]:
     """Opened at once (the trigger expires in about 3 s), then replaced by the full one."""
-    return _insights_modal([section("Gathering the insights…")])
+    return _insights_modal([section(_("Gathering the insights…"))])
 
 
 def notice_modal(text: str) -> dict[str, Any]:
@@ -214,12 +250,12 @@ def notice_modal(text: str) -> dict[str, Any]:
 
 
 def _insights_modal(blocks: list[Block]) -> dict[str, Any]:
-    return modal(ids.VIEW_INSIGHTS_FULL, "Deal Insights", blocks, close="Close")
+    return modal(ids.VIEW_INSIGHTS_FULL, _("Deal Insights"), blocks, close=_("Close"))
 
 
 def deal_choice_blocks(search: DealSearch) -> list[Block]:
     """Several candidates: one button each. Nothing found: the same words for every case."""
-    blocks: list[Block] = [section(escape(search.message()))]
+    blocks: list[Block] = [section(escape(_search_message(search)))]
     if search.candidates:
         blocks.extend(
             actions(
@@ -230,8 +266,17 @@ def deal_choice_blocks(search: DealSearch) -> list[Block]:
             )
         )
     else:
-        blocks.append(context("Try part of the deal's name, e.g. `/sales deal acme`."))
+        blocks.append(context(_("Try part of the deal's name, e.g. `/sales deal acme`.")))
     return blocks
+
+
+def _search_message(search: DealSearch) -> str:
+    """``search.message()`` in the reader's language."""
+    if search.deal is not None:
+        return _("Found {deal}.").format(deal=search.deal.name)
+    if search.candidates:
+        return _("Several deals match “{query}”: which one?").format(query=search.query)
+    return _("No deal you can see matches “{query}”.").format(query=search.query)
 
 
 def follow_up_blocks(answer: FollowUpAnswer, *, activity_url: ActivityUrl = _no_url) -> list[Block]:
@@ -239,23 +284,28 @@ def follow_up_blocks(answer: FollowUpAnswer, *, activity_url: ActivityUrl = _no_
     notes = _Footnotes(answer.activities, activity_url)
     blocks: list[Block] = []
     if answer.notice:
-        blocks.append(context(f":information_source: {escape(answer.notice)}"))
+        blocks.append(context(f":information_source: {escape(_(answer.notice))}"))
     if answer.statements:
         blocks.extend(sections("\n".join(_statement_lines(answer.statements, notes))))
     elif answer.notice is None:
-        blocks.append(section("The activities you can see on this deal don't answer that."))
+        blocks.append(section(_("The activities you can see on this deal don't answer that.")))
     if answer.notice is not None:
         # No AI answer: the CRM view stands in.
         blocks.append(
             section(
                 clip(
-                    "\n".join(["*Recent activity*", *_recent_lines(answer.recent, activity_url)]),
+                    "\n".join(
+                        [
+                            "*" + _("Recent activity") + "*",
+                            *_recent_lines(answer.recent, activity_url),
+                        ]
+                    ),
                     3000,
                 )
             )
         )
-        risk_lines = _risk_lines(answer.risks, notes) or ["_No risks found._"]
-        blocks.append(section(clip("\n".join(["*Risks*", *risk_lines]), 3000)))
+        risk_lines = _risk_lines(answer.risks, notes) or ["_" + _("No risks found.") + "_"]
+        blocks.append(section(clip("\n".join(["*" + _("Risks") + "*", *risk_lines]), 3000)))
     footnotes = notes.block()
     if footnotes is not None:
         blocks.append(footnotes)
@@ -265,7 +315,7 @@ def follow_up_blocks(answer: FollowUpAnswer, *, activity_url: ActivityUrl = _no_
 def feedback_modal(*, request_id: int, helpful: bool) -> dict[str, Any]:
     """The short form after Helpful / Not helpful."""
     verdict = "helpful" if helpful else "not_helpful"
-    prompt = "What was useful?" if helpful else "What was wrong or missing?"
+    prompt = _("What was useful?") if helpful else _("What was wrong or missing?")
     comment = {
         "type": "plain_text_input",
         "action_id": FEEDBACK_INPUT_ACTION,
@@ -274,20 +324,20 @@ def feedback_modal(*, request_id: int, helpful: bool) -> dict[str, Any]:
     }
     return modal(
         ids.VIEW_INSIGHTS_FEEDBACK,
-        "Feedback",
+        _("Feedback"),
         [
             section(
-                "Thanks! You found these insights *helpful*."
+                _("Thanks! You found these insights *helpful*.")
                 if helpful
-                else "Thanks! You found these insights *not helpful*."
+                else _("Thanks! You found these insights *not helpful*.")
             ),
             input_block(FEEDBACK_INPUT_BLOCK, prompt, comment, optional=True),
         ],
-        submit="Submit feedback",
+        submit=_("Submit feedback"),
         private_metadata=f"{request_id}:{verdict}",
     )
 
 
 def insight_fallback_text(insight: DealInsight) -> str:
     """The notification text of the answer message."""
-    return clip(f"Deal Insights: {insight.deal.name}", 150)
+    return clip(_("Deal Insights: {deal}").format(deal=insight.deal.name), 150)

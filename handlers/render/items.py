@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime, tzinfo
 
+from handlers.i18n import N_, _
+from handlers.i18n.formats import clock, full_date, short_moment
+from handlers.i18n.formats import money as format_money
 from handlers.render.kit import Block, actions, button, escape, link, overflow, section
 from handlers.slack import ids
-from rules.clock import padded_clock_time
 from rules.deals.queries import DealRow
 from rules.meetings.queries import MeetingItem
 from rules.records import RecordRef
@@ -16,15 +18,15 @@ from storage.models import MeetingOutcome
 HIGH = ":red_circle:"
 # A task row's "Reschedule" menu: (label, choice); the value is "<task id>:<choice>".
 RESCHEDULE_OPTIONS = (
-    ("Tomorrow", "tomorrow"),
-    ("Next week", "next_week"),
-    ("Pick a date…", "pick"),
+    (N_("Reschedule: Tomorrow"), "tomorrow"),
+    (N_("Reschedule: Next week"), "next_week"),
+    (N_("Reschedule: Pick a date…"), "pick"),
 )
 
 
 def when(moment: datetime | None) -> str:
     """A local time as people read it: "Wed 11 Mar 09:00"."""
-    return f"{moment:%a %d %b %H:%M}" if moment is not None else "no due date"
+    return short_moment(moment) if moment is not None else _("no due date")
 
 
 def refs(records: tuple[RecordRef, ...]) -> str:
@@ -36,10 +38,10 @@ def task_text(task: TaskItem) -> str:
     mark = f"{HIGH} " if task.is_high_priority else ""
     due = when(task.due_local)
     if task.is_late:
-        due += " (late)"
+        due += " " + _("(late)")
     about = refs(task.contacts + task.deals)
     extra = f"\n{about}" if about else ""
-    sequence = " · sequence task" if task.is_sequence_task else ""
+    sequence = " · " + _("sequence task") if task.is_sequence_task else ""
     return f"{mark}*{escape(task.subject)}*\n{due}{sequence}{extra}"
 
 
@@ -49,10 +51,10 @@ def task_blocks(task: TaskItem, *, can_act: bool) -> list[Block]:
         return [section(task_text(task))]
     reschedule = overflow(
         ids.TASK_RESCHEDULE,
-        [(f"Reschedule: {label}", f"{task.id}:{code}") for label, code in RESCHEDULE_OPTIONS],
+        [(_(label), f"{task.id}:{code}") for label, code in RESCHEDULE_OPTIONS],
     )
     complete = button(
-        "✓ Complete", action_id=ids.TASK_COMPLETE, value=str(task.id), style="primary"
+        "✓ " + _("Complete"), action_id=ids.TASK_COMPLETE, value=str(task.id), style="primary"
     )
     return [
         section(task_text(task), block_id=f"task-{task.id}"),
@@ -70,21 +72,22 @@ def meeting_needs_outcome(meeting: MeetingItem, now: datetime) -> bool:
 
 
 def meeting_text(meeting: MeetingItem, *, with_day: bool = False) -> str:
-    start = when(meeting.starts_local) if with_day else padded_clock_time(meeting.starts_local)
-    span = f"{start}–{padded_clock_time(meeting.ends_local)}"
+    start = when(meeting.starts_local) if with_day else clock(meeting.starts_local)
+    span = f"{start}–{clock(meeting.ends_local)}"
     if meeting.is_busy:
-        return f"*{span}*  Busy"
+        return f"*{span}*  " + _("Busy")
     parts = [f"*{span}*  {escape(meeting.title)}"]
     if meeting.meeting_link:
-        parts.append(link(meeting.meeting_link, "Join"))
+        parts.append(link(meeting.meeting_link, _("Join")))
     elif meeting.location:
         parts.append(escape(meeting.location))
     people = refs(meeting.contacts) or ", ".join(escape(a) for a in meeting.attendees[:5])
     text = " · ".join(parts)
     if people:
-        text += f"\nwith {people}"
+        text += "\n" + _("with {people}").format(people=people)
     if meeting.outcome and meeting.outcome != MeetingOutcome.SCHEDULED.value:
-        text += f"\noutcome: {escape(meeting.outcome.replace('_', ' '))}"
+        outcome = escape(meeting.outcome.replace("_", " "))
+        text += "\n" + _("outcome: {outcome}").format(outcome=outcome)
     return text
 
 
@@ -94,35 +97,41 @@ def meeting_blocks(
     """A meeting; "Log outcome" next to it when it ended without one (1 block)."""
     accessory = None
     if can_act and meeting_needs_outcome(meeting, now):
-        accessory = button("Log outcome", action_id=ids.MEETING_LOG_OUTCOME, value=str(meeting.id))
+        accessory = button(
+            _("Log outcome"), action_id=ids.MEETING_LOG_OUTCOME, value=str(meeting.id)
+        )
     return [section(meeting_text(meeting, with_day=with_day), accessory=accessory)]
 
 
 def money(row: DealRow) -> str:
     if row.amount is None:
-        return "no amount"
-    return f"{row.amount:,.0f} {row.currency}"
+        return _("no amount")
+    return format_money(row.amount, row.currency)
 
 
 def deal_blocks(row: DealRow, *, can_act: bool, zone: tzinfo) -> list[Block]:
     """A deal: name, stage, amount, close date, next/last activity; Update and Insights."""
     company = f" · {escape(row.company.name)}" if row.company else ""
-    close = f"closes {row.close_date:%d %b %Y}" if row.close_date else "no close date"
-    next_activity = (
-        f"next activity {when(row.next_activity_at.astimezone(zone))}"
-        if row.next_activity_at
-        else "_no activity scheduled_"
+    close = (
+        _("closes {date}").format(date=full_date(row.close_date))
+        if row.close_date
+        else _("no close date")
     )
-    owner = f" · owner {escape(row.owner_name)}" if row.owner_name else ""
+    next_activity = (
+        _("next activity {when}").format(when=when(row.next_activity_at.astimezone(zone)))
+        if row.next_activity_at
+        else "_" + _("no activity scheduled") + "_"
+    )
+    owner = " · " + _("owner {name}").format(name=escape(row.owner_name)) if row.owner_name else ""
     text = (
         f"*{escape(row.name)}*{company}\n{escape(row.stage_label)} · {money(row)} · {close}\n"
         f"{next_activity}{owner}"
     )
     if row.next_step:
-        text += f"\nnext step: {escape(row.next_step[:300])}"
-    buttons = [button("Insights", action_id=ids.DEAL_INSIGHTS, value=str(row.id))]
+        text += "\n" + _("next step: {step}").format(step=escape(row.next_step[:300]))
+    buttons = [button(_("Insights"), action_id=ids.DEAL_INSIGHTS, value=str(row.id))]
     if can_act and row.is_open:
-        buttons.insert(0, button("Update", action_id=ids.DEAL_UPDATE, value=str(row.id)))
+        buttons.insert(0, button(_("Update"), action_id=ids.DEAL_UPDATE, value=str(row.id)))
     return [
         section(text, block_id=f"deal-{row.id}"),
         *actions(buttons, block_id=f"deal-actions-{row.id}"),

@@ -12,6 +12,8 @@ from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any
 
+from handlers.i18n import N_
+
 
 class View(StrEnum):
     OVERVIEW = "overview"
@@ -23,12 +25,12 @@ class View(StrEnum):
 
 
 VIEW_LABELS: dict[View, str] = {
-    View.OVERVIEW: "Overview",
-    View.TASKS: "Tasks",
-    View.DEALS: "Deals",
-    View.LEADS: "Leads",
-    View.SCHEDULE: "Schedule",
-    View.FEED: "Feed",
+    View.OVERVIEW: N_("Overview"),
+    View.TASKS: N_("Tasks"),
+    View.DEALS: N_("Deals"),
+    View.LEADS: N_("Leads"),
+    View.SCHEDULE: N_("Schedule"),
+    View.FEED: N_("Feed"),
 }
 
 MAX_PAGE = 10_000

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from handlers.i18n import N_, _
 from handlers.render.kit import (
     Block,
     FieldBlocks,
@@ -23,11 +24,11 @@ from storage.models import Activity, CallStatus, MeetingOutcome
 _OUTCOME, _STATUS = "outcome", "call_status"
 
 CALL_STATUS_LABELS = {
-    CallStatus.COMPLETED: "Completed",
-    CallStatus.BUSY: "Busy",
-    CallStatus.NO_ANSWER: "No answer",
-    CallStatus.FAILED: "Failed",
-    CallStatus.CANCELED: "Canceled",
+    CallStatus.COMPLETED: N_("Completed"),
+    CallStatus.BUSY: N_("Busy"),
+    CallStatus.NO_ANSWER: N_("No answer"),
+    CallStatus.FAILED: N_("Failed"),
+    CallStatus.CANCELED: N_("Canceled"),
 }
 
 
@@ -36,19 +37,19 @@ def meeting_outcome_modal(meeting: Activity, *, origin: dict[str, Any]) -> Block
     element: Block = {
         "type": "radio_buttons",
         "action_id": _OUTCOME,
-        "options": [option(MEETING_OUTCOME_LABELS[o], o.value) for o in choices],
+        "options": [option(_(MEETING_OUTCOME_LABELS[o]), o.value) for o in choices],
     }
     if meeting.outcome in {o.value for o in choices}:
         current = MeetingOutcome(meeting.outcome)
-        element["initial_option"] = option(MEETING_OUTCOME_LABELS[current], current.value)
+        element["initial_option"] = option(_(MEETING_OUTCOME_LABELS[current]), current.value)
     return modal(
         ids.VIEW_MEETING_OUTCOME,
-        "Meeting outcome",
+        _("Meeting outcome"),
         [
-            section(f"*{escape(meeting.subject or 'Meeting')}*"),
-            input_block(_OUTCOME, "Outcome", element),
+            section("*" + escape(meeting.subject or _("Meeting")) + "*"),
+            input_block(_OUTCOME, _("Outcome"), element),
         ],
-        submit="Log outcome",
+        submit=_("Log outcome"),
         private_metadata=metadata(id=meeting.id, origin=origin),
     )
 
@@ -67,20 +68,20 @@ def call_outcome_modal(call: Activity, *, origin: dict[str, Any]) -> Block:
     status: Block = {
         "type": "static_select",
         "action_id": _STATUS,
-        "options": [option(label, value.value) for value, label in CALL_STATUS_LABELS.items()],
+        "options": [option(_(label), value.value) for value, label in CALL_STATUS_LABELS.items()],
     }
     if call.call_status in CALL_STATUS_LABELS:
         current = CallStatus(call.call_status)
-        status["initial_option"] = option(CALL_STATUS_LABELS[current], current.value)
+        status["initial_option"] = option(_(CALL_STATUS_LABELS[current]), current.value)
     return modal(
         ids.VIEW_CALL_OUTCOME,
-        "Call outcome",
+        _("Call outcome"),
         [
             section(f"*{escape(call.subject or 'Call')}*"),
-            input_block(_OUTCOME, "Outcome", outcome),
-            input_block(_STATUS, "Call status", status, optional=True),
+            input_block(_OUTCOME, _("Outcome"), outcome),
+            input_block(_STATUS, _("Call status"), status, optional=True),
         ],
-        submit="Log outcome",
+        submit=_("Log outcome"),
         private_metadata=metadata(id=call.id, origin=origin),
     )
 

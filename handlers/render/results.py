@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from handlers.i18n import _
 from handlers.render.kit import (
     MAX_BLOCKS,
     Block,
@@ -62,7 +63,7 @@ def replace_block(blocks: list[Block], block_id: str, replacement: list[Block]) 
 
 def result_modal(title: str, result: OpResult) -> Block:
     """A modal that only says what happened (after a form, or instead of one)."""
-    return modal(ids.VIEW_RESULT, title, [section(result_text(result))], close="Close")
+    return modal(ids.VIEW_RESULT, title, [section(result_text(result))], close=_("Close"))
 
 
 def follow_up_prompt(task_id: int, message: str, *, block_id: str) -> list[Block]:
@@ -70,12 +71,14 @@ def follow_up_prompt(task_id: int, message: str, *, block_id: str) -> list[Block
     settings (which turns the prompt off)."""
     value = str(task_id)
     return [
-        context(f":white_check_mark: {escape(message)} Create a follow-up task?"),
+        context(f":white_check_mark: {escape(message)} " + _("Create a follow-up task?")),
         *actions(
             [
-                button("Create task", action_id=ids.FOLLOW_UP_CREATE, value=value, style="primary"),
-                button("Not now", action_id=ids.FOLLOW_UP_NOT_NOW, value=value),
-                button("Task settings", action_id=ids.FOLLOW_UP_SETTINGS, value=value),
+                button(
+                    _("Create task"), action_id=ids.FOLLOW_UP_CREATE, value=value, style="primary"
+                ),
+                button(_("Not now"), action_id=ids.FOLLOW_UP_NOT_NOW, value=value),
+                button(_("Task settings"), action_id=ids.FOLLOW_UP_SETTINGS, value=value),
             ],
             block_id=block_id,
         ),

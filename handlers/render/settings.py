@@ -6,11 +6,14 @@ from collections.abc import Sequence
 from datetime import time
 from typing import Any
 
+from handlers.i18n import _, languages
+from handlers.i18n.formats import language_name, weekday_names
 from handlers.render.kit import PLACEHOLDER, Block, context, input_block, modal, option, plain
 from handlers.slack import ids
 from rules.settings.preferences import Preferences
 
-WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+# The language choice that follows Slack's locale (stored as no choice).
+FOLLOW_SLACK = "slack"
 
 # block_id of each input; view_submission errors are keyed by them.
 BLOCK_FOR_FIELD = {
@@ -20,6 +23,7 @@ BLOCK_FOR_FIELD = {
     "follow_up_prompt": "follow_up_prompt",
     "empty_digest": "empty_digest",
     "muted_action_types": "muted_action_types",
+    "language": "language",
 }
 ACTION = "value"  # every input's action_id: the block_id says which field it is
 
@@ -38,47 +42,50 @@ def settings_modal(
         action_types: (value, label) of every guided-action type that can be muted.
         zone_hint: The time zone in effect without an override, shown as a hint.
     """
-    days = [option(name, str(number)) for number, name in enumerate(WEEKDAYS, start=1)]
+    days = [option(name, str(number)) for number, name in enumerate(weekday_names(), start=1)]
     chosen_days = [d for d in days if int(d["value"]) in prefs.digest_weekdays]
-    follow_up = option("Ask me to create a follow-up task when I complete a task", "on")
+    follow_up = option(_("Ask me to create a follow-up task when I complete a task"), "on")
     empty = [
-        option("Send me a short all-clear message", "all_clear"),
-        option("Send nothing", "skip"),
+        option(_("Send me a short all-clear message"), "all_clear"),
+        option(_("Send nothing"), "skip"),
+    ]
+    spoken = [option(_("As in Slack"), FOLLOW_SLACK)] + [
+        option(language_name(code), code) for code in languages()
     ]
     blocks: list[Block] = [
         input_block(
             "digest_time",
-            "Daily digest time",
+            _("Daily digest time"),
             {
                 "type": "timepicker",
                 "action_id": ACTION,
                 "initial_time": prefs.digest_time.strftime("%H:%M"),
             },
-            hint="In your own time zone.",
+            hint=_("In your own time zone."),
         ),
         input_block(
             "digest_weekdays",
-            "Digest days",
+            _("Digest days"),
             _with_initial(
                 {"type": "checkboxes", "action_id": ACTION, "options": days}, chosen_days
             ),
         ),
         input_block(
             "timezone_override",
-            "Time zone override",
+            _("Time zone override"),
             {
                 "type": "plain_text_input",
                 "action_id": ACTION,
                 "max_length": 64,
-                "placeholder": plain("e.g. Europe/Berlin", PLACEHOLDER),
+                "placeholder": plain(_("e.g. Europe/Berlin"), PLACEHOLDER),
                 **({"initial_value": prefs.timezone_override} if prefs.timezone_override else {}),
             },
             optional=True,
-            hint=f"Leave empty to use {zone_hint}.",
+            hint=_("Leave empty to use {zone}.").format(zone=zone_hint),
         ),
         input_block(
             "follow_up_prompt",
-            "Follow-up prompt",
+            _("Follow-up prompt"),
             _with_initial(
                 {"type": "checkboxes", "action_id": ACTION, "options": [follow_up]},
                 [follow_up] if prefs.follow_up_prompt else [],
@@ -87,7 +94,7 @@ def settings_modal(
         ),
         input_block(
             "empty_digest",
-            "When there is nothing to do",
+            _("When there is nothing to do"),
             {
                 "type": "radio_buttons",
                 "action_id": ACTION,
@@ -97,6 +104,19 @@ def settings_modal(
                 ),
             },
         ),
+        input_block(
+            "language",
+            _("Language"),
+            {
+                "type": "static_select",
+                "action_id": ACTION,
+                "options": spoken,
+                "initial_option": next(
+                    (o for o in spoken if o["value"] == prefs.language), spoken[0]
+                ),
+            },
+            hint=_("“As in Slack” follows the language of your Slack account."),
+        ),
     ]
     if action_types:
         type_options = [option(label, value) for value, label in action_types][:100]
@@ -104,28 +124,37 @@ def settings_modal(
         blocks.append(
             input_block(
                 "muted_action_types",
-                "Muted guided actions",
+                _("Muted guided actions"),
                 _with_initial(
                     {
                         "type": "multi_static_select",
                         "action_id": ACTION,
-                        "placeholder": plain("None muted", PLACEHOLDER),
+                        "placeholder": plain(_("None muted"), PLACEHOLDER),
                         "options": type_options,
                     },
                     muted,
                 ),
                 optional=True,
-                hint="Muted actions stay out of your digest and Home tab.",
+                hint=_("Muted actions stay out of your digest and Home tab."),
             )
         )
-    blocks.append(context("Changes apply from your next digest."))
-    return modal(ids.VIEW_SETTINGS, "Your settings", blocks, submit="Save")
+    blocks.append(context(_("Changes apply from your next digest.")))
+    return modal(ids.VIEW_SETTINGS, _("Your settings"), blocks, submit=_("Save"))
 
 
 def _with_initial(element: dict[str, Any], chosen: list[dict[str, Any]]) -> dict[str, Any]:
     if chosen:
         element["initial_options"] = chosen
     return element
+
+
+def _digest_time(raw: object) -> time:
+    """The time picker's "HH:MM"."""
+    try:
+        hours, minutes = str(raw).split(":")
+        return time(int(hours), int(minutes))
+    except ValueError:
+        raise UnreadableSubmission("bad digest_time") from None
 
 
 def read_submission(values: object) -> Preferences:
@@ -152,12 +181,7 @@ def read_submission(values: object) -> Preferences:
             raise UnreadableSubmission(f"bad {block_id}")
         return [str(o.get("value")) for o in chosen]
 
-    raw_time = field("digest_time").get("selected_time")
-    try:
-        hours, minutes = str(raw_time).split(":")
-        digest_time = time(int(hours), int(minutes))
-    except ValueError:
-        raise UnreadableSubmission("bad digest_time") from None
+    digest_time = _digest_time(field("digest_time").get("selected_time"))
     try:
         weekdays = tuple(sorted({int(v) for v in selected("digest_weekdays")}))
     except ValueError:
@@ -166,6 +190,9 @@ def read_submission(values: object) -> Preferences:
     if zone is not None and not isinstance(zone, str):
         raise UnreadableSubmission("bad timezone_override")
     empty_choice = (field("empty_digest").get("selected_option") or {}).get("value")
+    language = None
+    if "language" in values:  # a modal opened before the language choice existed has none
+        language = (field("language").get("selected_option") or {}).get("value")
     return Preferences(
         digest_time=digest_time,
         digest_weekdays=weekdays,
@@ -173,4 +200,5 @@ def read_submission(values: object) -> Preferences:
         follow_up_prompt="on" in selected("follow_up_prompt"),
         empty_digest=str(empty_choice or ""),
         muted_action_types=tuple(selected("muted_action_types", required=False)),
+        language=None if language in (None, FOLLOW_SLACK) else str(language),
     )

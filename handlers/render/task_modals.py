@@ -11,6 +11,8 @@ from datetime import date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from handlers.i18n import N_, _
+from handlers.i18n.formats import clock, relative_day
 from handlers.render.items import RESCHEDULE_OPTIONS
 from handlers.render.kit import (
     Block,
@@ -33,20 +35,19 @@ from rules.clock import local_to_utc
 from rules.op_result import OpResult, invalid
 from rules.tasks.queries import bucket_named
 from rules.tasks.wording import BUCKET_LABELS
-from rules.wording import describe_due
 from storage.models import Activity, TaskPriority, TaskType
 
 PRIORITY_LABELS = {
-    TaskPriority.NONE: "None",
-    TaskPriority.LOW: "Low",
-    TaskPriority.MEDIUM: "Medium",
-    TaskPriority.HIGH: "High",
+    TaskPriority.NONE: N_("None"),
+    TaskPriority.LOW: N_("Low"),
+    TaskPriority.MEDIUM: N_("Medium"),
+    TaskPriority.HIGH: N_("High"),
 }
 TYPE_LABELS = {
-    TaskType.TODO: "To-do",
-    TaskType.CALL: "Call",
-    TaskType.EMAIL: "Email",
-    TaskType.LINKED_IN: "LinkedIn",
+    TaskType.TODO: N_("To-do"),
+    TaskType.CALL: N_("Call"),
+    TaskType.EMAIL: N_("Email"),
+    TaskType.LINKED_IN: N_("LinkedIn"),
 }
 
 _SUBJECT, _DATE, _TIME, _PRIORITY, _NOTES, _OWNER, _TYPE = (
@@ -95,10 +96,10 @@ def _priority_select(current: TaskPriority | None) -> Block:
     element: Block = {
         "type": "static_select",
         "action_id": _PRIORITY,
-        "options": [option(label, value.value) for value, label in PRIORITY_LABELS.items()],
+        "options": [option(_(label), value.value) for value, label in PRIORITY_LABELS.items()],
     }
     if current is not None:
-        element["initial_option"] = option(PRIORITY_LABELS[current], current.value)
+        element["initial_option"] = option(_(PRIORITY_LABELS[current]), current.value)
     return element
 
 
@@ -109,8 +110,8 @@ def _due_inputs(due_local: datetime | None) -> list[Block]:
         date_element["initial_date"] = due_local.date().isoformat()
         time_element["initial_time"] = f"{due_local:%H:%M}"
     return [
-        input_block(_DATE, "Due date", date_element),
-        input_block(_TIME, "Due time", time_element),
+        input_block(_DATE, _("Due date"), date_element),
+        input_block(_TIME, _("Due time"), time_element),
     ]
 
 
@@ -118,7 +119,7 @@ def _subject_input(initial: str | None) -> Block:
     element: Block = {"type": "plain_text_input", "action_id": _SUBJECT, "max_length": 500}
     if initial:
         element["initial_value"] = initial[:500]
-    return input_block(_SUBJECT, "Subject", element)
+    return input_block(_SUBJECT, _("Subject"), element)
 
 
 def _notes_input(initial: str | None) -> Block:
@@ -130,7 +131,7 @@ def _notes_input(initial: str | None) -> Block:
     }
     if initial:
         element["initial_value"] = initial[:3000]
-    return input_block(_NOTES, "Notes", element, optional=True)
+    return input_block(_NOTES, _("Notes"), element, optional=True)
 
 
 # Edit ---------------------------------------------------------------------------------
@@ -140,14 +141,14 @@ def edit_task_modal(task: Activity, zone: ZoneInfo, *, origin: dict[str, Any]) -
     due_local = task.due_at.astimezone(zone) if task.due_at else None
     return modal(
         ids.VIEW_TASK_EDIT,
-        "Edit task",
+        _("Edit task"),
         [
             _subject_input(task.subject),
             *_due_inputs(due_local),
-            input_block(_PRIORITY, "Priority", _priority_select(task.priority)),
+            input_block(_PRIORITY, _("Priority"), _priority_select(task.priority)),
             _notes_input(task.body),
         ],
-        submit="Save",
+        submit=_("Save"),
         private_metadata=metadata(id=task.id, origin=origin),
     )
 
@@ -208,17 +209,17 @@ TASK_FIELDS = FieldBlocks(
 def reassign_modal(task: Activity, *, origin: dict[str, Any]) -> Block:
     return modal(
         ids.VIEW_TASK_REASSIGN,
-        "Reassign task",
+        _("Reassign task"),
         [
-            section(f"*{escape(task.subject or 'Task')}*"),
+            section("*" + escape(task.subject or _("Task")) + "*"),
             input_block(
                 _OWNER,
-                "Assign to",
+                _("Assign to"),
                 {"type": "users_select", "action_id": _OWNER},
-                hint="Only people whose tasks you may manage.",
+                hint=_("Only people whose tasks you may manage."),
             ),
         ],
-        submit="Reassign",
+        submit=_("Reassign"),
         private_metadata=metadata(id=task.id, origin=origin),
     )
 
@@ -251,12 +252,14 @@ def pick_date_modal(task: Activity, today: date, *, origin: dict[str, Any]) -> B
     }
     return modal(
         ids.VIEW_TASK_RESCHEDULE,
-        "Reschedule task",
+        _("Reschedule task"),
         [
-            section(f"*{escape(task.subject or 'Task')}*"),
-            input_block(_DATE, "New due date", element, hint="The time of day stays the same."),
+            section("*" + escape(task.subject or _("Task")) + "*"),
+            input_block(
+                _DATE, _("New due date"), element, hint=_("The time of day stays the same.")
+            ),
         ],
-        submit="Reschedule",
+        submit=_("Reschedule"),
         private_metadata=metadata(id=task.id, origin=origin),
     )
 
@@ -282,28 +285,36 @@ def create_task_modal(
     (local to the user)."""
     blocks: list[Block] = []
     if follow_up_of is not None:
-        blocks.append(context(f"Follow-up of *{escape(follow_up_of.subject or 'a task')}*"))
+        blocks.append(
+            context(
+                _("Follow-up of *{subject}*").format(
+                    subject=escape(follow_up_of.subject or _("a task"))
+                )
+            )
+        )
     subject = (
-        f"Follow up: {follow_up_of.subject}" if follow_up_of and follow_up_of.subject else None
+        _("Follow up: {subject}").format(subject=follow_up_of.subject)
+        if follow_up_of and follow_up_of.subject
+        else None
     )
     type_element: Block = {
         "type": "static_select",
         "action_id": _TYPE,
-        "options": [option(label, value.value) for value, label in TYPE_LABELS.items()],
-        "initial_option": option(TYPE_LABELS[TaskType.TODO], TaskType.TODO.value),
+        "options": [option(_(label), value.value) for value, label in TYPE_LABELS.items()],
+        "initial_option": option(_(TYPE_LABELS[TaskType.TODO]), TaskType.TODO.value),
     }
     blocks += [
         _subject_input(subject),
         *_due_inputs(default_due),
-        input_block(_TYPE, "Type", type_element),
-        input_block(_PRIORITY, "Priority", _priority_select(TaskPriority.NONE)),
+        input_block(_TYPE, _("Type"), type_element),
+        input_block(_PRIORITY, _("Priority"), _priority_select(TaskPriority.NONE)),
         _notes_input(None),
     ]
     return modal(
         ids.VIEW_TASK_CREATE,
-        "Follow-up task" if follow_up_of is not None else "New task",
+        _("Follow-up task") if follow_up_of is not None else _("New task"),
         blocks,
-        submit="Create",
+        submit=_("Create"),
         private_metadata=metadata(
             follow_up_of=follow_up_of.id if follow_up_of is not None else None,
             deal=deal_id,
@@ -317,11 +328,11 @@ def create_task_modal(
 
 def _queue_title(bucket: str) -> str:
     if bucket == "all":
-        return "All"
+        return _("All")
     try:
-        return BUCKET_LABELS[bucket_named(bucket)]
+        return _(BUCKET_LABELS[bucket_named(bucket)])
     except ValueError:
-        return "queue"
+        return _("queue")
 
 
 def task_queue_view(
@@ -337,38 +348,42 @@ def task_queue_view(
     notice: str | None = None,
 ) -> Block:
     """One task of a queue, with Complete / Skip, or "all done" when ``task`` is None."""
-    title = f"Tasks: {_queue_title(bucket)}"
+    title = _("Tasks: {list}").format(list=_queue_title(bucket))
     blocks: list[Block] = []
     if notice:
         blocks.append(context(escape(notice)))
     if task is None:
-        blocks.append(section(":tada: That's all the tasks in this list."))
+        blocks.append(section(":tada: " + _("That's all the tasks in this list.")))
         return modal(
             ids.VIEW_TASK_QUEUE,
             title,
             blocks,
-            close="Close",
+            close=_("Close"),
             private_metadata=metadata(bucket=bucket),
         )
     due = task.due_at.astimezone(zone) if task.due_at else None
-    when = describe_due(due, today=today) if due else "no date"
-    lines = [f"*{escape(task.subject or 'Task')}*", f"Due {when}"]
+    when = (
+        _("{day} at {time}").format(day=relative_day(due.date(), today=today), time=clock(due))
+        if due
+        else _("no due date")
+    )
+    lines = ["*" + escape(task.subject or _("Task")) + "*", _("Due {when}").format(when=when)]
     if task.priority is TaskPriority.HIGH:
-        lines.append(":red_circle: High priority")
+        lines.append(":red_circle: " + _("High priority"))
     if task.body:
         lines.append(escape(task.body[:500]))
     blocks += [
-        context(f"Task {position} of {total}"),
+        context(_("Task {number} of {count}").format(number=position, count=total)),
         section("\n".join(lines)),
         *actions(
             [
                 button(
-                    "Complete",
+                    _("Complete"),
                     action_id=ids.TASK_QUEUE_COMPLETE,
                     value=str(task.id),
                     style="primary",
                 ),
-                button("Skip", action_id=ids.TASK_QUEUE_NEXT, value=str(task.id)),
+                button(_("Skip"), action_id=ids.TASK_QUEUE_NEXT, value=str(task.id)),
             ],
             block_id=f"queue:{task.id}",
         ),
@@ -377,7 +392,7 @@ def task_queue_view(
         ids.VIEW_TASK_QUEUE,
         title,
         blocks,
-        close="Done",
+        close=_("Done"),
         # Only the last ids: enough for any real queue, and inside Slack's 3,000 characters.
         private_metadata=metadata(bucket=bucket, done=done[-120:], skipped=skipped[-120:]),
     )
@@ -389,22 +404,22 @@ def task_queue_view(
 def task_controls(task_id: int, subject: str | None) -> Block:
     """The buttons of one task row: Complete, Edit, Reassign, Delete (confirmed), and the
     reschedule menu. Its block id names the task, so a result can replace it in place."""
-    label = subject or "this task"
+    label = subject or _("this task")
     (block,) = actions(
         [
-            button("Complete", action_id=ids.TASK_COMPLETE, value=str(task_id), style="primary"),
+            button(_("Complete"), action_id=ids.TASK_COMPLETE, value=str(task_id), style="primary"),
             reschedule_menu(task_id),
-            button("Edit", action_id=ids.TASK_EDIT, value=str(task_id)),
-            button("Reassign", action_id=ids.TASK_REASSIGN, value=str(task_id)),
+            button(_("Edit"), action_id=ids.TASK_EDIT, value=str(task_id)),
+            button(_("Reassign"), action_id=ids.TASK_REASSIGN, value=str(task_id)),
             button(
-                "Delete",
+                _("Delete"),
                 action_id=ids.TASK_DELETE,
                 value=str(task_id),
                 style="danger",
                 confirm=confirm_dialog(
-                    "Delete task?",
-                    f"Delete '{label}' for everyone? This can't be undone.",
-                    "Delete",
+                    _("Delete task?"),
+                    _("Delete “{task}” for everyone? This can't be undone.").format(task=label),
+                    _("Delete"),
                     danger=True,
                 ),
             ),

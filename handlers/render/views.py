@@ -11,6 +11,8 @@ from collections.abc import Sequence
 from datetime import date, datetime, tzinfo
 from itertools import groupby
 
+from handlers.i18n import N_, _, ngettext
+from handlers.i18n.formats import clock, day_title, full_date, short_day
 from handlers.render.items import (
     deal_blocks,
     meeting_blocks,
@@ -31,7 +33,6 @@ from handlers.render.kit import (
 )
 from handlers.render.navigation import ViewState
 from handlers.slack import ids
-from rules.clock import padded_clock_time
 from rules.deals.queries import DealCategory, DealPage
 from rules.deals.wording import CATEGORY_LABELS
 from rules.leads.queries import LeadRow, LeadsBoard
@@ -48,11 +49,11 @@ TOP_TASKS_PER_BUCKET = 3
 LINES_PER_SECTION = 10
 
 KIND_LABELS = {
-    ActivityKind.EMAIL: "Emails",
-    ActivityKind.CALL: "Calls",
-    ActivityKind.MEETING: "Meetings",
-    ActivityKind.NOTE: "Notes",
-    ActivityKind.TASK: "Tasks",
+    ActivityKind.EMAIL: N_("Emails"),
+    ActivityKind.CALL: N_("Calls"),
+    ActivityKind.MEETING: N_("Meetings"),
+    ActivityKind.NOTE: N_("Notes"),
+    ActivityKind.TASK: N_("Tasks"),
 }
 KIND_ICONS = {
     ActivityKind.EMAIL: ":email:",
@@ -62,9 +63,15 @@ KIND_ICONS = {
     ActivityKind.TASK: ":white_check_mark:",
 }
 SEQUENCE_LABELS = {
-    SequenceFilter.ANY: "Any sequence status",
-    SequenceFilter.ENROLLED: "In a sequence",
-    SequenceFilter.NOT_ENROLLED: "Not in a sequence",
+    SequenceFilter.ANY: N_("Any sequence status"),
+    SequenceFilter.ENROLLED: N_("In a sequence"),
+    SequenceFilter.NOT_ENROLLED: N_("Not in a sequence"),
+}
+
+PERIOD_LABELS = {
+    SchedulePeriod.DAY: N_("Day"),
+    SchedulePeriod.WEEK: N_("Week"),
+    SchedulePeriod.MONTH: N_("Month"),
 }
 
 
@@ -116,15 +123,17 @@ def overview_blocks(
     groups: Groups = []
     for bucket in BUCKET_ORDER:
         groups.extend(_bucket_groups(view.tasks.group(bucket), can_act=can_act))
-    groups.append([divider(), section(f"*Today's meetings* ({len(view.todays_meetings)})")])
+    todays = _("Today's meetings")
+    groups.append([divider(), section(f"*{todays}* ({len(view.todays_meetings)})")])
     if not view.todays_meetings:
-        groups.append([context("No meetings today.")])
+        groups.append([context(_("No meetings today."))])
     for meeting in view.todays_meetings:
         groups.append(meeting_blocks(meeting, now=now, can_act=can_act))
     groups.extend(_insight_groups(view, state=state, metric=metric, records=records))
     goals = _goal_lines(view.goals)
     if goals:
-        groups.append([divider(), section("*Goals this week*\n" + "\n".join(goals))])
+        title = _("Goals this week")
+        groups.append([divider(), section(f"*{title}*\n" + "\n".join(goals))])
     # Last of the day's panels: a long list of suggestions pages on without pushing the
     # tasks, meetings and numbers off the first page.
     groups.extend(actions_panel)
@@ -132,18 +141,22 @@ def overview_blocks(
         lines = [
             meeting_text(m, with_day=True).replace("\n", " · ") for m in view.upcoming_meetings
         ]
-        groups.append([divider(), section("*Upcoming meetings*")])
+        groups.append([divider(), section("*" + _("Upcoming meetings") + "*")])
         groups.extend(line_sections(lines))
     return [], groups
 
 
 def _bucket_groups(group: TaskGroup, *, can_act: bool) -> Groups:
-    label = BUCKET_LABELS[group.bucket]
-    high = f", {group.high_priority_count} high priority" if group.high_priority_count else ""
+    label = _(BUCKET_LABELS[group.bucket])
+    high = (
+        ", " + _("{count} high priority").format(count=group.high_priority_count)
+        if group.high_priority_count
+        else ""
+    )
     accessory = None
     if can_act and group.count:
         accessory = button(
-            f"Work through {group.count}",
+            _("Work through {count}").format(count=group.count),
             action_id=ids.TASK_QUEUE_START,
             value=group.bucket.value,
         )
@@ -154,7 +167,13 @@ def _bucket_groups(group: TaskGroup, *, can_act: bool) -> Groups:
         groups.append(task_blocks(task, can_act=can_act))
     if group.count > len(shown):
         groups.append(
-            [context(f"{group.count - len(shown)} more: see Tasks, or work through the queue.")]
+            [
+                context(
+                    _("{count} more: see Tasks, or work through the queue.").format(
+                        count=group.count - len(shown)
+                    )
+                )
+            ]
         )
     return groups
 
@@ -172,18 +191,20 @@ def _insight_groups(
         chosen = metric is insight.metric
         buttons.append(
             button(
-                f"{insight.label}: {insight.count}",
+                f"{_(insight.label)}: {insight.count}",
                 action_id=f"{ids.HOME_FILTER}:{token}",
                 value=state.with_filter("" if chosen else token).encode(),
                 style="primary" if chosen else None,
             )
         )
-    groups: Groups = [[divider(), section("*Insights* (click a number to see what it counts)")]]
+    title = _("Insights")
+    hint = _("(click a number to see what it counts)")
+    groups: Groups = [[divider(), section(f"*{title}* {hint}")]]
     if buttons:
         groups.append(actions(buttons, block_id="insights"))
     if metric is not None and records is not None:
-        label = next((i.label for i in view.insights if i.metric is metric), metric.value)
-        lines = [f"{when(r.at_local)}  {escape(r.title)}" for r in records] or ["Nothing yet."]
+        label = next((_(i.label) for i in view.insights if i.metric is metric), metric.value)
+        lines = [f"{when(r.at_local)}  {escape(r.title)}" for r in records] or [_("Nothing yet.")]
         groups.append([section(f"*{escape(label)}*")])
         groups.extend(line_sections(lines))
     return groups
@@ -195,7 +216,8 @@ def _goal_lines(goals: tuple[GoalProgress, ...]) -> list[str]:
         filled = round(goal.ratio * 10)
         bar = "▰" * filled + "▱" * (10 - filled)
         done = " :white_check_mark:" if goal.is_met else ""
-        lines.append(f"{bar}  {escape(goal.label)}: {goal.achieved} of {goal.target}{done}")
+        progress = _("{done} of {target}").format(done=goal.achieved, target=goal.target)
+        lines.append(f"{bar}  {escape(_(goal.label))}: {progress}{done}")
     return lines
 
 
@@ -205,19 +227,22 @@ def _goal_lines(goals: tuple[GoalProgress, ...]) -> list[str]:
 def tasks_blocks(
     page: TaskPage, *, state: ViewState, bucket: TaskBucket | None, can_act: bool
 ) -> tuple[list[Block], Groups]:
-    choices = [("All open tasks", "all")] + [(BUCKET_LABELS[b], b.value) for b in BUCKET_LABELS]
+    choices = [(_("All open tasks"), "all")] + [
+        (_(BUCKET_LABELS[b]), b.value) for b in BUCKET_LABELS
+    ]
     controls: list[dict[str, object]] = [
         filter_select(
             state,
             name="bucket",
-            placeholder="Which tasks",
+            placeholder=_("Which tasks"),
             choices=choices,
             current=bucket.value if bucket else "all",
         )
     ]
     if can_act:
-        controls.append(button("New task", action_id=ids.TASK_CREATE, value="new"))
-    top = [*actions(controls, block_id="task-controls"), context(f"{page.total} open tasks")]
+        controls.append(button(_("New task"), action_id=ids.TASK_CREATE, value="new"))
+    total = ngettext("{count} open task", "{count} open tasks", page.total).format(count=page.total)
+    top = [*actions(controls, block_id="task-controls"), context(total)]
     return top, [task_blocks(task, can_act=can_act) for task in page.tasks]
 
 
@@ -233,21 +258,21 @@ def deals_blocks(
     zone: tzinfo,
 ) -> tuple[list[Block], Groups]:
     choices = [
-        (f"{label} ({counts.get(category, 0)})", category.value)
+        (f"{_(label)} ({counts.get(category, 0)})", category.value)
         for category, label in CATEGORY_LABELS.items()
     ]
     controls: list[dict[str, object]] = [
         filter_select(
             state,
             name="category",
-            placeholder="Category",
+            placeholder=_("Category"),
             choices=choices,
             current=page.category.value,
         )
     ]
     if can_act:
-        controls.append(button("New deal", action_id=ids.DEAL_CREATE, value="new"))
-    label = CATEGORY_LABELS.get(page.category, page.category.value)
+        controls.append(button(_("New deal"), action_id=ids.DEAL_CREATE, value="new"))
+    label = _(CATEGORY_LABELS.get(page.category, page.category.value))
     top = [*actions(controls, block_id="deal-controls"), context(f"{label}: {page.total}")]
     return top, [deal_blocks(row, can_act=can_act, zone=zone) for row in page.deals]
 
@@ -260,11 +285,13 @@ def _lead_line(lead: LeadRow, now: datetime) -> str:
     if lead.contact:
         parts.append(escape(lead.contact.name))
     if lead.company:
-        target = " :dart: target account" if lead.is_target_account else ""
+        target = " :dart: " + _("target account") if lead.is_target_account else ""
         parts.append(escape(lead.company.name) + target)
     if lead.in_stage_since:
         days = max(0, (now - lead.in_stage_since).days)
-        parts.append(f"{days} d in stage")
+        parts.append(
+            ngettext("{count} day in stage", "{count} days in stage", days).format(count=days)
+        )
     if lead.disqualification_reason:
         parts.append(f"_{escape(lead.disqualification_reason)}_")
     return "• " + " · ".join(parts)
@@ -276,19 +303,25 @@ def leads_blocks(
     select = filter_select(
         state,
         name="stages",
-        placeholder="Stages",
-        choices=[("All stages", "all"), ("Open stages only", "open")],
+        placeholder=_("Stages"),
+        choices=[(_("All stages"), "all"), (_("Open stages only"), "open")],
         current=state.filter or "all",
     )
-    top = [*actions([select], block_id="lead-controls"), context(f"{board.total} leads")]
+    total = ngettext("{count} lead", "{count} leads", board.total).format(count=board.total)
+    top = [*actions([select], block_id="lead-controls"), context(total)]
     groups: Groups = []
     for column in board.columns:
-        closed = "" if column.is_open else " (closed)"
+        closed = "" if column.is_open else " " + _("(closed)")
         groups.append([section(f"*{escape(column.label)}*{closed}: {column.total}")])
         groups.extend(line_sections([_lead_line(lead, now) for lead in column.leads]))
         hidden = column.total - len(column.leads)
         if hidden > 0:
-            groups.append([context(f"{hidden} more leads in this stage are not listed here.")])
+            more = ngettext(
+                "{count} more lead in this stage is not listed here.",
+                "{count} more leads in this stage are not listed here.",
+                hidden,
+            ).format(count=hidden)
+            groups.append([context(more)])
     return top, groups
 
 
@@ -300,7 +333,7 @@ def schedule_blocks(
 ) -> tuple[list[Block], Groups]:
     period_buttons = [
         button(
-            period.value.title(),
+            _(PERIOD_LABELS[period]),
             action_id=f"{ids.HOME_FILTER}:{period.value}",
             value=ViewState(
                 view=state.view, filter=period.value, subject_id=state.subject_id
@@ -310,36 +343,56 @@ def schedule_blocks(
         for period in SchedulePeriod
     ]
     span = (
-        f"{plan.first_day:%a %d %b}"
+        short_day(plan.first_day)
         if plan.first_day == plan.last_day
-        else f"{plan.first_day:%a %d %b} – {plan.last_day:%a %d %b}"
+        else f"{short_day(plan.first_day)} – {short_day(plan.last_day)}"
     )
-    conflicts = f" · :warning: {len(plan.conflicts)} conflicts" if plan.conflicts else ""
+    conflicts = (
+        " · :warning: "
+        + ngettext("{count} conflict", "{count} conflicts", len(plan.conflicts)).format(
+            count=len(plan.conflicts)
+        )
+        if plan.conflicts
+        else ""
+    )
+    meeting_count = ngettext("{count} meeting", "{count} meetings", len(plan.meetings)).format(
+        count=len(plan.meetings)
+    )
+    due = ngettext("{count} task due", "{count} tasks due", plan.tasks_due).format(
+        count=plan.tasks_due
+    )
     top = [
         *actions(period_buttons, block_id="periods"),
-        context(
-            f"{span} ({escape(plan.zone)}) · {len(plan.meetings)} meetings · "
-            f"{plan.tasks_due} tasks due{conflicts}"
-        ),
+        context(f"{span} ({escape(plan.zone)}) · {meeting_count} · {due}{conflicts}"),
     ]
     groups: Groups = []
     if plan.contacts_with_meetings_today:
         groups.append(
-            [section(f"*Contacts with meetings today*\n{refs(plan.contacts_with_meetings_today)}")]
+            [
+                section(
+                    "*"
+                    + _("Contacts with meetings today")
+                    + "*\n"
+                    + refs(plan.contacts_with_meetings_today)
+                )
+            ]
         )
     if plan.conflicts:
         titles = {m.id: m for m in plan.meetings}
         lines = []
         for conflict in plan.conflicts:
             first, second = titles.get(conflict.first_id), titles.get(conflict.second_id)
-            names = " and ".join(
-                escape(m.title) if m is not None else "a meeting" for m in (first, second)
+            first_name, second_name = (
+                escape(m.title) if m is not None else _("a meeting") for m in (first, second)
             )
             local = first.starts_local.tzinfo if first is not None else None
             start = conflict.starts_at.astimezone(local) if local else conflict.starts_at
             end = conflict.ends_at.astimezone(local) if local else conflict.ends_at
-            lines.append(f":warning: {names} overlap {when(start)}–{padded_clock_time(end)}")
-        groups.append([section("*Conflicts*")])
+            overlap = _("{first} and {second} overlap {start}–{end}").format(
+                first=first_name, second=second_name, start=when(start), end=clock(end)
+            )
+            lines.append(f":warning: {overlap}")
+        groups.append([section("*" + _("Conflicts") + "*")])
         groups.extend(line_sections(lines))
     for day, meetings in groupby(plan.meetings, key=lambda m: m.starts_local.date()):
         groups.append([section(f"*{_day(day)}*")])
@@ -352,13 +405,14 @@ def schedule_blocks(
             + ("~" if task.status.value == "completed" else "")
             for task in plan.tasks
         ]
-        groups.append([section(f"*{plan.tasks_due} tasks due* ({len(plan.tasks)} in the period)")])
+        in_period = _("({count} in the period)").format(count=len(plan.tasks))
+        groups.append([section(f"*{due}* {in_period}")])
         groups.extend(line_sections(lines))
     return top, groups
 
 
 def _day(day: date) -> str:
-    return f"{day:%A %d %B}"
+    return day_title(day)
 
 
 # Feed --------------------------------------------------------------------------------------
@@ -368,9 +422,9 @@ def _feed_item_line(item: FeedItem) -> str:
     icon = KIND_ICONS.get(item.kind, "•")
     direction = ""
     if item.direction is EmailDirection.INCOMING:
-        direction = " (received)"
+        direction = " " + _("(received)")
     elif item.direction is EmailDirection.OUTGOING:
-        direction = " (sent)"
+        direction = " " + _("(sent)")
     snippet = f" — _{escape(item.snippet[:120])}_" if item.snippet else ""
     return f"{icon} {when(item.at_local)}  {escape(item.title)}{direction}{snippet}"
 
@@ -384,42 +438,54 @@ def feed_blocks(
     def combined(new_kind: str, new_sequence: str) -> str:
         return "+".join(token for token in (new_kind, new_sequence) if token)
 
-    kind_choices = [("All activity", combined("", sequence))] + [
-        (label, combined(k.value, sequence)) for k, label in KIND_LABELS.items()
+    kind_choices = [(_("All activity"), combined("", sequence))] + [
+        (_(label), combined(k.value, sequence)) for k, label in KIND_LABELS.items()
     ]
     sequence_choices = [
-        (label, combined(kind, "" if s is SequenceFilter.ANY else s.value))
+        (_(label), combined(kind, "" if s is SequenceFilter.ANY else s.value))
         for s, label in SEQUENCE_LABELS.items()
     ]
     current = combined(kind, sequence)
     controls = [
         filter_select(
-            state, name="kind", placeholder="Activity type", choices=kind_choices, current=current
+            state,
+            name="kind",
+            placeholder=_("Activity type"),
+            choices=kind_choices,
+            current=current,
         ),
         filter_select(
             state,
             name="sequence",
-            placeholder="Sequence",
+            placeholder=_("Sequence"),
             choices=sequence_choices,
             current=current,
         ),
     ]
     top = [
         *actions(controls, block_id="feed-controls"),
-        context(f"{page.total_contacts} contacts with activity since {page.since:%d %b %Y}"),
+        context(
+            ngettext(
+                "{count} contact with activity since {date}",
+                "{count} contacts with activity since {date}",
+                page.total_contacts,
+            ).format(count=page.total_contacts, date=full_date(page.since))
+        ),
     ]
     groups: Groups = []
     for group in page.groups:
         company = f" · {escape(group.company.name)}" if group.company else ""
-        target = " · :dart: *Target account*" if group.is_target_account else ""
-        sequence_mark = " · in a sequence" if group.in_sequence else ""
-        head = (
-            f"*{escape(group.contact.name)}*{company}{target}{sequence_mark}\n"
-            f"{group.activity_count} activities, latest {group.latest_at:%d %b %Y}"
-        )
+        target = " · :dart: *" + _("Target account") + "*" if group.is_target_account else ""
+        sequence_mark = " · " + _("in a sequence") if group.in_sequence else ""
+        activity = ngettext(
+            "{count} activity, latest {date}",
+            "{count} activities, latest {date}",
+            group.activity_count,
+        ).format(count=group.activity_count, date=full_date(group.latest_at))
+        head = f"*{escape(group.contact.name)}*{company}{target}{sequence_mark}\n{activity}"
         lines = [_feed_item_line(item) for item in group.items]
         more = group.activity_count - len(group.items)
         if more > 0:
-            lines.append(f"_and {more} earlier_")
+            lines.append("_" + _("and {count} earlier").format(count=more) + "_")
         groups.append([section(head), section("\n".join(lines) or " ")])
     return top, groups

@@ -14,6 +14,8 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from handlers.i18n import SOURCE_LANGUAGE, _
+from handlers.i18n.users import speaking_to
 from handlers.render import views as render
 from handlers.render.actions import CATEGORY_LABELS, actions_panel
 from handlers.render.frame import frame
@@ -82,7 +84,7 @@ class _Body:
     top: list[Block]
     title: str
     page: tuple[int, int] | None = None  # (number, count) when the domain paged it
-    empty_text: str = "Nothing here."
+    empty_text: str | None = None  # the frame's "Nothing here." when None
 
 
 def render_workspace(
@@ -93,8 +95,12 @@ def render_workspace(
     now: datetime,
     surface: Surface,
     notice: Block | None = None,
+    default_language: str = SOURCE_LANGUAGE,
 ) -> RenderedView:
     """Render ``state`` for ``viewer`` on ``surface`` ("home": 100 blocks, "message": 50).
+
+    In the viewer's language (``handlers.i18n.users``; ``default_language`` when they have
+    none we speak).
 
     Raises:
         AccessDenied: If the state names another user's workspace the viewer may not see.
@@ -103,6 +109,19 @@ def render_workspace(
 
     ``notice`` is a line under the header saying what a button just did.
     """
+    with speaking_to(session, user_id=viewer.id, default=default_language):
+        return _render(session, viewer=viewer, state=state, now=now, surface=surface, notice=notice)
+
+
+def _render(
+    session: Session,
+    *,
+    viewer: User,
+    state: ViewState,
+    now: datetime,
+    surface: Surface,
+    notice: Block | None,
+) -> RenderedView:
     subject = _subject(session, viewer, state)
     context = _Context(session, viewer, subject, state, now, surface)
     body = _VIEWS[state.view](context)
@@ -198,7 +217,7 @@ def _tasks(c: _Context) -> _Body:
         top=top,
         title=_title(c, VIEW_LABELS[View.TASKS]),
         page=(number, count),
-        empty_text="No open tasks here. :tada:",
+        empty_text=_("No open tasks here. :tada:"),
     )
 
 
@@ -229,7 +248,7 @@ def _deals(c: _Context) -> _Body:
         top=top,
         title=_title(c, VIEW_LABELS[View.DEALS]),
         page=(number, count),
-        empty_text="No deals in this category.",
+        empty_text=_("No deals in this category."),
     )
 
 
@@ -257,7 +276,7 @@ def _leads(c: _Context) -> _Body:
         groups=groups,
         top=top,
         title=_title(c, VIEW_LABELS[View.LEADS]),
-        empty_text="No leads.",
+        empty_text=_("No leads."),
     )
 
 
@@ -272,7 +291,7 @@ def _schedule(c: _Context) -> _Body:
         groups=groups,
         top=top,
         title=_title(c, VIEW_LABELS[View.SCHEDULE]),
-        empty_text="Nothing on the calendar and no tasks due in this period.",
+        empty_text=_("Nothing on the calendar and no tasks due in this period."),
     )
 
 
@@ -296,7 +315,7 @@ def _feed(c: _Context) -> _Body:
         top=top,
         title=_title(c, VIEW_LABELS[View.FEED]),
         page=(number, count),
-        empty_text="No activity with your contacts in the last year.",
+        empty_text=_("No activity with your contacts in the last year."),
     )
 
 
@@ -315,7 +334,7 @@ def _feed_filter(value: str) -> FeedFilters:
 
 
 def _title(c: _Context, label: str) -> str:
-    return label if c.is_own else f"{label}: {c.subject.name}"
+    return _(label) if c.is_own else f"{_(label)}: {c.subject.name}"
 
 
 _VIEWS: dict[View, Callable[[_Context], _Body]] = {

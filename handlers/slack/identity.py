@@ -2,8 +2,11 @@
 
 Looked up by ``users.slack_user_id`` first; failing that, by the email Slack's
 ``users.info`` gives (needs the ``users:read.email`` scope), matched case-insensitively
-with ``users.email``, and then remembered on the user. Answers are cached in memory for a
-short while so a burst of clicks costs one query, not one per click.
+with ``users.email``, and then remembered on the user. The same ``users.info`` answer
+(asked with ``include_locale``) gives the user's Slack locale, which picks their language;
+a user linked before salesbot knew locales is asked once, on their next request. Answers
+are cached in memory for a short while so a burst of clicks costs one query, not one per
+click.
 """
 
 from __future__ import annotations
@@ -21,7 +24,12 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from handlers.slack.services import PerStore, Services
 from storage.db import unit_of_work
 from storage.models import Role, User
-from storage.people import link_slack_user, user_by_email, user_by_slack_id
+from storage.people import (
+    link_slack_user,
+    remember_slack_locale,
+    user_by_email,
+    user_by_slack_id,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -100,8 +108,13 @@ def who_is_asking(services: Services, client: WebClient, slack_user_id: str) -> 
         return cached
     with unit_of_work(services.sessions) as session:
         user = user_by_slack_id(session, slack_user_id)
+        if user is not None and user.is_active and user.slack_locale is None:
+            asked = _slack_profile(client, slack_user_id)
+            if asked.answered:  # Slack down or rate limited: ask again next time
+                remember_slack_locale(session, user, asked.locale)
         if user is None:
-            email = _slack_email(client, slack_user_id)
+            profile = _slack_profile(client, slack_user_id)
+            email = profile.email
             user = user_by_email(session, email) if email else None
             if user is not None and user.is_active:
                 # A previous link stays authoritative: never steal a user linked elsewhere.
@@ -114,6 +127,7 @@ def who_is_asking(services: Services, client: WebClient, slack_user_id: str) -> 
                     )
                     return None
                 link_slack_user(session, user, slack_user_id)
+                remember_slack_locale(session, user, profile.locale)  # found: Slack answered
         if user is None or not user.is_active:
             return None
         asker = _asker(user, slack_user_id)
@@ -125,22 +139,34 @@ def _asker(user: User, slack_user_id: str) -> Asker:
     return Asker(user_id=user.id, slack_user_id=slack_user_id, name=user.name, role=user.role)
 
 
-def _slack_email(client: WebClient, slack_user_id: str) -> str | None:
+@dataclass(frozen=True)
+class _SlackProfile:
+    """What ``users.info`` said; ``answered`` is False when Slack could not be asked."""
+
+    answered: bool
+    email: str | None = None
+    locale: str | None = None
+
+
+def _slack_profile(client: WebClient, slack_user_id: str) -> _SlackProfile:
     try:
-        response = client.users_info(user=slack_user_id)
+        response = client.users_info(user=slack_user_id, include_locale=True)
     except SlackApiError as error:
         logger.warning(
             "users.info failed for %s: %s", slack_user_id, error.response.get("error", "?")
         )
-        return None
+        return _SlackProfile(answered=False)
     except SlackClientError as error:
         logger.warning("users.info failed for %s: %s", slack_user_id, type(error).__name__)
-        return None
+        return _SlackProfile(answered=False)
     user: Any = response.get("user") or {}
     if user.get("deleted") or user.get("is_bot"):
-        return None
+        return _SlackProfile(answered=True)
     email = (user.get("profile") or {}).get("email")
-    return str(email) if email else None
+    locale = user.get("locale")
+    return _SlackProfile(
+        answered=True, email=str(email) if email else None, locale=str(locale) if locale else None
+    )
 
 
 def unmapped_text(slack_user_id: str) -> str:

@@ -28,6 +28,8 @@ from slack_sdk.webhook import WebhookClient
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
+from handlers.i18n import use_language
+from handlers.i18n.users import language_code
 from handlers.render.kit import Block, FieldBlocks, fallback_text
 from handlers.render.navigation import BadState, ViewState
 from handlers.render.results import replace_block, result_line, result_modal, result_text
@@ -38,6 +40,8 @@ from handlers.slack.metadata import read_metadata
 from handlers.slack.safely import run_safely
 from handlers.slack.services import Services
 from rules.op_result import OpResult, OpStatus, forbidden
+from rules.settings.preferences import language_choice
+from storage.db import unit_of_work
 from storage.models import User
 
 logger = logging.getLogger(__name__)
@@ -191,8 +195,26 @@ def _pool(context: BoltContext) -> Executor:
 def _after_ack(context: BoltContext, body: dict[str, Any], name: str, work: FollowUp) -> None:
     # Straight to the work pool (not Bolt's lazy listeners, which deep-copy the whole
     # request in the acknowledging thread first).
-    client = acting(context).client
-    _pool(context).submit(run_safely, name, work, client=client, body=body)
+    who = acting(context)
+    _pool(context).submit(
+        run_safely, name, lambda: in_their_language(who, work), client=who.client, body=body
+    )
+
+
+def in_their_language(who: Acting, work: Callable[[], T]) -> T:
+    """Run ``work`` speaking the acting user's language (``handlers.i18n.users``).
+
+    After the ack: finding the user may ask Slack (``users.info``) and reads the database.
+    """
+    default = who.services.settings.default_language
+    asker = who.asker()
+    if asker is None:
+        with use_language(default):
+            return work()
+    with unit_of_work(who.services.sessions) as session:
+        choice = language_choice(session, user_id=asker.user_id)
+    with use_language(language_code(choice, default=default), slack_locale=choice.slack_locale):
+        return work()
 
 
 def on_click(work: ClickWork, *, home_ticket: bool = False) -> Callable[..., None]:
@@ -251,9 +273,10 @@ def on_submit(work: FormWork) -> Callable[..., None]:
     return a follow-up (telling the form's origin) that runs on the pool, after the answer."""
 
     def listener(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
-        follow_up = work(Form.from_body(body), ack, context)
+        who = acting(context)
+        follow_up = in_their_language(who, lambda: work(Form.from_body(body), ack, context))
         if follow_up is not None:
-            _pool(context).submit(_logged, follow_up)
+            _pool(context).submit(_logged, lambda: in_their_language(who, follow_up))
 
     listener.__name__ = _name(work)
     return listener

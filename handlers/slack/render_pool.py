@@ -14,6 +14,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from handlers.i18n import SOURCE_LANGUAGE
 from handlers.render.kit import Block, Surface
 from handlers.render.navigation import ViewState
 from handlers.render.workspace import RenderedView, render_workspace
@@ -34,7 +35,12 @@ def _ready() -> bool:
 
 
 def _render(
-    viewer_id: int, state: str, now: datetime, surface: Surface, notice: Block | None = None
+    viewer_id: int,
+    state: str,
+    now: datetime,
+    surface: Surface,
+    notice: Block | None = None,
+    default_language: str = SOURCE_LANGUAGE,
 ) -> tuple[list[dict[str, object]], str, str] | None:
     assert _worker_sessions is not None, "worker not initialised"
     with unit_of_work(_worker_sessions) as session:
@@ -48,6 +54,7 @@ def _render(
             now=now,
             surface=surface,
             notice=notice,
+            default_language=default_language,
         )
         return rendered.blocks, rendered.state.encode(), rendered.text
 
@@ -78,6 +85,7 @@ class RenderPool:
         now: datetime,
         surface: Surface,
         notice: Block | None = None,
+        default_language: str = SOURCE_LANGUAGE,
     ) -> RenderedView | None:
         """Render in a worker process; the domain's exceptions come back as they are.
 
@@ -85,7 +93,7 @@ class RenderPool:
             The view, or None when the viewer no longer exists.
         """
         result = self._executor.submit(
-            _render, viewer_id, state.encode(), now, surface, notice
+            _render, viewer_id, state.encode(), now, surface, notice, default_language
         ).result()
         if result is None:
             return None
@@ -125,12 +133,23 @@ def render_view(
     now = services.clock()
     if pool is not None:
         return pool.render(
-            viewer_id=viewer_id, state=state, now=now, surface=surface, notice=notice
+            viewer_id=viewer_id,
+            state=state,
+            now=now,
+            surface=surface,
+            notice=notice,
+            default_language=services.settings.default_language,
         )
     with unit_of_work(services.sessions) as session:
         viewer = session.get(User, viewer_id)
         if viewer is None:
             return None
         return render_workspace(
-            session, viewer=viewer, state=state, now=now, surface=surface, notice=notice
+            session,
+            viewer=viewer,
+            state=state,
+            now=now,
+            surface=surface,
+            notice=notice,
+            default_language=services.settings.default_language,
         )

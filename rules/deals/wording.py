@@ -4,17 +4,18 @@
 from __future__ import annotations
 
 from rules.deals.queries import DealCategory
+from rules.translatable import N_
 
 # In the order the Deals view's menu lists them.
 CATEGORY_LABELS: dict[DealCategory, str] = {
-    DealCategory.OPEN: "Open deals",
-    DealCategory.MINE: "My open deals",
-    DealCategory.NO_ACTIVITY_SCHEDULED: "No activity scheduled",
-    DealCategory.CLOSING_THIS_MONTH: "Closing this month",
-    DealCategory.CLOSE_DATE_PASSED: "Close date passed",
-    DealCategory.WON: "Won",
-    DealCategory.LOST: "Lost",
-    DealCategory.ALL: "All deals",
+    DealCategory.OPEN: N_("Open deals"),
+    DealCategory.MINE: N_("My open deals"),
+    DealCategory.NO_ACTIVITY_SCHEDULED: N_("No activity scheduled"),
+    DealCategory.CLOSING_THIS_MONTH: N_("Closing this month"),
+    DealCategory.CLOSE_DATE_PASSED: N_("Close date passed"),
+    DealCategory.WON: N_("Won"),
+    DealCategory.LOST: N_("Lost"),
+    DealCategory.ALL: N_("All deals"),
 }
 
 NO_DEAL_ID = "That button didn't say which deal. Refresh and try again."

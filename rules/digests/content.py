@@ -80,6 +80,8 @@ class ActionLine:
     category: str  # closing | prospecting | other
     item_count: int = 1
     call_to_action: str = "Start"
+    title_template: str = ""  # as ActionView's: translated, then formatted with title_value
+    title_value: int | str = ""
 
 
 @dataclass(frozen=True)
@@ -190,6 +192,8 @@ def guided_actions(session: Session, user_id: int, now: datetime) -> list[Action
             category=view.category if view.category in ("closing", "prospecting") else "other",
             item_count=len(view.items),
             call_to_action=view.call_to_action,
+            title_template=view.title_template,
+            title_value=view.title_value,
         )
         for view in open_actions(session, user_id=user_id, now=now)
     ]

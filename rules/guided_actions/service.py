@@ -86,6 +86,10 @@ class ActionView:
     contact: LinkedRecord | None
     company: LinkedRecord | None
     sunk: bool = False
+    # ``title`` before formatting, and its {count} or {label}: readers' languages translate
+    # the template (``rules.translatable``) and format it themselves.
+    title_template: str = ""
+    title_value: int | str = ""
 
 
 @dataclass(frozen=True)
@@ -197,6 +201,8 @@ def _view(
         title=title,
         call_to_action=rule.call_to_action,
         bundled=action.bundled,
+        title_template=rule.title,
+        title_value=len(item_views) if rule.bundled else item_views[0].object.label,
         created_at=action.created_at,
         expires_at=min(deadlines) if deadlines else None,
         items=item_views,

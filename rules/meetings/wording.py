@@ -3,17 +3,18 @@ logging an outcome answers with (``rules.meetings.ops``)."""
 
 from __future__ import annotations
 
+from rules.translatable import N_
 from storage.models import MeetingOutcome
 
 MEETING_OUTCOME_LABELS: dict[MeetingOutcome, str] = {
-    MeetingOutcome.SCHEDULED: "Scheduled",
-    MeetingOutcome.COMPLETED: "Completed",
-    MeetingOutcome.RESCHEDULED: "Rescheduled",
-    MeetingOutcome.NO_SHOW: "No show",
-    MeetingOutcome.CANCELED: "Canceled",
+    MeetingOutcome.SCHEDULED: N_("Scheduled"),
+    MeetingOutcome.COMPLETED: N_("Completed"),
+    MeetingOutcome.RESCHEDULED: N_("Rescheduled"),
+    MeetingOutcome.NO_SHOW: N_("No show"),
+    MeetingOutcome.CANCELED: N_("Canceled"),
 }
 # What someone else sees instead of a meeting's title.
-BUSY_TITLE = "Busy"
+BUSY_TITLE = N_("Busy")
 
 # Naming the activity: its quoted subject, or "this meeting" / "the call".
 QUOTED = "'{subject}'"

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from rules.clock import parse_zone
 from rules.settings import wording as say
-from storage.models import UserPreferences
+from storage.models import User, UserPreferences
 from storage.types import utc
 
 EMPTY_DIGEST_CHOICES = ("all_clear", "skip")
@@ -26,6 +26,16 @@ class Preferences:
     follow_up_prompt: bool = True
     empty_digest: str = "all_clear"
     muted_action_types: tuple[str, ...] = field(default_factory=tuple)
+    # A language code ("de"), or None to follow Slack's locale.
+    language: str | None = None
+
+
+@dataclass(frozen=True)
+class LanguageChoice:
+    """What decides a user's language: their own choice, else Slack's locale."""
+
+    chosen: str | None = None
+    slack_locale: str | None = None
 
 
 def load_preferences(session: Session, *, user_id: int) -> Preferences:
@@ -40,14 +50,30 @@ def load_preferences(session: Session, *, user_id: int) -> Preferences:
         follow_up_prompt=bool(row.follow_up_prompt),
         empty_digest=row.empty_digest if row.empty_digest in EMPTY_DIGEST_CHOICES else "all_clear",
         muted_action_types=tuple(row.muted_action_types or ()),
+        language=row.language or None,
+    )
+
+
+def language_choice(session: Session, *, user_id: int) -> LanguageChoice:
+    """The user's chosen language and Slack locale (either may be None)."""
+    user = session.get(User, user_id)
+    prefs = session.get(UserPreferences, user_id)
+    return LanguageChoice(
+        chosen=(prefs.language or None) if prefs is not None else None,
+        slack_locale=user.slack_locale if user is not None else None,
     )
 
 
 def preference_problems(
-    prefs: Preferences, *, known_action_types: Collection[str]
+    prefs: Preferences,
+    *,
+    known_action_types: Collection[str],
+    known_languages: Collection[str] | None = None,
 ) -> dict[str, str]:
     """Field name -> what is wrong, for every field that is invalid; empty when all fine."""
     problems: dict[str, str] = {}
+    if prefs.language and known_languages is not None and prefs.language not in known_languages:
+        problems["language"] = say.UNKNOWN_LANGUAGE
     if prefs.digest_time.tzinfo is not None:
         problems["digest_time"] = say.TIME_WITH_ZONE
     if prefs.digest_time.minute % 5 or prefs.digest_time.second:
@@ -78,5 +104,6 @@ def save_preferences(session: Session, *, user_id: int, prefs: Preferences, now:
     row.follow_up_prompt = prefs.follow_up_prompt
     row.empty_digest = prefs.empty_digest
     row.muted_action_types = sorted(set(prefs.muted_action_types))
+    row.language = prefs.language or None
     row.updated_at = utc(now)
     session.flush()

@@ -7,11 +7,12 @@ Placeholders are named (``{task}``, ``{when}``...) and filled by ``rules.tasks.o
 from __future__ import annotations
 
 from rules.tasks.queries import TaskBucket
+from rules.translatable import N_
 
 BUCKET_LABELS: dict[TaskBucket, str] = {
-    TaskBucket.OVERDUE: "Overdue",
-    TaskBucket.TODAY: "Due today",
-    TaskBucket.TOMORROW: "Due tomorrow",
+    TaskBucket.OVERDUE: N_("Overdue"),
+    TaskBucket.TODAY: N_("Due today"),
+    TaskBucket.TOMORROW: N_("Due tomorrow"),
 }
 
 # Naming a task: its quoted subject, or a generic name mid-sentence / opening a sentence.

@@ -6,10 +6,12 @@ Keyed by ``WeeklyMetric`` value (a ``StrEnum``, so the members look their labels
 
 from __future__ import annotations
 
+from rules.translatable import N_
+
 METRIC_LABELS: dict[str, str] = {
-    "meetings": "Meetings this week",
-    "meetings_booked": "Meetings booked this week",
-    "calls_logged": "Calls logged this week",
-    "tasks_completed": "Tasks completed this week",
-    "emails_sent": "Emails sent this week",
+    "meetings": N_("Meetings this week"),
+    "meetings_booked": N_("Meetings booked this week"),
+    "calls_logged": N_("Calls logged this week"),
+    "tasks_completed": N_("Tasks completed this week"),
+    "emails_sent": N_("Emails sent this week"),
 }

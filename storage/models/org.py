@@ -60,6 +60,8 @@ class User(Base):
     email_domain: Mapped[str] = mapped_column(String(255), index=True)
     slack_user_id: Mapped[str | None] = mapped_column(String(32), unique=True)
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    # Slack's locale for the user ("de-DE", from users.info include_locale); None until known.
+    slack_locale: Mapped[str | None] = mapped_column(String(16))
     role: Mapped[Role] = mapped_column(str_enum(Role), default=Role.REP)
     team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"), index=True)
     deal_visibility: Mapped[DealVisibility] = mapped_column(
@@ -99,6 +101,8 @@ class UserPreferences(Base):
     # "all_clear": send a one-line digest when there is nothing to do; "skip": send nothing.
     empty_digest: Mapped[str] = mapped_column(String(16), default="all_clear")
     muted_action_types: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # The language chosen in /sales settings ("de"); None follows Slack's locale.
+    language: Mapped[str | None] = mapped_column(String(16))
     updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from datetime import datetime
+from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine
@@ -11,8 +13,27 @@ from sqlalchemy.orm import Session
 
 from demo import DemoOrg, build_demo_org
 from rules.guided_actions import evaluate
+from storage.db import make_engine
 from tests.support.app import RunningApp, start_app
 from tests.support.slack_api import SlackStandIn, running_standin
+
+
+@pytest.fixture(scope="module")
+def demo(
+    _sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Engine, DemoOrg]]:
+    """The demo organisation with its guided actions, built once per test module."""
+    path = tmp_path_factory.mktemp("demo") / "demo.sqlite3"
+    shutil.copyfile(_sqlite_template, path)
+    engine = make_engine(f"sqlite:///{path}")
+    from tests.conftest import FIXED_NOW
+
+    with Session(engine) as session:
+        org = build_demo_org(session, now=FIXED_NOW)
+        evaluate(session, now=FIXED_NOW)  # the guided actions, as the scheduled pass makes them
+        session.commit()
+    yield engine, org
+    engine.dispose()
 
 
 @pytest.fixture

@@ -3,23 +3,18 @@
 from __future__ import annotations
 
 import re
-import shutil
-from collections.abc import Iterator
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
-from demo import DemoOrg, build_demo_org
+from demo import DemoOrg
 from handlers.render.kit import MAX_BLOCKS, Surface, block_problems
 from handlers.render.navigation import View, ViewState
 from handlers.render.workspace import render_workspace
 from handlers.slack import ids
-from rules.guided_actions import evaluate
-from storage.db import make_engine
 from storage.models import Activity, ActivityKind, User
 
 FILTERS: dict[View, list[str]] = {
@@ -47,23 +42,6 @@ FILTERS: dict[View, list[str]] = {
     View.FEED: ["", "email", "call", "meeting", "note", "enrolled", "email+not_enrolled"],
 }
 PAGE = re.compile(r"Page (\d+) of (\d+)")
-
-
-@pytest.fixture(scope="module")
-def demo(
-    _sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[tuple[Engine, DemoOrg]]:
-    path = tmp_path_factory.mktemp("demo") / "demo.sqlite3"
-    shutil.copyfile(_sqlite_template, path)
-    engine = make_engine(f"sqlite:///{path}")
-    from tests.conftest import FIXED_NOW
-
-    with Session(engine) as session:
-        org = build_demo_org(session, now=FIXED_NOW)
-        evaluate(session, now=FIXED_NOW)  # the guided actions, as the scheduled pass makes them
-        session.commit()
-    yield engine, org
-    engine.dispose()
 
 
 def _all_pages(

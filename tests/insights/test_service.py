@@ -433,3 +433,28 @@ def test_a_tampered_cache_row_citing_unseen_activities_is_not_trusted(
     again = deal_insight(session, deal_id=deal.id, viewer=ben, now=now, writer=writer)
     assert model.calls == 2 and again.ai_status is AiStatus.USED
     assert "budget" not in _all_text(again).lower()
+
+
+def test_a_german_reader_gets_an_answer_asked_in_german_and_cached_apart(
+    session: Session,
+    crm: CRM,
+    now: datetime,
+    model: FakeModel,
+    writer: InsightWriter,
+    budget_cut: dict[str, Any],
+) -> None:
+    deal, ben = budget_cut["deal"], budget_cut["ben"]
+    deal_insight(session, deal_id=deal.id, viewer=ben, now=now, writer=writer)
+    german = deal_insight(
+        session, deal_id=deal.id, viewer=ben, now=now, writer=writer, language="de"
+    )
+    again = deal_insight(
+        session, deal_id=deal.id, viewer=ben, now=now, writer=writer, language="de"
+    )
+    assert model.calls == 2  # English and German each asked once, then the German cached
+    assert german.ai_status is AiStatus.USED and again.ai_status is AiStatus.CACHED
+    english_prompt, german_prompt = model.prompts()
+    assert "Write every statement in German" in german_prompt
+    assert "Write every statement in" not in english_prompt
+    # The CRM text goes to the model as written, in either language.
+    assert english_prompt.rsplit("<<<EVIDENCE", 1)[1] == german_prompt.rsplit("<<<EVIDENCE", 1)[1]

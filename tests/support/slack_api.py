@@ -105,7 +105,16 @@ class SlackStandIn(LocalServer):
 
     # Set-up -------------------------------------------------------------------------
 
-    def add_user(self, user_id: str, *, email: str, tz: str = "UTC", name: str = "") -> None:
+    def add_user(
+        self,
+        user_id: str,
+        *,
+        email: str,
+        tz: str = "UTC",
+        name: str = "",
+        locale: str = "en-US",
+    ) -> None:
+        """A workspace member; ``users.info`` gives ``locale`` when asked ``include_locale``."""
         self.users[user_id] = {
             "id": user_id,
             "team_id": self.team_id,
@@ -114,6 +123,7 @@ class SlackStandIn(LocalServer):
             "tz": tz,
             "deleted": False,
             "profile": {"email": email, "real_name": name},
+            "locale": locale,
         }
 
     def fail(
@@ -206,7 +216,8 @@ class SlackStandIn(LocalServer):
             return failure
         return None
 
-    def _default(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
+    # A table: one answer per Web API method, read top to bottom.
+    def _default(self, method: str, params: dict[str, Any]) -> dict[str, Any]:  # noqa: C901
         if method == "auth.test":
             return {
                 "url": "https://standin.slack.com/",
@@ -231,7 +242,11 @@ class SlackStandIn(LocalServer):
             return {"view": {**view, "id": f"V{next(self._ts)}", "hash": "h"}}
         if method == "users.info":
             user = self.users.get(str(params.get("user")))
-            return {"user": user} if user else {"ok": False, "error": "user_not_found"}
+            if not user:
+                return {"ok": False, "error": "user_not_found"}
+            if str(params.get("include_locale", "")).lower() not in {"true", "1"}:
+                user = {k: v for k, v in user.items() if k != "locale"}
+            return {"user": user}
         if method == "users.lookupByEmail":
             email = str(params.get("email", "")).lower()
             for user in self.users.values():
