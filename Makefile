@@ -1,17 +1,28 @@
 # The two commands of the README: `make demo` and `make test`. Each builds what it needs.
+# Dependencies come from the pinned locks (docs/operations.md, "Pinned dependencies"):
+# `make lock` after changing pyproject.toml's dependencies, `make lock-upgrade` for newer
+# releases within its ranges, `make lock-check` to fail when a lock is stale.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
+LOCK := requirements.lock
+DEV_LOCK := requirements-dev.lock
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml $(DEV_LOCK) 2>/dev/null | cksum | cut -d' ' -f1)
+COMPILE := pip compile pyproject.toml --universal --python-version 3.11 --quiet \
+	--custom-compile-command "make lock"
 
-.PHONY: demo test lint bench serve clean messages catalogues
+.PHONY: demo test lint bench serve clean messages catalogues lock lock-upgrade lock-check
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml $(DEV_LOCK)
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@$(PYTHON) .ci/lockfile.py check || { \
+	  echo "*** the locks do not match pyproject.toml: regenerating them; commit requirements*.lock ***"; \
+	  $(MAKE) --no-print-directory lock; }
+	$(BIN)/python -m pip install --quiet -r $(DEV_LOCK)
+	$(BIN)/python -m pip install --quiet --no-deps -e .
 	@rm -f $(VENV)/.installed-*
-	@touch $@
+	@touch $(VENV)/.installed-$$(cat pyproject.toml $(DEV_LOCK) | cksum | cut -d' ' -f1)
 
 # The compiled catalogues (.mo) are built, never committed: every target that runs the app
 # compiles them first (pybabel compile only rewrites what changed).
@@ -40,6 +51,20 @@ test: lint catalogues
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
+
+# Resolve pyproject.toml's dependencies into the locks, keeping the versions already pinned.
+lock:
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@test -x $(BIN)/uv || $(BIN)/python -m pip install --quiet uv
+	$(BIN)/uv $(COMPILE) $(UPGRADE) -o $(LOCK)
+	$(BIN)/uv $(COMPILE) $(UPGRADE) --extra dev -o $(DEV_LOCK)
+	$(PYTHON) .ci/lockfile.py stamp
+
+lock-upgrade:
+	$(MAKE) lock UPGRADE=--upgrade
+
+lock-check:
+	$(PYTHON) .ci/lockfile.py check
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache

@@ -100,7 +100,10 @@ def _serve(
             ack()
 
         server = create_server(
-            build_wsgi(app, lambda: True), host="127.0.0.1", port=0, threads=threads
+            build_wsgi(app, lambda: True, signing_secret=SECRET),
+            host="127.0.0.1",
+            port=0,
+            threads=threads,
         )
     else:
         from bot.app import create_app, work_pool

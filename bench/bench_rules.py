@@ -6,6 +6,11 @@ For each database and scale: load the organisation (1,000 users, 100k contacts, 
 1M activities at scale 1; ``bench.generate.load_org``), time one plain scan of the same
 tables (the floor), a full first evaluation (time per rule), a second pass with nothing
 changed, and re-evaluations after one deal changed (median of several).
+
+With ``--day HOURS``, the same organisation then lives through HOURS of a simulated day
+(``bench.rules_day``): CRM changes at ``--rate`` per second, each evaluated for what it can
+affect, and the time-driven tick every ``--tick`` seconds; the table gives each action's
+lateness against the instant it became due and the evaluator's CPU per simulated hour.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +35,7 @@ from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session
 
 from bench.generate import load_org
+from bench.rules_day import SUMMARY_COLUMNS, simulate_day, summary_rows
 from rules.guided_actions import RULES, ObjectRef, RefKind, evaluate
 from storage.db import make_engine, upgrade
 from storage.models import (
@@ -58,6 +65,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--scales", default="0.01,0.1,1", help="comma-separated, 1 = full")
     parser.add_argument("--databases", default="sqlite,postgres")
     parser.add_argument("--repeat", type=int, default=5, help="one-deal re-evaluations")
+    parser.add_argument("--day", type=float, default=0, help="simulated hours (0: none)")
+    parser.add_argument("--tick", type=int, default=20, help="seconds between ticks")
+    parser.add_argument("--rate", type=float, default=1.0, help="CRM changes per second")
     args = parser.parse_args(argv)
     scales = [float(s) for s in args.scales.split(",") if s]
     console = Console(width=160)
@@ -77,14 +87,29 @@ def main(argv: list[str] | None = None) -> None:
     ):
         summary.add_column(column, justify="right")
     per_rule: dict[str, dict[str, float]] = {}
+    day = Table(title="A simulated day: lateness against the instant due, evaluator CPU")
+    for column in SUMMARY_COLUMNS:
+        day.add_column(column, justify="right")
     for database in args.databases.split(","):
         for scale in scales:
+            console.print(f"[dim]{database} {scale:g}: loading[/dim]")
             with _database(database) as engine:
                 if engine is None:
                     console.print(f"[yellow]{database}: not reachable, skipped[/yellow]")
                     break
                 result = _measure(engine, scale, args.repeat)
-            label = f"{database} {scale:g}"
+                label = f"{database} {scale:g}"
+                if args.day:
+                    lived = simulate_day(
+                        engine,
+                        start=NOW + timedelta(hours=1),
+                        hours=args.day,
+                        tick_seconds=args.tick,
+                        rate=args.rate,
+                        progress=partial(_progress, console, label),
+                    )
+                    day.add_row(*summary_rows(label, lived))
+                    console.print(f"[dim]{label}: day {summary_rows(label, lived)}[/dim]")
             per_rule[label] = result["per_rule"]
             summary.add_row(
                 database,
@@ -104,6 +129,8 @@ def main(argv: list[str] | None = None) -> None:
                 f"load {result['load']:.1f} s, {result['items']} items[/dim]"
             )
     console.print(summary)
+    if args.day:
+        console.print(day)
     rules_table = Table(title="Seconds per rule (full first pass)")
     rules_table.add_column("rule")
     for label in per_rule:
@@ -160,6 +187,10 @@ def _measure(engine: Engine, scale: float, repeat: int) -> dict[str, Any]:
         "items": report.created,
         "per_rule": {run.type.value: run.seconds for run in report.runs},
     }
+
+
+def _progress(console: Console, label: str, line: str) -> None:
+    console.print(f"[dim]{label}: {line}[/dim]")
 
 
 def _floor(engine: Engine) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextvars
+import functools
 import json
 import logging
 import secrets
@@ -17,8 +19,12 @@ from slack_sdk.http_retry import default_retry_handlers
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
 import handlers
+from bot.metrics import WORK_QUEUE_DEPTH, ScrapeGauge, add_scrape_gauge
+from handlers.slack.home_tab import republish_failed_homes
 from handlers.slack.render_pool import RenderPool, attach_render_pool
+from handlers.slack.safely import LISTENER_ERRORS
 from handlers.slack.services import Services
+from storage.health import database_health, describe, is_outage
 
 logger = logging.getLogger(__name__)
 
@@ -39,8 +45,11 @@ class WorkPool(ThreadPoolExecutor):
     def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
         with self._idle:
             self._pending += 1
+        WORK_QUEUE_DEPTH.inc()
+        # The work runs in a copy of this context: the request id follows it past the ack.
+        context = contextvars.copy_context()
         try:
-            future = super().submit(fn, *args, **kwargs)
+            future = super().submit(context.run, fn, *args, **kwargs)
         except BaseException:
             self._done()
             raise
@@ -48,6 +57,7 @@ class WorkPool(ThreadPoolExecutor):
         return future
 
     def _done(self) -> None:
+        WORK_QUEUE_DEPTH.dec()
         with self._idle:
             self._pending -= 1
             if self._pending == 0:
@@ -126,6 +136,15 @@ def create_app(services: Services, *, client: WebClient | None = None) -> App:
     )
     app.error(_answer_plainly)
     handlers.register_all(app, services)
+    health = database_health(services.sessions)
+    health.on_recovery(functools.partial(republish_failed_homes, services, web_client))
+    add_scrape_gauge(
+        ScrapeGauge(
+            "salesbot_database_up",
+            "1 unless the database failed and has not answered since.",
+            lambda: 1.0 if health.up else 0.0,
+        )
+    )
     if settings.render_processes:
         # The workers open the very database the app's sessions use.
         engine = services.sessions.kw["bind"]
@@ -140,8 +159,15 @@ def _answer_plainly(
     logger: logging.Logger,
     respond: Respond | None = None,
 ) -> BoltResponse:
-    """The one error handler: log the trace, tell the user plainly, never show the trace."""
-    logger.exception("unhandled error in a Slack listener", exc_info=error)
+    """The one error handler: log the trace, tell the user plainly, never show the trace.
+
+    A database outage is one warning line per request (the outage itself is logged once).
+    """
+    LISTENER_ERRORS.labels(stage="ack").inc()
+    if is_outage(error):
+        logger.warning("a Slack request failed: database unavailable (%s)", describe(error))
+    else:
+        logger.exception("unhandled error in a Slack listener", exc_info=error)
     if body.get("command"):
         # A slash command's HTTP answer is shown to the user as an ephemeral message.
         answer = {"response_type": "ephemeral", "text": PLAIN_ERROR_TEXT}

@@ -18,8 +18,10 @@ from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from sqlalchemy import Engine, select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from bot.crm_changes import apply_to_workspace
 from bot.settings import Settings
 from connectors.hubspot import (
     OfficialClient,
@@ -27,12 +29,9 @@ from connectors.hubspot import (
     SyncResult,
     release_lease,
     take_lease,
-    touched_user_ids,
 )
 from connectors.hubspot.sync import Progress
 from connectors.hubspot.webhooks import BadPayload, apply_pending, signature_is_valid, store_events
-from rules.guided_actions import evaluate
-from rules.write_hooks import after_write
 from storage.models import User
 
 if TYPE_CHECKING:
@@ -105,20 +104,6 @@ def sync_and_apply(
     return Applied(result, users)
 
 
-def apply_to_workspace(
-    engine: Engine, result: SyncResult, *, full: bool, now: datetime
-) -> set[int]:
-    """Guided actions see the sync's changes; returns the users whose view may differ."""
-    users = touched_user_ids(engine, result.touched)
-    with Session(engine) as session:
-        if full or result.owners_changed:
-            evaluate(session, now=now)
-        elif result.touched:
-            after_write(session, now=now, refs=result.touched)
-        session.commit()
-    return users
-
-
 # In `salesbot serve` ----------------------------------------------------------------------
 
 WEBHOOK_PATH = "/hubspot/webhooks"
@@ -151,6 +136,8 @@ class HubSpotWorker:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._next_sync = clock()
+        # Workers that live and die with this one (the write-back's outbox worker).
+        self.also_stop: list[Callable[[], None]] = []
 
     def wake(self) -> None:
         self._wake.set()
@@ -161,10 +148,20 @@ class HubSpotWorker:
         return self
 
     def stop(self) -> None:
+        """Stop the worker and give up the sync lease, so another replica syncs at once
+        (a sync still running here stops at its next renewal: the lease is lost)."""
         self._stop.set()
         self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout=30)
+        for stop in self.also_stop:
+            stop()
+        try:
+            with Session(self.engine) as session:
+                release_lease(session, holder=self.holder)
+                session.commit()
+        except SQLAlchemyError as error:
+            logger.warning("hubspot: sync lease not released (%s); it runs out by itself", error)
 
     def _run(self) -> None:
         while not self._stop.is_set():
@@ -296,6 +293,14 @@ def start_hubspot(
         every=timedelta(minutes=settings.hubspot_sync_minutes),
         publish=publish,
     ).start()
+    # Every write from a button now goes to HubSpot too (docs/hubspot.md, "Write-back").
+    from bot.writeback import start_writeback
+
+    worker.also_stop.append(
+        start_writeback(
+            settings, engine, services, slack, publish=publish, holder=replica_name()
+        ).stop
+    )
     routes = {}
     if settings.hubspot_webhook_secret is not None:
         routes[WEBHOOK_PATH] = webhook_app(settings, engine, worker)

@@ -1,16 +1,21 @@
 """The background jobs of ``salesbot serve``: one APScheduler (a daemon thread) per process.
 
 - every minute, the digest tick (``bot.digests.schedule.DigestScheduler.tick``);
-- every 15 minutes, everyone's guided actions re-evaluated;
+- every 20 seconds, the guided-action tick (``rules.guided_actions.timing.tick``): only the
+  records whose time boundary passed since the last tick are evaluated (a meeting ended an
+  hour ago, a local midnight made a task due today), then the open Home tabs of the users
+  whose actions changed are re-published and the nudges due are sent;
 - every hour, Slack receipts older than a day forgotten.
 
-Every replica runs them: claims in the database keep each digest to one send, and the other
-two jobs are safe to run twice.
+Every replica runs them: claims in the database keep each digest to one send and each
+guided-action window to one evaluation; receipt pruning is safe to run twice.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -19,11 +24,16 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from slack_sdk import WebClient
+from sqlalchemy.exc import SQLAlchemyError
 
 from bot.digests.compose import slack_home_url
-from bot.digests.deliver import claimer_name
+from bot.digests.deliver import DEFAULT_RATE_PER_SECOND, Pacer, claimer_name
 from bot.digests.schedule import DigestScheduler, build_digest_scheduler
+from bot.nudges import send_nudges
+from handlers.slack.home_tab import republish_open_homes
 from handlers.slack.services import Services
+from rules.guided_actions.timing import Tick, tick
+from storage.deliveries import release_claims
 from storage.receipts import prune_receipts
 
 logger = logging.getLogger(__name__)
@@ -32,8 +42,8 @@ logger = logging.getLogger(__name__)
 # APScheduler reports it missed (we log it) and the next tick catches up, because a due
 # digest stays due for CATCH_UP after its time.
 TICK_GRACE_SECONDS = 50
-# Guided actions are re-evaluated for everyone this often, besides just before each digest.
-ACTIONS_REFRESH_MINUTES = 15
+# The guided-action tick: an action is at most this late (plus the tick's own run time).
+ACTIONS_TICK_SECONDS = 20
 
 # Slack retries an event within minutes; a day of receipts is plenty to apply each once.
 RECEIPT_RETENTION = timedelta(days=1)
@@ -49,6 +59,9 @@ class BackgroundJobs:
     """
 
     digests: DigestScheduler
+    on_actions_changed: Callable[[set[int]], object] | None = None
+    # Sends the nudges due (after each guided-action tick): rules.digests.nudges, bot.nudges.
+    nudge: Callable[[], object] | None = None
     _scheduler: BackgroundScheduler | None = field(default=None, init=False)
 
     def prune_receipts(self, now: datetime | None = None) -> int:
@@ -59,14 +72,25 @@ class BackgroundJobs:
             session.commit()
         return removed
 
-    def refresh_all(self) -> None:
-        """The periodic re-evaluation of everyone's guided actions."""
-        refresh = self.digests.refresh_actions
-        if refresh is None:
-            return
+    def tick_actions(self, now: datetime | None = None) -> Tick | None:
+        """Evaluate the guided actions whose time boundary passed since the last tick (on one
+        replica), then tell ``on_actions_changed`` whose actions changed."""
+        now = now or self.digests.clock()
         with self.digests.sessions() as session:
-            refresh(session, self.digests.clock(), None)
+            done = tick(session, now=now)
             session.commit()
+        if self.nudge is not None:
+            # Every tick, not only when actions changed: "a meeting in 30 minutes" comes due
+            # with no change to the action.
+            self.nudge()
+        if done is None:
+            return None
+        users = done.report.users
+        if done.full:
+            logger.info("guided actions: full pass at %s (%s)", now.isoformat(), done.report)
+        if users and self.on_actions_changed is not None:
+            self.on_actions_changed(users)
+        return done
 
     def start(self) -> BackgroundScheduler:
         """Start the background scheduler (a daemon thread) and return it."""
@@ -84,13 +108,12 @@ class BackgroundJobs:
             id="digest_tick",
             name="send due digests",
         )
-        if self.digests.refresh_actions is not None:
-            scheduler.add_job(
-                self.refresh_all,
-                IntervalTrigger(minutes=ACTIONS_REFRESH_MINUTES, timezone=UTC),
-                id="guided_actions_refresh",
-                name="re-evaluate guided actions",
-            )
+        scheduler.add_job(
+            self.tick_actions,
+            IntervalTrigger(seconds=ACTIONS_TICK_SECONDS, timezone=UTC),
+            id="guided_actions_tick",
+            name="evaluate guided actions whose time came",
+        )
         scheduler.add_job(
             self.prune_receipts,
             IntervalTrigger(hours=1, timezone=UTC),
@@ -103,10 +126,22 @@ class BackgroundJobs:
         return scheduler
 
     def shutdown(self) -> None:
-        """Stop the scheduler, letting a running job finish."""
+        """Stop the scheduler: a running job finishes, but digests not yet sent are not sent;
+        the claims this replica took for them are released for another replica's next tick.
+        """
+        self.digests.deliverer.stop()
         if self._scheduler is not None:
             self._scheduler.shutdown(wait=True)
             self._scheduler = None
+        try:
+            with self.digests.sessions() as session:
+                released = release_claims(session, claimer=self.digests.deliverer.claimer)
+                session.commit()
+        except SQLAlchemyError as error:
+            logger.warning("digest claims not released (%s): they expire with their lease", error)
+            return
+        if released:
+            logger.info("released %d digest claim(s) for another replica to send", released)
 
 
 def start_background_jobs(services: Services, client: WebClient) -> BackgroundJobs:
@@ -119,9 +154,21 @@ def start_background_jobs(services: Services, client: WebClient) -> BackgroundJo
         clock=services.clock,
         home=slack_home_url(client),
     )
-    jobs = BackgroundJobs(digests)
+    pacer = Pacer(DEFAULT_RATE_PER_SECOND)
+    publisher = ThreadPoolExecutor(max_workers=2, thread_name_prefix="salesbot-home")
+    jobs = BackgroundJobs(
+        digests,
+        # Rendering Home tabs takes a while per user: off the tick's thread, so the next tick
+        # (and its lateness) never waits for it.
+        on_actions_changed=lambda users: publisher.submit(
+            republish_open_homes, services, client, users
+        ),
+        nudge=lambda: send_nudges(
+            sessions=services.sessions, client=client, clock=services.clock, pacer=pacer
+        ),
+    )
     jobs.start()
-    logger.info("background jobs started (a digest tick a minute)")
+    logger.info("background jobs started (digests a minute, guided actions every 20 s)")
     return jobs
 
 

@@ -1,75 +1,207 @@
 """Serving the app: Socket Mode, or HTTP behind waitress (a threaded, production WSGI server).
 
-HTTP mode answers two paths: ``POST /slack/events`` (every signed Slack request: commands,
-interactivity, events) and ``GET /health`` (200 when the database answers, else 503).
+HTTP mode answers ``POST /slack/events`` (every signed Slack request: commands,
+interactivity, events), ``GET /health`` (200 when the database answers, else 503) and
+``GET /metrics`` (Prometheus' text format). In Socket Mode the same ``/health`` and
+``/metrics`` are served on a small HTTP port of their own (``SALESBOT_OPS_PORT``).
+
+[choice] Socket Mode uses slack_sdk's ``websocket_client`` implementation, not the built-in
+one: against the Socket Mode stand-in (tests/support/socket_mode.py) the built-in client took
+60 s to notice a dropped connection and did not come back after a ``link_disabled``
+disconnect, where ``websocket_client`` reconnected within a second in every case. The async
+clients (``websockets``, ``aiohttp``) need Bolt's ``AsyncApp``; this app is a sync ``App``.
 """
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import json
 import logging
+import socket
 import threading
+import time
 from collections.abc import Callable, Iterable
+from io import BytesIO
 from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs
 
 from slack_bolt import App
+from slack_bolt.adapter.socket_mode.websocket_client import SocketModeHandler
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_sdk.errors import SlackApiError
-from sqlalchemy import text
+from slack_sdk.signature import SignatureVerifier
+from slack_sdk.socket_mode.request import SocketModeRequest
+from slack_sdk.socket_mode.websocket_client import SocketModeClient
 from waitress.server import create_server
 
 from bot.app import ConfigurationError
-from handlers.slack.services import Services
+from bot.logs import request_context
+from bot.metrics import ACK_SECONDS, CONTENT_TYPE, METRICS_PATH, exposition
+from handlers.slack.services import AppSettings, Services
+from storage.health import database_health
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
+    from slack_sdk.socket_mode.client import BaseSocketModeClient
     from waitress.server import BaseWSGIServer, MultiSocketServer
 
 logger = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
 HEALTH_PATH = "/health"
+# Slack's payloads are small; refuse anything absurd before it is read.
+MAX_BODY_BYTES = 1_048_576
+SOCKET_CLOSE_SECONDS = 15.0
 
 
 def database_is_healthy(services: Services) -> bool:
-    """True when a trivial query succeeds."""
+    """True when a trivial query succeeds (a change is logged once, not every check)."""
+    return database_health(services.sessions).check()
+
+
+# Signed requests -------------------------------------------------------------------------
+
+
+def request_kind(body: bytes, content_type: str) -> str:
+    """Which of Slack's request kinds a body is, in Socket Mode's names."""
+    if "json" in content_type:
+        return "events_api"
+    return "interactive" if body.startswith(b"payload=") else "slash_commands"
+
+
+def malformed(body: bytes, content_type: str) -> str | None:
+    """Why a (signed) body is not a request Slack sends, or None when it is one.
+
+    Only the shape the listeners rely on is checked, so that junk is refused here with a
+    400 instead of failing inside Bolt with a 500 and a traceback.
+    """
     try:
-        with services.sessions() as session:
-            session.execute(text("SELECT 1"))
-        return True
-    except Exception:
-        logger.exception("health check: the database does not answer")
-        return False
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        return "the body is not UTF-8"
+    if "json" in content_type:
+        try:
+            document = json.loads(text)
+        except ValueError:
+            return "the body is not JSON"
+        if not isinstance(document, dict) or not isinstance(document.get("type"), str):
+            return "the event is not an object with a type"
+        return None
+    form = parse_qs(text, keep_blank_values=True)
+    if "ssl_check" in form:
+        return None
+    if "payload" in form:
+        return _malformed_payload(form["payload"][0])
+    if not form.get("command", [""])[0].startswith("/"):
+        return "the form is neither a command nor a payload"
+    return None
+
+
+def _malformed_payload(raw: str) -> str | None:
+    try:
+        payload = json.loads(raw)
+    except ValueError:
+        return "the payload is not JSON"
+    if not isinstance(payload, dict) or not isinstance(payload.get("type"), str):
+        return "the payload is not an object with a type"
+    if payload["type"] == "block_actions":
+        actions = payload.get("actions")
+        if not isinstance(actions, list) or not all(
+            isinstance(a, dict) and isinstance(a.get("action_id"), str) for a in actions
+        ):
+            return "the payload's actions are not a list of actions"
+    if not isinstance(payload.get("user", {}), dict):
+        return "the payload's user is not an object"
+    return None
+
+
+def _answer(
+    start_response: StartResponse, status: str, body: bytes, content_type: str
+) -> list[bytes]:
+    start_response(status, [("Content-Type", content_type), ("Content-Length", str(len(body)))])
+    return [body]
 
 
 def build_wsgi(
-    app: App, health: Callable[[], bool], routes: dict[str, WSGIApplication] | None = None
+    app: App | None,
+    health: Callable[[], bool],
+    routes: dict[str, WSGIApplication] | None = None,
+    *,
+    signing_secret: str = "",
 ) -> WSGIApplication:
-    """The WSGI application: Slack's requests to Bolt, ``/health`` to ``health()``, and
-    ``routes`` (path -> application, e.g. HubSpot's webhooks) to theirs."""
-    slack = SlackRequestHandler(app, path=EVENTS_PATH)
+    """The WSGI application: ``/health``, ``/metrics``, ``routes`` (path -> application,
+    e.g. HubSpot's webhooks) and (with ``app``) Slack's requests.
+
+    A Slack request's signature is checked before Bolt sees the body (Bolt parses first):
+    an unsigned or forged request gets 401, a signed one that is not a Slack request 400,
+    neither a traceback nor its body in the log.
+    """
+    slack = SlackRequestHandler(app, path=EVENTS_PATH) if app is not None else None
+    verifier = SignatureVerifier(signing_secret) if signing_secret else None
     routes = routes or {}
 
     def application(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
+        method = environ.get("REQUEST_METHOD")
         if path in routes:
             return routes[path](environ, start_response)
-        if path == HEALTH_PATH and environ.get("REQUEST_METHOD") in {"GET", "HEAD"}:
+        if path == HEALTH_PATH and method in {"GET", "HEAD"}:
             healthy = health()
             body = json.dumps({"status": "ok" if healthy else "unavailable"}).encode()
             status = "200 OK" if healthy else "503 Service Unavailable"
-            start_response(
-                status,
-                [("Content-Type", "application/json"), ("Content-Length", str(len(body)))],
-            )
-            return [body]
-        return slack(environ, start_response)
+            return _answer(start_response, status, body, "application/json")
+        if path == METRICS_PATH and method in {"GET", "HEAD"}:
+            return _answer(start_response, "200 OK", exposition(), CONTENT_TYPE)
+        if slack is None or verifier is None or path != EVENTS_PATH or method != "POST":
+            return _answer(start_response, "404 Not Found", b"Not Found", "text/plain")
+        with request_context():
+            return _slack_request(environ, start_response, slack, verifier)
 
     return application
 
 
+def _slack_request(
+    environ: WSGIEnvironment,
+    start_response: StartResponse,
+    slack: SlackRequestHandler,
+    verifier: SignatureVerifier,
+) -> Iterable[bytes]:
+    started = time.perf_counter()
+    try:
+        length = min(int(environ.get("CONTENT_LENGTH") or 0), MAX_BODY_BYTES)
+    except ValueError:
+        length = 0
+    body = environ["wsgi.input"].read(length) if length > 0 else b""
+    if not _signed(verifier, body, environ):
+        logger.info("refused a Slack request: missing, stale or wrong signature")
+        return _answer(start_response, "401 Unauthorized", b"", "text/plain")
+    content_type = environ.get("CONTENT_TYPE", "")
+    problem = malformed(body, content_type)
+    if problem is not None:
+        logger.warning("refused a signed Slack request that is not one: %s", problem)
+        return _answer(start_response, "400 Bad Request", b"", "text/plain")
+    environ["wsgi.input"] = BytesIO(body)
+    environ["CONTENT_LENGTH"] = str(len(body))
+    answer = slack(environ, start_response)
+    ACK_SECONDS.labels(kind=request_kind(body, content_type)).observe(time.perf_counter() - started)
+    return answer
+
+
+def _signed(verifier: SignatureVerifier, body: bytes, environ: WSGIEnvironment) -> bool:
+    timestamp = environ.get("HTTP_X_SLACK_REQUEST_TIMESTAMP")
+    signature = environ.get("HTTP_X_SLACK_SIGNATURE")
+    try:
+        return verifier.is_valid(body=body, timestamp=timestamp, signature=signature)
+    except (ValueError, OverflowError):  # a timestamp that is not a number, a body not UTF-8
+        return False
+
+
+# HTTP servers ----------------------------------------------------------------------------
+
+
 def make_http_server(
-    app: App,
+    app: App | None,
     services: Services,
     *,
     host: str,
@@ -77,31 +209,50 @@ def make_http_server(
     threads: int | None = None,
     routes: dict[str, WSGIApplication] | None = None,
 ) -> BaseWSGIServer | MultiSocketServer:
-    """A waitress server (not yet running) for ``app``; port 0 picks a free one.
+    """A waitress server (not yet running); port 0 picks a free one.
+
+    With ``app``, it serves Slack's requests too (HTTP mode); without, only ``/health``
+    and ``/metrics`` (the operations port of Socket Mode).
 
     Raises:
-        ConfigurationError: If no signing secret is set.
+        ConfigurationError: If ``app`` is given and no signing secret is set.
     """
     secret = services.settings.slack_signing_secret
-    if secret is None or not secret.get_secret_value():
+    secret_value = secret.get_secret_value() if secret is not None else ""
+    if app is not None and not secret_value:
         raise ConfigurationError("SLACK_SIGNING_SECRET is not set: HTTP mode needs it")
-    wsgi = build_wsgi(app, lambda: database_is_healthy(services), routes)
+    wsgi = build_wsgi(
+        app, lambda: database_is_healthy(services), routes, signing_secret=secret_value
+    )
+    _freeze_start_up_heap()
     return create_server(
         wsgi,
         host=host,
         port=port,
-        threads=threads or services.settings.http_threads,
+        threads=threads or (services.settings.http_threads if app is not None else 2),
         ident="salesbot",
-        # Slack's payloads are small; refuse anything absurd before it is read.
-        max_request_body_size=1_048_576,
+        max_request_body_size=MAX_BODY_BYTES,
     )
+
+
+def _freeze_start_up_heap() -> None:
+    """Move everything built at start-up out of the garbage collector's sight.
+
+    The app's start-up heap (SQLAlchemy's mappers and compiled statements, Bolt, the Block
+    Kit kit: some 200,000 objects) is never garbage, yet every full collection walked all of
+    it, in whichever request thread happened to trigger one: a pause of tens of
+    milliseconds before that request's ack (the ack benchmark's p99).
+    """
+    gc.collect()
+    gc.freeze()
 
 
 def stop_http_server(server: BaseWSGIServer | MultiSocketServer) -> None:
     """Stop a running waitress server from another thread, cleanly.
 
     Closing its sockets from outside races with its select loop; instead the loop is asked
-    (through its trigger) to close everything itself, which ends ``run()``.
+    (through its trigger) to close everything itself, which ends ``run()``. Requests being
+    answered finish first (the task dispatcher waits for its threads).
     """
     from waitress import wasyncore
 
@@ -112,45 +263,147 @@ def stop_http_server(server: BaseWSGIServer | MultiSocketServer) -> None:
     loop.trigger.pull_trigger(lambda: wasyncore.close_all(socket_map))
 
 
-def serve_http(
-    app: App, services: Services, routes: dict[str, WSGIApplication] | None = None
-) -> None:
-    """Serve HTTP mode on the configured host and port until interrupted."""
-    settings = services.settings
-    server = make_http_server(app, services, host=settings.host, port=settings.port, routes=routes)
-    logger.info(
-        "serving Slack requests on http://%s:%s%s", settings.host, settings.port, EVENTS_PATH
-    )
-    server.run()
+class HttpService:
+    """A waitress server running in a thread until ``stop()``."""
+
+    def __init__(self, server: BaseWSGIServer | MultiSocketServer) -> None:
+        self.server = server
+        self._thread = threading.Thread(target=server.run, name="waitress", daemon=True)
+
+    @property
+    def port(self) -> int:
+        return int(self.server.effective_port)  # type: ignore[union-attr]
+
+    def start(self) -> HttpService:
+        self._thread.start()
+        return self
+
+    def stop(self, timeout: float = SOCKET_CLOSE_SECONDS) -> None:
+        stop_http_server(self.server)
+        self._thread.join(timeout=timeout)
 
 
-def serve_socket(app: App, services: Services) -> None:
-    """Connect over Socket Mode with the app-level token and run until interrupted.
+# Socket Mode -----------------------------------------------------------------------------
+
+
+class _Client(SocketModeClient):
+    """slack_sdk's websocket-client client, replacing a connection without a 10 s stall.
+
+    When Slack asks for a new connection (``disconnect``), the client opens one and closes
+    the old from another thread; the old one's reader sits in ``select()`` on a socket that
+    is closed under it, which does not wake it, so it noticed only at its 10 s timeout and
+    the new connection waited for it (measured: 10.5 s instead of 0.5 s). Shutting the old
+    socket's reading side first wakes the reader at once.
+    """
+
+    def connect(self) -> None:
+        replaced = getattr(self.current_session, "sock", None)
+        raw = getattr(replaced, "sock", None)
+        if raw is not None:
+            with contextlib.suppress(OSError):
+                raw.shutdown(socket.SHUT_RD)
+        super().connect()
+
+
+class _Handler(SocketModeHandler):
+    """Bolt's handler, plus: no new work while draining, ack timing, a request id."""
+
+    def __init__(self, app: App, *, app_token: str, concurrency: int) -> None:
+        # Bolt's own __init__ would start a stock client's threads; this one uses _Client.
+        self.app = app
+        self.app_token = app_token
+        self.client = _Client(
+            app_token=app_token, logger=app.logger, web_client=app.client, concurrency=concurrency
+        )
+        self.client.socket_mode_request_listeners.append(self.handle)
+        self.draining = False
+        self._in_flight = 0
+        self._idle = threading.Condition()
+
+    def handle(self, client: BaseSocketModeClient, req: SocketModeRequest) -> None:
+        with self._idle:
+            if self.draining:
+                # Not acknowledged: Slack sends events again to another connection.
+                return
+            self._in_flight += 1
+        started = time.perf_counter()
+        try:
+            with request_context(req.envelope_id[:12] if req.envelope_id else None):
+                super().handle(client, req)  # type: ignore[arg-type]
+        finally:
+            ACK_SECONDS.labels(kind=req.type).observe(time.perf_counter() - started)
+            with self._idle:
+                self._in_flight -= 1
+                self._idle.notify_all()
+
+    # Bolt's connect and disconnect, typed for the callers here.
+    def connect(self) -> None:
+        SocketModeHandler.connect(self)
+
+    def disconnect(self) -> None:
+        SocketModeHandler.disconnect(self)
+
+    def drain(self, timeout: float) -> bool:
+        """Take no new requests; wait for the acks in flight. False if ``timeout`` passed."""
+        with self._idle:
+            self.draining = True
+            return self._idle.wait_for(lambda: self._in_flight == 0, timeout=timeout)
+
+
+def app_token(settings: AppSettings) -> str:
+    """The app-level token Socket Mode connects with.
 
     Raises:
         ConfigurationError: If ``SLACK_APP_TOKEN`` is not set.
     """
-    from slack_bolt.adapter.socket_mode import SocketModeHandler
-
-    token = services.settings.slack_app_token
+    token = settings.slack_app_token
     if token is None or not token.get_secret_value():
         raise ConfigurationError(
             "SLACK_APP_TOKEN is not set: Socket Mode needs an app-level token (xapp-...) "
             "with the connections:write scope; or set SALESBOT_SLACK_MODE=http"
         )
-    handler: Any = SocketModeHandler(
-        app, app_token=token.get_secret_value(), web_client=app.client, concurrency=10
-    )
-    logger.info("connecting to Slack over Socket Mode")
-    try:
-        handler.connect()
-    except SlackApiError as error:
-        raise ConfigurationError(
-            f"Slack refused the Socket Mode connection ({error.response.get('error', '?')}): "
-            "check SLACK_APP_TOKEN (an xapp- token with connections:write)"
-        ) from None
-    logger.info("connected over Socket Mode; Ctrl-C stops")
-    try:
-        threading.Event().wait()  # the client's own threads do the work
-    finally:
-        handler.close()
+    return token.get_secret_value()
+
+
+class SocketModeService:
+    """One Socket Mode connection to Slack for ``app``, reconnecting by itself.
+
+    Raises:
+        ConfigurationError: If ``SLACK_APP_TOKEN`` is not set (at construction), or Slack
+            refuses the token (at ``start()``).
+    """
+
+    def __init__(self, app: App, services: Services) -> None:
+        self.handler = _Handler(
+            app,
+            app_token=app_token(services.settings),
+            concurrency=max(10, services.settings.http_threads),
+        )
+
+    def start(self) -> SocketModeService:
+        logger.info("connecting to Slack over Socket Mode")
+        try:
+            self.handler.connect()  # asks Slack for the URL now: a refused token shows here
+        except SlackApiError as error:
+            self.close()
+            raise ConfigurationError(
+                f"Slack refused the Socket Mode connection ({error.response.get('error', '?')}): "
+                "check SLACK_APP_TOKEN (an xapp- token with connections:write)"
+            ) from None
+        logger.info("connected over Socket Mode")
+        return self
+
+    def stop_taking_requests(self, timeout: float) -> None:
+        """Stop acknowledging new requests, let acks in flight finish, close the socket."""
+        if not self.handler.drain(timeout):
+            logger.warning("acknowledgements still running after %.0f s", timeout)
+        client: Any = self.handler.client
+        client.auto_reconnect_enabled = False
+        client.default_auto_reconnect_enabled = False
+        self.handler.disconnect()
+
+    def close(self, timeout: float = SOCKET_CLOSE_SECONDS) -> None:
+        """Release the client's threads (bounded: its monitor sleeps between checks)."""
+        closing = threading.Thread(target=self.handler.close, name="socket-close", daemon=True)
+        closing.start()
+        closing.join(timeout=timeout)

@@ -65,6 +65,16 @@ class Settings(BaseSettings):
     # For team channels, and users whose Slack locale is a language we don't speak.
     default_language: str = Field("en", validation_alias="SALESBOT_DEFAULT_LANGUAGE")
     log_level: str = Field("INFO", validation_alias="SALESBOT_LOG_LEVEL")
+    # text (default) or json: one JSON object per line, for a log collector.
+    log_format: str = Field("text", validation_alias="SALESBOT_LOG_FORMAT")
+
+    # Operations. Socket Mode serves /health and /metrics on this port (0: not at all;
+    # default: SALESBOT_PORT); HTTP mode serves them beside /slack/events.
+    ops_port: int | None = Field(None, ge=0, le=65535, validation_alias="SALESBOT_OPS_PORT")
+    # On SIGTERM or SIGINT: how long work in flight may take to finish before exiting.
+    shutdown_seconds: float = Field(
+        20.0, ge=0, le=600, validation_alias="SALESBOT_SHUTDOWN_SECONDS"
+    )
 
     @field_validator("default_language")
     @classmethod
@@ -92,6 +102,14 @@ class Settings(BaseSettings):
             raise ValueError("must be 'socket' or 'http'")
         return value
 
+    @field_validator("log_format")
+    @classmethod
+    def _known_format(cls, value: str) -> str:
+        value = value.lower()
+        if value not in {"text", "json"}:
+            raise ValueError("must be 'text' or 'json'")
+        return value
+
     @field_validator("log_level")
     @classmethod
     def _known_level(cls, value: str) -> str:
@@ -106,6 +124,11 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'salesbot.sqlite3').resolve()}"
+
+    @property
+    def effective_ops_port(self) -> int:
+        """Socket Mode's port for /health and /metrics (0: none)."""
+        return self.port if self.ops_port is None else self.ops_port
 
     @property
     def is_embedded(self) -> bool:

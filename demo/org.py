@@ -125,5 +125,5 @@ def _sequences(b: Builder, managers: list[Person]) -> list[int]:
             name=f"{team_name} outbound Q1",
             owner_id=managers[team_index].id,
         )
-        for team_index, (_, team_name, _) in enumerate(TEAMS)
+        for team_index, (_, team_name, _, _) in enumerate(TEAMS)
     ]

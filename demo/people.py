@@ -15,10 +15,12 @@ DEMO_MANAGER_NAME = "Morgan Lee"
 DEMO_ADMIN_NAME = "Alex Kim"
 DEMO_REP_SLACK_ID = "U0DEMO0001"
 
+# external id, name, time zone, the channel its manager digest goes to (made-up ids, like
+# the users' U0DEMO…: `digest preview --team` shows a manager's digest to a newcomer).
 TEAMS = (
-    ("team-west", "West", "America/Los_Angeles"),
-    ("team-emea", "EMEA", "Europe/Berlin"),
-    ("team-apac", "APAC", "Asia/Tokyo"),
+    ("team-west", "West", "America/Los_Angeles", "C0DEMOWEST"),
+    ("team-emea", "EMEA", "Europe/Berlin", "C0DEMOEMEA"),
+    ("team-apac", "APAC", "Asia/Tokyo", "C0DEMOAPAC"),
 )
 # name, team index, deal visibility; Dana first.
 REPS = (
@@ -56,9 +58,9 @@ class Staff:
 def add_staff(b: Builder) -> Staff:
     """Teams, their users (Slack ids U0DEMO0001 on) and every rep's weekly goals."""
     teams = []
-    for external_id, name, zone in TEAMS:
+    for external_id, name, zone, channel in TEAMS:
         team_id = b.rows.add(
-            Team, external_id=external_id, name=name, timezone=zone, digest_channel_id=None
+            Team, external_id=external_id, name=name, timezone=zone, digest_channel_id=channel
         )
         teams.append((team_id, ZoneInfo(zone)))
 

@@ -15,6 +15,7 @@ from slack_bolt import App
 
 from handlers import (
     commands,
+    crm_writes,
     deals,
     direct_messages,
     guided_actions,
@@ -37,6 +38,7 @@ SURFACES: tuple[Callable[[App], None], ...] = (
     outcomes.register,
     deals.register,
     guided_actions.register,
+    crm_writes.register,
 )
 
 

@@ -16,6 +16,7 @@ from slack_bolt import App, BoltContext, Respond
 from handlers import insights
 from handlers.render.help import help_blocks, help_text
 from handlers.render.kit import fallback_text
+from handlers.render.kit import mention as mention_of
 from handlers.render.navigation import BadState, View, ViewState
 from handlers.render.workspace import AccessDenied, UnknownSubject
 from handlers.settings import open_settings
@@ -136,7 +137,7 @@ def _as_user(request: CommandRequest) -> None:
     subject_id = found.user_id if found is not None else None
     if subject_id is None:
         request.respond(
-            text=fallback_text(f"<@{subject_slack_id}> has no linked CRM account."),
+            text=fallback_text(f"{mention_of(subject_slack_id)} has no linked CRM account."),
             response_type="ephemeral",
         )
         return

@@ -11,7 +11,6 @@ from handlers import insights
 from handlers.render.help import help_blocks, help_text
 from handlers.render.kit import fallback_text
 from handlers.slack.context import acting
-from handlers.slack.events import first_delivery
 from handlers.slack.identity import unmapped_text
 from handlers.slack.listeners import DirectMessage, on_event
 
@@ -29,7 +28,7 @@ def register(app: App) -> None:
 
 def direct_message(body: dict[str, Any], event: dict[str, Any], context: BoltContext) -> None:
     who = acting(context)
-    if not _is_person_in_dm(event) or not first_delivery(who.services, body):
+    if not _is_person_in_dm(event):
         return
     channel = str(event.get("channel") or "")
     asker = who.asker()

@@ -17,7 +17,6 @@ from handlers.render.navigation import BadState, ViewState
 from handlers.render.workspace import AccessDenied, UnknownSubject
 from handlers.slack import ids
 from handlers.slack.context import acting
-from handlers.slack.events import first_delivery
 from handlers.slack.home_tab import publish_home
 from handlers.slack.identity import unmapped_text
 from handlers.slack.listeners import HOME_TICKET, Click, on_click, on_event
@@ -41,7 +40,7 @@ def register(app: App) -> None:
 def home_opened(body: dict[str, Any], event: dict[str, Any], context: BoltContext) -> None:
     """Publish the Home tab where the user left it, with their guided actions refreshed."""
     who = acting(context)
-    if event.get("tab") != "home" or not first_delivery(who.services, body):
+    if event.get("tab") != "home":
         return
     publish_home(
         who,

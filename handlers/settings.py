@@ -13,6 +13,7 @@ from handlers.render.actions import muteable_types
 from handlers.render.settings import (
     BLOCK_FOR_FIELD,
     UnreadableSubmission,
+    read_nudge_submission,
     read_submission,
     settings_modal,
 )
@@ -21,6 +22,7 @@ from handlers.slack.context import acting
 from handlers.slack.identity import Asker
 from handlers.slack.listeners import Form, on_submit
 from handlers.slack.services import Services
+from rules.digests.nudges import load_nudge_prefs, nudge_pref_problems, save_nudge_prefs
 from rules.settings.preferences import load_preferences, preference_problems, save_preferences
 from storage.db import unit_of_work
 from storage.models import User
@@ -37,11 +39,14 @@ def open_settings(services: Services, client: WebClient, *, asker: Asker, trigge
     """Open the settings modal filled with the asker's current preferences."""
     with unit_of_work(services.sessions) as session:
         prefs = load_preferences(session, user_id=asker.user_id)
+        nudges = load_nudge_prefs(session, user_id=asker.user_id)
         user = session.get(User, asker.user_id)
         zone_hint = user.timezone if user is not None else services.settings.default_timezone
         default = services.settings.default_language
         with speaking_to(session, user_id=asker.user_id, default=default):
-            view = settings_modal(prefs, action_types=muteable_action_types(), zone_hint=zone_hint)
+            view = settings_modal(
+                prefs, action_types=muteable_action_types(), zone_hint=zone_hint, nudges=nudges
+            )
     client.views_open(trigger_id=trigger_id, view=view)
 
 
@@ -56,6 +61,7 @@ def save_settings(form: Form, ack: Ack, context: BoltContext) -> None:
     who = acting(context)
     try:
         prefs = read_submission(form.state.get("values"))
+        nudges = read_nudge_submission(form.state.get("values"))
     except UnreadableSubmission as error:
         logger.warning("refused a settings submission from %s: %s", form.user_id, error)
         ack(
@@ -65,6 +71,8 @@ def save_settings(form: Form, ack: Ack, context: BoltContext) -> None:
         return
     known = {value for value, _label in muteable_action_types()}
     problems = preference_problems(prefs, known_action_types=known, known_languages=languages())
+    if nudges is not None:
+        problems |= nudge_pref_problems(nudges)
     if problems:
         ack(
             response_action="errors",
@@ -81,5 +89,8 @@ def save_settings(form: Form, ack: Ack, context: BoltContext) -> None:
         )
         return
     with unit_of_work(who.services.sessions) as session:
-        save_preferences(session, user_id=asker.user_id, prefs=prefs, now=who.services.clock())
+        now = who.services.clock()
+        save_preferences(session, user_id=asker.user_id, prefs=prefs, now=now)
+        if nudges is not None:
+            save_nudge_prefs(session, user_id=asker.user_id, prefs=nudges, now=now)
     ack()

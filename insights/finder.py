@@ -51,8 +51,12 @@ class DealSearch:
         """A one-line answer for a user when no single deal was found."""
         if self.deal is not None:
             return f"Found {self.deal.name}."
+        # Counted among visible deals only, and said as such: "several" never hints at
+        # deals the user cannot see.
+        if len(self.candidates) == 1:
+            return f"Did you mean {self.candidates[0].name}?"
         if self.candidates:
-            return f"Several deals match {self.query!r}: which one?"
+            return f"{len(self.candidates)} deals you can see match {self.query!r}: which one?"
         # Same words whether the deal does not exist or is not visible to the user.
         return f"No deal you can see matches {self.query!r}."
 

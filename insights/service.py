@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
+from prometheus_client import Counter
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -45,6 +46,13 @@ from storage.models import (
 )
 
 logger = logging.getLogger(__name__)
+
+INSIGHT_CACHE = Counter(
+    "salesbot_insight_cache_total", "Deal Insights answers from the cache (hit) or not.", ["result"]
+)
+MODEL_FALLBACKS = Counter(
+    "salesbot_model_fallbacks_total", "Insights shown from CRM data only: the model failed."
+)
 
 FEEDBACK_MAX_CHARS = 1000
 
@@ -240,13 +248,16 @@ def write_sections(plan: InsightPlan, writer: InsightWriter | None) -> ModelOutc
     if plan.gate is not None:
         return ModelOutcome(ai=None, status=plan.gate, notice=NOTICES[plan.gate])
     if plan.cached is not None:
+        INSIGHT_CACHE.labels(result="hit").inc()
         return ModelOutcome(
             ai=plan.cached, status=AiStatus.CACHED, model=writer.model if writer else None
         )
     assert writer is not None  # no gate means a writer was given
+    INSIGHT_CACHE.labels(result="miss").inc()
     try:
         ai, dropped = _ask_model(plan.evidence, writer, language=plan.language)
     except InsightUnavailable as error:
+        MODEL_FALLBACKS.inc()
         notice = f"No AI summary right now: {error.reason}. Showing CRM data only."
         return ModelOutcome(ai=None, status=AiStatus.FAILED, notice=notice)
     return ModelOutcome(ai=ai, status=AiStatus.USED, model=writer.model, dropped=dropped)

@@ -10,7 +10,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from rules.wording import NOT_FOUND
+from sqlalchemy.orm import Session
+
+from rules.wording import NOT_FOUND, possessive
+from storage.models import User
 
 # Ids come from Slack payloads that anyone can edit: keep them in the database's integer range.
 _MAX_ID = 2**31 - 1
@@ -98,3 +101,26 @@ def parse_id(raw: object) -> int | None:
     else:
         return None
     return value if 0 < value <= _MAX_ID else None
+
+
+def refused_change(
+    session: Session,
+    actor: User,
+    *,
+    sentence: str,
+    noun: str,
+    record_id: int,
+    owner_id: int | None,
+    visible: bool,
+) -> OpResult:
+    """Why ``actor`` may not change a record: every such refusal goes through here.
+
+    ``sentence`` (the feature's ``CANT_CHANGE``, with ``{whose}``) names the owner only when
+    ``actor`` may see the record; otherwise the refusal says what a record that does not
+    exist says (about a ``noun``), so it never discloses who owns something the actor cannot
+    see, or that it exists.
+    """
+    if not visible:
+        return not_found(noun, record_id)
+    whose = possessive(session, owner_id, actor=actor)
+    return forbidden(sentence.format(whose=whose, kind=noun), record_id)

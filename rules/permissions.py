@@ -119,6 +119,14 @@ def can_view_deal(session: Session, user: User, deal_id: int) -> bool:
     return found is not None
 
 
+def can_view_activity(session: Session, user: User, activity_id: int) -> bool:
+    """May ``user`` see activity ``activity_id`` (by its kind's rule)?"""
+    found = session.scalar(
+        select(Activity.id).where(Activity.id == activity_id, visible_activity_clause(user))
+    )
+    return found is not None
+
+
 def can_act_for(session: Session, actor: User, owner_id: int | None) -> bool:
     """May ``actor`` change records owned by ``owner_id`` (complete, reschedule, log...)?
 

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from rules.guided_actions import ObjectRef, RefKind, evaluate
 from storage.changes import log_change
 from storage.models import ChangeKind, OwnedObject
+from storage.outbox import Changes, enqueue_write
 
 Touched = tuple[OwnedObject, int]
 
@@ -50,10 +51,14 @@ def record_write(
     at: datetime,
     external_id: str | None = None,
     detail: dict[str, Any] | None = None,
+    changes: Changes | None = None,
 ) -> None:
-    """Log a write in the change log, then let the guided actions see it (``after_write``).
+    """Log a write in the change log, queue it for the connected CRM (when the session's
+    outbox is on), then let the guided actions see it (``after_write``).
 
-    Every button's write ends this way, so the two can never drift apart.
+    Every button's write ends this way, so the three can never drift apart. ``changes``
+    holds, per field, the value the user saw and the new one: the CRM side compares the
+    first with its own before it overwrites anything.
     """
     log_change(
         session,
@@ -64,5 +69,15 @@ def record_write(
         at=at,
         external_id=external_id,
         detail=detail,
+    )
+    enqueue_write(
+        session,
+        object_type=object_type,
+        object_id=object_id,
+        kind=kind,
+        actor_id=actor_id,
+        at=at,
+        external_id=external_id,
+        changes=changes,
     )
     after_write(session, now=at, refs=[(object_type, object_id)])

@@ -8,10 +8,10 @@ except that a claim only means something once committed: callers commit right af
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, literal, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -21,8 +21,18 @@ from storage.types import utc
 # A claimed row whose claimer has not finished within this time is presumed dead (a crash
 # or restart between claiming and sending) and may be claimed again.
 DEFAULT_LEASE = timedelta(minutes=5)
-# A digest that failed for a transient reason is tried again at most this many times.
-MAX_ATTEMPTS = 4
+# A digest that failed for a transient reason is tried again, at most this many times in
+# all, each retry later than the one before (``retry_delay``): 1, 2, 4, ... 60 minutes, so
+# the attempts spread over the catch-up window and a few minutes of Slack outage at
+# someone's digest time does not spend them all.
+MAX_ATTEMPTS = 8
+FIRST_RETRY_DELAY = timedelta(minutes=1)
+MAX_RETRY_DELAY = timedelta(minutes=60)
+
+
+def retry_delay(failed_attempts: int) -> timedelta:
+    """How long after its ``failed_attempts``-th failure a digest is tried again."""
+    return min(FIRST_RETRY_DELAY * (1 << max(failed_attempts - 1, 0)), MAX_RETRY_DELAY)
 
 
 @dataclass(frozen=True)
@@ -101,7 +111,7 @@ def _reclaim(
     lease: timedelta,
 ) -> Claim | None:
     row = session.execute(
-        select(DigestDelivery.id, DigestDelivery.attempts).where(
+        select(DigestDelivery.id, DigestDelivery.attempts, DigestDelivery.finished_at).where(
             DigestDelivery.kind == kind,
             DigestDelivery.recipient_id == recipient_id,
             DigestDelivery.local_date == local_date,
@@ -109,15 +119,21 @@ def _reclaim(
     ).one_or_none()
     if row is None:
         return None
-    row_id, seen_attempts = row
+    row_id, seen_attempts, finished_at = row
     if seen_attempts >= MAX_ATTEMPTS:
         return None
+    # A transient failure waits for its back-off before the next attempt.
+    retry_from = utc(finished_at) + retry_delay(seen_attempts) if finished_at else now
     reclaimable = or_(
         and_(
             DigestDelivery.status == DeliveryStatus.CLAIMED,
             DigestDelivery.claimed_at < now - lease,
         ),
-        and_(DigestDelivery.status == DeliveryStatus.FAILED, DigestDelivery.permanent.is_(False)),
+        and_(
+            DigestDelivery.status == DeliveryStatus.FAILED,
+            DigestDelivery.permanent.is_(False),
+            literal(retry_from <= now),
+        ),
     )
     # Compare-and-set: of several replicas re-claiming at once, only the one that still
     # sees the attempts counter it read changes the row.
@@ -141,6 +157,27 @@ def _reclaim(
     if updated.rowcount != 1:  # type: ignore[attr-defined]
         return None
     return Claim(row_id, kind, recipient_id, local_date, seen_attempts + 1)
+
+
+# A released claim looks abandoned long ago, so any replica's next tick re-claims it at once.
+RELEASED_AT = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def release_claims(session: Session, *, claimer: str) -> int:
+    """Give up every digest ``claimer`` holds but has not finished; return how many.
+
+    For a replica shutting down after its sends stopped: its claims would otherwise block
+    those digests for a whole lease. The caller commits.
+    """
+    result = session.execute(
+        update(DigestDelivery)
+        .where(
+            DigestDelivery.status == DeliveryStatus.CLAIMED, DigestDelivery.claimed_by == claimer
+        )
+        .values(claimed_at=RELEASED_AT)
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
 def _finish(session: Session, claim: Claim, now: datetime, **values: Any) -> bool:
@@ -188,6 +225,55 @@ def mark_failed(
     )
 
 
+def mark_given_up(session: Session, claim: Claim, *, reason: str, now: datetime) -> bool:
+    """Record that the last attempt failed too: the digest is missed, with the reason."""
+    return _finish(
+        session,
+        claim,
+        now,
+        status=DeliveryStatus.MISSED,
+        error=f"given up after {claim.attempt} attempts: {reason}"[:2000],
+        permanent=False,
+    )
+
+
+def record_missed(
+    session: Session,
+    *,
+    kind: DigestKind,
+    recipient_id: int,
+    local_date: date,
+    reason: str,
+    now: datetime,
+) -> bool:
+    """Record a digest tried in vain whose catch-up window closed as missed, with the reason.
+
+    A failed or abandoned attempt becomes missed, its last error kept in the reason; sent,
+    skipped or permanently failed rows are left as they are, and a digest never tried has
+    no row to mark (the scheduler's ERROR line reports it). True when a row was marked.
+    """
+    row = session.execute(
+        select(DigestDelivery.id, DigestDelivery.error).where(
+            DigestDelivery.kind == kind,
+            DigestDelivery.recipient_id == recipient_id,
+            DigestDelivery.local_date == local_date,
+            DigestDelivery.status.in_([DeliveryStatus.FAILED, DeliveryStatus.CLAIMED]),
+            DigestDelivery.permanent.is_(False),
+        )
+    ).one_or_none()
+    if row is None:
+        return False
+    row_id, last_error = row
+    detail = f"{reason}; last error: {last_error}" if last_error else reason
+    session.execute(
+        update(DigestDelivery)
+        .where(DigestDelivery.id == row_id)
+        .values(status=DeliveryStatus.MISSED, error=detail[:2000], finished_at=utc(now))
+        .execution_options(synchronize_session=False)
+    )
+    return True
+
+
 def mark_skipped(session: Session, claim: Claim, *, reason: str, now: datetime) -> bool:
     """Record that nothing was sent on purpose (an empty digest the recipient opted out of)."""
     return _finish(session, claim, now, status=DeliveryStatus.SKIPPED, error=reason)
@@ -208,9 +294,10 @@ def settled_recipients(
             DigestDelivery.kind == kind,
             DigestDelivery.local_date.in_(local_dates),
             or_(
-                DigestDelivery.status.in_([DeliveryStatus.SENT, DeliveryStatus.SKIPPED]),
+                DigestDelivery.status.in_(
+                    [DeliveryStatus.SENT, DeliveryStatus.SKIPPED, DeliveryStatus.MISSED]
+                ),
                 DigestDelivery.permanent.is_(True),
-                DigestDelivery.attempts >= MAX_ATTEMPTS,
             ),
         )
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import uuid
@@ -21,6 +22,16 @@ POSTGRES_URL = os.environ.get(
     "SALESBOT_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
 )
 FIXED_NOW = datetime(2026, 3, 11, 15, 30, tzinfo=UTC)  # a Wednesday
+
+
+@pytest.fixture(autouse=True)
+def _root_logger_restored() -> Iterator[None]:
+    """``salesbot serve`` configures the root logger; keep that from leaking across tests."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
 
 
 @pytest.fixture(scope="session")

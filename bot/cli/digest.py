@@ -148,7 +148,7 @@ def send(
         Deliverer,
         Message,
         Nothing,
-        Pacer,
+        SharedPacer,
         claimer_name,
     )
     from bot.digests.schedule import due_now_for_team, due_now_for_user, refresh_guided_actions
@@ -201,7 +201,7 @@ def send(
         compose=_composer(settings, slack_home_url(client)),
         claimer=claimer_name(),
         clock=lambda: datetime.now(UTC),
-        pacer=Pacer(rate or DEFAULT_RATE_PER_SECOND),
+        pacer=SharedPacer(store.sessions, rate or DEFAULT_RATE_PER_SECOND),
     )
     report = deliverer.deliver(due)
     for item, reason in report.failed:
@@ -218,7 +218,7 @@ def status(
     ),
     as_json: bool = typer.Option(False, "--json", help="Print the deliveries as JSON."),
 ) -> None:
-    """List the digest deliveries recorded for a local date: sent, skipped, failed, claimed."""
+    """List the digest deliveries recorded for a local date: sent, skipped, failed, missed."""
     from rich.table import Table
 
     from storage.deliveries import deliveries_on

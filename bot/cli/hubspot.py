@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 from datetime import UTC, datetime, timedelta
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn
@@ -16,6 +16,9 @@ from rich.table import Table
 
 from bot.cli.common import console as out_console
 from bot.cli.common import err_console, fail
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 # The object types (connectors.hubspot.ALL_NAMES; not imported here: the CLI starts light).
 TYPES = (
@@ -133,6 +136,26 @@ def status_command() -> None:
             "syncs resume from their cursors tomorrow[/yellow]"
         )
     out_console.print(f"webhook events waiting: {current.pending_events:,}")
+    _print_outbox(store.engine, now)
+
+
+def _print_outbox(engine: Engine, now: datetime) -> None:
+    """The write-back's outbox: waiting, failed (why), waiting for a user's decision."""
+    from sqlalchemy.orm import Session
+
+    from storage.outbox import summary
+
+    with Session(engine) as session:
+        outbox = summary(session)
+    oldest = ""
+    if outbox.oldest_pending_at is not None:
+        oldest = f" (oldest {_age(now - outbox.oldest_pending_at)} old)"
+    out_console.print(
+        f"writes to HubSpot: {outbox.pending:,} pending{oldest}, {outbox.failed:,} failed, "
+        f"{outbox.conflicts:,} waiting for a user's decision"
+    )
+    for reason, count in outbox.failure_reasons:
+        out_console.print(f"  failed ({count:,}): {reason}", markup=False, highlight=False)
 
 
 def _when(moment: datetime | None) -> str:

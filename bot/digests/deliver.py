@@ -40,7 +40,17 @@ from tenacity import (
 )
 
 from rules.digests.schedule import DueDigest
-from storage.deliveries import Claim, claim, mark_failed, mark_sent, mark_skipped
+from storage import send_budget
+from storage.deliveries import (
+    MAX_ATTEMPTS,
+    Claim,
+    claim,
+    mark_failed,
+    mark_given_up,
+    mark_sent,
+    mark_skipped,
+    retry_delay,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -107,11 +117,23 @@ class Composer(Protocol):
     def __call__(self, session: Session, due: DueDigest, now: datetime) -> Outgoing: ...
 
 
+class Pace(Protocol):
+    """Spaces the sends of one workspace; ``hold`` pauses every sender (a 429)."""
+
+    interval: float
+
+    def wait(self, channel: str) -> None: ...
+
+    def hold(self, seconds: float) -> None: ...
+
+
 class Pacer:
     """Spaces sends to a workspace-wide rate and one per channel per ``channel_interval``.
 
     Pacing to the known limit keeps 429s rare: Slack's ``Retry-After`` is whole seconds,
-    so every 429 costs at least a second. ``hold`` stops every sender after a 429.
+    so every 429 costs at least a second. ``hold`` stops every sender after a 429: those
+    already waiting for a slot too, which wait again once it has passed. This pace is one
+    process's; ``SharedPacer`` shares it between replicas.
     """
 
     def __init__(
@@ -130,23 +152,92 @@ class Pacer:
         self._sleep = sleep
         self._lock = threading.Lock()
         self._next_slot = 0.0
-        self._channel_next: dict[str, float] = {}
+        self._held_until = 0.0
+        self._channels = _ChannelSpacing(channel_interval)
 
     def wait(self, channel: str) -> None:
-        """Block until a send to ``channel`` fits both limits, and book it."""
-        with self._lock:
-            now = self._clock()
-            start = max(now, self._next_slot, self._channel_next.get(channel, 0.0))
-            self._next_slot = start + self.interval
-            self._channel_next[channel] = start + self.channel_interval
-        delay = start - now
-        if delay > 0:
-            self._sleep(delay)
+        """Block until a send to ``channel`` fits both limits and no hold, and book it."""
+        while True:
+            with self._lock:
+                now = self._clock()
+                start = max(now, self._next_slot, self._held_until)
+                self._next_slot = start + self.interval
+            start = self._channels.book(channel, start)
+            if start > now:
+                self._sleep(start - now)
+            with self._lock:
+                if self._held_until <= start:
+                    return
+            # A 429 came while this send waited for its slot: wait out its Retry-After too.
 
     def hold(self, seconds: float) -> None:
-        """Push every later send back by ``seconds`` (Slack said Retry-After)."""
+        """Hold every send, waiting or not, for ``seconds`` (Slack said Retry-After)."""
         with self._lock:
-            self._next_slot = max(self._next_slot, self._clock() + seconds)
+            self._held_until = max(self._held_until, self._clock() + seconds)
+
+
+class SharedPacer:
+    """The pace of one workspace shared through the database by every replica.
+
+    Each send books its slot in ``slack_send_budgets`` (``storage.send_budget``), so two
+    replicas post at the configured rate together, not each; a 429 seen by any sender
+    holds them all (a sender waiting for its slot looks again before it sends). Spacing
+    per channel stays per process: one recipient's digest is claimed by one replica.
+    """
+
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        rate_per_second: float = DEFAULT_RATE_PER_SECOND,
+        *,
+        name: str = "chat.postMessage",
+        channel_interval: float = PER_CHANNEL_INTERVAL,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        if rate_per_second <= 0:
+            raise ValueError("rate_per_second must be positive")
+        self.interval = 1.0 / rate_per_second
+        self._sessions = sessions
+        self._name = name
+        self._clock = clock
+        self._sleep = sleep
+        self._channels = _ChannelSpacing(channel_interval)
+
+    def wait(self, channel: str) -> None:
+        while True:
+            with self._sessions() as session:
+                start = send_budget.book_slot(
+                    session, name=self._name, interval=self.interval, now=self._clock()
+                )
+                session.commit()
+            start = self._channels.book(channel, start)
+            delay = start - self._clock()
+            if delay > 0:
+                self._sleep(delay)
+            with self._sessions() as session:
+                if send_budget.held_until(session, name=self._name) <= start:
+                    return
+
+    def hold(self, seconds: float) -> None:
+        with self._sessions() as session:
+            send_budget.hold(session, name=self._name, until=self._clock() + seconds)
+            session.commit()
+
+
+class _ChannelSpacing:
+    """One send per channel per ``interval`` (Slack's per-channel limit), in this process."""
+
+    def __init__(self, interval: float) -> None:
+        self._interval = interval
+        self._lock = threading.Lock()
+        self._next: dict[str, float] = {}
+
+    def book(self, channel: str, earliest: float) -> float:
+        with self._lock:
+            start = max(earliest, self._next.get(channel, 0.0))
+            self._next[channel] = start + self._interval
+        return start
 
 
 class TransientSlackError(Exception):
@@ -178,7 +269,7 @@ class SendPolicy:
 
 
 def post_message(
-    client: WebClient, message: Message, *, pacer: Pacer, policy: SendPolicy | None = None
+    client: WebClient, message: Message, *, pacer: Pace, policy: SendPolicy | None = None
 ) -> Sent:
     """Send one message, paced; retry transient failures; raise PermanentSlackError on refusal.
 
@@ -222,7 +313,7 @@ def _log_retry(state: RetryCallState) -> None:
     logger.warning("digest send failed (%s); retry %d", error, state.attempt_number)
 
 
-def _classify(error: SlackApiError, pacer: Pacer) -> Exception:
+def _classify(error: SlackApiError, pacer: Pace) -> Exception:
     response = error.response
     status = getattr(response, "status_code", 200)
     code = str(response.get("error", "")) if response is not None else ""
@@ -279,7 +370,8 @@ class Deliverer:
         compose: Turns a due digest into a message.
         claimer: Names this replica in the claims (host and pid is a good choice).
         clock: The time source (tests pin it).
-        pacer: The shared pacer; one per process so concurrent fan-outs share the limit.
+        pacer: The pace; ``SharedPacer`` in the app and the CLI, so every replica (and a
+            manual ``digest send``) shares one workspace budget.
         workers: Threads sending at once. The pacer sets the rate; a few threads only hide
             each request's round trip, so more would add nothing but contention.
         policy: Retries for transient failures.
@@ -290,13 +382,18 @@ class Deliverer:
     compose: Composer
     claimer: str
     clock: Callable[[], datetime]
-    pacer: Pacer = field(default_factory=Pacer)
+    pacer: Pace = field(default_factory=Pacer)
     workers: int = 0
     policy: SendPolicy = field(default_factory=SendPolicy)
 
     def __post_init__(self) -> None:
         if self.workers <= 0:
             self.workers = workers_for(1.0 / self.pacer.interval)
+        self._stopping = threading.Event()
+
+    def stop(self) -> None:
+        """Claim nothing more, and send nothing not yet sent (shutting down)."""
+        self._stopping.set()
 
     def deliver(self, due: Iterable[DueDigest]) -> DeliveryReport:
         """Claim, compose, send and record every digest in ``due``; return what happened."""
@@ -323,6 +420,9 @@ class Deliverer:
     def deliver_one(self, due: DueDigest) -> DeliveryReport:
         """The four steps for one digest; never raises for a Slack or composition problem."""
         report = DeliveryReport()
+        if self._stopping.is_set():
+            report.not_claimed.append(due)
+            return report
         with self.sessions() as session:
             taken = claim(
                 session,
@@ -341,7 +441,7 @@ class Deliverer:
                 outgoing = self.compose(session, due, self.clock())
             except Exception as error:
                 logger.exception("composing %s digest for %s failed", due.kind, due.recipient_id)
-                self._finish_failed(session, taken, f"composition: {error}", permanent=False)
+                self._try_later(session, due, taken, f"composition: {error}")
                 report.failed.append((due, f"composition: {error}"))
                 return report
             session.rollback()  # end the read transaction before the slow network call
@@ -354,6 +454,9 @@ class Deliverer:
                 self._finish_failed(session, taken, outgoing.reason, permanent=True)
                 report.failed.append((due, outgoing.reason))
                 return report
+            if self._stopping.is_set():  # left claimed: the shutdown releases it
+                report.not_claimed.append(due)
+                return report
             try:
                 sent = post_message(self.client, outgoing, pacer=self.pacer, policy=self.policy)
             except PermanentSlackError as error:
@@ -364,14 +467,40 @@ class Deliverer:
                 report.failed.append((due, error.error))
                 return report
             except TransientSlackError as error:
-                logger.error("%s digest for %s not sent: %s", due.kind, due.recipient_id, error)
-                self._finish_failed(session, taken, str(error), permanent=False)
+                self._try_later(session, due, taken, str(error))
                 report.failed.append((due, str(error)))
                 return report
             mark_sent(session, taken, channel_id=sent.channel, message_ts=sent.ts, now=self.clock())
             session.commit()
             report.sent.append(due)
             return report
+
+    def _try_later(self, session: Session, due: DueDigest, taken: Claim, reason: str) -> None:
+        """A transient failure: tried again after a back-off, or, the last attempt spent,
+        given up (ERROR, and ``digest status`` shows it missed with the reason)."""
+        if taken.attempt >= MAX_ATTEMPTS:
+            logger.error(
+                "%s digest for %s on %s given up after %d attempts, missed: %s",
+                due.kind,
+                due.recipient_id,
+                due.local_date,
+                taken.attempt,
+                reason,
+            )
+            session.rollback()
+            mark_given_up(session, taken, reason=reason, now=self.clock())
+            session.commit()
+            return
+        logger.warning(
+            "%s digest for %s not sent (attempt %d of %d), next try in %s: %s",
+            due.kind,
+            due.recipient_id,
+            taken.attempt,
+            MAX_ATTEMPTS,
+            retry_delay(taken.attempt),
+            reason,
+        )
+        self._finish_failed(session, taken, reason, permanent=False)
 
     def _finish_failed(
         self, session: Session, taken: Claim, reason: str, *, permanent: bool

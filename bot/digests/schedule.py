@@ -19,18 +19,40 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from prometheus_client import Counter
 from slack_sdk import WebClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.digests.compose import DigestComposer, digest_sources
-from bot.digests.deliver import DEFAULT_RATE_PER_SECOND, Deliverer, DeliveryReport, Pacer
+from bot.digests.deliver import DEFAULT_RATE_PER_SECOND, Deliverer, DeliveryReport, SharedPacer
 from handlers.slack.services import AppSettings
 from rules.clock import local_date, user_zone, zone_or_utc
 from rules.digests.schedule import CATCH_UP, DueDigest, due_digests, missed_digests
 from rules.guided_actions import evaluate
+from storage.deliveries import record_missed
 from storage.models import DigestKind, Team, User
 
 logger = logging.getLogger(__name__)
+
+DIGESTS = Counter(
+    "salesbot_digests_total",
+    "Digests by kind and outcome (sent, skipped, failed, not_claimed).",
+    ["kind", "outcome"],
+)
+
+
+def count_digests(report: DeliveryReport) -> None:
+    """Count a delivery run's digests by kind and outcome."""
+    outcomes = {
+        "sent": report.sent,
+        "skipped": report.skipped,
+        "failed": [due for due, _reason in report.failed],
+        "not_claimed": report.not_claimed,
+    }
+    for outcome, digests in outcomes.items():
+        for due in digests:
+            DIGESTS.labels(kind=str(due.kind), outcome=outcome).inc()
+
 
 # (session, now, user ids or None for everyone) -> None; commits are the caller's.
 ActionsRefresher = Callable[[Session, datetime, list[int] | None], None]
@@ -71,6 +93,7 @@ class DigestScheduler:
             return DeliveryReport()
         self._refresh_before(due, now)
         report = self.deliverer.deliver(due)
+        count_digests(report)
         logger.info("digest tick at %s: %s", now.isoformat(), report.summary())
         return report
 
@@ -97,6 +120,16 @@ class DigestScheduler:
             default_zone=self.default_zone,
             catch_up=self.catch_up,
         )
+        for digest in missed:
+            record_missed(
+                session,
+                kind=digest.kind,
+                recipient_id=digest.recipient_id,
+                local_date=digest.local_date,
+                reason=f"not sent within {self.catch_up} of its time",
+                now=now,
+            )
+        session.commit()
         if missed:
             shown = ", ".join(
                 f"{m.kind} {m.recipient_id} on {m.local_date} (due {m.due_at:%H:%M} UTC)"
@@ -136,7 +169,7 @@ def build_digest_scheduler(
         ),
         claimer=claimer,
         clock=clock,
-        pacer=Pacer(rate_per_second),
+        pacer=SharedPacer(sessions, rate_per_second),
     )
     return DigestScheduler(
         sessions=sessions,

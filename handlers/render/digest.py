@@ -28,6 +28,7 @@ from handlers.render.kit import (
     header,
     link,
     link_button,
+    mention,
     overflow,
     section,
 )
@@ -158,7 +159,8 @@ def _meeting_block(meeting: MeetingLine, zone: ZoneInfo) -> Block:
     return section(text)
 
 
-def _action_blocks(action: ActionLine) -> list[Block]:
+def action_line_blocks(action: ActionLine) -> list[Block]:
+    """One guided action with the digest's buttons: Start, Done, and the feedback menu."""
     return [
         section(
             f"*{escape(action_title(action.title, action.title_template, action.title_value))}*"
@@ -281,7 +283,7 @@ def _actions_section(digest: RepDigest) -> list[Block]:
             continue
         blocks.append(context(_(ACTION_CATEGORY_LABELS[category])))
         for action in in_category:
-            blocks += _action_blocks(action)
+            blocks += action_line_blocks(action)
     more = digest.actions_total - len(digest.actions)
     if more > 0:
         blocks.append(
@@ -303,7 +305,7 @@ def _deal_text(deal: DealLine) -> str:
 
 def _mention(slack_user_id: str | None, name: str, *, bold: bool = False) -> str:
     if slack_user_id:
-        return f"<@{slack_user_id}>"
+        return mention(slack_user_id)
     return f"*{escape(name)}*" if bold else escape(name)
 
 

@@ -6,13 +6,18 @@ clips what it is given to Slack's documented maximum and shows the cut with an e
 (never a silent cut). ``block_problems`` checks a finished list of blocks against the same
 limits; renderers' tests and ``publishable`` use it.
 
-Escaping has one choke point: user data goes through ``escape`` before it is put into
-mrkdwn, and every string Slack reads as mrkdwn (text objects, and a message's fallback
-``text``: ``fallback_text``) passes through ``mrkdwn_text``.
+Escaping has one choke point: every string Slack reads as mrkdwn (text objects, and a
+message's fallback ``text``: ``fallback_text``) passes through ``mrkdwn_text``, which turns
+every ``<`` and ``>`` into text. Only the markup this kit makes itself (``link``,
+``mention``) comes out as Slack markup: it is written with private markers that CRM or
+user text cannot contain, so no data can ping (``<!channel>``, ``<@U…>``), name a channel
+or disguise a link, whichever renderer forgot to ``escape`` it.
 """
 
 from __future__ import annotations
 
+import re
+import secrets
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -53,6 +58,16 @@ def clip(text: str, limit: int) -> str:
     return text[: limit - 1] + ELLIPSIS
 
 
+# Markup made by this kit is written between these markers and becomes "<...>" only in
+# ``mrkdwn_text``. They are random per process, so text from the CRM or a user cannot
+# carry them.
+_OPEN = f"\ue000{secrets.token_hex(8)}\ue001"
+_CLOSE = f"\ue002{secrets.token_hex(8)}\ue003"
+_SLACK_USER_ID = re.compile(r"[UW][A-Z0-9]{2,20}")
+# Characters that would end a URL early or start its label inside "<url|label>".
+_URL_BREAKERS = str.maketrans({"|": "%7C", "<": "%3C", ">": "%3E", " ": "%20"})
+
+
 def escape(text: str) -> str:
     """Escape the three characters mrkdwn treats as control characters."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
@@ -60,6 +75,9 @@ def escape(text: str) -> str:
 
 def link(url: str | None, label: str, *, schemes: tuple[str, ...] = WEB_LINKS) -> str:
     """An mrkdwn link, or the plain (escaped) label when there is no usable URL.
+
+    The URL cannot choose the label: ``|``, ``<``, ``>`` and spaces in it are
+    percent-encoded, and the label is escaped.
 
     Args:
         url: Where the link goes; only URLs starting with one of ``schemes`` are linked.
@@ -69,16 +87,26 @@ def link(url: str | None, label: str, *, schemes: tuple[str, ...] = WEB_LINKS) -
     if not url or not url.startswith(schemes) or len(url) > URL_LENGTH:
         return escape(label)
     safe_label = escape(label).replace("|", "¦")
-    return f"<{url.replace('>', '%3E')}|{safe_label}>"
+    return f"{_OPEN}{url.translate(_URL_BREAKERS)}|{safe_label}{_CLOSE}"
+
+
+def mention(slack_user_id: str) -> str:
+    """A Slack mention of a user the app knows (``<@U…>``); anything else stays text."""
+    if not _SLACK_USER_ID.fullmatch(slack_user_id):
+        return escape(slack_user_id)
+    return f"{_OPEN}@{slack_user_id}{_CLOSE}"
 
 
 def mrkdwn_text(text: str, limit: int) -> str:
     """Every string that Slack reads as mrkdwn passes here, clipped to ``limit``.
 
-    The one place to tighten what reaches Slack's formatter: ``mrkdwn`` (text objects) and
-    ``fallback_text`` (a message's ``text``) both call it.
+    The escaping choke point: any ``<`` or ``>`` becomes text (so ``<!channel>``,
+    ``<@U…>``, ``<#C…>`` or ``<http://x|label>`` in data shows as written and does
+    nothing); only the kit's own ``link`` and ``mention`` become markup. ``mrkdwn`` (text
+    objects) and ``fallback_text`` (a message's ``text``) both call it.
     """
-    return clip(text, limit)
+    safe = text.replace("<", "&lt;").replace(">", "&gt;")
+    return clip(safe.replace(_OPEN, "<").replace(_CLOSE, ">"), limit)
 
 
 def mrkdwn(text: str, limit: int = SECTION_TEXT) -> dict[str, Any]:

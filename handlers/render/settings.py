@@ -10,6 +10,7 @@ from handlers.i18n import _, languages
 from handlers.i18n.formats import language_name, weekday_names
 from handlers.render.kit import PLACEHOLDER, Block, context, input_block, modal, option, plain
 from handlers.slack import ids
+from rules.digests.nudges import NudgePrefs, kinds_by_label
 from rules.settings.preferences import Preferences
 
 # The language choice that follows Slack's locale (stored as no choice).
@@ -24,7 +25,10 @@ BLOCK_FOR_FIELD = {
     "empty_digest": "empty_digest",
     "muted_action_types": "muted_action_types",
     "language": "language",
+    "nudge_kinds": "nudge_kinds",
+    "nudge_max_per_day": "nudge_max_per_day",
 }
+NUDGE_LIMITS = (1, 2, 3, 4, 5, 6, 8, 10, 15, 20)
 ACTION = "value"  # every input's action_id: the block_id says which field it is
 
 
@@ -33,12 +37,17 @@ class UnreadableSubmission(ValueError):
 
 
 def settings_modal(
-    prefs: Preferences, *, action_types: Sequence[tuple[str, str]], zone_hint: str
+    prefs: Preferences,
+    *,
+    action_types: Sequence[tuple[str, str]],
+    zone_hint: str,
+    nudges: NudgePrefs | None = None,
 ) -> dict[str, Any]:
     """The modal, filled with ``prefs``.
 
     Args:
         prefs: The current preferences.
+        nudges: The current nudge choices (default: none, nudges are opt-in).
         action_types: (value, label) of every guided-action type that can be muted.
         zone_hint: The time zone in effect without an override, shown as a hint.
     """
@@ -138,8 +147,59 @@ def settings_modal(
                 hint=_("Muted actions stay out of your digest and Home tab."),
             )
         )
+    blocks += _nudge_blocks(nudges or NudgePrefs())
     blocks.append(context(_("Changes apply from your next digest.")))
     return modal(ids.VIEW_SETTINGS, _("Your settings"), blocks, submit=_("Save"))
+
+
+def _nudge_blocks(nudges: NudgePrefs) -> list[Block]:
+    kinds = [option(label, value) for value, label in kinds_by_label()]
+    weekends = option("Also on Saturdays and Sundays", "on")
+    limits = [option(str(n), str(n)) for n in NUDGE_LIMITS]
+
+    def clock(block_id: str, label: str, value: time) -> Block:
+        picker = {
+            "type": "timepicker",
+            "action_id": ACTION,
+            "initial_time": value.strftime("%H:%M"),
+        }
+        return input_block(block_id, label, picker, hint="In your own time zone.")
+
+    return [
+        input_block(
+            "nudge_kinds",
+            "Nudges: a direct message the moment one of these arises",
+            _with_initial(
+                {"type": "checkboxes", "action_id": ACTION, "options": kinds},
+                [k for k in kinds if k["value"] in nudges.kinds],
+            ),
+            optional=True,
+            hint="None ticked: no nudges. Actions arising together come in one message.",
+        ),
+        clock("nudge_quiet_start", "No nudges from", nudges.quiet_start),
+        clock("nudge_quiet_end", "No nudges until", nudges.quiet_end),
+        input_block(
+            "nudge_weekends",
+            "Nudges on weekends",
+            _with_initial(
+                {"type": "checkboxes", "action_id": ACTION, "options": [weekends]},
+                [weekends] if nudges.weekends else [],
+            ),
+            optional=True,
+        ),
+        input_block(
+            "nudge_max_per_day",
+            "At most this many nudges a day",
+            {
+                "type": "static_select",
+                "action_id": ACTION,
+                "options": limits,
+                "initial_option": next(
+                    (o for o in limits if o["value"] == str(nudges.max_per_day)), limits[4]
+                ),
+            },
+        ),
+    ]
 
 
 def _with_initial(element: dict[str, Any], chosen: list[dict[str, Any]]) -> dict[str, Any]:
@@ -155,6 +215,44 @@ def _digest_time(raw: object) -> time:
         return time(int(hours), int(minutes))
     except ValueError:
         raise UnreadableSubmission("bad digest_time") from None
+
+
+def read_nudge_submission(values: object) -> NudgePrefs | None:
+    """Nudge choices from a submitted settings modal; None when it had no nudge fields.
+
+    Raises:
+        UnreadableSubmission: If a nudge field has a shape the modal cannot produce.
+    """
+    if not isinstance(values, dict) or "nudge_max_per_day" not in values:
+        return None
+
+    def element(block_id: str) -> dict[str, Any]:
+        block = values.get(block_id)
+        found = block.get(ACTION) if isinstance(block, dict) else None
+        return found if isinstance(found, dict) else {}
+
+    def ticked(block_id: str) -> list[str]:
+        chosen = element(block_id).get("selected_options") or []
+        if not isinstance(chosen, list):
+            raise UnreadableSubmission(f"bad {block_id}")
+        return [str(o.get("value")) for o in chosen if isinstance(o, dict)]
+
+    def clock(block_id: str) -> time:
+        hours, minutes = str(element(block_id).get("selected_time")).split(":")
+        return time(int(hours), int(minutes))
+
+    try:
+        quiet = [clock("nudge_quiet_start"), clock("nudge_quiet_end")]
+        limit = int(str((element("nudge_max_per_day").get("selected_option") or {}).get("value")))
+    except (TypeError, ValueError):
+        raise UnreadableSubmission("bad nudge fields") from None
+    return NudgePrefs(
+        kinds=tuple(ticked("nudge_kinds")),
+        quiet_start=quiet[0],
+        quiet_end=quiet[1],
+        weekends="on" in ticked("nudge_weekends"),
+        max_per_day=limit,
+    )
 
 
 def read_submission(values: object) -> Preferences:

@@ -1,7 +1,8 @@
 """Events API retries: each ``event_id`` is applied once.
 
 Slack retries an event it believes was not acknowledged; ``storage.receipts.claim_once``
-records each ``event_id``, which also holds across replicas.
+records each ``event_id``, which also holds across replicas. ``listeners.on_event`` claims
+each event in its ack, for every event listener.
 """
 
 from __future__ import annotations

@@ -70,3 +70,8 @@ VIEW_TASK_QUEUE = "task_queue_modal"
 VIEW_RESULT = "result_modal"  # a modal that only says what happened
 ACTION_QUEUE_NEXT = "ga_queue_next"  # "Skip" in a guided action's queue; value: item id
 VIEW_ACTION_QUEUE = "ga_queue_modal"
+
+# A write the connected CRM did not take (value: outbox row id).
+CRM_WRITE_APPLY_MINE = "crm_write_apply_mine"
+CRM_WRITE_KEEP_THEIRS = "crm_write_keep_theirs"
+CRM_WRITE_RETRY = "crm_write_retry"

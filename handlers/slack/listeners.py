@@ -16,16 +16,17 @@ the request's own user id only.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from concurrent.futures import Executor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from slack_bolt import Ack, BoltContext, Respond
 from slack_sdk.webhook import WebhookClient
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from handlers.i18n import use_language
@@ -34,15 +35,19 @@ from handlers.render.kit import Block, FieldBlocks, fallback_text
 from handlers.render.navigation import BadState, ViewState
 from handlers.render.results import replace_block, result_line, result_modal, result_text
 from handlers.slack.context import Acting, acting
-from handlers.slack.home_tab import publish_home, take_home_ticket
+from handlers.slack.events import first_delivery
+from handlers.slack.home_tab import home_failed_in_outage, publish_home, take_home_ticket
 from handlers.slack.identity import Asker, unmapped_text
 from handlers.slack.metadata import read_metadata
 from handlers.slack.safely import run_safely
 from handlers.slack.services import Services
+from rules.crm_writes.queries import progress_line
 from rules.op_result import OpResult, OpStatus, forbidden
 from rules.settings.preferences import language_choice
 from storage.db import unit_of_work
+from storage.health import describe, is_outage
 from storage.models import User
+from storage.outbox import queued_rows
 
 logger = logging.getLogger(__name__)
 
@@ -51,6 +56,8 @@ T = TypeVar("T")
 # SQLite may refuse a write whose read snapshot went stale under a concurrent click; the
 # whole unit of work is safe to run again (the domain re-reads everything).
 _WRITE_ATTEMPTS = 3
+# How long a click waits to say "Saved in HubSpot" rather than "Saving to HubSpot…".
+_CRM_WAIT_SECONDS = 1.5
 
 Operation = Callable[[Session, User, datetime], OpResult]
 Reader = Callable[[Session, User, datetime], tuple[T | None, OpResult | None]]
@@ -254,13 +261,31 @@ def on_command(work: BodyWork) -> Callable[..., None]:
 
 def on_event(work: EventWork, *, home_ticket: bool = False) -> Callable[..., None]:
     """An Events API listener: Bolt acknowledges; ``work(body, event, context)`` runs on
-    the pool. ``home_ticket`` as for ``on_click`` (the Home tab opening takes one)."""
+    the pool, once per ``event_id``. ``home_ticket`` as for ``on_click`` (the Home tab
+    opening takes one).
+
+    The event is claimed here, in the ack, before a ticket is taken: a retry that arrives
+    while the original is still working must neither take the Home tab's ticket from it
+    (the original would skip its publish as outdated) nor do the work a second time.
+    """
 
     def listener(body: dict[str, Any], event: dict[str, Any], context: BoltContext) -> None:
+        who = acting(context)
+        try:
+            if not first_delivery(who.services, body):
+                return
+        except SQLAlchemyError as error:
+            user = str(event.get("user") or "")
+            if not (home_ticket and user and is_outage(error)):
+                raise
+            # Acknowledged all the same: the tab is published once the database is back.
+            home_failed_in_outage(who.services, user, ViewState.from_view(event.get("view")), error)
+            logger.warning("Home tab not published: database unavailable (%s)", describe(error))
+            return
         if home_ticket:
             user = str(event.get("user") or "")
             if user:
-                context[HOME_TICKET] = take_home_ticket(acting(context).services, user)
+                context[HOME_TICKET] = take_home_ticket(who.services, user)
         _after_ack(context, body, _name(work), lambda: work(body, event, context))
 
     listener.__name__ = _name(work)
@@ -309,6 +334,9 @@ def write(context: BoltContext, operation: Operation) -> OpResult:
             result = operation(session, actor, now)
             if result.changed:
                 session.commit()
+                queued = queued_rows(session)
+                if queued:
+                    return _with_crm_progress(who.services, result, queued)
             else:
                 session.rollback()
             return result
@@ -320,6 +348,20 @@ def write(context: BoltContext, operation: Operation) -> OpResult:
         finally:
             session.close()
     raise AssertionError("unreachable")
+
+
+def _with_crm_progress(services: Services, result: OpResult, row_ids: list[int]) -> OpResult:
+    """``result`` with where its write stands in the connected CRM ("Saved in HubSpot."),
+    after giving the outbox's sender (woken by the commit) a moment to send it."""
+    deadline = time.monotonic() + _CRM_WAIT_SECONDS
+    while True:
+        with services.sessions() as session:
+            line = progress_line(session, row_ids)
+        if line is None:
+            return result
+        if not line.startswith("Saving") or time.monotonic() >= deadline:
+            return replace(result, message=f"{result.message} {line}")
+        time.sleep(0.05)
 
 
 def read(context: BoltContext, reader: Reader[T]) -> tuple[T | None, OpResult | None]:
@@ -364,12 +406,23 @@ def show_in_place(
 
     A bot message is updated with ``chat.update`` (its ``response_url`` expires after 30
     minutes, and this morning's digest is clicked all day); an ephemeral message, which
-    ``chat.update`` cannot reach, through its ``response_url``.
+    ``chat.update`` cannot reach, through its ``response_url``. Slack sends no copy of an
+    ephemeral message (``container.is_ephemeral``, no ``message``): replacing it would leave
+    one line where the whole answer was, so the result (or ``replacement``) comes under it
+    as a line of its own and the answer stays whole.
     """
     who = acting(context)
     if click.container == "message":
         if result.refused:
             _tell_privately(who, click, result_text(result), respond=respond)
+            return
+        if click.is_ephemeral and not click.message_blocks:
+            respond(
+                text=fallback_text(result.message),
+                blocks=replacement or [result_line(result)],
+                response_type="ephemeral",
+                replace_original=False,
+            )
             return
         blocks = replace_block(
             click.message_blocks, click.block_id or "", replacement or [result_line(result)]

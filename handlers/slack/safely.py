@@ -1,7 +1,8 @@
 """Running the work after an ack so that a failure is logged and told plainly.
 
 ``@app.error`` never sees work that runs after the ack: ``run_safely`` logs the full trace
-and tells the user what happened, never the trace.
+and tells the user what happened, never the trace. A database outage is one warning line
+per request instead: the outage itself is logged once (``storage.health``).
 """
 
 from __future__ import annotations
@@ -10,12 +11,20 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+from prometheus_client import Counter
 from slack_bolt import Respond
 from slack_sdk import WebClient
 
 from handlers.render.kit import fallback_text
+from storage.health import describe, is_outage
 
 logger = logging.getLogger(__name__)
+
+LISTENER_ERRORS = Counter(
+    "salesbot_listener_errors_total",
+    "Listener failures, before the ack (stage=ack) or in the work after it (stage=work).",
+    ["stage"],
+)
 
 SORRY_TEXT = (
     "Sorry, something went wrong on my side and nothing was changed. "
@@ -36,8 +45,13 @@ def run_safely(
     """
     try:
         work()
-    except Exception:
-        logger.exception("failed after ack in %s", name)
+    except Exception as error:
+        LISTENER_ERRORS.labels(stage="work").inc()
+        if is_outage(error):
+            # The outage is logged once when it starts; each request gets one line.
+            logger.warning("%s failed: database unavailable (%s)", name, describe(error))
+        else:
+            logger.exception("failed after ack in %s", name)
         _apologise(client, body)
 
 

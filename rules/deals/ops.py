@@ -16,9 +16,17 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from rules.deals import wording as say
-from rules.op_result import OpResult, already, done, forbidden, invalid, not_found, parse_id
+from rules.op_result import (
+    OpResult,
+    already,
+    done,
+    forbidden,
+    invalid,
+    not_found,
+    parse_id,
+    refused_change,
+)
 from rules.permissions import can_act_for, can_view_deal
-from rules.wording import possessive
 from rules.write_hooks import record_write
 from storage.models import (
     ChangeKind,
@@ -83,7 +91,7 @@ def update_deal(
         return values
     if not values:
         return already(say.NOTHING_TO_CHANGE.format(deal=deal.name), deal.id)
-    detail = _apply(deal, values, now)
+    detail, changes = _apply(deal, values, now)
     record_write(
         session,
         object_type=OwnedObject.DEAL,
@@ -93,6 +101,7 @@ def update_deal(
         actor_id=actor.id,
         at=now,
         detail=detail,
+        changes=changes,
     )
     return done(say.UPDATED.format(deal=deal.name, changes=_changed_parts(values)), deal.id)
 
@@ -119,12 +128,17 @@ def _changed_values(session: Session, deal: Deal, change: DealChange) -> dict[st
     return values
 
 
-def _apply(deal: Deal, values: dict[str, Any], now: datetime) -> dict[str, Any]:
-    """Write the changed fields and their timestamps; return the change log's detail."""
+def _apply(
+    deal: Deal, values: dict[str, Any], now: datetime
+) -> tuple[dict[str, Any], dict[str, tuple[object, object]]]:
+    """Write the changed fields and their timestamps; return the change log's detail and the
+    (old, new) value of each changed column, which write-back sends to the CRM."""
     detail: dict[str, Any] = {}
+    changes: dict[str, tuple[object, object]] = {}
     if "stage" in values:
         stage = values["stage"]
         detail["stage"] = stage.external_id
+        changes["stage_id"] = (deal.stage_id, stage.id)
         was_open = deal.stage.state is StageState.OPEN
         deal.stage_id = stage.id
         deal.stage = stage
@@ -134,13 +148,15 @@ def _apply(deal: Deal, values: dict[str, Any], now: datetime) -> dict[str, Any]:
         elif stage.state is StageState.OPEN:
             deal.closed_at = None
     if "close_date" in values:
+        changes["close_date"] = (deal.close_date, values["close_date"])
         deal.close_date = values["close_date"]
         detail["close_date"] = deal.close_date.isoformat() if deal.close_date else None
     if "next_step" in values:
+        changes["next_step"] = (deal.next_step, values["next_step"])
         deal.next_step = values["next_step"]
         deal.next_step_updated_at = now
         detail["next_step"] = True
-    return detail
+    return detail, changes
 
 
 def _changed_parts(values: dict[str, Any]) -> str:
@@ -241,8 +257,15 @@ def load_deal_for(
     if deal is None:
         return None, not_found("deal", deal_id)
     if not can_act_for(session, actor, deal.owner_id):
-        whose = possessive(session, deal.owner_id, actor=actor)
-        return None, forbidden(say.CANT_CHANGE.format(whose=whose), deal.id)
+        return None, refused_change(
+            session,
+            actor,
+            sentence=say.CANT_CHANGE,
+            noun="deal",
+            record_id=deal.id,
+            owner_id=deal.owner_id,
+            visible=True,  # checked above: an invisible deal is "not found"
+        )
     return deal, None
 
 

@@ -44,14 +44,13 @@ C, L, D = Subject.CONTACT, Subject.LEAD, Subject.DEAL
 
 def _assigned_recently(what: str, days: int) -> Condition:
     # [choice] "Newly": assigned within the action's lifetime, else every old record qualifies.
+    # Creation only: the spec's expiry is the action's own age, not the assignment's.
     span = timedelta(days=days)
     return Condition(
         f"assigned_within_{days}_days",
         f"the {what} was assigned to you less than {days} days ago",
         lambda c: c.subject.owner_assigned_at > c.now - span,
-        deadline=lambda record, _created: (
-            record.owner_assigned_at + span if record.owner_assigned_at else None
-        ),
+        creation_only=True,
     )
 
 
@@ -321,11 +320,14 @@ def _buyer_ids(c: Ctx) -> Any:
 
 
 def _opened_unanswered(a: Any, c: Ctx) -> ColumnElement[bool]:
+    # A reply is recorded on the email (replied_at) or arrives threaded onto it: a connector
+    # may supply only the latter, which the expiry already counts.
     return and_(
         a.kind == ActivityKind.EMAIL,
         a.direction == EmailDirection.OUTGOING,
         a.opened_at <= c.now - timedelta(days=7),
         a.replied_at.is_(None),
+        ~p.has_threaded_reply(a, c),
     )
 
 
@@ -429,6 +431,7 @@ RULES: tuple[Rule, ...] = (
             _more_than_days_since_reengaged(30),
         ),
         episode=p.latest_engagement(C),
+        narrow=p.contact_engaged_recently(30),
     ),
     Rule(
         number=4,
@@ -451,15 +454,17 @@ RULES: tuple[Rule, ...] = (
         call_to_action=N_("Reply"),
         criteria=(
             p.assigned_to_you("contact"),
-            p.replied_to_you_within(C, 14, "it replied to an email you sent, in the last 14 days"),
-            p.not_answered(p.latest_reply_to_you(C), C),
+            p.replied_to_your_email_within(
+                C, 14, "it replied to an email you sent, in the last 14 days"
+            ),
+            p.not_answered(p.latest_reply_to_your_email(C), C),
         ),
         expiry=(
             p.you_emailed_after_creation(C, "contact"),
             p.reassigned("contact"),
             p.action_age(14, strict=False),
         ),
-        episode=lambda c: p.time_text(p.latest_reply_to_you(C)(c)),
+        episode=lambda c: p.time_text(p.latest_reply_to_your_email(C)(c)),
         narrow=p.contact_emailed_recently(14, replies=True),
     ),
     Rule(
@@ -628,6 +633,7 @@ RULES: tuple[Rule, ...] = (
         criteria=(p.assigned_to_you("contact"), _target_account(), p.engaged_within(C, 7)),
         expiry=(p.more_than_days_since_engaged(C, 7),),
         episode=p.latest_engagement(C),
+        narrow=p.contact_engaged_recently(7),
     ),
     Rule(
         number=15,
@@ -640,6 +646,7 @@ RULES: tuple[Rule, ...] = (
         criteria=(p.assigned_to_you("lead"), p.open_stage("lead"), p.engaged_within(L, 7)),
         expiry=(p.more_than_days_since_engaged(L, 7),),
         episode=p.latest_engagement(L),
+        narrow=p.lead_engaged_recently(7),
     ),
     Rule(
         number=16,

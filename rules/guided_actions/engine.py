@@ -48,6 +48,7 @@ from storage.models import (
     Activity,
     ActivityContact,
     ActivityDeal,
+    ActivityKind,
     ActivityLead,
     DealContact,
     GuidedAction,
@@ -87,6 +88,8 @@ class RuleRun:
     created: int = 0
     expired: int = 0
     seconds: float = 0.0
+    # Whose actions changed: their Home tabs and nudges need to know.
+    users: set[int] = field(default_factory=set)
 
 
 @dataclass
@@ -102,6 +105,11 @@ class EvaluationReport:
     @property
     def expired(self) -> int:
         return sum(run.expired for run in self.runs)
+
+    @property
+    def users(self) -> set[int]:
+        """The users whose open actions were created or expired."""
+        return set().union(*(run.users for run in self.runs))
 
 
 def evaluate(
@@ -128,34 +136,61 @@ def evaluate(
     started = time.perf_counter()
     users = None if user_ids is None else sorted(set(user_ids))
     scope = None if object_refs is None else affected_records(session, list(object_refs))
-    settings = EngineSettings.load(session, now)
-    postgres = session.get_bind().dialect.name == "postgresql"
-    if postgres:
-        # JIT-compiling these wide statements took seconds and saved nothing (for this
-        # transaction only).
-        session.execute(text("SET LOCAL jit = off"))
+    settings = prepare(session, now)
     report = EvaluationReport(now=now)
     # Narrowed to a few records: one query says which types have open items there at all,
     # so the others skip their expiry statement.
     open_types = None if scope is None else _open_types(session, scope, users)
+    kinds = None if scope is None else _activity_kinds(session, scope[RefKind.ACTIVITY])
     for rule in rules:
-        rule_started = time.perf_counter()
         ids = None if scope is None else scope.get(_scope_key(rule.subject), set())
-        run = RuleRun(type=rule.type)
-        if ids is None or ids:
-            if open_types is None or rule.type.value in open_types:
-                run.expired = _expire(session, rule, settings, users, ids)
-            run.created = _create(session, rule, settings, users, ids)
-            if postgres and run.created >= REANALYZE_AFTER:
-                # The planner's idea of the action tables is from before this burst of
-                # inserts; with it the next rules' NOT EXISTS checks became scans.
-                session.execute(text("ANALYZE guided_action_items"))
-                session.execute(text("ANALYZE guided_actions"))
-        run.seconds = time.perf_counter() - rule_started
-        report.runs.append(run)
+        kind = rule.subject.activity_kind
+        open_here = open_types is not None and rule.type.value in open_types
+        if ids and kinds is not None and kind is not None and kind not in kinds and not open_here:
+            ids = set()  # an email changed: the meeting, call and task rules cannot care
+        expire = open_types is None or rule.type.value in open_types
+        report.runs.append(run_rule(session, rule, settings, users=users, ids=ids, expire=expire))
     session.flush()
     report.seconds = time.perf_counter() - started
     return report
+
+
+def prepare(session: Session, now: datetime) -> EngineSettings:
+    """What every rule's statements need as of ``now``; on PostgreSQL, JIT off first."""
+    if session.get_bind().dialect.name == "postgresql":
+        # JIT-compiling these wide statements took seconds and saved nothing (for this
+        # transaction only).
+        session.execute(text("SET LOCAL jit = off"))
+    return EngineSettings.load(session, utc(now))
+
+
+def run_rule(
+    session: Session,
+    rule: Rule,
+    settings: EngineSettings,
+    *,
+    users: list[int] | None = None,
+    ids: set[int] | None = None,
+    expire: bool = True,
+) -> RuleRun:
+    """Expire, then create, one rule's items for some users and/or records (None: all).
+
+    An empty ``ids`` set means "no record": nothing runs.
+    """
+    started = time.perf_counter()
+    run = RuleRun(type=rule.type)
+    if ids is None or ids:
+        if expire:
+            run.expired = _expire(session, rule, settings, users, ids, run.users)
+        run.created = _create(session, rule, settings, users, ids, run.users)
+        postgres = session.get_bind().dialect.name == "postgresql"
+        if postgres and run.created >= REANALYZE_AFTER:
+            # The planner's idea of the action tables is from before this burst of
+            # inserts; with it the next rules' NOT EXISTS checks became scans.
+            session.execute(text("ANALYZE guided_action_items"))
+            session.execute(text("ANALYZE guided_actions"))
+    run.seconds = time.perf_counter() - started
+    return run
 
 
 @dataclass(frozen=True)
@@ -282,6 +317,15 @@ def affected_records(session: Session, refs: list[ObjectRef]) -> dict[RefKind, s
     return found
 
 
+def _activity_kinds(session: Session, ids: set[int]) -> set[ActivityKind] | None:
+    """The kinds of the activities in scope; None when one is gone (its items must expire)."""
+    if not ids:
+        return set()
+    rows = session.execute(select(Activity.id, Activity.kind).where(Activity.id.in_(sorted(ids))))
+    found = {activity_id: kind for activity_id, kind in rows}
+    return set(found.values()) if len(found) == len(ids) else None
+
+
 def _open_types(
     session: Session, scope: dict[RefKind, set[int]], users: list[int] | None
 ) -> set[str]:
@@ -306,6 +350,7 @@ def _expire(
     settings: EngineSettings,
     users: list[int] | None,
     ids: set[int] | None,
+    touched: set[int],
 ) -> int:
     item = GuidedActionItem
     entity = rule.subject.entity
@@ -323,7 +368,7 @@ def _expire(
         else_=null(),
     )
     found = session.execute(
-        select(item.id, item.action_id, reason.label("reason"))
+        select(item.id, item.action_id, reason.label("reason"), item.user_id)
         .select_from(item)
         .outerjoin(entity, entity.id == item.object_id)
         .join(you_row().table, you_row().id == item.user_id)
@@ -332,6 +377,7 @@ def _expire(
     rows = [(r[0], r[1], r[2]) for r in found]
     if not rows:
         return 0
+    touched.update(r[3] for r in found)
     session.execute(
         update(GuidedActionItem),
         [
@@ -439,10 +485,14 @@ def _create(
     settings: EngineSettings,
     users: list[int] | None,
     ids: set[int] | None,
+    touched: set[int],
 ) -> int:
-    rows = session.execute(creation_query(rule, settings, users, ids)).mappings().all()
-    if not rows:
+    found = session.execute(creation_query(rule, settings, users, ids)).mappings().all()
+    if not found:
         return 0
+    # Items in record order, whatever plan the database chose (a bundle lists them so).
+    rows = sorted(found, key=lambda r: r["object_id"])
+    touched.update(r["user_id"] for r in rows)
     now = settings.now
     object_type = rule.subject.object_type
     if rule.bundled:
@@ -534,9 +584,12 @@ def _chunks(values: list[int], size: int = 900) -> Iterable[list[int]]:
 
 
 __all__ = [
+    "EngineSettings",
     "EvaluationReport",
     "ObjectRef",
     "RefKind",
     "RuleRun",
     "evaluate",
+    "prepare",
+    "run_rule",
 ]

@@ -169,12 +169,18 @@ Deadline = Callable[[Any, datetime], datetime | None]
 
 @dataclass(frozen=True)
 class Condition:
-    """A named predicate: a creation criterion or an expiry condition."""
+    """A named predicate: a creation criterion or an expiry condition.
+
+    ``creation_only``: a criterion that only gates creation; its stopping is no expiry even
+    under ``expires_when_criteria_stop`` (rule 1's "assigned less than 30 days ago" must not
+    end an action before the action itself is 30 days old).
+    """
 
     key: str
     text: str
     sql: Predicate
     deadline: Deadline | None = None
+    creation_only: bool = False
 
 
 @dataclass(frozen=True)
@@ -191,7 +197,8 @@ class Rule:
         call_to_action: the primary link's text.
         criteria: creation criteria, ALL must hold.
         expiry: expiry conditions, ANY ends the action.
-        expires_when_criteria_stop: "any creation criterion stops holding" is an expiry.
+        expires_when_criteria_stop: "any creation criterion stops holding" is an expiry
+            (except the ``creation_only`` ones).
         episode: SQL text identifying the situation; an item never comes back for the same
             user, record and episode. None: the record itself is the situation.
         narrow: an optional pre-filter implied by the criteria, for speed only.
@@ -219,7 +226,7 @@ class Rule:
         """
         stopped: tuple[Condition, ...] = ()
         if self.expires_when_criteria_stop:
-            stopped = tuple(_negated(c) for c in self.criteria)
+            stopped = tuple(_negated(c) for c in self.criteria if not c.creation_only)
         return self.expiry + stopped
 
 

@@ -18,6 +18,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from rules.clock import user_zone
@@ -188,7 +189,39 @@ def record_feedback(
         item = session.get(GuidedActionItem, item_id)
         if item is None or item.action_id != action_id:
             raise ActionNotFound(f"item {item_id} is not part of action {action_id}")
-    existing = session.scalar(
+    existing = _feedback_of(session, user_id=user_id, action_id=action_id, item_id=item_id)
+    if existing is None:
+        try:
+            # A savepoint: a concurrent click may store the same answer first (the unique
+            # index on user, action and item refuses the second); then theirs is the answer.
+            with session.begin_nested():
+                session.add(
+                    ActionFeedback(
+                        user_id=user_id,
+                        action_id=action_id,
+                        item_id=item_id,
+                        action_type=action.action_type,
+                        helpful=helpful,
+                        created_at=now,
+                    )
+                )
+            return True
+        except IntegrityError:
+            existing = _feedback_of(session, user_id=user_id, action_id=action_id, item_id=item_id)
+            if existing is None:
+                raise
+    if existing.helpful == helpful:
+        return False
+    existing.helpful = helpful
+    existing.updated_at = now
+    session.flush()
+    return True
+
+
+def _feedback_of(
+    session: Session, *, user_id: int, action_id: int, item_id: int | None
+) -> ActionFeedback | None:
+    return session.scalar(
         select(ActionFeedback).where(
             ActionFeedback.user_id == user_id,
             ActionFeedback.action_id == action_id,
@@ -197,25 +230,6 @@ def record_feedback(
             else ActionFeedback.item_id == item_id,
         )
     )
-    if existing is not None:
-        if existing.helpful == helpful:
-            return False
-        existing.helpful = helpful
-        existing.updated_at = now
-        session.flush()
-        return True
-    session.add(
-        ActionFeedback(
-            user_id=user_id,
-            action_id=action_id,
-            item_id=item_id,
-            action_type=action.action_type,
-            helpful=helpful,
-            created_at=now,
-        )
-    )
-    session.flush()
-    return True
 
 
 # --- the buttons ---------------------------------------------------------------------------

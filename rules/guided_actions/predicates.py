@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
 
 from sqlalchemy import (
@@ -28,12 +29,13 @@ from sqlalchemy import (
     or_,
     select,
     true,
+    union,
 )
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 
-from rules.guided_actions.model import Condition, Ctx, Subject, shared_alias, you_row
+from rules.guided_actions.model import Alias, Condition, Ctx, Subject, shared_alias, you_row
 from storage.models import (
     OPEN_TASK_STATUSES,
     Activity,
@@ -266,9 +268,60 @@ def _to_you(a: Any, ctx: Ctx) -> ColumnElement[bool]:
     )
 
 
+@cache
+def _answered_email() -> Alias:
+    """The email an inbound reply answers (its own alias: it sits inside ``a``'s subquery)."""
+    return Alias(Activity, "answered")
+
+
+def answers_your_email(a: Any, ctx: Ctx) -> ColumnElement[bool]:
+    """``a`` is an inbound email threaded onto (``in_reply_to``) an email you sent."""
+    sent = _answered_email()
+    return and_(
+        a.kind == ActivityKind.EMAIL,
+        a.direction == EmailDirection.INCOMING,
+        exists(
+            select(1)
+            .where(sent.id == a.in_reply_to_id, _sent_by_you(sent, ctx))
+            .correlate_except(sent.table)
+        ),
+    )
+
+
+@cache
+def _threaded_reply() -> Alias:
+    return Alias(Activity, "threaded_reply")
+
+
+def has_threaded_reply(a: Any, ctx: Ctx) -> ColumnElement[bool]:
+    """An inbound email threaded onto ``a`` (``in_reply_to``) has arrived by now."""
+    reply = _threaded_reply()
+    return exists(
+        select(1)
+        .where(
+            reply.in_reply_to_id == a.id,
+            reply.kind == ActivityKind.EMAIL,
+            reply.direction == EmailDirection.INCOMING,
+            reply.occurred_at <= ctx.now,
+        )
+        .correlate_except(reply.table)
+    )
+
+
+def reply_to_your_email_at(a: Any, ctx: Ctx) -> ColumnElement[Any]:
+    """When the record replied to an email you sent (rule 5): the reply recorded on your
+    sent email, or an inbound email threaded onto it (``in_reply_to``). An unprompted
+    inbound email is no reply to your email (rule 9 is for those)."""
+    return case(
+        (and_(_sent_by_you(a, ctx), a.replied_at.is_not(None)), a.replied_at),
+        (answers_your_email(a, ctx), a.occurred_at),
+        else_=null(),
+    )
+
+
 def reply_to_you_at(a: Any, ctx: Ctx) -> ColumnElement[Any]:
-    """When the record replied to you: the reply recorded on your sent email, or an inbound
-    email answering one (threaded) that is yours or names you as primary recipient."""
+    """When the record wrote back to you (rule 10 [choice]): the reply recorded on your sent
+    email, or any inbound email that is yours or names you as primary recipient."""
     return case(
         (and_(_sent_by_you(a, ctx), a.replied_at.is_not(None)), a.replied_at),
         (
@@ -440,10 +493,20 @@ def _no_email_from_you_since(
 
 
 def latest_reply_to_you(subject: Subject | str) -> Callable[[Ctx], ColumnElement[Any]]:
+    return _latest_up_to_now(subject, reply_to_you_at)
+
+
+def latest_reply_to_your_email(subject: Subject | str) -> Callable[[Ctx], ColumnElement[Any]]:
+    return _latest_up_to_now(subject, reply_to_your_email_at)
+
+
+def _latest_up_to_now(
+    subject: Subject | str, when: Callable[[Any, Ctx], ColumnElement[Any]]
+) -> Callable[[Ctx], ColumnElement[Any]]:
     def value(c: Ctx) -> ColumnElement[Any]:
         return latest(
             activity_ids(subject, c.subject),
-            lambda a: case((reply_to_you_at(a, c) <= c.now, reply_to_you_at(a, c)), else_=null()),
+            lambda a: case((when(a, c) <= c.now, when(a, c)), else_=null()),
         )
 
     return value
@@ -461,12 +524,13 @@ def latest_inbound_to_you(subject: Subject | str) -> Callable[[Ctx], ColumnEleme
     return value
 
 
-def replied_to_you_within(subject: Subject | str, days: int, text: str) -> Condition:
+def replied_to_your_email_within(subject: Subject | str, days: int, text: str) -> Condition:
     return Condition(
         f"replied_within_{days}_days",
         text,
         lambda c: any_activity(
-            activity_ids(subject, c.subject), lambda a: in_window(reply_to_you_at(a, c), c, days)
+            activity_ids(subject, c.subject),
+            lambda a: in_window(reply_to_your_email_at(a, c), c, days),
         ),
         deadline=None,
     )
@@ -755,3 +819,52 @@ def activity_category(entity: Any) -> ColumnElement[str]:
         ),
         else_="all",
     )
+
+
+# (kinds, column) pairs whose time is an engagement (``engaged_at``), each indexed.
+_ENGAGEMENT_TIMES: tuple[tuple[tuple[ActivityKind, ...], str], ...] = (
+    ((ActivityKind.EMAIL,), "occurred_at"),
+    ((ActivityKind.EMAIL,), "replied_at"),
+    ((ActivityKind.EMAIL,), "clicked_at"),
+    ((ActivityKind.EMAIL,), "opened_at"),
+    ((ActivityKind.MEETING, ActivityKind.CALL), "ends_at"),
+    ((ActivityKind.CALL,), "starts_at"),
+)
+
+
+def _recently_engaged_links(link: Any, key: str, c: Ctx, days: int) -> Any:
+    """Records linked to an activity with an engagement time in the last ``days``: a superset
+    of those that engaged (every time ``engaged_at`` can take), one index range each."""
+    a = shared_alias(Activity)
+    since = c.now - timedelta(days=days)
+    parts = [
+        select(getattr(link, key))
+        .select_from(link.table)
+        .join(a.table, a.id == link.activity_id)
+        .where(a.kind.in_(kinds), getattr(a, column) >= since, getattr(a, column) <= c.now)
+        .correlate(None)
+        for kinds, column in _ENGAGEMENT_TIMES
+    ]
+    return union(*parts)
+
+
+def contact_engaged_recently(days: int) -> Callable[[Ctx], Any]:
+    def sql(c: Ctx) -> ColumnElement[bool]:
+        ac = shared_alias(ActivityContact)
+        engaged: ColumnElement[bool] = c.subject.id.in_(
+            _recently_engaged_links(ac, "contact_id", c, days)
+        )
+        return engaged
+
+    return sql
+
+
+def lead_engaged_recently(days: int) -> Callable[[Ctx], Any]:
+    def sql(c: Ctx) -> ColumnElement[bool]:
+        al, ac = shared_alias(ActivityLead), shared_alias(ActivityContact)
+        return or_(
+            c.subject.id.in_(_recently_engaged_links(al, "lead_id", c, days)),
+            c.subject.contact_id.in_(_recently_engaged_links(ac, "contact_id", c, days)),
+        )
+
+    return sql

@@ -13,9 +13,17 @@ from sqlalchemy.orm import Session
 from rules.clock import user_zone
 from rules.meetings import wording as say
 from rules.meetings.wording import MEETING_OUTCOME_LABELS
-from rules.op_result import OpResult, already, done, forbidden, invalid, not_found, parse_id
-from rules.permissions import can_act_for
-from rules.wording import describe_moment, person, possessive
+from rules.op_result import (
+    OpResult,
+    already,
+    done,
+    invalid,
+    not_found,
+    parse_id,
+    refused_change,
+)
+from rules.permissions import can_act_for, can_view_activity
+from rules.wording import describe_moment, person
 from rules.write_hooks import record_write
 from storage.changes import last_change
 from storage.models import (
@@ -132,8 +140,15 @@ def _load(
     if activity is None or activity.kind is not kind:
         return None, not_found(noun, activity_id)
     if not can_act_for(session, actor, activity.owner_id):
-        whose = possessive(session, activity.owner_id, actor=actor)
-        return None, forbidden(say.CANT_CHANGE.format(whose=whose, kind=noun), activity_id)
+        return None, refused_change(
+            session,
+            actor,
+            sentence=say.CANT_CHANGE,
+            noun=noun,
+            record_id=activity_id,
+            owner_id=activity.owner_id,
+            visible=can_view_activity(session, actor, activity_id),
+        )
     return activity, None
 
 
@@ -170,6 +185,7 @@ def _write_outcome(
     what: str,
     now: datetime,
 ) -> OpResult:
+    seen = {name: getattr(activity, name) for name in values}
     for name, value in values.items():
         setattr(activity, name, value)
     activity.updated_at = now
@@ -182,6 +198,7 @@ def _write_outcome(
         actor_id=actor.id,
         at=now,
         detail={k: str(v) for k, v in values.items()},
+        changes={name: (seen[name], value) for name, value in values.items()},
     )
     subject = _named(activity, say.THE_ONE)
     return done(say.LOGGED.format(what=what, activity=subject), activity.id)

@@ -21,11 +21,20 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from rules.clock import local_to_utc, user_zone
-from rules.op_result import OpResult, already, done, forbidden, invalid, not_found, parse_id
-from rules.permissions import can_act_for, can_view_deal
+from rules.op_result import (
+    OpResult,
+    already,
+    done,
+    forbidden,
+    invalid,
+    not_found,
+    parse_id,
+    refused_change,
+)
+from rules.permissions import can_act_for, can_view_activity, can_view_deal
 from rules.tasks import wording as say
 from rules.tasks.wording import task_label, task_title
-from rules.wording import describe_due, describe_moment, person, possessive
+from rules.wording import describe_due, describe_moment, person
 from rules.write_hooks import after_write, record_write
 from storage.changes import last_change, log_change
 from storage.models import (
@@ -43,6 +52,7 @@ from storage.models import (
     User,
     UserPreferences,
 )
+from storage.outbox import Changes, enqueue_write
 from storage.ownership import assign
 
 SUBJECT_MAX = 500
@@ -100,8 +110,15 @@ def _load_task(
                 return None, tombstone
         return None, not_found("task", task_id)
     if not can_act_for(session, actor, task.owner_id):
-        whose = possessive(session, task.owner_id, actor=actor)
-        return None, forbidden(say.CANT_CHANGE.format(whose=whose), task_id)
+        return None, refused_change(
+            session,
+            actor,
+            sentence=say.CANT_CHANGE,
+            noun="task",
+            record_id=task_id,
+            owner_id=task.owner_id,
+            visible=can_view_activity(session, actor, task_id),
+        )
     return task, None
 
 
@@ -166,6 +183,7 @@ def complete_task(session: Session, actor: User, task_id: object, *, now: dateti
     if task is None:
         assert refusal is not None
         return refusal
+    seen_status = task.status
     # Compare-and-set: of two concurrent clicks only one sees the task still open.
     claimed = session.execute(
         update(Activity)
@@ -184,7 +202,14 @@ def complete_task(session: Session, actor: User, task_id: object, *, now: dateti
     session.refresh(task)
     if claimed.rowcount == 0:  # type: ignore[attr-defined]
         return _already_completed(session, actor, task, now)
-    _record_task_write(session, task, ChangeKind.COMPLETED, actor, now)
+    _record_task_write(
+        session,
+        task,
+        ChangeKind.COMPLETED,
+        actor,
+        now,
+        changes={"status": (seen_status, TaskStatus.COMPLETED), "completed_at": (None, now)},
+    )
     return done(
         say.COMPLETED.format(task=task_label(task.subject)),
         task.id,
@@ -260,6 +285,7 @@ def reschedule_task(
         actor,
         now,
         detail={"from": previous.isoformat() if previous else None, "to": due.isoformat()},
+        changes={"due_at": (previous, due)},
     )
     return done(say.RESCHEDULED.format(task=task_label(task.subject), when=when), task.id)
 
@@ -312,6 +338,7 @@ def reassign_task(
         actor,
         now,
         detail={"from": previous, "to": new_owner.id},
+        changes={"owner_id": (previous, new_owner.id)},
     )
     return done(say.REASSIGNED.format(task=task_label(task.subject), who=who), task.id)
 
@@ -330,13 +357,20 @@ def edit_task(
     changed = {name: value for name, value in changes.items() if getattr(task, name) != value}
     if not changed:
         return already(say.NOTHING_TO_CHANGE.format(task=task_label(task.subject)), task.id)
+    seen = {name: getattr(task, name) for name in changed}
     for name, value in changed.items():
         setattr(task, name, value)
     if "due_at" in changed:
         task.occurred_at = changed["due_at"]
     task.updated_at = now
     _record_task_write(
-        session, task, ChangeKind.EDITED, actor, now, detail={"fields": sorted(changed)}
+        session,
+        task,
+        ChangeKind.EDITED,
+        actor,
+        now,
+        detail={"fields": sorted(changed)},
+        changes={name: (seen[name], value) for name, value in changed.items()},
     )
     return done(say.EDITED.format(task=task_label(task.subject)), task.id)
 
@@ -385,6 +419,15 @@ def delete_task(session: Session, actor: User, task_id: object, *, now: datetime
         actor_id=actor.id,
         at=now,
         detail={"subject": task.subject, "owner_id": task.owner_id},
+    )
+    enqueue_write(
+        session,
+        object_type=OwnedObject.ACTIVITY,
+        object_id=task.id,
+        kind=ChangeKind.DELETED,
+        actor_id=actor.id,
+        at=now,
+        external_id=task.external_id,
     )
     session.execute(
         update(Activity)
@@ -534,8 +577,10 @@ def _record_task_write(
     actor: User,
     now: datetime,
     detail: dict[str, Any] | None = None,
+    changes: Changes | None = None,
 ) -> None:
-    """Log a change to ``task`` by ``actor`` and let the guided actions see it."""
+    """Log a change to ``task`` by ``actor``, queue it for the CRM, let the guided actions
+    see it (``record_write``)."""
     record_write(
         session,
         object_type=OwnedObject.ACTIVITY,
@@ -545,4 +590,5 @@ def _record_task_write(
         actor_id=actor.id,
         at=now,
         detail=detail,
+        changes=changes,
     )

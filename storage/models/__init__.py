@@ -45,9 +45,11 @@ from storage.models.digests import (
     DeliveryStatus,
     DigestDelivery,
     DigestKind,
+    SendBudget,
     TeamDigestSettings,
 )
 from storage.models.insights import CachedInsight, InsightFeedback, InsightRequest
+from storage.models.nudges import NudgeClaim, NudgeSettings, NudgeStatus
 from storage.models.org import (
     DealVisibility,
     Goal,
@@ -58,11 +60,20 @@ from storage.models.org import (
     UserPreferences,
     WorkspaceSettings,
 )
-from storage.models.slack import SlackReceipt
+from storage.models.outbox import (
+    OUTBOX_OPEN_STATES,
+    OutboxOperation,
+    OutboxState,
+    OutboxWrite,
+)
+from storage.models.slack import PublishedHome, SlackReceipt
 from storage.models.sync import ApiUsage, SyncCursor, SyncLease, WebhookEvent
+from storage.models.timing import ActionClock
 
 __all__ = [
     "OPEN_TASK_STATUSES",
+    "OUTBOX_OPEN_STATES",
+    "ActionClock",
     "ActionFeedback",
     "ActionObject",
     "ActionState",
@@ -97,12 +108,20 @@ __all__ = [
     "InsightRequest",
     "Lead",
     "MeetingOutcome",
+    "NudgeClaim",
+    "NudgeSettings",
+    "NudgeStatus",
+    "OutboxOperation",
+    "OutboxState",
+    "OutboxWrite",
     "OwnedObject",
     "Pipeline",
     "PipelineObject",
     "PipelineStage",
+    "PublishedHome",
     "RecordChange",
     "Role",
+    "SendBudget",
     "Sequence",
     "SequenceEnrollment",
     "SlackReceipt",

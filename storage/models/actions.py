@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, UniqueConstraint, func, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from storage.models.base import Base, str_enum
@@ -100,7 +100,18 @@ class ActionFeedback(Base):
     """ "Yes, keep it up!" (helpful) or "Not really", one answer per user and action/item."""
 
     __tablename__ = "guided_action_feedback"
-    __table_args__ = (Index("ix_guided_action_feedback_user_type", "user_id", "action_type"),)
+    __table_args__ = (
+        Index("ix_guided_action_feedback_user_type", "user_id", "action_type"),
+        # One answer per user and action or item, even for concurrent clicks. NULLs are
+        # distinct in a unique index, so a whole-action answer (no item) is keyed as item 0.
+        Index(
+            "uq_guided_action_feedback_answer",
+            "user_id",
+            "action_id",
+            func.coalesce(text("item_id"), 0),
+            unique=True,
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))

@@ -9,6 +9,7 @@ from sqlalchemy import (
     JSON,
     Boolean,
     Date,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -33,6 +34,7 @@ class DeliveryStatus(StrEnum):
     SENT = "sent"  # Slack accepted it: channel and message ts are set
     FAILED = "failed"  # Slack refused it or kept failing: reason is set
     SKIPPED = "skipped"  # nothing to say and the recipient chose "send nothing"
+    MISSED = "missed"  # given up, or its catch-up window closed unsent: reason is set
 
 
 class DigestDelivery(Base):
@@ -84,3 +86,17 @@ class TeamDigestSettings(Base):
     # ISO weekday numbers (1 = Monday).
     digest_weekdays: Mapped[list[int]] = mapped_column(JSON, default=lambda: [1, 2, 3, 4, 5])
     manager_digest_time: Mapped[time] = mapped_column(Time, default=time(8, 30))
+
+
+class SendBudget(Base):
+    """A pace shared by every replica that posts to one Slack workspace.
+
+    Times are seconds since the epoch (every replica's clock, kept by NTP): the next free
+    slot, and until when a 429's Retry-After holds every sender.
+    """
+
+    __tablename__ = "slack_send_budgets"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    next_slot: Mapped[float] = mapped_column(Float, default=0.0)
+    held_until: Mapped[float] = mapped_column(Float, default=0.0)

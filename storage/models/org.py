@@ -5,7 +5,18 @@ from __future__ import annotations
 from datetime import datetime, time
 from enum import StrEnum
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Time, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Time,
+    UniqueConstraint,
+    func,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from storage.models.base import Base, str_enum
@@ -50,6 +61,9 @@ class User(Base):
     """A CRM owner: rep, manager or super admin."""
 
     __tablename__ = "users"
+    # One person per address whatever its case: linking a Slack user by email can never
+    # pick one of two people.
+    __table_args__ = (Index("uq_users_email_lower", func.lower(text("email")), unique=True),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     # HubSpot's owner id (goes into hubspot_owner_id on records).

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import String
+from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.models.base import Base
@@ -22,3 +22,21 @@ class SlackReceipt(Base):
 
     key: Mapped[str] = mapped_column(String(255), primary_key=True)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class PublishedHome(Base):
+    """The last Home tab published to a user: where they were, and when.
+
+    Slack says when a Home tab opens, never when it closes; a tab published recently is
+    treated as open, and re-published in place when the user's guided actions change.
+    """
+
+    __tablename__ = "published_homes"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    slack_user_id: Mapped[str] = mapped_column(String(32))
+    # The encoded ViewState the tab shows.
+    state: Mapped[str] = mapped_column(String(2000))
+    published_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)

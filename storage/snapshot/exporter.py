@@ -29,6 +29,7 @@ from storage.snapshot.tables import (
     PIPELINES,
     SECTION_TABLES,
     STAGES,
+    TEAM_DIGESTS,
     WORKSPACE,
     SectionTable,
 )
@@ -214,7 +215,7 @@ class _Exporter:
                 record[f.name] = self._child_values(table.section, f.name, entries)
         return record
 
-    def _child_values(self, section: str, name: str, entries: list[tuple[Any, ...]]) -> list[Any]:
+    def _child_values(self, section: str, name: str, entries: list[tuple[Any, ...]]) -> Any:
         if name == "owner_history":
             users = self._small_map("users")
             return [
@@ -223,6 +224,13 @@ class _Exporter:
             ]
         if name == "scores":
             return [{"recorded_at": to_json(at), "score": s} for at, s in sorted(entries)]
+        if name == "digest":
+            [(at, weekdays, manager_at)] = entries
+            return {
+                "time": to_json(at),
+                "weekdays": sorted(weekdays),
+                "manager_time": to_json(manager_at),
+            }
         if section == "deals" and name == "contacts":
             # (external id, associated at)
             return [
@@ -258,6 +266,16 @@ class _Exporter:
                 select(DEAL_SCORES.c.deal_id, DEAL_SCORES.c.recorded_at, DEAL_SCORES.c.score).where(
                     DEAL_SCORES.c.deal_id.in_(bindparam("ids", expanding=True))
                 ),
+                ids,
+            )
+        if table.section == "teams":
+            children["digest"] = self._grouped(
+                select(
+                    TEAM_DIGESTS.c.team_id,
+                    TEAM_DIGESTS.c.digest_time,
+                    TEAM_DIGESTS.c.digest_weekdays,
+                    TEAM_DIGESTS.c.manager_digest_time,
+                ).where(TEAM_DIGESTS.c.team_id.in_(bindparam("ids", expanding=True))),
                 ids,
             )
         if table.section == "activities":

@@ -255,11 +255,43 @@ def owner_fields(*, with_assigned_at: bool = True) -> list[Field]:
 
 # Record types ---------------------------------------------------------------------------
 
+S_CLOCK: dict[str, Any] = {"type": "string", "pattern": r"^\d{2}:\d{2}(:\d{2})?$"}
+S_WEEKDAYS: dict[str, Any] = s_array(s_int(1, 7), unique=True)
+WORKDAYS = [1, 2, 3, 4, 5]
+
+TEAM_DIGEST = [
+    Field(
+        "time", clock_time, S_CLOCK, "Local time of the reps' digests, HH:MM.", default=time(8, 0)
+    ),
+    Field(
+        "weekdays",
+        list_of(integer(1, 7), unique=True),
+        S_WEEKDAYS,
+        "ISO weekdays (1 = Monday) on which digests are sent.",
+        default=WORKDAYS,
+    ),
+    Field(
+        "manager_time",
+        clock_time,
+        S_CLOCK,
+        "Local time of the manager digest, HH:MM.",
+        default=time(8, 30),
+    ),
+]
+
 TEAMS = [
     f_id("The team's id."),
     f_str("name", 200, "Team name.", required=True),
     Field("timezone", time_zone, S_TIMEZONE, "The team's time zone.", "timezone", default="UTC"),
     f_str("digest_channel_id", 32, "Slack channel for the manager digest; null: none."),
+    Field(
+        "digest",
+        nullable(record_of(TEAM_DIGEST)),
+        s_nullable(s_object(TEAM_DIGEST)),
+        "The team's digest schedule (reps' default, manager digest); null or left out: "
+        "08:00 on weekdays, manager digest 08:30.",
+        omit_empty=True,
+    ),
 ]
 
 USERS = [
@@ -269,7 +301,7 @@ USERS = [
         "email",
         email_address,
         {"type": "string", "format": "email", "maxLength": 320},
-        "Work email; unique. Its domain is derived from it.",
+        "Work email; unique regardless of case. Its domain is derived from it.",
         "email",
         required=True,
     ),
@@ -304,7 +336,7 @@ PREFERENCES = [
     Field(
         "digest_time",
         clock_time,
-        {"type": "string", "pattern": r"^\d{2}:\d{2}(:\d{2})?$"},
+        S_CLOCK,
         "Local time of the daily digest, HH:MM.",
         "digest_time",
         default=time(8, 0),
@@ -312,7 +344,7 @@ PREFERENCES = [
     Field(
         "digest_weekdays",
         list_of(integer(1, 7), unique=True),
-        s_array(s_int(1, 7), unique=True),
+        S_WEEKDAYS,
         "ISO weekdays (1 = Monday) on which the digest is sent.",
         "digest_weekdays",
         default=[1, 2, 3, 4, 5],
@@ -480,9 +512,11 @@ DEALS = [
     f_time("stage_changed_at", "When the deal entered its stage."),
     Field(
         "amount",
-        nullable(decimal(-AMOUNT_LIMIT + 1, AMOUNT_LIMIT - 1, places=2)),
-        s_nullable({"type": "number"}),
-        "Amount in the deal's currency.",
+        # A deal's worth is never negative (refunds and credit notes are not deals); a
+        # negative amount would silently shrink every pipeline total.
+        nullable(decimal(Decimal(0), AMOUNT_LIMIT - 1, places=2)),
+        s_nullable({"type": "number", "minimum": 0}),
+        "Amount in the deal's currency; not negative.",
         "amount",
     ),
     Field(

@@ -113,7 +113,7 @@ def _import(
     except Stop:
         pass
     except MalformedJSON as error:
-        job.problems.found.append(Problem("file", str(error)))
+        job.problems.found.append(Problem(error.path, error.message))
     except SQLAlchemyError as error:
         # Checks should have caught it; if not, refuse the file all the same.
         job.problems.found.append(

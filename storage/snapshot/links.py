@@ -1,4 +1,5 @@
-"""What hangs off a record: owner history, deal contacts and scores, activity links.
+"""What hangs off a record: owner history, deal contacts and scores, activity links, a
+team's digest schedule.
 
 New records get theirs inserted with them (``upsert.py``); here, records that already
 exist are brought in line with the file, and activities that name activities further down
@@ -21,8 +22,19 @@ from storage.snapshot.tables import (
     DEAL_CONTACTS,
     DEAL_SCORES,
     SECTION_TABLES,
+    TEAM_DIGESTS,
     SectionTable,
 )
+
+
+def team_digest_row(team_id: int, digest: dict[str, Any]) -> dict[str, Any]:
+    """The team_digest_settings row of a team's ``digest`` member."""
+    return {
+        "team_id": team_id,
+        "digest_time": digest["time"],
+        "digest_weekdays": sorted(digest["weekdays"]),
+        "manager_digest_time": digest["manager_time"],
+    }
 
 
 def update_children(job: Job, table: SectionTable, records: list[Record]) -> set[int]:
@@ -36,33 +48,79 @@ def update_children(job: Job, table: SectionTable, records: list[Record]) -> set
         return touched
     ids = [r.row["id"] for r in records if "id" in r.row]
     if table.owned is not None:
-        have = _grouped(
-            job,
-            select(ASSIGNMENTS.c.object_id, ASSIGNMENTS.c.owner_id, ASSIGNMENTS.c.assigned_at)
-            .where(ASSIGNMENTS.c.object_type == table.owned)
-            .where(ASSIGNMENTS.c.object_id.in_(bindparam("ids", expanding=True))),
-            ids,
-        )
-        rows = []
-        for record in records:
-            known = {(o, a) for o, a in have.get(record.row["id"], [])}
-            missing = [e for e in dict.fromkeys(record.history) if e not in known]
-            if missing:
-                touched.add(id(record))
-                rows += [
-                    {
-                        "object_type": table.owned,
-                        "object_id": record.row["id"],
-                        "owner_id": o,
-                        "assigned_at": a,
-                    }
-                    for o, a in missing
-                ]
-        job.report.rows_written += job.bulk.insert(ASSIGNMENTS, rows)
+        touched |= _owner_history(job, table, records, ids)
     if table.section == "deals":
         touched |= _deal_children(job, records, ids)
     if table.section == "activities":
         touched |= _activity_links(job, records, ids)
+    if table.section == "teams":
+        touched |= _team_digests(job, records, ids)
+    return touched
+
+
+def _owner_history(
+    job: Job, table: SectionTable, records: list[Record], ids: list[int]
+) -> set[int]:
+    """Add the owner history entries the database does not have yet."""
+    touched: set[int] = set()
+    have = _grouped(
+        job,
+        select(ASSIGNMENTS.c.object_id, ASSIGNMENTS.c.owner_id, ASSIGNMENTS.c.assigned_at)
+        .where(ASSIGNMENTS.c.object_type == table.owned)
+        .where(ASSIGNMENTS.c.object_id.in_(bindparam("ids", expanding=True))),
+        ids,
+    )
+    rows = []
+    for record in records:
+        known = {(o, a) for o, a in have.get(record.row["id"], [])}
+        missing = [e for e in dict.fromkeys(record.history) if e not in known]
+        if missing:
+            touched.add(id(record))
+            rows += [
+                {
+                    "object_type": table.owned,
+                    "object_id": record.row["id"],
+                    "owner_id": o,
+                    "assigned_at": a,
+                }
+                for o, a in missing
+            ]
+    job.report.rows_written += job.bulk.insert(ASSIGNMENTS, rows)
+    return touched
+
+
+def _team_digests(job: Job, records: list[Record], ids: list[int]) -> set[int]:
+    """Replace each team's digest schedule where the file's differs (null: none)."""
+    have: dict[int, dict[str, Any]] = {}
+    for chunk in chunks(ids):
+        for row in job.conn.execute(
+            select(TEAM_DIGESTS).where(TEAM_DIGESTS.c.team_id.in_(chunk))
+        ).mappings():
+            have[row["team_id"]] = team_digest_row(
+                row["team_id"],
+                {
+                    "time": row["digest_time"],
+                    "weekdays": row["digest_weekdays"],
+                    "manager_time": row["manager_digest_time"],
+                },
+            )
+    touched: set[int] = set()
+    stale: list[int] = []
+    fresh: list[dict[str, Any]] = []
+    for record in records:
+        team_id, digest = record.row["id"], record.values["digest"]
+        wanted = team_digest_row(team_id, digest) if digest else None
+        current = have.get(team_id)
+        if current == wanted:
+            continue
+        touched.add(id(record))
+        if current is not None:
+            stale.append(team_id)
+        if wanted is not None:
+            fresh.append(wanted)
+    if stale:
+        job.conn.execute(delete(TEAM_DIGESTS).where(TEAM_DIGESTS.c.team_id.in_(stale)))
+    job.report.rows_written += len(stale) + job.bulk.insert(TEAM_DIGESTS, fresh)
     return touched
 
 

@@ -55,8 +55,9 @@ class Resolver:
 
     def __init__(self, job: Job) -> None:
         self.job = job
-        self._user_emails: dict[str, str] | None = None
-        self._user_slack_ids: dict[str, str] = {}
+        # (external id, value as written) of each taken email (by its lower case) and Slack id
+        self._user_emails: dict[str, tuple[str, str]] | None = None
+        self._user_slack_ids: dict[str, tuple[str, str]] = {}
 
     def resolve(
         self, table: SectionTable, parsed: list[tuple[int, dict[str, Any]]]
@@ -211,30 +212,39 @@ class Resolver:
         return ok
 
     def _unique_user_fields(self, values: dict[str, Any], path: str) -> bool:
+        """Emails (compared regardless of case) and Slack ids belong to one user each."""
         if self._user_emails is None:
-            users = SECTION_TABLES["users"].table
-            rows = self.job.conn.execute(
-                select(users.c.external_id, users.c.email, users.c.slack_user_id)
-            )
-            self._user_emails, self._user_slack_ids = {}, {}
-            for ext, email, slack in rows:
-                self._user_emails[email] = ext
-                if slack:
-                    self._user_slack_ids[slack] = ext
+            self._load_user_fields()
+        assert self._user_emails is not None
         ok = True
         for name, taken in (("email", self._user_emails), ("slack_user_id", self._user_slack_ids)):
             value = values[name]
             if value is None:
                 continue
-            holder = taken.get(value)
+            key = value.lower() if name == "email" else value
+            holder, theirs = taken.get(key, (None, None))
             if holder is not None and holder != values["id"]:
+                also = f" (as {theirs!r}; emails are compared regardless of case)"
                 self.job.problems.add(
-                    f"{path}.{name}", f"{value!r} already belongs to user {holder!r}"
+                    f"{path}.{name}",
+                    f"{value!r} already belongs to user {holder!r}"
+                    + (also if theirs != value else ""),
                 )
                 ok = False
             else:
-                taken[value] = values["id"]
+                taken[key] = (values["id"], value)
         return ok
+
+    def _load_user_fields(self) -> None:
+        users = SECTION_TABLES["users"].table
+        rows = self.job.conn.execute(
+            select(users.c.external_id, users.c.email, users.c.slack_user_id)
+        )
+        self._user_emails, self._user_slack_ids = {}, {}
+        for ext, email, slack in rows:
+            self._user_emails[email.lower()] = (ext, email)
+            if slack:
+                self._user_slack_ids[slack] = (ext, slack)
 
     def _resolve_stage(
         self, section: str, values: dict[str, Any], row: dict[str, Any], path: str

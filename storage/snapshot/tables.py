@@ -26,6 +26,7 @@ from storage.models import (
     Sequence,
     SequenceEnrollment,
     Team,
+    TeamDigestSettings,
     User,
     UserPreferences,
     WorkspaceSettings,
@@ -94,12 +95,14 @@ ACTIVITY_LINKS: dict[str, tuple[Table, str]] = {
     "leads": (table_of(ActivityLead), "lead_id"),
 }
 
-# Tables written apart from the sections' own (history, deal children, pipelines, settings).
+# Tables written apart from the sections' own (history, deal children, team digest
+# schedules, pipelines, settings).
 ASSIGNMENTS = table_of(Assignment)
 DEAL_CONTACTS = table_of(DealContact)
 DEAL_SCORES = table_of(DealScore)
 PIPELINES = table_of(Pipeline)
 STAGES = table_of(PipelineStage)
+TEAM_DIGESTS = table_of(TeamDigestSettings)
 WORKSPACE = table_of(WorkspaceSettings)
 
 # How a record type is named in messages ("unknown contact 'c-9'").

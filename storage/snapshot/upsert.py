@@ -16,13 +16,14 @@ from storage.models import Activity, Company, Contact, Deal, Lead, OwnedObject
 from storage.ownership import assign
 from storage.snapshot.ids import chunks
 from storage.snapshot.job import Job
-from storage.snapshot.links import SelfReferences, update_children
+from storage.snapshot.links import SelfReferences, team_digest_row, update_children
 from storage.snapshot.resolve import Record
 from storage.snapshot.tables import (
     ACTIVITY_LINKS,
     ASSIGNMENTS,
     DEAL_CONTACTS,
     DEAL_SCORES,
+    TEAM_DIGESTS,
     SectionTable,
 )
 
@@ -177,6 +178,15 @@ class Upsert:
         for name, rows in links.items():
             link, column = ACTIVITY_LINKS[name]
             written += insert(link, ("activity_id", column), rows)
+        if table.section == "teams":
+            written += job.bulk.insert(
+                TEAM_DIGESTS,
+                [
+                    team_digest_row(r.row["id"], r.values["digest"])
+                    for r in new
+                    if r.values["digest"]
+                ],
+            )
         job.report.rows_written += written
 
     def _update(

@@ -128,7 +128,10 @@ def timestamp(value: Any) -> datetime:
         raise FieldError(f"not an ISO 8601 date-time: {value!r}") from None
     if parsed.tzinfo is None or parsed.utcoffset() is None:
         raise FieldError(f"naive date-time {value!r}: add 'Z' or an offset such as '+01:00'")
-    return parsed.astimezone(UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:
+        raise FieldError(f"{value!r} is out of range once converted to UTC") from None
 
 
 def calendar_date(value: Any) -> date:
@@ -160,6 +163,8 @@ def decimal(minimum: Decimal, maximum: Decimal, *, places: int) -> Parser:
             number = Decimal(str(value)) if isinstance(value, float) else Decimal(value)
         except InvalidOperation:
             raise FieldError(f"not a number: {value!r}") from None
+        if number.is_finite() and number < 0 <= minimum:
+            raise FieldError(f"{value} is negative")
         if not number.is_finite() or not minimum <= number <= maximum:
             raise FieldError(f"{value} is out of range {minimum}..{maximum}")
         exponent = number.as_tuple().exponent
@@ -185,6 +190,12 @@ def choice(enum_cls: type[StrEnum]) -> Parser:
     return parse_choice
 
 
+# Entries of the tz database that name no place ("Factory" means "no zone set yet") or
+# are copies of the whole database under another root.
+_NOT_A_PLACE = frozenset({"Factory", "localtime", "posixrules"})
+_NOT_A_PLACE_ROOTS = ("posix/", "right/")
+
+
 @lru_cache(maxsize=1024)
 def _known_zone(name: str) -> bool:
     try:
@@ -197,6 +208,8 @@ def _known_zone(name: str) -> bool:
 def time_zone(value: Any) -> str:
     if not isinstance(value, str):
         raise _expected("an IANA time zone name", value)
+    if value in _NOT_A_PLACE or value.startswith(_NOT_A_PLACE_ROOTS):
+        raise FieldError(f"{value!r} is no place's time zone: use one such as 'Europe/Berlin'")
     if not value or not _known_zone(value):
         raise FieldError(f"unknown IANA time zone {value!r}")
     return value
@@ -289,6 +302,10 @@ class RecordSpec:
             if spec is None:
                 problems.append((name, "unknown field"))
                 continue
+            if _holds_nul(value):
+                # PostgreSQL cannot store it and SQLite would: refused the same on both.
+                problems.append((name, "contains a NUL character (\\u0000)"))
+                continue
             try:
                 values[name] = spec.parse(value)
             except FieldError as error:
@@ -297,6 +314,16 @@ class RecordSpec:
         for name in sorted(missing):
             problems.append((name, "required"))
         return values, problems
+
+
+def _holds_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, list):
+        return any(_holds_nul(item) for item in value)
+    if isinstance(value, dict):
+        return any(_holds_nul(k) or _holds_nul(v) for k, v in value.items())
+    return False
 
 
 def _located(name: str, message: str) -> tuple[str, str]:

@@ -50,7 +50,7 @@ def test_identity_cache_forgets_after_its_ttl() -> None:
 def test_a_refused_app_token_is_a_clear_error_without_the_token(
     sqlite_engine: Engine, caplog: pytest.LogCaptureFixture
 ) -> None:
-    from bot.server import serve_socket
+    from bot.server import SocketModeService
 
     app_token = "xapp-1-secret-app-token-never-logged"
     with running_standin() as slack, caplog.at_level(logging.DEBUG):
@@ -60,7 +60,7 @@ def test_a_refused_app_token_is_a_clear_error_without_the_token(
             settings=app_settings(slack, slack_mode="socket", slack_app_token=app_token),
         )
         with pytest.raises(ConfigurationError, match="invalid_auth") as raised:
-            serve_socket(create_app(services), services)
+            SocketModeService(create_app(services), services).start()
     logged = "\n".join(r.getMessage() + str(r.args) for r in caplog.records)
     assert app_token not in logged and app_token not in str(raised.value)
     (call,) = slack.calls_to("apps.connections.open", ok_only=False)

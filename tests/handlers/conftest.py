@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 from collections.abc import Iterator
 from datetime import datetime
@@ -16,6 +17,9 @@ from rules.guided_actions import evaluate
 from storage.db import make_engine
 from tests.support.app import RunningApp, start_app
 from tests.support.slack_api import SlackStandIn, running_standin
+from tests.support.socket_mode import running_socket_standin
+
+TRANSPORTS = ["http", "socket"]
 
 
 @pytest.fixture(scope="module")
@@ -44,14 +48,30 @@ def slack() -> Iterator[SlackStandIn]:
 
 
 @pytest.fixture
-def running_app(sqlite_engine: Engine, slack: SlackStandIn, now: datetime) -> Iterator[RunningApp]:
-    """The app served over HTTP on the test's SQLite database, its clock pinned to ``now``.
+def transport(request: pytest.FixtureRequest) -> str:
+    """How requests reach the app: ``http`` (default) or ``socket`` (Socket Mode).
+
+    Run a test both ways with
+    ``@pytest.mark.parametrize("transport", TRANSPORTS, indirect=True)``.
+    """
+    return str(getattr(request, "param", "http"))
+
+
+@pytest.fixture
+def running_app(
+    sqlite_engine: Engine, slack: SlackStandIn, now: datetime, transport: str
+) -> Iterator[RunningApp]:
+    """The app on the test's SQLite database, its clock pinned to ``now``, served over HTTP
+    or connected over Socket Mode (``transport``).
 
     Seed with the ``crm`` fixture and ``session.commit()`` before sending requests: the
     app reads through its own connections.
     """
-    with start_app(sqlite_engine, slack, clock=lambda: now) as app:
-        yield app
+    with contextlib.ExitStack() as stack:
+        socket = (
+            stack.enter_context(running_socket_standin(slack)) if transport == "socket" else None
+        )
+        yield stack.enter_context(start_app(sqlite_engine, slack, clock=lambda: now, socket=socket))
 
 
 @pytest.fixture

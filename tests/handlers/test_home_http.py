@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import pytest
+
 from demo import DemoOrg
 from handlers.render.kit import block_problems
 from handlers.render.navigation import View, ViewState
 from handlers.slack import ids
+from tests.handlers.conftest import TRANSPORTS
 from tests.support.app import RunningApp
+
+# The same scenarios over HTTP and over Socket Mode: what the user sees must not differ.
+pytestmark = pytest.mark.parametrize("transport", TRANSPORTS, indirect=True)
 
 
 def test_opening_the_home_tab_publishes_danas_workspace(

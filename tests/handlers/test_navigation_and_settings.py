@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from handlers.render.navigation import View, ViewState
 from handlers.slack import ids
+from rules.digests.nudges import load_nudge_prefs
 from storage.models import Role, UserPreferences
 from tests.builders import CRM
 from tests.support.app import RunningApp
@@ -236,3 +237,33 @@ def test_muting_guided_action_types_in_settings(
         "email_replies",
         "log_call_outcome",
     ]
+
+
+def test_choosing_nudges_in_settings(running_app: RunningApp, crm: CRM, session: Session) -> None:
+    dana = crm.user(slack_user_id="UDANA")
+    session.commit()
+    running_app.slash("settings", user_id="UDANA")
+    (opened,) = running_app.slack.calls_to("views.open")
+    blocks = {b.get("block_id"): b for b in opened.json_param("view")["blocks"]}
+    assert "initial_options" not in blocks["nudge_kinds"]["element"]  # opt-in: none ticked
+    assert blocks["nudge_max_per_day"]["element"]["initial_option"]["value"] == "5"
+
+    def picked(*values: str) -> dict[str, Any]:
+        return {"value": {"selected_options": [{"value": v} for v in values]}}
+
+    values = _settings_values(
+        nudge_kinds=picked("buyer_replied", "meeting_soon"),
+        nudge_quiet_start={"value": {"selected_time": "20:00"}},
+        nudge_quiet_end={"value": {"selected_time": "07:30"}},
+        nudge_weekends=picked(),
+        nudge_max_per_day={"value": {"selected_option": {"value": "3"}}},
+    )
+    answer = running_app.view_submission(
+        user_id="UDANA", callback_id=ids.VIEW_SETTINGS, values=values
+    )
+    assert answer.status == 200 and answer.body in ("", "{}")
+    session.expire_all()
+    saved = load_nudge_prefs(session, user_id=dana.id)
+    assert saved.kinds == ("buyer_replied", "meeting_soon")
+    assert (saved.quiet_start, saved.quiet_end) == (time(20, 0), time(7, 30))
+    assert saved.weekends is False and saved.max_per_day == 3

@@ -278,3 +278,133 @@ def test_the_latest_click_wins_the_home_tab(
     assert published[0] == "tasks:1::"
     assert published[-1] == "schedule:1::"
     assert len(published) < 5  # the clicks in between were superseded, not rendered
+
+
+# Issue 11: the Slack edge and operations --------------------------------------------------
+
+CUSTOMER_TEXT = "Acme-Confidential-Renewal"
+
+
+def _tracebacks(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
+    return [r for r in caplog.records if r.exc_info or "Traceback" in r.getMessage()]
+
+
+@pytest.mark.parametrize(
+    ("body", "headers"),
+    [
+        ("payload=%7Bnot json", {}),
+        ("[1, 2, 3]", {"Content-Type": "application/json"}),
+        ("\udcff".encode("utf-8", "surrogatepass").decode("latin-1"), {}),
+        ("command=/sales", {"X-Slack-Request-Timestamp": "garbled", "X-Slack-Signature": "v0=1"}),
+        ("command=/sales", {"X-Slack-Request-Timestamp": "9" * 400, "X-Slack-Signature": "v0"}),
+    ],
+)
+def test_unsigned_junk_gets_401_without_a_traceback(
+    running_app: RunningApp, caplog: pytest.LogCaptureFixture, body: str, headers: dict[str, str]
+) -> None:
+    with caplog.at_level(logging.DEBUG):
+        answer = running_app.request(
+            "POST",
+            "/slack/events",
+            body,
+            {"Content-Type": "application/x-www-form-urlencoded", **headers},
+        )
+    assert answer.status == 401
+    assert _tracebacks(caplog) == []
+    assert running_app.slack.calls == []
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "payload=%7Bnot-json",
+        "payload=%5B%5D",
+        interaction_body({"type": "block_actions", "user": {"id": "UDANA"}, "actions": [{}]}),
+        interaction_body({"type": "block_actions", "user": "UDANA", "actions": []}),
+    ],
+)
+def test_a_signed_but_malformed_request_gets_400_and_one_log_line(
+    running_app: RunningApp, caplog: pytest.LogCaptureFixture, body: str
+) -> None:
+    with caplog.at_level(logging.INFO):
+        answer = running_app.post_signed(body)
+    assert answer.status == 400
+    assert _tracebacks(caplog) == []
+    ours = [r for r in caplog.records if not r.name.startswith("waitress")]
+    assert [r.levelname for r in ours] == ["WARNING"]
+
+
+def test_an_event_retry_during_the_original_still_publishes_the_home_tab(
+    sqlite_engine: Engine, slack: SlackStandIn, crm: CRM, session: Session, now: datetime
+) -> None:
+    """The retry must neither take the original's Home tab ticket nor be worked on."""
+    crm.user(slack_user_id="UDANA")
+    crm.user(slack_user_id="UBUSY")
+    session.commit()
+    gate = threading.Event()
+
+    def held_for_busy(params: dict[str, Any]) -> dict[str, Any]:
+        if params.get("user_id") == "UBUSY":
+            gate.wait(timeout=30)
+        return {"view": {"id": "V1"}}
+
+    slack.respond("views.publish", held_for_busy)
+    with start_app(sqlite_engine, slack, clock=lambda: now, worker_threads=1) as app:
+        app.open_home("UBUSY", event_id="EvBusy", settle=False)  # holds the only worker
+        slack.wait_for("views.publish")
+        first = app.open_home("UDANA", event_id="EvOnce", settle=False)
+        retry = app.open_home("UDANA", event_id="EvOnce", retry_num=1, settle=False)
+        gate.set()
+        app.settle()
+    assert first.status == retry.status == 200
+    published = [c for c in slack.calls_to("views.publish") if c.params["user_id"] == "UDANA"]
+    assert len(published) == 1
+
+
+def test_a_database_outage_is_logged_once_and_home_tabs_are_published_when_it_ends(
+    running_app: RunningApp, crm: CRM, session: Session, caplog: pytest.LogCaptureFixture
+) -> None:
+    from storage.db import make_engine
+
+    crm.user(slack_user_id="UDANA")
+    crm.user(slack_user_id="UEVE")
+    session.commit()
+    sessions = running_app.services.sessions
+    working = sessions.kw["bind"]
+    dead = make_engine("postgresql://nobody@127.0.0.1:1/none", connect_args={"connect_timeout": 1})
+    with caplog.at_level(logging.INFO):
+        sessions.configure(bind=dead)
+        for n, user in enumerate(["UDANA", "UEVE", "UDANA"]):
+            running_app.open_home(user, event_id=f"EvDown{n}")
+        assert running_app.request("GET", "/health").status == 503
+        assert "salesbot_database_up 0.0" in running_app.request("GET", "/metrics").body
+        assert running_app.slack.calls_to("views.publish") == []
+        sessions.configure(bind=working)
+        running_app.slack.wait_for("views.publish", count=2)
+    published = {c.params["user_id"] for c in running_app.slack.calls_to("views.publish")}
+    assert published == {"UDANA", "UEVE"}
+    assert _tracebacks(caplog) == []
+    messages = [r.getMessage() for r in caplog.records]
+    assert len([m for m in messages if m.startswith("database unavailable")]) == 1
+    assert len([m for m in messages if m == "database available again"]) == 1
+    failed = [r for r in caplog.records if "database unavailable (" in r.getMessage()]
+    assert len(failed) == 3  # one warning per failed request
+
+
+def test_no_customer_data_reaches_the_logs_at_info(
+    running_app: RunningApp, crm: CRM, session: Session, caplog: pytest.LogCaptureFixture
+) -> None:
+    crm.user(slack_user_id="UDANA")
+    session.commit()
+    click = {
+        "type": "block_actions",
+        "user": {"id": "UDANA"},
+        "actions": [{"action_id": "no_such_action", "value": CUSTOMER_TEXT}],
+    }
+    with caplog.at_level(logging.INFO):
+        running_app.slash(f"deal {CUSTOMER_TEXT}", user_id="UDANA", secret="forged")
+        running_app.post_signed(interaction_body(click))
+        running_app.post_signed(f"payload={CUSTOMER_TEXT}")
+        running_app.event({"type": "unknown_event", "text": CUSTOMER_TEXT}, event_id="EvX")
+    logged = "\n".join(r.getMessage() + str(r.args) for r in caplog.records)
+    assert CUSTOMER_TEXT not in logged

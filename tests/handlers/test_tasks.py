@@ -106,7 +106,9 @@ def test_another_reps_task_id_is_refused_with_nothing_changed(
         [reply] = running_app.slack.wait_for("response_url")
         assert reply.params["replace_original"] is False
         assert reply.params["response_type"] == "ephemeral"
-        assert "You can't change Ben's task." in reply.params["text"]
+        # Ana cannot see Ben's task: the refusal neither names him nor confirms it exists.
+        assert "no longer exists or never did" in reply.params["text"]
+        assert "Ben" not in reply.params["text"]
 
     saved = _reloaded(session, task.id)
     assert saved is not None
@@ -386,7 +388,8 @@ def test_a_forged_edit_of_someone_elses_task_is_refused(
     )
     answer = acked(response)
     assert answer["response_action"] == "update"
-    assert "You can't change Ben's task." in str(answer["view"]["blocks"])
+    assert "no longer exists or never did" in str(answer["view"]["blocks"])
+    assert "Ben's task" not in str(answer["view"]["blocks"])
     saved = _reloaded(session, task.id)
     assert saved is not None and saved.subject == "Ben's call"
 
@@ -601,25 +604,53 @@ def test_simultaneous_clicks_complete_once(
     assert saved is not None and saved.completed_at == now
 
 
-def test_an_ephemeral_message_is_replaced_through_its_response_url(
-    running_app: RunningApp, session: Session, crm: CRM
-) -> None:
-    ana = crm.user(slack_user_id="UANA")
-    task = crm.task(ana, subject="Call Acme")
-    session.commit()
+def _ephemeral_click(running_app: RunningApp, task: Activity) -> dict[str, Any]:
+    """A click in a /sales answer, as Slack sends it: ``is_ephemeral`` and no ``message``."""
     payload = block_action(
         user_id="UANA",
         action_id=ids.TASK_COMPLETE,
         value=str(task.id),
         block_id=f"task:{task.id}",
-        blocks=_row(task),
         response_url=running_app.slack.response_url("sales"),
     )
-    payload["container"]["is_ephemeral"] = True  # a /sales answer
+    payload["container"] = {"type": "message", "is_ephemeral": True, "message_ts": "1.2"}
+    del payload["message"]
+    return payload
+
+
+def test_a_click_in_an_ephemeral_answer_keeps_the_answer_whole(
+    running_app: RunningApp, session: Session, crm: CRM
+) -> None:
+    ana = crm.user(slack_user_id="UANA")
+    task = crm.task(ana, subject="Call Acme")
+    session.commit()
+
+    send(running_app, _ephemeral_click(running_app, task))
+
+    [update] = running_app.slack.wait_for("response_url")
+    # Slack sent no copy of the answer: it is not replaced by one line, the result goes
+    # under it (through the response_url; chat.update cannot reach an ephemeral message).
+    assert update.params["replace_original"] is False
+    assert update.params["response_type"] == "ephemeral"
+    assert "Create a follow-up task?" in str(update.params["blocks"])
+    assert running_app.slack.calls_to("chat.update") == []
+    saved = _reloaded(session, task.id)
+    assert saved is not None and saved.completed_at is not None
+
+
+def test_an_ephemeral_message_with_its_copy_is_replaced_through_its_response_url(
+    running_app: RunningApp, session: Session, crm: CRM
+) -> None:
+    ana = crm.user(slack_user_id="UANA")
+    task = crm.task(ana, subject="Call Acme")
+    session.commit()
+    payload = _ephemeral_click(running_app, task)
+    payload["message"] = {"ts": "1.2", "blocks": _row(task), "text": "x"}
 
     send(running_app, payload)
 
     [update] = running_app.slack.wait_for("response_url")
     assert update.params["replace_original"] is True
-    assert "Create a follow-up task?" in str(update.params["blocks"])
+    blocks = str(update.params["blocks"])
+    assert "Call Acme" in blocks and "Create a follow-up task?" in blocks
     assert running_app.slack.calls_to("chat.update") == []

@@ -28,7 +28,7 @@ def test_exact_fuzzy_ambiguous_and_none(session: Session, crm: CRM) -> None:
     globex = find_deal(session, viewer=rep, query="globex")
     assert globex.deal is None
     assert {c.name for c in globex.candidates} == {"Globex expansion", "Globex renewal"}
-    assert "Several deals" in globex.message()
+    assert globex.message() == "2 deals you can see match 'globex': which one?"
 
     nothing = find_deal(session, viewer=rep, query="Umbrella")
     assert nothing.not_found and nothing.message() == "No deal you can see matches 'Umbrella'."
@@ -47,3 +47,18 @@ def test_invisible_deals_are_never_candidates_and_the_answer_reveals_nothing(
         assert search.message() == find_deal(
             session, viewer=rep, query="Nonexistent"
         ).message().replace("Nonexistent", search.query)
+
+
+def test_one_visible_match_beside_invisible_ones_hints_at_nothing(
+    session: Session, crm: CRM
+) -> None:
+    """Other people's Umbrella deals exist; the rep sees one candidate, and only it."""
+    rep, other = crm.user(), crm.user()
+    crm.deal(other, name="Umbrella merger")
+    crm.deal(other, name="Umbrella renewal")
+    mine = crm.deal(rep, name="Umbrella pilot")
+
+    search = find_deal(session, viewer=rep, query="umbrella deal")
+
+    assert [c.id for c in search.candidates] == [mine.id]
+    assert search.message() == "Did you mean Umbrella pilot?"

@@ -205,7 +205,7 @@ def test_timeouts_fall_back_to_crm_view_with_a_notice(
     insight = deal_insight(
         session, deal_id=budget_cut["deal"].id, viewer=budget_cut["ben"], now=now, writer=writer
     )
-    assert model.calls == 2  # the first try and the client's one retry
+    assert model.calls == 2  # the first try and its one retry
     assert insight.ai is None and insight.ai_status is AiStatus.FAILED
     assert insight.notice is not None and "timed out" in insight.notice
     assert [a.id for a in insight.recent] == [budget_cut["call"].id]

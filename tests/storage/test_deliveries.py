@@ -68,5 +68,7 @@ def test_failures_transient_are_retried_permanent_are_not(
         mark_failed(session, first, reason="internal_error", permanent=False, now=now)
         mark_failed(session, other, reason="channel_not_found", permanent=True, now=now)
         session.commit()
-        assert _claim(session, now, recipient_id=1) is not None
-        assert _claim(session, now, recipient_id=2) is None
+        # A transient failure is tried again, after its back-off (a minute after the first).
+        assert _claim(session, now, recipient_id=1) is None
+        assert _claim(session, now + timedelta(minutes=1), recipient_id=1) is not None
+        assert _claim(session, now + timedelta(minutes=1), recipient_id=2) is None

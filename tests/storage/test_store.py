@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Engine, select
+from alembic.util import CommandError
+from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session
 
+from storage.db import current_revision, make_engine, upgrade
 from storage.models import Activity, Assignment, Base, Contact, OwnedObject
 from tests.builders import CRM
 
@@ -63,9 +67,33 @@ def test_reassignment_keeps_history(any_engine: Engine, now: datetime) -> None:
         assert refreshed is not None and refreshed.owner_assigned_at == now.astimezone(UTC)
 
 
+# SQLite cannot reflect expression indexes (lower(email), coalesce(item_id, 0)), so only
+# PostgreSQL compares those; the warnings saying so are expected.
+@pytest.mark.filterwarnings("ignore:.*expression-based index:UserWarning")
+@pytest.mark.filterwarnings("ignore:Skipped unsupported reflection of expression-based index")
 def test_migrations_match_the_models(any_engine: Engine) -> None:
     """A model change without a migration fails here, on both databases."""
     with any_engine.connect() as connection:
         context = MigrationContext.configure(connection, opts={"compare_type": True})
         differences = compare_metadata(context, Base.metadata)
     assert differences == []
+
+
+def test_upgrade_stops_on_emails_that_differ_only_in_case_naming_them(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'old.sqlite3'}")
+    upgrade(engine, "0013")
+    with engine.begin() as connection:
+        for ext, email in (("u1", "dana@x.example"), ("u2", "DANA@x.example")):
+            connection.execute(
+                text(
+                    "INSERT INTO users (external_id, name, email, email_domain, timezone, role,"
+                    " deal_visibility, is_active) VALUES (:ext, 'Dana', :email, 'x.example',"
+                    " 'UTC', 'rep', 'owned', 1)"
+                ),
+                {"ext": ext, "email": email},
+            )
+
+    with pytest.raises(CommandError, match=re.escape("dana@x.example: users 'u1' and 'u2'")):
+        upgrade(engine)
+    assert current_revision(engine) == "0013"
+    engine.dispose()

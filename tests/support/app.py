@@ -16,20 +16,23 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 from slack_bolt import App
 from sqlalchemy import Engine
 from waitress.server import BaseWSGIServer
 
 from bot.app import create_app, work_pool
-from bot.server import make_http_server, stop_http_server
+from bot.server import SocketModeService, make_http_server, request_kind, stop_http_server
 from bot.settings import Settings, load_settings
 from handlers.slack.render_pool import render_pool
 from handlers.slack.services import Services
 from storage.db import session_factory
 from tests.support.signing import event_body, interaction_body, signed_headers, slash_command_body
 from tests.support.slack_api import SlackStandIn
+from tests.support.socket_mode import SocketModeStandIn
+
+APP_TOKEN = "xapp-1-test-app-token-never-logged"
 
 SIGNING_SECRET = "test-signing-secret-0123456789abcdef"
 # Bounds on waits, not expected durations: every wait returns as soon as its condition holds.
@@ -58,6 +61,8 @@ class RunningApp:
     services: Services
     app: App
     signing_secret: str = SIGNING_SECRET
+    # Set when the app is connected over Socket Mode: requests then travel as envelopes.
+    socket: SocketModeStandIn | None = None
     _responses: dict[str, int] = field(default_factory=dict)
 
     # Raw requests ----------------------------------------------------------------------
@@ -99,14 +104,38 @@ class RunningApp:
             headers: Extra headers (e.g. ``x-slack-retry-num``).
             settle: Wait until the work after the ack has finished before returning.
         """
-        all_headers = signed_headers(
-            secret or self.signing_secret, body, timestamp=timestamp, content_type=content_type
-        )
-        all_headers.update(headers or {})
-        answer = self.request("POST", "/slack/events", body, all_headers)
+        if self.socket is not None:
+            answer = self._over_socket(self.socket, body, content_type, headers or {})
+        else:
+            all_headers = signed_headers(
+                secret or self.signing_secret, body, timestamp=timestamp, content_type=content_type
+            )
+            all_headers.update(headers or {})
+            answer = self.request("POST", "/slack/events", body, all_headers)
         if settle:
             self.settle()
         return answer
+
+    def _over_socket(
+        self, socket: SocketModeStandIn, body: str, content_type: str, headers: dict[str, str]
+    ) -> HttpAnswer:
+        """The same request as Socket Mode delivers it: an envelope, answered by an ack."""
+        kind = request_kind(body.encode(), content_type)
+        form = dict(parse_qsl(body, keep_blank_values=True))
+        read: dict[str, Callable[[], Any]] = {
+            "events_api": lambda: json.loads(body),
+            "interactive": lambda: json.loads(form["payload"]),
+            "slash_commands": lambda: form,
+        }
+        payload = read[kind]()
+        retry = int(headers.get("x-slack-retry-num", 0))
+        envelope = socket.wait_ack(
+            socket.send(kind, payload, retry_attempt=retry), timeout=WAIT_SECONDS
+        )
+        # Slack counts a late ack as none: the user sees an error, an event is sent again.
+        status = 200 if envelope.acknowledged else 504
+        text = json.dumps(envelope.ack_payload) if envelope.ack_payload else ""
+        return HttpAnswer(status=status, body=text, headers={})
 
     def settle(self, timeout: float = WAIT_SECONDS) -> None:
         """Wait until every piece of work started after an ack has finished."""
@@ -255,6 +284,7 @@ def start_app(
     *,
     clock: Callable[[], datetime],
     register: Callable[[App, Services], None] | None = None,
+    socket: SocketModeStandIn | None = None,
     routes: Callable[[App, Services], dict[str, Any]] | None = None,
     **settings: Any,
 ) -> Iterator[RunningApp]:
@@ -265,9 +295,13 @@ def start_app(
         slack: A started stand-in; the app's Web API calls go there.
         clock: The app's "now".
         register: Extra listeners to wire (e.g. a trivial one for a benchmark floor).
+        socket: A started Socket Mode stand-in: the app connects over Socket Mode and the
+            requests travel over it; else they are signed HTTP requests.
         routes: Extra WSGI routes of the server (path -> application), e.g. HubSpot's webhooks.
         settings: Overrides of ``app_settings``.
     """
+    if socket is not None:
+        settings = {"slack_mode": "socket", "slack_app_token": APP_TOKEN, **settings}
     services = Services(
         sessions=session_factory(engine), settings=app_settings(slack, **settings), clock=clock
     )
@@ -277,16 +311,26 @@ def start_app(
         pool.warm_up()
     if register is not None:
         register(app, services)
+    connection = SocketModeService(app, services).start() if socket is not None else None
+    if socket is not None:
+        socket.wait_connections(1)
     extra = routes(app, services) if routes is not None else None
-    server = make_http_server(app, services, host="127.0.0.1", port=0, routes=extra)
+    server = make_http_server(
+        None if socket is not None else app, services, host="127.0.0.1", port=0, routes=extra
+    )
     thread = threading.Thread(target=server.run, name="waitress", daemon=True)
     thread.start()
     assert isinstance(server, BaseWSGIServer)  # one host and port: a single-socket server
     port = int(server.getsockname()[1])  # the port 0 picked
     try:
-        yield RunningApp(url=f"http://127.0.0.1:{port}", slack=slack, services=services, app=app)
+        yield RunningApp(
+            url=f"http://127.0.0.1:{port}", slack=slack, services=services, app=app, socket=socket
+        )
     finally:
         work_pool(app).wait_idle(WAIT_SECONDS)
+        if connection is not None:
+            connection.stop_taking_requests(timeout=WAIT_SECONDS)
+            connection.close()
         stop_http_server(server)
         thread.join(timeout=WAIT_SECONDS)
         work_pool(app).shutdown(wait=True)

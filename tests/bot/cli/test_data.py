@@ -56,6 +56,21 @@ def test_a_bad_file_exits_one_naming_record_and_field(tmp_path: Path) -> None:
     assert json.loads(exported.read_text("utf-8"))["deals"] == []
 
 
+def test_a_lone_surrogate_exits_one_naming_record_and_field_without_a_traceback(
+    tmp_path: Path,
+) -> None:
+    text = EXAMPLE.read_text("utf-8").replace('"Mara Lind"', '"Mara \\udfff Lind"', 1)
+    bad = tmp_path / "surrogate.json"
+    bad.write_text(text, "utf-8")
+
+    result = runner.invoke(app, ["import", str(bad)])
+
+    assert result.exit_code == 1, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert "users[0].name: text that is not Unicode" in result.stderr
+    assert "Traceback" not in result.output
+
+
 def test_a_missing_file_is_a_usage_problem(tmp_path: Path) -> None:
     result = runner.invoke(app, ["import", str(tmp_path / "nope.json")])
 

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
@@ -19,6 +22,7 @@ from bot.terminal.sections import TerminalContext
 from demo import build_demo_org
 from storage.models import DealVisibility, User
 from tests.builders import CRM
+from tests.support.dripping_model import dripping_model
 from tests.support.llm import BASE_URL, MODEL, FakeModel, fake_model
 
 
@@ -148,3 +152,28 @@ def test_demo_section_shows_the_featured_deal_as_each_user_may_see_it(
     # The manager's budget-cut email is the manager's to see, not the rep's.
     assert "Heads-up on the budget cut" in as_manager
     assert "Heads-up on the budget cut" not in as_rep
+
+
+@pytest.mark.slow
+def test_a_dripping_model_cannot_keep_the_command_running(
+    cli_env: dict[str, str], acme: dict[str, Any]
+) -> None:
+    """The command answers at its deadline (2 x 0.5 s + 5 s) and exits then, as a process.
+
+    The dripping answer would take minutes (a byte every half second); the bound below
+    leaves room for a slow machine's start-up and still tells the two apart.
+    """
+    with dripping_model(seconds_per_byte=0.5) as model:
+        env = {
+            **os.environ,
+            **cli_env,
+            "SALESBOT_LLM_API_KEY": "k",
+            "SALESBOT_LLM_BASE_URL": model.base_url,
+            "SALESBOT_LLM_TIMEOUT": "0.5",
+        }
+        command = [sys.executable, "-m", "bot", "insights", "--deal", "acme", "--as", "ben"]
+        # Without the deadline on the request, the abandoned thread reads the drip for minutes.
+        finished = subprocess.run(command, env=env, capture_output=True, text=True, timeout=90)
+    assert finished.returncode == 0, finished.stderr
+    assert "Acme renewal" in finished.stdout
+    assert "No AI summary right now" in finished.stdout

@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import Engine, distinct, func, select
 from sqlalchemy.orm import Session
 
-from bot.digests.deliver import Outgoing, Pacer
+from bot.digests.deliver import Outgoing, Pacer, SharedPacer
 from bot.digests.schedule import DigestScheduler
 from bot.jobs import TICK_GRACE_SECONDS, BackgroundJobs
 from rules.digests.schedule import DueDigest, due_digests
@@ -396,3 +396,154 @@ def test_the_scheduler_forgets_slack_receipts_older_than_a_day(sqlite_engine: En
         # The old event would be applied again; the recent one is still remembered.
         assert claim_once(session, "event:old", now=at) is True
         assert claim_once(session, "event:recent", now=at) is False
+
+
+def test_the_guided_action_tick_tells_whose_actions_changed_and_nudges(
+    sqlite_engine: Engine,
+) -> None:
+    at = BERLIN_EIGHT
+    with Session(sqlite_engine) as session:
+        crm = CRM(session, at)
+        rep = crm.user(slack_user_id="UREP")
+        crm.meeting(rep, starts_at=at + timedelta(seconds=10))
+        rep_id = rep.id
+        session.commit()
+    changed: list[set[int]] = []
+    nudged: list[bool] = []
+    with running_standin() as slack:
+        jobs = BackgroundJobs(
+            _scheduler(sqlite_engine, slack, at),
+            on_actions_changed=changed.append,
+            nudge=lambda: nudged.append(True),
+        )
+        first = jobs.tick_actions(at)
+        assert first is not None and first.full
+        later = jobs.tick_actions(at + timedelta(seconds=20))
+    assert later is not None and not later.full
+    # The meeting started: "follow up on your meeting" appeared for its owner.
+    assert changed[-1] == {rep_id}
+    assert len(nudged) == 2  # nudges are looked at on every tick
+
+
+def test_a_429_holds_every_sender_for_its_retry_after(sqlite_engine: Engine) -> None:
+    """Senders already waiting for a slot do not post inside the Retry-After window."""
+    with Session(sqlite_engine) as session:
+        _reps(CRM(session, BERLIN_EIGHT), 6)
+    with running_standin() as slack:
+        slack.fail("chat.postMessage", "ratelimited", status=429, times=1)  # Retry-After: 1
+        scheduler = _scheduler(sqlite_engine, slack, BERLIN_EIGHT, workers=4)
+        scheduler.deliverer.pacer = Pacer(5.0, channel_interval=0.0)
+        report = scheduler.tick()
+        assert len(report.sent) == 6 and report.failed == []
+        attempts = slack.calls_to("chat.postMessage", ok_only=False)
+        (limited,) = [c for c in attempts if c.status == 429]
+        inside = [c for c in attempts if limited.at + 0.1 < c.at < limited.at + 0.9]
+        assert inside == [], "a sender posted while Slack said wait"
+
+
+@pytest.mark.postgres
+def test_two_replicas_share_one_workspace_pace(postgres_engine: Engine) -> None:
+    """Two replicas, each told 75% of the workspace limit: together they stay under it."""
+    with Session(postgres_engine) as session:
+        _reps(CRM(session, BERLIN_EIGHT), 16)
+    with running_standin() as slack:
+        slack.rate_limit("chat.postMessage", per_second=8, burst=2)
+        replicas = [
+            _scheduler(postgres_engine, slack, BERLIN_EIGHT, claimer=name, workers=2)
+            for name in ("replica-a", "replica-b")
+        ]
+        for replica in replicas:
+            # Each replica its own pacer object, as each its own process: the budget is
+            # what they share, through the database.
+            replica.deliverer.pacer = SharedPacer(
+                session_factory(postgres_engine), 6.0, channel_interval=0.0
+            )
+        start = threading.Barrier(len(replicas))
+        reports = []
+
+        def run(scheduler: DigestScheduler) -> None:
+            start.wait()
+            reports.append(scheduler.tick())
+
+        threads = [threading.Thread(target=run, args=(r,)) for r in replicas]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+        assert sum(len(r.sent) for r in reports) == 16
+        assert all(r.sent for r in reports), "both replicas took part"
+        statuses = [c.status for c in slack.calls_to("chat.postMessage", ok_only=False)]
+        assert statuses.count(429) == 0, statuses
+
+
+def _deliveries(engine: Engine) -> list[dict[str, Any]]:
+    """What `salesbot digest status --json` prints for the test's day (Wednesday)."""
+    from bot.cli.digest import delivery_json
+    from storage.deliveries import deliveries_on
+
+    with Session(engine) as session:
+        return [delivery_json(row) for row in deliveries_on(session, BERLIN_EIGHT.date())]
+
+
+def _ticks_every_minute(
+    engine: Engine, slack: SlackStandIn, minutes: int, *, slack_down_until: datetime
+) -> None:
+    """The minute tick from 08:00 Berlin on, with Slack answering 503 until a moment."""
+    now = [BERLIN_EIGHT]
+    slack.fail(
+        "chat.postMessage",
+        "service_unavailable",
+        status=503,
+        times=None,
+        when=lambda _params: now[0] < slack_down_until,
+    )
+    scheduler = _scheduler(engine, slack, BERLIN_EIGHT)
+    scheduler.deliverer.clock = lambda: now[0]
+    for minute in range(minutes):
+        now[0] = BERLIN_EIGHT + timedelta(minutes=minute)
+        scheduler.tick(now[0])
+
+
+def test_a_few_minutes_of_slack_outage_do_not_cost_the_days_digest(sqlite_engine: Engine) -> None:
+    with Session(sqlite_engine) as session:
+        _reps(CRM(session, BERLIN_EIGHT), 1)
+    with running_standin() as slack:
+        outage_end = BERLIN_EIGHT + timedelta(minutes=4)
+        _ticks_every_minute(sqlite_engine, slack, 12, slack_down_until=outage_end)
+        assert len(slack.calls_to("chat.postMessage")) == 1
+    [row] = _deliveries(sqlite_engine)
+    assert row["status"] == "sent"
+    assert row["attempts"] <= 4  # spread out: 08:00, 08:01, 08:03, then 08:07
+
+
+def test_a_digest_finally_given_up_is_logged_and_shown_missed(
+    sqlite_engine: Engine, caplog: pytest.LogCaptureFixture
+) -> None:
+    with Session(sqlite_engine) as session:
+        _reps(CRM(session, BERLIN_EIGHT), 1)
+    with running_standin() as slack, caplog.at_level(logging.ERROR):
+        never = BERLIN_EIGHT + timedelta(days=1)
+        _ticks_every_minute(sqlite_engine, slack, 150, slack_down_until=never)
+        assert slack.calls_to("chat.postMessage") == []
+    [row] = _deliveries(sqlite_engine)
+    assert row["status"] == "missed"
+    assert row["error"].startswith("given up after 8 attempts: HTTP 503")
+    given_up = [r for r in caplog.records if "given up" in r.getMessage()]
+    assert [r.levelno for r in given_up] == [logging.ERROR]
+
+
+def test_a_failed_digest_whose_window_closes_is_shown_missed_with_its_last_error(
+    sqlite_engine: Engine,
+) -> None:
+    with Session(sqlite_engine) as session:
+        _reps(CRM(session, BERLIN_EIGHT), 1)
+    with running_standin() as slack:
+        slack.fail("chat.postMessage", "service_unavailable", status=503, times=None)
+        _scheduler(sqlite_engine, slack, BERLIN_EIGHT).tick()  # one attempt, at 08:00
+        # Every replica down from 08:01 until past the window.
+        _scheduler(sqlite_engine, slack, BERLIN_EIGHT + timedelta(hours=4, minutes=1)).tick()
+    [row] = _deliveries(sqlite_engine)
+    assert row["status"] == "missed"
+    assert row["error"] == (
+        "not sent within 4:00:00 of its time; last error: HTTP 503 service_unavailable"
+    )

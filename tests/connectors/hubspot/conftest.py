@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
+from sqlalchemy import Engine
 
 from connectors.hubspot import OfficialClient, RateLimiter
+from tests.support.app import RunningApp, start_app
 from tests.support.hubspot import HubSpotStandIn, Portal, running_hubspot
 from tests.support.hubspot.portal import PipelineDef, Stage
+from tests.support.slack_api import SlackStandIn, running_standin
 
 
 @dataclass
@@ -141,3 +146,38 @@ def small_portal(hubspot: HubSpotStandIn) -> SmallPortal:
 def api(hubspot: HubSpotStandIn) -> OfficialClient:
     """The connector's client, with a limiter of its own (no sharing between tests)."""
     return OfficialClient(token=hubspot.token, api_url=hubspot.base_url, limiter=RateLimiter())
+
+
+@contextmanager
+def serving_with_hubspot(
+    engine: Engine, hubspot: HubSpotStandIn, **settings: Any
+) -> Iterator[tuple[RunningApp, SlackStandIn]]:
+    """The app as ``salesbot serve`` runs it with a token: ``start_hubspot`` wires the
+    HubSpot worker (and its routes, the write-back); the workers stop at the end."""
+    from bot.hubspot import HubSpotWorker, start_hubspot
+
+    workers: list[HubSpotWorker] = []
+
+    def routes(app: Any, services: Any) -> dict[str, Any]:
+        worker, extra = start_hubspot(services.settings, engine, services, app.client)
+        assert worker is not None
+        workers.append(worker)
+        return extra
+
+    with (
+        running_standin() as slack,
+        start_app(
+            engine,
+            slack,
+            clock=lambda: datetime.now(UTC),
+            routes=routes,
+            hubspot_token=hubspot.token,
+            hubspot_api_url=hubspot.base_url,
+            **settings,
+        ) as running,
+    ):
+        try:
+            yield running, slack
+        finally:
+            for worker in workers:
+                worker.stop()

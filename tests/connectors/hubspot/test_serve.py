@@ -6,18 +6,15 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
 
 from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session
 
-from bot.hubspot import WEBHOOK_PATH, HubSpotWorker, start_hubspot
+from bot.hubspot import WEBHOOK_PATH, HubSpotWorker
 from storage.models import Activity, ActivityKind, SyncCursor, TaskStatus, User
-from tests.connectors.hubspot.conftest import SmallPortal
-from tests.support.app import start_app
+from tests.connectors.hubspot.conftest import SmallPortal, serving_with_hubspot
 from tests.support.hubspot import HubSpotStandIn
 from tests.support.hubspot.webhooks import signed_delivery
-from tests.support.slack_api import running_standin
 
 SECRET = "client-secret-for-serve"
 DANA = "U0DANA0001"
@@ -39,51 +36,45 @@ def _synced(engine: Engine) -> bool:
 def test_a_webhook_change_reaches_the_home_tab(
     sqlite_engine: Engine, hubspot: HubSpotStandIn, small_portal: SmallPortal
 ) -> None:
-    workers: list[HubSpotWorker] = []
-
-    def routes(app: Any, services: Any) -> dict[str, Any]:
-        worker, extra = start_hubspot(services.settings, sqlite_engine, services, app.client)
-        assert worker is not None
-        workers.append(worker)
-        return extra
-
-    with (
-        running_standin() as slack,
-        start_app(
-            sqlite_engine,
-            slack,
-            clock=lambda: datetime.now(UTC),
-            routes=routes,
-            hubspot_token=hubspot.token,
-            hubspot_api_url=hubspot.base_url,
-            hubspot_webhook_secret=SECRET,
-        ) as running,
+    with serving_with_hubspot(sqlite_engine, hubspot, hubspot_webhook_secret=SECRET) as (
+        running,
+        slack,
     ):
-        try:
-            _wait_for(lambda: _synced(sqlite_engine))
-            with Session(sqlite_engine) as session:
-                session.execute(
-                    update(User)
-                    .where(User.external_id == small_portal.dana)
-                    .values(slack_user_id=DANA)
-                )
-                session.commit()
-            hubspot.portal.take_events()
-            hubspot.portal.update("tasks", small_portal.task, {"hs_task_status": "COMPLETED"})
-            url = running.url + WEBHOOK_PATH
-            forged = signed_delivery(url, hubspot.portal.events, client_secret=SECRET, forge=True)
-            assert forged.send() == 401
-            [delivery] = hubspot.deliver_webhooks(url, client_secret=SECRET)
-            assert delivery.status == 204
-
-            _wait_for(
-                lambda: any(
-                    c.params.get("user_id") == DANA for c in slack.calls_to("views.publish")
-                )
+        _wait_for(lambda: _synced(sqlite_engine))
+        with Session(sqlite_engine) as session:
+            session.execute(
+                update(User).where(User.external_id == small_portal.dana).values(slack_user_id=DANA)
             )
-        finally:
-            for worker in workers:
-                worker.stop()
+            session.commit()
+        hubspot.portal.take_events()
+        hubspot.portal.update("tasks", small_portal.task, {"hs_task_status": "COMPLETED"})
+        url = running.url + WEBHOOK_PATH
+        forged = signed_delivery(url, hubspot.portal.events, client_secret=SECRET, forge=True)
+        assert forged.send() == 401
+        [delivery] = hubspot.deliver_webhooks(url, client_secret=SECRET)
+        assert delivery.status == 204
+
+        _wait_for(
+            lambda: any(c.params.get("user_id") == DANA for c in slack.calls_to("views.publish"))
+        )
     with Session(sqlite_engine) as session:
         task = session.scalars(select(Activity).where(Activity.kind == ActivityKind.TASK)).one()
         assert task.status == TaskStatus.COMPLETED
+
+
+def test_stopping_the_worker_releases_its_sync_lease(
+    sqlite_engine: Engine, hubspot: HubSpotStandIn
+) -> None:
+    """A replica shutting down lets another one sync at once, not after the lease's TTL."""
+    from bot.hubspot import LEASE_TTL
+    from connectors.hubspot import OfficialClient, take_lease
+
+    client = OfficialClient(token=hubspot.token, api_url=hubspot.base_url)
+    worker = HubSpotWorker(sqlite_engine, client, every=LEASE_TTL, publish=lambda _ids: None)
+    now = datetime.now(UTC)
+    with Session(sqlite_engine) as session:
+        assert take_lease(session, holder=worker.holder, now=now, ttl=LEASE_TTL)
+        session.commit()
+    worker.stop()
+    with Session(sqlite_engine) as session:
+        assert take_lease(session, holder="other-replica", now=now, ttl=LEASE_TTL)

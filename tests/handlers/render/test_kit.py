@@ -15,8 +15,11 @@ from handlers.render.kit import (
     button,
     clip,
     context,
+    fallback_text,
     header,
     link,
+    mention,
+    mrkdwn,
     pack_pages,
     publishable,
     section,
@@ -52,11 +55,29 @@ def test_long_text_becomes_several_sections_and_nothing_is_lost() -> None:
 
 
 def test_links_cannot_break_out_of_mrkdwn() -> None:
-    assert link("https://x.example/a", "Q3 <review> | plan") == (
+    assert mrkdwn(link("https://x.example/a", "Q3 <review> | plan"))["text"] == (
         "<https://x.example/a|Q3 &lt;review&gt; ¦ plan>"
     )
     assert link("javascript:alert(1)", "bad") == "bad"
     assert link(None, "no link") == "no link"
+
+
+def test_a_url_cannot_choose_the_label_or_end_the_link() -> None:
+    hostile = "https://meet.example/x|Click me> <!channel"
+    text = mrkdwn(link(hostile, "Join"))["text"]
+    assert text == "<https://meet.example/x%7CClick%20me%3E%20%3C!channel|Join>"
+
+
+@pytest.mark.parametrize(
+    "data",
+    ["<!channel>", "<!everyone>", "<!here>", "<@U0ADMIN>", "<#C0GENERAL>", "<http://x|label>"],
+)
+def test_no_control_sequence_from_data_survives_the_choke_point(data: str) -> None:
+    """Even text a renderer forgot to escape: only the kit's own markup becomes markup."""
+    mine = mention("U0DEMO0001")
+    for shown in (mrkdwn(f"{data} and {mine}")["text"], fallback_text(f"{data} {mine}")):
+        assert data not in shown and "<@U0DEMO0001>" in shown
+    assert mrkdwn(mention("<!channel>"))["text"] == "&lt;!channel&gt;"
 
 
 def test_pages_keep_groups_together_and_count_them() -> None:

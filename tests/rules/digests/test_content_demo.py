@@ -9,7 +9,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.digests.compose import crm_risk_source
@@ -44,8 +44,6 @@ def demo(
     engine = make_engine(f"sqlite:///{path}")
     session = Session(engine, expire_on_commit=False)
     org = build_demo_org(session, now=NOW)
-    # The demo has no digest channels; give every team one.
-    session.execute(update(Team).values(digest_channel_id="C" + Team.external_id))
     evaluate(session, now=NOW)  # what the scheduler does before the digests
     session.commit()
     yield session, org
@@ -57,6 +55,18 @@ def _local_day(zone: ZoneInfo) -> tuple[datetime, datetime]:
     """Today's bounds on the rep's wall clock (no DST change on the test's date)."""
     start = datetime.combine(NOW.astimezone(zone).date(), time(0), tzinfo=zone)
     return start, start + timedelta(days=1)
+
+
+def test_every_demo_team_has_a_channel_for_its_manager_digest(
+    demo: tuple[Session, DemoOrg],
+) -> None:
+    """So `digest preview --team` shows a newcomer a manager's digest, not "no channel"."""
+    session, _org = demo
+    teams = session.scalars(select(Team)).all()
+    assert len(teams) == 3
+    for team in teams:
+        digest = manager_digest(session, team_id=team.id, now=NOW, sources=WITH_RISKS)
+        assert digest is not None and digest.channel_id, team.name
 
 
 def test_the_demo_reps_tasks_are_in_the_right_buckets(demo: tuple[Session, DemoOrg]) -> None:

@@ -87,6 +87,19 @@ def test_newly_assigned_contact_expires_at_30_days(
     assert expired_by(session, t, contact.id, now + 30 * DAY) == "age_30_days"
 
 
+def test_an_action_created_after_the_assignment_lives_its_own_30_days(
+    session: Session, crm: CRM, now: datetime
+) -> None:
+    """Assigned 5 days before the action: it is still open at 25 days, gone at 30."""
+    rep = crm.user()
+    contact = crm.contact(rep, assigned_at=now - 5 * DAY)
+    run(session, T.NEWLY_ASSIGNED_CONTACTS, now)
+    t = T.NEWLY_ASSIGNED_CONTACTS
+    assert expired_by(session, t, contact.id, now + 25 * DAY + HOUR) is None
+    assert expired_by(session, t, contact.id, now + 29 * DAY + 23 * HOUR) is None
+    assert expired_by(session, t, contact.id, now + 30 * DAY) == "age_30_days"
+
+
 def test_newly_assigned_contact_expires_when_a_criterion_stops(
     session: Session, crm: CRM, now: datetime
 ) -> None:
@@ -229,6 +242,37 @@ def test_an_inbound_reply_email_counts_too(session: Session, crm: CRM, now: date
     )
     run(session, T.EMAIL_REPLIES, now)
     assert open_objects(session, T.EMAIL_REPLIES) == {contact.id}
+
+
+def test_an_unprompted_inbound_email_is_no_reply_to_your_email(
+    session: Session, crm: CRM, now: datetime
+) -> None:
+    """One email out of the blue: "waiting for your reply" (9), not "replied to your email" (5)."""
+    rep = crm.user()
+    contact = crm.contact(rep)
+    sent_by_you = crm.email(rep, contacts=[contact], sent_at=now - 5 * DAY)
+    someone_else = crm.user()
+    theirs = crm.email(someone_else, contacts=[contact], sent_at=now - 4 * DAY)
+    crm.email(
+        rep,
+        direction=EmailDirection.INCOMING,
+        contacts=[contact],
+        sent_at=now - DAY,
+        primary_recipient=rep.email,
+    )
+    # An answer to a colleague's email is not a reply to yours either.
+    crm.email(
+        None,
+        direction=EmailDirection.INCOMING,
+        contacts=[contact],
+        sent_at=now - DAY,
+        in_reply_to_id=theirs.id,
+    )
+    run(session, T.EMAIL_REPLIES, now)
+    run(session, T.CONTACTS_AWAITING_REPLY, now)
+    assert open_objects(session, T.EMAIL_REPLIES) == set()
+    assert open_objects(session, T.CONTACTS_AWAITING_REPLY) == {contact.id}
+    assert sent_by_you.replied_at is None
 
 
 def test_a_dismissed_reply_comes_back_only_for_a_new_reply(

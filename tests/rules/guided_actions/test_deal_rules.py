@@ -296,6 +296,23 @@ def test_a_reply_means_no_follow_up(session: Session, crm: CRM, now: datetime) -
     assert deal.id not in open_objects(session, T.FOLLOW_UP_WITH_BUYER)
 
 
+def test_a_threaded_reply_means_no_follow_up(session: Session, crm: CRM, now: datetime) -> None:
+    """A connector that supplies only the buyer's threaded reply (no replied_at on ours)."""
+    rep = crm.user()
+    buyer = crm.contact(None)
+    deal = crm.deal(rep, contacts=[buyer])
+    ours = crm.email(rep, contacts=[buyer], sent_at=now - 9 * DAY, opened_at=now - 8 * DAY)
+    crm.email(
+        None,
+        direction=EmailDirection.INCOMING,
+        contacts=[buyer],
+        sent_at=now - 7 * DAY,
+        in_reply_to_id=ours.id,
+    )
+    run(session, T.FOLLOW_UP_WITH_BUYER, now)
+    assert deal.id not in open_objects(session, T.FOLLOW_UP_WITH_BUYER)
+
+
 def test_follow_up_with_buyer_expiry(session: Session, crm: CRM, now: datetime) -> None:
     t = T.FOLLOW_UP_WITH_BUYER
     _rep, replied, buyer = _opened(crm, now)

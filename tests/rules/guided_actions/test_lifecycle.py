@@ -256,12 +256,14 @@ def test_re_evaluating_one_new_email_reaches_its_contact_and_the_contacts_deal(
     deal = crm.deal(rep, contacts=[buyer])
     elsewhere = crm.contact(rep, assigned_at=now - 40 * DAY)
     crm.email(rep, contacts=[elsewhere], sent_at=now - 2 * DAY, replied_at=now - DAY)
+    yours = crm.email(rep, contacts=[buyer], sent_at=now - 2 * DAY)
     reply = crm.email(
         None,
         direction=EmailDirection.INCOMING,
         contacts=[buyer],
         sent_at=now - HOUR,
         primary_recipient=rep.email,
+        in_reply_to_id=yours.id,
     )
     evaluate(session, now=now, object_refs=[ObjectRef(RefKind.ACTIVITY, reply.id)])
     assert open_objects(session, T.REPLY_TO_EMAIL) == {deal.id}

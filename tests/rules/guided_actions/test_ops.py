@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from rules.guided_actions import ActionType, evaluate
@@ -150,3 +152,36 @@ def test_feedback_once_per_user_and_changeable(session: Session, crm: CRM, now: 
     assert changed.message == "Thanks for telling us: you'll see fewer suggestions like this."
     rows = session.scalars(select(ActionFeedback)).all()
     assert [(r.user_id, r.helpful) for r in rows] == [(rep.id, False)]
+
+
+def test_five_identical_feedback_clicks_at_once_store_one_answer(
+    any_engine: Engine, now: datetime
+) -> None:
+    """ "Yes, keep it up!" clicked five times at once: one answer, the rest "already said"."""
+    with Session(any_engine) as session:
+        crm = CRM(session, now)
+        rep = crm.user()
+        crm.call(rep, starts_at=now - timedelta(hours=2))
+        evaluate(session, now=now)
+        action_id = session.scalars(select(GuidedAction.id)).one()
+        rep_id = rep.id
+        session.commit()
+
+    clicks = 5
+    together = threading.Barrier(clicks)
+
+    def click() -> OpStatus:
+        with Session(any_engine) as session:
+            actor = session.get(User, rep_id)
+            assert actor is not None
+            together.wait()
+            result = give_feedback(session, actor, f"{action_id}:yes", now=now)
+            session.commit()
+            return result.status
+
+    with ThreadPoolExecutor(clicks) as pool:
+        statuses = list(pool.map(lambda _: click(), range(clicks)))
+
+    assert sorted(statuses) == sorted([OpStatus.DONE] + [OpStatus.ALREADY] * (clicks - 1))
+    with Session(any_engine) as session:
+        assert session.scalars(select(ActionFeedback.helpful)).all() == [True]

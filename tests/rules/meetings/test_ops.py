@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from rules.meetings.ops import log_call_outcome, log_meeting_outcome
 from rules.op_result import OpStatus
-from storage.models import CallStatus, Role
+from storage.models import CallStatus, DealVisibility, Role
 from tests.builders import CRM
 
 
@@ -35,14 +35,16 @@ def test_log_meeting_outcome_then_a_repeat_says_who_logged_it(
 
 
 def test_meeting_outcome_refusals_change_nothing(session: Session, crm: CRM, now: datetime) -> None:
-    ana, ben = crm.user(), crm.user(name="Ben")
+    team = crm.team()
+    ana = crm.user(team_id=team.id, deal_visibility=DealVisibility.TEAM)
+    ben = crm.user(name="Ben", team_id=team.id)
     bens = crm.meeting(ben)
     future = crm.meeting(ana, starts_at=now + timedelta(hours=1))
     call = crm.call(ana)
 
     forbidden = log_meeting_outcome(session, ana, bens.id, outcome="completed", now=now)
     assert forbidden.status is OpStatus.FORBIDDEN
-    assert forbidden.message == "You can't change Ben's meeting."
+    assert forbidden.message == "You can't change Ben's meeting."  # Ana may see it
     assert log_meeting_outcome(session, ana, future.id, outcome="completed", now=now).status is (
         OpStatus.INVALID
     )

@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
+from rules.meetings.ops import log_call_outcome
 from rules.op_result import OpResult, OpStatus
 from rules.tasks.ops import (
     TaskDraft,
@@ -28,6 +29,7 @@ from storage.models import (
     Activity,
     ActivityDeal,
     Assignment,
+    DealVisibility,
     OwnedObject,
     Role,
     TaskPriority,
@@ -84,7 +86,8 @@ def test_another_reps_task_is_refused_and_unchanged(
     session: Session, crm: CRM, now: datetime
 ) -> None:
     team = crm.team()
-    ana = crm.user(name="Ana", team_id=team.id)
+    # Ana sees her team's records (so she is told whose task it is) but may not change them.
+    ana = crm.user(name="Ana", team_id=team.id, deal_visibility=DealVisibility.TEAM)
     ben = crm.user(name="Ben", team_id=team.id)
     task = crm.task(ben, subject="Ben's call")
     before = _snapshot(session, task)
@@ -435,3 +438,29 @@ def test_writes_and_the_change_log_on_both_databases(any_engine: Engine, now: da
         assert again.message == "'Call Acme' was already completed by you at 15:30."
         assert late.message == "'Email Acme' was already deleted by you at 15:30."
         assert session.get(Activity, other_id) is None
+
+
+def test_a_refusal_never_names_the_owner_of_a_record_you_cannot_see(
+    session: Session, crm: CRM, now: datetime
+) -> None:
+    team = crm.team()
+    ben = crm.user(name="Ben Secret", team_id=team.id)
+    outsider = crm.user(name="Olga")  # sees only her own records
+    teammate = crm.user(name="Tia", team_id=team.id, deal_visibility=DealVisibility.TEAM)
+    task = crm.task(ben, subject="Call the buyer")
+    call = crm.call(ben, starts_at=now - timedelta(hours=2))
+    session.flush()
+
+    hidden = [
+        complete_task(session, outsider, task.id, now=now),
+        log_call_outcome(session, outsider, call.id, disposition="Connected", now=now),
+    ]
+    for result in hidden:
+        assert result.status is OpStatus.NOT_FOUND, result
+        assert "Ben" not in result.message
+    # Someone who may see the task is told whose it is.
+    seen = complete_task(session, teammate, task.id, now=now)
+    assert (seen.status, seen.message) == (
+        OpStatus.FORBIDDEN,
+        "You can't change Ben Secret's task.",
+    )

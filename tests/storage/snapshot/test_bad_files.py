@@ -9,9 +9,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
+from storage.models import User
 from storage.snapshot import SnapshotError, import_snapshot
+from tests.builders import CRM
 from tests.storage.snapshot.conftest import EXAMPLE, dump
 
 
@@ -114,7 +118,9 @@ def test_a_truncated_file_is_refused(
     with pytest.raises(SnapshotError) as refused:
         import_snapshot(any_engine, write_file(data[: len(data) * 2 // 3]), now=now)
 
-    assert str(refused.value.problems[0]).startswith("file: malformed JSON")
+    # Named by the record it ends in.
+    [problem] = refused.value.problems
+    assert problem.path.startswith("activities[") and "truncated" in problem.message
     assert dump(any_engine) == before
     assert _sqlite_bytes(any_engine) == file_before
 
@@ -202,6 +208,34 @@ def test_a_user_email_taken_by_another_user_is_refused(
     ]
 
 
+def test_a_user_email_differing_only_in_case_is_refused_naming_both(
+    any_engine: Engine, now: datetime, example: dict[str, Any], write_file: Callable[[Any], Path]
+) -> None:
+    example["users"][2]["email"] = "MARA@Seller.example"
+
+    with pytest.raises(SnapshotError) as refused:
+        import_snapshot(any_engine, write_file(example), now=now)
+
+    assert [str(p) for p in refused.value.problems] == [
+        "users[2].email: 'MARA@Seller.example' already belongs to user '101' "
+        "(as 'mara@seller.example'; emails are compared regardless of case)"
+    ]
+    with Session(any_engine) as session:
+        assert session.scalar(select(func.count()).select_from(User)) == 0
+
+
+def test_the_database_refuses_two_users_with_one_email_in_different_case(
+    any_engine: Engine, now: datetime
+) -> None:
+    """Whatever writes users, the unique index on the lower-cased email holds."""
+    with Session(any_engine) as session:
+        crm = CRM(session, now)
+        crm.user(email="dana@x.example")
+        session.commit()
+        with pytest.raises(IntegrityError):
+            crm.user(email="DANA@x.example")
+
+
 def test_a_goal_given_twice_is_named_by_user_and_metric(
     sqlite_engine: Engine, now: datetime, example: dict[str, Any], write_file: Callable[[Any], Path]
 ) -> None:
@@ -213,3 +247,112 @@ def test_a_goal_given_twice_is_named_by_user_and_metric(
     assert [str(p) for p in refused.value.problems] == [
         "goals[2]: duplicate goal 'meetings_booked' for user '102' in the file"
     ]
+
+
+# --- hostile bytes and values: refused by record and field, never a traceback ---------------
+
+_MARA = '"name": "Mara Lind"'
+
+
+def _with(edit: Callable[[str], str]) -> bytes:
+    text = EXAMPLE.read_text("utf-8")
+    edited = edit(text)
+    assert edited != text
+    return edited.encode("utf-8")
+
+
+def _set(section: str, index: int, field: str, value: Any) -> bytes:
+    document = json.loads(EXAMPLE.read_text("utf-8"))
+    document[section][index][field] = value
+    return json.dumps(document).encode()
+
+
+HOSTILE: dict[str, tuple[bytes, str, str]] = {
+    "lone surrogate": (
+        _with(lambda t: t.replace(_MARA, '"name": "Mara \\udfff Lind"', 1)),
+        "users[0].name",
+        "lone surrogate",
+    ),
+    "surrogate in an id": (
+        _with(lambda t: t.replace('"id": "101"', '"id": "1\\udfff"', 1)),
+        "users[0].id",
+        "lone surrogate",
+    ),
+    "NUL character": (
+        _with(lambda t: t.replace(_MARA, '"name": "Mara\\u0000Lind"', 1)),
+        "users[0].name",
+        "NUL character",
+    ),
+    "overflow in UTC": (
+        _set("deals", 0, "created_at", "9999-12-31T23:59:59-14:00"),
+        "deals[0].created_at",
+        "out of range once converted to UTC",
+    ),
+    "underflow in UTC": (
+        _set("deals", 0, "created_at", "0001-01-01T00:00:00+14:00"),
+        "deals[0].created_at",
+        "out of range once converted to UTC",
+    ),
+    "NaN": (
+        _with(lambda t: t.replace('"amount": 48000.5', '"amount": NaN', 1)),
+        "deals[0].amount",
+        "NaN and Infinity are not JSON numbers",
+    ),
+    "Infinity": (
+        _with(lambda t: t.replace('"amount": 48000.5', '"amount": -Infinity', 1)),
+        "deals[0].amount",
+        "NaN and Infinity are not JSON numbers",
+    ),
+    "negative amount": (_set("deals", 0, "amount", -5), "deals[0].amount", "negative"),
+    "non-geographic zone": (
+        _set("users", 0, "timezone", "Factory"),
+        "users[0].timezone",
+        "no place's time zone",
+    ),
+    "key given twice": (
+        _with(lambda t: t.replace(_MARA, '"name": "Someone", ' + _MARA, 1)),
+        "users[0].name",
+        "given twice in one record",
+    ),
+    "not UTF-8": (
+        _with(lambda t: t.replace(_MARA, '"name": "Mara Lind\x00"', 1)).replace(b"\x00", b"\xff"),
+        "users[0].name",
+        "not UTF-8 at byte",
+    ),
+    "UTF-8 byte-order mark": (
+        b"\xef\xbb\xbf" + EXAMPLE.read_bytes(),
+        "file",
+        "byte-order mark (byte 0)",
+    ),
+    "UTF-16": (EXAMPLE.read_text("utf-8").encode("utf-16"), "file", "UTF-16"),
+    "UTF-16 without a mark": (EXAMPLE.read_text("utf-8").encode("utf-16-le"), "file", "UTF-16"),
+}
+
+
+@pytest.mark.parametrize("case", list(HOSTILE))
+def test_hostile_bytes_and_values_are_refused_by_record_and_field(
+    any_engine: Engine, now: datetime, tmp_path: Path, case: str
+) -> None:
+    data, path, message = HOSTILE[case]
+    source = tmp_path / "hostile.json"
+    source.write_bytes(data)
+
+    with pytest.raises(SnapshotError) as refused:
+        import_snapshot(any_engine, source, now=now)
+
+    first = refused.value.problems[0]
+    assert (first.path, message in first.message) == (path, True), str(first)
+    with Session(any_engine) as session:
+        assert session.scalar(select(func.count()).select_from(User)) == 0
+
+
+def test_not_utf8_names_the_byte_offset(
+    sqlite_engine: Engine, now: datetime, tmp_path: Path
+) -> None:
+    data, _, _ = HOSTILE["not UTF-8"]
+    source = tmp_path / "latin1.json"
+    source.write_bytes(data)
+    offset = data.index(bytes([0xFF]))
+    with pytest.raises(SnapshotError) as refused:
+        import_snapshot(sqlite_engine, source, now=now)
+    assert f"not UTF-8 at byte {offset}" in refused.value.problems[0].message

@@ -19,6 +19,7 @@ from storage.models import (
     GoalMetric,
     Role,
     TaskPriority,
+    TeamDigestSettings,
     UserPreferences,
 )
 from storage.ownership import assign
@@ -34,6 +35,14 @@ def _build_organisation(engine: Engine, now: datetime) -> None:
     with Session(engine) as session:
         crm = CRM(session, now)
         team = crm.team(name="Nordics", timezone="Europe/Oslo", digest_channel_id="C01")
+        session.add(
+            TeamDigestSettings(
+                team_id=team.id,
+                digest_time=time(7, 30),
+                digest_weekdays=[1, 2, 3, 4],
+                manager_digest_time=time(9, 15),
+            )
+        )
         manager = crm.user(role=Role.MANAGER, team_id=team.id, timezone="Europe/Oslo")
         rep = crm.user(team_id=team.id, slack_user_id="U02")
         crm.settings(hipaa_sensitive_data=True, late_lifecycle_stages=["customer"])
@@ -119,7 +128,10 @@ def test_export_then_import_gives_the_same_data(
 
     source = dump(any_engine)
     # Every association and history table has rows, so the comparison covers them.
-    assert all(source[name] for name in ("assignments", "deal_contacts", "activity_leads"))
+    assert all(
+        source[name]
+        for name in ("assignments", "deal_contacts", "activity_leads", "team_digest_settings")
+    )
     assert counts["activities"] == 6
     assert report.sections["activities"].inserted == 6
     assert dump(empty_sqlite_engine) == source
@@ -217,3 +229,28 @@ def test_the_schema_refuses_what_the_importer_refuses(example: dict[str, Any]) -
     paths = {"/".join(map(str, e.absolute_path)) for e in validator.iter_errors(example)}
 
     assert {"contacts/0", "deals/0/amount", "activities/1/due_at", "version"} <= paths
+
+
+def test_team_digest_settings_travel_with_the_team(
+    sqlite_engine: Engine, now: datetime, tmp_path: Path, example: dict[str, Any]
+) -> None:
+    schedule = {"time": "07:30", "weekdays": [1, 2, 3, 4], "manager_time": "09:15"}
+    example["teams"][0]["digest"] = schedule
+    source = tmp_path / "with-digest.json"
+    source.write_text(json.dumps(example), "utf-8")
+
+    import_snapshot(sqlite_engine, source, now=now)
+    exported = tmp_path / "export.json"
+    export_snapshot(sqlite_engine, exported, now=now)
+
+    teams = json.loads(exported.read_text("utf-8"))["teams"]
+    assert teams[0]["digest"] == schedule
+    assert teams[0]["digest_channel_id"] == example["teams"][0]["digest_channel_id"]
+
+    # Left out again: the team is back on the defaults, and the import says it changed.
+    del example["teams"][0]["digest"]
+    source.write_text(json.dumps(example), "utf-8")
+    report = import_snapshot(sqlite_engine, source, now=now)
+    assert report.sections["teams"].updated == 1
+    export_snapshot(sqlite_engine, exported, now=now)
+    assert "digest" not in json.loads(exported.read_text("utf-8"))["teams"][0]

@@ -53,6 +53,8 @@ class HistoryEntry:
     value: str | None
     timestamp: datetime
     source_type: str = "CRM_UI"
+    # The HubSpot user who made the change (``updatedByUserId``), when a person did.
+    updated_by_user_id: int | None = None
 
 
 @dataclass(slots=True)
@@ -109,6 +111,11 @@ class Record:
                         "value": entry.value,
                         "timestamp": iso(entry.timestamp),
                         "sourceType": entry.source_type,
+                        **(
+                            {"updatedByUserId": entry.updated_by_user_id}
+                            if entry.updated_by_user_id is not None
+                            else {}
+                        ),
                     }
                     for entry in reversed(self._history_of(name))
                 ]
@@ -406,11 +413,16 @@ class Portal:
         *,
         at: datetime | None = None,
         source_type: str = "CRM_UI",
+        by_user_id: int | None = None,
     ) -> Record:
-        """Set properties; bumps the modified date and emits one propertyChange per value."""
+        """Set properties; bumps the modified date and emits one propertyChange per value.
+
+        ``by_user_id``: the HubSpot user (an owner's ``user_id``) named in the history.
+        """
         with self.lock:
             record = self.get(type_name, record_id)
-            self._set(record, properties, truncate_ms(at or self.clock()), source_type)
+            moment = truncate_ms(at or self.clock())
+            self._set(record, properties, moment, source_type, by_user_id)
             return record
 
     def bulk_update(
@@ -429,12 +441,19 @@ class Portal:
             return moment
 
     def _set(
-        self, record: Record, properties: PropertyValues, moment: datetime, source: str
+        self,
+        record: Record,
+        properties: PropertyValues,
+        moment: datetime,
+        source: str,
+        by_user_id: int | None = None,
     ) -> None:
         for name, raw in properties.items():
             value = to_property_value(raw)
             record.properties[name] = value
-            record.history.setdefault(name, []).append(HistoryEntry(value, moment, source))
+            record.history.setdefault(name, []).append(
+                HistoryEntry(value, moment, source, by_user_id)
+            )
             self._event(
                 "object.propertyChange",
                 record.type,

@@ -1,0 +1,58 @@
+"""A salesbot process that dies by SIGKILL at a chosen point of a write-back (for tests).
+
+``python -m tests.connectors.hubspot.crashing_writer DB_URL API_URL TOKEN POINT``:
+- ``after-commit``: Dana creates a task (the task and its outbox row commit), then the
+  process is killed before anything is sent;
+- ``after-create``: the outbox is delivered, and the process is killed the moment HubSpot
+  has answered a create, before salesbot records the id.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from connectors.hubspot import RateLimiter
+from connectors.hubspot.write_api import WritingClient
+from connectors.hubspot.writeback import OutboxSender
+from rules.tasks.ops import TaskDraft, create_task
+from storage.db import make_engine
+from storage.models import User
+from storage.outbox import OUTBOX_INFO_KEY
+
+NOW = datetime(2026, 3, 11, 15, 30, tzinfo=UTC)
+
+
+def _die() -> None:
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+def main(db_url: str, api_url: str, token: str, point: str) -> None:
+    engine = make_engine(db_url)
+    if point == "after-commit":
+        with Session(engine, info={OUTBOX_INFO_KEY: True}) as session:
+            dana = session.scalars(select(User).where(User.name == "Dana Reyes")).one()
+            draft = TaskDraft(subject="Send the contract", due_at=NOW + timedelta(days=1))
+            assert create_task(session, dana, draft, now=NOW).changed
+            session.commit()
+        _die()
+    writer = WritingClient(token=token, api_url=api_url, limiter=RateLimiter())
+    real = writer.create_once
+
+    def create_then_die(*args: Any, **kwargs: Any) -> str:
+        real(*args, **kwargs)
+        _die()
+        raise AssertionError("unreachable")
+
+    writer.create_once = create_then_die  # type: ignore[method-assign]
+    OutboxSender(engine, writer, holder="doomed", clock=lambda: NOW).deliver()
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:5])

@@ -1,0 +1,644 @@
+"""Write-back: every button's write lands in HubSpot, once, in order, without overwriting
+a colleague's change (docs/hubspot.md, "Write-back")."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from functools import partial
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from connectors.hubspot import RateLimiter, Syncer
+from connectors.hubspot.write_api import MARKER_PROPERTY, WritingClient
+from connectors.hubspot.writeback import CLAIM_TTL, Delivered, OutboxSender
+from handlers.render.crm_writes import write_notice_blocks
+from handlers.render.kit import block_problems
+from rules.crm_writes.ops import apply_mine, keep_theirs, retry_write
+from rules.crm_writes.queries import write_notice
+from rules.deals.ops import DealChange, DealDraft, create_deal, update_deal
+from rules.meetings.ops import log_call_outcome, log_meeting_outcome
+from rules.op_result import OpResult
+from rules.tasks.ops import (
+    TaskDraft,
+    TaskEdit,
+    complete_task,
+    create_follow_up_task,
+    create_task,
+    delete_task,
+    edit_task,
+    reassign_task,
+    reschedule_task,
+)
+from storage.models import (
+    Activity,
+    ActivityKind,
+    Deal,
+    OutboxState,
+    OutboxWrite,
+    PipelineStage,
+    Role,
+    User,
+)
+from storage.outbox import OUTBOX_INFO_KEY
+from tests.connectors.hubspot.conftest import SmallPortal
+from tests.support.hubspot import HubSpotStandIn
+
+NOW = datetime(2026, 3, 11, 15, 30, tzinfo=UTC)
+
+
+@dataclass
+class Store:
+    """A store synced from the small portal, and the ids the tests act on."""
+
+    engine: Engine
+    dana: int
+    sam: int
+    task: int
+    call: int
+    deal: int
+
+    def session(self) -> Session:
+        """A unit of work with the outbox on, as ``salesbot serve`` makes them."""
+        return Session(self.engine, info={OUTBOX_INFO_KEY: True}, expire_on_commit=False)
+
+    def act(self, write: Callable[[Session, User], OpResult]) -> OpResult:
+        """Dana clicks: the write and its outbox row commit together."""
+        with self.session() as session:
+            actor = session.get(User, self.dana)
+            assert actor is not None
+            result = write(session, actor)
+            assert result.changed, result.message
+            session.commit()
+        return result
+
+
+@pytest.fixture
+def writer(hubspot: HubSpotStandIn) -> WritingClient:
+    client = WritingClient(token=hubspot.token, api_url=hubspot.base_url, limiter=RateLimiter())
+    client.search_settle_seconds = 0
+    return client
+
+
+@pytest.fixture
+def store(sqlite_engine: Engine, writer: WritingClient, small_portal: SmallPortal) -> Store:
+    Syncer(sqlite_engine, writer).run(full=True)
+    with Session(sqlite_engine) as session:
+
+        def local(model: type[User] | type[Activity] | type[Deal], external_id: str) -> int:
+            found = session.scalar(select(model.id).where(model.external_id == external_id))
+            assert found is not None
+            return found
+
+        # Dana manages the team (a salesbot setting): she may give Sam a task.
+        manager = session.get(User, local(User, small_portal.dana))
+        assert manager is not None
+        manager.role = Role.MANAGER
+        session.commit()
+        return Store(
+            sqlite_engine,
+            dana=local(User, small_portal.dana),
+            sam=local(User, small_portal.sam),
+            task=local(Activity, small_portal.task),
+            call=local(Activity, small_portal.call),
+            deal=local(Deal, small_portal.deal),
+        )
+
+
+def _sender(store: Store, writer: WritingClient, holder: str = "replica-a") -> OutboxSender:
+    return OutboxSender(store.engine, writer, holder=holder, clock=lambda: NOW)
+
+
+def _deliver(store: Store, writer: WritingClient) -> Delivered:
+    return _sender(store, writer).deliver()
+
+
+def _props(hubspot: HubSpotStandIn, kind: str, record_id: str) -> dict[str, str | None]:
+    return dict(hubspot.portal.get(kind, record_id).properties)
+
+
+def _rows(store: Store) -> list[OutboxWrite]:
+    with Session(store.engine) as session:
+        return list(session.scalars(select(OutboxWrite).order_by(OutboxWrite.id)))
+
+
+# Each write kind lands ------------------------------------------------------------------
+
+
+def test_task_writes_land_in_hubspot_in_order(
+    store: Store, writer: WritingClient, hubspot: HubSpotStandIn, small_portal: SmallPortal
+) -> None:
+    store.act(lambda s, a: reschedule_task(s, a, store.task, to=date(2026, 3, 20), now=NOW))
+    store.act(
+        lambda s, a: edit_task(
+            s,
+            a,
+            store.task,
+            edit=TaskEdit(subject="Send the new proposal", priority="low", notes="Pricing v2"),
+            now=NOW,
+        )
+    )
+    store.act(lambda s, a: reassign_task(s, a, store.task, new_owner_id=store.sam, now=NOW))
+    store.act(lambda s, a: complete_task(s, a, store.task, now=NOW))
+
+    report = _deliver(store, writer)
+
+    task = _props(hubspot, "tasks", small_portal.task)
+    assert report.sent == 4 and report.conflicts == report.failed == 0
+    assert task["hs_task_status"] == "COMPLETED"
+    assert task["hs_timestamp"] is not None and task["hs_timestamp"].startswith("2026-03-20")
+    assert task["hs_task_subject"] == "Send the new proposal"
+    assert task["hs_task_priority"] == "LOW"
+    assert task["hs_task_body"] == "Pricing v2"
+    assert task["hubspot_owner_id"] == small_portal.sam
+    assert all(r.state is OutboxState.SENT for r in _rows(store))
+
+
+def test_a_new_task_and_its_follow_up_are_created_once_with_their_links(
+    store: Store, writer: WritingClient, hubspot: HubSpotStandIn, small_portal: SmallPortal
+) -> None:
+    due = NOW + timedelta(days=1)
+    store.act(
+        lambda s, a: create_follow_up_task(
+            s, a, store.task, TaskDraft(subject="Follow up: proposal", due_at=due), now=NOW
+        )
+    )
+    store.act(
+        lambda s, a: create_task(
+            s, a, TaskDraft(subject="Book the demo", due_at=due, deal_id=store.deal), now=NOW
+        )
+    )
+
+    _deliver(store, writer)
+
+    created = {
+        r.properties["hs_task_subject"]: r
+        for r in hubspot.portal.live("tasks")
+        if r.id != small_portal.task
+    }
+    assert set(created) == {"Follow up: proposal", "Book the demo"}
+    follow_up = created["Follow up: proposal"]
+    assert follow_up.properties["hs_task_status"] == "NOT_STARTED"
+    assert follow_up.properties["hubspot_owner_id"] == small_portal.dana
+    links = hubspot.portal.associations("tasks", follow_up.id, "deals")
+    assert [link.to_id for link in links] == [small_portal.deal]
+    assert [
+        link.to_id for link in hubspot.portal.associations("tasks", follow_up.id, "contacts")
+    ] == [small_portal.ada]
+    # The local records now carry HubSpot's ids: the next sync updates, never duplicates.
+    with Session(store.engine) as session:
+        ids = set(
+            session.scalars(select(Activity.external_id).where(Activity.kind == ActivityKind.TASK))
+        )
+    assert ids == {small_portal.task, *(r.id for r in created.values())}
+    Syncer(store.engine, writer).run(only=["tasks"])
+    with Session(store.engine) as session:
+        assert (
+            len(session.scalars(select(Activity).where(Activity.kind == ActivityKind.TASK)).all())
+            == 3
+        )
+
+
+def test_deleting_a_task_deletes_it_in_hubspot(
+    store: Store, writer: WritingClient, hubspot: HubSpotStandIn, small_portal: SmallPortal
+) -> None:
+    store.act(lambda s, a: delete_task(s, a, store.task, now=NOW))
+
+    _deliver(store, writer)
+
+    assert [r.id for r in hubspot.portal.archived("tasks")] == [small_portal.task]
+
+
+def test_meeting_and_call_outcomes_land(
+    store: Store, writer: WritingClient, hubspot: HubSpotStandIn, small_portal: SmallPortal
+) -> None:
+    meeting = hubspot.portal.create(
+        "meetings",
+        {
+            "hs_meeting_title": "Discovery",
+            "hs_meeting_start_time": NOW - timedelta(hours=2),
+            "hs_timestamp": NOW - timedelta(hours=2),
+            "hs_meeting_outcome": "SCHEDULED",
+            "hubspot_owner_id": small_portal.dana,
+        },
+    )
+    Syncer(store.engine, writer).run(only=["meetings"])
+    with Session(store.engine) as session:
+        meeting_id = session.scalar(select(Activity.id).where(Activity.external_id == meeting.id))
+
+    store.act(lambda s, a: log_meeting_outcome(s, a, meeting_id, outcome="no_show", now=NOW))
+    store.act(
+        lambda s, a: log_call_outcome(
+            s, a, store.call, disposition="Left voicemail", status="no_answer", now=NOW
+        )
+    )
+    _deliver(store, writer)
+
+    assert _props(hubspot, "meetings", meeting.id)["hs_meeting_outcome"] == "NO_SHOW"
+    call = _props(hubspot, "calls", small_portal.call)
+    assert call["hs_call_disposition"] == "b2cf5968-551e-4856-9783-52b3da59a7d0"
+    assert call["hs_call_status"] == "NO_ANSWER"
+
+
+def test_deal_update_and_create_land(
+    store: Store, writer: WritingClient, hubspot: HubSpotStandIn, small_portal: SmallPortal
+) -> None:
+    with Session(store.engine) as session:
+        won = session.scalar(
+            select(PipelineStage.id).where(PipelineStage.external_id == "closedwon")
+        )
+    store.act(
+        lambda s, a: update_deal(
+            s,
+            a,
+            store.deal,
+            change=DealChange(stage_id=won, close_date=date(2026, 3, 31), next_step="Kick-off"),
+            now=NOW,
+        )
+    )
+    store.act(
+        lambda s, a: create_deal(
+            s,
+            a,
+            DealDraft(name="Acme - Expansion", amount="12,000.50", close_date=date(2026, 6, 30)),
+            now=NOW,
+        )
+    )
+
+    _deliver(store, writer)
+
+    deal = _props(hubspot, "deals", small_portal.deal)
+    assert deal["dealstage"] == "closedwon"
+    assert deal["closedate"] == "2026-03-31T00:00:00.000Z"
+    assert deal["hs_next_step"] == "Kick-off"
+    [new] = [r for r in hubspot.portal.live("deals") if r.id != small_portal.deal]
+    assert new.properties["dealname"] == "Acme - Expansion"
+    assert Decimal(new.properties["amount"] or "0") == Decimal("12000.50")
+    assert new.properties["dealstage"] == "appointmentscheduled"
+    assert new.properties["pipeline"] == "default"
+    assert new.properties["hubspot_owner_id"] == small_portal.dana
+    assert new.properties[MARKER_PROPERTY]
+
+
+def test_without_a_portal_no_outbox_row_is_written(store: Store) -> None:
+    with Session(store.engine) as session:
+        actor = session.get(User, store.dana)
+        assert actor is not None
+        assert complete_task(session, actor, store.task, now=NOW).changed
+        session.commit()
+
+    assert _rows(store) == []
+
+
+# Failures, retries, crashes, replicas ---------------------------------------------------
+
+
+def test_429_and_5xx_are_retried_inside_the_limiter(
+    store: Store, hubspot: HubSpotStandIn, small_portal: SmallPortal
+) -> None:
+    waits: list[float] = []
+    limiter = RateLimiter(sleep=waits.append)
+    writer = WritingClient(token=hubspot.token, api_url=hubspot.base_url, limiter=limiter)
+    hubspot.fail_next(1, status=429, endpoint="objects.update")
+    hubspot.fail_next(2, status=503, endpoint="objects.update")
+    store.act(lambda s, a: complete_task(s, a, store.task, now=NOW))
+
+    report = _deliver(store, writer)
+
+    assert report.sent == 1
+    assert _props(hubspot, "tasks", small_portal.task)["hs_task_status"] == "COMPLETED"
+    assert hubspot.count("objects.update", status=200) == 1
+    # The 429 waited one rate-limit interval (no Retry-After); the 503s backed off.
+    assert waits == [10.0, 2.0, 4.0]
+
+
+def test_a_create_answered_5xx_is_looked_up_before_it_is_sent_again(
+    store: Store, writer: WritingClient, hubspot: HubSpotStandIn
+) -> None:
+    hubspot.fail_next(1, status=502, endpoint="objects.create")
+    store.act(
+        lambda s, a: create_task(
+            s, a, TaskDraft(subject="Book the demo", due_at=NOW + timedelta(days=1)), now=NOW
+        )
+    )
+
+    _deliver(store, writer)
+
+    assert [r.properties["hs_task_subject"] for r in hubspot.portal.live("tasks")].count(
+        "Book the demo"
+    ) == 1
+    assert hubspot.count("objects.search", object_type="tasks") == 1
+
+
+def _reschedule_next_week(session: Session, actor: User, *, task_id: int) -> OpResult:
+    return reschedule_task(session, actor, task_id, to="next_week", now=NOW)
+
+
+def _complete(session: Session, actor: User, *, task_id: int) -> OpResult:
+    return complete_task(session, actor, task_id, now=NOW)
+
+
+def test_two_replicas_send_each_row_once_in_order(
+    store: Store, hubspot: HubSpotStandIn, small_portal: SmallPortal
+) -> None:
+    tasks = [
+        hubspot.portal.create(
+            "tasks",
+            {
+                "hs_task_subject": f"Call {n}",
+                "hs_task_status": "NOT_STARTED",
+                "hs_timestamp": NOW + timedelta(days=1),
+                "hubspot_owner_id": small_portal.dana,
+            },
+        ).id
+        for n in range(8)
+    ]
+    api = WritingClient(token=hubspot.token, api_url=hubspot.base_url, limiter=RateLimiter())
+    Syncer(store.engine, api).run(only=["tasks"])
+    with Session(store.engine) as session:
+        local = list(session.scalars(select(Activity.id).where(Activity.external_id.in_(tasks))))
+    for task_id in local:
+        store.act(partial(_reschedule_next_week, task_id=task_id))
+        store.act(partial(_complete, task_id=task_id))
+    hubspot.latency_seconds = 0.005
+
+    import threading
+
+    senders = [
+        OutboxSender(
+            store.engine,
+            WritingClient(token=hubspot.token, api_url=hubspot.base_url, limiter=RateLimiter()),
+            holder=name,
+            clock=lambda: NOW,
+        )
+        for name in ("replica-a", "replica-b")
+    ]
+    reports: list[Delivered] = []
+    threads = [
+        threading.Thread(target=lambda s=s: reports.append(s.deliver(limit=3))) for s in senders
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert sum(r.sent for r in reports) == 2 * len(tasks)
+    assert hubspot.count("objects.update") == 2 * len(tasks)
+    for task in tasks:
+        props = _props(hubspot, "tasks", task)
+        assert props["hs_task_status"] == "COMPLETED"
+        assert (props["hs_timestamp"] or "").startswith("2026-03-18")
+
+
+# Conflicts and refusals -----------------------------------------------------------------
+
+
+def test_a_change_made_in_hubspot_since_is_not_overwritten(
+    store: Store, writer: WritingClient, hubspot: HubSpotStandIn, small_portal: SmallPortal
+) -> None:
+    sam = hubspot.portal.owners[small_portal.sam]
+    theirs = datetime(2026, 3, 25, 9, 0, tzinfo=UTC)
+    hubspot.portal.update(
+        "tasks", small_portal.task, {"hs_timestamp": theirs}, by_user_id=sam.user_id
+    )
+    store.act(lambda s, a: reschedule_task(s, a, store.task, to=date(2026, 3, 20), now=NOW))
+
+    report = _deliver(store, writer)
+
+    assert report.conflicts == 1 and report.sent == 0
+    assert _props(hubspot, "tasks", small_portal.task)["hs_timestamp"] == "2026-03-25T09:00:00.000Z"
+    [row] = _rows(store)
+    assert row.state is OutboxState.CONFLICT and row.conflict is not None
+    with store.session() as session:
+        notice = write_notice(session, row.id, now=NOW)
+        assert notice is not None
+        assert "Sam Ortiz changed the due date" in notice.text
+        task = session.get(Activity, store.task)
+        assert task is not None and task.due_at == theirs  # the local copy is HubSpot's again
+
+
+def test_a_task_deleted_in_hubspot_fails_plainly_and_goes_here_too(
+    store: Store, writer: WritingClient, hubspot: HubSpotStandIn, small_portal: SmallPortal
+) -> None:
+    hubspot.portal.archive("tasks", small_portal.task)
+    store.act(lambda s, a: complete_task(s, a, store.task, now=NOW))
+
+    report = _deliver(store, writer)
+
+    [row] = _rows(store)
+    assert report.failed == 1 and row.state is OutboxState.FAILED
+    assert row.last_error == "the record was deleted in HubSpot"
+    with Session(store.engine) as session:
+        assert session.get(Activity, store.task) is None
+
+
+def test_a_missing_scope_fails_plainly_and_the_local_copy_returns(
+    store: Store, writer: WritingClient, hubspot: HubSpotStandIn
+) -> None:
+    hubspot.revoke_scope("crm.objects.deals.write")
+    store.act(
+        lambda s, a: update_deal(s, a, store.deal, change=DealChange(next_step="Kick-off"), now=NOW)
+    )
+
+    _deliver(store, writer)
+
+    [row] = _rows(store)
+    assert row.state is OutboxState.FAILED
+    assert "crm.objects.deals.write" in (row.last_error or "")
+    with Session(store.engine) as session:
+        deal = session.get(Deal, store.deal)
+        assert deal is not None and deal.next_step is None
+
+
+def test_a_forged_click_writes_nothing_anywhere(
+    store: Store, writer: WritingClient, hubspot: HubSpotStandIn
+) -> None:
+    with store.session() as session:
+        sam = session.get(User, store.sam)  # a rep: Dana's task is not his
+        assert sam is not None
+        assert complete_task(session, sam, store.task, now=NOW).refused
+        session.commit()
+    hubspot.clear()
+
+    _deliver(store, writer)
+
+    assert _rows(store) == [] and hubspot.count() == 0
+
+
+def test_killed_after_the_commit_and_after_hubspot_took_the_create_it_is_created_once(
+    store: Store, writer: WritingClient, hubspot: HubSpotStandIn
+) -> None:
+    def crash(point: str) -> None:
+        command = [
+            sys.executable,
+            "-m",
+            "tests.connectors.hubspot.crashing_writer",
+            str(store.engine.url),
+            hubspot.base_url,
+            hubspot.token,
+            point,
+        ]
+        finished = subprocess.run(command, capture_output=True, timeout=60)
+        assert finished.returncode == -signal.SIGKILL, finished.stderr.decode()[-2000:]
+
+    crash("after-commit")  # the task and its row are committed, nothing sent
+    assert [r.state for r in _rows(store)] == [OutboxState.PENDING]
+    crash("after-create")  # HubSpot has the task; salesbot never recorded its id
+    [created] = [
+        r
+        for r in hubspot.portal.live("tasks")
+        if r.properties["hs_task_subject"] == "Send the contract"
+    ]
+    [row] = _rows(store)
+    # A sync reads HubSpot's new task before the write-back could record it: a copy.
+    Syncer(store.engine, writer).run(only=["tasks"])
+    # The claim of the killed replica runs out, then this one takes over.
+    sender = OutboxSender(
+        store.engine,
+        writer,
+        holder="replica-b",
+        clock=lambda: NOW + CLAIM_TTL + timedelta(seconds=1),
+    )
+
+    report = sender.deliver()
+
+    assert report.sent == 1
+    subjects = [r.properties["hs_task_subject"] for r in hubspot.portal.live("tasks")]
+    assert subjects.count("Send the contract") == 1
+    assert hubspot.count("objects.create") == 1
+    with Session(store.engine) as session:
+        row_now = session.get(OutboxWrite, row.id)
+        assert row_now is not None and row_now.state is OutboxState.SENT
+        assert row_now.crm_id == created.id
+        assert (
+            session.scalar(select(Activity.id).where(Activity.external_id == created.id))
+            == row.object_id
+        )
+        # The sync's copy was folded into the task the user created: one task, not two.
+        tasks = session.scalars(select(Activity.subject).where(Activity.kind == ActivityKind.TASK))
+        assert list(tasks).count("Send the contract") == 1
+
+
+# The user's answers ---------------------------------------------------------------------
+
+
+def test_apply_mine_overwrites_hubspot_and_the_user_hears_it_was_saved(
+    store: Store, writer: WritingClient, hubspot: HubSpotStandIn, small_portal: SmallPortal
+) -> None:
+    sam = hubspot.portal.owners[small_portal.sam]
+    hubspot.portal.update(
+        "tasks",
+        small_portal.task,
+        {"hs_timestamp": datetime(2026, 3, 25, 9, 0, tzinfo=UTC)},
+        by_user_id=sam.user_id,
+    )
+    store.act(lambda s, a: reschedule_task(s, a, store.task, to=date(2026, 3, 20), now=NOW))
+    _deliver(store, writer)
+    [row] = _rows(store)
+    blocks = _notice_blocks(store, row.id)
+    assert [e["action_id"] for e in blocks[-1]["elements"]] == [
+        "crm_write_apply_mine",
+        "crm_write_keep_theirs",
+    ]
+    _mark_told(store, row.id)
+
+    store.act(lambda s, a: apply_mine(s, a, row.id, now=NOW))
+    report = _deliver(store, writer)
+
+    assert report.sent == 1 and report.notify == [row.id]
+    due = _props(hubspot, "tasks", small_portal.task)["hs_timestamp"] or ""
+    assert due.startswith("2026-03-20")
+    with store.session() as session:
+        notice = write_notice(session, row.id, now=NOW)
+        assert notice is not None and notice.text.startswith("Saved in the CRM")
+        task = session.get(Activity, store.task)
+        assert task is not None and task.due_at is not None and task.due_at.day == 20
+
+
+def test_keep_theirs_drops_the_change_and_a_stranger_cannot_decide(
+    store: Store, writer: WritingClient, hubspot: HubSpotStandIn, small_portal: SmallPortal
+) -> None:
+    hubspot.portal.update("tasks", small_portal.task, {"hs_task_priority": "LOW"})
+    store.act(lambda s, a: edit_task(s, a, store.task, edit=TaskEdit(priority="medium"), now=NOW))
+    _deliver(store, writer)
+    [row] = _rows(store)
+    assert row.state is OutboxState.CONFLICT
+
+    with store.session() as session:
+        sam = session.get(User, store.sam)
+        assert sam is not None
+        assert apply_mine(session, sam, row.id, now=NOW).refused
+    store.act(lambda s, a: keep_theirs(s, a, row.id, now=NOW))
+    _deliver(store, writer)
+
+    assert _props(hubspot, "tasks", small_portal.task)["hs_task_priority"] == "LOW"
+    assert [r.state for r in _rows(store)] == [OutboxState.DISCARDED]
+
+
+def test_retry_sends_a_failed_change_once_the_scope_is_back(
+    store: Store, writer: WritingClient, hubspot: HubSpotStandIn, small_portal: SmallPortal
+) -> None:
+    hubspot.revoke_scope("crm.objects.deals.write")
+    store.act(
+        lambda s, a: update_deal(s, a, store.deal, change=DealChange(next_step="Kick-off"), now=NOW)
+    )
+    _deliver(store, writer)
+    [row] = _rows(store)
+    assert [e["action_id"] for e in _notice_blocks(store, row.id)[-1]["elements"]] == [
+        "crm_write_retry"
+    ]
+
+    hubspot.scopes.add("crm.objects.deals.write")
+    store.act(lambda s, a: retry_write(s, a, row.id, now=NOW))
+    _deliver(store, writer)
+
+    assert _props(hubspot, "deals", small_portal.deal)["hs_next_step"] == "Kick-off"
+    assert [r.state for r in _rows(store)] == [OutboxState.SENT]
+
+
+def _notice_blocks(store: Store, row_id: int) -> list[dict[str, Any]]:
+    with store.session() as session:
+        notice = write_notice(session, row_id, now=NOW)
+    assert notice is not None
+    blocks = write_notice_blocks(notice)
+    assert block_problems(blocks, surface="message") == []
+    return blocks
+
+
+def _mark_told(store: Store, row_id: int) -> None:
+    with Session(store.engine) as session:
+        row = session.get(OutboxWrite, row_id)
+        assert row is not None
+        row.notified_at = NOW
+        session.commit()
+
+
+def test_status_shows_the_outbox(
+    store: Store, writer: WritingClient, hubspot: HubSpotStandIn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from bot.cli import app
+
+    hubspot.portal.archive("tasks", str(hubspot.portal.live("tasks")[0].id))
+    store.act(lambda s, a: complete_task(s, a, store.task, now=NOW))
+    _deliver(store, writer)
+    store.act(
+        lambda s, a: update_deal(s, a, store.deal, change=DealChange(next_step="Call"), now=NOW)
+    )
+    monkeypatch.setenv("DATABASE_URL", store.engine.url.render_as_string())
+
+    shown = CliRunner().invoke(app, ["hubspot", "status"])
+
+    assert shown.exit_code == 0, shown.output
+    assert "writes to HubSpot: 1 pending" in shown.output
+    assert "1 failed" in shown.output
+    assert "failed (1): the record was deleted in HubSpot" in shown.output
