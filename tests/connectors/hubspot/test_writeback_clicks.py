@@ -120,7 +120,9 @@ def test_a_forged_click_writes_nothing_here_or_in_hubspot(
     _click_complete(connected_app, "USAM", _task(sqlite_engine, small_portal.task))
 
     [reply] = connected_app.slack.wait_for("response_url")
-    assert "You can't change Dana Reyes's task." in reply.params["text"]
+    # Refused without naming the owner of a task Sam may not see (issue 11, item 5).
+    assert "no longer exists or never did" in reply.params["text"]
+    assert "Dana" not in reply.params["text"]
     with Session(sqlite_engine) as session:
         assert session.scalars(select(OutboxWrite)).all() == []
     assert _task(sqlite_engine, small_portal.task).status is TaskStatus.NOT_STARTED
