@@ -14,6 +14,7 @@ COPY handlers ./handlers
 COPY rules ./rules
 COPY insights ./insights
 COPY storage ./storage
+COPY demo ./demo
 COPY connectors ./connectors
 # The language catalogues are compiled (.mo), never committed; then --no-deps: everything
 # came from the lock above, nothing is resolved again here.

@@ -83,7 +83,7 @@ def _serve(
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)
     from slack_bolt import App
     from slack_sdk import WebClient
-    from waitress.server import create_server
+    from waitress.server import BaseWSGIServer, create_server
 
     from bot.server import build_wsgi, stop_http_server
 
@@ -131,7 +131,7 @@ def _serve(
             # Diagnostic: the same app and listeners, the work after the ack left out.
             import handlers.home
 
-            handlers.home._navigate = lambda *_args, **_kwargs: None  # type: ignore[assignment]
+            handlers.home._navigate = lambda *_args, **_kwargs: None
         app = create_app(services)
         pool = render_pool(services)
         if pool is not None:
@@ -139,7 +139,8 @@ def _serve(
         server = make_http_server(app, services, host="127.0.0.1", port=0)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
-    ready.put(server.effective_port)  # type: ignore[union-attr]
+    assert isinstance(server, BaseWSGIServer)  # one host and port: a single-socket server
+    ready.put(int(server.getsockname()[1]))  # the port 0 picked
     stop.wait()
     if kind != "floor":
         work_pool(app).wait_idle(120)
@@ -156,7 +157,7 @@ def _seed(engine: Any) -> datetime:
 
     now = datetime(2026, 3, 11, 15, 30, tzinfo=UTC)
     with Session(engine) as session:
-        from storage.demo import build_demo_org
+        from demo import build_demo_org
         from storage.models import User
 
         build_demo_org(session, now=now)

@@ -23,6 +23,7 @@ from rich.table import Table
 from sqlalchemy import Engine, event, func, select, text
 from sqlalchemy.orm import Session
 
+from demo import DEMO_DB_FILENAME, DemoOrg, build_demo_org
 from rules.deals.queries import DealCategory, category_counts, deals_page
 from rules.leads.queries import leads_by_stage
 from rules.tasks.queries import open_tasks, task_buckets
@@ -30,7 +31,6 @@ from rules.workspace.feed import feed
 from rules.workspace.overview import overview
 from rules.workspace.schedule import SchedulePeriod, schedule
 from storage.db import make_engine, upgrade
-from storage.demo import DEMO_DB_FILENAME, DemoOrg, build_demo_org
 from storage.models import Activity, ActivityKind, User
 
 # Columns of ``activities`` that hold an activity id (shifted with the copy).

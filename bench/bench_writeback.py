@@ -133,9 +133,9 @@ def _latency(
             targets = [(t.id, t.external_id) for t in open_tasks]
         for task_id, external_id in targets:
             with sessions() as session:
-                actor = session.get(User, actor.id)
-                assert actor is not None
-                assert complete_task(session, actor, task_id, now=now).changed
+                fresh = session.get(User, actor.id)
+                assert fresh is not None
+                assert complete_task(session, fresh, task_id, now=now).changed
                 started = time.perf_counter()
                 session.commit()
             deadline = started + 30

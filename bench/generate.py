@@ -428,15 +428,7 @@ class _Organisation:
                 contact = rng.randrange(self.n["contacts"])
             owner = self.rep_of_contact(contact)
             record: dict[str, Any] = {"id": f"a{a}", "kind": kind, "owner": f"u{owner}"}
-            company = self.company_of_contact(contact)
-            links: dict[str, list[str]] = {"contacts": [f"ct{contact}"]}
-            if company is not None:
-                links["companies"] = [f"co{company}"]
-                deal = self.deal_of_company(company)
-                if deal is not None and rng.random() < 0.35:
-                    links["deals"] = [f"deal{deal}"]
-            if rng.random() < 0.03:
-                links["leads"] = [f"lead{rng.randrange(self.n['leads'])}"]
+            links = self._links(contact)
             if kind == "task":
                 self._task(record, a, meetings)
             elif kind == "meeting":
@@ -452,6 +444,20 @@ class _Organisation:
                 self._note(record)
             record.update(links)
             yield record
+
+    def _links(self, contact: int) -> dict[str, list[str]]:
+        """An activity's associations: its contact, the company, maybe a deal or a lead."""
+        rng = self.rng
+        company = self.company_of_contact(contact)
+        links: dict[str, list[str]] = {"contacts": [f"ct{contact}"]}
+        if company is not None:
+            links["companies"] = [f"co{company}"]
+            deal = self.deal_of_company(company)
+            if deal is not None and rng.random() < 0.35:
+                links["deals"] = [f"deal{deal}"]
+        if rng.random() < 0.03:
+            links["leads"] = [f"lead{rng.randrange(self.n['leads'])}"]
+        return links
 
     def _task(self, record: dict[str, Any], a: int, meetings: deque[str]) -> None:
         rng = self.rng

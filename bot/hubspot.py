@@ -21,6 +21,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from bot.crm_changes import apply_to_workspace
 from bot.settings import Settings
 from connectors.hubspot import (
     OfficialClient,
@@ -28,12 +29,9 @@ from connectors.hubspot import (
     SyncResult,
     release_lease,
     take_lease,
-    touched_user_ids,
 )
 from connectors.hubspot.sync import Progress
 from connectors.hubspot.webhooks import BadPayload, apply_pending, signature_is_valid, store_events
-from rules.guided_actions import evaluate
-from rules.write_hooks import after_write
 from storage.models import User
 
 if TYPE_CHECKING:
@@ -104,20 +102,6 @@ def sync_and_apply(
             release_lease(session, holder=holder)
             session.commit()
     return Applied(result, users)
-
-
-def apply_to_workspace(
-    engine: Engine, result: SyncResult, *, full: bool, now: datetime
-) -> set[int]:
-    """Guided actions see the sync's changes; returns the users whose view may differ."""
-    users = touched_user_ids(engine, result.touched)
-    with Session(engine) as session:
-        if full or result.owners_changed:
-            evaluate(session, now=now)
-        elif result.touched:
-            after_write(session, now=now, refs=result.touched)
-        session.commit()
-    return users
 
 
 # In `salesbot serve` ----------------------------------------------------------------------
@@ -313,7 +297,9 @@ def start_hubspot(
     from bot.writeback import start_writeback
 
     worker.also_stop.append(
-        start_writeback(settings, engine, services, slack, publish=publish).stop
+        start_writeback(
+            settings, engine, services, slack, publish=publish, holder=replica_name()
+        ).stop
     )
     routes = {}
     if settings.hubspot_webhook_secret is not None:

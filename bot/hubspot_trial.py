@@ -40,9 +40,9 @@ from bot.terminal.sections import (
     terminal_console,
 )
 from connectors.hubspot import OfficialClient
+from demo import DEMO_ADMIN_NAME, DEMO_MANAGER_NAME, FEATURED_DEAL_NAME, DemoOrg
 from rules.guided_actions import evaluate, open_actions
 from storage.db import make_engine, upgrade
-from storage.demo import DEMO_ADMIN_NAME, DEMO_MANAGER_NAME, FEATURED_DEAL_NAME, DemoOrg
 from storage.models import Activity, ActivityKind, Contact, Deal, TaskStatus, User
 
 TRIAL_DB = "hubspot-trial.sqlite3"

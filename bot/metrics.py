@@ -7,8 +7,9 @@ here and elsewhere is named ``salesbot_*`` and listed in docs/operations.md.
 
 Where the numbers come from:
 
-- here: acknowledgements, the work queue, digests; the database's health (read from
+- here: acknowledgements, the work queue; the database's health (read from
   ``storage.health`` when scraped, see ``bot.app``);
+- ``bot.digests.schedule``: digests by kind and outcome;
 - ``handlers.slack.safely``: listener errors; ``handlers.slack.home_tab``: Home tab publishes;
 - ``insights.llm``: model calls, their latency, tokens and fallbacks;
 - ``insights.service``: the Deal Insights answer cache.
@@ -27,15 +28,12 @@ from dataclasses import dataclass
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     REGISTRY,
-    Counter,
     Gauge,
     Histogram,
     generate_latest,
 )
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
-
-from bot.digests.deliver import DeliveryReport
 
 logger = logging.getLogger(__name__)
 
@@ -54,24 +52,6 @@ ACK_SECONDS = Histogram(
 WORK_QUEUE_DEPTH = Gauge(
     "salesbot_work_queue_depth", "Work after an ack that is queued or running."
 )
-DIGESTS = Counter(
-    "salesbot_digests_total",
-    "Digests by kind and outcome (sent, skipped, failed, not_claimed).",
-    ["kind", "outcome"],
-)
-
-
-def count_digests(report: DeliveryReport) -> None:
-    """Count a delivery run's digests by kind and outcome."""
-    outcomes = {
-        "sent": report.sent,
-        "skipped": report.skipped,
-        "failed": [due for due, _reason in report.failed],
-        "not_claimed": report.not_claimed,
-    }
-    for outcome, digests in outcomes.items():
-        for due in digests:
-            DIGESTS.labels(kind=str(due.kind), outcome=outcome).inc()
 
 
 @dataclass(frozen=True)

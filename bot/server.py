@@ -336,6 +336,13 @@ class _Handler(SocketModeHandler):
                 self._in_flight -= 1
                 self._idle.notify_all()
 
+    # Bolt's connect and disconnect, typed for the callers here.
+    def connect(self) -> None:
+        SocketModeHandler.connect(self)
+
+    def disconnect(self) -> None:
+        SocketModeHandler.disconnect(self)
+
     def drain(self, timeout: float) -> bool:
         """Take no new requests; wait for the acks in flight. False if ``timeout`` passed."""
         with self._idle:

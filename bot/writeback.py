@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
+from bot.crm_changes import apply_to_workspace
 from bot.settings import Settings
 from connectors.hubspot.sync import SyncResult
 from connectors.hubspot.write_api import WritingClient
@@ -88,8 +89,6 @@ class OutboxWorker:
         """Send what is due, then tell the users concerned."""
         report = self.sender.deliver()
         if report.touched:
-            from bot.hubspot import apply_to_workspace
-
             users = apply_to_workspace(
                 self.engine, SyncResult(touched=report.touched), full=False, now=self.clock()
             )
@@ -134,8 +133,14 @@ def start_writeback(
     slack: WebClient,
     *,
     publish: Callable[[list[str]], None],
+    holder: str,
 ) -> OutboxWorker:
-    """Turn the outbox on for the app's sessions and start its worker."""
+    """Turn the outbox on for the app's sessions and start its worker.
+
+    Args:
+        holder: This replica's name (``bot.hubspot.replica_name``), on the outbox rows it
+            claims.
+    """
     from handlers.render.crm_writes import write_notice_blocks
     from handlers.render.kit import fallback_text
 
@@ -155,9 +160,7 @@ def start_writeback(
             blocks=write_notice_blocks(notice),
         )
 
-    from bot.hubspot import replica_name
-
-    sender = OutboxSender(engine, client, holder=replica_name())
+    sender = OutboxSender(engine, client, holder=holder)
     worker = OutboxWorker(engine, sender, tell=tell, publish=publish).start()
     enable_outbox(services.sessions, crm_name=CRM_NAME, wake=worker.wake)
     return worker

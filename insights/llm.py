@@ -259,7 +259,7 @@ class _RetryBudget:
             return 0.0
         if error.retry_after is not None:
             return error.retry_after
-        backoff = _FIRST_BACKOFF_SECONDS * 2 ** self._failed[_Transient]
+        backoff = _FIRST_BACKOFF_SECONDS * (1 << self._failed[_Transient])
         return min(backoff, _MAX_BACKOFF_SECONDS)
 
     def spent(self, state: RetryCallState) -> bool:

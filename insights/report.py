@@ -96,10 +96,9 @@ def insight_text(insight: DealInsight) -> str:
     return "\n".join(lines)
 
 
-def render_insight(insight: DealInsight) -> RenderableType:
-    """Deal Insights for a terminal: the three sections, cited activity ids in brackets."""
+def _deal_heading(insight: DealInsight) -> Text:
+    """The deal's name, then its stage, amount, close date and owner, dimmed."""
     deal = insight.deal
-    parts: list[RenderableType] = []
     head = Text(deal.name, style="bold")
     facts = [deal.stage]
     if deal.amount is not None:
@@ -109,7 +108,12 @@ def render_insight(insight: DealInsight) -> RenderableType:
     if deal.owner_name:
         facts.append(f"owner {deal.owner_name}")
     head.append("  " + " · ".join(facts), style="dim")
-    parts.append(head)
+    return head
+
+
+def render_insight(insight: DealInsight) -> RenderableType:
+    """Deal Insights for a terminal: the three sections, cited activity ids in brackets."""
+    parts: list[RenderableType] = [_deal_heading(insight)]
     if insight.notice:
         parts.append(Text(insight.notice, style="yellow"))
 

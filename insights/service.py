@@ -152,10 +152,6 @@ class InsightPlan:
     cache_key: str | None = None
     language: str = ANSWER_LANGUAGE
 
-    @property
-    def needs_model(self) -> bool:
-        return self.gate is None and self.cached is None
-
 
 @dataclass(frozen=True)
 class ModelOutcome:

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from storage.models import ActivityContact, ActivityDeal, Company, Contact, Deal
+from storage.models import ActivityContact, ActivityDeal, Contact, Deal
 
 
 @dataclass(frozen=True)
@@ -67,14 +67,6 @@ def deals_of_activities(
     for activity_id, deal_id, name in rows:
         found[activity_id].append(RecordRef(deal_id, name))
     return {key: tuple(sorted(refs, key=lambda r: (r.name, r.id))) for key, refs in found.items()}
-
-
-def company_names(session: Session, company_ids: Iterable[int | None]) -> dict[int, str]:
-    """Company names by id, in one query."""
-    ids = [i for i in set(company_ids) if i is not None]
-    if not ids:
-        return {}
-    return dict(session.execute(select(Company.id, Company.name).where(Company.id.in_(ids))).all())
 
 
 def aggregate_time(value: datetime | str | None) -> datetime | None:

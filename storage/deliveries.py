@@ -32,7 +32,7 @@ MAX_RETRY_DELAY = timedelta(minutes=60)
 
 def retry_delay(failed_attempts: int) -> timedelta:
     """How long after its ``failed_attempts``-th failure a digest is tried again."""
-    return min(FIRST_RETRY_DELAY * 2 ** max(failed_attempts - 1, 0), MAX_RETRY_DELAY)
+    return min(FIRST_RETRY_DELAY * (1 << max(failed_attempts - 1, 0)), MAX_RETRY_DELAY)
 
 
 @dataclass(frozen=True)

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -18,6 +19,7 @@ from storage.models import (
     ActivityDeal,
     ActivityKind,
     ActivityLead,
+    Base,
     Company,
     Contact,
     Deal,
@@ -41,6 +43,8 @@ from storage.models import (
 )
 from storage.ownership import assign
 
+_Row = TypeVar("_Row", bound=Base)
+
 
 class CRM:
     """Makes records in ``session`` relative to ``now``; every method flushes and returns."""
@@ -54,7 +58,7 @@ class CRM:
     def _next(self, prefix: str) -> str:
         return f"{prefix}-{next(self._ids)}"
 
-    def _add(self, record: Any) -> Any:
+    def _add(self, record: _Row) -> _Row:
         self.session.add(record)
         self.session.flush()
         return record
@@ -169,8 +173,8 @@ class CRM:
         owner: User | None = None,
         *,
         stage: str = "qualifiedtobuy",
-        contacts: list[Contact] = (),
-        assigned_at: datetime | None = None,  # type: ignore[assignment]
+        contacts: Iterable[Contact] = (),
+        assigned_at: datetime | None = None,
         **overrides: Any,
     ) -> Deal:
         key = self._next("deal")
@@ -205,11 +209,11 @@ class CRM:
         self,
         activity: Activity,
         *,
-        contacts: list[Contact] = (),  # type: ignore[assignment]
-        companies: list[Company] = (),
-        deals: list[Deal] = (),  # type: ignore[assignment]
-        leads: list[Lead] = (),
-    ) -> Activity:  # type: ignore[assignment]
+        contacts: Iterable[Contact] = (),
+        companies: Iterable[Company] = (),
+        deals: Iterable[Deal] = (),
+        leads: Iterable[Lead] = (),
+    ) -> Activity:
         for contact in contacts:
             self.session.add(ActivityContact(activity_id=activity.id, contact_id=contact.id))
         for company in companies:

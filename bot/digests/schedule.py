@@ -19,12 +19,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from prometheus_client import Counter
 from slack_sdk import WebClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.digests.compose import DigestComposer, digest_sources
 from bot.digests.deliver import DEFAULT_RATE_PER_SECOND, Deliverer, DeliveryReport, SharedPacer
-from bot.metrics import count_digests
 from handlers.slack.services import AppSettings
 from rules.clock import local_date, user_zone, zone_or_utc
 from rules.digests.schedule import CATCH_UP, DueDigest, due_digests, missed_digests
@@ -33,6 +33,26 @@ from storage.deliveries import record_missed
 from storage.models import DigestKind, Team, User
 
 logger = logging.getLogger(__name__)
+
+DIGESTS = Counter(
+    "salesbot_digests_total",
+    "Digests by kind and outcome (sent, skipped, failed, not_claimed).",
+    ["kind", "outcome"],
+)
+
+
+def count_digests(report: DeliveryReport) -> None:
+    """Count a delivery run's digests by kind and outcome."""
+    outcomes = {
+        "sent": report.sent,
+        "skipped": report.skipped,
+        "failed": [due for due, _reason in report.failed],
+        "not_claimed": report.not_claimed,
+    }
+    for outcome, digests in outcomes.items():
+        for due in digests:
+            DIGESTS.labels(kind=str(due.kind), outcome=outcome).inc()
+
 
 # (session, now, user ids or None for everyone) -> None; commits are the caller's.
 ActionsRefresher = Callable[[Session, datetime, list[int] | None], None]

@@ -20,8 +20,8 @@ from bot.terminal.digest import digest_section
 from bot.terminal.home import home_tab_section
 from bot.terminal.insights import deal_insights_section
 from bot.terminal.sections import OVERVIEW_SECTIONS, TerminalContext, render_sections
+from demo import DEMO_DB_FILENAME, DemoOrg, build_demo_org
 from storage.db import make_engine, session_factory, unit_of_work, upgrade
-from storage.demo import DEMO_DB_FILENAME, DemoOrg, build_demo_org
 from storage.models import Role, User
 
 

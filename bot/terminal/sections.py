@@ -21,11 +21,11 @@ from rich.table import Table
 from rich.text import Text
 from sqlalchemy.orm import Session
 
+from demo import DemoOrg
 from rules.meetings.queries import MeetingItem
 from rules.tasks.queries import BUCKET_ORDER, TaskBucket, TaskGroup, TaskItem
 from rules.tasks.wording import BUCKET_LABELS
 from rules.workspace.overview import GoalProgress, InsightCount, Overview, overview
-from storage.demo import DemoOrg
 from storage.models import User
 
 MAX_WIDTH = 120

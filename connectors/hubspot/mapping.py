@@ -201,6 +201,24 @@ def _newest(changes: Sequence[Change]) -> Change | None:
     return max(changes, key=lambda c: c.at) if changes else None
 
 
+def _stage_times(kind: ObjectType, obj: CrmObject, ctx: Context) -> dict[str, Any]:
+    """When the record entered its stage, and so when it closed or was disqualified."""
+    stage_property = {"deals": "dealstage", "leads": "hs_pipeline_stage"}.get(kind.name)
+    if not stage_property or stage_property not in obj.history:
+        return {}
+    entered = _newest(obj.history[stage_property])
+    if entered is None:
+        return {}
+    stage = obj.properties.get(stage_property) or ""
+    state = ctx.stage_states.get(stage, StageState.OPEN)
+    found = {"stage_changed_at": _iso(entered.at)}
+    if kind.name == "deals" and state != StageState.OPEN:
+        found["closed_at"] = _iso(entered.at)
+    if kind.name == "leads" and state == StageState.LOST:
+        found["disqualified_at"] = _iso(entered.at)
+    return found
+
+
 def _from_history(kind: ObjectType, obj: CrmObject, ctx: Context) -> dict[str, Any]:
     """Fields HubSpot keeps only as property history: owner changes, stage and next-step
     change times, deal score readings."""
@@ -211,17 +229,7 @@ def _from_history(kind: ObjectType, obj: CrmObject, ctx: Context) -> dict[str, A
             {"owner": c.value or None, "assigned_at": _iso(c.at)}
             for c in sorted(history["hubspot_owner_id"], key=lambda c: c.at)
         ]
-    stage_property = {"deals": "dealstage", "leads": "hs_pipeline_stage"}.get(kind.name)
-    if stage_property and stage_property in history:
-        entered = _newest(history[stage_property])
-        stage = obj.properties.get(stage_property) or ""
-        state = ctx.stage_states.get(stage, StageState.OPEN)
-        if entered is not None:
-            found["stage_changed_at"] = _iso(entered.at)
-            if kind.name == "deals" and state != StageState.OPEN:
-                found["closed_at"] = _iso(entered.at)
-            if kind.name == "leads" and state == StageState.LOST:
-                found["disqualified_at"] = _iso(entered.at)
+    found.update(_stage_times(kind, obj, ctx))
     if kind.name == "deals":
         step = _newest([c for c in history.get("hs_next_step", []) if c.value])
         if step is not None:

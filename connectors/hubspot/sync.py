@@ -591,21 +591,7 @@ class Syncer:
 
     def _resolve(self, kind: ObjectType, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Drop references to records the store does not hold (the importer refuses them)."""
-        wanted: dict[str, set[str]] = {}
-        for record in records:
-            for name, section in _REF_SECTIONS.items():
-                if record.get(name):
-                    wanted.setdefault(section, set()).add(record[name])
-            wanted.setdefault("users", set()).update(
-                e["owner"] for e in record.get("owner_history") or [] if e["owner"]
-            )
-            for name, section in _LINK_SECTIONS.items():
-                if kind.section == "activities":
-                    wanted.setdefault(section, set()).update(record.get(name) or [])
-            if kind.name == "deals":
-                wanted.setdefault("contacts", set()).update(
-                    c["contact"] for c in record.get("contacts") or []
-                )
+        wanted = _wanted_refs(kind, records)
         with Session(self.engine) as session:
             known = {
                 section: writes.known_external_ids(session, _TABLES[section], ids)  # type: ignore[arg-type]
@@ -615,26 +601,7 @@ class Syncer:
         kept = []
         for record in records:
             rid = str(record["id"])
-            for name, section in _REF_SECTIONS.items():
-                value = record.get(name)
-                if value and value not in known.get(section, set()):
-                    self.problems.add(kind.name, rid, name, f"unknown {section[:-1]} {value!r}")
-                    record[name] = None
-            if record.get("owner_history"):
-                users = known.get("users", set())
-                record["owner_history"] = [
-                    e for e in record["owner_history"] if e["owner"] is None or e["owner"] in users
-                ]
-            if kind.section == "activities":
-                for name in _LINK_SECTIONS:
-                    have = record.get(name) or []
-                    record[name] = [v for v in have if v in known.get(name, set())]
-            if kind.name == "deals":
-                record["contacts"] = [
-                    c
-                    for c in record.get("contacts") or []
-                    if c["contact"] in known.get("contacts", set())
-                ]
+            self._drop_unknown_refs(kind, record, known)
             if kind.name in ("deals", "leads"):
                 key = (record.get("pipeline"), record.get("stage"))
                 if key not in stages and not self._pipelines_refreshed:
@@ -650,6 +617,32 @@ class Syncer:
                     continue
             kept.append(record)
         return kept
+
+    def _drop_unknown_refs(
+        self, kind: ObjectType, record: dict[str, Any], known: dict[str, set[str]]
+    ) -> None:
+        """Null or leave out the references of ``record`` that the store does not hold."""
+        rid = str(record["id"])
+        for name, section in _REF_SECTIONS.items():
+            value = record.get(name)
+            if value and value not in known.get(section, set()):
+                self.problems.add(kind.name, rid, name, f"unknown {section[:-1]} {value!r}")
+                record[name] = None
+        if record.get("owner_history"):
+            users = known.get("users", set())
+            record["owner_history"] = [
+                e for e in record["owner_history"] if e["owner"] is None or e["owner"] in users
+            ]
+        if kind.section == "activities":
+            for name in _LINK_SECTIONS:
+                have = record.get(name) or []
+                record[name] = [v for v in have if v in known.get(name, set())]
+        if kind.name == "deals":
+            record["contacts"] = [
+                c
+                for c in record.get("contacts") or []
+                if c["contact"] in known.get("contacts", set())
+            ]
 
     def _import(self, sections: dict[str, list[dict[str, Any]]]) -> None:
         document = {"format": FORMAT, "version": VERSION, **sections}
@@ -707,3 +700,23 @@ def touched_user_ids(engine: Engine, touched: Iterable[Touched]) -> set[int]:
                     if o is not None
                 )
     return owners
+
+
+def _wanted_refs(kind: ObjectType, records: list[dict[str, Any]]) -> dict[str, set[str]]:
+    """External ids that ``records`` name, by the section they belong to."""
+    wanted: dict[str, set[str]] = {}
+    for record in records:
+        for name, section in _REF_SECTIONS.items():
+            if record.get(name):
+                wanted.setdefault(section, set()).add(record[name])
+        wanted.setdefault("users", set()).update(
+            e["owner"] for e in record.get("owner_history") or [] if e["owner"]
+        )
+        for name, section in _LINK_SECTIONS.items():
+            if kind.section == "activities":
+                wanted.setdefault(section, set()).update(record.get(name) or [])
+        if kind.name == "deals":
+            wanted.setdefault("contacts", set()).update(
+                c["contact"] for c in record.get("contacts") or []
+            )
+    return wanted

@@ -102,16 +102,7 @@ def upsert_owners(
         unknown time zones).
     """
     problems: list[str] = []
-    teams = {t.external_id: t for t in session.scalars(select(Team))}
-    for owner in owners:
-        for team in owner.teams:
-            known = teams.get(team.id)
-            if known is None:
-                known = teams[team.id] = Team(external_id=team.id, name=team.name[:200] or team.id)
-                session.add(known)
-            elif team.name and known.name != team.name[:200]:
-                known.name = team.name[:200]
-    session.flush()
+    teams = _upsert_teams(session, owners)
     users = {u.external_id: u for u in session.scalars(select(User))}
     emails = {u.email.lower(): u for u in users.values()}
     changed = 0
@@ -133,16 +124,7 @@ def upsert_owners(
             # The address moved to another owner id: the old user lets go of it.
             holder.email = f"{holder.external_id}+released@invalid"
             session.flush()
-        person = people.get(email.lower())
-        values: dict[str, object] = {
-            "name": _owner_name(owner),
-            "email": email,
-            "email_domain": email.rsplit("@", 1)[1].lower(),
-            "team_id": team_id,
-            "is_active": not owner.archived,
-        }
-        if person is not None:
-            values["role"] = _role(person)
+        values = _user_values(owner, email, team_id, people.get(email.lower()))
         zone_name = zones.get(email.lower())
         zone = _zone(zone_name)
         if zone is not None:
@@ -163,6 +145,37 @@ def upsert_owners(
         emails[email.lower()] = user
         session.flush()
     return changed, problems
+
+
+def _upsert_teams(session: Session, owners: Sequence[Owner]) -> dict[str, Team]:
+    """The owners' teams, inserted or renamed; every team by external id."""
+    teams = {t.external_id: t for t in session.scalars(select(Team))}
+    for owner in owners:
+        for team in owner.teams:
+            known = teams.get(team.id)
+            if known is None:
+                known = teams[team.id] = Team(external_id=team.id, name=team.name[:200] or team.id)
+                session.add(known)
+            elif team.name and known.name != team.name[:200]:
+                known.name = team.name[:200]
+    session.flush()
+    return teams
+
+
+def _user_values(
+    owner: Owner, email: str, team_id: int | None, person: PortalUser | None
+) -> dict[str, object]:
+    """A user's columns from its owner (and the portal user with the same email, if any)."""
+    values: dict[str, object] = {
+        "name": _owner_name(owner),
+        "email": email,
+        "email_domain": email.rsplit("@", 1)[1].lower(),
+        "team_id": team_id,
+        "is_active": not owner.archived,
+    }
+    if person is not None:
+        values["role"] = _role(person)
+    return values
 
 
 def row_ids(session: Session, section: str, external_ids: Iterable[str]) -> dict[str, int]:

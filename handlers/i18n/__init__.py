@@ -83,8 +83,10 @@ def translations_for(code: str) -> NullTranslations:
     mo, po = folder / f"{DOMAIN}.mo", folder / f"{DOMAIN}.po"
     if mo.exists() and mo.stat().st_mtime >= po.stat().st_mtime:
         with mo.open("rb") as handle:
-            return Translations(handle, domain=DOMAIN)
-    return _compiled_in_memory(po)
+            compiled: NullTranslations = Translations(handle, domain=DOMAIN)
+            return compiled
+    in_memory: NullTranslations = _compiled_in_memory(po)
+    return in_memory
 
 
 def _compiled_in_memory(po: Path) -> Translations:

@@ -25,17 +25,17 @@ def day_title(day: date) -> str:
     """A digest's date: "Monday 30 November" / "Montag, 30. November" (CLDR's full date
     without the year)."""
     full = current().locale.date_formats["full"].pattern
-    return format_date(day, _YEAR.sub("", full).strip(" ,"), locale=current().locale)
+    return str(format_date(day, _YEAR.sub("", full).strip(" ,"), locale=current().locale))
 
 
 def short_day(day: date | datetime) -> str:
     """ "Mon 30 Nov" / "Mo., 30. Nov."."""
-    return format_skeleton("MMMEd", day, locale=current().locale)
+    return str(format_skeleton("MMMEd", day, locale=current().locale))
 
 
 def clock(moment: datetime | time) -> str:
     """A time of day as the locale writes it: "09:00" (en_GB, German), "9:00 AM" (en_US)."""
-    return format_time(moment, "short", locale=current().locale)
+    return str(format_time(moment, "short", locale=current().locale))
 
 
 def short_moment(moment: datetime) -> str:
@@ -45,20 +45,22 @@ def short_moment(moment: datetime) -> str:
 
 def full_date(day: date | datetime) -> str:
     """ "30 Nov 2026" / "30.11.2026"."""
-    return format_date(day, "medium", locale=current().locale)
+    return str(format_date(day, "medium", locale=current().locale))
 
 
 def number(value: int | float) -> str:
     """ "185,000" / "185.000"."""
-    return format_decimal(value, format="#,##0", locale=current().locale)
+    return str(format_decimal(value, format="#,##0", locale=current().locale))
 
 
 def money(amount: Decimal | float, currency: str) -> str:
     """An amount in its currency without cents, as CLDR writes it: "US$185,000" / "185.000 $"."""
     locale = current().locale
     pattern = locale.currency_formats["standard"].pattern.replace(".00", "")
-    return format_currency(
-        round(amount), currency or "USD", pattern, locale=locale, currency_digits=False
+    return str(
+        format_currency(
+            round(amount), currency or "USD", pattern, locale=locale, currency_digits=False
+        )
     )
 
 

@@ -264,30 +264,36 @@ def render_rep_digest(digest: RepDigest, *, home: str | None = None) -> list[Blo
                 )
             )
     if digest.actions_total:
-        title = _("Guided actions: {count}").format(count=digest.actions_total)
-        blocks += [divider(), section(f"*:compass: {title}*")]
-        for category in ("closing", "prospecting", "other"):
-            in_category = [a for a in digest.actions if a.category == category]
-            if not in_category:
-                continue
-            blocks.append(context(_(ACTION_CATEGORY_LABELS[category])))
-            for action in in_category:
-                blocks += action_line_blocks(action)
-        more = digest.actions_total - len(digest.actions)
-        if more > 0:
-            blocks.append(
-                context(
-                    ngettext(
-                        "and {count} more guided action", "and {count} more guided actions", more
-                    ).format(count=more)
-                )
-            )
+        blocks += _actions_section(digest)
     if digest.goals:
         goals = [_goal_text(g) for g in digest.goals]
         title = _("This week's goals")
         blocks += [divider(), section(f"*:dart: {title}*", fields=goals)]
     blocks.append(_footer(home))
     return fit_blocks(blocks, home)
+
+
+def _actions_section(digest: RepDigest) -> list[Block]:
+    """The rep's guided actions by category, and how many more there are."""
+    title = _("Guided actions: {count}").format(count=digest.actions_total)
+    blocks = [divider(), section(f"*:compass: {title}*")]
+    for category in ("closing", "prospecting", "other"):
+        in_category = [a for a in digest.actions if a.category == category]
+        if not in_category:
+            continue
+        blocks.append(context(_(ACTION_CATEGORY_LABELS[category])))
+        for action in in_category:
+            blocks += action_line_blocks(action)
+    more = digest.actions_total - len(digest.actions)
+    if more > 0:
+        blocks.append(
+            context(
+                ngettext(
+                    "and {count} more guided action", "and {count} more guided actions", more
+                ).format(count=more)
+            )
+        )
+    return blocks
 
 
 # Manager digest ------------------------------------------------------------------------

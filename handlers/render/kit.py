@@ -363,14 +363,6 @@ class Page:
     blocks: list[Block]
 
     @property
-    def has_previous(self) -> bool:
-        return self.number > 1
-
-    @property
-    def has_next(self) -> bool:
-        return self.number < self.count
-
-    @property
     def label(self) -> str:
         return f"Page {self.number} of {self.count}"
 
@@ -426,19 +418,7 @@ def _block_problems(block: Block) -> list[str]:
     if kind == "header" and _text_len(block.get("text")) > HEADER_TEXT:
         problems.append("header text over 150")
     if kind == "section":
-        if "text" not in block and "fields" not in block:
-            problems.append("section without text or fields")
-        if _text_len(block.get("text")) > SECTION_TEXT:
-            problems.append("section text over 3000")
-        if "text" in block and not block["text"].get("text"):
-            problems.append("empty section text")
-        block_fields = block.get("fields", [])
-        if len(block_fields) > SECTION_FIELDS:
-            problems.append("more than 10 fields")
-        if any(_text_len(f) > FIELD_TEXT for f in block_fields):
-            problems.append("field over 2000")
-        if "accessory" in block:
-            problems.extend(_element_problems(block["accessory"]))
+        problems.extend(_section_problems(block))
     if kind == "context":
         elements = block.get("elements", [])
         if not elements or len(elements) > CONTEXT_ELEMENTS:
@@ -449,6 +429,24 @@ def _block_problems(block: Block) -> list[str]:
             problems.append("actions needs 1 to 25 elements")
         for element in elements:
             problems.extend(_element_problems(element))
+    return problems
+
+
+def _section_problems(block: Block) -> list[str]:
+    problems: list[str] = []
+    if "text" not in block and "fields" not in block:
+        problems.append("section without text or fields")
+    if _text_len(block.get("text")) > SECTION_TEXT:
+        problems.append("section text over 3000")
+    if "text" in block and not block["text"].get("text"):
+        problems.append("empty section text")
+    block_fields = block.get("fields", [])
+    if len(block_fields) > SECTION_FIELDS:
+        problems.append("more than 10 fields")
+    if any(_text_len(f) > FIELD_TEXT for f in block_fields):
+        problems.append("field over 2000")
+    if "accessory" in block:
+        problems.extend(_element_problems(block["accessory"]))
     return problems
 
 

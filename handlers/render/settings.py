@@ -208,6 +208,15 @@ def _with_initial(element: dict[str, Any], chosen: list[dict[str, Any]]) -> dict
     return element
 
 
+def _digest_time(raw: object) -> time:
+    """The time picker's "HH:MM"."""
+    try:
+        hours, minutes = str(raw).split(":")
+        return time(int(hours), int(minutes))
+    except ValueError:
+        raise UnreadableSubmission("bad digest_time") from None
+
+
 def read_nudge_submission(values: object) -> NudgePrefs | None:
     """Nudge choices from a submitted settings modal; None when it had no nudge fields.
 
@@ -270,12 +279,7 @@ def read_submission(values: object) -> Preferences:
             raise UnreadableSubmission(f"bad {block_id}")
         return [str(o.get("value")) for o in chosen]
 
-    raw_time = field("digest_time").get("selected_time")
-    try:
-        hours, minutes = str(raw_time).split(":")
-        digest_time = time(int(hours), int(minutes))
-    except ValueError:
-        raise UnreadableSubmission("bad digest_time") from None
+    digest_time = _digest_time(field("digest_time").get("selected_time"))
     try:
         weekdays = tuple(sorted({int(v) for v in selected("digest_weekdays")}))
     except ValueError:

@@ -45,10 +45,6 @@ class Asker:
     name: str
     role: Role
 
-    @property
-    def is_super_admin(self) -> bool:
-        return self.role is Role.SUPER_ADMIN
-
 
 class IdentityCache:
     """Slack user id -> Asker, each entry kept for ``ttl`` seconds (thread-safe)."""

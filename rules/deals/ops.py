@@ -86,6 +86,28 @@ def update_deal(
     if deal is None:
         assert refusal is not None
         return refusal
+    values = _changed_values(session, deal, change)
+    if isinstance(values, OpResult):
+        return values
+    if not values:
+        return already(say.NOTHING_TO_CHANGE.format(deal=deal.name), deal.id)
+    detail, changes = _apply(deal, values, now)
+    record_write(
+        session,
+        object_type=OwnedObject.DEAL,
+        object_id=deal.id,
+        external_id=deal.external_id,
+        kind=ChangeKind.STAGE_CHANGED if "stage" in values else ChangeKind.UPDATED,
+        actor_id=actor.id,
+        at=now,
+        detail=detail,
+        changes=changes,
+    )
+    return done(say.UPDATED.format(deal=deal.name, changes=_changed_parts(values)), deal.id)
+
+
+def _changed_values(session: Session, deal: Deal, change: DealChange) -> dict[str, Any] | OpResult:
+    """The fields ``change`` really changes ("stage", "close_date", "next_step"), or a refusal."""
     values: dict[str, Any] = {}
     if change.stage_id is not None:
         stage = _stage_in_pipeline(session, change.stage_id, deal.pipeline_id)
@@ -103,8 +125,14 @@ def update_deal(
             )
         if next_step != deal.next_step:
             values["next_step"] = next_step
-    if not values:
-        return already(say.NOTHING_TO_CHANGE.format(deal=deal.name), deal.id)
+    return values
+
+
+def _apply(
+    deal: Deal, values: dict[str, Any], now: datetime
+) -> tuple[dict[str, Any], dict[str, tuple[object, object]]]:
+    """Write the changed fields and their timestamps; return the change log's detail and the
+    (old, new) value of each changed column, which write-back sends to the CRM."""
     detail: dict[str, Any] = {}
     changes: dict[str, tuple[object, object]] = {}
     if "stage" in values:
@@ -128,17 +156,11 @@ def update_deal(
         deal.next_step = values["next_step"]
         deal.next_step_updated_at = now
         detail["next_step"] = True
-    record_write(
-        session,
-        object_type=OwnedObject.DEAL,
-        object_id=deal.id,
-        external_id=deal.external_id,
-        kind=ChangeKind.STAGE_CHANGED if "stage" in values else ChangeKind.UPDATED,
-        actor_id=actor.id,
-        at=now,
-        detail=detail,
-        changes=changes,
-    )
+    return detail, changes
+
+
+def _changed_parts(values: dict[str, Any]) -> str:
+    """What changed, for the confirmation ("stage Closed won, close date Mar 31")."""
     parts = []
     if "stage" in values:
         parts.append(say.CHANGED_STAGE.format(stage=values["stage"].label))
@@ -147,7 +169,7 @@ def update_deal(
         parts.append(say.CHANGED_CLOSE_DATE.format(month=f"{closes:%b}", day=closes.day))
     if "next_step" in values:
         parts.append(say.CHANGED_NEXT_STEP)
-    return done(say.UPDATED.format(deal=deal.name, changes=", ".join(parts)), deal.id)
+    return ", ".join(parts)
 
 
 def create_deal(session: Session, actor: User, draft: DealDraft, *, now: datetime) -> OpResult:

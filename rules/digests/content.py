@@ -179,10 +179,6 @@ ActionSource = Callable[[Session, int, datetime], list[ActionLine]]
 RiskSource = Callable[[Session, User, list[int], datetime], dict[int, str]]
 
 
-def no_actions(_session: Session, _user_id: int, _now: datetime) -> list[ActionLine]:
-    return []
-
-
 def guided_actions(session: Session, user_id: int, now: datetime) -> list[ActionLine]:
     """The user's open guided actions, ranked as the Home tab ranks them, muted types left out.
 

@@ -16,7 +16,7 @@ from enum import StrEnum
 from functools import cache
 from typing import Any
 
-from sqlalchemy import ColumnElement
+from sqlalchemy import ColumnElement, case, false, true
 
 from storage.models import Activity, ActivityKind, Contact, Deal, Lead
 from storage.models.actions import ActionObject
@@ -231,10 +231,10 @@ class Rule:
 
 
 def _negated(criterion: Condition) -> Condition:
-    from rules.guided_actions.predicates import does_not_hold
-
     def sql(ctx: Ctx) -> ColumnElement[bool]:
-        return does_not_hold(criterion.sql(ctx))
+        # predicates.does_not_hold, spelled out: the model does not import the predicates
+        # built on it (NOT, with an unknown counting as "does not hold").
+        return case((criterion.sql(ctx), false()), else_=true())
 
     return Condition(
         key=f"no_longer:{criterion.key}",

@@ -21,7 +21,6 @@ from sqlalchemy import (
     String,
     and_,
     case,
-    cast,
     exists,
     false,
     func,
@@ -122,10 +121,6 @@ def _latest_pg(element: _Latest, compiler: SQLCompiler, **kw: Any) -> str:
 
 def time_text(expr: ColumnElement[Any]) -> ColumnElement[str]:
     return _TimeText(expr)
-
-
-def id_text(expr: ColumnElement[Any]) -> ColumnElement[str]:
-    return cast(expr, String)
 
 
 # --- who "you" are -------------------------------------------------------------------------
@@ -606,7 +601,9 @@ def _recent_email_links(link: Any, key: str, c: Ctx, days: int, *, replies: bool
 def contact_emailed_recently(days: int, *, replies: bool = False) -> Callable[[Ctx], Any]:
     def sql(c: Ctx) -> ColumnElement[bool]:
         ac = shared_alias(ActivityContact)
-        return c.subject.id.in_(_recent_email_links(ac, "contact_id", c, days, replies=replies))
+        links = _recent_email_links(ac, "contact_id", c, days, replies=replies)
+        emailed: ColumnElement[bool] = c.subject.id.in_(links)
+        return emailed
 
     return sql
 
@@ -627,9 +624,10 @@ def deal_buyer_emailed_recently(days: int) -> Callable[[Ctx], Any]:
         ac = shared_alias(ActivityContact)
         dc = shared_alias(DealContact)
         contacts = _recent_email_links(ac, "contact_id", c, days, replies=True)
-        return c.subject.id.in_(
+        emailed: ColumnElement[bool] = c.subject.id.in_(
             select(dc.deal_id).where(dc.contact_id.in_(contacts)).correlate(None)
         )
+        return emailed
 
     return sql
 
@@ -853,7 +851,10 @@ def _recently_engaged_links(link: Any, key: str, c: Ctx, days: int) -> Any:
 def contact_engaged_recently(days: int) -> Callable[[Ctx], Any]:
     def sql(c: Ctx) -> ColumnElement[bool]:
         ac = shared_alias(ActivityContact)
-        return c.subject.id.in_(_recently_engaged_links(ac, "contact_id", c, days))
+        engaged: ColumnElement[bool] = c.subject.id.in_(
+            _recently_engaged_links(ac, "contact_id", c, days)
+        )
+        return engaged
 
     return sql
 

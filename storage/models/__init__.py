@@ -22,7 +22,7 @@ from storage.models.activities import (
     TaskStatus,
     TaskType,
 )
-from storage.models.base import Base
+from storage.models.base import Base, table_of
 from storage.models.changes import ChangeKind, RecordChange
 from storage.models.crm import (
     Assignment,
@@ -137,4 +137,5 @@ __all__ = [
     "UserPreferences",
     "WebhookEvent",
     "WorkspaceSettings",
+    "table_of",
 ]

@@ -5,13 +5,8 @@ The format is described in ``docs/import-format.md`` and ``schema.json`` beside 
 
 from storage.snapshot.exporter import export_snapshot
 from storage.snapshot.fields import FORMAT, VERSION
-from storage.snapshot.importer import (
-    ImportReport,
-    Problem,
-    SectionCounts,
-    SnapshotError,
-    import_snapshot,
-)
+from storage.snapshot.importer import import_snapshot
+from storage.snapshot.outcome import ImportReport, Problem, SectionCounts, SnapshotError
 
 __all__ = [
     "FORMAT",

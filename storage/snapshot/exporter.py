@@ -20,27 +20,21 @@ from typing import IO, Any
 
 from sqlalchemy import Connection, Engine, Table, bindparam, select
 
-from storage.models import (
-    Assignment,
-    DealContact,
-    DealScore,
-    Pipeline,
-    PipelineStage,
-    TeamDigestSettings,
+from storage.snapshot.fields import FORMAT, OBJECT_SECTIONS, SECTIONS, VERSION, Field
+from storage.snapshot.tables import (
+    ACTIVITY_LINKS,
+    ASSIGNMENTS,
+    DEAL_CONTACTS,
+    DEAL_SCORES,
+    PIPELINES,
+    SECTION_TABLES,
+    STAGES,
+    TEAM_DIGESTS,
+    WORKSPACE,
+    SectionTable,
 )
-from storage.models import WorkspaceSettings as WorkspaceModel
-from storage.snapshot.fields import FORMAT, SECTIONS, SPECS, VERSION, Field
-from storage.snapshot.tables import ACTIVITY_LINKS, SECTION_TABLES, SectionTable
 
 DEFAULT_BATCH_SIZE = 5000
-
-_ASSIGNMENTS: Table = Assignment.__table__  # type: ignore[assignment]
-_DEAL_CONTACTS: Table = DealContact.__table__  # type: ignore[assignment]
-_DEAL_SCORES: Table = DealScore.__table__  # type: ignore[assignment]
-_TEAM_DIGESTS: Table = TeamDigestSettings.__table__  # type: ignore[assignment]
-_PIPELINES: Table = Pipeline.__table__  # type: ignore[assignment]
-_STAGES: Table = PipelineStage.__table__  # type: ignore[assignment]
-_WORKSPACE: Table = WorkspaceModel.__table__  # type: ignore[assignment]
 
 
 def format_timestamp(value: datetime) -> str:
@@ -111,12 +105,12 @@ class _Exporter:
         out.write("{\n")
         out.write(f'"format": {json.dumps(FORMAT)},\n"version": {VERSION},\n')
         out.write(f'"exported_at": {json.dumps(format_timestamp(now))}')
-        workspace = self.conn.execute(select(_WORKSPACE).where(_WORKSPACE.c.id == 1))
+        workspace = self.conn.execute(select(WORKSPACE).where(WORKSPACE.c.id == 1))
         settings = workspace.mappings().first()
         if settings is not None:
             values = {
                 f.name: to_json(settings[f.column or f.name])
-                for f in SPECS["workspace_settings"].fields
+                for f in OBJECT_SECTIONS["workspace_settings"]
             }
             out.write(f',\n"workspace_settings": {_dumps(values)}')
         counts: dict[str, int] = {}
@@ -180,7 +174,7 @@ class _Exporter:
             yield from self._pipeline_records()
             return
         table = SECTION_TABLES[section]
-        fields = SPECS[section].fields
+        fields = SECTIONS[section]
         order = table.table.c[table.primary_key]
         for rows in self._batches(table.table, order):
             maps = self._ref_maps(fields, rows)
@@ -253,37 +247,35 @@ class _Exporter:
             return children
         if table.owned is not None:
             children["owner_history"] = self._grouped(
-                select(
-                    _ASSIGNMENTS.c.object_id, _ASSIGNMENTS.c.owner_id, _ASSIGNMENTS.c.assigned_at
-                )
-                .where(_ASSIGNMENTS.c.object_type == table.owned)
-                .where(_ASSIGNMENTS.c.object_id.in_(bindparam("ids", expanding=True))),
+                select(ASSIGNMENTS.c.object_id, ASSIGNMENTS.c.owner_id, ASSIGNMENTS.c.assigned_at)
+                .where(ASSIGNMENTS.c.object_type == table.owned)
+                .where(ASSIGNMENTS.c.object_id.in_(bindparam("ids", expanding=True))),
                 ids,
             )
         if table.section == "deals":
             contacts = SECTION_TABLES["contacts"].table
             children["contacts"] = self._grouped(
                 select(
-                    _DEAL_CONTACTS.c.deal_id, contacts.c.external_id, _DEAL_CONTACTS.c.associated_at
+                    DEAL_CONTACTS.c.deal_id, contacts.c.external_id, DEAL_CONTACTS.c.associated_at
                 )
-                .join(contacts, contacts.c.id == _DEAL_CONTACTS.c.contact_id)
-                .where(_DEAL_CONTACTS.c.deal_id.in_(bindparam("ids", expanding=True))),
+                .join(contacts, contacts.c.id == DEAL_CONTACTS.c.contact_id)
+                .where(DEAL_CONTACTS.c.deal_id.in_(bindparam("ids", expanding=True))),
                 ids,
             )
             children["scores"] = self._grouped(
-                select(
-                    _DEAL_SCORES.c.deal_id, _DEAL_SCORES.c.recorded_at, _DEAL_SCORES.c.score
-                ).where(_DEAL_SCORES.c.deal_id.in_(bindparam("ids", expanding=True))),
+                select(DEAL_SCORES.c.deal_id, DEAL_SCORES.c.recorded_at, DEAL_SCORES.c.score).where(
+                    DEAL_SCORES.c.deal_id.in_(bindparam("ids", expanding=True))
+                ),
                 ids,
             )
         if table.section == "teams":
             children["digest"] = self._grouped(
                 select(
-                    _TEAM_DIGESTS.c.team_id,
-                    _TEAM_DIGESTS.c.digest_time,
-                    _TEAM_DIGESTS.c.digest_weekdays,
-                    _TEAM_DIGESTS.c.manager_digest_time,
-                ).where(_TEAM_DIGESTS.c.team_id.in_(bindparam("ids", expanding=True))),
+                    TEAM_DIGESTS.c.team_id,
+                    TEAM_DIGESTS.c.digest_time,
+                    TEAM_DIGESTS.c.digest_weekdays,
+                    TEAM_DIGESTS.c.manager_digest_time,
+                ).where(TEAM_DIGESTS.c.team_id.in_(bindparam("ids", expanding=True))),
                 ids,
             )
         if table.section == "activities":
@@ -300,7 +292,7 @@ class _Exporter:
     def _pipeline_records(self) -> Iterator[dict[str, Any]]:
         stages: dict[int, list[dict[str, Any]]] = defaultdict(list)
         for row in self.conn.execute(
-            select(_STAGES).order_by(_STAGES.c.pipeline_id, _STAGES.c.display_order, _STAGES.c.id)
+            select(STAGES).order_by(STAGES.c.pipeline_id, STAGES.c.display_order, STAGES.c.id)
         ).mappings():
             self._stages[row["id"]] = row["external_id"]
             stage = {
@@ -311,7 +303,7 @@ class _Exporter:
             if row["probability"] is not None:
                 stage["probability"] = to_json(row["probability"])
             stages[row["pipeline_id"]].append(stage)
-        for row in self.conn.execute(select(_PIPELINES).order_by(_PIPELINES.c.id)).mappings():
+        for row in self.conn.execute(select(PIPELINES).order_by(PIPELINES.c.id)).mappings():
             self._pipelines[row["id"]] = row["external_id"]
             yield {
                 "id": row["external_id"],

@@ -162,6 +162,25 @@ def _explain(error: BaseException, source: CountingReader) -> str:
 
 
 def _members(events: Iterator[tuple[str, Any]]) -> Iterator[Event]:
+    _open_top_level(events)
+    for event, value in events:
+        if event == "end_map":
+            break
+        key = value  # event is "map_key" at this depth
+        event, value = next(events)
+        if event == "start_array":
+            yield from _section(key, events)
+        elif event == "start_map":
+            yield Whole(key, _whole(key, events))
+        else:
+            yield Scalar(key, value)
+    trailing = next(events, None)
+    if trailing is not None:
+        raise MalformedJSON("unexpected data after the top-level object")
+
+
+def _open_top_level(events: Iterator[tuple[str, Any]]) -> None:
+    """Read the opening brace; refuse an empty file and any other top level."""
     try:
         first = next(events, None)
     except ijson.IncompleteJSONError:
@@ -170,40 +189,35 @@ def _members(events: Iterator[tuple[str, Any]]) -> Iterator[Event]:
         raise MalformedJSON("the file is empty")
     if first[0] != "start_map":
         raise MalformedJSON("the top level must be a JSON object")
-    for event, value in events:
-        if event == "end_map":
-            break
-        key = value  # event is "map_key" at this depth
-        event, value = next(events)
-        if event == "start_array":
-            yield SectionStart(key)
-            index = 0
-            try:
-                for event, value in events:
-                    if event == "end_array":
-                        break
-                    yield Item(key, index, _value(event, value, events))
-                    index += 1
-            except _BadMember as error:
-                error.path = f"{key}[{index}]{error.path}"
-                raise
-            except (UnicodeDecodeError, ijson.JSONError) as error:
-                raise _BadMember(path=f"{key}[{index}]", cause=error) from None
-            yield SectionEnd(key, index)
-        elif event == "start_map":
-            try:
-                built = _build_map(events)
-            except _BadMember as error:
-                error.path = f"{key}{error.path}"
-                raise
-            except (UnicodeDecodeError, ijson.JSONError) as error:
-                raise _BadMember(path=key, cause=error) from None
-            yield Whole(key, built)
-        else:
-            yield Scalar(key, value)
-    trailing = next(events, None)
-    if trailing is not None:
-        raise MalformedJSON("unexpected data after the top-level object")
+
+
+def _section(key: str, events: Iterator[tuple[str, Any]]) -> Iterator[Event]:
+    """An array member: its start, each item, its end (with the item count)."""
+    yield SectionStart(key)
+    index = 0
+    try:
+        for event, value in events:
+            if event == "end_array":
+                break
+            yield Item(key, index, _value(event, value, events))
+            index += 1
+    except _BadMember as error:
+        error.path = f"{key}[{index}]{error.path}"
+        raise
+    except (UnicodeDecodeError, ijson.JSONError) as error:
+        raise _BadMember(path=f"{key}[{index}]", cause=error) from None
+    yield SectionEnd(key, index)
+
+
+def _whole(key: str, events: Iterator[tuple[str, Any]]) -> dict[str, Any]:
+    """An object member (such as ``workspace``), read whole."""
+    try:
+        return _build_map(events)
+    except _BadMember as error:
+        error.path = f"{key}{error.path}"
+        raise
+    except (UnicodeDecodeError, ijson.JSONError) as error:
+        raise _BadMember(path=key, cause=error) from None
 
 
 def _value(event: str, value: Any, events: Iterator[tuple[str, Any]]) -> Any:

@@ -12,24 +12,26 @@ from storage.models import (
     ActivityContact,
     ActivityDeal,
     ActivityLead,
+    Assignment,
     Company,
     Contact,
     Deal,
+    DealContact,
+    DealScore,
     Goal,
     Lead,
     OwnedObject,
+    Pipeline,
+    PipelineStage,
     Sequence,
     SequenceEnrollment,
     Team,
+    TeamDigestSettings,
     User,
     UserPreferences,
+    WorkspaceSettings,
+    table_of,
 )
-
-
-def _table(model: type) -> Table:
-    table = model.__table__  # type: ignore[attr-defined]
-    assert isinstance(table, Table)
-    return table
 
 
 @dataclass(frozen=True)
@@ -39,8 +41,8 @@ class SectionTable:
     Attributes:
         section: JSON key of the section.
         table: the table its records go to.
-        key_fields: JSON fields that identify a record (upsert key).
-        key_columns: the columns holding those fields (after references are resolved).
+        key_columns: the columns that identify a record (upsert key, after references
+            are resolved).
         primary_key: the column updates are addressed by.
         owned: the object type in the assignment history, for owned records.
         small: the whole id map is kept in memory (a few thousand rows at most).
@@ -48,7 +50,6 @@ class SectionTable:
 
     section: str
     table: Table
-    key_fields: tuple[str, ...]
     key_columns: tuple[str, ...]
     primary_key: str = "id"
     owned: OwnedObject | None = None
@@ -62,30 +63,24 @@ class SectionTable:
 SECTION_TABLES: dict[str, SectionTable] = {
     s.section: s
     for s in (
-        SectionTable("teams", _table(Team), ("id",), ("external_id",), small=True),
-        SectionTable("users", _table(User), ("id",), ("external_id",), small=True),
-        SectionTable("goals", _table(Goal), ("user", "metric"), ("user_id", "metric")),
+        SectionTable("teams", table_of(Team), ("external_id",), small=True),
+        SectionTable("users", table_of(User), ("external_id",), small=True),
+        SectionTable("goals", table_of(Goal), ("user_id", "metric")),
         SectionTable(
             "user_preferences",
-            _table(UserPreferences),
-            ("user",),
+            table_of(UserPreferences),
             ("user_id",),
             primary_key="user_id",
         ),
-        SectionTable(
-            "companies", _table(Company), ("id",), ("external_id",), owned=OwnedObject.COMPANY
-        ),
-        SectionTable(
-            "contacts", _table(Contact), ("id",), ("external_id",), owned=OwnedObject.CONTACT
-        ),
-        SectionTable("sequences", _table(Sequence), ("id",), ("external_id",), small=True),
-        SectionTable("sequence_enrollments", _table(SequenceEnrollment), ("id",), ("external_id",)),
-        SectionTable("leads", _table(Lead), ("id",), ("external_id",), owned=OwnedObject.LEAD),
-        SectionTable("deals", _table(Deal), ("id",), ("external_id",), owned=OwnedObject.DEAL),
+        SectionTable("companies", table_of(Company), ("external_id",), owned=OwnedObject.COMPANY),
+        SectionTable("contacts", table_of(Contact), ("external_id",), owned=OwnedObject.CONTACT),
+        SectionTable("sequences", table_of(Sequence), ("external_id",), small=True),
+        SectionTable("sequence_enrollments", table_of(SequenceEnrollment), ("external_id",)),
+        SectionTable("leads", table_of(Lead), ("external_id",), owned=OwnedObject.LEAD),
+        SectionTable("deals", table_of(Deal), ("external_id",), owned=OwnedObject.DEAL),
         SectionTable(
             "activities",
-            _table(Activity),
-            ("id",),
+            table_of(Activity),
             ("external_id",),
             owned=OwnedObject.ACTIVITY,
         ),
@@ -94,15 +89,21 @@ SECTION_TABLES: dict[str, SectionTable] = {
 
 # Activity association lists: JSON field -> (link table, column naming the other record).
 ACTIVITY_LINKS: dict[str, tuple[Table, str]] = {
-    "contacts": (_table(ActivityContact), "contact_id"),
-    "companies": (_table(ActivityCompany), "company_id"),
-    "deals": (_table(ActivityDeal), "deal_id"),
-    "leads": (_table(ActivityLead), "lead_id"),
+    "contacts": (table_of(ActivityContact), "contact_id"),
+    "companies": (table_of(ActivityCompany), "company_id"),
+    "deals": (table_of(ActivityDeal), "deal_id"),
+    "leads": (table_of(ActivityLead), "lead_id"),
 }
 
-OWNED_SECTION: dict[OwnedObject, str] = {
-    s.owned: s.section for s in SECTION_TABLES.values() if s.owned is not None
-}
+# Tables written apart from the sections' own (history, deal children, team digest
+# schedules, pipelines, settings).
+ASSIGNMENTS = table_of(Assignment)
+DEAL_CONTACTS = table_of(DealContact)
+DEAL_SCORES = table_of(DealScore)
+PIPELINES = table_of(Pipeline)
+STAGES = table_of(PipelineStage)
+TEAM_DIGESTS = table_of(TeamDigestSettings)
+WORKSPACE = table_of(WorkspaceSettings)
 
 # How a record type is named in messages ("unknown contact 'c-9'").
 SINGULAR = {

@@ -36,7 +36,8 @@ def socket_app(
 
 def _home_event(user_id: str, event_id: str) -> dict[str, object]:
     event = {"type": "app_home_opened", "user": user_id, "channel": "D0" + user_id, "tab": "home"}
-    return json.loads(event_body(event, event_id=event_id))
+    parsed: dict[str, object] = json.loads(event_body(event, event_id=event_id))
+    return parsed
 
 
 def _publishes(slack: SlackStandIn, user_id: str = "UDANA") -> int:

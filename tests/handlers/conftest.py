@@ -12,9 +12,9 @@ import pytest
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
+from demo import DemoOrg, build_demo_org
 from rules.guided_actions import evaluate
 from storage.db import make_engine
-from storage.demo import DemoOrg, build_demo_org
 from tests.support.app import RunningApp, start_app
 from tests.support.slack_api import SlackStandIn, running_standin
 from tests.support.socket_mode import running_socket_standin

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
+from demo import DemoOrg
 from handlers.render.kit import MAX_BLOCKS, Surface, block_problems
 from handlers.render.navigation import View, ViewState
 from handlers.render.workspace import render_workspace
 from handlers.slack import ids
-from storage.demo import DemoOrg
 from storage.models import Activity, ActivityKind, User
 
 FILTERS: dict[View, list[str]] = {
@@ -45,7 +46,7 @@ PAGE = re.compile(r"Page (\d+) of (\d+)")
 
 def _all_pages(
     session: Session, viewer: User, state: ViewState, now: datetime, surface: Surface
-) -> list[list[dict]]:  # type: ignore[type-arg]
+) -> list[list[dict[str, Any]]]:
     pages = []
     number, count = 1, 1
     while number <= count:
@@ -165,9 +166,8 @@ def test_another_viewer_sees_meeting_actions_as_busy(demo: tuple[Engine, DemoOrg
     with Session(engine) as session:
         admin = session.get(User, org.admin_id)
         assert admin is not None
-        own = str(
-            _all_pages(session, session.get(User, org.rep_id), ViewState(), org.now, "home")  # type: ignore[arg-type]
-        )
+        rep = session.get_one(User, org.rep_id)
+        own = str(_all_pages(session, rep, ViewState(), org.now, "home"))
         seen = str(_all_pages(session, admin, ViewState(subject_id=org.rep_id), org.now, "home"))
         assert "Log the outcome of" in own
         assert "meet.example" not in seen

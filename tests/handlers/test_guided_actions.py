@@ -96,8 +96,8 @@ def test_check_mark_feedback_and_a_forged_action_id(
     assert "Log the outcome of 1 call" in str(thanks.params["blocks"])  # the suggestion stays
     assert "Done: item checked off, and that was the last one." in str(checked.params["blocks"])
     session.expire_all()
-    assert session.get(GuidedAction, mine.id).state is ActionState.DONE  # type: ignore[union-attr]
-    assert session.get(GuidedAction, bens.id).state is ActionState.OPEN  # type: ignore[union-attr]
+    assert session.get_one(GuidedAction, mine.id).state is ActionState.DONE
+    assert session.get_one(GuidedAction, bens.id).state is ActionState.OPEN
     assert [f.helpful for f in session.scalars(select(ActionFeedback))] == [True]
 
 
@@ -130,7 +130,8 @@ def test_the_queue_walks_through_an_actions_items(
             ),
         )
         [update] = running_app.slack.wait_for("views.update")
-        return update.json_param("view")
+        view: dict[str, Any] = update.json_param("view")
+        return view
 
     items = {item.object_id: item.id for item in action.items}
     view = click_in_queue(ids.ACTION_ITEM_DONE, f"{action.id}:{items[first.id]}", view)
@@ -140,4 +141,4 @@ def test_the_queue_walks_through_an_actions_items(
     assert "that was the last one" in str(view["blocks"])
     assert "Nothing left in this suggestion's list." in str(view["blocks"])
     session.expire_all()
-    assert session.get(GuidedAction, action.id).state is ActionState.DONE  # type: ignore[union-attr]
+    assert session.get_one(GuidedAction, action.id).state is ActionState.DONE

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from demo import DemoOrg
 from handlers.render.kit import block_problems
 from handlers.render.navigation import View, ViewState
 from handlers.slack import ids
-from storage.demo import DemoOrg
 from tests.handlers.conftest import TRANSPORTS
 from tests.support.app import RunningApp
 

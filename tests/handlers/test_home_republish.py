@@ -8,10 +8,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
+from demo import DemoOrg
 from handlers.render.navigation import ViewState
 from handlers.slack.home_tab import republish_open_homes
 from rules.guided_actions.timing import tick
-from storage.demo import DemoOrg
 from storage.models import User
 from tests.builders import CRM
 from tests.support.app import RunningApp

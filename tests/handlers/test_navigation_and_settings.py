@@ -233,7 +233,7 @@ def test_muting_guided_action_types_in_settings(
     )
     assert "nope" in answer.json()["errors"]["muted_action_types"]
     session.expire_all()
-    assert session.get(UserPreferences, dana.id).muted_action_types == [  # type: ignore[union-attr]
+    assert session.get_one(UserPreferences, dana.id).muted_action_types == [
         "email_replies",
         "log_call_outcome",
     ]

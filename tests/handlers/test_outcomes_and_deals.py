@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -15,7 +16,7 @@ from tests.handlers.payloads import acked, block_action, send, view_submission
 from tests.support.app import RunningApp
 
 
-def _open(running_app: RunningApp, user_id: str, action_id: str, value: str) -> dict:  # type: ignore[type-arg]
+def _open(running_app: RunningApp, user_id: str, action_id: str, value: str) -> dict[str, Any]:
     send(
         running_app,
         block_action(
@@ -27,10 +28,11 @@ def _open(running_app: RunningApp, user_id: str, action_id: str, value: str) -> 
             response_url=running_app.slack.response_url("msg"),
         ),
     )
-    return running_app.slack.wait_for("views.open")[0].json_param("view")
+    view: dict[str, Any] = running_app.slack.wait_for("views.open")[0].json_param("view")
+    return view
 
 
-def _select(block_id: str, value: str) -> dict:  # type: ignore[type-arg]
+def _select(block_id: str, value: str) -> dict[str, Any]:
     return {block_id: {block_id: {"type": "static_select", "selected_option": {"value": value}}}}
 
 
@@ -61,7 +63,7 @@ def test_log_a_meeting_outcome(
     )
     assert "already logged as No show by you at 15:30" in str(acked(again)["view"])
     session.expire_all()
-    assert session.get(Activity, meeting.id).outcome == "no_show"  # type: ignore[union-attr]
+    assert session.get_one(Activity, meeting.id).outcome == "no_show"
 
 
 def test_a_future_meeting_or_someone_elses_gets_no_modal(

@@ -148,7 +148,7 @@ def test_a_user_is_found_by_slack_email_and_remembered(
     home = running_app.published_home("UDANA")
     assert "Overview" in str(home["blocks"][0])
     session.expire_all()
-    assert session.get(User, dana.id).slack_user_id == "UDANA"  # type: ignore[union-attr]
+    assert session.get_one(User, dana.id).slack_user_id == "UDANA"
     # Remembered, and cached: the next request asks Slack nothing.
     running_app.slack.clear()
     running_app.open_home("UDANA", event_id="Ev2")

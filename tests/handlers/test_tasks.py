@@ -406,7 +406,9 @@ def test_reassign_maps_the_picked_slack_user(
 
     _click_in_message(running_app, "UMIA", ids.TASK_REASSIGN, str(task.id), _row(task))
     view = running_app.slack.wait_for("views.open")[0].json_param("view")
-    pick = lambda user: {"owner": {"owner": {"type": "users_select", "selected_user": user}}}  # noqa: E731
+
+    def pick(user: str) -> dict[str, Any]:
+        return {"owner": {"owner": {"type": "users_select", "selected_user": user}}}
 
     unknown = send(running_app, view_submission(user_id="UMIA", view=view, values=pick("UNOBODY")))
     assert acked(unknown)["errors"] == {"owner": "That person isn't linked to a CRM user."}
@@ -538,15 +540,16 @@ def test_the_task_queue_walks_through_a_bucket(
         )
         [update] = running_app.slack.wait_for("views.update")
         assert update.params["view_id"] == "VQUEUE"
-        return update.json_param("view")
+        view: dict[str, Any] = update.json_param("view")
+        return view
 
     view = click_in_queue(ids.TASK_QUEUE_COMPLETE, first.id, view)
     assert "Done: 'First' completed." in str(view["blocks"]) and "Second" in str(view["blocks"])
     view = click_in_queue(ids.TASK_QUEUE_NEXT, second.id, view)
     assert "That's all the tasks in this list." in str(view["blocks"])
     session.expire_all()
-    assert session.get(Activity, first.id).status is TaskStatus.COMPLETED  # type: ignore[union-attr]
-    assert session.get(Activity, second.id).status is TaskStatus.NOT_STARTED  # type: ignore[union-attr]
+    assert session.get_one(Activity, first.id).status is TaskStatus.COMPLETED
+    assert session.get_one(Activity, second.id).status is TaskStatus.NOT_STARTED
 
 
 def test_a_forged_signature_or_a_stale_request_changes_nothing(

@@ -8,7 +8,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from insights.evidence import EVIDENCE_LIMIT, gather_evidence
-from storage.models import DealVisibility, MeetingOutcome, TaskStatus
+from storage.models import DealVisibility, MeetingOutcome, TaskStatus, User
 from tests.builders import CRM
 
 
@@ -91,7 +91,7 @@ def test_fingerprint_changes_with_visible_evidence_only(
     deal = crm.deal(rep)
     crm.note(rep, "first", deals=[deal])
 
-    def fingerprint(user) -> str:  # type: ignore[no-untyped-def]
+    def fingerprint(user: User) -> str:
         evidence = gather_evidence(session, deal_id=deal.id, viewer=user, now=now)
         assert evidence is not None
         return evidence.fingerprint()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -21,7 +22,11 @@ from tests.support.llm import FakeModel, completion
 
 
 def test_follow_up_uses_the_askers_evidence_and_checks_citations(
-    session: Session, now: datetime, model: FakeModel, writer: InsightWriter, budget_cut: dict
+    session: Session,
+    now: datetime,
+    model: FakeModel,
+    writer: InsightWriter,
+    budget_cut: dict[str, Any],
 ) -> None:
     email, call = budget_cut["email"], budget_cut["call"]
     model.answers(
@@ -59,7 +64,7 @@ def test_follow_up_under_hipaa_makes_no_call(
     now: datetime,
     model: FakeModel,
     writer: InsightWriter,
-    budget_cut: dict,
+    budget_cut: dict[str, Any],
 ) -> None:
     crm.settings(hipaa_sensitive_data=True)
     answer = answer_follow_up(
@@ -76,7 +81,7 @@ def test_follow_up_under_hipaa_makes_no_call(
 
 
 def test_a_thread_belongs_to_the_deal_and_the_user_who_asked(
-    session: Session, now: datetime, budget_cut: dict
+    session: Session, now: datetime, budget_cut: dict[str, Any]
 ) -> None:
     insight = deal_insight(
         session, deal_id=budget_cut["deal"].id, viewer=budget_cut["ben"], now=now, writer=None

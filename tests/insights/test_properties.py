@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from insights.llm import InsightWriter
 from insights.report import insight_to_json
 from insights.service import DealNotVisible, deal_insight
-from storage.models import ActivityKind, DealVisibility, Role, User
+from storage.models import Activity, ActivityKind, Deal, DealVisibility, Role, User
 from tests.builders import CRM
 from tests.support.llm import FakeModel, answer, evidence_in
 
@@ -50,6 +50,21 @@ def _may_see(viewer: User, owner: User | None) -> bool:
     if viewer.deal_visibility is DealVisibility.TEAM and viewer.team_id is not None:
         return owner.team_id == viewer.team_id
     return owner.id == viewer.id
+
+
+def _activity(
+    crm: CRM, kind: ActivityKind, who: User | None, secret: str, *, when: datetime, deal: Deal
+) -> Activity:
+    """An activity of ``kind`` on the deal whose every text is ``secret``."""
+    if kind is ActivityKind.EMAIL:
+        return crm.email(
+            who, subject=secret, body=secret, sent_at=when, opened_at=when, deals=[deal]
+        )
+    if kind is ActivityKind.NOTE:
+        return crm.note(who, secret, at=when, deals=[deal])
+    if kind is ActivityKind.CALL:
+        return crm.call(who, subject=secret, body=secret, starts_at=when, deals=[deal])
+    return crm.meeting(who, subject=secret, body=secret, starts_at=when, deals=[deal])
 
 
 @settings(
@@ -98,16 +113,7 @@ def test_no_invisible_activity_reaches_a_prompt_or_an_answer(
             # Days apart, so that opened emails become "buyer unresponsive" risks, whose
             # text quotes the email's subject.
             when = now - timedelta(days=2 * position + 1)
-            if kind is ActivityKind.EMAIL:
-                record = crm.email(
-                    who, subject=secret, body=secret, sent_at=when, opened_at=when, deals=[deal]
-                )
-            elif kind is ActivityKind.NOTE:
-                record = crm.note(who, secret, at=when, deals=[deal])
-            elif kind is ActivityKind.CALL:
-                record = crm.call(who, subject=secret, body=secret, starts_at=when, deals=[deal])
-            else:
-                record = crm.meeting(who, subject=secret, body=secret, starts_at=when, deals=[deal])
+            record = _activity(crm, kind, who, secret, when=when, deal=deal)
             made.append((record.id, secret, who))
 
         def forger(request: httpx.Request) -> httpx.Response:

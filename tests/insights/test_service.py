@@ -6,6 +6,7 @@ import json
 import logging
 import time
 from datetime import datetime, timedelta
+from typing import Any
 
 import httpx
 import pytest
@@ -13,7 +14,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from insights.llm import InsightWriter, LLMConfig
-from insights.service import AiStatus, DealNotVisible, deal_insight, record_feedback
+from insights.service import AiStatus, DealInsight, DealNotVisible, deal_insight, record_feedback
 from storage.models import InsightFeedback, InsightRequest, User
 from tests.builders import CRM
 from tests.support.llm import (
@@ -28,14 +29,18 @@ from tests.support.llm import (
 )
 
 
-def _all_text(insight) -> str:  # type: ignore[no-untyped-def]
+def _all_text(insight: DealInsight) -> str:
     from insights.report import insight_to_json
 
     return json.dumps(insight_to_json(insight))
 
 
 def test_budget_cut_reaches_only_the_rep_who_may_see_it(
-    session: Session, now: datetime, model: FakeModel, writer: InsightWriter, budget_cut: dict
+    session: Session,
+    now: datetime,
+    model: FakeModel,
+    writer: InsightWriter,
+    budget_cut: dict[str, Any],
 ) -> None:
     deal, email, call = budget_cut["deal"], budget_cut["email"], budget_cut["call"]
 
@@ -70,7 +75,7 @@ def test_hipaa_on_means_no_model_call_and_crm_only_view(
     now: datetime,
     model: FakeModel,
     writer: InsightWriter,
-    budget_cut: dict,
+    budget_cut: dict[str, Any],
 ) -> None:
     crm.settings(hipaa_sensitive_data=True, customer_analysis=True)
     insight = deal_insight(
@@ -89,7 +94,7 @@ def test_customer_analysis_off_means_no_model_call(
     now: datetime,
     model: FakeModel,
     writer: InsightWriter,
-    budget_cut: dict,
+    budget_cut: dict[str, Any],
 ) -> None:
     crm.settings(hipaa_sensitive_data=False, customer_analysis=False)
     insight = deal_insight(
@@ -101,7 +106,7 @@ def test_customer_analysis_off_means_no_model_call(
 
 
 def test_no_key_gives_crm_only_view_with_how_to_switch_on(
-    session: Session, now: datetime, model: FakeModel, budget_cut: dict
+    session: Session, now: datetime, model: FakeModel, budget_cut: dict[str, Any]
 ) -> None:
     insight = deal_insight(
         session, deal_id=budget_cut["deal"].id, viewer=budget_cut["ben"], now=now, writer=None
@@ -116,7 +121,7 @@ def test_citation_of_an_invisible_or_no_activity_is_dropped_and_logged(
     now: datetime,
     model: FakeModel,
     writer: InsightWriter,
-    budget_cut: dict,
+    budget_cut: dict[str, Any],
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     email, call = budget_cut["email"], budget_cut["call"]
@@ -170,7 +175,11 @@ def test_prompt_injection_note_changes_nothing(
 
 
 def test_rate_limit_then_success(
-    session: Session, now: datetime, model: FakeModel, writer: InsightWriter, budget_cut: dict
+    session: Session,
+    now: datetime,
+    model: FakeModel,
+    writer: InsightWriter,
+    budget_cut: dict[str, Any],
 ) -> None:
     call = budget_cut["call"]
     model.answers(
@@ -186,7 +195,11 @@ def test_rate_limit_then_success(
 
 
 def test_timeouts_fall_back_to_crm_view_with_a_notice(
-    session: Session, now: datetime, model: FakeModel, writer: InsightWriter, budget_cut: dict
+    session: Session,
+    now: datetime,
+    model: FakeModel,
+    writer: InsightWriter,
+    budget_cut: dict[str, Any],
 ) -> None:
     model.answers(httpx.ReadTimeout("slow"), httpx.ReadTimeout("slow"), httpx.ReadTimeout("slow"))
     insight = deal_insight(
@@ -200,7 +213,7 @@ def test_timeouts_fall_back_to_crm_view_with_a_notice(
 
 
 def test_a_model_that_hangs_is_abandoned_at_the_deadline(
-    session: Session, now: datetime, model: FakeModel, budget_cut: dict
+    session: Session, now: datetime, model: FakeModel, budget_cut: dict[str, Any]
 ) -> None:
     def hang(request: httpx.Request) -> httpx.Response:
         time.sleep(1.0)
@@ -218,7 +231,11 @@ def test_a_model_that_hangs_is_abandoned_at_the_deadline(
 
 
 def test_server_error_after_retries_falls_back(
-    session: Session, now: datetime, model: FakeModel, writer: InsightWriter, budget_cut: dict
+    session: Session,
+    now: datetime,
+    model: FakeModel,
+    writer: InsightWriter,
+    budget_cut: dict[str, Any],
 ) -> None:
     model.answers(httpx.Response(503, json={}), httpx.Response(503, json={}))
     insight = deal_insight(
@@ -229,7 +246,11 @@ def test_server_error_after_retries_falls_back(
 
 
 def test_invalid_json_then_valid(
-    session: Session, now: datetime, model: FakeModel, writer: InsightWriter, budget_cut: dict
+    session: Session,
+    now: datetime,
+    model: FakeModel,
+    writer: InsightWriter,
+    budget_cut: dict[str, Any],
 ) -> None:
     call = budget_cut["call"]
     model.answers(
@@ -245,7 +266,11 @@ def test_invalid_json_then_valid(
 
 
 def test_invalid_answers_every_time_fall_back(
-    session: Session, now: datetime, model: FakeModel, writer: InsightWriter, budget_cut: dict
+    session: Session,
+    now: datetime,
+    model: FakeModel,
+    writer: InsightWriter,
+    budget_cut: dict[str, Any],
 ) -> None:
     model.answers(completion('{"risks": "none"}'), completion("not json"))
     insight = deal_insight(
@@ -261,7 +286,7 @@ def test_cache_hit_makes_no_call_and_new_evidence_refreshes(
     now: datetime,
     model: FakeModel,
     writer: InsightWriter,
-    budget_cut: dict,
+    budget_cut: dict[str, Any],
 ) -> None:
     deal, ben = budget_cut["deal"], budget_cut["ben"]
     first = deal_insight(session, deal_id=deal.id, viewer=ben, now=now, writer=writer)
@@ -286,7 +311,7 @@ def test_an_invisible_new_activity_does_not_refresh_that_rep(
     now: datetime,
     model: FakeModel,
     writer: InsightWriter,
-    budget_cut: dict,
+    budget_cut: dict[str, Any],
 ) -> None:
     deal, ben, ann = budget_cut["deal"], budget_cut["ben"], budget_cut["ann"]
     deal_insight(session, deal_id=deal.id, viewer=ben, now=now, writer=writer)
@@ -296,7 +321,11 @@ def test_an_invisible_new_activity_does_not_refresh_that_rep(
 
 
 def test_two_reps_with_different_views_never_share_a_cached_insight(
-    session: Session, now: datetime, model: FakeModel, writer: InsightWriter, budget_cut: dict
+    session: Session,
+    now: datetime,
+    model: FakeModel,
+    writer: InsightWriter,
+    budget_cut: dict[str, Any],
 ) -> None:
     deal = budget_cut["deal"]
     deal_insight(session, deal_id=deal.id, viewer=budget_cut["ann"], now=now, writer=writer)
@@ -322,7 +351,11 @@ def test_invisible_deal_is_refused(
 
 
 def test_audit_records_who_asked_what_and_with_which_evidence(
-    session: Session, now: datetime, model: FakeModel, writer: InsightWriter, budget_cut: dict
+    session: Session,
+    now: datetime,
+    model: FakeModel,
+    writer: InsightWriter,
+    budget_cut: dict[str, Any],
 ) -> None:
     ben: User = budget_cut["ben"]
     insight = deal_insight(
@@ -341,7 +374,7 @@ def test_audit_records_who_asked_what_and_with_which_evidence(
 
 
 def test_feedback_is_stored_and_only_the_asker_may_give_it(
-    session: Session, now: datetime, budget_cut: dict
+    session: Session, now: datetime, budget_cut: dict[str, Any]
 ) -> None:
     insight = deal_insight(
         session, deal_id=budget_cut["deal"].id, viewer=budget_cut["ben"], now=now, writer=None
@@ -382,7 +415,11 @@ def test_cache_and_audit_work_on_both_databases(any_engine: Engine, now: datetim
 
 
 def test_a_tampered_cache_row_citing_unseen_activities_is_not_trusted(
-    session: Session, now: datetime, model: FakeModel, writer: InsightWriter, budget_cut: dict
+    session: Session,
+    now: datetime,
+    model: FakeModel,
+    writer: InsightWriter,
+    budget_cut: dict[str, Any],
 ) -> None:
     from storage.models import CachedInsight
 
@@ -404,7 +441,7 @@ def test_a_german_reader_gets_an_answer_asked_in_german_and_cached_apart(
     now: datetime,
     model: FakeModel,
     writer: InsightWriter,
-    budget_cut: dict,
+    budget_cut: dict[str, Any],
 ) -> None:
     deal, ben = budget_cut["deal"], budget_cut["ben"]
     deal_insight(session, deal_id=deal.id, viewer=ben, now=now, writer=writer)

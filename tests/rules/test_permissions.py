@@ -5,11 +5,11 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from rules.permissions import can_act_for, can_view_deal, visible_deals
-from storage.models import DealVisibility, Role
+from storage.models import DealVisibility, Role, User
 from tests.builders import CRM
 
 
-def _names(session: Session, user) -> set[str]:  # type: ignore[no-untyped-def]
+def _names(session: Session, user: User) -> set[str]:
     return {deal.name for deal in session.scalars(visible_deals(user))}
 
 
@@ -68,7 +68,7 @@ def test_who_may_open_someone_elses_workspace(session: Session, crm: CRM) -> Non
     other_manager = crm.user(team_id=west.id, role=Role.MANAGER)
     admin = crm.user(role=Role.SUPER_ADMIN)
 
-    def may(viewer) -> bool:  # type: ignore[no-untyped-def]
+    def may(viewer: User) -> bool:
         return can_view_workspace(session, viewer=viewer, owner=rep)
 
     assert may(rep) and may(manager) and may(admin)
@@ -94,7 +94,7 @@ def test_activities_of_a_deal_follow_their_owner(session: Session, crm: CRM) -> 
     unowned_meeting = crm.meeting(None, deals=[deal])
     crm.note(owner, "on another deal", deals=[crm.deal(owner)])
 
-    def seen(user) -> set[int]:  # type: ignore[no-untyped-def]
+    def seen(user: User) -> set[int]:
         return {a.id for a in session.scalars(visible_deal_activities(user, deal_id=deal.id))}
 
     assert seen(owner) == {own_note.id}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -19,7 +20,7 @@ def test_task_writes_name_the_refused_field(session: Session, crm: CRM, now: dat
     task = crm.task(rep)
     due = now + timedelta(days=1)
 
-    def created(**changes: object) -> str | None:
+    def created(**changes: Any) -> str | None:
         draft = dataclasses.replace(TaskDraft(subject="Call", due_at=due), **changes)
         result = create_task(session, rep, draft, now=now)
         assert result.status is OpStatus.INVALID

@@ -20,6 +20,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from slack_bolt import App
 from sqlalchemy import Engine
+from waitress.server import BaseWSGIServer
 
 from bot.app import create_app, work_pool
 from bot.server import SocketModeService, make_http_server, request_kind, stop_http_server
@@ -70,6 +71,7 @@ class RunningApp:
         self, method: str, path: str, body: str = "", headers: dict[str, str] | None = None
     ) -> HttpAnswer:
         parts = urlsplit(self.url)
+        assert parts.hostname is not None
         connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=WAIT_SECONDS)
         try:
             connection.request(method, path, body=body.encode(), headers=headers or {})
@@ -120,11 +122,12 @@ class RunningApp:
         """The same request as Socket Mode delivers it: an envelope, answered by an ack."""
         kind = request_kind(body.encode(), content_type)
         form = dict(parse_qsl(body, keep_blank_values=True))
-        payload = {
+        read: dict[str, Callable[[], Any]] = {
             "events_api": lambda: json.loads(body),
             "interactive": lambda: json.loads(form["payload"]),
             "slash_commands": lambda: form,
-        }[kind]()
+        }
+        payload = read[kind]()
         retry = int(headers.get("x-slack-retry-num", 0))
         envelope = socket.wait_ack(
             socket.send(kind, payload, retry_attempt=retry), timeout=WAIT_SECONDS
@@ -252,7 +255,8 @@ class RunningApp:
             c for c in self.slack.calls_to("views.publish") if c.params.get("user_id") == user_id
         ]
         assert calls, f"no Home tab was published for {user_id}"
-        return calls[-1].json_param("view")
+        view: dict[str, Any] = calls[-1].json_param("view")
+        return view
 
     def responses(self) -> list[dict[str, Any]]:
         """Everything posted to response_urls (ephemeral answers), oldest first."""
@@ -316,7 +320,8 @@ def start_app(
     )
     thread = threading.Thread(target=server.run, name="waitress", daemon=True)
     thread.start()
-    port = server.effective_port  # type: ignore[union-attr]
+    assert isinstance(server, BaseWSGIServer)  # one host and port: a single-socket server
+    port = int(server.getsockname()[1])  # the port 0 picked
     try:
         yield RunningApp(
             url=f"http://127.0.0.1:{port}", slack=slack, services=services, app=app, socket=socket

@@ -4,7 +4,7 @@ the spec's budget-cut example as seed data."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -43,11 +43,11 @@ def completion(content: str, *, finish_reason: str = "stop") -> httpx.Response:
 
 
 def answer(
-    recent: list[tuple[str, list[int]]] = (),  # type: ignore[assignment]
-    risks: list[tuple[str, list[int]]] = (),  # type: ignore[assignment]
-    goals: list[tuple[str, list[int]]] = (),  # type: ignore[assignment]
+    recent: Iterable[tuple[str, list[int]]] = (),
+    risks: Iterable[tuple[str, list[int]]] = (),
+    goals: Iterable[tuple[str, list[int]]] = (),
 ) -> httpx.Response:
-    def section(items: list[tuple[str, list[int]]]) -> list[dict[str, Any]]:
+    def section(items: Iterable[tuple[str, list[int]]]) -> list[dict[str, Any]]:
         return [{"text": text, "activity_ids": ids} for text, ids in items]
 
     return completion(
@@ -66,7 +66,8 @@ def evidence_in(request: httpx.Request) -> dict[str, Any]:
     user = json.loads(request.content)["messages"][1]["content"]
     start = user.index(OPEN_MARK) + len(OPEN_MARK)
     end = user.rindex(CLOSE_MARK)
-    return json.loads(user[start:end])
+    document: dict[str, Any] = json.loads(user[start:end])
+    return document
 
 
 def evidence_ids_in(request: httpx.Request) -> set[int]:

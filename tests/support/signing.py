@@ -20,6 +20,7 @@ def signed_headers(
     """Headers Slack would send with ``body``: ``X-Slack-Signature`` over ``v0:ts:body``."""
     ts = str(int(time.time()) if timestamp is None else timestamp)
     signature = SignatureVerifier(secret).generate_signature(timestamp=ts, body=body)
+    assert signature is not None  # None only without a secret
     return {
         "Content-Type": content_type,
         "X-Slack-Request-Timestamp": ts,

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from datetime import datetime, timedelta
+from typing import Any
 
 import pytest
 from rich.console import Console
@@ -18,7 +19,7 @@ from typer.testing import CliRunner
 from bot.cli import app
 from bot.terminal.insights import deal_insights_section
 from bot.terminal.sections import TerminalContext
-from storage.demo import build_demo_org
+from demo import build_demo_org
 from storage.models import DealVisibility, User
 from tests.builders import CRM
 from tests.support.dripping_model import dripping_model
@@ -71,7 +72,9 @@ def acme(sqlite_engine: Engine) -> dict[str, int]:
         return {"deal": deal.id, "email": email.id, "call": call.id, "ben": ben.id}
 
 
-def test_json_without_a_key_is_the_crm_only_view(cli_env: dict[str, str], acme: dict) -> None:
+def test_json_without_a_key_is_the_crm_only_view(
+    cli_env: dict[str, str], acme: dict[str, Any]
+) -> None:
     result = CliRunner().invoke(
         app, ["insights", "--deal", "acme", "--as", "ben@seller.example", "--json"], env=cli_env
     )
@@ -85,7 +88,7 @@ def test_json_without_a_key_is_the_crm_only_view(cli_env: dict[str, str], acme: 
 
 
 def test_with_a_model_each_user_sees_their_own_view(
-    cli_env: dict[str, str], acme: dict, model: FakeModel
+    cli_env: dict[str, str], acme: dict[str, Any], model: FakeModel
 ) -> None:
     env = {
         **cli_env,
@@ -107,7 +110,7 @@ def test_with_a_model_each_user_sees_their_own_view(
 
 
 def test_unknown_or_invisible_deal_says_so_without_revealing(
-    cli_env: dict[str, str], acme: dict, sqlite_engine: Engine
+    cli_env: dict[str, str], acme: dict[str, Any], sqlite_engine: Engine
 ) -> None:
     with Session(sqlite_engine) as session:
         crm = CRM(session, datetime.now().astimezone())
@@ -153,7 +156,7 @@ def test_demo_section_shows_the_featured_deal_as_each_user_may_see_it(
 
 @pytest.mark.slow
 def test_a_dripping_model_cannot_keep_the_command_running(
-    cli_env: dict[str, str], acme: dict
+    cli_env: dict[str, str], acme: dict[str, Any]
 ) -> None:
     """The command answers at its deadline (2 x 0.5 s + 5 s) and exits then, as a process.
 

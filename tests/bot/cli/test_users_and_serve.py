@@ -35,7 +35,7 @@ def test_map_links_a_slack_user_by_email_ignoring_case(
     assert result.exit_code == 0, result.output
     assert "linked Slack user U0DANA to Dana" in result.output
     session.expire_all()
-    assert session.get(User, dana.id).slack_user_id == "U0DANA"  # type: ignore[union-attr]
+    assert session.get_one(User, dana.id).slack_user_id == "U0DANA"
 
 
 def test_map_moves_a_slack_id_that_was_linked_to_someone_else(
@@ -49,8 +49,8 @@ def test_map_moves_a_slack_id_that_was_linked_to_someone_else(
     )
     assert result.exit_code == 0, result.output
     session.expire_all()
-    assert session.get(User, old.id).slack_user_id is None  # type: ignore[union-attr]
-    assert session.get(User, new.id).slack_user_id == "U0SAME"  # type: ignore[union-attr]
+    assert session.get_one(User, old.id).slack_user_id is None
+    assert session.get_one(User, new.id).slack_user_id == "U0SAME"
 
 
 @pytest.mark.parametrize(
@@ -69,7 +69,7 @@ def test_map_refuses_bad_input_and_changes_nothing(
     assert result.exit_code != 0
     assert message in result.output
     session.expire_all()
-    assert session.get(User, dana.id).slack_user_id is None  # type: ignore[union-attr]
+    assert session.get_one(User, dana.id).slack_user_id is None
 
 
 def test_list_shows_who_is_linked(cli_db: Engine, crm: CRM, session: Session) -> None:

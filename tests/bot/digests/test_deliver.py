@@ -49,9 +49,11 @@ def _statuses(engine: Engine) -> Counter[str]:
 
 
 def _scheduler(
-    engine: Engine, slack: SlackStandIn, at: datetime, **kwargs: object
+    engine: Engine, slack: SlackStandIn, at: datetime, *, workers: int = 4, claimer: str = "test"
 ) -> DigestScheduler:
-    deliverer = standin_deliverer(engine, slack.api_url, clock=lambda: at, **kwargs)  # type: ignore[arg-type]
+    deliverer = standin_deliverer(
+        engine, slack.api_url, clock=lambda: at, workers=workers, claimer=claimer
+    )
     return DigestScheduler(sessions=session_factory(engine), deliverer=deliverer, clock=lambda: at)
 
 

@@ -11,8 +11,8 @@ from sqlalchemy.orm import Session
 
 from bot.terminal.home import home_tab_section
 from bot.terminal.sections import TerminalContext
+from demo import build_demo_org
 from handlers.render.kit import block_problems
-from storage.demo import build_demo_org
 from storage.models import User
 from tests.conftest import FIXED_NOW
 

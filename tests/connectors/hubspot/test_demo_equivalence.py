@@ -14,10 +14,10 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from connectors.hubspot import OfficialClient, RateLimiter, Syncer
+from demo import build_demo_org
 from insights.evidence import gather_evidence
 from rules.guided_actions import evaluate
 from storage.db import make_engine
-from storage.demo import build_demo_org
 from storage.models import (
     Activity,
     Company,

@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
+from demo import DemoOrg
 from handlers.i18n import use_language, use_translations
 from handlers.i18n.formats import first_weekday
 from handlers.render import workspace
@@ -18,7 +19,6 @@ from handlers.render.kit import Surface, block_problems
 from handlers.render.navigation import View, ViewState
 from handlers.render.workspace import render_workspace
 from rules.settings.preferences import Preferences, save_preferences
-from storage.demo import DemoOrg
 from storage.models import User
 from tests.handlers.i18n.golden import matches_golden, visible_text
 from tests.support.pseudo import PseudoTranslations, pseudo_language
@@ -110,8 +110,8 @@ def test_the_pseudo_locale_breaks_no_layout_and_leaves_no_catalogued_english(
     with Session(engine) as session, use_translations(pseudo_language()):
         for view in VIEWS:
             for surface in ("home", "message"):
-                blocks = _render(session, org, view, surface)  # type: ignore[arg-type]
-                assert block_problems(blocks, surface=surface) == [], view  # type: ignore[arg-type]
+                blocks = _render(session, org, view, surface)
+                assert block_problems(blocks, surface=surface) == [], view
                 text = visible_text(blocks)
                 left = sorted(p for p in phrases if p in text)
                 assert left == [], (view, left)

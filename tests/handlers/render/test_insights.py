@@ -49,11 +49,11 @@ def budget_cut(crm: CRM, now: datetime) -> dict[str, Any]:
     return seed_budget_cut(crm, now)
 
 
-def _text(blocks: list[dict]) -> str:  # type: ignore[type-arg]
+def _text(blocks: list[dict[str, Any]]) -> str:
     return json.dumps(blocks)
 
 
-def _action_ids_unique(blocks: list[dict]) -> bool:  # type: ignore[type-arg]
+def _action_ids_unique(blocks: list[dict[str, Any]]) -> bool:
     for block in blocks:
         if block["type"] == "actions":
             action_ids = [e["action_id"] for e in block["elements"]]
@@ -63,7 +63,11 @@ def _action_ids_unique(blocks: list[dict]) -> bool:  # type: ignore[type-arg]
 
 
 def test_answer_shows_three_sections_with_sources_and_buttons(
-    session: Session, now: datetime, model: FakeModel, writer: InsightWriter, budget_cut: dict
+    session: Session,
+    now: datetime,
+    model: FakeModel,
+    writer: InsightWriter,
+    budget_cut: dict[str, Any],
 ) -> None:
     insight = deal_insight(
         session, deal_id=budget_cut["deal"].id, viewer=budget_cut["ann"], now=now, writer=writer
@@ -88,7 +92,11 @@ def test_answer_shows_three_sections_with_sources_and_buttons(
 
 
 def test_the_rep_who_may_not_see_the_email_gets_no_trace_of_it(
-    session: Session, now: datetime, model: FakeModel, writer: InsightWriter, budget_cut: dict
+    session: Session,
+    now: datetime,
+    model: FakeModel,
+    writer: InsightWriter,
+    budget_cut: dict[str, Any],
 ) -> None:
     insight = deal_insight(
         session, deal_id=budget_cut["deal"].id, viewer=budget_cut["ben"], now=now, writer=writer
@@ -99,7 +107,7 @@ def test_the_rep_who_may_not_see_the_email_gets_no_trace_of_it(
 
 
 def test_crm_only_view_says_why_and_has_no_ai_sections(
-    session: Session, crm: CRM, now: datetime, budget_cut: dict
+    session: Session, crm: CRM, now: datetime, budget_cut: dict[str, Any]
 ) -> None:
     crm.settings(hipaa_sensitive_data=True)
     insight = deal_insight(
@@ -161,7 +169,11 @@ def test_deal_choices_are_buttons_and_nothing_found_reveals_nothing(
 
 
 def test_follow_up_answer_cites_sources(
-    session: Session, now: datetime, model: FakeModel, writer: InsightWriter, budget_cut: dict
+    session: Session,
+    now: datetime,
+    model: FakeModel,
+    writer: InsightWriter,
+    budget_cut: dict[str, Any],
 ) -> None:
     call = budget_cut["call"]
     statement = {"text": "They want to replace spreadsheets.", "activity_ids": [call.id]}

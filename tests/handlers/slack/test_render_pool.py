@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Engine
 
+from demo import DemoOrg
 from handlers.render.navigation import View, ViewState
 from handlers.slack import ids
-from storage.demo import DemoOrg
 from tests.support.app import start_app
 from tests.support.slack_api import SlackStandIn
 
@@ -17,7 +18,7 @@ def test_views_rendered_in_processes_match_in_process_ones(
     sqlite_engine: Engine, slack: SlackStandIn, demo_org: DemoOrg, now: datetime
 ) -> None:
     user = demo_org.rep_slack_user_id
-    published: dict[int, list[dict]] = {}  # type: ignore[type-arg]
+    published: dict[int, list[dict[str, Any]]] = {}
     for processes in (0, 1):
         slack.clear()
         with start_app(sqlite_engine, slack, clock=lambda: now, render_processes=processes) as app:

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from rules.deals.queries import DealCategory, DealFilters, category_counts, deals_page
-from storage.models import DealVisibility, MeetingOutcome, Role, TaskStatus
+from rules.deals.queries import DealCategory, DealFilters, DealRow, category_counts, deals_page
+from storage.models import DealVisibility, MeetingOutcome, Role, TaskStatus, User
 from tests.builders import CRM
 
 
-def _names(page_deals: tuple) -> list[str]:  # type: ignore[type-arg]
+def _names(page_deals: tuple[DealRow, ...]) -> list[str]:
     return [deal.name for deal in page_deals]
 
 
@@ -76,7 +77,7 @@ def test_a_rep_never_sees_another_reps_deals_unless_allowed(session: Session, cr
     crm.deal(ben, name="Ben's")
     crm.deal(cy, name="Cy's")
 
-    def visible(user):  # type: ignore[no-untyped-def]
+    def visible(user: User) -> list[str]:
         page = deals_page(session, user, now=crm.now, category=DealCategory.ALL)
         return sorted(_names(page.deals))
 
@@ -110,7 +111,7 @@ def test_categories_and_filters(session: Session, crm: CRM, now: datetime) -> No
     )
     crm.deal(rep, name="Lost one", stage="closedlost", close_date=today)
 
-    def names(category: DealCategory, **filters: object) -> list[str]:
+    def names(category: DealCategory, **filters: Any) -> list[str]:
         page = deals_page(session, boss, now=now, category=category, filters=DealFilters(**filters))
         return _names(page.deals)
 

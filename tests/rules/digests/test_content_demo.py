@@ -13,12 +13,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.digests.compose import crm_risk_source
+from demo import DEMO_DB_FILENAME, DemoOrg, build_demo_org
 from rules.digests.content import DigestSources, manager_digest, rep_digest
 from rules.guided_actions import evaluate, open_actions
 from rules.permissions import can_view_deal
 from rules.tasks.queries import TaskBucket
 from storage.db import make_engine
-from storage.demo import DEMO_DB_FILENAME, DemoOrg, build_demo_org
 from storage.models import (
     OPEN_TASK_STATUSES,
     Activity,

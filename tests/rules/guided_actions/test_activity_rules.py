@@ -4,13 +4,14 @@ time zones."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
 from rules.guided_actions import ActionType, open_actions
-from storage.models import ActionState, ActivityContact, TaskPriority, TaskStatus
+from storage.models import ActionState, Activity, ActivityContact, TaskPriority, TaskStatus, User
 from storage.ownership import assign
 from tests.builders import CRM
 from tests.rules.guided_actions.support import (
@@ -28,7 +29,7 @@ MINUTE, HOUR, DAY = timedelta(minutes=1), timedelta(hours=1), timedelta(days=1)
 # --- 4. Sequence activity ----------------------------------------------------------------------
 
 
-def _sequence_task(crm: CRM, broken: str | None = None):  # type: ignore[no-untyped-def]
+def _sequence_task(crm: CRM, broken: str | None = None) -> tuple[User, Activity]:
     rep = crm.user()
     contact = crm.contact(rep)
     enrollment = crm.enrollment(contact, rep)
@@ -68,7 +69,7 @@ def test_sequence_task_expires_when_completed_or_reassigned(
 # --- 6. Log a meeting outcome ------------------------------------------------------------------
 
 
-def _ended_meeting(crm: CRM, now: datetime, broken: str | None = None):  # type: ignore[no-untyped-def]
+def _ended_meeting(crm: CRM, now: datetime, broken: str | None = None) -> tuple[User, Activity]:
     rep = crm.user()
     ended = now - 61 * MINUTE
     if broken == "ended_at_least_1h_ago":
@@ -129,7 +130,7 @@ def test_meeting_outcome_expires_when_the_outcome_is_logged(
 # --- 7. Follow up on your meeting --------------------------------------------------------------
 
 
-def _started_meeting(crm: CRM, now: datetime, broken: str | None = None):  # type: ignore[no-untyped-def]
+def _started_meeting(crm: CRM, now: datetime, broken: str | None = None) -> tuple[User, Activity]:
     rep = crm.user()
     start = now - HOUR
     if broken == "started":
@@ -199,7 +200,9 @@ def test_snapshot_keeps_the_contact_at_creation(session: Session, crm: CRM, now:
 # --- 8. Log call outcome, and bundling ---------------------------------------------------------
 
 
-def _call(crm: CRM, now: datetime, broken: str | None = None, **extra):  # type: ignore[no-untyped-def]
+def _call(
+    crm: CRM, now: datetime, broken: str | None = None, **extra: Any
+) -> tuple[User, Activity]:
     rep = extra.pop("owner", None) or crm.user()
     start = now - 61 * MINUTE
     if broken == "started_at_least_1h_ago":
@@ -282,7 +285,7 @@ def test_three_calls_make_one_action_and_logging_them_ends_it(
 # --- 12. Prepare for upcoming meetings ---------------------------------------------------------
 
 
-def _upcoming(crm: CRM, now: datetime, broken: str | None = None):  # type: ignore[no-untyped-def]
+def _upcoming(crm: CRM, now: datetime, broken: str | None = None) -> tuple[User, Activity]:
     rep = crm.user()
     start = now + 2 * HOUR  # 17:30 UTC, the same day
     if broken == "starts_later_today":
@@ -331,7 +334,9 @@ def test_later_today_is_in_the_users_time_zone(session: Session, crm: CRM, now: 
 # --- 13. Today's high-priority tasks -----------------------------------------------------------
 
 
-def _urgent(crm: CRM, now: datetime, broken: str | None = None, owner=None):  # type: ignore[no-untyped-def]
+def _urgent(
+    crm: CRM, now: datetime, broken: str | None = None, owner: User | None = None
+) -> tuple[User, Activity]:
     rep = owner or crm.user()
     task = crm.task(
         crm.user() if broken == "assigned_to_you" else rep,

@@ -4,12 +4,13 @@ reply, 14 target accounts."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy.orm import Session
 
 from rules.guided_actions import ActionType
-from storage.models import EmailDirection
+from storage.models import Contact, EmailDirection, User
 from storage.ownership import assign
 from tests.builders import CRM
 from tests.rules.guided_actions.support import (
@@ -28,7 +29,7 @@ MINUTE, HOUR, DAY = timedelta(minutes=1), timedelta(hours=1), timedelta(days=1)
 # --- 1. Newly assigned contacts ----------------------------------------------------------------
 
 
-def _newly_assigned(crm: CRM, now: datetime, broken: str | None = None):  # type: ignore[no-untyped-def]
+def _newly_assigned(crm: CRM, now: datetime, broken: str | None = None) -> tuple[User, Contact]:
     rep = crm.user()
     contact = crm.contact(
         crm.user() if broken == "assigned_to_you" else rep,
@@ -131,7 +132,7 @@ def test_newly_assigned_contacts_bundle_per_user_and_reassignment_moves_them(
 # --- 3. Re-engaged contacts --------------------------------------------------------------------
 
 
-def _re_engaged(crm: CRM, now: datetime, broken: str | None = None):  # type: ignore[no-untyped-def]
+def _re_engaged(crm: CRM, now: datetime, broken: str | None = None) -> tuple[User, Contact]:
     rep = crm.user()
     contact = crm.contact(crm.user() if broken == "assigned_to_you" else rep)
     if broken == "no_open_lead":
@@ -195,7 +196,7 @@ def test_re_engaged_contact_expiry(session: Session, crm: CRM, now: datetime) ->
 # --- 5. Email replies --------------------------------------------------------------------------
 
 
-def _replied(crm: CRM, now: datetime, broken: str | None = None):  # type: ignore[no-untyped-def]
+def _replied(crm: CRM, now: datetime, broken: str | None = None) -> tuple[User, Contact]:
     rep = crm.user()
     contact = crm.contact(crm.user() if broken == "assigned_to_you" else rep)
     replied = now - (15 * DAY if broken == "replied_within_14_days" else 2 * DAY)
@@ -297,13 +298,10 @@ def test_a_dismissed_reply_comes_back_only_for_a_new_reply(
 # --- 9. Contacts awaiting your reply -----------------------------------------------------------
 
 
-def _awaiting(crm: CRM, now: datetime, broken: str | None = None):  # type: ignore[no-untyped-def]
+def _awaiting(crm: CRM, now: datetime, broken: str | None = None) -> tuple[User, Contact]:
     rep = crm.user()
-    email = "pat@seller.example" if broken == "other_domain" else None
-    contact = crm.contact(
-        crm.user() if broken == "assigned_to_you" else rep,
-        **({"email": email} if email else {}),
-    )
+    overrides: dict[str, Any] = {"email": "pat@seller.example"} if broken == "other_domain" else {}
+    contact = crm.contact(crm.user() if broken == "assigned_to_you" else rep, **overrides)
     if broken == "no_open_lead":
         crm.lead(rep, contact_id=contact.id)
     sent = now - (15 * DAY if broken == "wrote_to_you_within_14_days" else DAY)
@@ -360,7 +358,7 @@ def test_contact_awaiting_reply_expiry(session: Session, crm: CRM, now: datetime
 # --- 14. Target accounts activity --------------------------------------------------------------
 
 
-def _target(crm: CRM, now: datetime, broken: str | None = None):  # type: ignore[no-untyped-def]
+def _target(crm: CRM, now: datetime, broken: str | None = None) -> tuple[User, Contact]:
     rep = crm.user()
     company = crm.company(is_target_account=broken != "target_account")
     contact = crm.contact(crm.user() if broken == "assigned_to_you" else rep, company_id=company.id)

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy.orm import Session
 
 from rules.guided_actions import ActionType
-from storage.models import DealContact, EmailDirection
+from storage.models import Contact, Deal, DealContact, EmailDirection, User
 from storage.ownership import assign
 from tests.builders import CRM
 from tests.rules.guided_actions.support import check_creation, expired_by, open_objects, run
@@ -18,7 +18,7 @@ T = ActionType
 MINUTE, HOUR, DAY = timedelta(minutes=1), timedelta(hours=1), timedelta(days=1)
 
 
-def _close(crm: CRM, deal, stage: str = "closedwon") -> None:  # type: ignore[no-untyped-def]
+def _close(crm: CRM, deal: Deal, stage: str = "closedwon") -> None:
     deal.stage_id = crm.stage(stage).id
     crm.session.flush()
 
@@ -26,7 +26,7 @@ def _close(crm: CRM, deal, stage: str = "closedwon") -> None:  # type: ignore[no
 # --- 10. Reply to email ------------------------------------------------------------------------
 
 
-def _buyer_wrote(crm: CRM, now: datetime, broken: str | None = None):  # type: ignore[no-untyped-def]
+def _buyer_wrote(crm: CRM, now: datetime, broken: str | None = None) -> tuple[User, Deal, Contact]:
     rep = crm.user()
     buyer = crm.contact(None)
     deal = crm.deal(
@@ -87,7 +87,7 @@ def test_reply_to_email_expiry(session: Session, crm: CRM, now: datetime) -> Non
 # --- 16. Update next steps ---------------------------------------------------------------------
 
 
-def _met(crm: CRM, now: datetime, broken: str | None = None):  # type: ignore[no-untyped-def]
+def _met(crm: CRM, now: datetime, broken: str | None = None) -> tuple[User, Deal]:
     rep = crm.user()
     ended = now - (23 * HOUR if broken == "activity_ended_over_24h_ago" else 25 * HOUR)
     deal = crm.deal(
@@ -151,7 +151,7 @@ def test_next_step_comes_back_after_a_newer_activity(
 # --- 17. Add contact to deal -------------------------------------------------------------------
 
 
-def _lonely_deal(crm: CRM, now: datetime, broken: str | None = None):  # type: ignore[no-untyped-def]
+def _lonely_deal(crm: CRM, now: datetime, broken: str | None = None) -> tuple[User, Deal]:
     rep = crm.user()
     deal = crm.deal(
         crm.user() if broken == "assigned_to_you" else rep,
@@ -213,7 +213,7 @@ def test_add_contact_expiry_and_no_return_on_the_next_run(
 # --- 18. Initial outreach needed ---------------------------------------------------------------
 
 
-def _untouched(crm: CRM, now: datetime, broken: str | None = None):  # type: ignore[no-untyped-def]
+def _untouched(crm: CRM, now: datetime, broken: str | None = None) -> tuple[User, Deal]:
     rep = crm.user()
     deal = crm.deal(
         crm.user() if broken == "assigned_to_you" else rep,
@@ -264,7 +264,7 @@ def test_initial_outreach_expiry(session: Session, crm: CRM, now: datetime) -> N
 # --- 19. Follow up with buyer ------------------------------------------------------------------
 
 
-def _opened(crm: CRM, now: datetime, broken: str | None = None):  # type: ignore[no-untyped-def]
+def _opened(crm: CRM, now: datetime, broken: str | None = None) -> tuple[User, Deal, Contact]:
     rep = crm.user()
     buyer = crm.contact(None)
     deal = crm.deal(

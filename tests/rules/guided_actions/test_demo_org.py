@@ -7,8 +7,8 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from demo import build_demo_org
 from rules.guided_actions import ActionType, evaluate, open_actions
-from storage.demo import build_demo_org
 from storage.models import ActionState, GuidedActionItem
 
 

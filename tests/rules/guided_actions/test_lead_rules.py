@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy.orm import Session
 
 from rules.guided_actions import ActionType
-from storage.models import EmailDirection
+from storage.models import EmailDirection, Lead, User
 from storage.ownership import assign
 from tests.builders import CRM
 from tests.rules.guided_actions.support import check_creation, expired_by, run
@@ -20,7 +20,7 @@ MINUTE, HOUR, DAY = timedelta(minutes=1), timedelta(hours=1), timedelta(days=1)
 # --- 2. Newly assigned leads -------------------------------------------------------------------
 
 
-def _new_lead(crm: CRM, now: datetime, broken: str | None = None):  # type: ignore[no-untyped-def]
+def _new_lead(crm: CRM, now: datetime, broken: str | None = None) -> tuple[User, Lead]:
     rep = crm.user()
     lead = crm.lead(
         crm.user() if broken == "assigned_to_you" else rep,
@@ -65,7 +65,7 @@ def test_newly_assigned_lead_expiry(session: Session, crm: CRM, now: datetime) -
 # --- 11. Leads awaiting your reply -------------------------------------------------------------
 
 
-def _lead_waiting(crm: CRM, now: datetime, broken: str | None = None):  # type: ignore[no-untyped-def]
+def _lead_waiting(crm: CRM, now: datetime, broken: str | None = None) -> tuple[User, Lead]:
     rep = crm.user()
     email = "lee@seller.example" if broken == "other_domain" else "lee@buyer.example"
     contact = crm.contact(None, email=email)
@@ -117,7 +117,7 @@ def test_lead_awaiting_reply_expiry(session: Session, crm: CRM, now: datetime) -
 # --- 15. Recently engaged leads ----------------------------------------------------------------
 
 
-def _engaged_lead(crm: CRM, now: datetime, broken: str | None = None):  # type: ignore[no-untyped-def]
+def _engaged_lead(crm: CRM, now: datetime, broken: str | None = None) -> tuple[User, Lead]:
     rep = crm.user()
     lead = crm.lead(
         crm.user() if broken == "assigned_to_you" else rep,

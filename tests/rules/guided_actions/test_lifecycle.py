@@ -28,9 +28,11 @@ from storage.models import (
     ActionFeedback,
     ActionState,
     Activity,
+    Contact,
     EmailDirection,
     GuidedAction,
     Role,
+    User,
     UserPreferences,
 )
 from tests.builders import CRM
@@ -40,7 +42,7 @@ T = ActionType
 MINUTE, HOUR, DAY = timedelta(minutes=1), timedelta(hours=1), timedelta(days=1)
 
 
-def _calls(crm: CRM, now: datetime, rep, count: int) -> list[Activity]:  # type: ignore[no-untyped-def]
+def _calls(crm: CRM, now: datetime, rep: User, count: int) -> list[Activity]:
     return [crm.call(rep, starts_at=now - 2 * HOUR - n * MINUTE) for n in range(count)]
 
 
@@ -151,7 +153,7 @@ def test_feedback_is_one_answer_per_user_and_action(
     assert answers == [(None, False), (view.items[0].id, True)]
 
 
-def _mixed_actions(session: Session, crm: CRM, now: datetime):  # type: ignore[no-untyped-def]
+def _mixed_actions(session: Session, crm: CRM, now: datetime) -> tuple[User, Contact]:
     """A rep with a call bundle (all), a deal action (closing), a contact action
     (prospecting)."""
     rep = crm.user()

@@ -22,6 +22,7 @@ from rules.tasks.ops import delete_task
 from storage.models import (
     ActionFeedback,
     ActionState,
+    Activity,
     GuidedAction,
     GuidedActionItem,
     Role,
@@ -42,7 +43,9 @@ def _open_action(session: Session, action_type: ActionType, user_id: int) -> Gui
     )
 
 
-def _call_action(session: Session, crm: CRM, now: datetime, **user: object) -> tuple:  # type: ignore[type-arg]
+def _call_action(
+    session: Session, crm: CRM, now: datetime, **user: object
+) -> tuple[User, Activity, GuidedAction, GuidedActionItem]:
     rep = crm.user(**user)
     call = crm.call(rep, subject="Call Acme")
     evaluate(session, now=now)

@@ -6,9 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.orm import Session
 
+from demo import build_demo_org
 from rules.guided_actions import ActionType, evaluate
 from rules.guided_actions.timing import evaluate_due, tick
-from storage.demo import build_demo_org
 from storage.models import TaskPriority
 from tests.builders import CRM
 from tests.rules.guided_actions.support import last_item, open_objects

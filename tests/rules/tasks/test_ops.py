@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -10,7 +11,7 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from rules.meetings.ops import log_call_outcome
-from rules.op_result import OpStatus
+from rules.op_result import OpResult, OpStatus
 from rules.tasks.ops import (
     TaskDraft,
     TaskEdit,
@@ -91,13 +92,14 @@ def test_another_reps_task_is_refused_and_unchanged(
     task = crm.task(ben, subject="Ben's call")
     before = _snapshot(session, task)
 
-    for operation in (
+    operations: tuple[Callable[[], OpResult], ...] = (
         lambda: complete_task(session, ana, task.id, now=now),
         lambda: reschedule_task(session, ana, task.id, to="tomorrow", now=now),
         lambda: reassign_task(session, ana, task.id, new_owner_id=ana.id, now=now),
         lambda: edit_task(session, ana, task.id, edit=TaskEdit(subject="Mine"), now=now),
         lambda: delete_task(session, ana, task.id, now=now),
-    ):
+    )
+    for operation in operations:
         result = operation()
         assert result.status is OpStatus.FORBIDDEN
         assert result.message == "You can't change Ben's task."
@@ -159,11 +161,12 @@ def test_completed_elsewhere_says_who_and_when_in_the_actors_zone(
     dana_clicked = datetime(2026, 3, 11, 13, 14, tzinfo=UTC)  # 9:14 in New York (EDT)
     complete_task(session, dana, task.id, now=dana_clicked)
 
-    for operation in (
+    operations: tuple[Callable[[], OpResult], ...] = (
         lambda: complete_task(session, rep, task.id, now=now),
         lambda: reschedule_task(session, rep, task.id, to="tomorrow", now=now),
         lambda: edit_task(session, rep, task.id, edit=TaskEdit(subject="x"), now=now),
-    ):
+    )
+    for operation in operations:
         result = operation()
         assert result.status is OpStatus.ALREADY
         assert result.message == "'Call Acme' was already completed by Dana at 9:14."
@@ -346,7 +349,7 @@ def test_delete_removes_the_task_and_a_late_click_says_who_deleted_it(
     session.expire_all()
     assert session.get(Activity, task_id) is None
     assert session.scalar(select(func.count()).select_from(ActivityDeal)) == 0
-    assert session.get(Activity, follow_up.id).follow_up_of_id is None  # type: ignore[union-attr]
+    assert session.get_one(Activity, follow_up.id).follow_up_of_id is None
     for operation in (complete_task, delete_task):
         late = operation(session, rep, task_id, now=now)
         assert late.status is OpStatus.ALREADY

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
@@ -28,8 +29,8 @@ def _subjects(buckets: TaskBuckets) -> dict[str, list[str]]:
     }
 
 
-def _at(*args: int) -> datetime:
-    return datetime(*args, tzinfo=UTC)
+def _at(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=UTC)
 
 
 def test_tokyo_buckets_turn_over_at_tokyo_midnight(session: Session, crm: CRM) -> None:
@@ -137,7 +138,7 @@ def test_queue_walks_overdue_then_today_then_tomorrow_high_priority_first(
     assert next_in_queue(queue, set(queue)) is None
 
 
-def _seq_task(crm: CRM, rep: User, **overrides: object) -> None:
+def _seq_task(crm: CRM, rep: User, **overrides: Any) -> None:
     contact = crm.contact(rep)
     enrollment = crm.enrollment(contact, rep)
     crm.task(rep, sequence_enrollment_id=enrollment.id, contacts=[contact], **overrides)

@@ -82,23 +82,28 @@ def dump(engine: Engine) -> dict[str, list[tuple[tuple[str, Any], ...]]]:
         "deal": "deals",
         "activity": "activities",
     }
+
+    def readable(name: str, column: Any, row: dict[str, Any]) -> Any:
+        """The column's value with a row id replaced by what it stands for."""
+        value = row[column.name]
+        foreign = next(iter(column.foreign_keys), None)
+        if foreign is not None and value is not None:
+            target = foreign.column.table.name
+            return natural(target, by_id[target][value])
+        if column.name == "object_id" and name == "assignments":
+            target = owned_tables[str(row["object_type"])]
+            return natural(target, by_id[target][value])
+        return str(value) if hasattr(value, "value") else value
+
     dumped: dict[str, list[tuple[tuple[str, Any], ...]]] = {}
     for name, table in tables.items():
         rows = []
         for row in raw[name]:
-            out: dict[str, Any] = {}
-            for column in table.columns:
-                value = row[column.name]
-                foreign = next(iter(column.foreign_keys), None)
-                if foreign is not None and value is not None:
-                    target = foreign.column.table.name
-                    value = natural(target, by_id[target][value])
-                elif column.name == "object_id" and name == "assignments":
-                    target = owned_tables[str(row["object_type"])]
-                    value = natural(target, by_id[target][value])
-                elif column.name == "id" and name != "workspace_settings":
-                    continue
-                out[column.name] = str(value) if hasattr(value, "value") else value
+            out = {
+                column.name: readable(name, column, row)
+                for column in table.columns
+                if column.name != "id" or name == "workspace_settings"
+            }
             rows.append(tuple(sorted(out.items())))
         dumped[name] = sorted(rows, key=repr)
     return dumped

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, insert, select, text
 
-from storage.models import Activity, Deal
+from storage.models import Activity, Deal, table_of
 from storage.snapshot.bulk import BulkInserter
 from tests.builders import CRM
 
@@ -44,10 +44,10 @@ def test_bulk_and_core_inserts_store_the_same_bytes(
         "to_emails": ["a@b.example"],
         "tracked": True,
     }
-    table = Activity.__table__
+    table = table_of(Activity)
     with any_engine.begin() as conn:
         conn.execute(insert(table), [{"external_id": "core", **values}])
-        BulkInserter(conn).insert(table, [{"external_id": "bulk", **values}])  # type: ignore[arg-type]
+        BulkInserter(conn).insert(table, [{"external_id": "bulk", **values}])
 
     assert _raw_rows(any_engine, "activities", "core") == _raw_rows(
         any_engine, "activities", "bulk"
@@ -61,11 +61,12 @@ def test_bulk_dates_and_amounts_read_back_like_core(any_engine: Engine, now: dat
         crm = CRM(session, now)
         deal = crm.deal(close_date=date(2026, 4, 30))
         session.commit()
-        row = {c.name: getattr(deal, c.name) for c in Deal.__table__.columns if c.name != "id"}
+        deals = table_of(Deal)
+        row = {c.name: getattr(deal, c.name) for c in deals.columns if c.name != "id"}
     row["external_id"] = "bulk"
     with any_engine.begin() as conn:
-        BulkInserter(conn).insert(Deal.__table__, [row])  # type: ignore[arg-type]
-        stored = conn.execute(select(Deal.__table__).where(Deal.external_id == "bulk")).one()
+        BulkInserter(conn).insert(deals, [row])
+        stored = conn.execute(select(deals).where(Deal.external_id == "bulk")).one()
     assert stored.close_date == date(2026, 4, 30)
     assert stored.amount == deal.amount
     assert _raw_rows(any_engine, "deals", "bulk") == _raw_rows(

@@ -8,7 +8,7 @@ from pathlib import Path
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from storage.demo import build_demo_org
+from demo import build_demo_org
 from storage.snapshot import export_snapshot, import_snapshot
 from tests.storage.snapshot.conftest import dump
 

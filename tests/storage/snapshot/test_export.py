@@ -24,8 +24,8 @@ from storage.models import (
 )
 from storage.ownership import assign
 from storage.snapshot import export_snapshot, exporter, import_snapshot
-from storage.snapshot.fields import timestamp
 from storage.snapshot.schema import build_schema, load_schema
+from storage.snapshot.validation import timestamp
 from tests.builders import CRM
 from tests.storage.snapshot.conftest import EXAMPLE, dump
 

@@ -106,7 +106,9 @@ def test_an_owner_change_keeps_the_history(
     import_snapshot(any_engine, write_file(example), now=later + timedelta(hours=1))
 
     with Session(any_engine) as session:
-        users = dict(session.execute(select(User.id, User.external_id)).all())
+        users: dict[int | None, str] = dict(
+            session.execute(select(User.id, User.external_id)).all()
+        )
         deal = session.scalar(select(Deal).where(Deal.external_id == "deal-1"))
         contact = session.scalar(select(Contact).where(Contact.external_id == "ct-2"))
         assert deal is not None and contact is not None

@@ -11,8 +11,8 @@ import tempfile
 from datetime import datetime
 from pathlib import Path
 
+from demo import DEMO_DB_FILENAME, build_demo_org
 from storage.db import make_engine, session_factory, unit_of_work
-from storage.demo import DEMO_DB_FILENAME, build_demo_org
 from storage.models.base import Base
 from tests.support.hubspot.from_store import LoadedPortal, load_store
 from tests.support.hubspot.portal import Portal

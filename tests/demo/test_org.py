@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
+from demo import DEMO_DB_FILENAME, DemoOrg, DemoRefused, build_demo_org
 from rules.deals.queries import DealCategory, category_counts, deals_page
 from rules.leads.queries import leads_by_stage
 from rules.tasks.queries import open_tasks
@@ -17,7 +18,6 @@ from rules.workspace.feed import feed
 from rules.workspace.overview import overview
 from rules.workspace.schedule import SchedulePeriod, schedule
 from storage.db import make_engine
-from storage.demo import DEMO_DB_FILENAME, DemoOrg, DemoRefused, build_demo_org
 from storage.models import (
     Activity,
     Company,
@@ -74,9 +74,9 @@ def test_the_org_has_the_promised_shape(demo: tuple[Session, DemoOrg]) -> None:
     assert zones == {"America/Los_Angeles", "Europe/Berlin", "Asia/Tokyo"}
     visibilities = set(session.scalars(select(User.deal_visibility)))
     assert visibilities == set(DealVisibility)
-    assert all(s.startswith("U0") for s in session.scalars(select(User.slack_user_id)))
+    assert all(s and s.startswith("U0") for s in session.scalars(select(User.slack_user_id)))
     assert count(Contact) >= 300 and count(Company) >= 150
-    assert session.scalar(select(func.count()).where(Company.is_target_account)) >= 10
+    assert (session.scalar(select(func.count()).where(Company.is_target_account)) or 0) >= 10
     assert 90 <= count(Deal) <= 120
     assert count(Activity) >= 2000
     lead_stages = set(
