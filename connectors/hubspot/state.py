@@ -119,6 +119,9 @@ class Status:
     daily_limit: int | None
     budget_spent: bool
     pending_events: int
+    # Who holds the sync lease and until when (None: nobody, or it has run out).
+    lease_holder: str | None = None
+    lease_expires_at: datetime | None = None
 
 
 def status(session: Session, now: datetime) -> Status:
@@ -145,10 +148,14 @@ def status(session: Session, now: datetime) -> Status:
     pending = len(
         session.scalars(select(WebhookEvent.id).where(WebhookEvent.processed_at.is_(None))).all()
     )
+    lease = session.get(SyncLease, LEASE)
+    held = lease is not None and lease.expires_at > now
     return Status(
         types,
         usage.requests if usage else 0,
         usage.daily_limit if usage else None,
         bool(usage and usage.budget_spent_at),
         pending,
+        lease.holder if held and lease else None,
+        lease.expires_at if held and lease else None,
     )
