@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from handlers.render.kit import Block
 from handlers.render.results import follow_up_prompt
 from handlers.render.task_modals import (
+    NOTES_SHOWN,
     PICK_DATE_FIELDS,
     REASSIGN_FIELDS,
     TASK_FIELDS,
@@ -24,6 +25,7 @@ from handlers.render.task_modals import (
     parse_task_form,
     pick_date_modal,
     reassign_modal,
+    shown_fingerprints,
     task_queue_view,
 )
 from handlers.slack import ids
@@ -372,6 +374,8 @@ def submit_edit(form: Form, ack: Ack, context: BoltContext) -> FollowUp | None:
             due_at=fields.due_at,
             priority=fields.priority,
             notes=fields.notes,
+            shown=shown_fingerprints(meta),
+            notes_limit=NOTES_SHOWN,
         )
         return edit_task(s, actor, meta.get("id"), edit=edit, now=now)
 

@@ -11,9 +11,11 @@ task can still say who deleted it and when.
 
 from __future__ import annotations
 
+import hashlib
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -70,12 +72,20 @@ class RescheduleChoice(StrEnum):
 
 @dataclass(frozen=True)
 class TaskEdit:
-    """Fields to change on a task; None leaves a field as it is (``notes=""`` clears them)."""
+    """Fields to change on a task; None leaves a field as it is (``notes=""`` clears them).
+
+    ``shown`` holds the :func:`edit_fingerprints` of the form the values come from (None:
+    no form, every given field is meant). With it, a field left as the form showed it is not
+    written, and a field changed by someone else since the form opened is not overwritten.
+    ``notes_limit`` is how much of the notes the form could show.
+    """
 
     subject: str | None = None
     due_at: datetime | None = None
     priority: TaskPriority | str | None = None
     notes: str | None = None
+    shown: Mapping[str, str] | None = None
+    notes_limit: int = NOTES_MAX
 
 
 @dataclass(frozen=True)
@@ -354,6 +364,10 @@ def edit_task(
     if task is None:
         assert refusal is not None
         return refusal
+    if edit.shown is not None:
+        changes = _touched(changes, edit.shown)
+        if _moved_since_shown(task, changes, edit):
+            return invalid(say.CHANGED_SINCE_SHOWN.format(task=task_label(task.subject)))
     changed = {name: value for name, value in changes.items() if getattr(task, name) != value}
     if not changed:
         return already(say.NOTHING_TO_CHANGE.format(task=task_label(task.subject)), task.id)
@@ -373,6 +387,42 @@ def edit_task(
         changes={name: (seen[name], value) for name, value in changed.items()},
     )
     return done(say.EDITED.format(task=task_label(task.subject)), task.id)
+
+
+def edit_fingerprints(task: Activity, *, notes_limit: int = NOTES_MAX) -> dict[str, str]:
+    """Short fingerprints of what an edit form shows of ``task`` (notes cut to the form's
+    limit), to keep in the form and hand back in :attr:`TaskEdit.shown`."""
+    shown = {
+        "subject": task.subject,
+        "due_at": task.due_at,
+        "priority": task.priority,
+        "body": (task.body or "")[:notes_limit],
+    }
+    return {name: _fingerprint(value) for name, value in shown.items()}
+
+
+def _fingerprint(value: object) -> str:
+    if isinstance(value, datetime):  # forms show minutes
+        value = value.astimezone(UTC).replace(second=0, microsecond=0).isoformat()
+    elif isinstance(value, StrEnum):
+        value = value.value
+    elif isinstance(value, str):
+        value = value.strip()
+    return hashlib.sha256(str(value or "").encode()).hexdigest()[:16]
+
+
+def _touched(changes: dict[str, Any], shown: Mapping[str, str]) -> dict[str, Any]:
+    """The fields the user changed in the form: the others are not the user's to write."""
+    return {
+        name: value for name, value in changes.items() if shown.get(name) != _fingerprint(value)
+    }
+
+
+def _moved_since_shown(task: Activity, changes: dict[str, Any], edit: TaskEdit) -> bool:
+    """Whether a field the user changed was changed by someone else since the form opened."""
+    assert edit.shown is not None
+    now_shown = edit_fingerprints(task, notes_limit=edit.notes_limit)
+    return any(name in edit.shown and edit.shown[name] != now_shown[name] for name in changes)
 
 
 def _validated_edit(edit: TaskEdit) -> tuple[dict[str, Any], OpResult | None]:
