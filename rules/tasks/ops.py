@@ -11,11 +11,10 @@ task can still say who deleted it and when.
 
 from __future__ import annotations
 
-import hashlib
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -34,6 +33,7 @@ from rules.op_result import (
     refused_change,
 )
 from rules.permissions import can_act_for, can_view_activity, can_view_deal
+from rules.shown_values import fingerprints, moved, touched
 from rules.tasks import wording as say
 from rules.tasks.wording import task_label, task_title
 from rules.wording import describe_due, describe_moment, person
@@ -365,8 +365,8 @@ def edit_task(
         assert refusal is not None
         return refusal
     if edit.shown is not None:
-        changes = _touched(changes, edit.shown)
-        if _moved_since_shown(task, changes, edit):
+        changes = touched(changes, edit.shown)
+        if moved(changes, edit.shown, edit_fingerprints(task, notes_limit=edit.notes_limit)):
             return invalid(say.CHANGED_SINCE_SHOWN.format(task=task_label(task.subject)))
     changed = {name: value for name, value in changes.items() if getattr(task, name) != value}
     if not changed:
@@ -390,39 +390,16 @@ def edit_task(
 
 
 def edit_fingerprints(task: Activity, *, notes_limit: int = NOTES_MAX) -> dict[str, str]:
-    """Short fingerprints of what an edit form shows of ``task`` (notes cut to the form's
-    limit), to keep in the form and hand back in :attr:`TaskEdit.shown`."""
-    shown = {
-        "subject": task.subject,
-        "due_at": task.due_at,
-        "priority": task.priority,
-        "body": (task.body or "")[:notes_limit],
-    }
-    return {name: _fingerprint(value) for name, value in shown.items()}
-
-
-def _fingerprint(value: object) -> str:
-    if isinstance(value, datetime):  # forms show minutes
-        value = value.astimezone(UTC).replace(second=0, microsecond=0).isoformat()
-    elif isinstance(value, StrEnum):
-        value = value.value
-    elif isinstance(value, str):
-        value = value.strip()
-    return hashlib.sha256(str(value or "").encode()).hexdigest()[:16]
-
-
-def _touched(changes: dict[str, Any], shown: Mapping[str, str]) -> dict[str, Any]:
-    """The fields the user changed in the form: the others are not the user's to write."""
-    return {
-        name: value for name, value in changes.items() if shown.get(name) != _fingerprint(value)
-    }
-
-
-def _moved_since_shown(task: Activity, changes: dict[str, Any], edit: TaskEdit) -> bool:
-    """Whether a field the user changed was changed by someone else since the form opened."""
-    assert edit.shown is not None
-    now_shown = edit_fingerprints(task, notes_limit=edit.notes_limit)
-    return any(name in edit.shown and edit.shown[name] != now_shown[name] for name in changes)
+    """What an edit form shows of ``task`` (notes cut to the form's limit), fingerprinted
+    for :attr:`TaskEdit.shown`."""
+    return fingerprints(
+        {
+            "subject": task.subject,
+            "due_at": task.due_at,
+            "priority": task.priority,
+            "body": (task.body or "")[:notes_limit],
+        }
+    )
 
 
 def _validated_edit(edit: TaskEdit) -> tuple[dict[str, Any], OpResult | None]:
