@@ -93,6 +93,20 @@ def take_lease(session: Session, *, holder: str, now: datetime, ttl: timedelta) 
     return True
 
 
+def prune_applied_events(session: Session, *, older_than: datetime) -> int:
+    """Forget webhook events applied before ``older_than``; return how many went.
+
+    HubSpot retries a delivery for about a day, so a few days of applied events still catch
+    every duplicate; events not applied yet stay whatever their age.
+    """
+    result = session.execute(
+        delete(WebhookEvent).where(
+            WebhookEvent.processed_at.is_not(None), WebhookEvent.processed_at < older_than
+        )
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
 def release_lease(session: Session, *, holder: str) -> None:
     session.execute(delete(SyncLease).where(SyncLease.name == LEASE, SyncLease.holder == holder))
 
