@@ -25,7 +25,6 @@ from handlers.render.task_modals import (
     parse_task_form,
     pick_date_modal,
     reassign_modal,
-    shown_fingerprints,
     task_queue_view,
 )
 from handlers.slack import ids
@@ -43,7 +42,7 @@ from handlers.slack.listeners import (
     submit_form,
     write,
 )
-from handlers.slack.metadata import read_metadata
+from handlers.slack.metadata import read_metadata, shown_fingerprints
 from rules.clock import local_to_utc, user_zone
 from rules.op_result import OpResult, done, invalid, parse_id
 from rules.tasks.ops import (

@@ -161,14 +161,6 @@ def edit_task_modal(task: Activity, zone: ZoneInfo, *, origin: dict[str, Any]) -
     )
 
 
-def shown_fingerprints(meta: dict[str, Any]) -> dict[str, str] | None:
-    """The edit form's fingerprints back from its metadata (None when absent or not ours)."""
-    shown = meta.get("shown")
-    if not isinstance(shown, dict):
-        return None
-    return {str(k): v for k, v in shown.items() if isinstance(v, str)}
-
-
 @dataclass(frozen=True)
 class TaskForm:
     """What a task form held; None where a field was absent or unreadable."""
