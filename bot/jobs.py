@@ -30,10 +30,12 @@ from bot.digests.compose import slack_home_url
 from bot.digests.deliver import DEFAULT_RATE_PER_SECOND, Pacer, claimer_name
 from bot.digests.schedule import DigestScheduler, build_digest_scheduler
 from bot.nudges import send_nudges
+from connectors.hubspot.state import prune_applied_events
 from handlers.slack.home_tab import republish_open_homes
 from handlers.slack.services import Services
 from rules.guided_actions.timing import Tick, tick
 from storage.deliveries import release_claims
+from storage.outbox import prune_settled
 from storage.receipts import prune_receipts
 
 logger = logging.getLogger(__name__)
@@ -47,6 +49,8 @@ ACTIONS_TICK_SECONDS = 20
 
 # Slack retries an event within minutes; a day of receipts is plenty to apply each once.
 RECEIPT_RETENTION = timedelta(days=1)
+WEBHOOK_EVENT_RETENTION = timedelta(days=3)
+SETTLED_WRITE_RETENTION = timedelta(days=30)
 
 
 @dataclass
@@ -65,10 +69,14 @@ class BackgroundJobs:
     _scheduler: BackgroundScheduler | None = field(default=None, init=False)
 
     def prune_receipts(self, now: datetime | None = None) -> int:
-        """Forget Slack receipts older than a day (housekeeping); return how many."""
+        """Housekeeping: forget Slack receipts older than a day, applied HubSpot webhook
+        events older than three days and settled HubSpot writes older than 30 days, so
+        these tables stay small for years; return how many rows went."""
         now = now or self.digests.clock()
         with self.digests.sessions() as session:
             removed = prune_receipts(session, older_than=now - RECEIPT_RETENTION)
+            removed += prune_applied_events(session, older_than=now - WEBHOOK_EVENT_RETENTION)
+            removed += prune_settled(session, older_than=now - SETTLED_WRITE_RETENTION)
             session.commit()
         return removed
 
@@ -118,7 +126,7 @@ class BackgroundJobs:
             self.prune_receipts,
             IntervalTrigger(hours=1, timezone=UTC),
             id="receipts_prune",
-            name="forget old Slack receipts",
+            name="forget old Slack receipts, webhook events and settled writes",
         )
         scheduler.add_listener(_log_job_event, EVENT_JOB_MISSED | EVENT_JOB_ERROR)
         scheduler.start()

@@ -87,6 +87,10 @@ def malformed(body: bytes, content_type: str) -> str | None:
             return "the body is not JSON"
         if not isinstance(document, dict) or not isinstance(document.get("type"), str):
             return "the event is not an object with a type"
+        if document["type"] == "event_callback":
+            event = document.get("event")
+            if not isinstance(event, dict) or not isinstance(event.get("type"), str):
+                return "the event_callback's event is not an object with a type"
         return None
     form = parse_qs(text, keep_blank_values=True)
     if "ssl_check" in form:

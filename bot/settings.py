@@ -5,7 +5,9 @@ Every field here is listed in the README's configuration table; keep the two in 
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
@@ -76,6 +78,31 @@ class Settings(BaseSettings):
         20.0, ge=0, le=600, validation_alias="SALESBOT_SHUTDOWN_SECONDS"
     )
 
+    @field_validator("slack_api_url", "hubspot_api_url")
+    @classmethod
+    def _token_safe_url(cls, value: str) -> str:
+        """HTTPS, or plain HTTP to this machine only (the offline stand-ins).
+
+        Both APIs get a bearer token with every request: over plain HTTP to another host,
+        anyone on the way could read it.
+        """
+        host = _url_host(value)
+        if urlsplit(value).scheme == "http" and _is_loopback(host):
+            return value
+        if urlsplit(value).scheme != "https":
+            raise ValueError(
+                f"{value!r} must start with https:// (plain http:// only to 127.0.0.1 or localhost)"
+            )
+        return value
+
+    @field_validator("openai_base_url")
+    @classmethod
+    def _model_url(cls, value: str | None) -> str | None:
+        # Plain HTTP stays allowed: self-hosted models often answer on a private network.
+        if value is not None:
+            _url_host(value)
+        return value
+
     @field_validator("default_language")
     @classmethod
     def _known_language(cls, value: str) -> str:
@@ -133,6 +160,27 @@ class Settings(BaseSettings):
     @property
     def is_embedded(self) -> bool:
         return self.database_url is None or self.database_url.startswith("sqlite")
+
+
+def _url_host(value: str) -> str:
+    """The host of an http(s) URL; ValueError (one readable line) for anything else."""
+    try:
+        parts = urlsplit(value)
+        host = parts.hostname
+    except ValueError as error:
+        raise ValueError(f"{value!r} is not a URL: {error}") from error
+    if parts.scheme not in {"http", "https"} or not host:
+        raise ValueError(f"{value!r} is not an http(s) URL with a host, like https://example.com")
+    return host
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 class SettingsError(Exception):

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from handlers.render.deal_modals import (
     DEAL_FIELDS,
+    NEXT_STEP_SHOWN,
     deal_create_modal,
     deal_update_modal,
     parse_deal_form,
@@ -25,6 +26,7 @@ from handlers.slack.listeners import (
     read,
     submit_form,
 )
+from handlers.slack.metadata import shown_fingerprints
 from rules.deals.ops import (
     DealChange,
     DealDraft,
@@ -67,7 +69,11 @@ def submit_update(form: Form, ack: Ack, context: BoltContext) -> FollowUp | None
     deal_id = form.metadata.get("id")
     fields = parse_deal_form(form.state)
     change = DealChange(
-        stage_id=fields.stage_id, close_date=fields.close_date, next_step=fields.next_step
+        stage_id=fields.stage_id,
+        close_date=fields.close_date,
+        next_step=fields.next_step,
+        shown=shown_fingerprints(form.metadata),
+        next_step_limit=NEXT_STEP_SHOWN,
     )
     return submit_form(
         context,

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from handlers.render.kit import Block
 from handlers.render.results import follow_up_prompt
 from handlers.render.task_modals import (
+    NOTES_SHOWN,
     PICK_DATE_FIELDS,
     REASSIGN_FIELDS,
     TASK_FIELDS,
@@ -41,7 +42,7 @@ from handlers.slack.listeners import (
     submit_form,
     write,
 )
-from handlers.slack.metadata import read_metadata
+from handlers.slack.metadata import read_metadata, shown_fingerprints
 from rules.clock import local_to_utc, user_zone
 from rules.op_result import OpResult, done, invalid, parse_id
 from rules.tasks.ops import (
@@ -372,6 +373,8 @@ def submit_edit(form: Form, ack: Ack, context: BoltContext) -> FollowUp | None:
             due_at=fields.due_at,
             priority=fields.priority,
             notes=fields.notes,
+            shown=shown_fingerprints(meta),
+            notes_limit=NOTES_SHOWN,
         )
         return edit_task(s, actor, meta.get("id"), edit=edit, now=now)
 

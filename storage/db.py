@@ -12,7 +12,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -37,6 +37,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         kwargs.setdefault("connect_args", {}).setdefault("check_same_thread", False)
         engine = create_engine(url, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "savepoint", _begin_before_savepoint)
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     return create_engine(url, **kwargs)
@@ -50,6 +51,19 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     # Bolt listeners and the scheduler write from several threads: wait, don't fail.
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.close()
+
+
+def _begin_before_savepoint(connection: Connection, _name: str | None) -> None:
+    """Open the transaction a SAVEPOINT belongs in, when pysqlite has not opened it yet.
+
+    pysqlite begins a transaction only before a data change, not before a SAVEPOINT; SQLite
+    then runs the savepoint as a transaction of its own, and its RELEASE commits, so a unit
+    of work that fails afterwards stays half-written. With an explicit BEGIN, RELEASE only
+    closes the savepoint and the session's commit or rollback decides for everything.
+    """
+    dbapi_connection = connection.connection.dbapi_connection
+    if dbapi_connection is not None and not dbapi_connection.in_transaction:
+        dbapi_connection.execute("BEGIN")
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -15,7 +15,7 @@ from decimal import Decimal
 from enum import Enum
 from typing import Any
 
-from sqlalchemy import and_, event, exists, func, or_, select, update
+from sqlalchemy import and_, delete, event, exists, func, or_, select, update
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from storage.models import (
@@ -285,3 +285,17 @@ def to_notify(session: Session, *, limit: int = 50) -> list[int]:
             .limit(limit)
         )
     )
+
+
+def prune_settled(session: Session, *, older_than: datetime) -> int:
+    """Forget writes settled before ``older_than`` (sent, or dropped by the user's choice).
+
+    Pending, conflicting and failed rows stay whatever their age: they still ask for
+    something. Returns how many rows went.
+    """
+    settled = (OutboxState.SENT, OutboxState.DISCARDED)
+    moment = func.coalesce(OutboxWrite.sent_at, OutboxWrite.created_at)
+    result = session.execute(
+        delete(OutboxWrite).where(OutboxWrite.state.in_(settled), moment < utc(older_than))
+    )
+    return int(getattr(result, "rowcount", 0) or 0)

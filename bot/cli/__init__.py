@@ -9,6 +9,8 @@ Shared helpers (settings, store, user finder, ``--at``, consoles) live in ``comm
 from __future__ import annotations
 
 import logging
+import signal
+from types import FrameType
 
 import typer
 
@@ -36,4 +38,12 @@ def main() -> None:
     logging.basicConfig(
         level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    # SIGTERM (``timeout``, ``docker stop``, a job runner) stops a command as Ctrl-C does,
+    # so its ``finally`` blocks run: a sync gives its lease back instead of holding it for
+    # ten minutes. ``serve`` installs its own graceful handler over this one.
+    signal.signal(signal.SIGTERM, _interrupt)
     app()
+
+
+def _interrupt(_number: int, _frame: FrameType | None) -> None:
+    raise KeyboardInterrupt

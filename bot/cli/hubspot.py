@@ -136,6 +136,13 @@ def status_command() -> None:
             "syncs resume from their cursors tomorrow[/yellow]"
         )
     out_console.print(f"webhook events waiting: {current.pending_events:,}")
+    if current.lease_holder and current.lease_expires_at:
+        out_console.print(
+            f"syncing now: {current.lease_holder} holds the sync lease until "
+            f"{_when(current.lease_expires_at)} UTC (a stopped holder's lease runs out then)",
+            markup=False,
+            highlight=False,
+        )
     _print_outbox(store.engine, now)
 
 

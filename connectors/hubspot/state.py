@@ -93,6 +93,20 @@ def take_lease(session: Session, *, holder: str, now: datetime, ttl: timedelta) 
     return True
 
 
+def prune_applied_events(session: Session, *, older_than: datetime) -> int:
+    """Forget webhook events applied before ``older_than``; return how many went.
+
+    HubSpot retries a delivery for about a day, so a few days of applied events still catch
+    every duplicate; events not applied yet stay whatever their age.
+    """
+    result = session.execute(
+        delete(WebhookEvent).where(
+            WebhookEvent.processed_at.is_not(None), WebhookEvent.processed_at < older_than
+        )
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
 def release_lease(session: Session, *, holder: str) -> None:
     session.execute(delete(SyncLease).where(SyncLease.name == LEASE, SyncLease.holder == holder))
 
@@ -119,6 +133,9 @@ class Status:
     daily_limit: int | None
     budget_spent: bool
     pending_events: int
+    # Who holds the sync lease and until when (None: nobody, or it has run out).
+    lease_holder: str | None = None
+    lease_expires_at: datetime | None = None
 
 
 def status(session: Session, now: datetime) -> Status:
@@ -145,10 +162,14 @@ def status(session: Session, now: datetime) -> Status:
     pending = len(
         session.scalars(select(WebhookEvent.id).where(WebhookEvent.processed_at.is_(None))).all()
     )
+    lease = session.get(SyncLease, LEASE)
+    held = lease is not None and lease.expires_at > now
     return Status(
         types,
         usage.requests if usage else 0,
         usage.daily_limit if usage else None,
         bool(usage and usage.budget_spent_at),
         pending,
+        lease.holder if held and lease else None,
+        lease.expires_at if held and lease else None,
     )

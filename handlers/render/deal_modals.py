@@ -19,6 +19,7 @@ from handlers.render.kit import (
 )
 from handlers.slack import ids
 from handlers.slack.metadata import metadata
+from rules.deals.ops import update_fingerprints
 from storage.models import Deal, PipelineStage
 
 _STAGE, _CLOSE, _NEXT, _NAME, _AMOUNT = "stage", "close_date", "next_step", "name", "amount"
@@ -35,6 +36,10 @@ def _stage_select(stages: list[PipelineStage], current: PipelineStage | None) ->
     return element
 
 
+# Slack's text input holds at most this much: a longer next step is shown cut.
+NEXT_STEP_SHOWN = 3000
+
+
 def deal_update_modal(deal: Deal, stages: list[PipelineStage], *, origin: dict[str, Any]) -> Block:
     """Stage (only the deal's own pipeline), close date and next step."""
     close: Block = {"type": "datepicker", "action_id": _CLOSE}
@@ -44,10 +49,10 @@ def deal_update_modal(deal: Deal, stages: list[PipelineStage], *, origin: dict[s
         "type": "plain_text_input",
         "action_id": _NEXT,
         "multiline": True,
-        "max_length": 3000,
+        "max_length": NEXT_STEP_SHOWN,
     }
     if deal.next_step:
-        next_step["initial_value"] = deal.next_step[:3000]
+        next_step["initial_value"] = deal.next_step[:NEXT_STEP_SHOWN]
     current = next((stage for stage in stages if stage.id == deal.stage_id), None)
     return modal(
         ids.VIEW_DEAL_UPDATE,
@@ -59,7 +64,12 @@ def deal_update_modal(deal: Deal, stages: list[PipelineStage], *, origin: dict[s
             input_block(_NEXT, _("Next step"), next_step, optional=True),
         ],
         submit=_("Save"),
-        private_metadata=metadata(id=deal.id, origin=origin),
+        # What the form shows, so that saving writes only what the user changed.
+        private_metadata=metadata(
+            id=deal.id,
+            origin=origin,
+            shown=update_fingerprints(deal, next_step_limit=NEXT_STEP_SHOWN),
+        ),
     )
 
 

@@ -97,6 +97,16 @@ def mention(slack_user_id: str) -> str:
     return f"{_OPEN}@{slack_user_id}{_CLOSE}"
 
 
+# Embeddings, overrides and isolates (U+202A–U+202E, U+2066–U+2069): one left open in a
+# CRM subject reverses the rest of the line it is shown in (due time, deal name, buttons'
+# meaning). Right-to-left text needs none of them to show right, so they are dropped.
+_DIRECTION_CONTROLS = dict.fromkeys([*range(0x202A, 0x202F), *range(0x2066, 0x206A)])
+
+
+def _without_direction_controls(text: str) -> str:
+    return text.translate(_DIRECTION_CONTROLS)
+
+
 def mrkdwn_text(text: str, limit: int) -> str:
     """Every string that Slack reads as mrkdwn passes here, clipped to ``limit``.
 
@@ -105,7 +115,7 @@ def mrkdwn_text(text: str, limit: int) -> str:
     nothing); only the kit's own ``link`` and ``mention`` become markup. ``mrkdwn`` (text
     objects) and ``fallback_text`` (a message's ``text``) both call it.
     """
-    safe = text.replace("<", "&lt;").replace(">", "&gt;")
+    safe = _without_direction_controls(text).replace("<", "&lt;").replace(">", "&gt;")
     return clip(safe.replace(_OPEN, "<").replace(_CLOSE, ">"), limit)
 
 
@@ -122,7 +132,11 @@ def fallback_text(text: str) -> str:
 
 
 def plain(text: str, limit: int) -> dict[str, Any]:
-    return {"type": "plain_text", "text": clip(text, limit) or " ", "emoji": True}
+    return {
+        "type": "plain_text",
+        "text": clip(_without_direction_controls(text), limit) or " ",
+        "emoji": True,
+    }
 
 
 def header(text: str) -> Block:

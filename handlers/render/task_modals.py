@@ -33,6 +33,7 @@ from handlers.slack import ids
 from handlers.slack.metadata import metadata
 from rules.clock import local_to_utc
 from rules.op_result import OpResult, invalid
+from rules.tasks.ops import edit_fingerprints
 from rules.tasks.queries import bucket_named
 from rules.tasks.wording import BUCKET_LABELS
 from storage.models import Activity, TaskPriority, TaskType
@@ -122,15 +123,19 @@ def _subject_input(initial: str | None) -> Block:
     return input_block(_SUBJECT, _("Subject"), element)
 
 
+# Slack's text input holds at most this much: longer notes are shown cut.
+NOTES_SHOWN = 3000
+
+
 def _notes_input(initial: str | None) -> Block:
     element: Block = {
         "type": "plain_text_input",
         "action_id": _NOTES,
         "multiline": True,
-        "max_length": 3000,
+        "max_length": NOTES_SHOWN,
     }
     if initial:
-        element["initial_value"] = initial[:3000]
+        element["initial_value"] = initial[:NOTES_SHOWN]
     return input_block(_NOTES, _("Notes"), element, optional=True)
 
 
@@ -149,7 +154,10 @@ def edit_task_modal(task: Activity, zone: ZoneInfo, *, origin: dict[str, Any]) -
             _notes_input(task.body),
         ],
         submit=_("Save"),
-        private_metadata=metadata(id=task.id, origin=origin),
+        # What the form shows, so that saving writes only what the user changed.
+        private_metadata=metadata(
+            id=task.id, origin=origin, shown=edit_fingerprints(task, notes_limit=NOTES_SHOWN)
+        ),
     )
 
 

@@ -24,3 +24,12 @@ def read_metadata(view: dict[str, Any]) -> dict[str, Any]:
     except (TypeError, ValueError):
         return {}
     return value if isinstance(value, dict) else {}
+
+
+def shown_fingerprints(meta: dict[str, Any]) -> dict[str, str] | None:
+    """An edit form's fingerprints of what it showed (``rules.shown_values``), back from its
+    metadata; None when absent or not ours."""
+    shown = meta.get("shown")
+    if not isinstance(shown, dict):
+        return None
+    return {str(k): v for k, v in shown.items() if isinstance(v, str)}

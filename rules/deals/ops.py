@@ -7,7 +7,8 @@ The actor must be able to see the deal (``can_view_deal``) and to act for its ow
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -27,6 +28,7 @@ from rules.op_result import (
     refused_change,
 )
 from rules.permissions import can_act_for, can_view_deal
+from rules.shown_values import fingerprints, moved, touched
 from rules.write_hooks import record_write
 from storage.models import (
     ChangeKind,
@@ -47,11 +49,51 @@ AMOUNT_MAX = Decimal("999999999999.99")
 
 @dataclass(frozen=True)
 class DealChange:
-    """What to change on a deal; None leaves a field as it is (``next_step=""`` clears it)."""
+    """What to change on a deal; None leaves a field as it is (``next_step=""`` clears it).
+
+    ``shown``: the :func:`update_fingerprints` of the form the values come from (None: no
+    form). With it, fields left as shown are not written, and a field someone changed since
+    the form opened is not overwritten (``rules.shown_values``). ``next_step_limit``: how
+    much of the next step the form could show.
+    """
 
     stage_id: object = None
     close_date: date | None = None
     next_step: str | None = None
+    shown: Mapping[str, str] | None = None
+    next_step_limit: int = NEXT_STEP_MAX
+
+
+def update_fingerprints(deal: Deal, *, next_step_limit: int = NEXT_STEP_MAX) -> dict[str, str]:
+    """What an update form shows of ``deal``, fingerprinted for :attr:`DealChange.shown`."""
+    return fingerprints(
+        {
+            "stage": deal.stage_id,
+            "close_date": deal.close_date,
+            "next_step": (deal.next_step or "")[:next_step_limit],
+        }
+    )
+
+
+def _as_touched(deal: Deal, change: DealChange) -> DealChange | None:
+    """``change`` without the fields left as the form showed them; None when a field the
+    user changed was changed by someone else since the form opened."""
+    assert change.shown is not None
+    given = {
+        "stage": change.stage_id,
+        "close_date": change.close_date,
+        "next_step": change.next_step,
+    }
+    mine = touched({name: v for name, v in given.items() if v is not None}, change.shown)
+    now_shown = update_fingerprints(deal, next_step_limit=change.next_step_limit)
+    if moved(mine, change.shown, now_shown):
+        return None
+    return replace(
+        change,
+        stage_id=mine.get("stage"),
+        close_date=mine.get("close_date"),
+        next_step=mine.get("next_step"),
+    )
 
 
 @dataclass(frozen=True)
@@ -86,6 +128,11 @@ def update_deal(
     if deal is None:
         assert refusal is not None
         return refusal
+    if change.shown is not None:
+        mine = _as_touched(deal, change)
+        if mine is None:
+            return invalid(say.CHANGED_SINCE_SHOWN.format(deal=deal.name), deal.id)
+        change = mine
     values = _changed_values(session, deal, change)
     if isinstance(values, OpResult):
         return values

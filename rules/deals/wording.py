@@ -30,6 +30,10 @@ BAD_AMOUNT = "The amount must be a number, like 12000 or 12000.50."
 NO_PIPELINE = "There is no deal pipeline yet: ask your admin to import one."
 
 NOTHING_TO_CHANGE = "Nothing to change on '{deal}'."
+CHANGED_SINCE_SHOWN = (
+    "Someone changed '{deal}' since you opened this form, so nothing was saved. "
+    "Open it again to see what it says now."
+)
 # One part per changed field, joined with ", " inside UPDATED.
 CHANGED_STAGE = "stage {stage}"
 CHANGED_CLOSE_DATE = "close date {month} {day}"

@@ -12,6 +12,7 @@ task can still say who deleted it and when.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
@@ -32,6 +33,7 @@ from rules.op_result import (
     refused_change,
 )
 from rules.permissions import can_act_for, can_view_activity, can_view_deal
+from rules.shown_values import fingerprints, moved, touched
 from rules.tasks import wording as say
 from rules.tasks.wording import task_label, task_title
 from rules.wording import describe_due, describe_moment, person
@@ -70,12 +72,20 @@ class RescheduleChoice(StrEnum):
 
 @dataclass(frozen=True)
 class TaskEdit:
-    """Fields to change on a task; None leaves a field as it is (``notes=""`` clears them)."""
+    """Fields to change on a task; None leaves a field as it is (``notes=""`` clears them).
+
+    ``shown`` holds the :func:`edit_fingerprints` of the form the values come from (None:
+    no form, every given field is meant). With it, a field left as the form showed it is not
+    written, and a field changed by someone else since the form opened is not overwritten.
+    ``notes_limit`` is how much of the notes the form could show.
+    """
 
     subject: str | None = None
     due_at: datetime | None = None
     priority: TaskPriority | str | None = None
     notes: str | None = None
+    shown: Mapping[str, str] | None = None
+    notes_limit: int = NOTES_MAX
 
 
 @dataclass(frozen=True)
@@ -354,6 +364,10 @@ def edit_task(
     if task is None:
         assert refusal is not None
         return refusal
+    if edit.shown is not None:
+        changes = touched(changes, edit.shown)
+        if moved(changes, edit.shown, edit_fingerprints(task, notes_limit=edit.notes_limit)):
+            return invalid(say.CHANGED_SINCE_SHOWN.format(task=task_label(task.subject)))
     changed = {name: value for name, value in changes.items() if getattr(task, name) != value}
     if not changed:
         return already(say.NOTHING_TO_CHANGE.format(task=task_label(task.subject)), task.id)
@@ -373,6 +387,19 @@ def edit_task(
         changes={name: (seen[name], value) for name, value in changed.items()},
     )
     return done(say.EDITED.format(task=task_label(task.subject)), task.id)
+
+
+def edit_fingerprints(task: Activity, *, notes_limit: int = NOTES_MAX) -> dict[str, str]:
+    """What an edit form shows of ``task`` (notes cut to the form's limit), fingerprinted
+    for :attr:`TaskEdit.shown`."""
+    return fingerprints(
+        {
+            "subject": task.subject,
+            "due_at": task.due_at,
+            "priority": task.priority,
+            "body": (task.body or "")[:notes_limit],
+        }
+    )
 
 
 def _validated_edit(edit: TaskEdit) -> tuple[dict[str, Any], OpResult | None]:

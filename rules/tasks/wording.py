@@ -45,6 +45,10 @@ ALREADY_DELETED = "{task} was already deleted by {by} {when}."
 ALREADY_DUE = "{task} is already due {when}."
 ALREADY_ASSIGNED = "{task} is already assigned to {who}."
 NOTHING_TO_CHANGE = "Nothing to change on {task}."
+CHANGED_SINCE_SHOWN = (
+    "Someone changed {task} since you opened this form, so nothing was saved. "
+    "Open it again to see what it says now."
+)
 PROMPT_ALREADY_OFF = "The follow-up prompt is already off."
 
 # Done.

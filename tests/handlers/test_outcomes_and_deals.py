@@ -163,6 +163,38 @@ def test_deal_update_offers_only_its_pipelines_stages_and_saves(
     )
 
 
+def test_saving_the_deal_form_keeps_a_colleagues_change_to_fields_left_alone(
+    running_app: RunningApp, session: Session, crm: CRM
+) -> None:
+    ana = crm.user(slack_user_id="UANA")
+    deal = crm.deal(ana, name="Acme", next_step="Send the proposal", close_date=date(2026, 4, 1))
+    won = crm.stage("closedwon")
+    session.commit()
+    view = _open(running_app, "UANA", ids.DEAL_UPDATE, str(deal.id))
+    deal.next_step = "Legal reviews the contract"  # a colleague, while Ana's form is open
+    session.commit()
+
+    def saved_with(next_step: str, stage_id: int) -> dict[str, Any]:
+        values = {
+            **_select("stage", str(stage_id)),
+            "close_date": {"close_date": {"type": "datepicker", "selected_date": "2026-04-01"}},
+            "next_step": {"next_step": {"type": "plain_text_input", "value": next_step}},
+        }
+        return acked(send(running_app, view_submission(user_id="UANA", view=view, values=values)))
+
+    assert saved_with("Send the proposal", won.id)["response_action"] == "update"
+    session.expire_all()
+    saved = session.get(Deal, deal.id)
+    assert saved is not None
+    assert (saved.stage_id, saved.next_step) == (won.id, "Legal reviews the contract")
+
+    refused = saved_with("Call their CFO", won.id)
+    assert "Someone changed 'Acme'" in next(iter(refused["errors"].values()))
+    session.expire_all()
+    kept = session.get(Deal, deal.id)
+    assert kept is not None and kept.next_step == "Legal reviews the contract"
+
+
 def test_a_deal_one_cannot_see_opens_nothing(
     running_app: RunningApp, session: Session, crm: CRM
 ) -> None:

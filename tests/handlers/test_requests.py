@@ -334,6 +334,24 @@ def test_a_signed_but_malformed_request_gets_400_and_one_log_line(
     assert [r.levelname for r in ours] == ["WARNING"]
 
 
+@pytest.mark.parametrize(
+    "body",
+    [
+        '{"type": "event_callback", "event": 5}',
+        '{"type": "event_callback", "event": {"user": "UDANA"}}',
+        '{"type": "event_callback"}',
+    ],
+)
+def test_a_signed_event_callback_without_an_event_object_gets_400(
+    running_app: RunningApp, caplog: pytest.LogCaptureFixture, body: str
+) -> None:
+    with caplog.at_level(logging.INFO):
+        answer = running_app.post_signed(body, content_type="application/json")
+    assert answer.status == 400
+    assert _tracebacks(caplog) == []
+    assert running_app.slack.calls == []
+
+
 def test_an_event_retry_during_the_original_still_publishes_the_home_tab(
     sqlite_engine: Engine, slack: SlackStandIn, crm: CRM, session: Session, now: datetime
 ) -> None:

@@ -365,6 +365,56 @@ def test_edit_errors_show_under_the_field_they_are_about(
     assert saved is not None and (saved.subject, saved.body) == ("Call Acme", task.body)
 
 
+def test_saving_an_edit_form_writes_only_what_the_user_changed(
+    running_app: RunningApp, session: Session, crm: CRM
+) -> None:
+    """A colleague's change made while the form was open is neither undone nor lost, and
+    notes longer than the form can show are not cut by saving another field."""
+    ana = crm.user(slack_user_id="UANA")
+    long_notes = "Budget call notes. " * 250  # 4,750 characters: the form shows 3,000
+    task = crm.task(
+        ana,
+        subject="Call Acme",
+        due_at=datetime(2026, 3, 12, 14, 0, tzinfo=UTC),
+        body=long_notes,
+    )
+    session.commit()
+    view = edit_task_modal(task, ZoneInfo("UTC"), origin={})
+    fields = {block["block_id"]: block["element"] for block in view["blocks"]}
+    task.subject = "Call Acme's CFO, not the CEO"  # a colleague, while Ana's form is open
+    session.commit()
+
+    def submitted(subject: str, priority: str) -> dict[str, Any]:
+        values = {
+            "subject": {"subject": {"type": "plain_text_input", "value": subject}},
+            "due_date": {"due_date": {"type": "datepicker", "selected_date": "2026-03-12"}},
+            "due_time": {"due_time": {"type": "timepicker", "selected_time": "14:00"}},
+            "priority": {
+                "priority": {"type": "static_select", "selected_option": {"value": priority}}
+            },
+            "notes": {
+                "notes": {"type": "plain_text_input", "value": fields["notes"]["initial_value"]}
+            },
+        }
+        return acked(send(running_app, view_submission(user_id="UANA", view=view, values=values)))
+
+    assert submitted("Call Acme", "high")["response_action"] == "update"
+    saved = _reloaded(session, task.id)
+    assert saved is not None
+    assert (saved.subject, saved.priority, saved.body) == (
+        "Call Acme's CFO, not the CEO",
+        TaskPriority.HIGH,
+        long_notes,
+    )
+
+    refused = submitted("Call Acme today", "high")
+    assert refused["response_action"] == "errors"
+    assert "Someone changed" in next(iter(refused["errors"].values()))
+    session.expire_all()
+    kept = _reloaded(session, task.id)
+    assert kept is not None and kept.subject == "Call Acme's CFO, not the CEO"
+
+
 def test_a_forged_edit_of_someone_elses_task_is_refused(
     running_app: RunningApp, session: Session, crm: CRM
 ) -> None:

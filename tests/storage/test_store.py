@@ -97,3 +97,29 @@ def test_upgrade_stops_on_emails_that_differ_only_in_case_naming_them(tmp_path: 
         upgrade(engine)
     assert current_revision(engine) == "0013"
     engine.dispose()
+
+
+def test_a_savepoint_opened_first_is_undone_with_its_transaction(any_engine: Engine) -> None:
+    """pysqlite opens no transaction before a SAVEPOINT, so releasing an outermost savepoint
+    used to commit it: a unit of work that failed later was left half-written on SQLite."""
+    from storage.models import Team
+
+    with Session(any_engine) as session:
+        with session.begin_nested():
+            session.add(Team(external_id="sp-1", name="Written in a savepoint"))
+        session.rollback()
+    with Session(any_engine) as session:
+        assert session.scalars(select(Team).where(Team.name == "Written in a savepoint")).all() == []
+
+
+def test_work_after_a_released_savepoint_commits_with_it(any_engine: Engine) -> None:
+    from storage.models import Team
+
+    with Session(any_engine) as session:
+        with session.begin_nested():
+            session.add(Team(external_id="sp-inner", name="Inner"))
+        session.add(Team(external_id="sp-outer", name="Outer"))
+        session.commit()
+    with Session(any_engine) as session:
+        names = set(session.scalars(select(Team.name).where(Team.name.in_(["Inner", "Outer"]))))
+    assert names == {"Inner", "Outer"}

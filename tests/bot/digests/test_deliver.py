@@ -547,3 +547,57 @@ def test_a_failed_digest_whose_window_closes_is_shown_missed_with_its_last_error
     assert row["error"] == (
         "not sent within 4:00:00 of its time; last error: HTTP 503 service_unavailable"
     )
+
+
+def test_housekeeping_forgets_old_webhook_events_and_settled_writes_only(
+    sqlite_engine: Engine,
+) -> None:
+    """The inbox and the outbox stay small for years; nothing still to do is forgotten."""
+    from storage.models import OutboxOperation, OutboxState, OutboxWrite, OwnedObject, WebhookEvent
+
+    at = datetime(2026, 3, 11, 12, 0, tzinfo=UTC)
+
+    def event(number: int, processed: datetime | None) -> WebhookEvent:
+        return WebhookEvent(
+            event_id=number,
+            subscription_type="deal.propertyChange",
+            object_type="deals",
+            object_id=str(number),
+            occurred_at=at - timedelta(days=9),
+            received_at=at - timedelta(days=9),
+            payload={},
+            processed_at=processed,
+        )
+
+    def write(state: OutboxState, days_ago: int) -> OutboxWrite:
+        return OutboxWrite(
+            object_type=OwnedObject.DEAL,
+            object_id=1,
+            record_kind="deal",
+            operation=OutboxOperation.UPDATE,
+            created_at=at - timedelta(days=days_ago),
+            sent_at=at - timedelta(days=days_ago) if state is OutboxState.SENT else None,
+            state=state,
+        )
+
+    sessions = session_factory(sqlite_engine)
+    with sessions() as session:
+        session.add_all(
+            [
+                event(1, processed=at - timedelta(days=4)),  # forgotten
+                event(2, processed=at - timedelta(days=2)),  # still catches a late retry
+                event(3, processed=None),  # not applied yet: kept
+                write(OutboxState.SENT, days_ago=31),  # forgotten
+                write(OutboxState.DISCARDED, days_ago=31),  # forgotten
+                write(OutboxState.SENT, days_ago=29),
+                write(OutboxState.FAILED, days_ago=60),  # still asks for a retry
+                write(OutboxState.PENDING, days_ago=60),
+            ]
+        )
+        session.commit()
+    with running_standin() as slack:
+        assert BackgroundJobs(_scheduler(sqlite_engine, slack, at)).prune_receipts() == 3
+    with sessions() as session:
+        assert sorted(session.scalars(select(WebhookEvent.event_id))) == [2, 3]
+        left = sorted(str(state) for state in session.scalars(select(OutboxWrite.state)))
+        assert left == ["failed", "pending", "sent"]

@@ -80,6 +80,18 @@ def test_no_control_sequence_from_data_survives_the_choke_point(data: str) -> No
     assert mrkdwn(mention("<!channel>"))["text"] == "&lt;!channel&gt;"
 
 
+def test_text_from_the_crm_cannot_reverse_the_rest_of_a_line() -> None:
+    subject = "Call \u202eevil\u202c Acme \u2066x\u2069 مرحبا"
+    for shown in (
+        mrkdwn(f"*{subject}* due 09:00")["text"],
+        fallback_text(subject),
+        header(subject)["text"]["text"],
+        button(subject, action_id="task_complete", value="1")["text"]["text"],
+    ):
+        assert not any(0x202A <= ord(c) <= 0x202E or 0x2066 <= ord(c) <= 0x2069 for c in shown)
+        assert "Call evil Acme x مرحبا" in shown
+
+
 def test_pages_keep_groups_together_and_count_them() -> None:
     groups = [[section(f"item {n}"), context("detail")] for n in range(25)]
     first = pack_pages(groups, budget=10, page=1)
