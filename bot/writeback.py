@@ -11,7 +11,6 @@ after all. Stopping it mid-send is safe: rows are sent exactly once across resta
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
@@ -21,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from bot.crm_changes import apply_to_workspace
 from bot.settings import Settings
+from bot.worker import BackgroundWorker
 from connectors.hubspot.sync import SyncResult
 from connectors.hubspot.write_api import WritingClient
 from connectors.hubspot.writeback import Delivered, OutboxSender
@@ -41,8 +41,12 @@ CRM_NAME = "HubSpot"
 IDLE_SECONDS = 5.0
 
 
-class OutboxWorker:
+class OutboxWorker(BackgroundWorker):
     """Sends the outbox in a thread; ``wake`` makes it go at once."""
+
+    thread_name = "hubspot-outbox"
+    failure_message = "sending the outbox failed; it goes on shortly"
+    idle_seconds = IDLE_SECONDS
 
     def __init__(
         self,
@@ -53,37 +57,15 @@ class OutboxWorker:
         publish: Callable[[list[str]], None],
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
+        super().__init__()
         self.engine = engine
         self.sender = sender
         self.tell = tell
         self.publish = publish
         self.clock = clock
-        self._wake = threading.Event()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
 
-    def wake(self) -> None:
-        self._wake.set()
-
-    def start(self) -> OutboxWorker:
-        self._thread = threading.Thread(target=self._run, name="hubspot-outbox", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout=30)
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            self._wake.clear()
-            try:
-                self.run_once()
-            except Exception:
-                logger.exception("hubspot: sending the outbox failed; it goes on shortly")
-            self._wake.wait(timeout=IDLE_SECONDS)
+    def step(self) -> None:
+        self.run_once()
 
     def run_once(self) -> Delivered:
         """Send what is due, then tell the users concerned."""
