@@ -18,6 +18,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from connectors.hubspot import RateLimiter, Syncer
+from connectors.hubspot.setup import ensure_properties
 from connectors.hubspot.write_api import MARKER_PROPERTY, WritingClient
 from connectors.hubspot.writeback import CLAIM_TTL, Delivered, OutboxSender
 from handlers.render.crm_writes import write_notice_blocks
@@ -90,6 +91,7 @@ def writer(hubspot: HubSpotStandIn) -> WritingClient:
 
 @pytest.fixture
 def store(sqlite_engine: Engine, writer: WritingClient, small_portal: SmallPortal) -> Store:
+    ensure_properties(writer)  # `salesbot hubspot setup`
     Syncer(sqlite_engine, writer).run(full=True)
     with Session(sqlite_engine) as session:
 
@@ -123,6 +125,15 @@ def _deliver(store: Store, writer: WritingClient) -> Delivered:
 
 def _props(hubspot: HubSpotStandIn, kind: str, record_id: str) -> dict[str, str | None]:
     return dict(hubspot.portal.get(kind, record_id).properties)
+
+
+def _updates_sent(hubspot: HubSpotStandIn) -> int:
+    """Record updates HubSpot was asked for: batch inputs and single PATCHes."""
+    return sum(
+        len(r.body["inputs"]) if r.endpoint == "objects.batch_update" else 1
+        for r in hubspot.requests
+        if r.endpoint in ("objects.batch_update", "objects.update")
+    )
 
 
 def _rows(store: Store) -> list[OutboxWrite]:
@@ -307,15 +318,15 @@ def test_429_and_5xx_are_retried_inside_the_limiter(
     waits: list[float] = []
     limiter = RateLimiter(sleep=waits.append)
     writer = WritingClient(token=hubspot.token, api_url=hubspot.base_url, limiter=limiter)
-    hubspot.fail_next(1, status=429, endpoint="objects.update")
-    hubspot.fail_next(2, status=503, endpoint="objects.update")
+    hubspot.fail_next(1, status=429, endpoint="objects.batch_update")
+    hubspot.fail_next(2, status=503, endpoint="objects.batch_update")
     store.act(lambda s, a: complete_task(s, a, store.task, now=NOW))
 
     report = _deliver(store, writer)
 
     assert report.sent == 1
     assert _props(hubspot, "tasks", small_portal.task)["hs_task_status"] == "COMPLETED"
-    assert hubspot.count("objects.update", status=200) == 1
+    assert hubspot.count("objects.batch_update", status=200) == 1
     # The 429 waited one rate-limit interval (no Retry-After); the 503s backed off.
     assert waits == [10.0, 2.0, 4.0]
 
@@ -391,7 +402,7 @@ def test_two_replicas_send_each_row_once_in_order(
         thread.join(timeout=60)
 
     assert sum(r.sent for r in reports) == 2 * len(tasks)
-    assert hubspot.count("objects.update") == 2 * len(tasks)
+    assert _updates_sent(hubspot) == 2 * len(tasks)
     for task in tasks:
         props = _props(hubspot, "tasks", task)
         assert props["hs_task_status"] == "COMPLETED"
