@@ -269,6 +269,7 @@ class WritingClient(OfficialClient):
     def _create_definition(self, request: Callable[[], Any]) -> bool:
         def raw() -> tuple[None, int, Mapping[str, str]]:
             response = request()
+            _ = response.data  # read to the end: the connection goes back to the pool
             return None, response.status, response.headers
 
         try:

@@ -134,10 +134,12 @@ class OutboxSender:
         self.clock = clock
         self.actor_types = actor_types
         self._dispositions: dict[str, str] | None = None
+        self._names: dict[int, str] = {}  # user id -> name, for this pass
 
     def deliver(self, *, limit: int = BATCH_SIZE, max_rows: int | None = None) -> Delivered:
         """Send everything that is due, batch after batch, until nothing is left."""
         report = Delivered()
+        self._names.clear()  # a renamed user is named anew in the next pass
         while max_rows is None or report.handled < max_rows:
             with Session(self.engine) as session:
                 rows = claim(
@@ -186,11 +188,13 @@ class OutboxSender:
     def _plan(self, row_ids: list[int], sorted_rows: _Sorted) -> list[_Planned]:
         planned: list[_Planned] = []
         with Session(self.engine) as session:
-            for row_id in row_ids:
-                row = session.get(OutboxWrite, row_id)
-                if row is None or row.state is not OutboxState.PENDING:
+            rows = _load(session, row_ids)
+            known = _external_ids(session, rows)
+            for row in rows:
+                if row.state is not OutboxState.PENDING:
                     continue
-                crm_id = _crm_id(session, row)
+                row_id = row.id
+                crm_id = known.get(row_id) or _crm_id(session, row)
                 wanted = _wanted(row)
                 if crm_id is None or not wanted:
                     sorted_rows.single.append(row_id)  # the single way settles these plainly
@@ -206,9 +210,9 @@ class OutboxSender:
         sorted_rows: _Sorted,
     ) -> None:
         with Session(self.engine) as session:
+            rows = {row.id: row for row in _load(session, [p.row_id for p in planned])}
             for plan in planned:
-                row = session.get(OutboxWrite, plan.row_id)
-                assert row is not None
+                row = rows[plan.row_id]
                 if plan.crm_id not in current:
                     # Deleted or merged in HubSpot: the single read says which.
                     sorted_rows.single.append(plan.row_id)
@@ -268,11 +272,10 @@ class OutboxSender:
         if not row_ids:
             return
         with Session(self.engine) as session:
-            rows = [session.get(OutboxWrite, row_id) for row_id in row_ids]
-            told = [r for r in rows if r is not None and r.notified_at is not None]
+            rows = _load(session, row_ids)
+            told = [r for r in rows if r.notified_at is not None]
             for row in rows:
-                if row is not None:
-                    self._mark(row, OutboxState.SENT)
+                self._mark(row, OutboxState.SENT)
             session.commit()
             for row in told:
                 report.touched += self._refresh(session, row)
@@ -412,7 +415,10 @@ class OutboxSender:
         """Add who acted (``salesbot_acted_by``) where the portal has the property."""
         if object_type not in self.actor_types or row.actor_id is None:
             return
-        name = session.scalar(select(User.name).where(User.id == row.actor_id))
+        name = self._names.get(row.actor_id)
+        if name is None:
+            name = session.scalar(select(User.name).where(User.id == row.actor_id)) or ""
+            self._names[row.actor_id] = name
         if name:
             properties[ACTOR_PROPERTY] = name
 
@@ -540,6 +546,29 @@ def _wanted(row: OutboxWrite) -> dict[str, outbound.Field]:
     """The fields of an update row that HubSpot has a property for."""
     _type, fields = outbound.FIELDS[row.record_kind]
     return {name: fields[name] for name in row.fields if name in fields}
+
+
+def _load(session: Session, row_ids: list[int]) -> list[OutboxWrite]:
+    """Rows by id, in one query, in id order."""
+    if not row_ids:
+        return []
+    query = select(OutboxWrite).where(OutboxWrite.id.in_(row_ids)).order_by(OutboxWrite.id)
+    return list(session.scalars(query))
+
+
+def _external_ids(session: Session, rows: list[OutboxWrite]) -> dict[int, str]:
+    """Row id -> its record's HubSpot id, for the rows whose local record has one (one
+    query per model; ``_crm_id`` looks further for the rest)."""
+    found: dict[int, str] = {}
+    for model, owned in ((Activity, OwnedObject.ACTIVITY), (Deal, OwnedObject.DEAL)):
+        wanted = {r.object_id: r.id for r in rows if r.object_type is owned}
+        if not wanted:
+            continue
+        query = select(model.id, model.external_id).where(model.id.in_(list(wanted)))
+        for record_id, external_id in session.execute(query):
+            if external_id and external_id.isdigit():
+                found[wanted[record_id]] = external_id
+    return found
 
 
 def _crm_id(session: Session, row: OutboxWrite) -> str | None:

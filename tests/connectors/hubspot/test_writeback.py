@@ -18,8 +18,8 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from connectors.hubspot import RateLimiter, Syncer
-from connectors.hubspot.setup import ensure_properties
-from connectors.hubspot.write_api import MARKER_PROPERTY, WritingClient
+from connectors.hubspot.setup import check_properties, ensure_properties
+from connectors.hubspot.write_api import ACTOR_PROPERTY, MARKER_PROPERTY, WritingClient
 from connectors.hubspot.writeback import CLAIM_TTL, Delivered, OutboxSender
 from handlers.render.crm_writes import write_notice_blocks
 from handlers.render.kit import block_problems
@@ -653,3 +653,168 @@ def test_status_shows_the_outbox(
     assert "writes to HubSpot: 1 pending" in shown.output
     assert "1 failed" in shown.output
     assert "failed (1): the record was deleted in HubSpot" in shown.output
+
+
+# Batches ---------------------------------------------------------------------------------
+
+
+def _more_tasks(store: Store, hubspot: HubSpotStandIn, owner: str, count: int) -> list[int]:
+    """``count`` more open tasks in HubSpot, synced; their local ids."""
+    ids = [
+        hubspot.portal.create(
+            "tasks",
+            {
+                "hs_task_subject": f"Call {n}",
+                "hs_task_status": "NOT_STARTED",
+                "hs_timestamp": NOW + timedelta(days=1),
+                "hubspot_owner_id": owner,
+            },
+        ).id
+        for n in range(count)
+    ]
+    Syncer(store.engine, WritingClient(token=hubspot.token, api_url=hubspot.base_url)).run(
+        only=["tasks"]
+    )
+    with Session(store.engine) as session:
+        return list(session.scalars(select(Activity.id).where(Activity.external_id.in_(ids))))
+
+
+def test_updates_of_many_records_go_in_one_batch_read_and_one_batch_update(
+    store: Store, writer: WritingClient, hubspot: HubSpotStandIn, small_portal: SmallPortal
+) -> None:
+    tasks = _more_tasks(store, hubspot, small_portal.dana, 30)
+    for task_id in tasks:
+        store.act(partial(_complete, task_id=task_id))
+    hubspot.clear()
+
+    report = _deliver(store, writer)
+
+    assert report.sent == 30
+    assert hubspot.count("objects.batch_read", object_type="tasks") == 1
+    assert hubspot.count("objects.batch_update", object_type="tasks") == 1
+    assert hubspot.count() == 2
+    completed = [r for r in hubspot.portal.live("tasks") if r.id != small_portal.task]
+    assert all(r.properties["hs_task_status"] == "COMPLETED" for r in completed)
+
+
+def test_a_record_gone_from_hubspot_does_not_hold_up_its_batch(
+    store: Store, writer: WritingClient, hubspot: HubSpotStandIn, small_portal: SmallPortal
+) -> None:
+    first, second = _more_tasks(store, hubspot, small_portal.dana, 2)
+    store.act(partial(_complete, task_id=first))
+    store.act(partial(_complete, task_id=second))
+    with Session(store.engine) as session:
+        gone = session.get(Activity, second)
+        assert gone is not None and gone.external_id is not None
+        gone_id = gone.external_id
+    hubspot.portal.archive("tasks", gone_id)
+
+    report = _deliver(store, writer)
+
+    assert report.sent == 1 and report.failed == 1
+    states = {r.object_id: (r.state, r.last_error) for r in _rows(store)}
+    assert states[first] == (OutboxState.SENT, None)
+    assert states[second] == (OutboxState.FAILED, "the record was deleted in HubSpot")
+
+
+def test_a_value_hubspot_refuses_fails_its_row_alone_and_the_batch_goes_through(
+    store: Store, writer: WritingClient, hubspot: HubSpotStandIn, small_portal: SmallPortal
+) -> None:
+    """HubSpot refuses a whole batch update for one invalid value (400): each row is then
+    sent alone, so the good ones land and only the bad one fails."""
+    other = hubspot.portal.create(
+        "deals",
+        {
+            "dealname": "Acme - Support",
+            "pipeline": "default",
+            "dealstage": "appointmentscheduled",
+            "hubspot_owner_id": small_portal.dana,
+        },
+    )
+    Syncer(store.engine, writer).run(only=["deals"])
+    with Session(store.engine) as session:
+        other_id = session.scalar(select(Deal.id).where(Deal.external_id == other.id))
+        stages = dict(session.execute(select(PipelineStage.external_id, PipelineStage.id)).all())
+    assert other_id is not None
+    # An admin removes "Lost" from the pipeline in HubSpot; salesbot still offers it.
+    [pipeline] = hubspot.portal.pipelines["deals"]
+    pipeline.stages = [s for s in pipeline.stages if s.id != "closedlost"]
+    store.act(
+        lambda s, a: update_deal(
+            s, a, store.deal, change=DealChange(stage_id=stages["closedwon"]), now=NOW
+        )
+    )
+    store.act(
+        lambda s, a: update_deal(
+            s, a, other_id, change=DealChange(stage_id=stages["closedlost"]), now=NOW
+        )
+    )
+
+    report = _deliver(store, writer)
+
+    assert report.sent == 1 and report.failed == 1
+    assert _props(hubspot, "deals", small_portal.deal)["dealstage"] == "closedwon"
+    assert _props(hubspot, "deals", other.id)["dealstage"] == "appointmentscheduled"
+    states = {r.object_id: (r.state, r.last_error or "") for r in _rows(store)}
+    assert states[store.deal][0] is OutboxState.SENT
+    assert states[other_id][0] is OutboxState.FAILED
+    assert states[other_id][1].startswith("HubSpot refused the values")
+
+
+# Who acted, in HubSpot ---------------------------------------------------------------------
+
+
+def test_each_change_names_who_acted_in_hubspot(
+    store: Store, writer: WritingClient, hubspot: HubSpotStandIn, small_portal: SmallPortal
+) -> None:
+    store.act(lambda s, a: complete_task(s, a, store.task, now=NOW))
+    store.act(
+        lambda s, a: create_task(
+            s, a, TaskDraft(subject="Book the demo", due_at=NOW + timedelta(days=1)), now=NOW
+        )
+    )
+    sender = OutboxSender(
+        store.engine,
+        writer,
+        holder="replica-a",
+        clock=lambda: NOW,
+        actor_types=check_properties(writer).actor_types,
+    )
+
+    sender.deliver()
+
+    task = hubspot.portal.get("tasks", small_portal.task)
+    assert task.properties[ACTOR_PROPERTY] == "Dana Reyes"
+    # The history shows her name at the moment of the change, beside the app's change.
+    [named] = task.history[ACTOR_PROPERTY]
+    [done] = [e for e in task.history["hs_task_status"] if e.value == "COMPLETED"]
+    assert named.timestamp == done.timestamp and named.source_type == "INTEGRATION"
+    [new] = [r for r in hubspot.portal.live("tasks") if r.id != small_portal.task]
+    assert new.properties[ACTOR_PROPERTY] == "Dana Reyes"
+
+
+def test_without_the_property_changes_still_land_unnamed(
+    sqlite_engine: Engine, writer: WritingClient, hubspot: HubSpotStandIn, small_portal: SmallPortal
+) -> None:
+    """A portal where `salesbot hubspot setup` never ran: updates go through; the check
+    says which properties are missing, and nothing names who acted."""
+    Syncer(sqlite_engine, writer).run(full=True)
+    found = check_properties(writer)
+    with Session(sqlite_engine) as session:
+        task_id = session.scalar(
+            select(Activity.id).where(Activity.external_id == small_portal.task)
+        )
+        dana = session.scalar(select(User.id).where(User.external_id == small_portal.dana))
+    assert task_id is not None and dana is not None
+    store = Store(sqlite_engine, dana=dana, sam=dana, task=task_id, call=task_id, deal=task_id)
+    store.act(lambda s, a: complete_task(s, a, task_id, now=NOW))
+
+    OutboxSender(
+        sqlite_engine, writer, holder="a", clock=lambda: NOW, actor_types=found.actor_types
+    ).deliver()
+
+    assert not found.complete and found.actor_types == frozenset()
+    assert "salesbot_id missing on calls, deals, meetings, notes, tasks" in found.describe()
+    assert "run `salesbot hubspot setup`" in found.describe()
+    task = _props(hubspot, "tasks", small_portal.task)
+    assert task["hs_task_status"] == "COMPLETED" and ACTOR_PROPERTY not in task
