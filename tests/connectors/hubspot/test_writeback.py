@@ -818,3 +818,89 @@ def test_without_the_property_changes_still_land_unnamed(
     assert "run `salesbot hubspot setup`" in found.describe()
     task = _props(hubspot, "tasks", small_portal.task)
     assert task["hs_task_status"] == "COMPLETED" and ACTOR_PROPERTY not in task
+
+
+# salesbot's properties in the portal ---------------------------------------------------------
+
+
+def _cli(*args: str) -> Any:
+    from typer.testing import CliRunner
+
+    from bot.cli import app
+
+    return CliRunner().invoke(app, list(args))
+
+
+def test_setup_creates_the_properties_once_and_says_which_scope_is_missing(
+    hubspot: HubSpotStandIn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SALESBOT_HUBSPOT_TOKEN", hubspot.token)
+    monkeypatch.setenv("SALESBOT_HUBSPOT_API_URL", hubspot.base_url)
+
+    first = _cli("hubspot", "setup")
+    again = _cli("hubspot", "setup")
+
+    assert first.exit_code == 0, first.output
+    for object_type in ("tasks", "meetings", "calls", "notes", "deals"):
+        custom = hubspot.portal.custom_properties[object_type]
+        assert set(custom) == {MARKER_PROPERTY, ACTOR_PROPERTY}
+        assert {d["groupName"] for d in custom.values()} == {"salesbot"}
+        assert "salesbot" in hubspot.portal.property_groups[object_type]
+    assert f"created {ACTOR_PROPERTY} on tasks" in first.output
+    assert again.exit_code == 0, again.output
+    assert "already there on calls, deals, meetings, notes, tasks" in again.output
+    assert hubspot.count("properties.create", status=201) == 10
+
+    hubspot.revoke_scope("crm.schemas.deals.write")
+    hubspot.portal.custom_properties["deals"].clear()
+    refused = _cli("hubspot", "setup")
+
+    assert refused.exit_code == 1
+    assert "needs the scope crm.schemas.deals.write" in " ".join(refused.output.split())
+
+
+def test_status_says_when_the_properties_are_missing_and_whether_changes_name_who_acted(
+    store: Store, hubspot: HubSpotStandIn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", store.engine.url.render_as_string())
+    monkeypatch.setenv("SALESBOT_HUBSPOT_TOKEN", hubspot.token)
+    monkeypatch.setenv("SALESBOT_HUBSPOT_API_URL", hubspot.base_url)
+
+    ready = " ".join(_cli("hubspot", "status").output.split())
+    hubspot.portal.custom_properties["deals"].pop(MARKER_PROPERTY)
+    monkeypatch.setenv("SALESBOT_HUBSPOT_AUTHOR_PROPERTY", "false")
+    gap = " ".join(_cli("hubspot", "status").output.split())
+
+    assert "salesbot_id, salesbot_acted_by present on calls, deals, meetings, notes, tasks" in ready
+    assert f"who acted, in HubSpot: {ACTOR_PROPERTY} names the Slack user on calls" in ready
+    assert "salesbot_id missing on deals (new records fail to reach HubSpot)" in gap
+    assert "run `salesbot hubspot setup`" in gap
+    assert "who acted, in HubSpot: off (SALESBOT_HUBSPOT_AUTHOR_PROPERTY=false)" in gap
+
+
+def test_the_outbox_worker_checks_the_properties_at_start_and_says_what_is_missing(
+    sqlite_engine: Engine,
+    writer: WritingClient,
+    hubspot: HubSpotStandIn,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from bot.writeback import OutboxWorker
+
+    hubspot.portal.property_groups.clear()
+    worker = OutboxWorker(
+        sqlite_engine,
+        OutboxSender(sqlite_engine, writer, holder="a"),
+        tell=lambda *_: None,
+        publish=lambda _ids: None,
+        attribute=True,
+    )
+
+    with caplog.at_level("WARNING", logger="bot.writeback"):
+        worker.step()
+
+    assert worker.setup is not None and not worker.setup.complete
+    assert "salesbot_id missing on calls, deals, meetings, notes, tasks" in caplog.text
+    assert worker.sender.actor_types == frozenset()
+    ensure_properties(writer)
+    assert worker.check_setup().complete
+    assert worker.sender.actor_types == {"calls", "deals", "meetings", "notes", "tasks"}
