@@ -24,6 +24,8 @@ from connectors.hubspot.api import HubSpotError, OfficialClient, _json
 MARKER_PROPERTY = "salesbot_id"
 # The custom property that names who acted in Slack, written with each change.
 ACTOR_PROPERTY = "salesbot_acted_by"
+# ``Rejected.category`` of a write refused only for lack of ``salesbot_acted_by``.
+ACTOR_PROPERTY_MISSING = "ACTOR_PROPERTY_MISSING"
 # HubSpot's batch endpoints take at most this many inputs.
 BATCH_SIZE = 100
 # How long a request may take before its outcome counts as unknown.
@@ -87,9 +89,12 @@ def _reason(status: int, body: Mapping[str, Any]) -> tuple[str, str]:
         return category or "CONFLICT", f"HubSpot refused it as a conflict: {message[:200]}"
     if MARKER_PROPERTY in message:
         return category or "VALIDATION_ERROR", (
-            f"HubSpot has no {MARKER_PROPERTY} property yet: ask your HubSpot admin to "
-            "create it (docs/hubspot.md, Connect a portal)"
+            f"HubSpot has no {MARKER_PROPERTY} property yet: ask your HubSpot admin to run "
+            "`salesbot hubspot setup` (docs/hubspot.md, Connect a portal)"
         )
+    if ACTOR_PROPERTY in message:
+        # Removed after the start-up check: the sender writes without it (never a failure).
+        return ACTOR_PROPERTY_MISSING, f"HubSpot has no {ACTOR_PROPERTY} property"
     return category or "VALIDATION_ERROR", f"HubSpot refused the values: {message[:200]}"
 
 

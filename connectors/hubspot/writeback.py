@@ -29,7 +29,7 @@ import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session
@@ -41,6 +41,7 @@ from connectors.hubspot.objects import BY_NAME
 from connectors.hubspot.sync import Syncer
 from connectors.hubspot.write_api import (
     ACTOR_PROPERTY,
+    ACTOR_PROPERTY_MISSING,
     BATCH_SIZE,
     CurrentRecord,
     Rejected,
@@ -68,6 +69,7 @@ RETRY_MAX = timedelta(hours=1)
 MAX_ROUNDS = 12
 
 Touched = tuple[OwnedObject, int]
+T = TypeVar("T")
 
 
 @dataclass
@@ -341,12 +343,17 @@ class OutboxSender:
             row.sending_since = self.clock()
             session.commit()
         assert row.marker is not None
-        crm_id = self.api.create_once(
+        marker = row.marker
+        crm_id = self._unsigned_if_refused(
             object_type,
             properties,
-            links,
-            marker=row.marker,
-            maybe_sent_at=maybe_sent.timestamp() if maybe_sent is not None else None,
+            lambda props: self.api.create_once(
+                object_type,
+                props,
+                links,
+                marker=marker,
+                maybe_sent_at=maybe_sent.timestamp() if maybe_sent is not None else None,
+            ),
         )
         # The id is recorded with the local record and the row in one commit.
         model = Deal if row.object_type is OwnedObject.DEAL else Activity
@@ -383,8 +390,30 @@ class OutboxSender:
         if to_send:
             properties = self._properties(session, row.record_kind, to_send)
             self._sign(session, row, object_type, properties)
-            self.api.update(object_type, crm_id, properties)
+            self._unsigned_if_refused(
+                object_type, properties, lambda props: self.api.update(object_type, crm_id, props)
+            )
         self._finish(session, row, OutboxState.SENT)
+
+    def _unsigned_if_refused(
+        self, object_type: str, properties: dict[str, Any], send: Callable[[dict[str, Any]], T]
+    ) -> T:
+        """Send; refused only because ``salesbot_acted_by`` is gone from the portal (deleted
+        since the start-up check), send again without it: naming who acted never blocks a
+        change."""
+        try:
+            return send(properties)
+        except Rejected as refusal:
+            if refusal.category != ACTOR_PROPERTY_MISSING or ACTOR_PROPERTY not in properties:
+                raise
+        logger.warning(
+            "hubspot write-back: %s lost the property %s; changes there no longer name who "
+            "acted (run `salesbot hubspot setup`)",
+            object_type,
+            ACTOR_PROPERTY,
+        )
+        self.actor_types = self.actor_types - {object_type}
+        return send({k: v for k, v in properties.items() if k != ACTOR_PROPERTY})
 
     def _compare(
         self,

@@ -904,3 +904,24 @@ def test_the_outbox_worker_checks_the_properties_at_start_and_says_what_is_missi
     ensure_properties(writer)
     assert worker.check_setup().complete
     assert worker.sender.actor_types == {"calls", "deals", "meetings", "notes", "tasks"}
+
+
+def test_a_change_still_lands_when_the_who_property_was_deleted_since_the_check(
+    store: Store, writer: WritingClient, hubspot: HubSpotStandIn, small_portal: SmallPortal
+) -> None:
+    sender = OutboxSender(
+        store.engine,
+        writer,
+        holder="replica-a",
+        clock=lambda: NOW,
+        actor_types=check_properties(writer).actor_types,
+    )
+    hubspot.portal.custom_properties["tasks"].pop(ACTOR_PROPERTY)  # an admin deletes it
+    store.act(lambda s, a: complete_task(s, a, store.task, now=NOW))
+
+    report = sender.deliver()
+
+    assert report.sent == 1 and report.failed == 0
+    task = _props(hubspot, "tasks", small_portal.task)
+    assert task["hs_task_status"] == "COMPLETED" and ACTOR_PROPERTY not in task
+    assert "tasks" not in sender.actor_types and "deals" in sender.actor_types
