@@ -925,3 +925,31 @@ def test_a_change_still_lands_when_the_who_property_was_deleted_since_the_check(
     task = _props(hubspot, "tasks", small_portal.task)
     assert task["hs_task_status"] == "COMPLETED" and ACTOR_PROPERTY not in task
     assert "tasks" not in sender.actor_types and "deals" in sender.actor_types
+
+
+def test_a_record_deleted_between_the_batch_read_and_update_fails_alone(
+    store: Store, writer: WritingClient, hubspot: HubSpotStandIn, small_portal: SmallPortal
+) -> None:
+    """HubSpot answers the batch update 207 (multi-status): the other row is sent."""
+    first, second = _more_tasks(store, hubspot, small_portal.dana, 2)
+    store.act(partial(_complete, task_id=first))
+    store.act(partial(_complete, task_id=second))
+    with Session(store.engine) as session:
+        gone_id = session.scalar(select(Activity.external_id).where(Activity.id == second))
+    assert gone_id is not None
+    read_many = writer.read_many
+
+    def read_then_deleted(*args: Any, **kwargs: Any) -> Any:
+        found = read_many(*args, **kwargs)
+        hubspot.portal.archive("tasks", gone_id)  # a colleague deletes it meanwhile
+        return found
+
+    writer.read_many = read_then_deleted  # type: ignore[method-assign]
+
+    report = _deliver(store, writer)
+
+    assert hubspot.count("objects.batch_update", status=207) == 1
+    assert report.sent == 1 and report.failed == 1
+    states = {r.object_id: (r.state, r.last_error) for r in _rows(store)}
+    assert states[first] == (OutboxState.SENT, None)
+    assert states[second] == (OutboxState.FAILED, "the record was deleted in HubSpot")
