@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 import os
 import socket
-import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -23,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from bot.crm_changes import apply_to_workspace
 from bot.settings import Settings
+from bot.worker import BackgroundWorker
 from connectors.hubspot import (
     OfficialClient,
     Syncer,
@@ -110,12 +110,15 @@ WEBHOOK_PATH = "/hubspot/webhooks"
 _MAX_BODY = 1_048_576
 
 
-class HubSpotWorker:
+class HubSpotWorker(BackgroundWorker):
     """Applies stored webhook events within seconds and syncs every N minutes, in a thread.
 
     After each applied change the Home tabs of the users whose records changed are
     published again (``publish`` is given the Slack user ids).
     """
+
+    thread_name = "hubspot-sync"
+    failure_message = "the background sync failed; it runs again later"
 
     def __init__(
         self,
@@ -126,34 +129,21 @@ class HubSpotWorker:
         publish: Callable[[list[str]], None],
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
+        super().__init__()
         self.engine = engine
         self.client = client
         self.every = every
         self.publish = publish
         self.clock = clock
         self.holder = replica_name()
-        self._wake = threading.Event()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
         self._next_sync = clock()
         # Workers that live and die with this one (the write-back's outbox worker).
         self.also_stop: list[Callable[[], None]] = []
 
-    def wake(self) -> None:
-        self._wake.set()
-
-    def start(self) -> HubSpotWorker:
-        self._thread = threading.Thread(target=self._run, name="hubspot-sync", daemon=True)
-        self._thread.start()
-        return self
-
     def stop(self) -> None:
         """Stop the worker and give up the sync lease, so another replica syncs at once
         (a sync still running here stops at its next renewal: the lease is lost)."""
-        self._stop.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout=30)
+        super().stop()
         for stop in self.also_stop:
             stop()
         try:
@@ -163,18 +153,15 @@ class HubSpotWorker:
         except SQLAlchemyError as error:
             logger.warning("hubspot: sync lease not released (%s); it runs out by itself", error)
 
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                self.apply_webhooks()
-                if self.clock() >= self._next_sync:
-                    self._next_sync = self.clock() + self.every
-                    self.sync_now()
-            except Exception:
-                logger.exception("hubspot: the background sync failed; it runs again later")
-            wait = max(0.0, min(5.0, (self._next_sync - self.clock()).total_seconds()))
-            self._wake.wait(timeout=wait)
-            self._wake.clear()
+    def step(self) -> None:
+        self.apply_webhooks()
+        if self.clock() >= self._next_sync:
+            self._next_sync = self.clock() + self.every
+            self.sync_now()
+
+    def pause(self) -> float:
+        # Webhook events wake the worker; otherwise it looks every 5 s at most.
+        return max(0.0, min(self.idle_seconds, (self._next_sync - self.clock()).total_seconds()))
 
     def apply_webhooks(self) -> int:
         """Apply every waiting webhook event; returns how many."""

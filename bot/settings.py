@@ -61,6 +61,9 @@ class Settings(BaseSettings):
     hubspot_sync_minutes: int = Field(
         5, ge=1, le=1440, validation_alias="SALESBOT_HUBSPOT_SYNC_MINUTES"
     )
+    # Write the acting Slack user's name into salesbot_acted_by with each change
+    # (docs/hubspot.md, "Who HubSpot shows as the author").
+    hubspot_author_property: bool = Field(True, validation_alias="SALESBOT_HUBSPOT_AUTHOR_PROPERTY")
 
     # Defaults for users without their own preference.
     default_timezone: str = Field("UTC", validation_alias="SALESBOT_DEFAULT_TIMEZONE")

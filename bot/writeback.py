@@ -11,9 +11,8 @@ after all. Stopping it mid-send is safe: rows are sent exactly once across resta
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
@@ -21,6 +20,8 @@ from sqlalchemy.orm import Session
 
 from bot.crm_changes import apply_to_workspace
 from bot.settings import Settings
+from bot.worker import BackgroundWorker
+from connectors.hubspot.setup import SetupCheck, check_properties
 from connectors.hubspot.sync import SyncResult
 from connectors.hubspot.write_api import WritingClient
 from connectors.hubspot.writeback import Delivered, OutboxSender
@@ -39,10 +40,16 @@ CRM_NAME = "HubSpot"
 # With nothing to send, the worker still looks this often (retries fall due, other
 # replicas' claims run out).
 IDLE_SECONDS = 5.0
+# When the start-up check of salesbot's HubSpot properties could not reach HubSpot.
+SETUP_RECHECK = timedelta(minutes=10)
 
 
-class OutboxWorker:
+class OutboxWorker(BackgroundWorker):
     """Sends the outbox in a thread; ``wake`` makes it go at once."""
+
+    thread_name = "hubspot-outbox"
+    failure_message = "sending the outbox failed; it goes on shortly"
+    idle_seconds = IDLE_SECONDS
 
     def __init__(
         self,
@@ -52,38 +59,42 @@ class OutboxWorker:
         tell: Callable[[str, int], None],
         publish: Callable[[list[str]], None],
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        attribute: bool = False,
     ) -> None:
+        """
+        Args:
+            attribute: Name the acting user in HubSpot (``salesbot_acted_by``) where the
+                portal has the property (``SALESBOT_HUBSPOT_AUTHOR_PROPERTY``).
+        """
+        super().__init__()
         self.engine = engine
         self.sender = sender
         self.tell = tell
         self.publish = publish
         self.clock = clock
-        self._wake = threading.Event()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self.attribute = attribute
+        self.setup: SetupCheck | None = None
+        self._recheck_at = clock()
 
-    def wake(self) -> None:
-        self._wake.set()
+    def step(self) -> None:
+        if self.setup is None or (
+            self.setup.error is not None and self.clock() >= self._recheck_at
+        ):
+            self.check_setup()
+        self.run_once()
 
-    def start(self) -> OutboxWorker:
-        self._thread = threading.Thread(target=self._run, name="hubspot-outbox", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout=30)
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            self._wake.clear()
-            try:
-                self.run_once()
-            except Exception:
-                logger.exception("hubspot: sending the outbox failed; it goes on shortly")
-            self._wake.wait(timeout=IDLE_SECONDS)
+    def check_setup(self) -> SetupCheck:
+        """Ask HubSpot once whether salesbot's properties exist; say so when they don't."""
+        found = check_properties(self.sender.api)
+        self.setup = found
+        # HubSpot unreachable: ask again later, not every round.
+        self._recheck_at = self.clock() + SETUP_RECHECK
+        if found.complete:
+            logger.info("hubspot: %s", found.describe())
+        else:
+            logger.warning("hubspot: %s", found.describe())
+        self.sender.actor_types = found.actor_types if self.attribute else frozenset()
+        return found
 
     def run_once(self) -> Delivered:
         """Send what is due, then tell the users concerned."""
@@ -126,6 +137,14 @@ class OutboxWorker:
             self.publish(slack_ids)
 
 
+def writing_client(settings: Settings) -> WritingClient:
+    """The write-back's client for the configured portal (a token must be set)."""
+    assert settings.hubspot_token is not None
+    return WritingClient(
+        token=settings.hubspot_token.get_secret_value(), api_url=settings.hubspot_api_url
+    )
+
+
 def start_writeback(
     settings: Settings,
     engine: Engine,
@@ -144,10 +163,7 @@ def start_writeback(
     from handlers.render.crm_writes import write_notice_blocks
     from handlers.render.kit import fallback_text
 
-    assert settings.hubspot_token is not None
-    client = WritingClient(
-        token=settings.hubspot_token.get_secret_value(), api_url=settings.hubspot_api_url
-    )
+    client = writing_client(settings)
 
     def tell(slack_user_id: str, row_id: int) -> None:
         with services.sessions() as session:
@@ -161,6 +177,8 @@ def start_writeback(
         )
 
     sender = OutboxSender(engine, client, holder=holder)
-    worker = OutboxWorker(engine, sender, tell=tell, publish=publish).start()
+    worker = OutboxWorker(
+        engine, sender, tell=tell, publish=publish, attribute=settings.hubspot_author_property
+    ).start()
     enable_outbox(services.sessions, crm_name=CRM_NAME, wake=worker.wake)
     return worker

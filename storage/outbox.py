@@ -194,21 +194,27 @@ def claim(
         .order_by(OutboxWrite.id)
         .limit(limit)
     ).all()
-    taken: list[int] = []
-    for row_id in candidates:
-        won = session.execute(
-            update(OutboxWrite)
-            .where(OutboxWrite.id == row_id, OutboxWrite.state == OutboxState.PENDING, free)
-            .values(claimed_by=holder, claimed_until=now + ttl)
-            .execution_options(synchronize_session=False)
-        ).rowcount  # type: ignore[attr-defined]
-        if won:
-            taken.append(row_id)
-    if not taken:
+    if not candidates:
         return []
+    until = now + ttl
+    # One conditional UPDATE for all: the database checks each row's condition as it
+    # takes it, so a row another replica took meanwhile stays theirs.
+    session.execute(
+        update(OutboxWrite)
+        .where(OutboxWrite.id.in_(candidates), OutboxWrite.state == OutboxState.PENDING, free)
+        .values(claimed_by=holder, claimed_until=until)
+        .execution_options(synchronize_session=False)
+    )
     return list(
         session.scalars(
-            select(OutboxWrite).where(OutboxWrite.id.in_(taken)).order_by(OutboxWrite.id)
+            select(OutboxWrite)
+            .where(
+                OutboxWrite.id.in_(candidates),
+                OutboxWrite.claimed_by == holder,
+                OutboxWrite.claimed_until == until,
+            )
+            .order_by(OutboxWrite.id)
+            .execution_options(populate_existing=True)
         )
     )
 

@@ -1,4 +1,4 @@
-"""``salesbot hubspot sync``, ``status`` and ``trial``.
+"""``salesbot hubspot sync``, ``status``, ``setup`` and ``trial``.
 
 Exit codes: 0 done, 1 the sync stopped (daily budget spent, or HubSpot refused), 2
 configuration or database problems.
@@ -19,6 +19,8 @@ from bot.cli.common import err_console, fail
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
+
+    from bot.settings import Settings
 
 # The object types (connectors.hubspot.ALL_NAMES; not imported here: the CLI starts light).
 TYPES = (
@@ -104,15 +106,44 @@ def sync_command(
         raise typer.Exit(1)
 
 
+@hubspot_app.command("setup")
+def setup_command() -> None:
+    """Create salesbot's properties in the portal (salesbot_id, salesbot_acted_by, in a
+    group "salesbot", on every object type salesbot writes). Safe to run again."""
+    from bot.cli.common import settings_or_exit
+    from bot.hubspot import is_configured
+    from bot.writeback import writing_client
+    from connectors.hubspot import HubSpotError
+    from connectors.hubspot.setup import ensure_properties
+
+    settings = settings_or_exit()
+    if not is_configured(settings):
+        fail(
+            "SALESBOT_HUBSPOT_TOKEN is not set: create a private app in HubSpot and "
+            "set its access token (docs/hubspot.md)"
+        )
+    try:
+        report = ensure_properties(writing_client(settings))
+    except HubSpotError as error:
+        fail(str(error), 1)
+    for object_type, name in report.created:
+        out_console.print(f"created {name} on {object_type}")
+    present = sorted({object_type for object_type, _name in report.present})
+    if present:
+        out_console.print(f"already there on {', '.join(present)}: left as they are")
+    out_console.print("salesbot's HubSpot properties are ready")
+
+
 @hubspot_app.command("status")
 def status_command() -> None:
-    """Where the sync stands per object type, and today's API requests."""
+    """Where the sync stands per object type, today's API requests, and the write-back."""
     from sqlalchemy.orm import Session
 
-    from bot.cli.common import store_or_exit
+    from bot.cli.common import settings_or_exit, store_or_exit
     from connectors.hubspot import status
 
-    store = store_or_exit()
+    settings = settings_or_exit()
+    store = store_or_exit(settings)
     now = datetime.now(UTC)
     with Session(store.engine) as session:
         current = status(session, now)
@@ -144,6 +175,28 @@ def status_command() -> None:
             highlight=False,
         )
     _print_outbox(store.engine, now)
+    _print_write_setup(settings)
+
+
+def _print_write_setup(settings: Settings) -> None:
+    """The check of salesbot's properties in the portal, and whether changes name who acted."""
+    from bot.hubspot import is_configured
+    from bot.writeback import writing_client
+    from connectors.hubspot.setup import check_properties
+    from connectors.hubspot.write_api import ACTOR_PROPERTY
+
+    if not is_configured(settings):
+        out_console.print("salesbot's HubSpot properties: not checked (no token)")
+        return
+    found = check_properties(writing_client(settings))
+    out_console.print(found.describe(), markup=False, highlight=False)
+    if not settings.hubspot_author_property:
+        who = "off (SALESBOT_HUBSPOT_AUTHOR_PROPERTY=false): HubSpot shows the app only"
+    elif found.actor_types:
+        who = f"{ACTOR_PROPERTY} names the Slack user on {', '.join(sorted(found.actor_types))}"
+    else:
+        who = f"on, but no object type has {ACTOR_PROPERTY} yet: HubSpot shows the app only"
+    out_console.print(f"who acted, in HubSpot: {who}", markup=False, highlight=False)
 
 
 def _print_outbox(engine: Engine, now: datetime) -> None:

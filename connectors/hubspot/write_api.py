@@ -22,6 +22,12 @@ from connectors.hubspot.api import HubSpotError, OfficialClient, _json
 
 # The custom property that carries a create's marker (docs/hubspot.md, "Write-back").
 MARKER_PROPERTY = "salesbot_id"
+# The custom property that names who acted in Slack, written with each change.
+ACTOR_PROPERTY = "salesbot_acted_by"
+# ``Rejected.category`` of a write refused only for lack of ``salesbot_acted_by``.
+ACTOR_PROPERTY_MISSING = "ACTOR_PROPERTY_MISSING"
+# HubSpot's batch endpoints take at most this many inputs.
+BATCH_SIZE = 100
 # How long a request may take before its outcome counts as unknown.
 REQUEST_TIMEOUT = (5.0, 30.0)
 # HubSpot's search index trails its writes by seconds: a marker search waits this long
@@ -83,9 +89,12 @@ def _reason(status: int, body: Mapping[str, Any]) -> tuple[str, str]:
         return category or "CONFLICT", f"HubSpot refused it as a conflict: {message[:200]}"
     if MARKER_PROPERTY in message:
         return category or "VALIDATION_ERROR", (
-            f"HubSpot has no {MARKER_PROPERTY} property yet: ask your HubSpot admin to "
-            "create it (docs/hubspot.md, Connect a portal)"
+            f"HubSpot has no {MARKER_PROPERTY} property yet: ask your HubSpot admin to run "
+            "`salesbot hubspot setup` (docs/hubspot.md, Connect a portal)"
         )
+    if ACTOR_PROPERTY in message:
+        # Removed after the start-up check: the sender writes without it (never a failure).
+        return ACTOR_PROPERTY_MISSING, f"HubSpot has no {ACTOR_PROPERTY} property"
     return category or "VALIDATION_ERROR", f"HubSpot refused the values: {message[:200]}"
 
 
@@ -179,6 +188,102 @@ class WritingClient(OfficialClient):
                 if not after:
                     break
         return None
+
+    def read_many(
+        self, object_type: str, record_ids: Sequence[str], *, properties: Sequence[str]
+    ) -> dict[str, Mapping[str, str | None]]:
+        """Current values of up to 100 records in one batch read, by id.
+
+        Records HubSpot no longer has (or answers under another id, after a merge) are
+        missing from the answer: the caller reads those one by one.
+        """
+        api = self._client.crm.objects.batch_api
+        body = {
+            "inputs": [{"id": record_id} for record_id in record_ids[:BATCH_SIZE]],
+            "properties": list(properties),
+        }
+        answer = self._json_call(
+            api.read_with_http_info,
+            object_type,
+            body,
+            archived=False,
+            _request_timeout=REQUEST_TIMEOUT,
+        )
+        return {
+            str(found["id"]): dict(found.get("properties") or {})
+            for found in answer.get("results") or []
+            if found.get("id") is not None
+        }
+
+    def update_many(
+        self, object_type: str, updates: Mapping[str, Mapping[str, str | None]]
+    ) -> set[str]:
+        """Update up to 100 records in one batch; the ids HubSpot confirms.
+
+        HubSpot answers 200 when every input was applied and 207 (multi-status) when some
+        failed: those are missing from ``results``, and the caller sends them one by one to
+        learn each one's fate. A refusal of the whole batch (400) raises ``Rejected``.
+        """
+        api = self._client.crm.objects.batch_api
+        body = {
+            "inputs": [
+                {"id": record_id, "properties": dict(properties)}
+                for record_id, properties in list(updates.items())[:BATCH_SIZE]
+            ]
+        }
+        answer = self._json_call(
+            api.update_with_http_info, object_type, body, _request_timeout=REQUEST_TIMEOUT
+        )
+        return {str(r["id"]) for r in answer.get("results") or [] if r.get("id") is not None}
+
+    # Properties -------------------------------------------------------------------------
+
+    def has_property(self, object_type: str, name: str) -> bool:
+        """Whether ``object_type`` records have the property ``name``."""
+        api = self._client.crm.properties.core_api
+        try:
+            self._json_call(
+                api.get_by_name_with_http_info, object_type, name, _request_timeout=REQUEST_TIMEOUT
+            )
+        except Rejected as refusal:
+            if refusal.gone:
+                return False
+            raise
+        return True
+
+    def create_property_group(self, object_type: str, *, name: str, label: str) -> bool:
+        """Create a property group; False when it exists already."""
+        api = self._client.crm.properties.groups_api
+        body = {"name": name, "label": label, "displayOrder": -1}
+        return self._create_definition(
+            lambda: api.create_with_http_info(
+                object_type, body, _preload_content=False, _request_timeout=REQUEST_TIMEOUT
+            )
+        )
+
+    def create_property(self, object_type: str, definition: Mapping[str, Any]) -> bool:
+        """Create a property (HubSpot's ``PropertyCreate`` shape); False when it exists."""
+        api = self._client.crm.properties.core_api
+        body = dict(definition)
+        return self._create_definition(
+            lambda: api.create_with_http_info(
+                object_type, body, _preload_content=False, _request_timeout=REQUEST_TIMEOUT
+            )
+        )
+
+    def _create_definition(self, request: Callable[[], Any]) -> bool:
+        def raw() -> tuple[None, int, Mapping[str, str]]:
+            response = request()
+            _ = response.data  # read to the end: the connection goes back to the pool
+            return None, response.status, response.headers
+
+        try:
+            self._call(raw)
+        except Rejected as refusal:
+            if refusal.status == 409:  # HubSpot: the name is taken, i.e. it is there
+                return False
+            raise
+        return True
 
     # Writing ----------------------------------------------------------------------------
 

@@ -9,6 +9,14 @@
 - **No lost updates**: before an update, the record is read; a field whose HubSpot value
   differs from what the user saw (and from the new value) is a conflict: nothing is
   written, the local copy is refreshed from HubSpot and the row waits for the user.
+- **Batches**: the updates claimed together (one row per record: the oldest open one) are
+  read with one batch read and sent with one batch update per object type, 100 at a time.
+  A row the batch could not settle (a record HubSpot did not return or confirm, a batch
+  refused as a whole) goes the single way (read, then PATCH), so one bad row never holds
+  up or loses the others.
+- **Who acted**: with ``actor_types`` set, each create and update also writes the acting
+  user's name into ``salesbot_acted_by`` (same request), so HubSpot's property history
+  names the person next to the app.
 - **Failures**: 429, 5xx and timeouts are retried inside the rate limiter (the client);
   still failing, the row is tried again later with a growing pause. A refusal for good
   (validation, missing scope, deleted record) fails the row with a plain reason and the
@@ -18,10 +26,10 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session
@@ -31,7 +39,14 @@ from connectors.hubspot.api import HubSpotError
 from connectors.hubspot.limits import BudgetSpent
 from connectors.hubspot.objects import BY_NAME
 from connectors.hubspot.sync import Syncer
-from connectors.hubspot.write_api import CurrentRecord, Rejected, WritingClient
+from connectors.hubspot.write_api import (
+    ACTOR_PROPERTY,
+    ACTOR_PROPERTY_MISSING,
+    BATCH_SIZE,
+    CurrentRecord,
+    Rejected,
+    WritingClient,
+)
 from storage.models import (
     Activity,
     Deal,
@@ -39,6 +54,7 @@ from storage.models import (
     OutboxState,
     OutboxWrite,
     OwnedObject,
+    User,
 )
 from storage.outbox import claim
 
@@ -53,6 +69,7 @@ RETRY_MAX = timedelta(hours=1)
 MAX_ROUNDS = 12
 
 Touched = tuple[OwnedObject, int]
+T = TypeVar("T")
 
 
 @dataclass
@@ -77,6 +94,25 @@ class _Conflict(Exception):
         self.detail = detail
 
 
+@dataclass(frozen=True)
+class _Planned:
+    """An update row ready for a batch: its record's HubSpot id and the fields it writes."""
+
+    row_id: int
+    crm_id: str
+    wanted: dict[str, outbound.Field]
+
+
+@dataclass
+class _Sorted:
+    """Where each row of a batch of updates goes."""
+
+    done: list[int] = field(default_factory=list)  # HubSpot holds it: sent
+    single: list[int] = field(default_factory=list)  # to send alone (read, then PATCH)
+    failed: list[tuple[int, Rejected]] = field(default_factory=list)
+    to_send: dict[str, tuple[int, dict[str, Any]]] = field(default_factory=dict)  # crm id ->
+
+
 class OutboxSender:
     """Sends claimed outbox rows to one portal."""
 
@@ -87,41 +123,184 @@ class OutboxSender:
         *,
         holder: str,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        actor_types: frozenset[str] = frozenset(),
     ) -> None:
+        """
+        Args:
+            actor_types: The object types whose records get ``salesbot_acted_by`` (the
+                types where the portal has the property; empty: attribution off).
+        """
         self.engine = engine
         self.api = api
         self.holder = holder
         self.clock = clock
+        self.actor_types = actor_types
         self._dispositions: dict[str, str] | None = None
+        self._names: dict[int, str] = {}  # user id -> name, for this pass
 
-    def deliver(self, *, limit: int = 100, max_rows: int | None = None) -> Delivered:
+    def deliver(self, *, limit: int = BATCH_SIZE, max_rows: int | None = None) -> Delivered:
         """Send everything that is due, batch after batch, until nothing is left."""
         report = Delivered()
+        self._names.clear()  # a renamed user is named anew in the next pass
         while max_rows is None or report.handled < max_rows:
             with Session(self.engine) as session:
                 rows = claim(
                     session, holder=self.holder, now=self.clock(), ttl=CLAIM_TTL, limit=limit
                 )
-                ids = [r.id for r in rows]
+                work = [(r.id, r.operation, outbound.object_type_of(r.record_kind)) for r in rows]
                 session.commit()
-            if not ids:
+            if not work:
                 return report
-            for row_id in ids:
-                self.send(row_id, report)
+            updates: dict[str, list[int]] = {}
+            for row_id, operation, object_type in work:
+                if operation is OutboxOperation.UPDATE and object_type is not None:
+                    updates.setdefault(object_type, []).append(row_id)
+                else:
+                    self.send(row_id, report)
+            for object_type, row_ids in updates.items():
+                for start in range(0, len(row_ids), BATCH_SIZE):
+                    self.send_updates(object_type, row_ids[start : start + BATCH_SIZE], report)
         return report
+
+    # A batch of updates -----------------------------------------------------------------
+
+    def send_updates(self, object_type: str, row_ids: list[int], report: Delivered) -> None:
+        """Up to 100 updates of one object type (distinct records): one batch read, one
+        batch update; what the batch cannot settle goes the single way."""
+        sorted_rows = _Sorted()
+        planned = self._plan(row_ids, sorted_rows)
+        if planned:
+            props = sorted({spec.prop for p in planned for spec in p.wanted.values()})
+            try:
+                current = self.api.read_many(
+                    object_type, [p.crm_id for p in planned], properties=props
+                )
+            except (BudgetSpent, HubSpotError) as error:
+                self._batch_failed([p.row_id for p in planned], error, sorted_rows, report)
+            else:
+                self._compare_all(object_type, planned, current, sorted_rows)
+        if sorted_rows.to_send:
+            self._update_all(object_type, sorted_rows, report)
+        self._finish_sent(sorted_rows.done, report)
+        for row_id, refusal in sorted_rows.failed:
+            self._fail(row_id, refusal, report)
+        for row_id in sorted_rows.single:
+            self.send(row_id, report)
+
+    def _plan(self, row_ids: list[int], sorted_rows: _Sorted) -> list[_Planned]:
+        planned: list[_Planned] = []
+        with Session(self.engine) as session:
+            rows = _load(session, row_ids)
+            known = _external_ids(session, rows)
+            for row in rows:
+                if row.state is not OutboxState.PENDING:
+                    continue
+                row_id = row.id
+                crm_id = known.get(row_id) or _crm_id(session, row)
+                wanted = _wanted(row)
+                if crm_id is None or not wanted:
+                    sorted_rows.single.append(row_id)  # the single way settles these plainly
+                else:
+                    planned.append(_Planned(row_id, crm_id, wanted))
+        return planned
+
+    def _compare_all(
+        self,
+        object_type: str,
+        planned: list[_Planned],
+        current: dict[str, Any],
+        sorted_rows: _Sorted,
+    ) -> None:
+        with Session(self.engine) as session:
+            rows = {row.id: row for row in _load(session, [p.row_id for p in planned])}
+            for plan in planned:
+                row = rows[plan.row_id]
+                if plan.crm_id not in current:
+                    # Deleted or merged in HubSpot: the single read says which.
+                    sorted_rows.single.append(plan.row_id)
+                    continue
+                try:
+                    to_send, clashes = self._compare(
+                        session, row, plan.wanted, current[plan.crm_id]
+                    )
+                    if clashes:
+                        # The single way reads the history that says who changed it, when.
+                        sorted_rows.single.append(plan.row_id)
+                    elif not to_send:
+                        sorted_rows.done.append(plan.row_id)
+                    else:
+                        properties = self._properties(session, row.record_kind, to_send)
+                        self._sign(session, row, object_type, properties)
+                        sorted_rows.to_send[plan.crm_id] = (plan.row_id, properties)
+                except Rejected as refusal:
+                    sorted_rows.failed.append((plan.row_id, refusal))
+                except HubSpotError:
+                    sorted_rows.single.append(plan.row_id)  # (dispositions unreadable)
+
+    def _update_all(self, object_type: str, sorted_rows: _Sorted, report: Delivered) -> None:
+        batch = sorted_rows.to_send
+        try:
+            confirmed = self.api.update_many(
+                object_type, {crm_id: props for crm_id, (_row, props) in batch.items()}
+            )
+        except Rejected as refusal:
+            if refusal.status == 403:  # a missing scope refuses every row alike
+                sorted_rows.failed += [(row_id, refusal) for row_id, _props in batch.values()]
+                return
+            confirmed = set()  # refused as a whole for one bad row: each goes alone
+        except (BudgetSpent, HubSpotError) as error:
+            self._batch_failed(
+                [row_id for row_id, _p in batch.values()], error, sorted_rows, report
+            )
+            return
+        for crm_id, (row_id, _props) in batch.items():
+            (sorted_rows.done if crm_id in confirmed else sorted_rows.single).append(row_id)
+
+    def _batch_failed(
+        self, row_ids: list[int], error: Exception, sorted_rows: _Sorted, report: Delivered
+    ) -> None:
+        """A batch request failed: a refusal sends each row alone (one bad row must not
+        stop the rest); HubSpot down or the budget spent: every row waits."""
+        if isinstance(error, Rejected) and error.status != 403:
+            sorted_rows.single += row_ids
+        elif isinstance(error, Rejected):
+            sorted_rows.failed += [(row_id, error) for row_id in row_ids]
+        else:
+            for row_id in row_ids:
+                self._settle(row_id, error, report)
+
+    def _finish_sent(self, row_ids: list[int], report: Delivered) -> None:
+        """Rows HubSpot now holds: SENT, in one commit."""
+        if not row_ids:
+            return
+        with Session(self.engine) as session:
+            rows = _load(session, row_ids)
+            told = [r for r in rows if r.notified_at is not None]
+            for row in rows:
+                self._mark(row, OutboxState.SENT)
+            session.commit()
+            for row in told:
+                report.touched += self._refresh(session, row)
+                report.notify.append(row.id)
+        report.sent += len(row_ids)
 
     # One row --------------------------------------------------------------------------
 
     def send(self, row_id: int, report: Delivered) -> None:
         try:
             self._send(row_id, report)
-        except BudgetSpent as spent:
-            self._retry_later(row_id, f"HubSpot's daily API limit is used up ({spent})", report)
-        except Rejected as refusal:
-            self._fail(row_id, refusal, report)
-        except _Conflict as conflict:
-            self._conflict(row_id, conflict.detail, report)
-        except HubSpotError as error:
+        except (HubSpotError, _Conflict) as error:
+            self._settle(row_id, error, report)
+
+    def _settle(self, row_id: int, error: Exception, report: Delivered) -> None:
+        """What a failed send means for its row."""
+        if isinstance(error, BudgetSpent):
+            self._retry_later(row_id, f"HubSpot's daily API limit is used up ({error})", report)
+        elif isinstance(error, Rejected):
+            self._fail(row_id, error, report)
+        elif isinstance(error, _Conflict):
+            self._conflict(row_id, error.detail, report)
+        else:
             self._retry_later(row_id, str(error), report)
 
     def _send(self, row_id: int, report: Delivered) -> None:
@@ -157,18 +336,24 @@ class OutboxSender:
             return
         values, links = built
         properties = self._properties(session, row.record_kind, values)
+        self._sign(session, row, object_type, properties)
         maybe_sent = row.sending_since
         if maybe_sent is None:
             # Committed before the request: after a crash, the next try looks first.
             row.sending_since = self.clock()
             session.commit()
         assert row.marker is not None
-        crm_id = self.api.create_once(
+        marker = row.marker
+        crm_id = self._unsigned_if_refused(
             object_type,
             properties,
-            links,
-            marker=row.marker,
-            maybe_sent_at=maybe_sent.timestamp() if maybe_sent is not None else None,
+            lambda props: self.api.create_once(
+                object_type,
+                props,
+                links,
+                marker=marker,
+                maybe_sent_at=maybe_sent.timestamp() if maybe_sent is not None else None,
+            ),
         )
         # The id is recorded with the local record and the row in one commit.
         model = Deal if row.object_type is OwnedObject.DEAL else Activity
@@ -186,8 +371,7 @@ class OutboxSender:
         crm_id = _crm_id(session, row)
         if crm_id is None:
             raise Rejected(404, "NEVER_CREATED", "the record never reached HubSpot")
-        _type, fields = outbound.FIELDS[row.record_kind]
-        wanted = {name: fields[name] for name in row.fields if name in fields}
+        wanted = _wanted(row)
         if not wanted:
             self._finish(session, row, OutboxState.SENT)
             return
@@ -195,12 +379,55 @@ class OutboxSender:
         current = self.api.read(object_type, crm_id, properties=props, history=True)
         if current is None:
             raise Rejected(404, "OBJECT_NOT_FOUND", "the record was deleted in HubSpot")
+        to_send, clashes = self._compare(session, row, wanted, current.properties)
+        if clashes:
+            raise _Conflict(
+                {
+                    name: self._clash(current, wanted[name].prop, theirs)
+                    for name, theirs in clashes.items()
+                }
+            )
+        if to_send:
+            properties = self._properties(session, row.record_kind, to_send)
+            self._sign(session, row, object_type, properties)
+            self._unsigned_if_refused(
+                object_type, properties, lambda props: self.api.update(object_type, crm_id, props)
+            )
+        self._finish(session, row, OutboxState.SENT)
+
+    def _unsigned_if_refused(
+        self, object_type: str, properties: dict[str, Any], send: Callable[[dict[str, Any]], T]
+    ) -> T:
+        """Send; refused only because ``salesbot_acted_by`` is gone from the portal (deleted
+        since the start-up check), send again without it: naming who acted never blocks a
+        change."""
+        try:
+            return send(properties)
+        except Rejected as refusal:
+            if refusal.category != ACTOR_PROPERTY_MISSING or ACTOR_PROPERTY not in properties:
+                raise
+        logger.warning(
+            "hubspot write-back: %s lost the property %s; changes there no longer name who "
+            "acted (run `salesbot hubspot setup`)",
+            object_type,
+            ACTOR_PROPERTY,
+        )
+        self.actor_types = self.actor_types - {object_type}
+        return send({k: v for k, v in properties.items() if k != ACTOR_PROPERTY})
+
+    def _compare(
+        self,
+        session: Session,
+        row: OutboxWrite,
+        wanted: dict[str, outbound.Field],
+        current: Mapping[str, str | None],
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """(fields to send, fields changed in HubSpot since the user saw them: HubSpot's
+        value) for one row against HubSpot's current values."""
         to_send: dict[str, Any] = {}
         clashes: dict[str, Any] = {}
         for name, spec in wanted.items():
-            theirs = self._from_crm(
-                session, row.record_kind, name, current.properties.get(spec.prop)
-            )
+            theirs = self._from_crm(session, row.record_kind, name, current.get(spec.prop))
             mine = self._normal(session, row.record_kind, name, row.fields[name])
             if theirs == mine:
                 continue  # already so (a resend after a crash, or the same change made twice)
@@ -208,14 +435,21 @@ class OutboxSender:
             if row.force or theirs == seen:
                 to_send[name] = row.fields[name]
             else:
-                clashes[name] = self._clash(current, spec.prop, theirs)
-        if clashes:
-            raise _Conflict(clashes)
-        if to_send:
-            self.api.update(
-                object_type, crm_id, self._properties(session, row.record_kind, to_send)
-            )
-        self._finish(session, row, OutboxState.SENT)
+                clashes[name] = theirs
+        return to_send, clashes
+
+    def _sign(
+        self, session: Session, row: OutboxWrite, object_type: str, properties: dict[str, Any]
+    ) -> None:
+        """Add who acted (``salesbot_acted_by``) where the portal has the property."""
+        if object_type not in self.actor_types or row.actor_id is None:
+            return
+        name = self._names.get(row.actor_id)
+        if name is None:
+            name = session.scalar(select(User.name).where(User.id == row.actor_id)) or ""
+            self._names[row.actor_id] = name
+        if name:
+            properties[ACTOR_PROPERTY] = name
 
     # Values ---------------------------------------------------------------------------
 
@@ -262,12 +496,15 @@ class OutboxSender:
     def _finish(
         self, session: Session, row: OutboxWrite, state: OutboxState, error: str | None = None
     ) -> None:
+        self._mark(row, state, error)
+        session.commit()
+
+    def _mark(self, row: OutboxWrite, state: OutboxState, error: str | None = None) -> None:
         row.state = state
         row.last_error = error
         row.claimed_by = row.claimed_until = None
         if state is OutboxState.SENT:
             row.sent_at = self.clock()
-        session.commit()
 
     def _conflict(self, row_id: int, detail: dict[str, Any], report: Delivered) -> None:
         with Session(self.engine) as session:
@@ -332,6 +569,35 @@ class OutboxSender:
         except HubSpotError:
             logger.exception("hubspot write-back: could not refresh %s %s", object_type, crm_id)
         return syncer.result.touched
+
+
+def _wanted(row: OutboxWrite) -> dict[str, outbound.Field]:
+    """The fields of an update row that HubSpot has a property for."""
+    _type, fields = outbound.FIELDS[row.record_kind]
+    return {name: fields[name] for name in row.fields if name in fields}
+
+
+def _load(session: Session, row_ids: list[int]) -> list[OutboxWrite]:
+    """Rows by id, in one query, in id order."""
+    if not row_ids:
+        return []
+    query = select(OutboxWrite).where(OutboxWrite.id.in_(row_ids)).order_by(OutboxWrite.id)
+    return list(session.scalars(query))
+
+
+def _external_ids(session: Session, rows: list[OutboxWrite]) -> dict[int, str]:
+    """Row id -> its record's HubSpot id, for the rows whose local record has one (one
+    query per model; ``_crm_id`` looks further for the rest)."""
+    found: dict[int, str] = {}
+    for model, owned in ((Activity, OwnedObject.ACTIVITY), (Deal, OwnedObject.DEAL)):
+        wanted = {r.object_id: r.id for r in rows if r.object_type is owned}
+        if not wanted:
+            continue
+        query = select(model.id, model.external_id).where(model.id.in_(list(wanted)))
+        for record_id, external_id in session.execute(query):
+            if external_id and external_id.isdigit():
+                found[wanted[record_id]] = external_id
+    return found
 
 
 def _crm_id(session: Session, row: OutboxWrite) -> str | None:

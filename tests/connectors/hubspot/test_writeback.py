@@ -18,7 +18,8 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from connectors.hubspot import RateLimiter, Syncer
-from connectors.hubspot.write_api import MARKER_PROPERTY, WritingClient
+from connectors.hubspot.setup import check_properties, ensure_properties
+from connectors.hubspot.write_api import ACTOR_PROPERTY, MARKER_PROPERTY, WritingClient
 from connectors.hubspot.writeback import CLAIM_TTL, Delivered, OutboxSender
 from handlers.render.crm_writes import write_notice_blocks
 from handlers.render.kit import block_problems
@@ -90,6 +91,7 @@ def writer(hubspot: HubSpotStandIn) -> WritingClient:
 
 @pytest.fixture
 def store(sqlite_engine: Engine, writer: WritingClient, small_portal: SmallPortal) -> Store:
+    ensure_properties(writer)  # `salesbot hubspot setup`
     Syncer(sqlite_engine, writer).run(full=True)
     with Session(sqlite_engine) as session:
 
@@ -123,6 +125,15 @@ def _deliver(store: Store, writer: WritingClient) -> Delivered:
 
 def _props(hubspot: HubSpotStandIn, kind: str, record_id: str) -> dict[str, str | None]:
     return dict(hubspot.portal.get(kind, record_id).properties)
+
+
+def _updates_sent(hubspot: HubSpotStandIn) -> int:
+    """Record updates HubSpot was asked for: batch inputs and single PATCHes."""
+    return sum(
+        len(r.body["inputs"]) if r.endpoint == "objects.batch_update" else 1
+        for r in hubspot.requests
+        if r.endpoint in ("objects.batch_update", "objects.update")
+    )
 
 
 def _rows(store: Store) -> list[OutboxWrite]:
@@ -307,15 +318,15 @@ def test_429_and_5xx_are_retried_inside_the_limiter(
     waits: list[float] = []
     limiter = RateLimiter(sleep=waits.append)
     writer = WritingClient(token=hubspot.token, api_url=hubspot.base_url, limiter=limiter)
-    hubspot.fail_next(1, status=429, endpoint="objects.update")
-    hubspot.fail_next(2, status=503, endpoint="objects.update")
+    hubspot.fail_next(1, status=429, endpoint="objects.batch_update")
+    hubspot.fail_next(2, status=503, endpoint="objects.batch_update")
     store.act(lambda s, a: complete_task(s, a, store.task, now=NOW))
 
     report = _deliver(store, writer)
 
     assert report.sent == 1
     assert _props(hubspot, "tasks", small_portal.task)["hs_task_status"] == "COMPLETED"
-    assert hubspot.count("objects.update", status=200) == 1
+    assert hubspot.count("objects.batch_update", status=200) == 1
     # The 429 waited one rate-limit interval (no Retry-After); the 503s backed off.
     assert waits == [10.0, 2.0, 4.0]
 
@@ -391,7 +402,7 @@ def test_two_replicas_send_each_row_once_in_order(
         thread.join(timeout=60)
 
     assert sum(r.sent for r in reports) == 2 * len(tasks)
-    assert hubspot.count("objects.update") == 2 * len(tasks)
+    assert _updates_sent(hubspot) == 2 * len(tasks)
     for task in tasks:
         props = _props(hubspot, "tasks", task)
         assert props["hs_task_status"] == "COMPLETED"
@@ -642,3 +653,303 @@ def test_status_shows_the_outbox(
     assert "writes to HubSpot: 1 pending" in shown.output
     assert "1 failed" in shown.output
     assert "failed (1): the record was deleted in HubSpot" in shown.output
+
+
+# Batches ---------------------------------------------------------------------------------
+
+
+def _more_tasks(store: Store, hubspot: HubSpotStandIn, owner: str, count: int) -> list[int]:
+    """``count`` more open tasks in HubSpot, synced; their local ids."""
+    ids = [
+        hubspot.portal.create(
+            "tasks",
+            {
+                "hs_task_subject": f"Call {n}",
+                "hs_task_status": "NOT_STARTED",
+                "hs_timestamp": NOW + timedelta(days=1),
+                "hubspot_owner_id": owner,
+            },
+        ).id
+        for n in range(count)
+    ]
+    Syncer(store.engine, WritingClient(token=hubspot.token, api_url=hubspot.base_url)).run(
+        only=["tasks"]
+    )
+    with Session(store.engine) as session:
+        return list(session.scalars(select(Activity.id).where(Activity.external_id.in_(ids))))
+
+
+def test_updates_of_many_records_go_in_one_batch_read_and_one_batch_update(
+    store: Store, writer: WritingClient, hubspot: HubSpotStandIn, small_portal: SmallPortal
+) -> None:
+    tasks = _more_tasks(store, hubspot, small_portal.dana, 30)
+    for task_id in tasks:
+        store.act(partial(_complete, task_id=task_id))
+    hubspot.clear()
+
+    report = _deliver(store, writer)
+
+    assert report.sent == 30
+    assert hubspot.count("objects.batch_read", object_type="tasks") == 1
+    assert hubspot.count("objects.batch_update", object_type="tasks") == 1
+    assert hubspot.count() == 2
+    completed = [r for r in hubspot.portal.live("tasks") if r.id != small_portal.task]
+    assert all(r.properties["hs_task_status"] == "COMPLETED" for r in completed)
+
+
+def test_a_record_gone_from_hubspot_does_not_hold_up_its_batch(
+    store: Store, writer: WritingClient, hubspot: HubSpotStandIn, small_portal: SmallPortal
+) -> None:
+    first, second = _more_tasks(store, hubspot, small_portal.dana, 2)
+    store.act(partial(_complete, task_id=first))
+    store.act(partial(_complete, task_id=second))
+    with Session(store.engine) as session:
+        gone = session.get(Activity, second)
+        assert gone is not None and gone.external_id is not None
+        gone_id = gone.external_id
+    hubspot.portal.archive("tasks", gone_id)
+
+    report = _deliver(store, writer)
+
+    assert report.sent == 1 and report.failed == 1
+    states = {r.object_id: (r.state, r.last_error) for r in _rows(store)}
+    assert states[first] == (OutboxState.SENT, None)
+    assert states[second] == (OutboxState.FAILED, "the record was deleted in HubSpot")
+
+
+def test_a_value_hubspot_refuses_fails_its_row_alone_and_the_batch_goes_through(
+    store: Store, writer: WritingClient, hubspot: HubSpotStandIn, small_portal: SmallPortal
+) -> None:
+    """HubSpot refuses a whole batch update for one invalid value (400): each row is then
+    sent alone, so the good ones land and only the bad one fails."""
+    other = hubspot.portal.create(
+        "deals",
+        {
+            "dealname": "Acme - Support",
+            "pipeline": "default",
+            "dealstage": "appointmentscheduled",
+            "hubspot_owner_id": small_portal.dana,
+        },
+    )
+    Syncer(store.engine, writer).run(only=["deals"])
+    with Session(store.engine) as session:
+        other_id = session.scalar(select(Deal.id).where(Deal.external_id == other.id))
+        stages = dict(session.execute(select(PipelineStage.external_id, PipelineStage.id)).all())
+    assert other_id is not None
+    # An admin removes "Lost" from the pipeline in HubSpot; salesbot still offers it.
+    [pipeline] = hubspot.portal.pipelines["deals"]
+    pipeline.stages = [s for s in pipeline.stages if s.id != "closedlost"]
+    store.act(
+        lambda s, a: update_deal(
+            s, a, store.deal, change=DealChange(stage_id=stages["closedwon"]), now=NOW
+        )
+    )
+    store.act(
+        lambda s, a: update_deal(
+            s, a, other_id, change=DealChange(stage_id=stages["closedlost"]), now=NOW
+        )
+    )
+
+    report = _deliver(store, writer)
+
+    assert report.sent == 1 and report.failed == 1
+    assert _props(hubspot, "deals", small_portal.deal)["dealstage"] == "closedwon"
+    assert _props(hubspot, "deals", other.id)["dealstage"] == "appointmentscheduled"
+    states = {r.object_id: (r.state, r.last_error or "") for r in _rows(store)}
+    assert states[store.deal][0] is OutboxState.SENT
+    assert states[other_id][0] is OutboxState.FAILED
+    assert states[other_id][1].startswith("HubSpot refused the values")
+
+
+# Who acted, in HubSpot ---------------------------------------------------------------------
+
+
+def test_each_change_names_who_acted_in_hubspot(
+    store: Store, writer: WritingClient, hubspot: HubSpotStandIn, small_portal: SmallPortal
+) -> None:
+    store.act(lambda s, a: complete_task(s, a, store.task, now=NOW))
+    store.act(
+        lambda s, a: create_task(
+            s, a, TaskDraft(subject="Book the demo", due_at=NOW + timedelta(days=1)), now=NOW
+        )
+    )
+    sender = OutboxSender(
+        store.engine,
+        writer,
+        holder="replica-a",
+        clock=lambda: NOW,
+        actor_types=check_properties(writer).actor_types,
+    )
+
+    sender.deliver()
+
+    task = hubspot.portal.get("tasks", small_portal.task)
+    assert task.properties[ACTOR_PROPERTY] == "Dana Reyes"
+    # The history shows her name at the moment of the change, beside the app's change.
+    [named] = task.history[ACTOR_PROPERTY]
+    [done] = [e for e in task.history["hs_task_status"] if e.value == "COMPLETED"]
+    assert named.timestamp == done.timestamp and named.source_type == "INTEGRATION"
+    [new] = [r for r in hubspot.portal.live("tasks") if r.id != small_portal.task]
+    assert new.properties[ACTOR_PROPERTY] == "Dana Reyes"
+
+
+def test_without_the_property_changes_still_land_unnamed(
+    sqlite_engine: Engine, writer: WritingClient, hubspot: HubSpotStandIn, small_portal: SmallPortal
+) -> None:
+    """A portal where `salesbot hubspot setup` never ran: updates go through; the check
+    says which properties are missing, and nothing names who acted."""
+    Syncer(sqlite_engine, writer).run(full=True)
+    found = check_properties(writer)
+    with Session(sqlite_engine) as session:
+        task_id = session.scalar(
+            select(Activity.id).where(Activity.external_id == small_portal.task)
+        )
+        dana = session.scalar(select(User.id).where(User.external_id == small_portal.dana))
+    assert task_id is not None and dana is not None
+    store = Store(sqlite_engine, dana=dana, sam=dana, task=task_id, call=task_id, deal=task_id)
+    store.act(lambda s, a: complete_task(s, a, task_id, now=NOW))
+
+    OutboxSender(
+        sqlite_engine, writer, holder="a", clock=lambda: NOW, actor_types=found.actor_types
+    ).deliver()
+
+    assert not found.complete and found.actor_types == frozenset()
+    assert "salesbot_id missing on calls, deals, meetings, notes, tasks" in found.describe()
+    assert "run `salesbot hubspot setup`" in found.describe()
+    task = _props(hubspot, "tasks", small_portal.task)
+    assert task["hs_task_status"] == "COMPLETED" and ACTOR_PROPERTY not in task
+
+
+# salesbot's properties in the portal ---------------------------------------------------------
+
+
+def _cli(*args: str) -> Any:
+    from typer.testing import CliRunner
+
+    from bot.cli import app
+
+    return CliRunner().invoke(app, list(args))
+
+
+def test_setup_creates_the_properties_once_and_says_which_scope_is_missing(
+    hubspot: HubSpotStandIn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SALESBOT_HUBSPOT_TOKEN", hubspot.token)
+    monkeypatch.setenv("SALESBOT_HUBSPOT_API_URL", hubspot.base_url)
+
+    first = _cli("hubspot", "setup")
+    again = _cli("hubspot", "setup")
+
+    assert first.exit_code == 0, first.output
+    for object_type in ("tasks", "meetings", "calls", "notes", "deals"):
+        custom = hubspot.portal.custom_properties[object_type]
+        assert set(custom) == {MARKER_PROPERTY, ACTOR_PROPERTY}
+        assert {d["groupName"] for d in custom.values()} == {"salesbot"}
+        assert "salesbot" in hubspot.portal.property_groups[object_type]
+    assert f"created {ACTOR_PROPERTY} on tasks" in first.output
+    assert again.exit_code == 0, again.output
+    assert "already there on calls, deals, meetings, notes, tasks" in again.output
+    assert hubspot.count("properties.create", status=201) == 10
+
+    hubspot.revoke_scope("crm.schemas.deals.write")
+    hubspot.portal.custom_properties["deals"].clear()
+    refused = _cli("hubspot", "setup")
+
+    assert refused.exit_code == 1
+    assert "needs the scope crm.schemas.deals.write" in " ".join(refused.output.split())
+
+
+def test_status_says_when_the_properties_are_missing_and_whether_changes_name_who_acted(
+    store: Store, hubspot: HubSpotStandIn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", store.engine.url.render_as_string())
+    monkeypatch.setenv("SALESBOT_HUBSPOT_TOKEN", hubspot.token)
+    monkeypatch.setenv("SALESBOT_HUBSPOT_API_URL", hubspot.base_url)
+
+    ready = " ".join(_cli("hubspot", "status").output.split())
+    hubspot.portal.custom_properties["deals"].pop(MARKER_PROPERTY)
+    monkeypatch.setenv("SALESBOT_HUBSPOT_AUTHOR_PROPERTY", "false")
+    gap = " ".join(_cli("hubspot", "status").output.split())
+
+    assert "salesbot_id, salesbot_acted_by present on calls, deals, meetings, notes, tasks" in ready
+    assert f"who acted, in HubSpot: {ACTOR_PROPERTY} names the Slack user on calls" in ready
+    assert "salesbot_id missing on deals (new records fail to reach HubSpot)" in gap
+    assert "run `salesbot hubspot setup`" in gap
+    assert "who acted, in HubSpot: off (SALESBOT_HUBSPOT_AUTHOR_PROPERTY=false)" in gap
+
+
+def test_the_outbox_worker_checks_the_properties_at_start_and_says_what_is_missing(
+    sqlite_engine: Engine,
+    writer: WritingClient,
+    hubspot: HubSpotStandIn,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from bot.writeback import OutboxWorker
+
+    hubspot.portal.property_groups.clear()
+    worker = OutboxWorker(
+        sqlite_engine,
+        OutboxSender(sqlite_engine, writer, holder="a"),
+        tell=lambda *_: None,
+        publish=lambda _ids: None,
+        attribute=True,
+    )
+
+    with caplog.at_level("WARNING", logger="bot.writeback"):
+        worker.step()
+
+    assert worker.setup is not None and not worker.setup.complete
+    assert "salesbot_id missing on calls, deals, meetings, notes, tasks" in caplog.text
+    assert worker.sender.actor_types == frozenset()
+    ensure_properties(writer)
+    assert worker.check_setup().complete
+    assert worker.sender.actor_types == {"calls", "deals", "meetings", "notes", "tasks"}
+
+
+def test_a_change_still_lands_when_the_who_property_was_deleted_since_the_check(
+    store: Store, writer: WritingClient, hubspot: HubSpotStandIn, small_portal: SmallPortal
+) -> None:
+    sender = OutboxSender(
+        store.engine,
+        writer,
+        holder="replica-a",
+        clock=lambda: NOW,
+        actor_types=check_properties(writer).actor_types,
+    )
+    hubspot.portal.custom_properties["tasks"].pop(ACTOR_PROPERTY)  # an admin deletes it
+    store.act(lambda s, a: complete_task(s, a, store.task, now=NOW))
+
+    report = sender.deliver()
+
+    assert report.sent == 1 and report.failed == 0
+    task = _props(hubspot, "tasks", small_portal.task)
+    assert task["hs_task_status"] == "COMPLETED" and ACTOR_PROPERTY not in task
+    assert "tasks" not in sender.actor_types and "deals" in sender.actor_types
+
+
+def test_a_record_deleted_between_the_batch_read_and_update_fails_alone(
+    store: Store, writer: WritingClient, hubspot: HubSpotStandIn, small_portal: SmallPortal
+) -> None:
+    """HubSpot answers the batch update 207 (multi-status): the other row is sent."""
+    first, second = _more_tasks(store, hubspot, small_portal.dana, 2)
+    store.act(partial(_complete, task_id=first))
+    store.act(partial(_complete, task_id=second))
+    with Session(store.engine) as session:
+        gone_id = session.scalar(select(Activity.external_id).where(Activity.id == second))
+    assert gone_id is not None
+    read_many = writer.read_many
+
+    def read_then_deleted(*args: Any, **kwargs: Any) -> Any:
+        found = read_many(*args, **kwargs)
+        hubspot.portal.archive("tasks", gone_id)  # a colleague deletes it meanwhile
+        return found
+
+    writer.read_many = read_then_deleted  # type: ignore[method-assign]
+
+    report = _deliver(store, writer)
+
+    assert hubspot.count("objects.batch_update", status=207) == 1
+    assert report.sent == 1 and report.failed == 1
+    states = {r.object_id: (r.state, r.last_error) for r in _rows(store)}
+    assert states[first] == (OutboxState.SENT, None)
+    assert states[second] == (OutboxState.FAILED, "the record was deleted in HubSpot")

@@ -126,7 +126,8 @@ def test_a_forged_click_writes_nothing_here_or_in_hubspot(
     with Session(sqlite_engine) as session:
         assert session.scalars(select(OutboxWrite)).all() == []
     assert _task(sqlite_engine, small_portal.task).status is TaskStatus.NOT_STARTED
-    assert hubspot.count() == 0
+    # Nothing written (the worker may still be reading, e.g. its start-up property check).
+    assert [r for r in hubspot.requests if r.method != "GET"] == []
 
 
 def test_serve_with_a_token_writes_clicks_back_to_hubspot(

@@ -15,12 +15,18 @@ from datetime import datetime
 from typing import Any
 
 from tests.support.hubspot.portal import Association, Portal, PortalError, Record
-from tests.support.hubspot.properties import property_definitions
+from tests.support.hubspot.properties import (
+    check_values,
+    create_group,
+    create_property,
+    property_definitions,
+)
 from tests.support.hubspot.schema import (
     OBJECT_TYPES,
     association_type_ids,
     iso,
     object_type,
+    schema_write_scope,
 )
 from tests.support.hubspot.search import MAX_TOTAL, search
 
@@ -229,6 +235,26 @@ def list_properties(portal: Portal, params: dict[str, str], _q: Query, _b: Any) 
     return 200, {"results": definitions}
 
 
+def list_groups(portal: Portal, params: dict[str, str], _q: Query, _b: Any) -> Answer:
+    kind = portal.type_of(params["type"])
+    with portal.lock:
+        groups = [
+            {"name": f"{kind.singular}information", "label": "Information", "displayOrder": -1},
+            *portal.property_groups.get(kind.name, {}).values(),
+        ]
+    if "name" in params:
+        return 200, _one(groups, "name", params["name"], "Property group")
+    return 200, {"results": groups}
+
+
+def new_group(portal: Portal, params: dict[str, str], _q: Query, body: Any) -> Answer:
+    return 201, create_group(portal, params["type"], body)
+
+
+def new_property(portal: Portal, params: dict[str, str], _q: Query, body: Any) -> Answer:
+    return 201, create_property(portal, params["type"], body)
+
+
 def list_dispositions(portal: Portal, _p: dict[str, str], _q: Query, _b: Any) -> Answer:
     return 200, [{"id": guid, "label": label} for guid, label in portal.dispositions.items()]
 
@@ -288,6 +314,7 @@ def _associations_in(body: Any) -> list[tuple[str, str, bool]]:
 def _create_one(portal: Portal, kind_name: str, body: Any) -> Record:
     properties = (body or {}).get("properties") or {}
     links = _associations_in(body)
+    check_values(portal, kind_name, properties)
     with portal.lock:
         for to_type, to_id, _primary in links:
             portal.get(to_type, to_id)  # 404 before anything is written
@@ -309,6 +336,7 @@ def update_object(portal: Portal, params: dict[str, str], _q: Query, body: Any) 
     properties = (body or {}).get("properties")
     if not isinstance(properties, dict):
         raise PortalError(400, "VALIDATION_ERROR", "The body needs `properties`")
+    check_values(portal, kind.name, properties)
     with portal.lock:
         record = portal.get(kind.name, params["id"])
         portal.update(kind.name, record.id, properties, source_type="INTEGRATION")
@@ -368,6 +396,10 @@ def batch_update(portal: Portal, params: dict[str, str], _q: Query, body: Any) -
     kind = portal.type_of(params["type"])
     started = portal.now()
     inputs = _inputs(body, MAX_BATCH)
+    # One input's invalid values refuse the whole batch (400), nothing written; ids that
+    # do not exist only fail themselves (207 multi-status).
+    for item in inputs:
+        check_values(portal, kind.name, item.get("properties") or {})
     results, missing = [], []
     with portal.lock:
         for item in inputs:
@@ -588,6 +620,15 @@ _route("GET", rf"/crm/v3/pipelines/{_T}", "pipelines.list", list_pipelines, "rea
 _route(
     "GET", rf"/crm/v3/pipelines/{_T}/(?P<pipeline>[^/]+)", "pipelines.read", list_pipelines, "read"
 )
+# Groups first: "groups" would read as a property name.
+_route("GET", rf"/crm/v3/properties/{_T}/groups", "groups.list", list_groups, "read")
+_route(
+    "GET",
+    rf"/crm/v3/properties/{_T}/groups/(?P<name>[A-Za-z0-9_]+)",
+    "groups.read",
+    list_groups,
+    "read",
+)
 _route("GET", rf"/crm/v3/properties/{_T}", "properties.list", list_properties, "read")
 _route(
     "GET",
@@ -596,6 +637,8 @@ _route(
     list_properties,
     "read",
 )
+_route("POST", rf"/crm/v3/properties/{_T}/groups", "groups.create", new_group, "schema")
+_route("POST", rf"/crm/v3/properties/{_T}", "properties.create", new_property, "schema")
 _route("GET", r"/settings/v3/users", "users.list", list_users, "users")
 _route("GET", r"/settings/v3/users/roles", "roles.list", list_roles, "users")
 _route("GET", r"/calling/v1/dispositions", "dispositions.list", list_dispositions, "calls")
@@ -711,6 +754,10 @@ def _scopes(access: str, params: dict[str, str]) -> tuple[str, ...]:
         return ("settings.users.read",)
     if access == "calls":
         return ("crm.objects.contacts.read",)
+    if access == "schema":
+        kind = object_type(params["type"])
+        assert kind is not None
+        return (schema_write_scope(kind),)
     if access in ("read", "write"):
         kind = object_type(params["type"])
         assert kind is not None

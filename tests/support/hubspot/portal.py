@@ -266,6 +266,10 @@ class Portal:
         # Off while loading an organisation: a portal's past is not a change to deliver.
         self.recording = True
         self.search_lag = timedelta(0)
+        # Custom property groups and properties (properties API), per object type:
+        # type -> name -> HubSpot's JSON of the definition.
+        self.property_groups: dict[str, dict[str, dict[str, Any]]] = {}
+        self.custom_properties: dict[str, dict[str, dict[str, Any]]] = {}
         self._id_order: dict[str, list[int]] = {}  # type -> ids ascending (list pages)
         self.created_at = truncate_ms(self.clock())
 

@@ -1,17 +1,52 @@
-"""The properties API (``GET /crm/v3/properties/{type}``): what a portal says its fields are.
+"""The properties API (``/crm/v3/properties/{type}``): what a portal says its fields are.
 
 Every property a record of the type holds is listed, typed from its name the way HubSpot types
 its default properties (dates, numbers, booleans, enumerations with their options), so a
 connector can check a portal before it syncs and read enumeration options (task statuses,
-lifecycle stages, deal stages) instead of hard-coding them.
+lifecycle stages, deal stages) instead of hard-coding them. Custom property groups and
+properties are created as HubSpot documents it (``POST .../groups``, ``POST
+/crm/v3/properties/{type}``: 201 with the definition, 409 when the name is taken).
+
+Writes through the objects API are checked the way HubSpot checks them: a property the type
+does not have answers 400 ``PROPERTY_DOESNT_EXIST``, an enumeration value outside its
+options 400 ``INVALID_OPTION`` (both inside a "Property values were not valid" error).
 """
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping
 from typing import Any
 
-from tests.support.hubspot.portal import Portal
+from tests.support.hubspot.portal import Portal, PortalError
 from tests.support.hubspot.schema import iso
+
+# HubSpot's own properties (without the ``hs_`` prefix) a connector may write; ``hs_``
+# names and every name a record of the type holds count as HubSpot's own too.
+HUBSPOT_DEFINED = frozenset(
+    {
+        "hubspot_owner_id",
+        "hubspot_owner_assigneddate",
+        "dealname",
+        "dealstage",
+        "pipeline",
+        "closedate",
+        "amount",
+        "deal_currency_code",
+        "firstname",
+        "lastname",
+        "email",
+        "lifecyclestage",
+        "associatedcompanyid",
+        "name",
+        "domain",
+        "createdate",
+        "lastmodifieddate",
+    }
+)
+_VALUE_TYPES = {"string", "number", "date", "datetime", "enumeration", "bool"}
+_FIELD_TYPES = {"textarea", "text", "date", "file", "number", "select", "radio", "checkbox"}
+_FIELD_TYPES |= {"booleancheckbox", "calculation_equation"}
 
 # Documented options of the enumerations the rules read (HubSpot's object guides).
 ENUMERATIONS: dict[str, tuple[str, ...]] = {
@@ -77,12 +112,14 @@ def _options(portal: Portal, type_name: str, name: str) -> list[dict[str, Any]]:
 
 
 def property_definitions(portal: Portal, type_name: str) -> list[dict[str, Any]]:
-    """The property definitions of one object type, sorted by name."""
+    """The property definitions of one object type (HubSpot's, then custom), sorted by name."""
     kind = portal.type_of(type_name)
     with portal.lock:
+        custom = dict(portal.custom_properties.get(kind.name, {}))
         names = set(kind.always_returned) | set(kind.default_properties)
         for record in portal.records[kind.name].values():
             names.update(record.properties)
+    names -= set(custom)
     at = iso(portal.created_at)
     definitions = []
     for name in sorted(names):
@@ -112,4 +149,112 @@ def property_definitions(portal: Portal, type_name: str) -> list[dict[str, Any]]
                 },
             }
         )
-    return definitions
+    definitions += custom.values()
+    return sorted(definitions, key=lambda d: str(d["name"]))
+
+
+def create_group(portal: Portal, type_name: str, body: Any) -> dict[str, Any]:
+    """``POST /crm/v3/properties/{type}/groups`` (``PropertyGroupCreate``)."""
+    kind = portal.type_of(type_name)
+    body = body or {}
+    name, label = body.get("name"), body.get("label")
+    if not isinstance(name, str) or not name or not isinstance(label, str) or not label:
+        raise PortalError(400, "VALIDATION_ERROR", "A property group needs `name` and `label`")
+    with portal.lock:
+        groups = portal.property_groups.setdefault(kind.name, {})
+        if name in groups or name == f"{kind.singular}information":
+            raise PortalError(409, "CONFLICT", f"A property group named '{name}' already exists")
+        group = {
+            "name": name,
+            "label": label,
+            "displayOrder": int(body.get("displayOrder", -1)),
+            "archived": False,
+        }
+        groups[name] = group
+        return group
+
+
+def create_property(portal: Portal, type_name: str, body: Any) -> dict[str, Any]:
+    """``POST /crm/v3/properties/{type}`` (``PropertyCreate``): the new definition."""
+    kind = portal.type_of(type_name)
+    body = body or {}
+    missing = [k for k in ("name", "label", "type", "fieldType", "groupName") if not body.get(k)]
+    if missing:
+        raise PortalError(400, "VALIDATION_ERROR", f"Missing required fields: {missing}")
+    if body["type"] not in _VALUE_TYPES or body["fieldType"] not in _FIELD_TYPES:
+        raise PortalError(400, "VALIDATION_ERROR", "Unknown type or fieldType")
+    name, group = str(body["name"]), str(body["groupName"])
+    with portal.lock:
+        groups = set(portal.property_groups.get(kind.name, {})) | {f"{kind.singular}information"}
+        if group not in groups:
+            raise PortalError(400, "VALIDATION_ERROR", f"Property group {group} does not exist")
+        custom = portal.custom_properties.setdefault(kind.name, {})
+        if name in custom or _hubspot_defined(portal, kind.name, name):
+            raise PortalError(409, "CONFLICT", f"Property named '{name}' already exists.")
+        at = iso(portal.now())
+        definition = {
+            "name": name,
+            "label": str(body["label"]),
+            "type": body["type"],
+            "fieldType": body["fieldType"],
+            "groupName": group,
+            "description": str(body.get("description") or ""),
+            "options": list(body.get("options") or []),
+            "calculated": False,
+            "externalOptions": False,
+            "hasUniqueValue": bool(body.get("hasUniqueValue", False)),
+            "hidden": bool(body.get("hidden", False)),
+            "formField": bool(body.get("formField", False)),
+            "displayOrder": int(body.get("displayOrder", -1)),
+            "createdAt": at,
+            "updatedAt": at,
+            "archived": False,
+            "modificationMetadata": {
+                "archivable": True,
+                "readOnlyDefinition": False,
+                "readOnlyValue": False,
+            },
+        }
+        custom[name] = definition
+        return definition
+
+
+def _hubspot_defined(portal: Portal, type_name: str, name: str) -> bool:
+    if name.startswith("hs_") or name in HUBSPOT_DEFINED:
+        return True
+    return any(name in r.properties for r in portal.records[type_name].values())
+
+
+def check_values(portal: Portal, type_name: str, properties: Mapping[str, Any]) -> None:
+    """Refuse a write as HubSpot does: properties the type lacks, values outside options."""
+    problems: list[dict[str, Any]] = []
+    with portal.lock:
+        custom = portal.custom_properties.get(type_name, {})
+        stages = {s.id for p in portal.pipelines.get(type_name, []) for s in p.stages}
+        for name, value in properties.items():
+            if name not in custom and not _hubspot_defined(portal, type_name, name):
+                problems.append(
+                    {
+                        "isValid": False,
+                        "message": f'Property "{name}" does not exist',
+                        "error": "PROPERTY_DOESNT_EXIST",
+                        "name": name,
+                    }
+                )
+                continue
+            allowed = set(ENUMERATIONS.get(name, ()))
+            if name == "dealstage" and stages:
+                allowed = stages
+            if value not in (None, "") and allowed and str(value) not in allowed:
+                problems.append(
+                    {
+                        "isValid": False,
+                        "message": f"{value} was not one of the allowed options",
+                        "error": "INVALID_OPTION",
+                        "name": name,
+                    }
+                )
+    if problems:
+        raise PortalError(
+            400, "VALIDATION_ERROR", f"Property values were not valid: {json.dumps(problems)}"
+        )

@@ -121,6 +121,18 @@ for _type in OBJECT_TYPES:
         _BY_ANY_NAME[_alias] = _type
 
 
+def schema_write_scope(kind: ObjectType) -> str:
+    """The scope that lets an app create properties on ``kind``'s records.
+
+    The properties API lists ``crm.schemas.{contacts,companies,deals,...}.write``; it names
+    no schema scope of the activities' own, which HubSpot files under contacts (as it does
+    their object scopes): the stand-in asks ``crm.schemas.contacts.write`` for them.
+    """
+    if kind.name in ("companies", "deals", "leads"):
+        return f"crm.schemas.{kind.name}.write"
+    return "crm.schemas.contacts.write"
+
+
 def object_type(name: str) -> ObjectType | None:
     """The type a path or body names (``contacts``, ``contact`` or ``0-1``), or None."""
     return _BY_ANY_NAME.get(name.lower())

@@ -22,11 +22,12 @@ from urllib.parse import parse_qs, urlsplit
 from tests.support.hubspot import api, webhooks
 from tests.support.hubspot.limits import RateLimits
 from tests.support.hubspot.portal import Portal, PortalError
-from tests.support.hubspot.schema import OBJECT_TYPES
+from tests.support.hubspot.schema import OBJECT_TYPES, schema_write_scope
 from tests.support.local_server import LocalServer, send_json
 
 ALL_SCOPES = frozenset(
     {scope for kind in OBJECT_TYPES for scope in (*kind.read_scopes, *kind.write_scopes)}
+    | {schema_write_scope(kind) for kind in OBJECT_TYPES}
     | {"crm.objects.owners.read", "settings.users.read"}
 )
 

@@ -1,0 +1,160 @@
+"""salesbot's own properties in a HubSpot portal: created once (``salesbot hubspot setup``),
+checked when the write-back starts and in ``salesbot hubspot status``.
+
+Two custom properties, in a property group "salesbot", on every object type salesbot writes
+(the types of ``outbound.FIELDS``, so a new write kind gets them too):
+- ``salesbot_id``: the marker that makes a create recognisable (exactly once);
+- ``salesbot_acted_by``: the name of the Slack user whose click made the change, written
+  with the change (HubSpot names the private app as the author of what its token writes).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from connectors.hubspot import outbound
+from connectors.hubspot.api import HubSpotError
+from connectors.hubspot.write_api import ACTOR_PROPERTY, MARKER_PROPERTY, Rejected, WritingClient
+
+GROUP_NAME = "salesbot"
+GROUP_LABEL = "salesbot"
+
+PROPERTIES: tuple[Mapping[str, Any], ...] = (
+    {
+        "name": MARKER_PROPERTY,
+        "label": "salesbot id",
+        "type": "string",
+        "fieldType": "text",
+        "groupName": GROUP_NAME,
+        "description": "Set by salesbot on the records it creates, so that a create is never "
+        "made twice. Do not edit.",
+        "formField": False,
+        "hasUniqueValue": False,
+    },
+    {
+        "name": ACTOR_PROPERTY,
+        "label": "Changed in Slack by",
+        "type": "string",
+        "fieldType": "text",
+        "groupName": GROUP_NAME,
+        "description": "The salesbot user whose click in Slack made the last change salesbot "
+        "wrote to this record (its history lists each one).",
+        "formField": False,
+        "hasUniqueValue": False,
+    },
+)
+PROPERTY_NAMES = tuple(str(p["name"]) for p in PROPERTIES)
+
+
+def written_types() -> list[str]:
+    """The object types salesbot writes (and so needs its properties on)."""
+    return sorted({object_type for object_type, _fields in outbound.FIELDS.values()})
+
+
+def schema_scope(object_type: str) -> str:
+    """The private app scope that lets salesbot create properties on ``object_type``.
+
+    HubSpot's properties API takes ``crm.schemas.<object>.write``; tasks, meetings, calls and
+    notes have no schema scope of their own and go by the contacts' one (as their object
+    scopes do).
+    """
+    if object_type in ("companies", "deals", "leads"):
+        return f"crm.schemas.{object_type}.write"
+    return "crm.schemas.contacts.write"
+
+
+class SetupRefused(HubSpotError):
+    """HubSpot refused to create a property: the message names the scope to add."""
+
+
+@dataclass
+class SetupReport:
+    """What ``ensure_properties`` did, as (object type, name) pairs."""
+
+    created: list[tuple[str, str]] = field(default_factory=list)
+    present: list[tuple[str, str]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class SetupCheck:
+    """Which of salesbot's properties the portal lacks (``error``: could not ask)."""
+
+    missing: Mapping[str, Sequence[str]]  # property name -> object types without it
+    checked_types: Sequence[str]
+    error: str | None = None
+
+    @property
+    def complete(self) -> bool:
+        return self.error is None and not any(self.missing.values())
+
+    @property
+    def actor_types(self) -> frozenset[str]:
+        """The object types whose records can carry ``salesbot_acted_by``."""
+        if self.error is not None:
+            return frozenset()
+        return frozenset(self.checked_types) - set(self.missing.get(ACTOR_PROPERTY, ()))
+
+    def describe(self) -> str:
+        """One line for the log and ``status``."""
+        if self.error is not None:
+            return f"salesbot's HubSpot properties not checked: {self.error}"
+        if self.complete:
+            return (
+                f"salesbot's HubSpot properties: {', '.join(PROPERTY_NAMES)} present on "
+                f"{', '.join(self.checked_types)}"
+            )
+        gaps = "; ".join(
+            f"{name} missing on {', '.join(types)}" for name, types in self.missing.items() if types
+        )
+        consequence = []
+        if self.missing.get(MARKER_PROPERTY):
+            consequence.append("new records fail to reach HubSpot")
+        if self.missing.get(ACTOR_PROPERTY):
+            consequence.append("changes there do not name who acted")
+        return (
+            f"salesbot's HubSpot properties: {gaps} ({' and '.join(consequence)}): "
+            "run `salesbot hubspot setup`"
+        )
+
+
+def check_properties(api: WritingClient) -> SetupCheck:
+    """Ask the portal which of salesbot's properties exist (one request per type and name)."""
+    types = written_types()
+    missing: dict[str, list[str]] = {name: [] for name in PROPERTY_NAMES}
+    try:
+        for object_type in types:
+            for name in PROPERTY_NAMES:
+                if not api.has_property(object_type, name):
+                    missing[name].append(object_type)
+    except HubSpotError as error:
+        return SetupCheck({}, types, error=str(error))
+    return SetupCheck(missing, types)
+
+
+def ensure_properties(api: WritingClient) -> SetupReport:
+    """Create the group and the properties where missing; present ones are left as they are.
+
+    Raises:
+        SetupRefused: a scope is missing (the message names it).
+    """
+    report = SetupReport()
+    for object_type in written_types():
+        try:
+            api.create_property_group(object_type, name=GROUP_NAME, label=GROUP_LABEL)
+            for definition in PROPERTIES:
+                pair = (object_type, str(definition["name"]))
+                if api.create_property(object_type, definition):
+                    report.created.append(pair)
+                else:
+                    report.present.append(pair)
+        except Rejected as refusal:
+            if refusal.status != 403:
+                raise
+            raise SetupRefused(
+                f"HubSpot refused to create salesbot's properties on {object_type}: the "
+                f"private app needs the scope {schema_scope(object_type)} (HubSpot: Settings "
+                "→ Integrations → Private apps → your app → Scopes)"
+            ) from None
+    return report
