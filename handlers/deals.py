@@ -1,4 +1,4 @@
-"""Deal buttons and forms: update stage / close date / next step, and create a deal."""
+"""Deal buttons and forms: update stage / close date / next step / amount, create a deal."""
 
 from __future__ import annotations
 
@@ -67,7 +67,10 @@ def submit_update(form: Form, ack: Ack, context: BoltContext) -> FollowUp | None
     deal_id = form.metadata.get("id")
     fields = parse_deal_form(form.state)
     change = DealChange(
-        stage_id=fields.stage_id, close_date=fields.close_date, next_step=fields.next_step
+        stage_id=fields.stage_id,
+        close_date=fields.close_date,
+        next_step=fields.next_step,
+        amount=fields.amount,
     )
     return submit_form(
         context,

@@ -46,6 +46,7 @@ ALREADY_DUE = "{task} is already due {when}."
 ALREADY_ASSIGNED = "{task} is already assigned to {who}."
 NOTHING_TO_CHANGE = "Nothing to change on {task}."
 PROMPT_ALREADY_OFF = "The follow-up prompt is already off."
+ALREADY_OPEN = "{task} is open: there is nothing to reopen."
 
 # Done.
 COMPLETED = "Done: {task} completed."
@@ -54,6 +55,7 @@ REASSIGNED = "Done: {task} is now assigned to {who}."
 EDITED = "Done: {task} updated."
 DELETED = "Done: {task} deleted."
 CREATED = "Done: task {task} created, due {when}."
+REOPENED = "Done: {task} reopened."
 PROMPT_TURNED_OFF = (
     "Done: you won't be asked about follow-up tasks any more. "
     "Turn it back on with `/sales settings`."
