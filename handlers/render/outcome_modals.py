@@ -8,6 +8,7 @@ from handlers.i18n import N_, _
 from handlers.render.kit import (
     Block,
     FieldBlocks,
+    context,
     escape,
     form_element,
     input_block,
@@ -105,6 +106,13 @@ def _call_inputs(
     if current_status in CALL_STATUS_LABELS:
         chosen = CallStatus(current_status)
         status["initial_option"] = option(_(CALL_STATUS_LABELS[chosen]), chosen.value)
+    inputs = [
+        input_block(_OUTCOME, _("Outcome"), outcome),
+        input_block(_STATUS, _("Call status"), status, optional=True),
+    ]
+    if notes and len(notes) > _NOTES_INPUT_MAX:
+        # Cut to fit the field, they would be saved cut: without the field they stay whole.
+        return [*inputs, context(_("This call's notes are too long to edit here: they stay."))]
     text: Block = {
         "type": "plain_text_input",
         "action_id": _NOTES,
@@ -112,12 +120,8 @@ def _call_inputs(
         "max_length": _NOTES_INPUT_MAX,
     }
     if notes:
-        text["initial_value"] = notes[:_NOTES_INPUT_MAX]
-    return [
-        input_block(_OUTCOME, _("Outcome"), outcome),
-        input_block(_STATUS, _("Call status"), status, optional=True),
-        input_block(_NOTES, _("Notes"), text, optional=True),
-    ]
+        text["initial_value"] = notes
+    return [*inputs, input_block(_NOTES, _("Notes"), text, optional=True)]
 
 
 def _element(state: dict[str, Any], block_id: str) -> dict[str, Any]:

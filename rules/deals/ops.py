@@ -327,9 +327,11 @@ def _default_first_stage(session: Session) -> PipelineStage | None:
     )
 
 
-# Marks people put between thousands: spaces (also Unicode's narrow ones) and apostrophes.
-_GROUP_SPACES = re.compile(r"[ \u00a0\u202f'\u2019]")
-_DIGITS_AND_MARKS = re.compile(r"\d[\d.,]*")
+# Marks people put between thousands besides "." and ",": spaces (also Unicode's narrow
+# ones) and apostrophes ("185 000", "185'000").
+_SPACING = "[ \u00a0\u202f'\u2019]"
+_SPACED = re.compile(rf"[0-9]{{1,3}}(?:{_SPACING}[0-9]{{3}})+(?:[.,][0-9]+)?")
+_DIGITS_AND_MARKS = re.compile(r"[0-9][0-9.,]*")
 
 
 def parse_amount(raw: object) -> Decimal | None:
@@ -358,7 +360,9 @@ def parse_amount(raw: object) -> Decimal | None:
 
 def _canonical_amount(text: str) -> str:
     """``text`` as a plain decimal ("185000.50"); ValueError when it is not an amount."""
-    text = _GROUP_SPACES.sub("", text.strip())
+    text = text.strip()
+    if _SPACED.fullmatch(text):
+        text = re.sub(_SPACING, "", text)
     if not _DIGITS_AND_MARKS.fullmatch(text) or text[-1] in ".,":
         raise ValueError(f"not an amount: {text!r}")
     marks = [mark for mark in ".," if mark in text]

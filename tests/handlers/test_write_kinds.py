@@ -255,3 +255,22 @@ def test_log_a_call_on_a_deal(running_app: RunningApp, session: Session, crm: CR
         None,
         ana.id,
     )
+
+
+def test_call_notes_too_long_for_the_form_are_kept_whole(
+    running_app: RunningApp, session: Session, crm: CRM
+) -> None:
+    ana = crm.user(slack_user_id="UANA")
+    long_notes = "Minutes. " * 400  # 3,600 characters: more than Slack's field takes
+    call = crm.call(ana, subject="Call Acme", body=long_notes)
+    session.commit()
+
+    view = _open(running_app, "UANA", ids.CALL_LOG_OUTCOME, str(call.id))
+    assert [b for b in view["blocks"] if b.get("block_id") == "notes"] == []
+    send(
+        running_app,
+        view_submission(user_id="UANA", view=view, values=_select("outcome", "Connected")),
+    )
+    session.expire_all()
+    saved = session.get_one(Activity, call.id)
+    assert (saved.outcome, saved.body) == ("Connected", long_notes)
