@@ -21,6 +21,7 @@ from handlers import (
     guided_actions,
     home,
     insights,
+    notes,
     outcomes,
     settings,
     tasks,
@@ -37,6 +38,7 @@ SURFACES: tuple[Callable[[App], None], ...] = (
     tasks.register,
     outcomes.register,
     deals.register,
+    notes.register,
     guided_actions.register,
     crm_writes.register,
 )

@@ -1,4 +1,4 @@
-"""Deal buttons and forms: update stage / close date / next step, and create a deal."""
+"""Deal buttons and forms: update stage / close date / next step / amount, create a deal."""
 
 from __future__ import annotations
 
@@ -72,6 +72,7 @@ def submit_update(form: Form, ack: Ack, context: BoltContext) -> FollowUp | None
         stage_id=fields.stage_id,
         close_date=fields.close_date,
         next_step=fields.next_step,
+        amount=fields.amount,
         shown=shown_fingerprints(form.metadata),
         next_step_limit=NEXT_STEP_SHOWN,
     )

@@ -1,4 +1,5 @@
-"""Logging a meeting's or a call's outcome: the button opens a modal, the modal writes."""
+"""Logging a meeting's or a call's outcome, and logging a new call on a deal: the button
+opens a modal, the modal writes."""
 
 from __future__ import annotations
 
@@ -10,8 +11,10 @@ from sqlalchemy.orm import Session
 from handlers.render.kit import Block
 from handlers.render.outcome_modals import (
     OUTCOME_FIELDS,
+    call_log_modal,
     call_outcome_modal,
     meeting_outcome_modal,
+    parse_call_notes,
     parse_outcome,
 )
 from handlers.slack import ids
@@ -25,6 +28,8 @@ from handlers.slack.listeners import (
     read,
     submit_form,
 )
+from rules.activity_log.ops import CallLog, log_call
+from rules.deals.ops import load_deal_for
 from rules.meetings.ops import (
     call_for_outcome,
     log_call_outcome,
@@ -41,6 +46,8 @@ def register(app: App) -> None:
     app.action(ids.CALL_LOG_OUTCOME)(on_click(open_call_outcome))
     app.view(ids.VIEW_MEETING_OUTCOME)(on_submit(submit_meeting_outcome))
     app.view(ids.VIEW_CALL_OUTCOME)(on_submit(submit_call_outcome))
+    app.action(ids.CALL_LOG)(on_click(open_call_log))
+    app.view(ids.VIEW_CALL_LOG)(on_submit(submit_call_log))
 
 
 def open_meeting_outcome(click: Click, context: BoltContext, respond: Respond) -> None:
@@ -79,13 +86,38 @@ def submit_meeting_outcome(form: Form, ack: Ack, context: BoltContext) -> Follow
 def submit_call_outcome(form: Form, ack: Ack, context: BoltContext) -> FollowUp | None:
     call_id = form.metadata.get("id")
     disposition, status = parse_outcome(form.state)
+    notes = parse_call_notes(form.state)
     return submit_form(
         context,
         ack,
         form,
         lambda s, actor, now: log_call_outcome(
-            s, actor, call_id, disposition=disposition, status=status, now=now
+            s, actor, call_id, disposition=disposition, status=status, notes=notes, now=now
         ),
         title="Call outcome",
+        fields=OUTCOME_FIELDS,
+    )
+
+
+def open_call_log(click: Click, context: BoltContext, respond: Respond) -> None:
+    def render(s: Session, actor: User, now: datetime) -> tuple[Block | None, OpResult | None]:
+        deal, refusal = load_deal_for(s, actor, click.value)
+        if deal is None:
+            return None, refusal
+        return call_log_modal(deal, origin=click.origin()), None
+
+    open_form(context, click, read(context, render), respond=respond)
+
+
+def submit_call_log(form: Form, ack: Ack, context: BoltContext) -> FollowUp | None:
+    deal_id = form.metadata.get("id")
+    disposition, status = parse_outcome(form.state)
+    call = CallLog(disposition=disposition, status=status, notes=parse_call_notes(form.state))
+    return submit_form(
+        context,
+        ack,
+        form,
+        lambda s, actor, now: log_call(s, actor, deal_id, call=call, now=now),
+        title="Log a call",
         fields=OUTCOME_FIELDS,
     )

@@ -1,5 +1,5 @@
-"""Task buttons and forms: complete (+ follow-up prompt), reschedule, reassign, edit, delete,
-create, and the task queue. Each listener parses, calls ``rules.tasks.ops``, renders."""
+"""Task buttons and forms: complete (+ follow-up prompt), reopen, reschedule, reassign, edit,
+delete, create, and the task queue. Each listener parses, calls ``rules.tasks.ops``, renders."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from slack_bolt import Ack, App, BoltContext, Respond
 from sqlalchemy.orm import Session
 
 from handlers.render.kit import Block
-from handlers.render.results import follow_up_prompt
+from handlers.render.results import completed_line, follow_up_prompt
 from handlers.render.task_modals import (
     NOTES_SHOWN,
     PICK_DATE_FIELDS,
@@ -54,6 +54,7 @@ from rules.tasks.ops import (
     delete_task,
     edit_task,
     reassign_task,
+    reopen_task,
     reschedule_task,
     task_for_change,
     task_to_follow_up,
@@ -69,6 +70,7 @@ DEFAULT_NEW_TASK_TIME = time(9, 0)
 def register(app: App) -> None:
     """Every task button and form."""
     app.action(ids.TASK_COMPLETE)(on_click(complete))
+    app.action(ids.TASK_REOPEN)(on_click(reopen))
     app.action(ids.TASK_RESCHEDULE)(on_click(reschedule))
     app.action(ids.TASK_EDIT)(on_click(open_edit))
     app.action(ids.TASK_REASSIGN)(on_click(open_reassign))
@@ -104,10 +106,21 @@ def complete(click: Click, context: BoltContext, respond: Respond) -> None:
 
 
 def _after_completion(click: Click, result: OpResult) -> list[Block] | None:
-    if not (result.changed and result.follow_up_prompt and result.record_id):
+    """In a message: the result with Reopen (and the follow-up prompt when it is on)."""
+    if not (result.changed and result.record_id):
         return None
     block_id = click.block_id or f"task:{result.record_id}"
+    if not result.follow_up_prompt:
+        return completed_line(result.record_id, result.message, block_id=block_id)
     return follow_up_prompt(result.record_id, result.message, block_id=block_id)
+
+
+def reopen(click: Click, context: BoltContext, respond: Respond) -> None:
+    result = write(
+        context,
+        lambda s, actor, now: reopen_task(s, actor, click.value, now=now),
+    )
+    show_in_place(context, click, result, respond=respond)
 
 
 def reschedule(click: Click, context: BoltContext, respond: Respond) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 from datetime import UTC, datetime
+from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
@@ -22,6 +23,8 @@ def fingerprint(value: object) -> str:
         value = value.astimezone(UTC).replace(second=0, microsecond=0).isoformat()
     elif isinstance(value, StrEnum):
         value = value.value
+    elif isinstance(value, Decimal):  # 185000 and 185000.00 are one amount
+        value = value.normalize()
     elif isinstance(value, str):
         value = value.strip()
     return hashlib.sha256(str(value if value is not None else "").encode()).hexdigest()[:16]

@@ -7,6 +7,7 @@ JSON form, so "what the user saw" and "what HubSpot holds now" compare like for 
 
 from __future__ import annotations
 
+import html
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -22,6 +23,7 @@ from storage.models import (
     ActivityCompany,
     ActivityContact,
     ActivityDeal,
+    ActivityKind,
     Company,
     Contact,
     Deal,
@@ -57,6 +59,14 @@ def _text_back(_s: Session, value: str | None) -> Json:
 
 def _body_back(_s: Session, value: str | None) -> Json:
     return mapping.plain_text(value)
+
+
+def _html(_s: Session, value: Json) -> str | None:
+    # HubSpot renders note and call bodies as HTML: what a rep typed stays text there
+    # ("<b>" shows as "<b>"), and line breaks stay line breaks.
+    if value in (None, ""):
+        return None
+    return html.escape(str(value), quote=False).replace("\r\n", "\n").replace("\n", "<br>")
 
 
 def _upper(_s: Session, value: Json) -> str | None:
@@ -133,6 +143,7 @@ def _stage_back(session: Session, value: str | None) -> Json:
 
 
 _OWNER = Field("hubspot_owner_id", _owner, _owner_back)
+_TIMESTAMP = Field("hs_timestamp", _instant, _instant_back)
 
 # record kind -> (HubSpot object type, salesbot field -> Field)
 FIELDS: dict[str, tuple[str, dict[str, Field]]] = {
@@ -155,9 +166,20 @@ FIELDS: dict[str, tuple[str, dict[str, Field]]] = {
             # Dispositions are GUIDs in HubSpot; the sender swaps labels for them.
             "outcome": Field("hs_call_disposition", _text, _text_back),
             "call_status": Field("hs_call_status", _upper, _lower),
+            "body": Field("hs_call_body", _html, _body_back),
+            "subject": Field("hs_call_title", _text, _text_back),
+            "occurred_at": _TIMESTAMP,
+            "owner_id": _OWNER,
         },
     ),
-    "note": ("notes", {"body": Field("hs_note_body", _text, _body_back)}),
+    "note": (
+        "notes",
+        {
+            "body": Field("hs_note_body", _html, _body_back),
+            "occurred_at": _TIMESTAMP,
+            "owner_id": _OWNER,
+        },
+    ),
     "deal": (
         "deals",
         {
@@ -171,11 +193,18 @@ FIELDS: dict[str, tuple[str, dict[str, Field]]] = {
     ),
 }
 
-# HUBSPOT_DEFINED association type ids (associations v4 guide) for a new task.
-_TASK_LINKS: tuple[tuple[type[Any], str, type[Any], int], ...] = (
-    (ActivityContact, "contact_id", Contact, 204),
-    (ActivityCompany, "company_id", Company, 192),
-    (ActivityDeal, "deal_id", Deal, 216),
+# HUBSPOT_DEFINED association type ids (associations v4 guide, "activity to object"): a
+# new activity of each kind to a contact, a company, a deal.
+_LINK_TYPES: dict[str, tuple[int, int, int]] = {
+    "task": (204, 192, 216),
+    "call": (194, 182, 206),
+    "note": (202, 190, 214),
+    "meeting": (200, 188, 212),
+}
+_LINK_TABLES: tuple[tuple[type[Any], str, type[Any]], ...] = (
+    (ActivityContact, "contact_id", Contact),
+    (ActivityCompany, "company_id", Company),
+    (ActivityDeal, "deal_id", Deal),
 )
 
 
@@ -206,20 +235,37 @@ def new_record(
     activity = session.get(Activity, record_id)
     if activity is None:
         return None
-    values = {
+    return _activity_values(activity), _links(session, record_kind, record_id)
+
+
+def _activity_values(activity: Activity) -> dict[str, Json]:
+    """A new activity's fields (``to_properties`` keeps those its kind has in HubSpot)."""
+    values: dict[str, Json] = {
         "subject": activity.subject,
         "body": activity.body,
         "owner_id": activity.owner_id,
     }
-    if record_kind == "task":
-        values |= {
+    if activity.kind is ActivityKind.TASK:
+        return values | {
             "status": activity.status.value if activity.status else None,
             "due_at": activity.due_at.isoformat() if activity.due_at else None,
             "priority": activity.priority.value if activity.priority else None,
             "task_type": activity.task_type.value if activity.task_type else None,
         }
+    values["occurred_at"] = activity.occurred_at.isoformat()
+    if activity.kind is ActivityKind.CALL:
+        values["outcome"] = activity.outcome
+        values["call_status"] = activity.call_status.value if activity.call_status else None
+    return values
+
+
+def _links(session: Session, record_kind: str, record_id: int) -> list[tuple[str, int]]:
+    """(HubSpot id, association type id) of the records a new activity is linked to."""
+    type_ids = _LINK_TYPES.get(record_kind)
+    if type_ids is None:
+        return []
     links: list[tuple[str, int]] = []
-    for table, column, target, type_id in _TASK_LINKS:
+    for (table, column, target), type_id in zip(_LINK_TABLES, type_ids, strict=True):
         column_attr = getattr(table, column)
         for external_id in session.scalars(
             select(target.external_id)
@@ -228,7 +274,7 @@ def new_record(
         ):
             if external_id and external_id.isdigit():
                 links.append((external_id, type_id))
-    return values, links
+    return links
 
 
 def to_properties(

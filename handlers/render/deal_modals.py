@@ -1,9 +1,10 @@
-"""Modals to update a deal (stage, close date, next step) and to create one."""
+"""Modals to update a deal (stage, close date, next step, amount) and to create one."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from handlers.i18n import _
@@ -41,7 +42,7 @@ NEXT_STEP_SHOWN = 3000
 
 
 def deal_update_modal(deal: Deal, stages: list[PipelineStage], *, origin: dict[str, Any]) -> Block:
-    """Stage (only the deal's own pipeline), close date and next step."""
+    """Stage (only the deal's own pipeline), close date, next step and amount."""
     close: Block = {"type": "datepicker", "action_id": _CLOSE}
     if deal.close_date:
         close["initial_date"] = deal.close_date.isoformat()
@@ -53,6 +54,9 @@ def deal_update_modal(deal: Deal, stages: list[PipelineStage], *, origin: dict[s
     }
     if deal.next_step:
         next_step["initial_value"] = deal.next_step[:NEXT_STEP_SHOWN]
+    amount: Block = {"type": "plain_text_input", "action_id": _AMOUNT, "max_length": 30}
+    if deal.amount is not None:
+        amount["initial_value"] = _plain_amount(deal.amount)
     current = next((stage for stage in stages if stage.id == deal.stage_id), None)
     return modal(
         ids.VIEW_DEAL_UPDATE,
@@ -62,6 +66,13 @@ def deal_update_modal(deal: Deal, stages: list[PipelineStage], *, origin: dict[s
             input_block(_STAGE, _("Stage"), _stage_select(stages, current)),
             input_block(_CLOSE, _("Close date"), close, optional=True),
             input_block(_NEXT, _("Next step"), next_step, optional=True),
+            input_block(
+                _AMOUNT,
+                _("Amount ({currency})").format(currency=deal.currency),
+                amount,
+                optional=True,
+                hint=_("For example 185000 or 185000.50"),
+            ),
         ],
         submit=_("Save"),
         # What the form shows, so that saving writes only what the user changed.
@@ -71,6 +82,11 @@ def deal_update_modal(deal: Deal, stages: list[PipelineStage], *, origin: dict[s
             shown=update_fingerprints(deal, next_step_limit=NEXT_STEP_SHOWN),
         ),
     )
+
+
+def _plain_amount(amount: Decimal) -> str:
+    """An amount as the form shows it for editing: no grouping, cents only when there are."""
+    return f"{amount:.0f}" if amount == amount.to_integral_value() else f"{amount:.2f}"
 
 
 def deal_create_modal(stages: list[PipelineStage], *, origin: dict[str, Any]) -> Block:
@@ -115,6 +131,8 @@ def parse_deal_form(state: dict[str, Any]) -> DealForm:
         close = None
     text = {key: _element(state, key).get("value") for key in (_NEXT, _NAME, _AMOUNT)}
     clean = {key: value if isinstance(value, str) else None for key, value in text.items()}
+    if clean[_AMOUNT] is None and _element(state, _AMOUNT):
+        clean[_AMOUNT] = ""  # the field was there and left empty: no amount
     return DealForm(
         stage_id=stage if isinstance(stage, str) else None,
         close_date=close,

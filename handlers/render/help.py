@@ -7,7 +7,10 @@ from handlers.render.kit import Block, context, header, section
 
 COMMANDS: list[tuple[str, str]] = [
     ("/sales", N_("your workspace overview (same as `/sales home`)")),
-    ("/sales tasks", N_("open tasks: overdue, due today, due tomorrow, later")),
+    (
+        "/sales tasks [completed]",
+        N_("open tasks: overdue, due today, due tomorrow, later; `completed`: done lately"),
+    ),
     (
         "/sales deals [no_activity]",
         N_("your deals; `no_activity`: open deals with nothing scheduled"),

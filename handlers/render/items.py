@@ -62,6 +62,19 @@ def task_blocks(task: TaskItem, *, can_act: bool) -> list[Block]:
     ]
 
 
+def completed_task_blocks(task: TaskItem, *, can_act: bool) -> list[Block]:
+    """A completed task, struck through, with Reopen when the viewer may act on it."""
+    about = refs(task.contacts + task.deals)
+    text = f"~{escape(task.subject)}~  " + _("completed") + (f"\n{about}" if about else "")
+    if not can_act:
+        return [section(text)]
+    reopen = button(_("Reopen"), action_id=ids.TASK_REOPEN, value=str(task.id))
+    return [
+        section(text, block_id=f"task-{task.id}"),
+        *actions([reopen], block_id=f"task-actions-{task.id}"),
+    ]
+
+
 def meeting_needs_outcome(meeting: MeetingItem, now: datetime) -> bool:
     """Ended, not redacted, and no outcome logged yet (empty or still "scheduled")."""
     return (
@@ -110,7 +123,8 @@ def money(row: DealRow) -> str:
 
 
 def deal_blocks(row: DealRow, *, can_act: bool, zone: tzinfo) -> list[Block]:
-    """A deal: name, stage, amount, close date, next/last activity; Update and Insights."""
+    """A deal: name, stage, amount, close date, next/last activity; Update (open deals),
+    Add note and Log a call (for those who may act for its owner), and Insights."""
     company = f" · {escape(row.company.name)}" if row.company else ""
     close = (
         _("closes {date}").format(date=full_date(row.close_date))
@@ -130,6 +144,11 @@ def deal_blocks(row: DealRow, *, can_act: bool, zone: tzinfo) -> list[Block]:
     if row.next_step:
         text += "\n" + _("next step: {step}").format(step=escape(row.next_step[:300]))
     buttons = [button(_("Insights"), action_id=ids.DEAL_INSIGHTS, value=str(row.id))]
+    if can_act:
+        buttons[:0] = [
+            button(_("Add note"), action_id=ids.NOTE_ADD, value=f"deal:{row.id}"),
+            button(_("Log a call"), action_id=ids.CALL_LOG, value=str(row.id)),
+        ]
     if can_act and row.is_open:
         buttons.insert(0, button(_("Update"), action_id=ids.DEAL_UPDATE, value=str(row.id)))
     return [

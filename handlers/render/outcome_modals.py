@@ -1,4 +1,4 @@
-"""Modals to log a meeting's or a call's outcome."""
+"""Modals to log a meeting's or a call's outcome, and to log a new call on a deal."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from handlers.i18n import N_, _
 from handlers.render.kit import (
     Block,
     FieldBlocks,
+    context,
     escape,
     form_element,
     input_block,
@@ -19,9 +20,11 @@ from handlers.slack import ids
 from handlers.slack.metadata import metadata
 from rules.meetings.ops import CALL_DISPOSITIONS
 from rules.meetings.wording import MEETING_OUTCOME_LABELS
-from storage.models import Activity, CallStatus, MeetingOutcome
+from storage.models import Activity, CallStatus, Deal, MeetingOutcome
 
-_OUTCOME, _STATUS = "outcome", "call_status"
+_OUTCOME, _STATUS, _NOTES = "outcome", "call_status", "notes"
+# Slack's plain_text_input takes at most 3,000 characters.
+_NOTES_INPUT_MAX = 3000
 
 CALL_STATUS_LABELS = {
     CallStatus.COMPLETED: N_("Completed"),
@@ -55,35 +58,70 @@ def meeting_outcome_modal(meeting: Activity, *, origin: dict[str, Any]) -> Block
 
 
 def call_outcome_modal(call: Activity, *, origin: dict[str, Any]) -> Block:
+    """Outcome, status and notes of a call that happened (the notes start as they are)."""
+    return modal(
+        ids.VIEW_CALL_OUTCOME,
+        _("Call outcome"),
+        [
+            section(f"*{escape(call.subject or _('Call'))}*"),
+            *_call_inputs(call.outcome, call.call_status, call.body),
+        ],
+        submit=_("Log outcome"),
+        private_metadata=metadata(id=call.id, origin=origin),
+    )
+
+
+def call_log_modal(deal: Deal, *, origin: dict[str, Any]) -> Block:
+    """ "Log a call" on a deal: a call made just now, its outcome, status and notes."""
+    return modal(
+        ids.VIEW_CALL_LOG,
+        _("Log a call"),
+        [
+            section("*" + escape(deal.name) + "*"),
+            *_call_inputs(None, CallStatus.COMPLETED, None),
+        ],
+        submit=_("Log call"),
+        private_metadata=metadata(id=deal.id, origin=origin),
+    )
+
+
+def _call_inputs(
+    current: str | None, current_status: CallStatus | None, notes: str | None
+) -> list[Block]:
     dispositions = list(CALL_DISPOSITIONS)
-    if call.outcome and call.outcome not in dispositions:
-        dispositions.append(call.outcome)  # a portal's own label stays choosable
+    if current and current not in dispositions:
+        dispositions.append(current)  # a portal's own label stays choosable
     outcome: Block = {
         "type": "static_select",
         "action_id": _OUTCOME,
         "options": [option(label, label) for label in dispositions],
     }
-    if call.outcome:
-        outcome["initial_option"] = option(call.outcome, call.outcome)
+    if current:
+        outcome["initial_option"] = option(current, current)
     status: Block = {
         "type": "static_select",
         "action_id": _STATUS,
         "options": [option(_(label), value.value) for value, label in CALL_STATUS_LABELS.items()],
     }
-    if call.call_status in CALL_STATUS_LABELS:
-        current = CallStatus(call.call_status)
-        status["initial_option"] = option(_(CALL_STATUS_LABELS[current]), current.value)
-    return modal(
-        ids.VIEW_CALL_OUTCOME,
-        _("Call outcome"),
-        [
-            section(f"*{escape(call.subject or 'Call')}*"),
-            input_block(_OUTCOME, _("Outcome"), outcome),
-            input_block(_STATUS, _("Call status"), status, optional=True),
-        ],
-        submit=_("Log outcome"),
-        private_metadata=metadata(id=call.id, origin=origin),
-    )
+    if current_status in CALL_STATUS_LABELS:
+        chosen = CallStatus(current_status)
+        status["initial_option"] = option(_(CALL_STATUS_LABELS[chosen]), chosen.value)
+    inputs = [
+        input_block(_OUTCOME, _("Outcome"), outcome),
+        input_block(_STATUS, _("Call status"), status, optional=True),
+    ]
+    if notes and len(notes) > _NOTES_INPUT_MAX:
+        # Cut to fit the field, they would be saved cut: without the field they stay whole.
+        return [*inputs, context(_("This call's notes are too long to edit here: they stay."))]
+    text: Block = {
+        "type": "plain_text_input",
+        "action_id": _NOTES,
+        "multiline": True,
+        "max_length": _NOTES_INPUT_MAX,
+    }
+    if notes:
+        text["initial_value"] = notes
+    return [*inputs, input_block(_NOTES, _("Notes"), text, optional=True)]
 
 
 def _element(state: dict[str, Any], block_id: str) -> dict[str, Any]:
@@ -101,5 +139,15 @@ def parse_outcome(state: dict[str, Any]) -> tuple[str | None, str | None]:
     return _selected(state, _OUTCOME), _selected(state, _STATUS)
 
 
-# Every refusal shows under the outcome (the status is optional and picked from a list).
-OUTCOME_FIELDS = FieldBlocks(default=_OUTCOME)
+def parse_call_notes(state: dict[str, Any]) -> str | None:
+    """The notes a call form held: "" when the field was left empty, None when the form
+    had no notes field (a form opened before there was one: the notes stay as they are)."""
+    element = _element(state, _NOTES)
+    value = element.get("value")
+    if isinstance(value, str):
+        return value
+    return "" if element else None
+
+
+# Every refusal shows under the outcome (the status is picked from a list), except the notes'.
+OUTCOME_FIELDS = FieldBlocks(default=_OUTCOME, blocks={"notes": _NOTES})

@@ -68,7 +68,7 @@ def result_modal(title: str, result: OpResult) -> Block:
 
 def follow_up_prompt(task_id: int, message: str, *, block_id: str) -> list[Block]:
     """After a completed task: "Create a follow-up task?" with Create task / Not now / Task
-    settings (which turns the prompt off)."""
+    settings (which turns the prompt off) / Reopen."""
     value = str(task_id)
     return [
         context(f":white_check_mark: {escape(message)} " + _("Create a follow-up task?")),
@@ -79,9 +79,23 @@ def follow_up_prompt(task_id: int, message: str, *, block_id: str) -> list[Block
                 ),
                 button(_("Not now"), action_id=ids.FOLLOW_UP_NOT_NOW, value=value),
                 button(_("Task settings"), action_id=ids.FOLLOW_UP_SETTINGS, value=value),
+                reopen_button(task_id),
             ],
             block_id=block_id,
         ),
+    ]
+
+
+def reopen_button(task_id: int) -> dict[str, object]:
+    """ "Reopen" on a completed task (undoes "Complete")."""
+    return button(_("Reopen"), action_id=ids.TASK_REOPEN, value=str(task_id))
+
+
+def completed_line(task_id: int, message: str, *, block_id: str) -> list[Block]:
+    """After a completed task (no follow-up prompt): "Done: ... completed." and Reopen."""
+    return [
+        context(f":white_check_mark: {escape(message)}"),
+        *actions([reopen_button(task_id)], block_id=block_id),
     ]
 
 

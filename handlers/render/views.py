@@ -14,6 +14,7 @@ from itertools import groupby
 from handlers.i18n import N_, _, ngettext
 from handlers.i18n.formats import clock, day_title, full_date, short_day
 from handlers.render.items import (
+    completed_task_blocks,
     deal_blocks,
     meeting_blocks,
     meeting_text,
@@ -36,7 +37,7 @@ from handlers.slack import ids
 from rules.deals.queries import DealCategory, DealPage
 from rules.deals.wording import CATEGORY_LABELS
 from rules.leads.queries import LeadRow, LeadsBoard
-from rules.tasks.queries import BUCKET_ORDER, TaskBucket, TaskGroup, TaskPage
+from rules.tasks.queries import BUCKET_ORDER, TaskGroup, TaskPage
 from rules.tasks.wording import BUCKET_LABELS
 from rules.workspace.feed import FeedFilters, FeedItem, FeedPage, SequenceFilter
 from rules.workspace.overview import ActivityRecord, GoalProgress, Overview, WeeklyMetric
@@ -224,26 +225,44 @@ def _goal_lines(goals: tuple[GoalProgress, ...]) -> list[str]:
 # Tasks -------------------------------------------------------------------------------------
 
 
+# The Tasks view's filter token for the tasks completed lately (with Reopen).
+COMPLETED_TASKS = "completed"
+
+
 def tasks_blocks(
-    page: TaskPage, *, state: ViewState, bucket: TaskBucket | None, can_act: bool
+    page: TaskPage, *, state: ViewState, current: str, can_act: bool
 ) -> tuple[list[Block], Groups]:
+    """The Tasks view: open tasks (all, or one bucket), or those completed lately
+    (``current`` is the filter token: "all", a bucket, or ``COMPLETED_TASKS``)."""
     choices = [(_("All open tasks"), "all")] + [
         (_(BUCKET_LABELS[b]), b.value) for b in BUCKET_LABELS
     ]
+    choices.append((_("Completed in the last 7 days"), COMPLETED_TASKS))
     controls: list[dict[str, object]] = [
         filter_select(
             state,
             name="bucket",
             placeholder=_("Which tasks"),
             choices=choices,
-            current=bucket.value if bucket else "all",
+            current=current,
         )
     ]
     if can_act:
         controls.append(button(_("New task"), action_id=ids.TASK_CREATE, value="new"))
-    total = ngettext("{count} open task", "{count} open tasks", page.total).format(count=page.total)
+    if current == COMPLETED_TASKS:
+        total = ngettext(
+            "{count} task completed in the last 7 days",
+            "{count} tasks completed in the last 7 days",
+            page.total,
+        ).format(count=page.total)
+        rows = [completed_task_blocks(task, can_act=can_act) for task in page.tasks]
+    else:
+        total = ngettext("{count} open task", "{count} open tasks", page.total).format(
+            count=page.total
+        )
+        rows = [task_blocks(task, can_act=can_act) for task in page.tasks]
     top = [*actions(controls, block_id="task-controls"), context(total)]
-    return top, [task_blocks(task, can_act=can_act) for task in page.tasks]
+    return top, rows
 
 
 # Deals -------------------------------------------------------------------------------------

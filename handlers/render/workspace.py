@@ -26,7 +26,14 @@ from rules.deals.queries import DealCategory, category_counts, deals_page
 from rules.guided_actions import open_actions
 from rules.leads.queries import leads_by_stage
 from rules.permissions import can_act_for, can_view_workspace
-from rules.tasks.queries import TaskBucket, TaskFilters, bucket_named, open_tasks
+from rules.tasks.queries import (
+    TaskBucket,
+    TaskFilters,
+    TaskPage,
+    bucket_named,
+    open_tasks,
+    recently_completed_tasks,
+)
 from rules.workspace.feed import FeedFilters, SequenceFilter, feed
 from rules.workspace.overview import INSIGHT_METRICS, WeeklyMetric, insight_records, overview
 from rules.workspace.schedule import SchedulePeriod, schedule
@@ -203,21 +210,31 @@ def _overview_filter(value: str) -> tuple[str, WeeklyMetric | None]:
 
 
 def _tasks(c: _Context) -> _Body:
-    bucket = _tasks_filter(c.state.filter)
+    completed = c.state.filter == render.COMPLETED_TASKS
+    bucket = None if completed else _tasks_filter(c.state.filter)
     filters = TaskFilters(bucket=bucket)
-    total = open_tasks(c.session, c.subject, now=c.now, filters=filters, limit=1).total
-    count = _pages(total, TASKS_PER_PAGE)
+
+    def tasks(offset: int, limit: int) -> TaskPage:
+        if completed:
+            return recently_completed_tasks(
+                c.session, c.subject, now=c.now, offset=offset, limit=limit
+            )
+        return open_tasks(
+            c.session, c.subject, now=c.now, filters=filters, offset=offset, limit=limit
+        )
+
+    count = _pages(tasks(0, 1).total, TASKS_PER_PAGE)
     number, offset = _offset(c.state, count, TASKS_PER_PAGE)
-    page = open_tasks(
-        c.session, c.subject, now=c.now, filters=filters, offset=offset, limit=TASKS_PER_PAGE
-    )
-    top, groups = render.tasks_blocks(page, state=c.state, bucket=bucket, can_act=c.can_act)
+    page = tasks(offset, TASKS_PER_PAGE)
+    current = render.COMPLETED_TASKS if completed else (bucket.value if bucket else "all")
+    top, groups = render.tasks_blocks(page, state=c.state, current=current, can_act=c.can_act)
+    empty = _("No tasks completed in the last 7 days.") if completed else None
     return _Body(
         groups=groups,
         top=top,
         title=_title(c, VIEW_LABELS[View.TASKS]),
         page=(number, count),
-        empty_text=_("No open tasks here. :tada:"),
+        empty_text=empty or _("No open tasks here. :tada:"),
     )
 
 

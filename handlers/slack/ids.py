@@ -9,6 +9,7 @@ from __future__ import annotations
 
 # Tasks (value: task id).
 TASK_COMPLETE = "task_complete"
+TASK_REOPEN = "task_reopen"  # a completed task: open again
 TASK_RESCHEDULE = "task_reschedule"  # overflow/select; option value "<id>:tomorrow|next_week|pick"
 TASK_EDIT = "task_edit"
 TASK_DELETE = "task_delete"  # with a Slack confirm dialog
@@ -39,6 +40,8 @@ DEAL_UPDATE = "deal_update"  # opens a modal: stage, close date, next step
 DEAL_CREATE = "deal_create"
 DEAL_INSIGHTS = "deal_insights"
 DEAL_PICK = "deal_pick"  # several fuzzy matches: the user picks one
+NOTE_ADD = "note_add"  # value: "<record kind>:<id>" (deal, contact, company); opens a modal
+CALL_LOG = "call_log"  # "Log a call" on a deal (value: deal id); opens a modal
 
 # Deal Insights.
 INSIGHTS_SHOW_MORE = "insights_show_more"
@@ -58,6 +61,8 @@ VIEW_MEETING_OUTCOME = "meeting_outcome_modal"
 VIEW_CALL_OUTCOME = "call_outcome_modal"
 VIEW_DEAL_UPDATE = "deal_update_modal"
 VIEW_DEAL_CREATE = "deal_create_modal"
+VIEW_NOTE_ADD = "note_add_modal"
+VIEW_CALL_LOG = "call_log_modal"
 VIEW_SETTINGS = "settings_modal"
 VIEW_INSIGHTS_FULL = "insights_full_modal"
 VIEW_INSIGHTS_FEEDBACK = "insights_feedback_modal"

@@ -1,4 +1,4 @@
-"""Writes on deals: update stage, close date and next step; create a deal.
+"""Writes on deals: update stage, close date, next step and amount; create a deal.
 
 The actor must be able to see the deal (``can_view_deal``) and to act for its owner
 (``can_act_for``); a stage must belong to the deal's own pipeline. The caller commits.
@@ -6,11 +6,12 @@ The actor must be able to see the deal (``can_view_deal``) and to act for its ow
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
@@ -49,7 +50,8 @@ AMOUNT_MAX = Decimal("999999999999.99")
 
 @dataclass(frozen=True)
 class DealChange:
-    """What to change on a deal; None leaves a field as it is (``next_step=""`` clears it).
+    """What to change on a deal; None leaves a field as it is (``next_step=""`` and
+    ``amount=""`` clear it). ``amount`` is the form's text (``parse_amount``) or a number.
 
     ``shown``: the :func:`update_fingerprints` of the form the values come from (None: no
     form). With it, fields left as shown are not written, and a field someone changed since
@@ -60,6 +62,7 @@ class DealChange:
     stage_id: object = None
     close_date: date | None = None
     next_step: str | None = None
+    amount: object = None
     shown: Mapping[str, str] | None = None
     next_step_limit: int = NEXT_STEP_MAX
 
@@ -71,6 +74,7 @@ def update_fingerprints(deal: Deal, *, next_step_limit: int = NEXT_STEP_MAX) -> 
             "stage": deal.stage_id,
             "close_date": deal.close_date,
             "next_step": (deal.next_step or "")[:next_step_limit],
+            "amount": deal.amount,
         }
     )
 
@@ -79,10 +83,11 @@ def _as_touched(deal: Deal, change: DealChange) -> DealChange | None:
     """``change`` without the fields left as the form showed them; None when a field the
     user changed was changed by someone else since the form opened."""
     assert change.shown is not None
-    given = {
+    given: dict[str, object] = {
         "stage": change.stage_id,
         "close_date": change.close_date,
         "next_step": change.next_step,
+        "amount": _amount_as_shown(change.amount),
     }
     mine = touched({name: v for name, v in given.items() if v is not None}, change.shown)
     now_shown = update_fingerprints(deal, next_step_limit=change.next_step_limit)
@@ -93,7 +98,19 @@ def _as_touched(deal: Deal, change: DealChange) -> DealChange | None:
         stage_id=mine.get("stage"),
         close_date=mine.get("close_date"),
         next_step=mine.get("next_step"),
+        amount=change.amount if "amount" in mine else None,
     )
+
+
+def _amount_as_shown(raw: object) -> object:
+    """The form's amount as a number to compare with what it showed (junk stays as typed,
+    so that it counts as changed and is refused where amounts are checked)."""
+    if raw is None:
+        return None
+    try:
+        return parse_amount(raw) or ""
+    except ValueError:
+        return raw
 
 
 @dataclass(frozen=True)
@@ -150,7 +167,9 @@ def update_deal(
         detail=detail,
         changes=changes,
     )
-    return done(say.UPDATED.format(deal=deal.name, changes=_changed_parts(values)), deal.id)
+    return done(
+        say.UPDATED.format(deal=deal.name, changes=_changed_parts(values, deal.currency)), deal.id
+    )
 
 
 def _changed_values(session: Session, deal: Deal, change: DealChange) -> dict[str, Any] | OpResult:
@@ -172,7 +191,21 @@ def _changed_values(session: Session, deal: Deal, change: DealChange) -> dict[st
             )
         if next_step != deal.next_step:
             values["next_step"] = next_step
+    if change.amount is not None:
+        amount = _new_amount(deal, change.amount)
+        if isinstance(amount, OpResult):
+            return amount
+        values |= amount
     return values
+
+
+def _new_amount(deal: Deal, raw: object) -> dict[str, Decimal | None] | OpResult:
+    """{"amount": the new amount} when ``raw`` changes it, {} when not, or a refusal."""
+    try:
+        amount = parse_amount(raw)
+    except ValueError:
+        return invalid(say.BAD_AMOUNT, deal.id, field="amount")
+    return {"amount": amount} if amount != deal.amount else {}
 
 
 def _apply(
@@ -203,10 +236,14 @@ def _apply(
         deal.next_step = values["next_step"]
         deal.next_step_updated_at = now
         detail["next_step"] = True
+    if "amount" in values:
+        changes["amount"] = (deal.amount, values["amount"])
+        deal.amount = values["amount"]
+        detail["amount"] = str(deal.amount) if deal.amount is not None else None
     return detail, changes
 
 
-def _changed_parts(values: dict[str, Any]) -> str:
+def _changed_parts(values: dict[str, Any], currency: str) -> str:
     """What changed, for the confirmation ("stage Closed won, close date Mar 31")."""
     parts = []
     if "stage" in values:
@@ -216,6 +253,13 @@ def _changed_parts(values: dict[str, Any]) -> str:
         parts.append(say.CHANGED_CLOSE_DATE.format(month=f"{closes:%b}", day=closes.day))
     if "next_step" in values:
         parts.append(say.CHANGED_NEXT_STEP)
+    if "amount" in values:
+        amount = values["amount"]
+        parts.append(
+            say.CHANGED_AMOUNT_REMOVED
+            if amount is None
+            else say.CHANGED_AMOUNT.format(amount=f"{amount:,.2f}", currency=currency)
+        )
     return ", ".join(parts)
 
 
@@ -344,14 +388,59 @@ def _default_first_stage(session: Session) -> PipelineStage | None:
     )
 
 
+# Marks people put between thousands besides "." and ",": spaces (also Unicode's narrow
+# ones) and apostrophes ("185 000", "185'000").
+_SPACING = "[ \u00a0\u202f'\u2019]"
+_SPACED = re.compile(rf"[0-9]{{1,3}}(?:{_SPACING}[0-9]{{3}})+(?:[.,][0-9]+)?")
+_DIGITS_AND_MARKS = re.compile(r"[0-9][0-9.,]*")
+
+
 def parse_amount(raw: object) -> Decimal | None:
-    """An amount from a form ("12,000.50"), None when empty; ValueError when unusable."""
+    """An amount from a form, None when empty; ValueError when unusable or out of range.
+
+    Tolerates how people write amounts in English and German: "185000", "185,000.50",
+    "185.000,50", "185 000", "12,5". With both "." and "," the last one is the decimal
+    mark. With only one of them, once and followed by exactly three digits, it separates
+    thousands ("185.000" and "185,000" are both 185000); otherwise it is the decimal mark.
+    At most two decimals; 0 to ``AMOUNT_MAX``.
+    """
+    if isinstance(raw, bool):
+        raise ValueError(f"not an amount: {raw!r}")
     if raw is None or (isinstance(raw, str) and not raw.strip()):
         return None
-    try:
-        value = Decimal(str(raw).strip().replace(",", ""))
-    except InvalidOperation:
-        raise ValueError(f"not an amount: {raw!r}") from None
+    if isinstance(raw, (int, Decimal)):
+        value = Decimal(raw)
+    else:
+        value = Decimal(_canonical_amount(str(raw)))
     if not value.is_finite() or value < 0 or value > AMOUNT_MAX:
         raise ValueError(f"amount out of range: {raw!r}")
+    if value != value.quantize(Decimal("0.01")):
+        raise ValueError(f"more than two decimals: {raw!r}")
     return value.quantize(Decimal("0.01"))
+
+
+def _canonical_amount(text: str) -> str:
+    """``text`` as a plain decimal ("185000.50"); ValueError when it is not an amount."""
+    text = text.strip()
+    if _SPACED.fullmatch(text):
+        text = re.sub(_SPACING, "", text)
+    if not _DIGITS_AND_MARKS.fullmatch(text) or text[-1] in ".,":
+        raise ValueError(f"not an amount: {text!r}")
+    marks = [mark for mark in ".," if mark in text]
+    if len(marks) == 2:
+        decimal_mark = max(marks, key=text.rindex)
+    elif marks and text.count(marks[0]) == 1 and len(text.rsplit(marks[0], 1)[1]) != 3:
+        decimal_mark = marks[0]
+    else:
+        decimal_mark = ""  # none, or only thousands separators
+    whole, _sep, fraction = text.rpartition(decimal_mark) if decimal_mark else (text, "", "")
+    if decimal_mark and decimal_mark in whole:
+        raise ValueError(f"two decimal marks: {text!r}")
+    groups = re.split(r"[.,]", whole)
+    if len(groups) > 1 and (
+        not 1 <= len(groups[0]) <= 3
+        or groups[0].startswith("0")
+        or any(len(group) != 3 for group in groups[1:])
+    ):
+        raise ValueError(f"misplaced thousands separator: {text!r}")
+    return "".join(groups) + (f".{fraction}" if fraction else "")

@@ -26,7 +26,10 @@ PICK_STAGE = "Pick a stage from the list."
 NEXT_STEP_TOO_LONG = "Keep the next step under {limit} characters."
 NEEDS_NAME = "A deal needs a name."
 NAME_TOO_LONG = "Keep the deal name under {limit} characters."
-BAD_AMOUNT = "The amount must be a number, like 12000 or 12000.50."
+BAD_AMOUNT = (
+    "The amount must be a number from 0 to 999,999,999,999.99, like 185000, "
+    "185,000.50 or 185.000,50."
+)
 NO_PIPELINE = "There is no deal pipeline yet: ask your admin to import one."
 
 NOTHING_TO_CHANGE = "Nothing to change on '{deal}'."
@@ -38,5 +41,7 @@ CHANGED_SINCE_SHOWN = (
 CHANGED_STAGE = "stage {stage}"
 CHANGED_CLOSE_DATE = "close date {month} {day}"
 CHANGED_NEXT_STEP = "next step"
+CHANGED_AMOUNT = "amount {amount} {currency}"
+CHANGED_AMOUNT_REMOVED = "amount removed"
 UPDATED = "Done: '{deal}' updated ({changes})."
 CREATED = "Done: deal '{deal}' created in {stage}."

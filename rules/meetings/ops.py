@@ -47,6 +47,7 @@ CALL_DISPOSITIONS = (
 )
 
 DISPOSITION_MAX = 64
+CALL_NOTES_MAX = 10_000
 
 
 def log_meeting_outcome(
@@ -91,9 +92,11 @@ def log_call_outcome(
     *,
     disposition: object,
     status: object = None,
+    notes: object = None,
     now: datetime,
 ) -> OpResult:
-    """Set a call's disposition label (e.g. "Connected") and, optionally, its status.
+    """Set a call's disposition label (e.g. "Connected") and, optionally, its status and
+    notes.
 
     Args:
         session: The unit of work.
@@ -101,31 +104,46 @@ def log_call_outcome(
         call_id: The call's id from the payload.
         disposition: The outcome label (1 to 64 characters).
         status: A :class:`CallStatus` value, or None to keep the call's status.
+        notes: The call's notes (plain text; ``""`` clears them), or None to keep them.
         now: The time of the click.
     """
-    label = disposition.strip() if isinstance(disposition, str) else ""
-    if not label or len(label) > DISPOSITION_MAX:
-        return invalid(say.PICK_CALL_OUTCOME, field="disposition")
-    call_status: CallStatus | None = None
-    if status is not None and status != "":
-        try:
-            call_status = CallStatus(status) if isinstance(status, str) else None
-        except ValueError:
-            call_status = None
-        if call_status is None:
-            return invalid(say.PICK_CALL_STATUS, field="status")
+    values, problem = _call_outcome_values(disposition, status, notes)
+    if problem is not None:
+        return problem
+    label = values["outcome"]
     call, refusal = _load(session, actor, call_id, ActivityKind.CALL, now)
     if call is None:
         assert refusal is not None
         return refusal
     if call.starts_at is not None and call.starts_at > now:
         return invalid(say.CALL_NOT_HAPPENED, call.id)
-    if call.outcome == label and (call_status is None or call.call_status is call_status):
+    changed = {name: value for name, value in values.items() if getattr(call, name) != value}
+    if not changed:
         return _already_logged(session, actor, call, say.LOGGED_AS.format(label=label), now)
+    return _write_outcome(session, actor, call, changed, say.OUTCOME_IS.format(label=label), now)
+
+
+def _call_outcome_values(
+    disposition: object, status: object, notes: object
+) -> tuple[dict[str, object], OpResult | None]:
+    """The columns a call outcome form sets (outcome, and status and body when given)."""
+    label = disposition.strip() if isinstance(disposition, str) else ""
+    if not label or len(label) > DISPOSITION_MAX:
+        return {}, invalid(say.PICK_CALL_OUTCOME, field="disposition")
     values: dict[str, object] = {"outcome": label}
-    if call_status is not None:
-        values["call_status"] = call_status
-    return _write_outcome(session, actor, call, values, say.OUTCOME_IS.format(label=label), now)
+    if status is not None and status != "":
+        try:
+            values["call_status"] = CallStatus(status) if isinstance(status, str) else None
+        except ValueError:
+            values["call_status"] = None
+        if values["call_status"] is None:
+            return {}, invalid(say.PICK_CALL_STATUS, field="status")
+    if notes is not None:
+        text = notes.strip() if isinstance(notes, str) else ""
+        if len(text) > CALL_NOTES_MAX:
+            return {}, invalid(say.NOTES_TOO_LONG.format(limit=CALL_NOTES_MAX), field="notes")
+        values["body"] = text or None
+    return values, None
 
 
 def _load(
@@ -197,7 +215,8 @@ def _write_outcome(
         kind=ChangeKind.OUTCOME_LOGGED,
         actor_id=actor.id,
         at=now,
-        detail={k: str(v) for k, v in values.items()},
+        # The notes themselves stay out of the change log: only that they changed.
+        detail={k: str(v) if k != "body" else True for k, v in values.items()},
         changes={name: (seen[name], value) for name, value in values.items()},
     )
     subject = _named(activity, say.THE_ONE)

@@ -28,6 +28,7 @@ PICK_CALL_OUTCOME = "Pick a call outcome."
 PICK_CALL_STATUS = "Pick a call status from the list."
 MEETING_NOT_STARTED = "This meeting hasn't started yet: log its outcome afterwards."
 CALL_NOT_HAPPENED = "This call hasn't happened yet."
+NOTES_TOO_LONG = "Keep the call notes under {limit} characters."
 
 LOGGED_AS = "logged as {label}"
 OUTCOME_IS = "outcome {label}"

@@ -1,4 +1,4 @@
-"""Writes on tasks: complete, follow up, reschedule, reassign, edit, delete, create.
+"""Writes on tasks: complete, reopen, follow up, reschedule, reassign, edit, delete, create.
 
 Each operation takes the acting :class:`User`, re-checks that they may act for the task's
 owner (whatever the Slack payload said), and is idempotent: a second identical call changes
@@ -225,6 +225,51 @@ def complete_task(session: Session, actor: User, task_id: object, *, now: dateti
         task.id,
         follow_up_prompt=follow_up_prompt_on(session, actor),
     )
+
+
+def reopen_task(session: Session, actor: User, task_id: object, *, now: datetime) -> OpResult:
+    """Make a completed task open again (``not_started``), as "complete" undone.
+
+    Who may reopen is who may complete (``can_act_for`` the task's owner). The completion's
+    who and when are cleared: the task reads as if it had never been completed.
+
+    Args:
+        session: The unit of work (the caller commits).
+        actor: Who clicked.
+        task_id: The task's id as the payload carried it (checked here).
+        now: The time of the click.
+
+    Returns:
+        DONE; ALREADY when the task is open; or a refusal, with nothing changed.
+    """
+    task, refusal = _load_task(session, actor, task_id, now)
+    if task is None:
+        assert refusal is not None
+        return refusal
+    # Compare-and-set: of two concurrent clicks only one sees the task still completed.
+    claimed = session.execute(
+        update(Activity)
+        .where(Activity.id == task.id, Activity.status == TaskStatus.COMPLETED)
+        .values(
+            status=TaskStatus.NOT_STARTED,
+            completed_at=None,
+            completed_by_id=None,
+            updated_at=now,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    session.refresh(task)
+    if claimed.rowcount == 0:  # type: ignore[attr-defined]
+        return already(say.ALREADY_OPEN.format(task=task_title(task.subject)), task.id)
+    _record_task_write(
+        session,
+        task,
+        ChangeKind.REOPENED,
+        actor,
+        now,
+        changes={"status": (TaskStatus.COMPLETED, TaskStatus.NOT_STARTED)},
+    )
+    return done(say.REOPENED.format(task=task_label(task.subject)), task.id)
 
 
 def follow_up_prompt_on(session: Session, user: User) -> bool:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -32,6 +32,9 @@ from storage.models import (
     TaskType,
     User,
 )
+
+# How far back the Tasks view's "completed" list reaches (tasks to reopen).
+RECENTLY_COMPLETED = timedelta(days=7)
 
 # "Overdue" has no lower bound; a fixed early instant stands for it (datetime.min would
 # overflow when converted from a zone ahead of UTC).
@@ -303,6 +306,40 @@ def open_tasks(
     query = _filtered(user, clock, filters or TaskFilters())
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     rows = session.execute(query.order_by(*_queue_order()).offset(offset).limit(limit)).all()
+    return TaskPage(_items(session, clock, rows), total=total, offset=offset, limit=limit)
+
+
+def recently_completed_tasks(
+    session: Session,
+    user: User,
+    *,
+    now: datetime,
+    offset: int = 0,
+    limit: int = 25,
+) -> TaskPage:
+    """The user's tasks completed in the last ``RECENTLY_COMPLETED``, newest first (the
+    Tasks view lists them with a Reopen button).
+
+    Args:
+        session: An open session.
+        user: Whose tasks (and whose clock).
+        now: The current instant (aware).
+        offset: How many tasks to skip.
+        limit: Page size (at least 1).
+    """
+    if limit < 1 or offset < 0:
+        raise ValueError("limit must be positive and offset not negative")
+    clock = clock_for(session, user, now=now)
+    query = select(*_TASK_COLUMNS).where(
+        Activity.kind == ActivityKind.TASK,
+        Activity.status == TaskStatus.COMPLETED,
+        Activity.owner_id == user.id,
+        Activity.completed_at >= now - RECENTLY_COMPLETED,
+    )
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.execute(
+        query.order_by(Activity.completed_at.desc(), Activity.id.desc()).offset(offset).limit(limit)
+    ).all()
     return TaskPage(_items(session, clock, rows), total=total, offset=offset, limit=limit)
 
 

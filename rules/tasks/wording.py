@@ -50,6 +50,7 @@ CHANGED_SINCE_SHOWN = (
     "Open it again to see what it says now."
 )
 PROMPT_ALREADY_OFF = "The follow-up prompt is already off."
+ALREADY_OPEN = "{task} is open: there is nothing to reopen."
 
 # Done.
 COMPLETED = "Done: {task} completed."
@@ -58,6 +59,7 @@ REASSIGNED = "Done: {task} is now assigned to {who}."
 EDITED = "Done: {task} updated."
 DELETED = "Done: {task} deleted."
 CREATED = "Done: task {task} created, due {when}."
+REOPENED = "Done: {task} reopened."
 PROMPT_TURNED_OFF = (
     "Done: you won't be asked about follow-up tasks any more. "
     "Turn it back on with `/sales settings`."

@@ -19,6 +19,7 @@ class ChangeKind(StrEnum):
 
     CREATED = "created"
     COMPLETED = "completed"
+    REOPENED = "reopened"
     RESCHEDULED = "rescheduled"
     REASSIGNED = "reassigned"
     EDITED = "edited"

@@ -26,7 +26,7 @@ FILTERS: dict[View, list[str]] = {
         "i.tasks_completed",
         "prospecting+i.calls_logged",
     ],
-    View.TASKS: ["", "overdue", "today", "tomorrow"],
+    View.TASKS: ["", "overdue", "today", "tomorrow", "completed"],
     View.DEALS: [
         "",
         "all",

@@ -74,6 +74,7 @@ def test_complete_from_a_message_updates_it_in_place_with_the_follow_up_prompt(
         "Create task",
         "Not now",
         "Task settings",
+        "Reopen",
     ]
     saved = _reloaded(session, task.id)
     assert saved is not None and saved.status is TaskStatus.COMPLETED

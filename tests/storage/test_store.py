@@ -109,7 +109,8 @@ def test_a_savepoint_opened_first_is_undone_with_its_transaction(any_engine: Eng
             session.add(Team(external_id="sp-1", name="Written in a savepoint"))
         session.rollback()
     with Session(any_engine) as session:
-        assert session.scalars(select(Team).where(Team.name == "Written in a savepoint")).all() == []
+        kept = session.scalars(select(Team).where(Team.name == "Written in a savepoint"))
+        assert kept.all() == []
 
 
 def test_work_after_a_released_savepoint_commits_with_it(any_engine: Engine) -> None:

@@ -4,7 +4,8 @@
 - ``after-commit``: Dana creates a task (the task and its outbox row commit), then the
   process is killed before anything is sent;
 - ``after-create``: the outbox is delivered, and the process is killed the moment HubSpot
-  has answered a create, before salesbot records the id.
+  has answered a create, before salesbot records the id;
+- ``note-after-create``: Dana adds a note to the deal, then as ``after-create``.
 """
 
 from __future__ import annotations
@@ -21,9 +22,10 @@ from sqlalchemy.orm import Session
 from connectors.hubspot import RateLimiter
 from connectors.hubspot.write_api import WritingClient
 from connectors.hubspot.writeback import OutboxSender
+from rules.activity_log.ops import add_note
 from rules.tasks.ops import TaskDraft, create_task
 from storage.db import make_engine
-from storage.models import User
+from storage.models import Deal, User
 from storage.outbox import OUTBOX_INFO_KEY
 
 NOW = datetime(2026, 3, 11, 15, 30, tzinfo=UTC)
@@ -42,6 +44,14 @@ def main(db_url: str, api_url: str, token: str, point: str) -> None:
             assert create_task(session, dana, draft, now=NOW).changed
             session.commit()
         _die()
+    if point == "note-after-create":
+        with Session(engine, info={OUTBOX_INFO_KEY: True}) as session:
+            dana = session.scalars(select(User).where(User.name == "Dana Reyes")).one()
+            deal = session.scalars(select(Deal)).first()
+            assert deal is not None
+            body = "Signed off by legal."
+            assert add_note(session, dana, on="deal", record_id=deal.id, body=body, now=NOW).changed
+            session.commit()
     writer = WritingClient(token=token, api_url=api_url, limiter=RateLimiter())
     real = writer.create_once
 
