@@ -59,6 +59,11 @@ class Settings(BaseSettings):
     hubspot_sync_minutes: int = Field(
         5, ge=1, le=1440, validation_alias="SALESBOT_HUBSPOT_SYNC_MINUTES"
     )
+    # Association changes move no modified date: re-read the current records' links this
+    # often (0: never; webhooks bring them anyway).
+    hubspot_association_sweep_minutes: int = Field(
+        60, ge=0, le=1440, validation_alias="SALESBOT_HUBSPOT_ASSOCIATION_SWEEP_MINUTES"
+    )
 
     # Defaults for users without their own preference.
     default_timezone: str = Field("UTC", validation_alias="SALESBOT_DEFAULT_TIMEZONE")
