@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from connectors.hubspot import OfficialClient, RateLimiter, Syncer
 from demo import build_demo_org
+from demo.hubspot_portal.demo import load_demo_portal
 from insights.evidence import gather_evidence
 from rules.guided_actions import evaluate
 from rules.workspace.feed import FeedFilters, SequenceFilter, feed
@@ -34,7 +35,6 @@ from storage.models import (
     WorkspaceSettings,
 )
 from tests.support.hubspot import HubSpotStandIn
-from tests.support.hubspot.demo import load_demo_portal
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 _NAMED: dict[str, Any] = {

@@ -20,6 +20,9 @@ from typing import Any
 from sqlalchemy import Table, select
 from sqlalchemy.orm import Session
 
+from demo.hubspot_portal.portal import HistoryEntry, PipelineDef, Portal, Record, Stage
+from demo.hubspot_portal.schema import iso
+from demo.hubspot_portal.sequences import contact_sequence_properties
 from storage.models import (
     Activity,
     ActivityCompany,
@@ -40,9 +43,6 @@ from storage.models import (
     User,
 )
 from storage.models.base import Base
-from tests.support.hubspot.portal import HistoryEntry, PipelineDef, Portal, Record, Stage
-from tests.support.hubspot.schema import iso
-from tests.support.hubspot.sequences import contact_sequence_properties
 
 # HubSpot object type -> salesbot's assignment-history kind (OwnedObject).
 _OWNED_KIND = {

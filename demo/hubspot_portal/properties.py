@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.support.hubspot.portal import Portal
-from tests.support.hubspot.schema import iso
+from demo.hubspot_portal.portal import Portal
+from demo.hubspot_portal.schema import iso
 
 # Documented options of the enumerations the rules read (HubSpot's object guides).
 ENUMERATIONS: dict[str, tuple[str, ...]] = {

@@ -18,8 +18,8 @@ from typing import Any
 from sqlalchemy import Table, select
 from sqlalchemy.orm import Session
 
+from demo.hubspot_portal.schema import iso
 from storage.models import SequenceEnrollment
-from tests.support.hubspot.schema import iso
 
 # HubSpot's sequence ids are numbers: the stand-in's are this plus the store's row id.
 SEQUENCE_ID_BASE = 70_000
