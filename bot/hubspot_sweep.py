@@ -56,22 +56,25 @@ def sweep_and_apply(
         session.commit()
     try:
         syncer = Syncer(engine, client, clock=clock, lease=(holder, lease_ttl))
+        report, stopped = SweepReport(), None
         try:
             report = sweep_associations(syncer, now=clock())
         except BudgetSpent as spent:
             logger.warning("hubspot: association sweep stopped: daily API budget spent (%s)", spent)
-            return Swept(skipped_reason="daily API budget spent")
-        logger.info(
-            "hubspot: association sweep checked %d records, %d changed",
-            report.checked,
-            report.changed,
-        )
+            stopped = "daily API budget spent"
+        else:
+            logger.info(
+                "hubspot: association sweep checked %d records, %d changed",
+                report.checked,
+                report.changed,
+            )
+        # What was written before a stop counts too.
         users = apply_to_workspace(engine, syncer.result, full=False, now=clock())
     finally:
         with Session(engine) as session:
             release_lease(session, holder=holder)
             session.commit()
-    return Swept(report, users)
+    return Swept(report, users, stopped)
 
 
 class AssociationSweeper:

@@ -9,7 +9,7 @@ from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session
 
 from bot.hubspot_sweep import AssociationSweeper, sweep_and_apply
-from connectors.hubspot import OfficialClient, Syncer
+from connectors.hubspot import OfficialClient, Syncer, take_lease
 from rules.guided_actions import evaluate
 from storage.models import ActionState, Activity, ActivityKind, Deal, GuidedActionItem, User
 from tests.connectors.hubspot.conftest import SmallPortal
@@ -96,8 +96,6 @@ def test_an_association_added_without_a_modified_date_arrives_with_the_sweep(
 def test_the_sweep_waits_while_a_sync_holds_the_lease(
     sqlite_engine: Engine, api: OfficialClient, small_portal: SmallPortal
 ) -> None:
-    from connectors.hubspot import take_lease
-
     with Session(sqlite_engine) as session:
         assert take_lease(session, holder="replica-2", now=NOW, ttl=timedelta(minutes=10))
         session.commit()
@@ -105,3 +103,16 @@ def test_the_sweep_waits_while_a_sync_holds_the_lease(
         sqlite_engine, api, holder="replica-1/associations", lease_ttl=timedelta(minutes=10)
     )
     assert swept.skipped_reason == "another replica is syncing"
+
+
+def test_a_spent_daily_budget_stops_the_sweep_cleanly(
+    sqlite_engine: Engine, api: OfficialClient, hubspot: HubSpotStandIn, small_portal: SmallPortal
+) -> None:
+    _sync(sqlite_engine, api, full=True)
+    hubspot.limits.daily = hubspot.limits.daily_used  # nothing left today
+    swept = sweep_and_apply(
+        sqlite_engine, api, holder="replica-1/associations", lease_ttl=timedelta(minutes=10)
+    )
+    assert swept.skipped_reason == "daily API budget spent" and swept.users == set()
+    with Session(sqlite_engine) as session:
+        assert take_lease(session, holder="replica-2", now=NOW, ttl=timedelta(minutes=10))
