@@ -40,10 +40,10 @@ from bot.hubspot import WEBHOOK_PATH, HubSpotWorker, webhook_app
 from bot.settings import load_settings
 from connectors.hubspot import OBJECT_TYPES, OfficialClient, RateLimiter, Syncer
 from connectors.hubspot.api import ASSOCIATIONS_BATCH, HISTORY_PAGE, LIST_PAGE
+from demo.hubspot_portal.from_store import load_store
 from storage.db import make_engine, upgrade
 from storage.models import User
 from tests.support.hubspot import HubSpotStandIn, RateLimits
-from tests.support.hubspot.from_store import load_store
 
 PER_TEN_SECONDS = 190
 WEBHOOK_ROUNDS = 15

@@ -288,6 +288,19 @@ def start_hubspot(
             settings, engine, services, slack, publish=publish, holder=replica_name()
         ).stop
     )
+    if settings.hubspot_association_sweep_minutes:
+        # Association changes without a webhook (docs/hubspot.md, "Association changes").
+        from bot.hubspot_sweep import AssociationSweeper
+
+        sweeper = AssociationSweeper(
+            engine,
+            worker.client,
+            every=timedelta(minutes=settings.hubspot_association_sweep_minutes),
+            holder=worker.holder,
+            lease_ttl=LEASE_TTL,
+            publish=publish,
+        ).start()
+        worker.also_stop.append(sweeper.stop)
     routes = {}
     if settings.hubspot_webhook_secret is not None:
         routes[WEBHOOK_PATH] = webhook_app(settings, engine, worker)

@@ -1,7 +1,7 @@
 """``salesbot hubspot trial``: the connector end to end, offline, in one command.
 
-The HubSpot stand-in (``tests/support/hubspot_api.py``, a source checkout's) starts as a
-process loaded with the demo organisation; salesbot syncs it into a fresh embedded database,
+The HubSpot stand-in (``demo.hubspot_portal``, installed with salesbot) starts as a process
+loaded with the demo organisation; salesbot syncs it into a fresh embedded database,
 shows the demo rep's day as ``salesbot demo`` does, then changes a few records through
 HubSpot's API, lets the stand-in deliver the signed webhooks to salesbot's endpoint, and
 shows the rep's guided actions follow.
@@ -46,7 +46,8 @@ from storage.db import make_engine, upgrade
 from storage.models import Activity, ActivityKind, Contact, Deal, TaskStatus, User
 
 TRIAL_DB = "hubspot-trial.sqlite3"
-_STANDIN = "tests.support.hubspot_api"
+# The HubSpot stand-in, installed with salesbot (demo/hubspot_portal/).
+STANDIN = "demo.hubspot_portal"
 
 
 @dataclass(frozen=True)
@@ -58,13 +59,10 @@ class _Portal:
 
 @contextmanager
 def _standin(seed: int) -> Iterator[_Portal]:
-    """The stand-in as a process, loaded with the demo organisation."""
-    root = Path(__file__).resolve().parent.parent
-    if not (root / "tests" / "support" / "hubspot_api.py").exists():
-        raise RuntimeError("the trial needs salesbot's source checkout (tests/support)")
+    """The stand-in as a process, loaded with the demo organisation (an installed package:
+    the trial needs no source checkout)."""
     process = subprocess.Popen(
-        [sys.executable, "-m", _STANDIN, "--demo", "--seed", str(seed), "--no-limits"],
-        cwd=root,
+        [sys.executable, "-m", STANDIN, "--demo", "--seed", str(seed), "--no-limits"],
         stdout=subprocess.PIPE,
         text=True,
     )

@@ -64,6 +64,11 @@ class Settings(BaseSettings):
     # Write the acting Slack user's name into salesbot_acted_by with each change
     # (docs/hubspot.md, "Who HubSpot shows as the author").
     hubspot_author_property: bool = Field(True, validation_alias="SALESBOT_HUBSPOT_AUTHOR_PROPERTY")
+    # Association changes move no modified date: re-read the current records' links this
+    # often (0: never; webhooks bring them anyway).
+    hubspot_association_sweep_minutes: int = Field(
+        60, ge=0, le=1440, validation_alias="SALESBOT_HUBSPOT_ASSOCIATION_SWEEP_MINUTES"
+    )
 
     # Defaults for users without their own preference.
     default_timezone: str = Field("UTC", validation_alias="SALESBOT_DEFAULT_TIMEZONE")

@@ -60,10 +60,12 @@ def actions_command(
             assert object_id is not None
             who = user_or_exit(session, user) if user is not None else None
             verdict = _explain(session, explain_type, object_id, when, who)
+            notes = hubspot_notes(session, verdict.rule.number)
             if as_json:
-                typer.echo(json.dumps(explanation_json(verdict), indent=2, ensure_ascii=False))
+                payload = explanation_json(verdict, hubspot=notes)
+                typer.echo(json.dumps(payload, indent=2, ensure_ascii=False))
             else:
-                render_explanation(console, verdict)
+                render_explanation(console, verdict, hubspot=notes)
             return
         assert user is not None
         who = user_or_exit(session, user)
@@ -112,6 +114,16 @@ def _explain(
         fail(str(error))
 
 
+def hubspot_notes(session: Session, rule_number: int) -> tuple[str, ...]:
+    """Where the rule reads a field HubSpot has no equivalent of, when HubSpot fills the
+    store (one sentence each, from the connector's table; docs/hubspot.md)."""
+    from connectors.hubspot.gaps import gaps_for, is_synced
+
+    if not is_synced(session):
+        return ()
+    return tuple(gap.sentence for gap in gaps_for(rule_number))
+
+
 # --- JSON --------------------------------------------------------------------------------------
 
 
@@ -156,7 +168,7 @@ def action_json(view: ActionView) -> dict[str, Any]:
     }
 
 
-def explanation_json(verdict: Explanation) -> dict[str, Any]:
+def explanation_json(verdict: Explanation, *, hubspot: tuple[str, ...] = ()) -> dict[str, Any]:
     return {
         "version": JSON_VERSION,
         "type": verdict.rule.type.value,
@@ -181,4 +193,5 @@ def explanation_json(verdict: Explanation) -> dict[str, Any]:
         ],
         "would_create": verdict.would_create,
         "blocked_by": verdict.blocked_by,
+        "hubspot": list(hubspot),
     }

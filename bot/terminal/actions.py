@@ -7,6 +7,7 @@ imports this module for its time format.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -76,8 +77,11 @@ def render_actions_for_terminal(console: Console, actions: list[ActionView]) -> 
         console.print(table)
 
 
-def render_explanation(console: Console, verdict: Explanation) -> None:
-    """Why an action exists or not: each criterion and expiry condition, then the verdict."""
+def render_explanation(
+    console: Console, verdict: Explanation, *, hubspot: Sequence[str] = ()
+) -> None:
+    """Why an action exists or not: each criterion and expiry condition, then the verdict;
+    ``hubspot``: where the rule reads a field HubSpot has no equivalent of."""
     rule = verdict.rule
     console.print(
         f"[bold]{rule.number}. {rule.type.value}[/bold] for {rule.subject.value} "
@@ -109,3 +113,7 @@ def render_explanation(console: Console, verdict: Explanation) -> None:
         console.print(f"[yellow]Verdict: not created: {escape(verdict.blocked_by)}.[/yellow]")
     else:
         console.print("[yellow]Verdict: not created.[/yellow]")
+    if hubspot:
+        console.print("With HubSpot's data (docs/hubspot.md):")
+        for sentence in hubspot:
+            console.print(f"  - {escape(sentence)}")

@@ -286,6 +286,19 @@ def _ids(ctx: Context, to_type: str) -> list[str]:
     return list(dict.fromkeys(a.to_id for a in ctx.associations.get(to_type) or []))
 
 
+def linked(kind: ObjectType, ctx: Context) -> dict[str, Any]:
+    """The record's fields that come from its associations: what an association change
+    moves (the association sweep compares them with the store's)."""
+    if kind.name == "deals":
+        return {
+            "company": _first(ctx, "companies", PRIMARY_COMPANY_TYPES),
+            "contacts": _ids(ctx, "contacts"),
+        }
+    if kind.name == "leads":
+        return {"contact": _first(ctx, "contacts"), "company": _first(ctx, "companies")}
+    return {to_type: _ids(ctx, to_type) for to_type in kind.associations}
+
+
 def _lead(_k: ObjectType, p: Mapping[str, str | None], ctx: Context) -> dict[str, Any]:
     stage = p.get("hs_pipeline_stage") or ""
     lost = ctx.stage_states.get(stage) == StageState.LOST

@@ -61,6 +61,13 @@ CONTACTS = ObjectType(
         CONTACT_MODIFIED,
         "hs_merged_object_ids",
         "hs_sales_email_last_opened",
+        # The latest sequence enrollment (connectors/hubspot/sequences.py).
+        "hs_sequences_is_enrolled",
+        "hs_latest_sequence_enrolled",
+        "hs_latest_sequence_enrolled_date",
+        "hs_latest_sequence_finished_date",
+        "hs_latest_sequence_unenrolled_date",
+        "hs_latest_sequence_ended_date",
         *_OWNER,
     ),
 )

@@ -26,7 +26,7 @@ from typing import Any
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from connectors.hubspot import derived, mapping, writes
+from connectors.hubspot import derived, mapping, sequences, writes
 from connectors.hubspot.api import (
     SEARCH_PAGE,
     Association,
@@ -547,7 +547,8 @@ class Syncer:
         ids: dict[str, int],
         records: list[dict[str, Any]],
     ) -> None:
-        """Email replies and open times, meeting attendees (see ``derived``)."""
+        """Email replies and open times, meeting attendees (see ``derived``); sequence
+        enrollments and sequence tasks (see ``sequences``)."""
         if kind.name == "contacts":
             opened: dict[int, datetime | None] = {}
             for obj in objects:
@@ -562,6 +563,7 @@ class Syncer:
                     opened[ids[obj.id]] = datetime.fromisoformat(at) if at else None
             writes.set_last_opened(session, opened)
             derived.derive_opens(session, [i for i, at in opened.items() if at is not None])
+            sequences.record_latest_enrollments(session, objects, ids, self.problems)
         elif kind.kind == ActivityKind.EMAIL:
             derived.derive_replies(session, [r["thread_id"] for r in records if r.get("thread_id")])
             contacts = writes.row_ids(
@@ -570,6 +572,8 @@ class Syncer:
             derived.derive_opens(session, contacts.values())
         elif kind.kind == ActivityKind.MEETING:
             derived.derive_attendees(session, ids.values())
+        elif kind.kind == ActivityKind.TASK:
+            sequences.link_sequence_tasks(session, objects, ids, records)
 
     def delete(self, kind: ObjectType, external_ids: Sequence[str]) -> None:
         if not external_ids:

@@ -294,6 +294,11 @@ def _detach(session: Session, table: Table, row_ids: list[int], *, replacement: 
         elif nullable:
             session.execute(update(other).where(col.in_(row_ids)).values({column: None}))
         else:
+            # Rows that cannot live without the record go too, and what points at them
+            # lets go first (a deleted contact's enrollments, named by sequence tasks).
+            doomed = list(session.scalars(select(other.c.id).where(col.in_(row_ids))))
+            if doomed:
+                _detach(session, other, doomed, replacement=None)
             session.execute(delete(other).where(col.in_(row_ids)))
 
 

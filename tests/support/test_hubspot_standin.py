@@ -25,10 +25,10 @@ from hubspot.exceptions import InvalidSignatureTimestampError
 from hubspot.utils.signature import Signature
 from urllib3.util import Retry
 
+from demo.hubspot_portal import webhooks
+from demo.hubspot_portal.demo import load_demo_portal
+from demo.hubspot_portal.from_store import LoadedPortal
 from tests.conftest import FIXED_NOW
-from tests.support.hubspot import webhooks
-from tests.support.hubspot.demo import load_demo_portal
-from tests.support.hubspot.from_store import LoadedPortal
 from tests.support.hubspot_api import HubSpotStandIn, RateLimits, running_hubspot
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from rich.console import Console
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
@@ -16,6 +17,7 @@ from bot.cli import app
 from bot.terminal.actions import render_actions_for_terminal
 from rules.guided_actions import evaluate, open_actions
 from storage.db import make_engine
+from storage.models import Activity, SyncCursor
 from tests.builders import CRM
 
 AT = "2026-03-11T15:30:00Z"
@@ -128,3 +130,34 @@ def test_terminal_rendering_groups_by_category(session: Session, crm: CRM, now: 
     console = Console(record=True, width=120)
     render_actions_for_terminal(console, [])
     assert "No guided actions" in console.export_text()
+
+
+def _mark_synced_from_hubspot(data_dir: Path, now: datetime) -> int:
+    """The store as a HubSpot sync leaves it (a finished step); returns a call's id."""
+    engine = make_engine(f"sqlite:///{data_dir / 'salesbot.sqlite3'}")
+    with Session(engine) as session:
+        session.add(SyncCursor(object_type="owners", cursor_id=0, records=1, last_success_at=now))
+        session.commit()
+        call_id = session.scalars(select(Activity.id).where(Activity.kind == "call")).first()
+    engine.dispose()
+    assert call_id is not None
+    return call_id
+
+
+def test_explain_names_where_hubspot_has_no_equivalent_field(data_dir: Path, now: datetime) -> None:
+    code, out, _ = _run(data_dir, "--explain", "17", "--object", "hs-lonely", "--json")
+    assert code == 0 and json.loads(out)["hubspot"] == []  # a snapshot's store: nothing to say
+    call_id = _mark_synced_from_hubspot(data_dir, now)
+
+    code, out, _ = _run(data_dir, "--explain", "8", "--object", str(call_id), "--at", AT, "--json")
+    assert code == 0
+    notes = json.loads(out)["hubspot"]
+    assert [n for n in notes if "calling tool" in n] == [
+        "HubSpot documents no flag for calls made with its calling tool: salesbot reads "
+        "hs_call_source (CALLING_WIDGET, seen in real portals), and a call without it counts "
+        "as logged by hand."
+    ]
+    code, out, _ = _run(data_dir, "--explain", "log_call_outcome", "--object", str(call_id))
+    assert code == 0 and "With HubSpot's data" in out and "hs_call_source" in out
+    code, out, _ = _run(data_dir, "--explain", "17", "--object", "hs-lonely")
+    assert "hs_call_source" not in out and "permission sets" in out

@@ -12,9 +12,9 @@ import pytest
 from sqlalchemy import Engine
 
 from connectors.hubspot import OfficialClient, RateLimiter
+from demo.hubspot_portal.portal import PipelineDef, Stage
 from tests.support.app import RunningApp, start_app
 from tests.support.hubspot import HubSpotStandIn, Portal, running_hubspot
-from tests.support.hubspot.portal import PipelineDef, Stage
 from tests.support.slack_api import SlackStandIn, running_standin
 
 

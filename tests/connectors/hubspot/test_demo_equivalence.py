@@ -15,8 +15,10 @@ from sqlalchemy.orm import Session
 
 from connectors.hubspot import OfficialClient, RateLimiter, Syncer
 from demo import build_demo_org
+from demo.hubspot_portal.demo import load_demo_portal
 from insights.evidence import gather_evidence
 from rules.guided_actions import evaluate
+from rules.workspace.feed import FeedFilters, SequenceFilter, feed
 from storage.db import make_engine
 from storage.models import (
     Activity,
@@ -33,7 +35,6 @@ from storage.models import (
     WorkspaceSettings,
 )
 from tests.support.hubspot import HubSpotStandIn
-from tests.support.hubspot.demo import load_demo_portal
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 _NAMED: dict[str, Any] = {
@@ -174,6 +175,22 @@ def _attendees(engine: Engine) -> dict[tuple[str, str], list[str]]:
         }
 
 
+def _in_sequence(engine: Engine) -> dict[str, list[str]]:
+    """Each user's Feed filtered to contacts in a sequence now: the contacts' names."""
+    found = {}
+    with Session(engine) as session:
+        for user in session.scalars(select(User).where(User.is_active)):
+            page = feed(
+                session,
+                user,
+                now=NOW,
+                filters=FeedFilters(sequence=SequenceFilter.ENROLLED),
+                limit=200,
+            )
+            found[user.email] = sorted(g.contact.name for g in page.groups if g.in_sequence)
+    return found
+
+
 def test_a_synced_demo_portal_gives_the_demo_workspace(
     demo_engine: Engine, sqlite_engine: Engine, hubspot: HubSpotStandIn
 ) -> None:
@@ -191,8 +208,7 @@ def test_a_synced_demo_portal_gives_the_demo_workspace(
     expected, synced = _workspace(demo_engine), _workspace(sqlite_engine)
 
     assert sum(expected.values()) > 20
-    # Sequences are not synced (docs/hubspot.md, "Not synced"): rule 4 has nothing to see.
-    expected = Counter({k: n for k, n in expected.items() if k[1] != "sequence_activity"})
+    assert any(k[1] == "sequence_activity" for k in expected)
     missing, extra = expected - synced, synced - expected
     by_rule = Counter(k[1] for k in missing), Counter(k[1] for k in extra)
     assert (missing, extra) == (Counter(), Counter()), by_rule
@@ -201,3 +217,6 @@ def test_a_synced_demo_portal_gives_the_demo_workspace(
     differing = [name for name in demo_evidence if demo_evidence[name] != synced_evidence.get(name)]
     assert differing == []
     assert _attendees(demo_engine) == _attendees(sqlite_engine)
+    enrolled = _in_sequence(demo_engine)
+    assert sum(len(names) for names in enrolled.values()) >= 4
+    assert _in_sequence(sqlite_engine) == enrolled

@@ -15,10 +15,10 @@ from sqlalchemy.orm import Session
 from bot.hubspot import WEBHOOK_PATH, HubSpotWorker, webhook_app
 from bot.settings import load_settings
 from connectors.hubspot import OfficialClient, Syncer
+from demo.hubspot_portal.webhooks import deliver, signed_delivery
 from storage.models import Activity, ActivityKind, TaskStatus, WebhookEvent
 from tests.connectors.hubspot.conftest import SmallPortal
 from tests.support.hubspot import HubSpotStandIn
-from tests.support.hubspot.webhooks import deliver, signed_delivery
 
 SECRET = "client-secret-for-tests"
 

@@ -1,13 +1,15 @@
-"""An offline HubSpot: the API stand-in the connector's tests and benchmark run against.
+"""The HubSpot stand-in for tests: ``demo.hubspot_portal`` (installable, one copy), and the
+benchmark's organisation (``bench_org``), which only a source checkout has."""
 
-``HubSpotStandIn`` serves HubSpot's REST API over an in-memory ``Portal``;
-``load_demo_portal`` fills a portal with the demo organisation; ``webhooks`` signs and
-delivers HubSpot's webhook events. See docs/hubspot.md ("The stand-in").
-"""
-
-from tests.support.hubspot.limits import RateLimits
-from tests.support.hubspot.portal import Portal, PortalError, Record
-from tests.support.hubspot.server import HubSpotStandIn, Request, running_hubspot
+from demo.hubspot_portal import (
+    HubSpotStandIn,
+    Portal,
+    PortalError,
+    RateLimits,
+    Record,
+    Request,
+    running_hubspot,
+)
 
 __all__ = [
     "HubSpotStandIn",

@@ -11,9 +11,9 @@ import tempfile
 from datetime import datetime
 from pathlib import Path
 
+from demo.hubspot_portal.from_store import LoadedPortal, load_store
+from demo.hubspot_portal.portal import Portal
 from storage.db import make_engine, session_factory, unit_of_work
-from tests.support.hubspot.from_store import LoadedPortal, load_store
-from tests.support.hubspot.portal import Portal
 
 
 def load_bench_portal(portal: Portal, *, scale: float, now: datetime) -> LoadedPortal:

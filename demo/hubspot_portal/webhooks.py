@@ -23,7 +23,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from tests.support.hubspot.schema import object_type
+from demo.hubspot_portal.schema import object_type
 
 MAX_EVENTS_PER_DELIVERY = 100
 STALE_MS = 6 * 60 * 1000

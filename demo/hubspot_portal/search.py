@@ -16,8 +16,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from tests.support.hubspot.portal import PortalError, Record
-from tests.support.hubspot.schema import parse_time
+from demo.hubspot_portal.portal import PortalError, Record
+from demo.hubspot_portal.schema import parse_time
 
 MAX_PAGE = 200
 MAX_TOTAL = 10_000

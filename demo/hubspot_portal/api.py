@@ -14,21 +14,21 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from tests.support.hubspot.portal import Association, Portal, PortalError, Record
-from tests.support.hubspot.properties import (
+from demo.hubspot_portal.portal import Association, Portal, PortalError, Record
+from demo.hubspot_portal.properties import (
     check_values,
     create_group,
     create_property,
     property_definitions,
 )
-from tests.support.hubspot.schema import (
+from demo.hubspot_portal.schema import (
     OBJECT_TYPES,
     association_type_ids,
     iso,
     object_type,
     schema_write_scope,
 )
-from tests.support.hubspot.search import MAX_TOTAL, search
+from demo.hubspot_portal.search import MAX_TOTAL, search
 
 MAX_LIST_PAGE = 100
 MAX_LIST_PAGE_WITH_HISTORY = 50

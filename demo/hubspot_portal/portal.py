@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from tests.support.hubspot.schema import (
+from demo.hubspot_portal.schema import (
     DEFAULT_DISPOSITIONS,
     OBJECT_TYPES,
     ObjectType,

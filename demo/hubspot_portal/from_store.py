@@ -20,6 +20,9 @@ from typing import Any
 from sqlalchemy import Table, select
 from sqlalchemy.orm import Session
 
+from demo.hubspot_portal.portal import HistoryEntry, PipelineDef, Portal, Record, Stage
+from demo.hubspot_portal.schema import iso
+from demo.hubspot_portal.sequences import contact_sequence_properties
 from storage.models import (
     Activity,
     ActivityCompany,
@@ -40,8 +43,6 @@ from storage.models import (
     User,
 )
 from storage.models.base import Base
-from tests.support.hubspot.portal import HistoryEntry, PipelineDef, Portal, Record, Stage
-from tests.support.hubspot.schema import iso
 
 # HubSpot object type -> salesbot's assignment-history kind (OwnedObject).
 _OWNED_KIND = {
@@ -253,7 +254,9 @@ class _Loader:
                 },
             )
 
-    def contacts(self, last_opened: dict[int, datetime]) -> None:
+    def contacts(
+        self, last_opened: dict[int, datetime], sequences: dict[int, dict[str, Any]]
+    ) -> None:
         for row in _rows(self.session, Contact):
             self.add(
                 "contacts",
@@ -267,6 +270,7 @@ class _Loader:
                     "hubspot_owner_assigneddate": _utc(row["owner_assigned_at"]),
                     "associatedcompanyid": self.ids.get(("companies", row["company_id"])),
                     "hs_sales_email_last_opened": last_opened.get(row["id"]),
+                    **sequences.get(row["id"], {}),
                 },
             )
             self.link("contacts", row["id"], "companies", row["company_id"], primary=True)
@@ -475,7 +479,7 @@ def load_store(portal: Portal, session: Session) -> LoadedPortal:
         loader.people()
         loader.pipelines()
         loader.companies()
-        loader.contacts(_last_opened(session))
+        loader.contacts(_last_opened(session), contact_sequence_properties(session))
         loader.leads()
         loader.deals()
         enrollments = {row["id"]: row["external_id"] for row in _rows(session, SequenceEnrollment)}

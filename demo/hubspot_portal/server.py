@@ -19,11 +19,11 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from tests.support.hubspot import api, webhooks
-from tests.support.hubspot.limits import RateLimits
-from tests.support.hubspot.portal import Portal, PortalError
-from tests.support.hubspot.schema import OBJECT_TYPES, schema_write_scope
-from tests.support.local_server import LocalServer, send_json
+from demo.hubspot_portal import api, webhooks
+from demo.hubspot_portal.limits import RateLimits
+from demo.hubspot_portal.local_server import LocalServer, send_json
+from demo.hubspot_portal.portal import Portal, PortalError
+from demo.hubspot_portal.schema import OBJECT_TYPES, schema_write_scope
 
 ALL_SCOPES = frozenset(
     {scope for kind in OBJECT_TYPES for scope in (*kind.read_scopes, *kind.write_scopes)}

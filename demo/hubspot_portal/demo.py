@@ -12,10 +12,10 @@ from datetime import datetime
 from pathlib import Path
 
 from demo import DEMO_DB_FILENAME, build_demo_org
+from demo.hubspot_portal.from_store import LoadedPortal, load_store
+from demo.hubspot_portal.portal import Portal
 from storage.db import make_engine, session_factory, unit_of_work
 from storage.models.base import Base
-from tests.support.hubspot.from_store import LoadedPortal, load_store
-from tests.support.hubspot.portal import Portal
 
 
 def load_demo_portal(portal: Portal, *, now: datetime, seed: int = 42) -> LoadedPortal:

@@ -18,8 +18,8 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from tests.support.hubspot.portal import Portal, PortalError
-from tests.support.hubspot.schema import iso
+from demo.hubspot_portal.portal import Portal, PortalError
+from demo.hubspot_portal.schema import iso
 
 # HubSpot's own properties (without the ``hs_`` prefix) a connector may write; ``hs_``
 # names and every name a record of the type holds count as HubSpot's own too.
