@@ -431,12 +431,14 @@ class OfficialClient:
         self, request: Callable[[], tuple[T, int, Mapping[str, str]]], *, search: bool = False
     ) -> T:
         def attempt() -> T:
-            self.limiter.before_request(search=search)
+            slots = self.limiter.before_request(search=search)
             try:
                 data, _status, headers = request()
             except Exception as error:
                 self._raise_for(error)
                 raise
+            finally:
+                self.limiter.after_request(slots)
             self.limiter.observe(headers or {})
             return data
 

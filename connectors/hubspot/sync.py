@@ -6,7 +6,9 @@ An incremental sync searches records modified since the cursor, sorted by id and
 records one timestamp never hits search's 10,000-result cap and never loops. Records are
 written in groups of up to 1,000 (one v4 association call per target type covers them),
 through the snapshot importer. The cursor is saved after each group: a crash or a spent
-daily budget resumes there, re-reading at most one group (writes are idempotent).
+daily budget resumes there, re-reading the groups read but not yet written (writes are
+idempotent). Several object types are read at once (``ahead``) while one thread writes,
+stage by stage, so records land after the records they link to.
 """
 
 from __future__ import annotations
@@ -488,11 +490,8 @@ class Syncer:
         if self._ahead is not None:
             self._ahead.check()
 
-    def sweep_archived(self, kind: ObjectType) -> None:
-        """List the type's archived records and remove those the store still holds."""
-        self._remove_archived(kind, self._archived_ids(kind))
-
     def _archived_ids(self, kind: ObjectType) -> list[str]:
+        """The type's archived (deleted) records: the store removes those it holds."""
         after: str | None = None
         archived: list[str] = []
         while True:
