@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -197,7 +198,31 @@ class OfficialClient:
         api_url = api_url.rstrip("/")
         self.limiter = limiter or limiter_for(portal_key(token, api_url))
         # host: every generated API's base URL; base_url: the generic request helper's.
-        self._client = HubSpot(access_token=token, host=api_url, base_url=api_url)
+        # Enough pooled connections for the sync's fetchers, the writer and the worker.
+        self._client = HubSpot(
+            access_token=token, host=api_url, base_url=api_url, connection_pool_maxsize=16
+        )
+        self._bulk: dict[str, Any] = {}
+        self._bulk_lock = threading.Lock()
+
+    def _bulk_api(self, name: str) -> Any:
+        """One generated API object per kind of bulk read, kept for the client's life.
+
+        The client builds a new API object (a ``Configuration``, an ``ApiClient`` and a
+        connection pool) at every attribute access: one TCP (with HubSpot: TLS) connection
+        per request, and a package-metadata lookup. Kept, the connections are reused.
+        """
+        with self._bulk_lock:
+            api = self._bulk.get(name)
+            if api is None:
+                crm = self._client.crm
+                api = self._bulk[name] = {
+                    "basic": lambda: crm.objects.basic_api,
+                    "search": lambda: crm.objects.search_api,
+                    "batch": lambda: crm.objects.batch_api,
+                    "associations": lambda: crm.associations.v4.batch_api,
+                }[name]()
+            return api
 
     # The calls ------------------------------------------------------------------------
 
@@ -296,7 +321,7 @@ class OfficialClient:
         archived: bool,
         history: Sequence[str] = (),
     ) -> Page:
-        api = self._client.crm.objects.basic_api
+        api = self._bulk_api("basic")
         kwargs: dict[str, Any] = {
             "limit": HISTORY_PAGE if history else LIST_PAGE,
             "properties": list(properties),
@@ -329,7 +354,7 @@ class OfficialClient:
             "properties": list(properties),
             "limit": SEARCH_PAGE,
         }
-        api = self._client.crm.objects.search_api
+        api = self._bulk_api("search")
         answer = self._json_call(api.do_search_with_http_info, object_type, body, search=True)
         return Page(
             [_object(o) for o in answer.get("results") or []], _after(answer), answer.get("total")
@@ -344,7 +369,7 @@ class OfficialClient:
         history: Sequence[str] = (),
     ) -> list[CrmObject]:
         found: list[CrmObject] = []
-        api = self._client.crm.objects.batch_api
+        api = self._bulk_api("batch")
         size = HISTORY_PAGE if history else BATCH_READ
         for start in range(0, len(ids), size):
             body = {
@@ -359,7 +384,7 @@ class OfficialClient:
     def associations(
         self, from_type: str, to_type: str, ids: Sequence[str]
     ) -> dict[str, list[Association]]:
-        api = self._client.crm.associations.v4.batch_api
+        api = self._bulk_api("associations")
         found: dict[str, list[Association]] = {i: [] for i in ids}
         pending: list[dict[str, str]] = [{"id": i} for i in ids]
         while pending:
@@ -406,12 +431,14 @@ class OfficialClient:
         self, request: Callable[[], tuple[T, int, Mapping[str, str]]], *, search: bool = False
     ) -> T:
         def attempt() -> T:
-            self.limiter.before_request(search=search)
+            slots = self.limiter.before_request(search=search)
             try:
                 data, _status, headers = request()
             except Exception as error:
                 self._raise_for(error)
                 raise
+            finally:
+                self.limiter.after_request(slots)
             self.limiter.observe(headers or {})
             return data
 

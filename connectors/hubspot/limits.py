@@ -13,6 +13,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Mapping
+from contextlib import suppress
 from dataclasses import dataclass
 
 # Before the first response says otherwise: HubSpot's smallest documented burst limit.
@@ -42,6 +43,14 @@ class Usage:
     interval_seconds: float = _START_INTERVAL
 
 
+@dataclass(frozen=True)
+class Slots:
+    """A request's places in the windows (``Window.acquire``'s answers)."""
+
+    burst: float
+    search: float | None = None
+
+
 class Window:
     """At most ``size`` acquisitions in any rolling ``seconds``; thread-safe."""
 
@@ -60,7 +69,8 @@ class Window:
         self._starts: deque[float] = deque()
         self._lock = threading.Lock()
 
-    def acquire(self) -> None:
+    def acquire(self) -> float:
+        """Wait for room; the answer is the slot's time, for ``release``."""
         while True:
             with self._lock:
                 now = self._clock()
@@ -68,9 +78,24 @@ class Window:
                     self._starts.popleft()
                 if len(self._starts) < self.size:
                     self._starts.append(now)
-                    return
+                    return now
                 wait = self._starts[0] + self.seconds - now
             self._sleep(max(wait, 0.001))
+
+    def release(self, slot: float) -> None:
+        """The request of ``slot`` is answered: it now counts from this moment.
+
+        HubSpot counts a request when it arrives, somewhere between our send and its
+        answer. With several requests in flight (the sync's fetchers), counting from the
+        send lets a new request into the window before HubSpot's copy of an old one left
+        it, and a few such overlaps exceed the margin (429s). Counted from the answer, a
+        slot is held a round trip longer, never too short. Every entry is at most now,
+        so appending keeps the times in order.
+        """
+        with self._lock:
+            with suppress(ValueError):  # already left the window (a slow answer)
+                self._starts.remove(slot)
+            self._starts.append(self._clock())
 
     def resize(self, size: int, seconds: float) -> None:
         with self._lock:
@@ -93,8 +118,11 @@ class RateLimiter:
         self._search = Window(search_per_second, 1.0, clock=clock, sleep=sleep)
         self._lock = threading.Lock()
 
-    def before_request(self, *, search: bool = False) -> None:
-        """Wait for room in the window(s); raise ``BudgetSpent`` when the day is used up."""
+    def before_request(self, *, search: bool = False) -> Slots:
+        """Wait for room in the window(s); raise ``BudgetSpent`` when the day is used up.
+
+        Hand the answer to ``after_request`` once the request is answered (or failed).
+        """
         usage = self.usage
         if usage.daily_limit and usage.daily_remaining is not None:
             reserve = max(1, int(usage.daily_limit * _DAILY_RESERVE_SHARE))
@@ -102,13 +130,19 @@ class RateLimiter:
                 raise BudgetSpent(
                     f"{usage.daily_remaining:,} of {usage.daily_limit:,} daily requests left"
                 )
-        if search:
-            self._search.acquire()
-        self._burst.acquire()
+        searched = self._search.acquire() if search else None
+        slots = Slots(self._burst.acquire(), searched)
         with self._lock:
             usage.requests += 1
             if usage.daily_remaining is not None:
                 usage.daily_remaining -= 1
+        return slots
+
+    def after_request(self, slots: Slots) -> None:
+        """The request is over: its window slots count from now (see ``Window.release``)."""
+        self._burst.release(slots.burst)
+        if slots.search is not None:
+            self._search.release(slots.search)
 
     def observe(self, headers: Mapping[str, str]) -> None:
         """Size the limiter from a response's ``X-HubSpot-RateLimit-*`` headers."""

@@ -6,7 +6,9 @@ An incremental sync searches records modified since the cursor, sorted by id and
 records one timestamp never hits search's 10,000-result cap and never loops. Records are
 written in groups of up to 1,000 (one v4 association call per target type covers them),
 through the snapshot importer. The cursor is saved after each group: a crash or a spent
-daily budget resumes there, re-reading at most one group (writes are idempotent).
+daily budget resumes there, re-reading the groups read but not yet written (writes are
+idempotent). Several object types are read at once (``ahead``) while one thread writes,
+stage by stage, so records land after the records they link to.
 """
 
 from __future__ import annotations
@@ -14,19 +16,18 @@ from __future__ import annotations
 import io
 import json
 import logging
-import threading
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import partial
-from queue import Empty, Full, Queue
 from typing import Any
 
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from connectors.hubspot import derived, mapping, sequences, writes
+from connectors.hubspot.ahead import Ahead, FetchFailed, Source
 from connectors.hubspot.api import (
     SEARCH_PAGE,
     Association,
@@ -64,6 +65,10 @@ logger = logging.getLogger(__name__)
 
 # Records written together: one association call per target type covers them.
 GROUP = 1000
+# Status's record count of a type is refreshed at most this often while it syncs.
+COUNT_EVERY_SECONDS = 10.0
+# Object types fetched at once (each its own thread and connection; all share the limiter).
+FETCHERS = 6
 # HubSpot's search index trails its writes by seconds: each pass starts this far back.
 SEARCH_LAG = timedelta(minutes=2)
 # Archived (deleted) records are listed at most this often per type by incremental syncs
@@ -106,45 +111,25 @@ class _Group:
     position: dict[str, Any]
 
 
-_DONE = object()
+@dataclass(frozen=True)
+class _Archived:
+    """The type's archived (deleted) records, listed after its live ones."""
+
+    ids: list[str]
 
 
-def _ahead(items: Iterator[_Group]) -> Iterator[_Group]:
-    """``items``, produced one ahead in a thread; its errors are raised here, in order."""
-    queue: Queue[Any] = Queue(maxsize=1)
-    stop = threading.Event()
+@dataclass(frozen=True)
+class _Plan:
+    """Where one type's sync starts (decided and saved before its fetcher starts)."""
 
-    def produce() -> None:
-        try:
-            for item in items:
-                while not stop.is_set():
-                    try:
-                        queue.put(item, timeout=0.5)
-                        break
-                    except Full:
-                        continue
-                if stop.is_set():
-                    return
-            queue.put(_DONE)
-        except BaseException as error:  # handed to the consumer, which raises it
-            queue.put(error)
-
-    thread = threading.Thread(target=produce, name="hubspot-fetch", daemon=True)
-    thread.start()
-    try:
-        while True:
-            item = queue.get()
-            if item is _DONE:
-                return
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-    finally:
-        stop.set()
-        # Unblock a producer waiting to put, then let it finish its current request.
-        with suppress(Empty):
-            queue.get_nowait()
-        thread.join(timeout=60)
+    kind: ObjectType
+    started: datetime  # this run's start for the type ("last run" in status)
+    full: bool
+    pass_started: datetime  # when the pass began: the next pass reads from here, less the lag
+    after: str | None = None  # full: the page token to resume from
+    since: datetime | None = None  # incremental: modified at or after this
+    after_id: int = 0  # incremental: ids above this, inside ``since``'s window
+    sweep: bool = True  # list archived records after the live ones
 
 
 @dataclass
@@ -196,30 +181,41 @@ class Syncer:
         self._stage_states: dict[str, dict[str, StageState]] = {}
         self._pipelines_refreshed = False
         self._requests_seen = api.limiter.usage.requests
+        self._ahead: Ahead[_Group | _Archived] | None = None
+        self._counted: dict[str, float] = {}
 
     # Entry points ---------------------------------------------------------------------
 
     def run(self, *, full: bool = False, only: Sequence[str] | None = None) -> SyncResult:
         """Sync owners, pipelines and the object types (``only``: these types).
 
-        A spent daily budget ends the run cleanly: ``result.stopped`` says so and the
-        cursors hold where it stopped.
+        The object types are fetched ahead, several at once (``ahead``), while owners,
+        pipelines and earlier types are written. A spent daily budget ends the run
+        cleanly: ``result.stopped`` says so and the cursors hold where it stopped.
         """
         names = list(only) if only else [OWNERS, PIPELINES, *BY_NAME]
+        plans = [self._plan(kind, full=full) for kind in OBJECT_TYPES if kind.name in names]
+        sources = [
+            Source(plan.kind.name, stage, partial(self._fetch, plan))
+            for plan, stage in zip(plans, _stages([p.kind for p in plans]), strict=True)
+        ]
+        self._ahead = Ahead(sources, fetchers=FETCHERS)
         try:
-            if OWNERS in names:
-                self._step(OWNERS, self.sync_owners)
-            if PIPELINES in names or any(n in ("deals", "leads") for n in names):
-                self._step(PIPELINES, self.sync_pipelines)
-            for kind in OBJECT_TYPES:
-                if kind.name in names:
-                    self._step(kind.name, partial(self.sync_type, kind, full=full))
+            with self._ahead:
+                if OWNERS in names:
+                    self._step(OWNERS, self.sync_owners)
+                if PIPELINES in names or any(n in ("deals", "leads") for n in names):
+                    self._step(PIPELINES, self.sync_pipelines)
+                by_name = {plan.kind.name: plan for plan in plans}
+                for stage in self._ahead.stages:
+                    self._write_stage(stage, by_name)
         except BudgetSpent as spent:
             self.result.stopped = f"daily API budget spent: {spent}"
             with Session(self.engine) as session:
                 mark_budget_spent(session, self.clock())
                 session.commit()
         finally:
+            self._ahead = None
             self.record_requests()
         self.result.problems = list(self.problems.new)
         for problem in self.problems.new:
@@ -230,15 +226,17 @@ class Syncer:
         started = self.clock()
         try:
             work()
-        except BudgetSpent as spent:
-            self._save(
-                name, last_run_at=started, last_error=f"stopped: daily budget spent ({spent})"
-            )
-            raise
-        except Exception as error:
-            self._save(name, last_run_at=started, last_error=f"{type(error).__name__}: {error}")
+        except BaseException as error:
+            self._failed(name, started, error)
             raise
         self._save(name, last_run_at=started, last_success_at=self.clock(), last_error=None)
+
+    def _failed(self, name: str, started: datetime, error: BaseException) -> None:
+        if isinstance(error, BudgetSpent):
+            reason = f"stopped: daily budget spent ({error})"
+        else:
+            reason = f"{type(error).__name__}: {error}"
+        self._save(name, last_run_at=started, last_error=reason)
 
     def _save(self, name: str, **values: Any) -> None:
         with Session(self.engine) as session:
@@ -340,68 +338,87 @@ class Syncer:
 
     # Object types ---------------------------------------------------------------------
 
-    def sync_type(self, kind: ObjectType, *, full: bool) -> None:
+    def _plan(self, kind: ObjectType, *, full: bool) -> _Plan:
+        """Where the type's sync starts, saved before anything of it is fetched."""
+        started = self.clock()
         with Session(self.engine) as session:
             state = cursor(session, kind.name)
             resuming_full = state.full_started_at is not None
-            has_cursor = state.cursor_at is not None
-        if full or resuming_full or not has_cursor:
-            self._full(kind, restart=full and not resuming_full)
-        else:
-            self._incremental(kind)
-
-    def _full(self, kind: ObjectType, *, restart: bool) -> None:
-        with Session(self.engine) as session:
-            state = cursor(session, kind.name)
-            if restart or state.full_started_at is None:
-                started, after = self.clock(), None
-                save_cursor(session, kind.name, full_started_at=started, full_after=None)
-                session.commit()
-            else:
-                started, after = state.full_started_at, state.full_after
-        assert started is not None
-        self._write_groups(kind, self._listed_groups(kind, after))
-        self.sweep_archived(kind)
-        with Session(self.engine) as session:
-            save_cursor(
-                session,
-                kind.name,
-                cursor_at=started - SEARCH_LAG,
-                cursor_id=0,
-                pass_started_at=None,
-                full_started_at=None,
-                full_after=None,
-            )
-            session.commit()
-
-    def _incremental(self, kind: ObjectType) -> None:
-        with Session(self.engine) as session:
-            state = cursor(session, kind.name)
+            if full or resuming_full or state.cursor_at is None:
+                if (full and not resuming_full) or state.full_started_at is None:
+                    # A pass from the first page; its cursor is where it started.
+                    save_cursor(session, kind.name, full_started_at=started, full_after=None)
+                    session.commit()
+                    return _Plan(kind, started, True, started)
+                return _Plan(kind, started, True, state.full_started_at, after=state.full_after)
             since, after_id = state.cursor_at, state.cursor_id
             pass_started = state.pass_started_at
             if pass_started is None:
-                pass_started = self.clock()
+                pass_started = started
                 save_cursor(session, kind.name, pass_started_at=pass_started)
                 session.commit()
             swept = state.archived_swept_at
-        assert since is not None
-        self._write_groups(kind, self._searched_groups(kind, since, after_id))
-        if swept is None or self.clock() - swept >= self.archived_sweep_every:
-            self.sweep_archived(kind)
+            sweep = swept is None or started - swept >= self.archived_sweep_every
+            return _Plan(kind, started, False, pass_started, None, since, after_id, sweep)
+
+    def _fetch(self, plan: _Plan) -> Iterator[_Group | _Archived]:
+        """The type's groups from its cursor on, then its archived records (a fetcher)."""
+        if plan.full:
+            yield from self._listed_groups(plan.kind, plan.after)
+        else:
+            assert plan.since is not None
+            yield from self._searched_groups(plan.kind, plan.since, plan.after_id)
+        if plan.sweep:
+            yield _Archived(self._archived_ids(plan.kind))
+
+    def _write_stage(self, stage: int, plans: dict[str, _Plan]) -> None:
+        """Write the stage's groups as they arrive; finish each type when its fetcher has."""
+        assert self._ahead is not None
+        finished: set[str] = set()
+        try:
+            for name, item in self._ahead.stage_items(stage):
+                kind = plans[name].kind
+                if isinstance(item, _Archived):
+                    self._remove_archived(kind, item.ids)
+                else:
+                    self._write_group(kind, item)
+        except FetchFailed as failed:
+            self._failed(failed.key, plans[failed.key].started, failed.error)
+            raise failed.error from None
+        except BaseException as error:
+            for name in self._ahead.keys(stage):
+                if name not in finished:
+                    self._failed(name, plans[name].started, error)
+            raise
+        for name in self._ahead.keys(stage):
+            self._finish(plans[name])
+            finished.add(name)
+
+    def _finish(self, plan: _Plan) -> None:
+        """The pass is complete: the next incremental sync starts where this one started."""
         with Session(self.engine) as session:
+            values: dict[str, Any] = {"cursor_at": plan.pass_started - SEARCH_LAG, "cursor_id": 0}
+            if plan.full:
+                values |= {"pass_started_at": None, "full_started_at": None, "full_after": None}
+            else:
+                values |= {"pass_started_at": None}
             save_cursor(
                 session,
-                kind.name,
-                cursor_at=pass_started - SEARCH_LAG,
-                cursor_id=0,
-                pass_started_at=None,
+                plan.kind.name,
+                records=self._count(session, plan.kind),
+                last_run_at=plan.started,
+                last_success_at=self.clock(),
+                last_error=None,
+                **values,
             )
+            self.record_requests(session)
             session.commit()
 
     def _listed_groups(self, kind: ObjectType, after: str | None) -> Iterator[_Group]:
         """Every record of the type from page token ``after`` on, a group at a time."""
         group: list[CrmObject] = []
         while True:
+            self._check_stop()
             page = self.api.list_page(
                 kind.name,
                 properties=kind.properties,
@@ -423,6 +440,7 @@ class Syncer:
         """Records modified at or after ``since`` with ids above ``after_id``, by id."""
         group: list[CrmObject] = []
         while True:
+            self._check_stop()
             window = SearchWindow(kind.modified_property, since, after_id)
             if kind.history:
                 # Search gives no property history: those records are read in batches.
@@ -451,40 +469,55 @@ class Syncer:
         unique = list({o.id: o for o in objects}.values())
         return _Group(unique, self._associations(kind, [o.id for o in unique]), position)
 
-    def _write_groups(self, kind: ObjectType, groups: Iterator[_Group]) -> None:
-        """Write each group, then save the cursor it reached; the next group is fetched
-        meanwhile (the rate limit, not the writing, should set the pace)."""
-        for group in _ahead(groups):
-            self.write(kind, group.objects, group.links)
-            with Session(self.engine) as session:
-                save_cursor(
-                    session, kind.name, records=self._count(session, kind), **group.position
-                )
-                self.record_requests(session)
-                if self.lease is not None:
-                    holder, ttl = self.lease
-                    if not take_lease(session, holder=holder, now=self.clock(), ttl=ttl):
-                        session.commit()
-                        raise LeaseLost("another replica took over the sync; stopping here")
-                session.commit()
-            self._progress(kind.name, len(group.objects))
+    def _write_group(self, kind: ObjectType, group: _Group) -> None:
+        """Write one group, then save the cursor it reached (a crash re-reads from there)."""
+        self.write(kind, group.objects, group.links)
+        with Session(self.engine) as session:
+            values = dict(group.position)
+            if self._count_due(kind.name):
+                values["records"] = self._count(session, kind)
+            save_cursor(session, kind.name, **values)
+            self.record_requests(session)
+            if self.lease is not None:
+                holder, ttl = self.lease
+                if not take_lease(session, holder=holder, now=self.clock(), ttl=ttl):
+                    session.commit()
+                    raise LeaseLost("another replica took over the sync; stopping here")
+            session.commit()
+        self._progress(kind.name, len(group.objects))
 
-    def sweep_archived(self, kind: ObjectType) -> None:
-        """List the type's archived records and remove those the store still holds."""
+    def _check_stop(self) -> None:
+        if self._ahead is not None:
+            self._ahead.check()
+
+    def _archived_ids(self, kind: ObjectType) -> list[str]:
+        """The type's archived (deleted) records: the store removes those it holds."""
         after: str | None = None
         archived: list[str] = []
         while True:
+            self._check_stop()
             page = self.api.list_page(
                 kind.name, properties=("hs_object_id",), after=after, archived=True
             )
             archived += [o.id for o in page.results]
             after = page.after
             if not after:
-                break
+                return archived
+
+    def _remove_archived(self, kind: ObjectType, archived: Sequence[str]) -> None:
         self.delete(kind, archived)
         with Session(self.engine) as session:
             save_cursor(session, kind.name, archived_swept_at=self.clock())
             session.commit()
+
+    def _count_due(self, name: str) -> bool:
+        """Whether status's record count is worth refreshing now: counting is a scan of
+        the type's rows, so at every group it would grow with the store, not the group."""
+        now = time.monotonic()
+        if now - self._counted.get(name, float("-inf")) < COUNT_EVERY_SECONDS:
+            return False
+        self._counted[name] = now
+        return True
 
     def _count(self, session: Session, kind: ObjectType) -> int:
         return writes.count_records(session, kind.section, kind.kind.value if kind.kind else None)
@@ -676,6 +709,16 @@ class Syncer:
                         self.problems.add(
                             section, str(record.get("id")), problem.path, problem.message
                         )
+
+
+def _stages(kinds: Sequence[ObjectType]) -> list[int]:
+    """Each type's stage: consecutive activity types share one (an activity links CRM
+    records, never another activity); every other type has a stage of its own."""
+    stages: list[int] = []
+    for n, kind in enumerate(kinds):
+        shared = n > 0 and kind.section == "activities" == kinds[n - 1].section
+        stages.append(stages[-1] if shared else len(set(stages)))
+    return stages
 
 
 def _int_id(value: str) -> int:

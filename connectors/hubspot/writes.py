@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import Table, delete, func, select, update
+from sqlalchemy import Table, bindparam, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from connectors.hubspot.api import Owner, PortalUser
@@ -312,7 +312,13 @@ def count_records(session: Session, section: str, kind: str | None = None) -> in
 
 def set_last_opened(session: Session, opened: Mapping[int, datetime | None]) -> None:
     """Contacts' last open of a tracked email (HubSpot keeps it per contact)."""
-    for contact_id, at in opened.items():
-        session.execute(
-            update(Contact).where(Contact.id == contact_id).values(email_last_opened_at=at)
-        )
+    if not opened:
+        return
+    # One executemany for the group (a statement per contact was a quarter of a sync's CPU).
+    table: Table = Contact.__table__  # type: ignore[assignment]
+    statement = (
+        update(table)
+        .where(table.c.id == bindparam("_id"))
+        .values(email_last_opened_at=bindparam("_at"))
+    )
+    session.connection().execute(statement, [{"_id": i, "_at": at} for i, at in opened.items()])

@@ -302,9 +302,12 @@ class HubSpotStandIn(LocalServer):
     ) -> tuple[int, Any, dict[str, str]]:
         """The stand-in's own endpoints, for a stand-in running as a separate process.
 
-        ``POST /_standin/webhooks/deliver`` {"url", "clientSecret"} delivers pending events;
-        ``GET /_standin/requests`` answers the request counts; ``GET /_standin/ids`` the
-        store-to-HubSpot id map of a loaded organisation. Same bearer token; not counted.
+        ``POST /_standin/webhooks/deliver`` {"url", "clientSecret"} delivers pending events
+        (``.../webhooks/discard`` drops them);
+        ``GET /_standin/requests`` answers the request counts (``POST .../requests/clear``
+        starts them again); ``POST /_standin/portal/bulk_update`` changes records as a
+        workflow would; ``GET /_standin/ids`` the store-to-HubSpot id map of a loaded
+        organisation. Same bearer token; not counted.
         """
         if headers.get("authorization") != f"Bearer {self.token}":
             return 401, api.error_body("INVALID_AUTHENTICATION", "Bad token"), {}
@@ -316,14 +319,39 @@ class HubSpotStandIn(LocalServer):
             )
             answer = [{"status": d.status, "events": len(d.events)} for d in deliveries]
             return 200, {"deliveries": answer}, {}
+        if method == "POST" and action == "webhooks/discard":
+            return 200, {"events": len(self.portal.take_events())}, {}
         if method == "GET" and action == "requests":
-            return 200, {"total": self.count(), "byEndpoint": self.counts_by_endpoint()}, {}
+            counted = {
+                "total": self.count(),
+                "refused": self.count(status=429),
+                "byEndpoint": self.counts_by_endpoint(),
+            }
+            return 200, counted, {}
+        if method == "POST" and action == "requests/clear":
+            self.clear()
+            return 200, {}, {}
+        if method == "POST" and action == "portal/bulk_update":
+            return 200, self._bulk_update(body or {}), {}
         if method == "GET" and action == "ids":
             ids: dict[str, dict[str, str]] = {}
             for (kind, external_id), hubspot_id in self.loaded_ids.items():
                 ids.setdefault(kind, {})[external_id] = hubspot_id
             return 200, ids, {}
         return 404, api.error_body("OBJECT_NOT_FOUND", f"No control {method} {path}"), {}
+
+    def _bulk_update(self, body: dict[str, Any]) -> dict[str, Any]:
+        """``{"objectType", "properties", "count", "offset", "ownedOnly"}``: records
+        ``offset`` to ``offset + count`` of the type's live ones (those with an owner only,
+        if asked) get ``properties`` with one modified date, as ``Portal.bulk_update``."""
+        kind = str(body.get("objectType"))
+        records = self.portal.live(kind)
+        if body.get("ownedOnly"):
+            records = [r for r in records if r.properties.get("hubspot_owner_id")]
+        offset = int(body.get("offset") or 0)
+        ids = [r.id for r in records[offset : offset + int(body.get("count") or 0)]]
+        self.portal.bulk_update(kind, ids, dict(body.get("properties") or {}))
+        return {"ids": ids}
 
 
 CONTROL_PREFIX = "/_standin/"

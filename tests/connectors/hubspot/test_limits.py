@@ -111,3 +111,23 @@ def test_a_replica_whose_lease_was_taken_over_stops_writing(
     with Session(sqlite_engine) as session:
         assert session.scalar(select(func.count()).select_from(Company)) == 1
         assert session.scalar(select(func.count()).select_from(Activity)) == 0
+
+
+def test_a_request_answered_late_holds_its_place_in_the_window_until_its_answer() -> None:
+    # HubSpot counts a request when it arrives, somewhere before its answer: with several
+    # requests in flight, counting from the send would let the next one in too early.
+    clock = [0.0]
+    slept: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        clock[0] += seconds
+
+    window = Window(1, 10.0, clock=lambda: clock[0], sleep=sleep)
+    slot = window.acquire()
+    clock[0] = 2.0
+    window.release(slot)
+    clock[0] = 10.0
+    window.acquire()
+
+    assert slept == [2.0]
