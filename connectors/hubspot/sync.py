@@ -221,10 +221,16 @@ class Syncer:
                 session.commit()
         finally:
             self.record_requests()
-        self.result.problems = list(self.problems.new)
-        for problem in self.problems.new:
-            logger.warning("hubspot: %s", problem)
+        self.log_problems()
         return self.result
+
+    def log_problems(self) -> None:
+        """Log the bad values met since the last call, each once (issue #9: "logged once
+        with object type and id"); ``result.problems`` lists them all."""
+        fresh = self.problems.new[len(self.result.problems) :]
+        self.result.problems = list(self.problems.new)
+        for problem in fresh:
+            logger.warning("hubspot: %s", problem)
 
     def _step(self, name: str, work: Callable[[], None]) -> None:
         started = self.clock()
@@ -494,6 +500,12 @@ class Syncer:
             self.on_progress(name, done, None)
 
     # Writing --------------------------------------------------------------------------
+
+    def read(self, kind: ObjectType, ids: Sequence[str]) -> list[CrmObject]:
+        """The records' current state, read as ``write`` needs it: with the property history
+        that the stage and next-step times come from (without it they would be written
+        empty)."""
+        return self.api.batch_read(kind.name, ids, properties=kind.properties, history=kind.history)
 
     def write(
         self,

@@ -31,6 +31,10 @@ from storage.models import WebhookEvent
 logger = logging.getLogger(__name__)
 
 MAX_AGE = timedelta(minutes=5)
+_MILLISECOND = timedelta(milliseconds=1)
+# The last millisecond of the year 9999, the latest a datetime holds.
+_LAST_MS = 253_402_300_799_999
+_BIGINT_MAX = 2**63 - 1
 # HubSpot's objectTypeId values for the types the sync reads.
 TYPE_IDS = {
     "0-1": "contacts",
@@ -67,11 +71,15 @@ def signature_is_valid(
     signature: str | None,
     now: datetime,
 ) -> bool:
-    """HubSpot's v3 signature over method + URI + body + timestamp, no older than 5 minutes."""
-    if not signature or not timestamp or not timestamp.isdigit():
+    """HubSpot's v3 signature over method + URI + body + timestamp, no older than 5 minutes.
+
+    Anyone can send these headers: a timestamp that is not a plain number of milliseconds
+    (Unicode digits such as "²", hundreds of digits) is refused like a bad signature.
+    """
+    if not signature or not timestamp:
         return False
-    sent = datetime.fromtimestamp(int(timestamp) / 1000, tz=UTC)
-    if abs(now - sent) > MAX_AGE:
+    sent_ms = _milliseconds(timestamp)
+    if sent_ms is None or abs(now.timestamp() * 1000 - sent_ms) > MAX_AGE / _MILLISECOND:
         return False
     expected = Signature.get_signature(
         secret, body.decode("utf-8", "replace"), "v3", uri, method.upper(), timestamp
@@ -92,7 +100,12 @@ def _object_type(event: Mapping[str, Any]) -> str | None:
 
 
 def store_events(session: Session, body: bytes, *, now: datetime) -> int:
-    """Keep the events of one delivery; returns how many were new. The caller commits."""
+    """Keep the events of one delivery; returns how many were new. The caller commits.
+
+    An event that cannot be kept (no usable id, an impossible time) is skipped and logged:
+    HubSpot re-sends a refused delivery unchanged, so failing it would also hold back the
+    good events that came with it.
+    """
     try:
         events = json.loads(body)
     except ValueError:
@@ -101,24 +114,11 @@ def store_events(session: Session, body: bytes, *, now: datetime) -> int:
         raise BadPayload("expected a JSON array of events")
     fresh = 0
     for event in events:
-        if not isinstance(event, dict) or not str(event.get("eventId", "")).isdigit():
+        row = _row(event, now) if isinstance(event, dict) else None
+        if row is None:
             continue
-        event_id = int(event["eventId"])
-        if session.scalar(select(WebhookEvent.id).where(WebhookEvent.event_id == event_id)):
+        if session.scalar(select(WebhookEvent.id).where(WebhookEvent.event_id == row.event_id)):
             continue
-        occurred = event.get("occurredAt")
-        row = WebhookEvent(
-            event_id=event_id,
-            subscription_type=str(event.get("subscriptionType") or "")[:80],
-            object_type=(_object_type(event) or "unknown")[:40],
-            object_id=str(event.get("objectId") or "")[:64],
-            occurred_at=datetime.fromtimestamp(int(occurred) / 1000, tz=UTC)
-            if isinstance(occurred, int)
-            else now,
-            received_at=now,
-            payload=event,
-            attempts=0,
-        )
         try:
             with session.begin_nested():
                 session.add(row)
@@ -126,6 +126,85 @@ def store_events(session: Session, body: bytes, *, now: datetime) -> int:
             continue  # the same event arrived on another thread at the same moment
         fresh += 1
     return fresh
+
+
+def _row(event: dict[str, Any], now: datetime) -> WebhookEvent | None:
+    """The row for one event, or None (logged) when it cannot be kept."""
+    event_id = _event_id(event.get("eventId"))
+    object_id = _object_id(event.get("objectId"))
+    occurred = event.get("occurredAt")
+    occurred_ms = None if occurred is None else _milliseconds(occurred)
+    if event_id is None or object_id is None or (occurred is not None and occurred_ms is None):
+        logger.warning(
+            "hubspot webhooks: skipped an event with an unusable id or time: %s of object %s"
+            " (eventId %s, occurredAt %s)",
+            _clip(event.get("subscriptionType")),
+            _clip(event.get("objectId")),
+            _clip(event.get("eventId")),
+            _clip(occurred),
+        )
+        return None
+    # PostgreSQL stores no NUL character; nothing applied reads the values that may hold one.
+    payload = _without_nul(event)
+    return WebhookEvent(
+        event_id=event_id,
+        subscription_type=str(payload.get("subscriptionType") or "")[:80],
+        object_type=(_object_type(payload) or "unknown")[:40],
+        object_id=object_id,
+        occurred_at=now if occurred_ms is None else _moment(occurred_ms),
+        received_at=now,
+        payload=payload,
+        attempts=0,
+    )
+
+
+def _milliseconds(value: object) -> int | None:
+    """Epoch milliseconds from a number or a string of ASCII digits; None unless a date-time
+    can hold them."""
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 15:
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int):
+        return None
+    return value if 0 <= value <= _LAST_MS else None
+
+
+def _moment(milliseconds: int) -> datetime:
+    return datetime(1970, 1, 1, tzinfo=UTC) + milliseconds * _MILLISECOND
+
+
+def _event_id(value: object) -> int | None:
+    """HubSpot's eventId, when it fits the column (a 64-bit integer)."""
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 19:
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int):
+        return None
+    return value if 0 <= value <= _BIGINT_MAX else None
+
+
+def _object_id(value: object) -> str | None:
+    """A record id as HubSpot writes it (digits); "" when the event names none."""
+    if value is None or value == "":
+        return ""
+    if isinstance(value, bool):
+        return None
+    text = str(value) if isinstance(value, int | str) else ""
+    return text if text.isascii() and text.isdigit() and len(text) <= 64 else None
+
+
+def _without_nul(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.replace("\x00", "")
+    if isinstance(value, list):
+        return [_without_nul(v) for v in value]
+    if isinstance(value, dict):
+        return {_without_nul(k): _without_nul(v) for k, v in value.items()}
+    return value
+
+
+def _clip(value: object) -> str:
+    """A value from a request, safe for one log line."""
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 @dataclass
@@ -143,21 +222,22 @@ def _plan(events: list[WebhookEvent]) -> _Plan:
             continue
         subscription = event.subscription_type.split(".")[-1]
         payload = event.payload
-        if subscription == "deletion":
-            plan.delete[kind].add(event.object_id)
-        elif subscription == "merge":
-            merged = [str(i) for i in payload.get("mergedObjectIds") or []]
-            survivor = str(payload.get("primaryObjectId") or event.object_id)
-            plan.merges.append((kind, survivor, merged))
-            plan.fetch[kind].add(survivor)
+        if subscription == "merge":
+            listed = payload.get("mergedObjectIds")
+            merged = [i for i in map(_object_id, listed if isinstance(listed, list) else []) if i]
+            survivor = _object_id(payload.get("primaryObjectId")) or event.object_id
+            if survivor:
+                plan.merges.append((kind, survivor, merged))
+                plan.fetch[kind].add(survivor)
         elif subscription == "associationChange":
             for side in ("from", "to"):
                 side_type = TYPE_IDS.get(str(payload.get(f"{side}ObjectTypeId")))
-                side_id = payload.get(f"{side}ObjectId")
-                if side_type in BY_NAME and side_id is not None:
-                    plan.fetch[side_type].add(str(side_id))
-        else:
-            plan.fetch[kind].add(event.object_id)
+                side_id = _object_id(payload.get(f"{side}ObjectId"))
+                if side_type in BY_NAME and side_id:
+                    plan.fetch[side_type].add(side_id)
+        elif event.object_id:
+            wanted = plan.delete if subscription == "deletion" else plan.fetch
+            wanted[kind].add(event.object_id)
     return plan
 
 
@@ -195,6 +275,7 @@ def apply_pending(syncer: Syncer, *, limit: int = BATCH) -> tuple[int, SyncResul
                 row.processed_at = syncer.clock()
         session.commit()
     syncer.record_requests()
+    syncer.log_problems()
     if error is not None:
         raise RuntimeError(error)
     return len(events), syncer.result
@@ -221,5 +302,4 @@ def _apply(syncer: Syncer, plan: _Plan) -> None:
 
 
 def _fetch_and_write(syncer: Syncer, kind: ObjectType, ids: list[str]) -> None:
-    objects = syncer.api.batch_read(kind.name, ids, properties=kind.properties)
-    syncer.write(kind, objects)
+    syncer.write(kind, syncer.read(kind, ids))
