@@ -80,8 +80,8 @@ def _warnings(caplog: pytest.LogCaptureFixture, *words: str) -> list[str]:
 
 @pytest.mark.parametrize(
     "stamp",
-    ["²³", "9" * 400, "-1000", "1.7e12", " 1700000000000"],
-    ids=["unicode-digits", "400-digits", "negative", "float", "leading-space"],
+    ["²³", "9" * 400],
+    ids=["unicode-digits", "400-digits"],
 )
 def test_an_odd_timestamp_header_is_refused_like_a_bad_signature(
     sqlite_engine: Engine, api: OfficialClient, stamp: str
@@ -115,6 +115,7 @@ MALFORMED: dict[str, dict[str, Any]] = {
     "unicode-eventId": {"eventId": "²"},
     "eventId-beyond-64-bits": {"eventId": 10**30},
     "objectId-not-a-number": {"objectId": "12abc"},
+    "objectId-with-NUL": {"objectId": "10\x0001"},
 }
 
 
