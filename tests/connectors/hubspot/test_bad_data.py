@@ -38,7 +38,10 @@ def test_long_text_is_clipped_and_nul_characters_removed_not_the_whole_field(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     portal = hubspot.portal
-    due = {"hs_timestamp": portal.now(), "hubspot_owner_id": small_portal.dana}
+    due: dict[str, str | datetime] = {
+        "hs_timestamp": portal.now(),
+        "hubspot_owner_id": small_portal.dana,
+    }
     long_task = portal.create(
         "tasks",
         {"hs_task_subject": "Call " + "x" * 606, "hs_task_body": "Agenda\x00: price", **due},
