@@ -159,13 +159,8 @@ def _row(event: dict[str, Any], now: datetime) -> WebhookEvent | None:
 
 
 def _milliseconds(value: object) -> int | None:
-    """Epoch milliseconds from a number or a string of ASCII digits; None unless a date-time
-    can hold them."""
-    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 15:
-        value = int(value)
-    if isinstance(value, bool) or not isinstance(value, int):
-        return None
-    return value if 0 <= value <= _LAST_MS else None
+    """Epoch milliseconds, when a date-time can hold them."""
+    return _whole_number(value, _LAST_MS)
 
 
 def _moment(milliseconds: int) -> datetime:
@@ -174,11 +169,18 @@ def _moment(milliseconds: int) -> datetime:
 
 def _event_id(value: object) -> int | None:
     """HubSpot's eventId, when it fits the column (a 64-bit integer)."""
-    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 19:
+    return _whole_number(value, _BIGINT_MAX)
+
+
+def _whole_number(value: object, maximum: int) -> int | None:
+    """0..``maximum`` from a JSON number or a string of ASCII digits ("²" is a digit to
+    ``str.isdigit``, not to ``int``); None for anything else."""
+    digits = len(str(maximum))
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= digits:
         value = int(value)
     if isinstance(value, bool) or not isinstance(value, int):
         return None
-    return value if 0 <= value <= _BIGINT_MAX else None
+    return value if 0 <= value <= maximum else None
 
 
 def _object_id(value: object) -> str | None:
