@@ -1,6 +1,6 @@
 """HubSpot webhooks: check the v3 signature, keep the events, apply them in batches.
 
-The endpoint only verifies and stores (one INSERT per new event; a redelivered event id is
+The endpoint only verifies and stores (one INSERT per new event; a redelivered event is
 dropped), so HubSpot gets its answer in milliseconds. A worker then reads the changed
 records' current state in batches and writes them like a sync does. Because it always reads
 the current state, duplicate and out-of-order events are harmless: a "deleted" record that
@@ -9,6 +9,7 @@ HubSpot still returns (restored since) is kept.
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import json
 import logging
@@ -117,7 +118,7 @@ def store_events(session: Session, body: bytes, *, now: datetime) -> int:
         row = _row(event, now) if isinstance(event, dict) else None
         if row is None:
             continue
-        if session.scalar(select(WebhookEvent.id).where(WebhookEvent.event_id == row.event_id)):
+        if session.scalar(select(WebhookEvent.id).where(WebhookEvent.dedupe_key == row.dedupe_key)):
             continue
         try:
             with session.begin_nested():
@@ -144,10 +145,12 @@ def _row(event: dict[str, Any], now: datetime) -> WebhookEvent | None:
             _clip(occurred),
         )
         return None
-    # PostgreSQL stores no NUL character; nothing applied reads the values that may hold one.
-    payload = _without_nul(event)
+    # PostgreSQL stores no NUL character and no lone surrogate; nothing applied reads the
+    # values that may hold one.
+    payload = _storable(event)
     return WebhookEvent(
         event_id=event_id,
+        dedupe_key=_dedupe_key(payload),
         subscription_type=str(payload.get("subscriptionType") or "")[:80],
         object_type=(_object_type(payload) or "unknown")[:40],
         object_id=object_id,
@@ -193,14 +196,22 @@ def _object_id(value: object) -> str | None:
     return text if text.isascii() and text.isdigit() and len(text) <= 64 else None
 
 
-def _without_nul(value: Any) -> Any:
+def _storable(value: Any) -> Any:
     if isinstance(value, str):
-        return value.replace("\x00", "")
+        return value.replace("\x00", "").encode("utf-8", "replace").decode("utf-8")
     if isinstance(value, list):
-        return [_without_nul(v) for v in value]
+        return [_storable(v) for v in value]
     if isinstance(value, dict):
-        return {_without_nul(k): _without_nul(v) for k, v in value.items()}
+        return {_storable(k): _storable(v) for k, v in value.items()}
     return value
+
+
+def _dedupe_key(payload: dict[str, Any]) -> str:
+    """The event as sent, less what changes between HubSpot's attempts: equal for a
+    redelivery, different for any other event (eventId alone is not unique)."""
+    sent = {k: v for k, v in payload.items() if k != "attemptNumber"}
+    canonical = json.dumps(sent, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 def _clip(value: object) -> str:

@@ -237,3 +237,36 @@ def test_a_webhook_keeps_the_deals_stage_and_next_step_times_and_moves_them_on_c
     worker.apply_webhooks()
 
     assert _deal_times(any_engine) == (won_at, NEXT_STEP_SET, won_at)
+
+
+# Which events are the same -----------------------------------------------------------------
+
+
+def test_an_event_id_seen_before_on_another_event_is_kept_and_a_retry_is_not(
+    any_engine: Engine,
+    api: OfficialClient,
+    hubspot: HubSpotStandIn,
+    small_portal: SmallPortal,
+    receiver: tuple[str, HubSpotWorker],
+) -> None:
+    """HubSpot's eventId is not unique (another portal or app, a re-created app numbering
+    from 1 again): only the same event sent again is a duplicate."""
+    url, worker = receiver
+    Syncer(any_engine, api).run(full=True)
+    portal = hubspot.portal
+    portal.take_events()
+    portal.update("tasks", small_portal.task, {"hs_task_subject": "Send the proposal v2"})
+    [first] = portal.take_events()
+    assert signed_delivery(url, [first], client_secret=SECRET).send() == 204
+    worker.apply_webhooks()
+
+    portal.update("tasks", small_portal.task, {"hs_task_status": "COMPLETED"})
+    [second] = portal.take_events()
+    same_id = {**second, "eventId": first["eventId"]}
+    retried = {**first, "attemptNumber": 1}
+    assert signed_delivery(url, [same_id, retried], client_secret=SECRET).send() == 204
+    worker.apply_webhooks()
+
+    assert _kept(any_engine) == 2
+    task = _task(any_engine)
+    assert task.status == TaskStatus.COMPLETED and task.subject == "Send the proposal v2"
