@@ -111,6 +111,7 @@ def status_command() -> None:
 
     from bot.cli.common import store_or_exit
     from connectors.hubspot import status
+    from connectors.hubspot.webhooks import GIVE_UP_AFTER
 
     store = store_or_exit()
     now = datetime.now(UTC)
@@ -136,6 +137,12 @@ def status_command() -> None:
             "syncs resume from their cursors tomorrow[/yellow]"
         )
     out_console.print(f"webhook events waiting: {current.pending_events:,}")
+    if current.given_up_events:
+        out_console.print(
+            f"[yellow]webhook events given up after {GIVE_UP_AFTER} failed tries: "
+            f"{current.given_up_events:,} (the next sync brings their changes; associations: "
+            "`salesbot hubspot sync --full`)[/yellow]"
+        )
     _print_outbox(store.engine, now)
 
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -119,6 +119,8 @@ class Status:
     daily_limit: int | None
     budget_spent: bool
     pending_events: int
+    # Events given up after repeated failures (their changes wait for a sync).
+    given_up_events: int = 0
 
 
 def status(session: Session, now: datetime) -> Status:
@@ -145,10 +147,16 @@ def status(session: Session, now: datetime) -> Status:
     pending = len(
         session.scalars(select(WebhookEvent.id).where(WebhookEvent.processed_at.is_(None))).all()
     )
+    given_up = session.scalar(
+        select(func.count())
+        .select_from(WebhookEvent)
+        .where(WebhookEvent.processed_at.is_not(None), WebhookEvent.last_error.is_not(None))
+    )
     return Status(
         types,
         usage.requests if usage else 0,
         usage.daily_limit if usage else None,
         bool(usage and usage.budget_spent_at),
         pending,
+        int(given_up or 0),
     )

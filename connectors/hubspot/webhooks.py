@@ -14,9 +14,10 @@ import hmac
 import json
 import logging
 from collections import defaultdict
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 from hubspot.utils.signature import Signature
@@ -60,6 +61,8 @@ _SINGULAR = {
     "lead": "leads",
 }
 BATCH = 500
+# Tries before an event is given up (kept with its error; the periodic sync is the net).
+GIVE_UP_AFTER = 5
 
 
 def signature_is_valid(
@@ -225,6 +228,8 @@ class _Plan:
     fetch: dict[str, set[str]]
     delete: dict[str, set[str]]
     merges: list[tuple[str, str, list[str]]]
+    # The object types each event needs (by row id): an event fails only with those.
+    needs: dict[int, set[str]] = field(default_factory=lambda: defaultdict(set))
 
 
 def _plan(events: list[WebhookEvent]) -> _Plan:
@@ -242,20 +247,28 @@ def _plan(events: list[WebhookEvent]) -> _Plan:
             if survivor:
                 plan.merges.append((kind, survivor, merged))
                 plan.fetch[kind].add(survivor)
+                plan.needs[event.id].add(kind)
         elif subscription == "associationChange":
             for side in ("from", "to"):
                 side_type = TYPE_IDS.get(str(payload.get(f"{side}ObjectTypeId")))
                 side_id = _object_id(payload.get(f"{side}ObjectId"))
                 if side_type in BY_NAME and side_id:
                     plan.fetch[side_type].add(side_id)
+                    plan.needs[event.id].add(side_type)
         elif event.object_id:
             wanted = plan.delete if subscription == "deletion" else plan.fetch
             wanted[kind].add(event.object_id)
+            plan.needs[event.id].add(kind)
     return plan
 
 
 def apply_pending(syncer: Syncer, *, limit: int = BATCH) -> tuple[int, SyncResult]:
-    """Apply up to ``limit`` stored events; returns how many and what the writes touched."""
+    """Apply up to ``limit`` stored events; returns how many and what the writes touched.
+
+    Object types are applied one by one: when one fails (a missing scope, an outage), only
+    its events are tried again later (``result.stopped`` says why); after five tries they
+    are given up, kept with their error (``status`` counts them).
+    """
     engine: Engine = syncer.engine
     with Session(engine) as session:
         events = list(
@@ -270,48 +283,63 @@ def apply_pending(syncer: Syncer, *, limit: int = BATCH) -> tuple[int, SyncResul
     if not events:
         return 0, syncer.result
     plan = _plan(events)
-    error: str | None = None
-    try:
-        _apply(syncer, plan)
-    except Exception as failure:
-        error = f"{type(failure).__name__}: {failure}"
-        logger.exception("hubspot webhooks: applying %d events failed", len(events))
+    failed = _apply(syncer, plan)
     with Session(engine) as session:
         for event in events:
             row = session.get(WebhookEvent, event.id)
             if row is None:
                 continue
+            errors = sorted({failed[k] for k in plan.needs.get(event.id, set()) if k in failed})
             row.attempts += 1
-            row.last_error = error
+            row.last_error = "; ".join(errors) or None
             # Give up on an event after a few tries: the periodic sync is the safety net.
-            if error is None or row.attempts >= 5:
+            if not errors or row.attempts >= GIVE_UP_AFTER:
                 row.processed_at = syncer.clock()
         session.commit()
     syncer.record_requests()
     syncer.log_problems()
-    if error is not None:
-        raise RuntimeError(error)
+    if failed:
+        syncer.result.stopped = "; ".join(f"{k}: {v}" for k, v in sorted(failed.items()))
     return len(events), syncer.result
 
 
-def _apply(syncer: Syncer, plan: _Plan) -> None:
+def _apply(syncer: Syncer, plan: _Plan) -> dict[str, str]:
+    """Apply ``plan`` one object type at a time; returns the types that failed, and why."""
+    failed: dict[str, str] = {}
+
+    def step(kind: str, work: Callable[[], None]) -> None:
+        if kind in failed:
+            return
+        try:
+            work()
+        except Exception as failure:
+            failed[kind] = f"{type(failure).__name__}: {failure}"
+            logger.exception("hubspot webhooks: applying the %s events failed", kind)
+
     for kind, ids in plan.delete.items():
-        # A record HubSpot still returns was restored since: keep it.
-        still = {
-            o.id for o in syncer.api.batch_read(kind, sorted(ids), properties=("hs_object_id",))
-        }
-        syncer.delete(BY_NAME[kind], sorted(ids - still))
-        plan.fetch[kind] |= still
+        step(kind, partial(_delete, syncer, plan, kind, ids))
     for kind_type in OBJECT_TYPES:
         wanted = plan.fetch.get(kind_type.name)
         if wanted:
-            _fetch_and_write(syncer, kind_type, sorted(wanted))
+            step(kind_type.name, partial(_fetch_and_write, syncer, kind_type, sorted(wanted)))
     for kind, survivor, merged in plan.merges:
-        with Session(syncer.engine) as session:
-            syncer.result.touched += writes.merge_records(
-                session, BY_NAME[kind].section, survivor, merged, now=syncer.clock()
-            )
-            session.commit()
+        step(kind, partial(_merge, syncer, kind, survivor, merged))
+    return failed
+
+
+def _delete(syncer: Syncer, plan: _Plan, kind: str, ids: set[str]) -> None:
+    # A record HubSpot still returns was restored since: keep it.
+    still = {o.id for o in syncer.api.batch_read(kind, sorted(ids), properties=("hs_object_id",))}
+    syncer.delete(BY_NAME[kind], sorted(ids - still))
+    plan.fetch[kind] |= still
+
+
+def _merge(syncer: Syncer, kind: str, survivor: str, merged: list[str]) -> None:
+    with Session(syncer.engine) as session:
+        syncer.result.touched += writes.merge_records(
+            session, BY_NAME[kind].section, survivor, merged, now=syncer.clock()
+        )
+        session.commit()
 
 
 def _fetch_and_write(syncer: Syncer, kind: ObjectType, ids: list[str]) -> None:

@@ -19,7 +19,8 @@ from sqlalchemy.orm import Session
 
 from bot.hubspot import WEBHOOK_PATH, HubSpotWorker, webhook_app
 from bot.settings import load_settings
-from connectors.hubspot import OfficialClient, Syncer
+from connectors.hubspot import OfficialClient, Syncer, status
+from connectors.hubspot.webhooks import GIVE_UP_AFTER
 from storage.models import Activity, ActivityKind, Deal, TaskStatus, WebhookEvent
 from tests.connectors.hubspot.conftest import SmallPortal
 from tests.support.hubspot import HubSpotStandIn
@@ -270,3 +271,32 @@ def test_an_event_id_seen_before_on_another_event_is_kept_and_a_retry_is_not(
     assert _kept(any_engine) == 2
     task = _task(any_engine)
     assert task.status == TaskStatus.COMPLETED and task.subject == "Send the proposal v2"
+
+
+# When applying fails ------------------------------------------------------------------------
+
+
+def test_a_type_that_cannot_be_read_holds_back_only_its_own_events(
+    sqlite_engine: Engine, api: OfficialClient, hubspot: HubSpotStandIn, small_portal: SmallPortal
+) -> None:
+    """Reading the deals fails: the task's change still lands at once; the deal's waits,
+    is given up after five tries (``status`` counts it), and the next sync brings it."""
+    Syncer(sqlite_engine, api).run(full=True)
+    portal = hubspot.portal
+    portal.take_events()
+    portal.update("deals", small_portal.deal, {"amount": 15000})
+    portal.update("tasks", small_portal.task, {"hs_task_status": "COMPLETED"})
+    with _receiving(sqlite_engine, api) as (url, worker):
+        hubspot.deliver_webhooks(url, client_secret=SECRET)
+        for _ in range(GIVE_UP_AFTER):
+            # Deals are read before tasks: the one read failing (400: not retried) is theirs.
+            hubspot.fail_next(1, status=400, endpoint="objects.batch_read")
+            worker.apply_webhooks()
+            assert _task(sqlite_engine).status == TaskStatus.COMPLETED
+
+    with Session(sqlite_engine) as session:
+        current = status(session, datetime.now(UTC))
+        assert current.pending_events == 0 and current.given_up_events == 1
+    Syncer(sqlite_engine, api).run()
+    with Session(sqlite_engine) as session:
+        assert session.scalars(select(Deal.amount)).one() == 15000
