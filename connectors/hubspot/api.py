@@ -55,6 +55,14 @@ class Unauthorized(HubSpotError):
     """The token was refused (401/403)."""
 
 
+class MissingScope(Unauthorized):
+    """A 403: the private app lacks a scope this call needs (``scopes``, when HubSpot says)."""
+
+    def __init__(self, message: str, scopes: Sequence[str]) -> None:
+        super().__init__(message)
+        self.scopes = tuple(scopes)
+
+
 @dataclass(frozen=True)
 class Change:
     """One entry of a property's history: the value it took and when."""
@@ -463,7 +471,15 @@ class OfficialClient:
                 self.limiter.daily_spent()
                 raise BudgetSpent("HubSpot says the portal's daily API limit is used up") from None
             raise _Retry(_retry_after(headers, policy, self.limiter), f"429 {policy}") from None
-        if status in (401, 403):
+        if status == 403:
+            scopes = _required_scopes(body)
+            needed = f"; this call needs {', '.join(scopes)}" if scopes else ""
+            raise MissingScope(
+                f"the private app is missing a scope (HubSpot answered 403{needed}): add it "
+                "to the app's scopes (docs/hubspot.md)",
+                scopes,
+            ) from None
+        if status == 401:
             raise Unauthorized(
                 f"HubSpot refused the token ({status}: {body.get('message') or 'no reason'}): "
                 "check SALESBOT_HUBSPOT_TOKEN and the private app's scopes (docs/hubspot.md)"
@@ -531,6 +547,15 @@ def _is_connection_error(error: Exception) -> bool:
     import urllib3
 
     return isinstance(error, urllib3.exceptions.HTTPError | requests.ConnectionError)
+
+
+def _required_scopes(body: Mapping[str, Any]) -> list[str]:
+    found: list[str] = []
+    for error in body.get("errors") or []:
+        if isinstance(error, dict):
+            listed = (error.get("context") or {}).get("requiredGranularScopes") or []
+            found += [str(s) for s in listed if str(s) not in found]
+    return found
 
 
 def _json(body: Any) -> dict[str, Any]:

@@ -33,6 +33,7 @@ from connectors.hubspot.api import (
     CrmObject,
     HubSpotApi,
     HubSpotError,
+    MissingScope,
     SearchWindow,
 )
 from connectors.hubspot.limits import BudgetSpent
@@ -203,7 +204,8 @@ class Syncer:
         """Sync owners, pipelines and the object types (``only``: these types).
 
         A spent daily budget ends the run cleanly: ``result.stopped`` says so and the
-        cursors hold where it stopped.
+        cursors hold where it stopped. A type the app lacks a scope for is skipped (the
+        others are synced) and named in ``result.stopped``.
         """
         names = list(only) if only else [OWNERS, PIPELINES, *BY_NAME]
         try:
@@ -211,9 +213,16 @@ class Syncer:
                 self._step(OWNERS, self.sync_owners)
             if PIPELINES in names or any(n in ("deals", "leads") for n in names):
                 self._step(PIPELINES, self.sync_pipelines)
+            missing: list[str] = []
             for kind in OBJECT_TYPES:
                 if kind.name in names:
-                    self._step(kind.name, partial(self.sync_type, kind, full=full))
+                    try:
+                        self._step(kind.name, partial(self.sync_type, kind, full=full))
+                    except MissingScope as error:
+                        # One type the app may not read (leads on some tiers): sync the rest.
+                        missing.append(f"{kind.name}: {error}")
+            if missing:
+                self.result.stopped = "not synced for want of a scope: " + "; ".join(missing)
         except BudgetSpent as spent:
             self.result.stopped = f"daily API budget spent: {spent}"
             with Session(self.engine) as session:
@@ -305,7 +314,12 @@ class Syncer:
     def sync_pipelines(self) -> None:
         records = []
         for object_type in ("deals", "leads"):
-            for info in self.api.pipelines(object_type):
+            try:
+                found = self.api.pipelines(object_type)
+            except MissingScope as error:
+                self.problems.add(object_type, "pipelines", "scope", str(error))
+                continue
+            for info in found:
                 record = mapping.pipeline(object_type, info)
                 if record["stages"]:
                     records.append(record)
@@ -597,7 +611,12 @@ class Syncer:
     ) -> dict[str, dict[str, list[Association]]]:
         by_record: dict[str, dict[str, list[Association]]] = {}
         for to_type in kind.associations:
-            for from_id, found in self.api.associations(kind.name, to_type, ids).items():
+            try:
+                links = self.api.associations(kind.name, to_type, ids)
+            except MissingScope as error:
+                self.problems.add(kind.name, f"links to {to_type}", "scope", str(error))
+                continue
+            for from_id, found in links.items():
                 by_record.setdefault(from_id, {})[to_type] = found
         return by_record
 
