@@ -141,6 +141,7 @@ def status_command() -> None:
 
     from bot.cli.common import settings_or_exit, store_or_exit
     from connectors.hubspot import status
+    from connectors.hubspot.webhooks import GIVE_UP_AFTER
 
     settings = settings_or_exit()
     store = store_or_exit(settings)
@@ -173,6 +174,12 @@ def status_command() -> None:
             f"{_when(current.lease_expires_at)} UTC (a stopped holder's lease runs out then)",
             markup=False,
             highlight=False,
+        )
+    if current.given_up_events:
+        out_console.print(
+            f"[yellow]webhook events given up after {GIVE_UP_AFTER} failed tries: "
+            f"{current.given_up_events:,} (the next sync brings their changes; associations: "
+            "`salesbot hubspot sync --full`)[/yellow]"
         )
     _print_outbox(store.engine, now)
     _print_write_setup(settings)

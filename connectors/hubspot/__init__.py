@@ -7,6 +7,7 @@ full and incremental syncs, ``status`` for where they stand, and the webhook inb
 from connectors.hubspot.api import (
     HubSpotApi,
     HubSpotError,
+    MissingScope,
     OfficialClient,
     Unauthorized,
 )
@@ -22,6 +23,7 @@ __all__ = [
     "BudgetSpent",
     "HubSpotApi",
     "HubSpotError",
+    "MissingScope",
     "OfficialClient",
     "RateLimiter",
     "Status",

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -23,7 +24,9 @@ from tenacity import (
     Retrying,
     retry_if_exception_type,
     stop_after_attempt,
+    stop_any,
 )
+from tenacity.stop import stop_base
 
 from connectors.hubspot.limits import BudgetSpent, RateLimiter, limiter_for
 
@@ -40,6 +43,7 @@ ASSOCIATIONS_BATCH = 1000
 SEARCH_CAP = 10_000
 _TIMEOUT_SECONDS = 30
 _ATTEMPTS = 8
+_UNREACHABLE_ATTEMPTS = 3
 
 T = TypeVar("T")
 
@@ -50,6 +54,14 @@ class HubSpotError(Exception):
 
 class Unauthorized(HubSpotError):
     """The token was refused (401/403)."""
+
+
+class MissingScope(Unauthorized):
+    """A 403: the private app lacks a scope this call needs (``scopes``, when HubSpot says)."""
+
+    def __init__(self, message: str, scopes: Sequence[str]) -> None:
+        super().__init__(message)
+        self.scopes = tuple(scopes)
 
 
 @dataclass(frozen=True)
@@ -180,6 +192,8 @@ class _Retry(Exception):
     wait: float
     reason: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
+    # No answer at all (refused, unresolvable, reset): a wrong URL or an outage.
+    unreachable: bool = False
 
 
 def portal_key(token: str, api_url: str) -> str:
@@ -194,13 +208,20 @@ class OfficialClient:
         self, *, token: str, api_url: str = DEFAULT_API_URL, limiter: RateLimiter | None = None
     ) -> None:
         from hubspot import HubSpot
+        from urllib3.util import Retry
 
         api_url = api_url.rstrip("/")
+        self.api_url = api_url
         self.limiter = limiter or limiter_for(portal_key(token, api_url))
         # host: every generated API's base URL; base_url: the generic request helper's.
-        # Enough pooled connections for the sync's fetchers, the writer and the worker.
+        # Enough pooled connections for the sync's fetchers, the writer and the worker;
+        # urllib3's own retries off (3 a request, each logged): tenacity decides.
         self._client = HubSpot(
-            access_token=token, host=api_url, base_url=api_url, connection_pool_maxsize=16
+            access_token=token,
+            host=api_url,
+            base_url=api_url,
+            connection_pool_maxsize=16,
+            retry=Retry(total=0, redirect=False),
         )
         self._bulk: dict[str, Any] = {}
         self._bulk_lock = threading.Lock()
@@ -445,13 +466,18 @@ class OfficialClient:
         retrying = Retrying(
             retry=retry_if_exception_type(_Retry),
             wait=_wait_as_told,
-            stop=stop_after_attempt(_ATTEMPTS),
+            stop=stop_any(stop_after_attempt(_ATTEMPTS), _Unreachable()),
             sleep=self.limiter.sleep,
             reraise=True,
         )
         try:
             return retrying(attempt)
         except _Retry as error:
+            if error.unreachable:
+                raise HubSpotError(
+                    f"cannot reach HubSpot at {self.api_url} ({error.reason}): check "
+                    "SALESBOT_HUBSPOT_API_URL and the network"
+                ) from None
             raise HubSpotError(
                 f"HubSpot kept refusing ({error.reason}) after {_ATTEMPTS} attempts"
             ) from None
@@ -460,7 +486,7 @@ class OfficialClient:
         status = getattr(error, "status", None)
         if status is None:
             if _is_connection_error(error):
-                raise _Retry(2.0, f"no connection: {error}") from None
+                raise _Retry(2.0, _connection_problem(error), unreachable=True) from None
             return
         headers: Mapping[str, str] = getattr(error, "headers", None) or {}
         self.limiter.observe(headers)
@@ -471,13 +497,28 @@ class OfficialClient:
                 self.limiter.daily_spent()
                 raise BudgetSpent("HubSpot says the portal's daily API limit is used up") from None
             raise _Retry(_retry_after(headers, policy, self.limiter), f"429 {policy}") from None
-        if status in (401, 403):
+        if status == 403:
+            scopes = _required_scopes(body)
+            needed = f"; this call needs {', '.join(scopes)}" if scopes else ""
+            raise MissingScope(
+                f"the private app is missing a scope (HubSpot answered 403{needed}): add it "
+                "to the app's scopes (docs/hubspot.md)",
+                scopes,
+            ) from None
+        if status == 401:
             raise Unauthorized(
                 f"HubSpot refused the token ({status}: {body.get('message') or 'no reason'}): "
                 "check SALESBOT_HUBSPOT_TOKEN and the private app's scopes (docs/hubspot.md)"
             ) from None
         if status >= 500:
             raise _Retry(1.0, f"{status} from HubSpot") from None
+        raw = getattr(error, "body", None)
+        text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw or "")
+        if text.lstrip().startswith("<"):
+            raise HubSpotError(
+                f"{self.api_url} answered {status} with a web page, not HubSpot's API: "
+                "is SALESBOT_HUBSPOT_API_URL right?"
+            ) from None
         raise HubSpotError(f"HubSpot answered {status}: {body.get('message') or body}") from None
 
 
@@ -508,11 +549,39 @@ def _retry_after(headers: Mapping[str, str], policy: str, limiter: RateLimiter) 
     return limiter.usage.interval_seconds
 
 
+class _Unreachable(stop_base):
+    """No answer three times in a row: say so within seconds rather than minutes."""
+
+    def __call__(self, retry_state: RetryCallState) -> bool:
+        outcome = retry_state.outcome
+        error = outcome.exception() if outcome is not None else None
+        return (
+            isinstance(error, _Retry)
+            and error.unreachable
+            and retry_state.attempt_number >= _UNREACHABLE_ATTEMPTS
+        )
+
+
+def _connection_problem(error: Exception) -> str:
+    """The useful end of urllib3's long message: "[Errno 111] Connection refused"."""
+    found = re.search(r"\[Errno -?\d+\] [^'\")]+", str(error))
+    return found.group(0).strip() if found else type(error).__name__
+
+
 def _is_connection_error(error: Exception) -> bool:
     import requests
     import urllib3
 
     return isinstance(error, urllib3.exceptions.HTTPError | requests.ConnectionError)
+
+
+def _required_scopes(body: Mapping[str, Any]) -> list[str]:
+    found: list[str] = []
+    for error in body.get("errors") or []:
+        if isinstance(error, dict):
+            listed = (error.get("context") or {}).get("requiredGranularScopes") or []
+            found += [str(s) for s in listed if str(s) not in found]
+    return found
 
 
 def _json(body: Any) -> dict[str, Any]:

@@ -19,7 +19,7 @@ from typing import Any
 from connectors.hubspot.api import Association, Change, CrmObject, PipelineInfo
 from connectors.hubspot.objects import ObjectType
 from storage.models import ActivityKind, StageState
-from storage.snapshot.fields import SPECS
+from storage.snapshot.fields import SECTIONS, SPECS
 
 # HubSpot's association type ids that mark the primary company of a deal and of a contact.
 PRIMARY_COMPANY_TYPES = frozenset({5, 1})
@@ -455,18 +455,41 @@ def _calling_feature(source: str | None) -> bool | None:
 
 # Checking ---------------------------------------------------------------------------------
 
+# Text a person wrote: better clipped or without its NUL characters than not stored at all.
+_PROSE = frozenset(
+    {
+        "name",
+        "first_name",
+        "last_name",
+        "subject",
+        "body",
+        "next_step",
+        "location",
+        "disqualification_reason",
+    }
+)
+_MAX_LENGTHS = {
+    (section, f.name): length
+    for section, fields in SECTIONS.items()
+    for f in fields
+    if (length := f.schema.get("anyOf", [f.schema])[0].get("maxLength")) is not None
+}
+
 
 def sanitize(
     section: str, record: dict[str, Any], object_type: str, problems: Problems
 ) -> dict[str, Any] | None:
     """``record`` with every value the store refuses dropped; None when it cannot be stored.
 
-    A value that fails its field's check is left out (the field's default applies) and
-    reported; a required field that fails gets a stand-in where one makes sense (a name
-    from the id, the creation time from the modification time).
+    Text a person wrote (names, subjects, bodies, next steps) is kept: clipped to its
+    field's length with "…", NUL characters removed. Any other value that fails its field's
+    check is left out (the field's default applies) and reported; a required field that
+    fails gets a stand-in where one makes sense (a name from the id, the creation time from
+    the modification time).
     """
     spec = SPECS[section]
     record = {k: v for k, v in record.items() if v is not None or k in spec.by_name}
+    _tidy_prose(section, record, object_type, problems)
     for _ in range(3):
         _, found = spec.parse(record)
         if not found:
@@ -483,6 +506,23 @@ def sanitize(
             else:
                 record.pop(name, None)
     return None
+
+
+def _tidy_prose(section: str, record: dict[str, Any], object_type: str, problems: Problems) -> None:
+    """Clip over-long text and remove NUL characters (PostgreSQL stores none), reported."""
+    for name in _PROSE.intersection(record):
+        value = record[name]
+        if not isinstance(value, str):
+            continue
+        tidy = value.replace("\x00", "")
+        limit = _MAX_LENGTHS.get((section, name))
+        changes = ["NUL characters removed"] if len(tidy) < len(value) else []
+        if limit is not None and len(tidy) > limit:
+            changes.append(f"longer than {limit} characters ({len(tidy)}): clipped")
+            tidy = tidy[: limit - 1] + "…"
+        if changes:
+            problems.add(object_type, str(record.get("id")), name, "; ".join(changes))
+            record[name] = tidy or None
 
 
 def _stand_in(section: str, name: str, record: dict[str, Any], value: Any) -> Any:

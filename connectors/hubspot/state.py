@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -136,6 +136,8 @@ class Status:
     # Who holds the sync lease and until when (None: nobody, or it has run out).
     lease_holder: str | None = None
     lease_expires_at: datetime | None = None
+    # Events given up after repeated failures (their changes wait for a sync).
+    given_up_events: int = 0
 
 
 def status(session: Session, now: datetime) -> Status:
@@ -164,12 +166,18 @@ def status(session: Session, now: datetime) -> Status:
     )
     lease = session.get(SyncLease, LEASE)
     held = lease is not None and lease.expires_at > now
+    given_up = session.scalar(
+        select(func.count())
+        .select_from(WebhookEvent)
+        .where(WebhookEvent.processed_at.is_not(None), WebhookEvent.last_error.is_not(None))
+    )
     return Status(
         types,
         usage.requests if usage else 0,
         usage.daily_limit if usage else None,
         bool(usage and usage.budget_spent_at),
         pending,
-        lease.holder if held and lease else None,
-        lease.expires_at if held and lease else None,
+        lease_holder=lease.holder if held and lease else None,
+        lease_expires_at=lease.expires_at if held and lease else None,
+        given_up_events=int(given_up or 0),
     )

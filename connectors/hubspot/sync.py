@@ -34,6 +34,7 @@ from connectors.hubspot.api import (
     CrmObject,
     HubSpotApi,
     HubSpotError,
+    MissingScope,
     SearchWindow,
 )
 from connectors.hubspot.limits import BudgetSpent
@@ -182,6 +183,8 @@ class Syncer:
         self._pipelines_refreshed = False
         self._requests_seen = api.limiter.usage.requests
         self._ahead: Ahead[_Group | _Archived] | None = None
+        # Types the app may not read, met by their fetchers in this run.
+        self._missing: dict[str, MissingScope] = {}
         self._counted: dict[str, float] = {}
 
     # Entry points ---------------------------------------------------------------------
@@ -191,7 +194,9 @@ class Syncer:
 
         The object types are fetched ahead, several at once (``ahead``), while owners,
         pipelines and earlier types are written. A spent daily budget ends the run
-        cleanly: ``result.stopped`` says so and the cursors hold where it stopped.
+        cleanly: ``result.stopped`` says so and the cursors hold where it stopped. A type
+        the app lacks a scope for is skipped (the others are synced) and named in
+        ``result.stopped``.
         """
         names = list(only) if only else [OWNERS, PIPELINES, *BY_NAME]
         plans = [self._plan(kind, full=full) for kind in OBJECT_TYPES if kind.name in names]
@@ -209,6 +214,9 @@ class Syncer:
                 by_name = {plan.kind.name: plan for plan in plans}
                 for stage in self._ahead.stages:
                     self._write_stage(stage, by_name)
+            if self._missing:
+                missing = [f"{name}: {error}" for name, error in self._missing.items()]
+                self.result.stopped = "not synced for want of a scope: " + "; ".join(missing)
         except BudgetSpent as spent:
             self.result.stopped = f"daily API budget spent: {spent}"
             with Session(self.engine) as session:
@@ -217,10 +225,16 @@ class Syncer:
         finally:
             self._ahead = None
             self.record_requests()
-        self.result.problems = list(self.problems.new)
-        for problem in self.problems.new:
-            logger.warning("hubspot: %s", problem)
+        self.log_problems()
         return self.result
+
+    def log_problems(self) -> None:
+        """Log the bad values met since the last call, each once (issue #9: "logged once
+        with object type and id"); ``result.problems`` lists them all."""
+        fresh = self.problems.new[len(self.result.problems) :]
+        self.result.problems = list(self.problems.new)
+        for problem in fresh:
+            logger.warning("hubspot: %s", problem)
 
     def _step(self, name: str, work: Callable[[], None]) -> None:
         started = self.clock()
@@ -297,7 +311,12 @@ class Syncer:
     def sync_pipelines(self) -> None:
         records = []
         for object_type in ("deals", "leads"):
-            for info in self.api.pipelines(object_type):
+            try:
+                found = self.api.pipelines(object_type)
+            except MissingScope as error:
+                self.problems.add(object_type, "pipelines", "scope", str(error))
+                continue
+            for info in found:
                 record = mapping.pipeline(object_type, info)
                 if record["stages"]:
                     records.append(record)
@@ -362,14 +381,21 @@ class Syncer:
             return _Plan(kind, started, False, pass_started, None, since, after_id, sweep)
 
     def _fetch(self, plan: _Plan) -> Iterator[_Group | _Archived]:
-        """The type's groups from its cursor on, then its archived records (a fetcher)."""
-        if plan.full:
-            yield from self._listed_groups(plan.kind, plan.after)
-        else:
-            assert plan.since is not None
-            yield from self._searched_groups(plan.kind, plan.since, plan.after_id)
-        if plan.sweep:
-            yield _Archived(self._archived_ids(plan.kind))
+        """The type's groups from its cursor on, then its archived records (a fetcher).
+
+        A type the app may not read (leads on some tiers) ends here, noted in
+        ``_missing``: the other types go on.
+        """
+        try:
+            if plan.full:
+                yield from self._listed_groups(plan.kind, plan.after)
+            else:
+                assert plan.since is not None
+                yield from self._searched_groups(plan.kind, plan.since, plan.after_id)
+            if plan.sweep:
+                yield _Archived(self._archived_ids(plan.kind))
+        except MissingScope as error:
+            self._missing[plan.kind.name] = error
 
     def _write_stage(self, stage: int, plans: dict[str, _Plan]) -> None:
         """Write the stage's groups as they arrive; finish each type when its fetcher has."""
@@ -391,7 +417,10 @@ class Syncer:
                     self._failed(name, plans[name].started, error)
             raise
         for name in self._ahead.keys(stage):
-            self._finish(plans[name])
+            if name in self._missing:  # its cursor stays: nothing of it was read
+                self._failed(name, plans[name].started, self._missing[name])
+            else:
+                self._finish(plans[name])
             finished.add(name)
 
     def _finish(self, plan: _Plan) -> None:
@@ -528,6 +557,12 @@ class Syncer:
 
     # Writing --------------------------------------------------------------------------
 
+    def read(self, kind: ObjectType, ids: Sequence[str]) -> list[CrmObject]:
+        """The records' current state, read as ``write`` needs it: with the property history
+        that the stage and next-step times come from (without it they would be written
+        empty)."""
+        return self.api.batch_read(kind.name, ids, properties=kind.properties, history=kind.history)
+
     def write(
         self,
         kind: ObjectType,
@@ -622,7 +657,12 @@ class Syncer:
     ) -> dict[str, dict[str, list[Association]]]:
         by_record: dict[str, dict[str, list[Association]]] = {}
         for to_type in kind.associations:
-            for from_id, found in self.api.associations(kind.name, to_type, ids).items():
+            try:
+                links = self.api.associations(kind.name, to_type, ids)
+            except MissingScope as error:
+                self.problems.add(kind.name, f"links to {to_type}", "scope", str(error))
+                continue
+            for from_id, found in links.items():
                 by_record.setdefault(from_id, {})[to_type] = found
         return by_record
 

@@ -561,13 +561,14 @@ class OutboxSender:
         kind = BY_NAME[object_type]
         syncer = Syncer(self.engine, self.api, clock=self.clock)
         try:
-            found = self.api.batch_read(object_type, [crm_id], properties=kind.properties)
+            found = syncer.read(kind, [crm_id])
             if found:
                 syncer.write(kind, found)
             else:
                 syncer.delete(kind, [crm_id])
         except HubSpotError:
             logger.exception("hubspot write-back: could not refresh %s %s", object_type, crm_id)
+        syncer.log_problems()
         return syncer.result.touched
 
 

@@ -63,8 +63,11 @@ class WebhookEvent(Base):
     __table_args__ = (Index("ix_sync_webhook_events_pending", "processed_at", "id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    # The sender's event id: a redelivered event is recognised by it and dropped.
-    event_id: Mapped[int] = mapped_column(BigInteger, unique=True)
+    # HubSpot's event id: not unique on its own (another portal or app, a re-created app).
+    event_id: Mapped[int] = mapped_column(BigInteger)
+    # A hash of the event as sent, less its attempt number: a redelivered event has the same
+    # one and is dropped; any other event, whatever its id, is kept.
+    dedupe_key: Mapped[str] = mapped_column(String(64), unique=True)
     subscription_type: Mapped[str] = mapped_column(String(80))
     object_type: Mapped[str] = mapped_column(String(40))
     object_id: Mapped[str] = mapped_column(String(64))
