@@ -27,6 +27,7 @@ from rules.op_result import (
     refused_change,
 )
 from rules.permissions import can_act_for, can_view_deal
+from rules.translatable import Day, Phrase, phrase
 from rules.write_hooks import record_write
 from storage.models import (
     ChangeKind,
@@ -90,7 +91,7 @@ def update_deal(
     if isinstance(values, OpResult):
         return values
     if not values:
-        return already(say.NOTHING_TO_CHANGE.format(deal=deal.name), deal.id)
+        return already(say.NOTHING_TO_CHANGE, deal.id, deal=deal.name)
     detail, changes = _apply(deal, values, now)
     record_write(
         session,
@@ -103,7 +104,9 @@ def update_deal(
         detail=detail,
         changes=changes,
     )
-    return done(say.UPDATED.format(deal=deal.name, changes=_changed_parts(values)), deal.id)
+    return done(
+        say.UPDATED, deal.id, deal=deal.name, changes=_changed_parts(values, this_year=now.year)
+    )
 
 
 def _changed_values(session: Session, deal: Deal, change: DealChange) -> dict[str, Any] | OpResult:
@@ -120,9 +123,7 @@ def _changed_values(session: Session, deal: Deal, change: DealChange) -> dict[st
     if change.next_step is not None:
         next_step = change.next_step.strip() or None
         if next_step is not None and len(next_step) > NEXT_STEP_MAX:
-            return invalid(
-                say.NEXT_STEP_TOO_LONG.format(limit=NEXT_STEP_MAX), deal.id, field="next_step"
-            )
+            return invalid(say.NEXT_STEP_TOO_LONG, deal.id, field="next_step", count=NEXT_STEP_MAX)
         if next_step != deal.next_step:
             values["next_step"] = next_step
     return values
@@ -159,17 +160,18 @@ def _apply(
     return detail, changes
 
 
-def _changed_parts(values: dict[str, Any]) -> str:
-    """What changed, for the confirmation ("stage Closed won, close date Mar 31")."""
+def _changed_parts(values: dict[str, Any], *, this_year: int) -> tuple[Phrase, ...]:
+    """What changed, for the confirmation ("stage Closed won, close date Tue 31 Mar")."""
     parts = []
     if "stage" in values:
-        parts.append(say.CHANGED_STAGE.format(stage=values["stage"].label))
+        parts.append(phrase(say.CHANGED_STAGE, stage=values["stage"].label))
     if "close_date" in values:
         closes = values["close_date"]
-        parts.append(say.CHANGED_CLOSE_DATE.format(month=f"{closes:%b}", day=closes.day))
+        day = Day(closes, with_year=closes.year != this_year)
+        parts.append(phrase(say.CHANGED_CLOSE_DATE, day=day))
     if "next_step" in values:
-        parts.append(say.CHANGED_NEXT_STEP)
-    return ", ".join(parts)
+        parts.append(phrase(say.CHANGED_NEXT_STEP))
+    return tuple(parts)
 
 
 def create_deal(session: Session, actor: User, draft: DealDraft, *, now: datetime) -> OpResult:
@@ -181,7 +183,7 @@ def create_deal(session: Session, actor: User, draft: DealDraft, *, now: datetim
     if not name:
         return invalid(say.NEEDS_NAME, field="name")
     if len(name) > NAME_MAX:
-        return invalid(say.NAME_TOO_LONG.format(limit=NAME_MAX), field="name")
+        return invalid(say.NAME_TOO_LONG, field="name", count=NAME_MAX)
     try:
         amount = parse_amount(draft.amount)
     except ValueError:
@@ -217,7 +219,7 @@ def create_deal(session: Session, actor: User, draft: DealDraft, *, now: datetim
         actor_id=actor.id,
         at=now,
     )
-    return done(say.CREATED.format(deal=deal.name, stage=stage.label), deal.id)
+    return done(say.CREATED, deal.id, deal=deal.name, stage=stage.label)
 
 
 def deal_stages(session: Session, deal: Deal) -> list[PipelineStage]:
@@ -260,7 +262,7 @@ def load_deal_for(
         return None, refused_change(
             session,
             actor,
-            sentence=say.CANT_CHANGE,
+            sentences=say.CANT_CHANGE,
             noun="deal",
             record_id=deal.id,
             owner_id=deal.owner_id,
