@@ -32,7 +32,7 @@ catalogues: $(STAMP)
 
 # Re-extract the English strings and merge them into every catalogue (then translate).
 messages: $(STAMP)
-	$(BIN)/pybabel extract -F babel.cfg -k N_ -k ngettext:1,2 -o $(LOCALES)/salesbot.pot \
+	$(BIN)/pybabel extract -F babel.cfg -k N_ -k N_plural:1,2 -k ngettext:1,2 -o $(LOCALES)/salesbot.pot \
 		--no-location --sort-output --project salesbot --no-wrap .
 	$(BIN)/pybabel update -D salesbot -i $(LOCALES)/salesbot.pot -d $(LOCALES) \
 		--no-fuzzy-matching --ignore-obsolete --no-wrap

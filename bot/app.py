@@ -20,18 +20,14 @@ from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
 import handlers
 from bot.metrics import WORK_QUEUE_DEPTH, ScrapeGauge, add_scrape_gauge
+from handlers.i18n import _, use_language
 from handlers.slack.home_tab import republish_failed_homes
 from handlers.slack.render_pool import RenderPool, attach_render_pool
-from handlers.slack.safely import LISTENER_ERRORS
+from handlers.slack.safely import LISTENER_ERRORS, SORRY_TEXT
 from handlers.slack.services import Services
 from storage.health import database_health, describe, is_outage
 
 logger = logging.getLogger(__name__)
-
-PLAIN_ERROR_TEXT = (
-    "Sorry, something went wrong on my side and nothing was changed. "
-    "Please try again in a minute; if it keeps happening, tell your salesbot admin."
-)
 
 
 class WorkPool(ThreadPoolExecutor):
@@ -134,7 +130,7 @@ def create_app(services: Services, *, client: WebClient | None = None) -> App:
         listener_executor=WorkPool(settings.worker_threads),
         logger=logging.getLogger("salesbot.slack"),
     )
-    app.error(_answer_plainly)
+    app.error(_plain_answers(settings.default_language))
     handlers.register_all(app, services)
     health = database_health(services.sessions)
     health.on_recovery(functools.partial(republish_failed_homes, services, web_client))
@@ -153,13 +149,29 @@ def create_app(services: Services, *, client: WebClient | None = None) -> App:
     return app
 
 
+def _plain_answers(language: str) -> Callable[..., BoltResponse]:
+    """The one error handler, answering in the workspace's default ``language`` (before the
+    ack, who is asking may be unknown, and the database that says their language down)."""
+
+    def answer_plainly(
+        error: Exception,
+        body: dict[str, Any],
+        logger: logging.Logger,
+        respond: Respond | None = None,
+    ) -> BoltResponse:
+        with use_language(language):
+            return _answer_plainly(error, body, logger, respond)
+
+    return answer_plainly
+
+
 def _answer_plainly(
     error: Exception,
     body: dict[str, Any],
     logger: logging.Logger,
     respond: Respond | None = None,
 ) -> BoltResponse:
-    """The one error handler: log the trace, tell the user plainly, never show the trace.
+    """Log the trace, tell the user plainly, never show the trace.
 
     A database outage is one warning line per request (the outage itself is logged once).
     """
@@ -170,13 +182,13 @@ def _answer_plainly(
         logger.exception("unhandled error in a Slack listener", exc_info=error)
     if body.get("command"):
         # A slash command's HTTP answer is shown to the user as an ephemeral message.
-        answer = {"response_type": "ephemeral", "text": PLAIN_ERROR_TEXT}
+        answer = {"response_type": "ephemeral", "text": _(SORRY_TEXT)}
         return BoltResponse(
             status=200, body=json.dumps(answer), headers={"content-type": "application/json"}
         )
     if respond is not None and body.get("response_url"):
         try:
-            respond(text=PLAIN_ERROR_TEXT, response_type="ephemeral", replace_original=False)
+            respond(text=_(SORRY_TEXT), response_type="ephemeral", replace_original=False)
         except Exception:
             logger.exception("could not tell the user about the error")
     # Anything else (including junk no Slack client would send) gets a plain 500.

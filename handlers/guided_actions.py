@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from handlers.render.action_queue import action_queue_view
 from handlers.render.kit import Block
-from handlers.render.results import add_line_after, result_line, result_modal
+from handlers.render.results import add_line_after, result_line, result_modal, result_sentence
 from handlers.slack import ids
 from handlers.slack.context import acting
 from handlers.slack.listeners import Click, on_click, open_form, read, show_in_place, write
@@ -51,7 +51,7 @@ def item_done(click: Click, context: BoltContext, respond: Respond) -> None:
                 state = replace(state, done=(*state.done, item_id))
             else:  # done elsewhere, or not allowed: move past it
                 state = replace(state, skipped=(*state.skipped, item_id))
-        _show_queue(click, context, respond, state=state, note=result.message)
+        _show_queue(click, context, respond, state=state, note=result_sentence(result))
         return
     show_in_place(context, click, result, respond=respond)
 

@@ -8,6 +8,7 @@ from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 
 from handlers.i18n import _, languages
+from handlers.i18n.phrases import spoken
 from handlers.i18n.users import speaking_to
 from handlers.render.actions import muteable_types
 from handlers.render.settings import (
@@ -76,9 +77,8 @@ def save_settings(form: Form, ack: Ack, context: BoltContext) -> None:
     if problems:
         ack(
             response_action="errors",
-            # The domain's sentences, in the reader's language (those with a value filled in
-            # stay as the domain wrote them).
-            errors={BLOCK_FOR_FIELD[name]: _(text) for name, text in problems.items()},
+            # The domain's sentences, in the reader's language.
+            errors={BLOCK_FOR_FIELD[name]: spoken(text) for name, text in problems.items()},
         )
         return
     asker = who.asker()

@@ -118,15 +118,20 @@ def days_range(zone: ZoneInfo, first: date, last: date) -> TimeRange:
     return TimeRange(local_midnight(zone, first), local_midnight(zone, last + timedelta(days=1)))
 
 
-def week_start(day: date) -> date:
-    """The Monday of the ISO week containing ``day``."""
-    return day - timedelta(days=day.weekday())
+# Weeks start on a weekday counted as ``date.weekday()`` does: 0 = Monday ... 6 = Sunday.
+# Which one is the reader's locale's choice (CLDR): handlers pass it in.
+MONDAY = 0
 
 
-def week_range(zone: ZoneInfo, day: date) -> TimeRange:
-    """The local ISO week (Monday to Sunday) containing ``day``, as a UTC range."""
-    monday = week_start(day)
-    return days_range(zone, monday, monday + timedelta(days=6))
+def week_start(day: date, first_weekday: int = MONDAY) -> date:
+    """The first day of the week containing ``day``, for weeks starting on ``first_weekday``."""
+    return day - timedelta(days=(day.weekday() - first_weekday) % 7)
+
+
+def week_range(zone: ZoneInfo, day: date, first_weekday: int = MONDAY) -> TimeRange:
+    """The local week containing ``day`` (seven days from ``first_weekday``), as a UTC range."""
+    first = week_start(day, first_weekday)
+    return days_range(zone, first, first + timedelta(days=6))
 
 
 def month_range(zone: ZoneInfo, day: date) -> TimeRange:
@@ -138,10 +143,14 @@ def month_range(zone: ZoneInfo, day: date) -> TimeRange:
 
 @dataclass(frozen=True)
 class UserClock:
-    """One user's calendar at one instant: what "today", "tomorrow" and "this week" mean."""
+    """One user's calendar at one instant: what "today", "tomorrow" and "this week" mean.
+
+    ``first_weekday`` is the day weeks start on for whoever reads (0 = Monday, 6 = Sunday).
+    """
 
     zone: ZoneInfo
     now: datetime
+    first_weekday: int = MONDAY
 
     @property
     def today(self) -> date:
@@ -164,18 +173,22 @@ class UserClock:
 
     @property
     def this_week(self) -> TimeRange:
-        return week_range(self.zone, self.today)
+        return week_range(self.zone, self.today, self.first_weekday)
 
     def local(self, moment: datetime) -> datetime:
         """``moment`` on this user's wall clock."""
         return moment.astimezone(self.zone)
 
 
-def clock_for(session: Session, user: User, *, now: datetime) -> UserClock:
-    """The clock of ``user`` at ``now`` (aware)."""
+def clock_for(
+    session: Session, user: User, *, now: datetime, first_weekday: int = MONDAY
+) -> UserClock:
+    """The clock of ``user`` at ``now`` (aware), weeks starting on ``first_weekday``."""
     if now.tzinfo is None:
         raise ValueError(f"naive datetime {now!r}: pass a timezone-aware value")
-    return UserClock(zone=user_zone(session, user), now=now)
+    if first_weekday not in range(7):
+        raise ValueError(f"first_weekday {first_weekday!r} is not 0 (Monday) to 6 (Sunday)")
+    return UserClock(zone=user_zone(session, user), now=now, first_weekday=first_weekday)
 
 
 def clock_time(moment: datetime) -> str:

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from bot.digests.deliver import Message, Nothing, Outgoing, Undeliverable
 from handlers.i18n import N_, _, use_language
+from handlers.i18n.formats import first_weekday
 from handlers.i18n.users import speaking_to
 from handlers.render.digest import (
     home_url,
@@ -68,7 +69,13 @@ class DigestComposer:
 
     def _rep(self, session: Session, due: DueDigest, now: datetime) -> Outgoing:
         try:
-            digest = rep_digest(session, user_id=due.recipient_id, now=now, sources=self.sources)
+            digest = rep_digest(
+                session,
+                user_id=due.recipient_id,
+                now=now,
+                sources=self.sources,
+                first_weekday=first_weekday(),  # the rep's locale's (speaking_to set it)
+            )
         except LookupError:
             return Undeliverable("user no longer exists")
         if not digest.slack_user_id:

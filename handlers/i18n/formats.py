@@ -28,9 +28,9 @@ def day_title(day: date) -> str:
     return str(format_date(day, _YEAR.sub("", full).strip(" ,"), locale=current().locale))
 
 
-def short_day(day: date | datetime) -> str:
-    """ "Mon 30 Nov" / "Mo., 30. Nov."."""
-    return str(format_skeleton("MMMEd", day, locale=current().locale))
+def short_day(day: date | datetime, *, with_year: bool = False) -> str:
+    """ "Mon 30 Nov" / "Mo., 30. Nov." ("Mon, 30 Nov 2026" / "Mo., 30. Nov. 2026")."""
+    return str(format_skeleton("yMMMEd" if with_year else "MMMEd", day, locale=current().locale))
 
 
 def clock(moment: datetime | time) -> str:

@@ -255,7 +255,7 @@ def _insights_modal(blocks: list[Block]) -> dict[str, Any]:
 
 def deal_choice_blocks(search: DealSearch) -> list[Block]:
     """Several candidates: one button each. Nothing found: the same words for every case."""
-    blocks: list[Block] = [section(escape(_search_message(search)))]
+    blocks: list[Block] = [section(escape(search_message(search)))]
     if search.candidates:
         blocks.extend(
             actions(
@@ -270,7 +270,7 @@ def deal_choice_blocks(search: DealSearch) -> list[Block]:
     return blocks
 
 
-def _search_message(search: DealSearch) -> str:
+def search_message(search: DealSearch) -> str:
     """``search.message()`` in the reader's language."""
     if search.deal is not None:
         return _("Found {deal}.").format(deal=search.deal.name)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from handlers.i18n import _
+from handlers.i18n.phrases import spoken
 from handlers.render.kit import (
     MAX_BLOCKS,
     Block,
@@ -28,9 +29,16 @@ _ICONS = {
 }
 
 
+def result_sentence(result: OpResult) -> str:
+    """What a write did, in the reader's language: the one place an ``OpResult`` becomes
+    words (its sentence, then its note). Plain text: escape it for mrkdwn."""
+    parts = [result.sentence, *([result.note] if result.note is not None else [])]
+    return " ".join(spoken(part) for part in parts)
+
+
 def result_text(result: OpResult) -> str:
-    """The one line a user reads after a click, with an icon for its kind."""
-    return f"{_ICONS[result.status]} {escape(result.message)}"
+    """The one line a user reads after a click, with an icon for its kind (mrkdwn)."""
+    return f"{_ICONS[result.status]} {escape(result_sentence(result))}"
 
 
 def result_line(result: OpResult, *, block_id: str | None = None) -> Block:

@@ -15,6 +15,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from handlers.i18n import SOURCE_LANGUAGE, _
+from handlers.i18n.formats import first_weekday
 from handlers.i18n.users import speaking_to
 from handlers.render import views as render
 from handlers.render.actions import CATEGORY_LABELS, actions_panel
@@ -173,8 +174,14 @@ def _offset(state: ViewState, total_pages: int, per_page: int) -> tuple[int, int
 
 def _overview(c: _Context) -> _Body:
     category, metric = _overview_filter(c.state.filter)
-    view = overview(c.session, c.subject, now=c.now, viewer=c.viewer)
-    records = insight_records(c.session, c.subject, metric, now=c.now) if metric else None
+    # "This week" starts where the reader's locale starts it (CLDR: Monday, or Sunday...).
+    week_from = first_weekday()
+    view = overview(c.session, c.subject, now=c.now, viewer=c.viewer, first_weekday=week_from)
+    records = (
+        insight_records(c.session, c.subject, metric, now=c.now, first_weekday=week_from)
+        if metric
+        else None
+    )
     suggestions = open_actions(c.session, user_id=c.subject.id, now=c.now, category=category)
     panel = actions_panel(
         suggestions,
@@ -302,7 +309,14 @@ def _schedule(c: _Context) -> _Body:
         period = SchedulePeriod(c.state.filter or SchedulePeriod.DAY.value)
     except ValueError:
         raise BadState(f"unknown schedule period {c.state.filter!r}") from None
-    plan = schedule(c.session, c.subject, now=c.now, period=period, viewer=c.viewer)
+    plan = schedule(
+        c.session,
+        c.subject,
+        now=c.now,
+        period=period,
+        viewer=c.viewer,
+        first_weekday=first_weekday(),
+    )
     top, groups = render.schedule_blocks(plan, state=c.state, now=c.now, can_act=c.can_act)
     return _Body(
         groups=groups,

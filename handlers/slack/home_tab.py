@@ -17,6 +17,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlalchemy.exc import SQLAlchemyError
 
+from handlers.i18n import _
 from handlers.render.crm_writes import write_notice_blocks
 from handlers.render.kit import MAX_BLOCKS, context, header, section
 from handlers.render.navigation import BadState, ViewState
@@ -273,7 +274,7 @@ def _publish(
 
 def _unmapped_view(slack_user_id: str) -> list[dict[str, Any]]:
     return [
-        header("Your sales workspace"),
+        header(_("Your sales workspace")),
         section(unmapped_text(slack_user_id)),
-        context("Once you are linked, open this tab again."),
+        context(_("Once you are linked, open this tab again.")),
     ]

@@ -21,6 +21,7 @@ from typing import Any
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
+from handlers.i18n import _
 from handlers.slack.services import PerStore, Services
 from storage.db import unit_of_work
 from storage.models import Role, User
@@ -171,10 +172,10 @@ def _slack_profile(client: WebClient, slack_user_id: str) -> _SlackProfile:
 
 def unmapped_text(slack_user_id: str) -> str:
     """What an unmapped Slack user reads: what happened and what to ask their admin."""
-    return (
+    return _(
         "I couldn't find your CRM account, so I can't show your sales workspace yet.\n"
         "Please ask your salesbot admin to link you, for example:\n"
-        f"`salesbot users map --slack {slack_user_id} --email you@yourcompany.com`\n"
+        "`salesbot users map --slack {slack_id} --email you@yourcompany.com`\n"
         "(This happens when your Slack email differs from your CRM email, or your CRM user "
         "is deactivated.)"
-    )
+    ).format(slack_id=slack_user_id)

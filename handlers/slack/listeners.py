@@ -33,7 +33,13 @@ from handlers.i18n import use_language
 from handlers.i18n.users import language_code
 from handlers.render.kit import Block, FieldBlocks, fallback_text
 from handlers.render.navigation import BadState, ViewState
-from handlers.render.results import replace_block, result_line, result_modal, result_text
+from handlers.render.results import (
+    replace_block,
+    result_line,
+    result_modal,
+    result_sentence,
+    result_text,
+)
 from handlers.slack.context import Acting, acting
 from handlers.slack.events import first_delivery
 from handlers.slack.home_tab import home_failed_in_outage, publish_home, take_home_ticket
@@ -204,7 +210,12 @@ def _after_ack(context: BoltContext, body: dict[str, Any], name: str, work: Foll
     # request in the acknowledging thread first).
     who = acting(context)
     _pool(context).submit(
-        run_safely, name, lambda: in_their_language(who, work), client=who.client, body=body
+        run_safely,
+        name,
+        work,
+        client=who.client,
+        body=body,
+        speaking=lambda said: in_their_language(who, said),
     )
 
 
@@ -212,16 +223,26 @@ def in_their_language(who: Acting, work: Callable[[], T]) -> T:
     """Run ``work`` speaking the acting user's language (``handlers.i18n.users``).
 
     After the ack: finding the user may ask Slack (``users.info``) and reads the database.
+    With the database down, the workspace's default language (the apology for the failure
+    that follows is still said in a language).
     """
-    default = who.services.settings.default_language
-    asker = who.asker()
-    if asker is None:
-        with use_language(default):
-            return work()
-    with unit_of_work(who.services.sessions) as session:
-        choice = language_choice(session, user_id=asker.user_id)
-    with use_language(language_code(choice, default=default), slack_locale=choice.slack_locale):
+    code, slack_locale = _their_language(who)
+    with use_language(code, slack_locale=slack_locale):
         return work()
+
+
+def _their_language(who: Acting) -> tuple[str, str | None]:
+    default = who.services.settings.default_language
+    try:
+        asker = who.asker()
+        if asker is None:
+            return default, None
+        with unit_of_work(who.services.sessions) as session:
+            choice = language_choice(session, user_id=asker.user_id)
+    except SQLAlchemyError as error:
+        logger.warning("language of %s unknown: %s", who.slack_user_id, describe(error))
+        return default, None
+    return language_code(choice, default=default), choice.slack_locale
 
 
 def on_click(work: ClickWork, *, home_ticket: bool = False) -> Callable[..., None]:
@@ -360,7 +381,7 @@ def _with_crm_progress(services: Services, result: OpResult, row_ids: list[int])
         if line is None:
             return result
         if not line.startswith("Saving") or time.monotonic() >= deadline:
-            return replace(result, message=f"{result.message} {line}")
+            return replace(result, note=line)
         time.sleep(0.05)
 
 
@@ -418,7 +439,7 @@ def show_in_place(
             return
         if click.is_ephemeral and not click.message_blocks:
             respond(
-                text=fallback_text(result.message),
+                text=fallback_text(result_sentence(result)),
                 blocks=replacement or [result_line(result)],
                 response_type="ephemeral",
                 replace_original=False,
@@ -431,11 +452,13 @@ def show_in_place(
             who.client.chat_update(
                 channel=click.channel_id,
                 ts=click.message_ts,
-                text=fallback_text(result.message),
+                text=fallback_text(result_sentence(result)),
                 blocks=blocks,
             )
         else:
-            respond(text=fallback_text(result.message), blocks=blocks, replace_original=True)
+            respond(
+                text=fallback_text(result_sentence(result)), blocks=blocks, replace_original=True
+            )
         return
     if click.in_home:
         publish_home(
@@ -503,7 +526,10 @@ def submit_form(
     """
     result = write(context, operation)
     if result.status is OpStatus.INVALID:
-        ack(response_action="errors", errors={fields.block_for(result.field): result.message})
+        ack(
+            response_action="errors",
+            errors={fields.block_for(result.field): result_sentence(result)},
+        )
         return None
     ack(response_action="update", view=result_modal(title, result))
     if not result.changed:

@@ -92,7 +92,7 @@ def add_note(
     if not text:
         return invalid(say.NEEDS_NOTE, field="body")
     if len(text) > NOTE_MAX:
-        return invalid(say.NOTE_TOO_LONG.format(limit=NOTE_MAX), field="body")
+        return invalid(say.NOTE_TOO_LONG, field="body", count=NOTE_MAX)
     target, refusal = _target(session, actor, on, record_id)
     if target is None:
         assert refusal is not None
@@ -100,7 +100,7 @@ def add_note(
     note = _new_activity(session, actor, ActivityKind.NOTE, now, body=text)
     _link(session, note, target)
     _record_created(session, note, actor, now)
-    return done(say.NOTE_ADDED.format(record=target.name), note.id)
+    return done(say.NOTE_ADDED, note.id, record=target.name)
 
 
 def note_target(
@@ -144,7 +144,7 @@ def log_call(
     )
     _link(session, activity, target)
     _record_created(session, activity, actor, now)
-    return done(say.CALL_LOGGED.format(deal=deal.name, outcome=values["outcome"]), activity.id)
+    return done(say.CALL_LOGGED, activity.id, deal=deal.name, outcome=str(values["outcome"]))
 
 
 def _call_values(call: CallLog) -> tuple[dict[str, Any], OpResult | None]:
@@ -161,7 +161,7 @@ def _call_values(call: CallLog) -> tuple[dict[str, Any], OpResult | None]:
             return {}, invalid(PICK_CALL_STATUS, field="status")
     notes = call.notes.strip() if isinstance(call.notes, str) else ""
     if len(notes) > CALL_NOTES_MAX:
-        return {}, invalid(NOTES_TOO_LONG.format(limit=CALL_NOTES_MAX), field="notes")
+        return {}, invalid(NOTES_TOO_LONG, field="notes", count=CALL_NOTES_MAX)
     return {"outcome": label, "call_status": status, "body": notes or None}, None
 
 
@@ -194,7 +194,7 @@ def _target(
         return None, refused_change(
             session,
             actor,
-            sentence=say.CANT_CHANGE,
+            sentences=say.CANT_CHANGE[kind.value],
             noun=kind.value,
             record_id=record_id,
             owner_id=record.owner_id,

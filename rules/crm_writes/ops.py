@@ -10,7 +10,8 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from rules.crm_writes.queries import record_label
+from rules.crm_writes import wording as say
+from rules.crm_writes.queries import record_name
 from rules.op_result import OpResult, already, done, forbidden, invalid, not_found, parse_id
 from rules.permissions import can_act_for
 from storage.models import (
@@ -30,14 +31,14 @@ def _row_for(
 ) -> tuple[OutboxWrite | None, OpResult | None]:
     row_id = parse_id(raw_id)
     if row_id is None:
-        return None, invalid("That button didn't say which change. Refresh and try again.")
+        return None, invalid(say.NO_CHANGE_ID)
     row = session.get(OutboxWrite, row_id)
     if row is None:
         return None, not_found("change", row_id)
     model = Deal if row.object_type is OwnedObject.DEAL else Activity
     owner_id = session.scalar(select(model.owner_id).where(model.id == row.object_id))
     if row.actor_id != actor.id and (owner_id is None or not can_act_for(session, actor, owner_id)):
-        return None, forbidden("You can't decide about someone else's change.", row.id)
+        return None, forbidden(say.NOT_YOUR_CHANGE, row.id)
     return row, None
 
 
@@ -50,7 +51,8 @@ def _waiting(
     if row is None:
         return None, refusal
     if row.state is not state:
-        return None, already(_settled(session, row), row.id)
+        reason = row.last_error or ""
+        return None, already(say.SETTLED[row.state], row.id, crm=crm_name(session), reason=reason)
     return row, None
 
 
@@ -61,7 +63,7 @@ def apply_mine(session: Session, actor: User, row_id: object, *, now: datetime) 
         assert answer is not None
         return answer
     requeue(session, row, force=True, now=now)
-    return done(f"Sending your change to {crm_name(session)} again.", row.id)
+    return done(say.SENDING_AGAIN, row.id, crm=crm_name(session))
 
 
 def keep_theirs(session: Session, actor: User, row_id: object, *, now: datetime) -> OpResult:
@@ -73,7 +75,10 @@ def keep_theirs(session: Session, actor: User, row_id: object, *, now: datetime)
         return answer
     row.state = OutboxState.DISCARDED
     row.last_error = f"kept {crm_name(session)}'s values"
-    return done(f"OK: {record_label(session, row)} keeps {crm_name(session)}'s values.", row.id)
+    name = record_name(session, row)
+    if name is None:
+        return done(say.KEPT_THEIRS_UNNAMED, row.id, crm=crm_name(session))
+    return done(say.KEPT_THEIRS, row.id, record=name, crm=crm_name(session))
 
 
 def retry_write(session: Session, actor: User, row_id: object, *, now: datetime) -> OpResult:
@@ -87,15 +92,7 @@ def retry_write(session: Session, actor: User, row_id: object, *, now: datetime)
         if session.get(model, row.object_id) is None:
             return not_found(row.record_kind, row.object_id)
     requeue(session, row, force=False, now=now)
-    return done(f"Trying {record_label(session, row)} again in {crm_name(session)}.", row.id)
-
-
-def _settled(session: Session, row: OutboxWrite) -> str:
-    crm = crm_name(session)
-    return {
-        OutboxState.PENDING: f"This change is already on its way to {crm}.",
-        OutboxState.SENT: f"This change is already saved in {crm}.",
-        OutboxState.DISCARDED: f"This change was already dropped: {crm}'s values stay.",
-        OutboxState.FAILED: f"This change was not saved in {crm}: {row.last_error}.",
-        OutboxState.CONFLICT: "This change is waiting for your decision.",
-    }[row.state]
+    name = record_name(session, row)
+    if name is None:
+        return done(say.TRYING_AGAIN_UNNAMED, row.id, crm=crm_name(session))
+    return done(say.TRYING_AGAIN, row.id, record=name, crm=crm_name(session))

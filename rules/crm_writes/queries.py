@@ -25,17 +25,23 @@ from storage.outbox import crm_name, states
 _AUTOMATIONS = {"INTEGRATION", "API", "WORKFLOWS", "AUTOMATION_PLATFORM", "IMPORT"}
 
 
-def record_label(session: Session, row: OutboxWrite) -> str:
-    """How the changed record is named mid-sentence: "'Call Acme'", "the task"."""
+def record_name(session: Session, row: OutboxWrite) -> str | None:
+    """The changed record's name or subject (also once deleted), None when it has none."""
     if row.object_type is OwnedObject.DEAL:
         deal = session.get(Deal, row.object_id)
-        return f"'{deal.name}'" if deal is not None else "the deal"
+        return deal.name if deal is not None else None
     activity = session.get(Activity, row.object_id)
     if activity is not None and activity.subject:
-        return f"'{activity.subject}'"
+        return activity.subject
     tombstone = last_change(session, object_type=row.object_type, object_id=row.object_id)
     subject = (tombstone.detail or {}).get("subject") if tombstone is not None else None
-    return f"'{subject}'" if subject else f"the {row.record_kind}"
+    return str(subject) if subject else None
+
+
+def record_label(session: Session, row: OutboxWrite) -> str:
+    """How the changed record is named mid-sentence: "'Call Acme'", "the task"."""
+    name = record_name(session, row)
+    return f"'{name}'" if name else f"the {row.record_kind}"
 
 
 class NoticeKind(StrEnum):

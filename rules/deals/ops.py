@@ -30,6 +30,7 @@ from rules.op_result import (
 )
 from rules.permissions import can_act_for, can_view_deal
 from rules.shown_values import fingerprints, moved, touched
+from rules.translatable import Day, Phrase, phrase
 from rules.write_hooks import record_write
 from storage.models import (
     ChangeKind,
@@ -148,13 +149,13 @@ def update_deal(
     if change.shown is not None:
         mine = _as_touched(deal, change)
         if mine is None:
-            return invalid(say.CHANGED_SINCE_SHOWN.format(deal=deal.name), deal.id)
+            return invalid(say.CHANGED_SINCE_SHOWN, deal.id, deal=deal.name)
         change = mine
     values = _changed_values(session, deal, change)
     if isinstance(values, OpResult):
         return values
     if not values:
-        return already(say.NOTHING_TO_CHANGE.format(deal=deal.name), deal.id)
+        return already(say.NOTHING_TO_CHANGE, deal.id, deal=deal.name)
     detail, changes = _apply(deal, values, now)
     record_write(
         session,
@@ -168,7 +169,10 @@ def update_deal(
         changes=changes,
     )
     return done(
-        say.UPDATED.format(deal=deal.name, changes=_changed_parts(values, deal.currency)), deal.id
+        say.UPDATED,
+        deal.id,
+        deal=deal.name,
+        changes=_changed_parts(values, this_year=now.year, currency=deal.currency),
     )
 
 
@@ -186,9 +190,7 @@ def _changed_values(session: Session, deal: Deal, change: DealChange) -> dict[st
     if change.next_step is not None:
         next_step = change.next_step.strip() or None
         if next_step is not None and len(next_step) > NEXT_STEP_MAX:
-            return invalid(
-                say.NEXT_STEP_TOO_LONG.format(limit=NEXT_STEP_MAX), deal.id, field="next_step"
-            )
+            return invalid(say.NEXT_STEP_TOO_LONG, deal.id, field="next_step", count=NEXT_STEP_MAX)
         if next_step != deal.next_step:
             values["next_step"] = next_step
     if change.amount is not None:
@@ -243,24 +245,26 @@ def _apply(
     return detail, changes
 
 
-def _changed_parts(values: dict[str, Any], currency: str) -> str:
-    """What changed, for the confirmation ("stage Closed won, close date Mar 31")."""
+def _changed_parts(values: dict[str, Any], *, this_year: int, currency: str) -> tuple[Phrase, ...]:
+    """What changed, for the confirmation ("stage Closed won, close date Tue 31 Mar")."""
     parts = []
     if "stage" in values:
-        parts.append(say.CHANGED_STAGE.format(stage=values["stage"].label))
+        parts.append(phrase(say.CHANGED_STAGE, stage=values["stage"].label))
     if "close_date" in values:
         closes = values["close_date"]
-        parts.append(say.CHANGED_CLOSE_DATE.format(month=f"{closes:%b}", day=closes.day))
+        day = Day(closes, with_year=closes.year != this_year)
+        parts.append(phrase(say.CHANGED_CLOSE_DATE, day=day))
     if "next_step" in values:
-        parts.append(say.CHANGED_NEXT_STEP)
+        parts.append(phrase(say.CHANGED_NEXT_STEP))
     if "amount" in values:
         amount = values["amount"]
         parts.append(
-            say.CHANGED_AMOUNT_REMOVED
+            phrase(say.CHANGED_AMOUNT_REMOVED)
             if amount is None
-            else say.CHANGED_AMOUNT.format(amount=f"{amount:,.2f}", currency=currency)
+            # Digits only, no grouping: "185000.00" reads right in every language.
+            else phrase(say.CHANGED_AMOUNT, amount=f"{amount:.2f}", currency=currency)
         )
-    return ", ".join(parts)
+    return tuple(parts)
 
 
 def create_deal(session: Session, actor: User, draft: DealDraft, *, now: datetime) -> OpResult:
@@ -272,7 +276,7 @@ def create_deal(session: Session, actor: User, draft: DealDraft, *, now: datetim
     if not name:
         return invalid(say.NEEDS_NAME, field="name")
     if len(name) > NAME_MAX:
-        return invalid(say.NAME_TOO_LONG.format(limit=NAME_MAX), field="name")
+        return invalid(say.NAME_TOO_LONG, field="name", count=NAME_MAX)
     try:
         amount = parse_amount(draft.amount)
     except ValueError:
@@ -308,7 +312,7 @@ def create_deal(session: Session, actor: User, draft: DealDraft, *, now: datetim
         actor_id=actor.id,
         at=now,
     )
-    return done(say.CREATED.format(deal=deal.name, stage=stage.label), deal.id)
+    return done(say.CREATED, deal.id, deal=deal.name, stage=stage.label)
 
 
 def deal_stages(session: Session, deal: Deal) -> list[PipelineStage]:
@@ -351,7 +355,7 @@ def load_deal_for(
         return None, refused_change(
             session,
             actor,
-            sentence=say.CANT_CHANGE,
+            sentences=say.CANT_CHANGE,
             noun="deal",
             record_id=deal.id,
             owner_id=deal.owner_id,

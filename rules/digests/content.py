@@ -15,7 +15,7 @@ from datetime import date, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from rules.clock import UserClock, clock_for, zone_or_utc
+from rules.clock import MONDAY, UserClock, clock_for, zone_or_utc
 from rules.deals.queries import DealCategory, DealFilters, deals_page
 from rules.deals.wording import CATEGORY_LABELS
 from rules.guided_actions import open_actions
@@ -251,13 +251,13 @@ def _todays_meetings(
     return lines, len(todays)
 
 
-def _goals(session: Session, user: User, now: datetime) -> list[GoalLine]:
+def _goals(session: Session, user: User, now: datetime, first_weekday: int) -> list[GoalLine]:
     metrics = session.scalars(select(Goal.metric).where(Goal.user_id == user.id)).all()
     if not metrics:
         return []
     # Count only the metrics that have a goal (the Overview counts every one).
     counted = tuple(dict.fromkeys(GOAL_METRICS[GoalMetric(m)] for m in metrics))
-    counts = weekly_counts(session, user, now=now, metrics=counted)
+    counts = weekly_counts(session, user, now=now, metrics=counted, first_weekday=first_weekday)
     return [
         GoalLine(g.metric, g.target, g.achieved)
         for g in goals_progress(session, user, now=now, counts=counts)
@@ -265,9 +265,15 @@ def _goals(session: Session, user: User, now: datetime) -> list[GoalLine]:
 
 
 def rep_digest(
-    session: Session, *, user_id: int, now: datetime, sources: DigestSources | None = None
+    session: Session,
+    *,
+    user_id: int,
+    now: datetime,
+    sources: DigestSources | None = None,
+    first_weekday: int = MONDAY,
 ) -> RepDigest:
-    """Everything a rep's morning DM shows, for the rep's local day at ``now``.
+    """Everything a rep's morning DM shows, for the rep's local day at ``now`` (goals count
+    the week starting on ``first_weekday``, the rep's locale's: 0 = Monday, 6 = Sunday).
 
     Raises:
         LookupError: no such user.
@@ -291,7 +297,7 @@ def rep_digest(
         meetings_total=meetings_total,
         actions=actions[:TOP_ACTIONS],
         actions_total=len(actions),
-        goals=_goals(session, user, now),
+        goals=_goals(session, user, now, first_weekday),
         when_empty=(prefs.empty_digest if prefs else "all_clear") or "all_clear",
     )
 

@@ -32,7 +32,8 @@ from rules.guided_actions.service import (
 )
 from rules.op_result import OpResult, already, done, forbidden, invalid, not_found, parse_id
 from rules.permissions import can_act_for
-from rules.wording import describe_moment, person
+from rules.translatable import phrase
+from rules.wording import describe_moment, done_by, person
 from storage.models import ActionFeedback, ActionState, GuidedAction, GuidedActionItem, User
 from storage.types import utc
 
@@ -243,15 +244,14 @@ def _already(
 ) -> OpResult:
     """ "This suggestion was already dismissed by Dana at 9:14", or "…has expired"."""
     if outcome.state is ActionState.EXPIRED or outcome.closed_at is None:
-        return already(say.EXPIRED.format(noun=noun), outcome.id)
-    how = say.CLOSED_HOW.get(outcome.state, outcome.state.value)
-    by = person(session, outcome.closed_by_id, actor=actor)
-    when = describe_moment(outcome.closed_at, user_zone(session, actor), now=now)
+        return already(say.EXPIRED[noun], outcome.id)
     return already(
-        say.ALREADY_CLOSED.format(noun=noun, how=how, by=by, when=when),
+        say.ALREADY_CLOSED.get((noun, outcome.state), say.CLOSED[noun]),
         outcome.id,
-        by_name=by,
+        by_name=person(session, outcome.closed_by_id, actor=actor),
         at=outcome.closed_at,
+        by=done_by(session, outcome.closed_by_id, actor=actor),
+        when=describe_moment(outcome.closed_at, user_zone(session, actor), now=now),
     )
 
 
@@ -335,10 +335,10 @@ def give_feedback(session: Session, actor: User, value: object, *, now: datetime
         return not_found(say.SUGGESTION, action_id)
     except NotAllowed:
         return forbidden(say.NOT_YOURS, action_id)
-    thanks = say.FEEDBACK_THANKS[helpful]
     if not changed:
-        return already(say.FEEDBACK_AGAIN.format(thanks=thanks), action_id)
-    return done(thanks, action_id)
+        thanks = phrase(say.FEEDBACK_THANKS[helpful])
+        return already(say.FEEDBACK_AGAIN, action_id, thanks=thanks)
+    return done(say.FEEDBACK_THANKS[helpful], action_id)
 
 
 def action_for_queue(

@@ -6,28 +6,42 @@ declaration in ``rules.guided_actions.catalog`` (one screen per rule).
 
 from __future__ import annotations
 
+from rules.translatable import N_
 from storage.models import ActionState
 
+# What a button acts on: a whole suggestion, or one item of it.
 SUGGESTION = "suggestion"
 ITEM = "item"
 
-NOT_YOURS = "You can't change someone else's suggestions."
-NO_ID = "That button didn't say which suggestion. Refresh the view and try again."
-UNKNOWN_FEEDBACK = "That feedback button is not one I know. Refresh the view."
+NOT_YOURS = N_("You can't change someone else's suggestions.")
+NO_ID = N_("That button didn't say which suggestion. Refresh the view and try again.")
+UNKNOWN_FEEDBACK = N_("That feedback button is not one I know. Refresh the view.")
 
 FEEDBACK_THANKS = {
-    True: "Thanks! You'll keep seeing suggestions like this.",
-    False: "Thanks for telling us: you'll see fewer suggestions like this.",
+    True: N_("Thanks! You'll keep seeing suggestions like this."),
+    False: N_("Thanks for telling us: you'll see fewer suggestions like this."),
 }
-FEEDBACK_AGAIN = "You already said so. {thanks}"
+FEEDBACK_AGAIN = N_("You already said so. {thanks}")
 
-EXPIRED = "This {noun} has expired: it no longer applies."
-ALREADY_CLOSED = "This {noun} was already {how} by {by} {when}."
-# ``how`` in ALREADY_CLOSED, by the state it was closed in.
-CLOSED_HOW = {ActionState.DONE: "done", ActionState.DISMISSED: "dismissed"}
-NOTHING_LEFT = "This suggestion has nothing left to do."
+EXPIRED = {
+    SUGGESTION: N_("This suggestion has expired: it no longer applies."),
+    ITEM: N_("This item has expired: it no longer applies."),
+}
+# Already closed, by what was closed and the state it was closed in (``{by} {when}``:
+# "by Dana at 9:14"); CLOSED for a state without a sentence of its own.
+ALREADY_CLOSED = {
+    (SUGGESTION, ActionState.DONE): N_("This suggestion was already done {by} {when}."),
+    (SUGGESTION, ActionState.DISMISSED): N_("This suggestion was already dismissed {by} {when}."),
+    (ITEM, ActionState.DONE): N_("This item was already done {by} {when}."),
+    (ITEM, ActionState.DISMISSED): N_("This item was already dismissed {by} {when}."),
+}
+CLOSED = {
+    SUGGESTION: N_("This suggestion was already closed {by} {when}."),
+    ITEM: N_("This item was already closed {by} {when}."),
+}
+NOTHING_LEFT = N_("This suggestion has nothing left to do.")
 
-ITEM_DONE = "Done: item checked off."
-LAST_ITEM_DONE = "Done: item checked off, and that was the last one."
-ACTION_DONE = "Done: suggestion completed."
-ACTION_DISMISSED = "Done: suggestion dismissed."
+ITEM_DONE = N_("Done: item checked off.")
+LAST_ITEM_DONE = N_("Done: item checked off, and that was the last one.")
+ACTION_DONE = N_("Done: suggestion completed.")
+ACTION_DISMISSED = N_("Done: suggestion dismissed.")

@@ -23,7 +23,8 @@ from rules.op_result import (
     refused_change,
 )
 from rules.permissions import can_act_for, can_view_activity
-from rules.wording import describe_moment, person
+from rules.translatable import Param, Phrase, phrase
+from rules.wording import QUOTED, describe_moment, done_by, person
 from rules.write_hooks import record_write
 from storage.changes import last_change
 from storage.models import (
@@ -78,11 +79,10 @@ def log_meeting_outcome(
         return refusal
     if meeting.starts_at is not None and meeting.starts_at > now:
         return invalid(say.MEETING_NOT_STARTED, meeting.id)
-    label = MEETING_OUTCOME_LABELS[value]
+    label = phrase(MEETING_OUTCOME_LABELS[value])
     if meeting.outcome == value.value:
-        return _already_logged(session, actor, meeting, say.LOGGED_AS.format(label=label), now)
-    what = say.OUTCOME_IS.format(label=label)
-    return _write_outcome(session, actor, meeting, {"outcome": value.value}, what, now)
+        return _already_logged(session, actor, meeting, label, now)
+    return _write_outcome(session, actor, meeting, {"outcome": value.value}, label, now)
 
 
 def log_call_outcome(
@@ -110,7 +110,7 @@ def log_call_outcome(
     values, problem = _call_outcome_values(disposition, status, notes)
     if problem is not None:
         return problem
-    label = values["outcome"]
+    label = str(values["outcome"])
     call, refusal = _load(session, actor, call_id, ActivityKind.CALL, now)
     if call is None:
         assert refusal is not None
@@ -119,8 +119,8 @@ def log_call_outcome(
         return invalid(say.CALL_NOT_HAPPENED, call.id)
     changed = {name: value for name, value in values.items() if getattr(call, name) != value}
     if not changed:
-        return _already_logged(session, actor, call, say.LOGGED_AS.format(label=label), now)
-    return _write_outcome(session, actor, call, changed, say.OUTCOME_IS.format(label=label), now)
+        return _already_logged(session, actor, call, label, now)
+    return _write_outcome(session, actor, call, changed, label, now)
 
 
 def _call_outcome_values(
@@ -141,7 +141,7 @@ def _call_outcome_values(
     if notes is not None:
         text = notes.strip() if isinstance(notes, str) else ""
         if len(text) > CALL_NOTES_MAX:
-            return {}, invalid(say.NOTES_TOO_LONG.format(limit=CALL_NOTES_MAX), field="notes")
+            return {}, invalid(say.NOTES_TOO_LONG, field="notes", count=CALL_NOTES_MAX)
         values["body"] = text or None
     return values, None
 
@@ -153,7 +153,7 @@ def _load(
     noun = kind.value
     activity_id = parse_id(raw_id)
     if activity_id is None:
-        return None, invalid(say.NO_ID.format(kind=noun))
+        return None, invalid(say.NO_ID[noun])
     activity = session.get(Activity, activity_id)
     if activity is None or activity.kind is not kind:
         return None, not_found(noun, activity_id)
@@ -161,7 +161,7 @@ def _load(
         return None, refused_change(
             session,
             actor,
-            sentence=say.CANT_CHANGE,
+            sentences=say.CANT_CHANGE[noun],
             noun=noun,
             record_id=activity_id,
             owner_id=activity.owner_id,
@@ -171,7 +171,7 @@ def _load(
 
 
 def _already_logged(
-    session: Session, actor: User, activity: Activity, what: str, now: datetime
+    session: Session, actor: User, activity: Activity, label: Param, now: datetime
 ) -> OpResult:
     row = last_change(
         session,
@@ -179,20 +179,27 @@ def _already_logged(
         object_id=activity.id,
         kind=ChangeKind.OUTCOME_LOGGED,
     )
-    subject = _named(activity, say.THIS_ONE)
+    subject = _named(activity, opening=True)
     if row is None:  # set by the CRM import, not from Slack: we don't know who
-        return already(say.ALREADY_SO.format(activity=subject, what=what), activity.id)
-    by = person(session, row.actor_id, actor=actor)
-    when = describe_moment(row.at, user_zone(session, actor), now=now)
-    message = say.ALREADY_BY.format(activity=subject, what=what, by=by, when=when)
-    return already(message, activity.id, by_name=by, at=row.at)
+        return already(say.ALREADY_LOGGED, activity.id, activity=subject, label=label)
+    return already(
+        say.ALREADY_LOGGED_BY,
+        activity.id,
+        by_name=person(session, row.actor_id, actor=actor),
+        at=row.at,
+        activity=subject,
+        label=label,
+        by=done_by(session, row.actor_id, actor=actor),
+        when=describe_moment(row.at, user_zone(session, actor), now=now),
+    )
 
 
-def _named(activity: Activity, generic: str) -> str:
-    """The activity's quoted subject, else ``generic`` ("This meeting", "the call")."""
+def _named(activity: Activity, *, opening: bool) -> Phrase:
+    """The activity's quoted subject, else its kind: "This meeting" opening a sentence,
+    "the call" inside one."""
     if activity.subject:
-        return say.QUOTED.format(subject=activity.subject)
-    return generic.format(kind=activity.kind.value)
+        return phrase(QUOTED, subject=activity.subject)
+    return phrase((say.THIS_ONE if opening else say.THE_ONE)[activity.kind.value])
 
 
 def _write_outcome(
@@ -200,7 +207,7 @@ def _write_outcome(
     actor: User,
     activity: Activity,
     values: dict[str, object],
-    what: str,
+    label: Param,
     now: datetime,
 ) -> OpResult:
     seen = {name: getattr(activity, name) for name in values}
@@ -219,8 +226,8 @@ def _write_outcome(
         detail={k: str(v) if k != "body" else True for k, v in values.items()},
         changes={name: (seen[name], value) for name, value in values.items()},
     )
-    subject = _named(activity, say.THE_ONE)
-    return done(say.LOGGED.format(what=what, activity=subject), activity.id)
+    subject = _named(activity, opening=False)
+    return done(say.LOGGED, activity.id, label=label, activity=subject)
 
 
 def meeting_for_outcome(

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from rules.clock import parse_zone
 from rules.settings import wording as say
+from rules.translatable import Phrase, phrase
 from storage.models import User, UserPreferences
 from storage.types import utc
 
@@ -69,9 +70,10 @@ def preference_problems(
     *,
     known_action_types: Collection[str],
     known_languages: Collection[str] | None = None,
-) -> dict[str, str]:
-    """Field name -> what is wrong, for every field that is invalid; empty when all fine."""
-    problems: dict[str, str] = {}
+) -> dict[str, Phrase | str]:
+    """Field name -> what is wrong (translated where it is shown), for every field that is
+    invalid; empty when all fine."""
+    problems: dict[str, Phrase | str] = {}
     if prefs.language and known_languages is not None and prefs.language not in known_languages:
         problems["language"] = say.UNKNOWN_LANGUAGE
     if prefs.digest_time.tzinfo is not None:
@@ -83,12 +85,12 @@ def preference_problems(
     elif any(day not in range(1, 8) for day in prefs.digest_weekdays):
         problems["digest_weekdays"] = say.BAD_WEEKDAY
     if prefs.timezone_override and parse_zone(prefs.timezone_override) is None:
-        problems["timezone_override"] = say.UNKNOWN_ZONE.format(zone=prefs.timezone_override)
+        problems["timezone_override"] = phrase(say.UNKNOWN_ZONE, zone=prefs.timezone_override)
     if prefs.empty_digest not in EMPTY_DIGEST_CHOICES:
         problems["empty_digest"] = say.PICK_EMPTY_DIGEST
     unknown = sorted(set(prefs.muted_action_types) - set(known_action_types))
     if unknown:
-        problems["muted_action_types"] = say.UNKNOWN_ACTION_TYPES.format(types=", ".join(unknown))
+        problems["muted_action_types"] = phrase(say.UNKNOWN_ACTION_TYPES, types=", ".join(unknown))
     return problems
 
 

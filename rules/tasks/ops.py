@@ -36,7 +36,8 @@ from rules.permissions import can_act_for, can_view_activity, can_view_deal
 from rules.shown_values import fingerprints, moved, touched
 from rules.tasks import wording as say
 from rules.tasks.wording import task_label, task_title
-from rules.wording import describe_due, describe_moment, person
+from rules.translatable import phrase
+from rules.wording import QUOTED, describe_due, describe_moment, done_by, person
 from rules.write_hooks import after_write, record_write
 from storage.changes import last_change, log_change
 from storage.models import (
@@ -123,7 +124,7 @@ def _load_task(
         return None, refused_change(
             session,
             actor,
-            sentence=say.CANT_CHANGE,
+            sentences=say.CANT_CHANGE,
             noun="task",
             record_id=task_id,
             owner_id=task.owner_id,
@@ -141,23 +142,30 @@ def _deleted(session: Session, actor: User, task_id: int, now: datetime) -> OpRe
         return None
     if not can_act_for(session, actor, row.detail.get("owner_id")):
         return not_found("task", task_id)
-    by = person(session, row.actor_id, actor=actor)
     when = describe_moment(row.at, user_zone(session, actor), now=now)
     subject = row.detail.get("subject")
-    label = say.QUOTED.format(subject=subject) if subject else say.THIS_TASK
-    message = say.ALREADY_DELETED.format(task=label, by=by, when=when)
-    return already(message, task_id, by_name=by, at=row.at)
+    label = phrase(QUOTED, subject=subject) if subject else phrase(say.THIS_TASK)
+    return already(
+        say.ALREADY_DELETED,
+        task_id,
+        by_name=person(session, row.actor_id, actor=actor),
+        at=row.at,
+        task=label,
+        by=done_by(session, row.actor_id, actor=actor),
+        when=when,
+    )
 
 
 def _already_completed(session: Session, actor: User, task: Activity, now: datetime) -> OpResult:
-    by = person(session, task.completed_by_id, actor=actor)
     at = task.completed_at
-    when = f" {describe_moment(at, user_zone(session, actor), now=now)}" if at else ""
+    by_name = person(session, task.completed_by_id, actor=actor)
+    by = done_by(session, task.completed_by_id, actor=actor)
+    title = task_title(task.subject)
+    if at is None:
+        return already(say.ALREADY_COMPLETED, task.id, by_name=by_name, task=title, by=by)
+    when = describe_moment(at, user_zone(session, actor), now=now)
     return already(
-        say.ALREADY_COMPLETED.format(task=task_title(task.subject), by=by, when=when),
-        task.id,
-        by_name=by,
-        at=at,
+        say.ALREADY_COMPLETED_AT, task.id, by_name=by_name, at=at, task=title, by=by, when=when
     )
 
 
@@ -221,9 +229,10 @@ def complete_task(session: Session, actor: User, task_id: object, *, now: dateti
         changes={"status": (seen_status, TaskStatus.COMPLETED), "completed_at": (None, now)},
     )
     return done(
-        say.COMPLETED.format(task=task_label(task.subject)),
+        say.COMPLETED,
         task.id,
         follow_up_prompt=follow_up_prompt_on(session, actor),
+        task=task_label(task.subject),
     )
 
 
@@ -260,7 +269,7 @@ def reopen_task(session: Session, actor: User, task_id: object, *, now: datetime
     )
     session.refresh(task)
     if claimed.rowcount == 0:  # type: ignore[attr-defined]
-        return already(say.ALREADY_OPEN.format(task=task_title(task.subject)), task.id)
+        return already(say.ALREADY_OPEN, task.id, task=task_title(task.subject))
     _record_task_write(
         session,
         task,
@@ -269,7 +278,7 @@ def reopen_task(session: Session, actor: User, task_id: object, *, now: datetime
         now,
         changes={"status": (TaskStatus.COMPLETED, TaskStatus.NOT_STARTED)},
     )
-    return done(say.REOPENED.format(task=task_label(task.subject)), task.id)
+    return done(say.REOPENED, task.id, task=task_label(task.subject))
 
 
 def follow_up_prompt_on(session: Session, user: User) -> bool:
@@ -328,7 +337,7 @@ def reschedule_task(
     due = local_to_utc(target_day, local_time, zone)
     when = describe_due(due.astimezone(zone), today=today)
     if task.due_at == due:
-        return already(say.ALREADY_DUE.format(task=task_title(task.subject), when=when), task.id)
+        return already(say.ALREADY_DUE, task.id, task=task_title(task.subject), when=when)
     previous = task.due_at
     task.due_at = due
     task.occurred_at = due
@@ -342,7 +351,7 @@ def reschedule_task(
         detail={"from": previous.isoformat() if previous else None, "to": due.isoformat()},
         changes={"due_at": (previous, due)},
     )
-    return done(say.RESCHEDULED.format(task=task_label(task.subject), when=when), task.id)
+    return done(say.RESCHEDULED, task.id, task=task_label(task.subject), when=when)
 
 
 def _target_day(to: RescheduleChoice | date | str, today: date) -> date | None:
@@ -378,11 +387,15 @@ def reassign_task(
     if task is None:
         assert refusal is not None
         return refusal
-    who = person(session, new_owner.id, actor=actor)
+    to_self = new_owner.id == actor.id
     if task.owner_id == new_owner.id:
-        return already(say.ALREADY_ASSIGNED.format(task=task_title(task.subject), who=who), task.id)
+        if to_self:
+            return already(say.ALREADY_ASSIGNED_TO_YOU, task.id, task=task_title(task.subject))
+        return already(
+            say.ALREADY_ASSIGNED, task.id, task=task_title(task.subject), name=new_owner.name
+        )
     if not can_act_for(session, actor, new_owner.id):
-        return forbidden(say.CANT_ASSIGN_TO.format(name=new_owner.name), task.id)
+        return forbidden(say.CANT_ASSIGN_TO, task.id, name=new_owner.name)
     previous = task.owner_id
     assign(session, task, new_owner.id, at=now)
     task.updated_at = now
@@ -395,7 +408,9 @@ def reassign_task(
         detail={"from": previous, "to": new_owner.id},
         changes={"owner_id": (previous, new_owner.id)},
     )
-    return done(say.REASSIGNED.format(task=task_label(task.subject), who=who), task.id)
+    if to_self:
+        return done(say.REASSIGNED_TO_YOU, task.id, task=task_label(task.subject))
+    return done(say.REASSIGNED, task.id, task=task_label(task.subject), name=new_owner.name)
 
 
 def edit_task(
@@ -412,10 +427,10 @@ def edit_task(
     if edit.shown is not None:
         changes = touched(changes, edit.shown)
         if moved(changes, edit.shown, edit_fingerprints(task, notes_limit=edit.notes_limit)):
-            return invalid(say.CHANGED_SINCE_SHOWN.format(task=task_label(task.subject)))
+            return invalid(say.CHANGED_SINCE_SHOWN, task=task_label(task.subject))
     changed = {name: value for name, value in changes.items() if getattr(task, name) != value}
     if not changed:
-        return already(say.NOTHING_TO_CHANGE.format(task=task_label(task.subject)), task.id)
+        return already(say.NOTHING_TO_CHANGE, task.id, task=task_label(task.subject))
     seen = {name: getattr(task, name) for name in changed}
     for name, value in changed.items():
         setattr(task, name, value)
@@ -431,7 +446,7 @@ def edit_task(
         detail={"fields": sorted(changed)},
         changes={name: (seen[name], value) for name, value in changed.items()},
     )
-    return done(say.EDITED.format(task=task_label(task.subject)), task.id)
+    return done(say.EDITED, task.id, task=task_label(task.subject))
 
 
 def edit_fingerprints(task: Activity, *, notes_limit: int = NOTES_MAX) -> dict[str, str]:
@@ -454,7 +469,7 @@ def _validated_edit(edit: TaskEdit) -> tuple[dict[str, Any], OpResult | None]:
         if not subject:
             return {}, invalid(say.NEEDS_SUBJECT, field="subject")
         if len(subject) > SUBJECT_MAX:
-            return {}, invalid(say.SUBJECT_TOO_LONG.format(limit=SUBJECT_MAX), field="subject")
+            return {}, invalid(say.SUBJECT_TOO_LONG, field="subject", count=SUBJECT_MAX)
         changes["subject"] = subject
     if edit.due_at is not None:
         if edit.due_at.tzinfo is None:
@@ -467,7 +482,7 @@ def _validated_edit(edit: TaskEdit) -> tuple[dict[str, Any], OpResult | None]:
             return {}, invalid(say.PICK_PRIORITY, field="priority")
     if edit.notes is not None:
         if len(edit.notes) > NOTES_MAX:
-            return {}, invalid(say.NOTES_TOO_LONG.format(limit=NOTES_MAX), field="notes")
+            return {}, invalid(say.NOTES_TOO_LONG, field="notes", count=NOTES_MAX)
         changes["body"] = edit.notes.strip() or None
     return changes, None
 
@@ -509,7 +524,7 @@ def delete_task(session: Session, actor: User, task_id: object, *, now: datetime
     )
     session.delete(task)
     after_write(session, now=now, refs=[(OwnedObject.ACTIVITY, task_id_int)])
-    return done(say.DELETED.format(task=label), task_id_int)
+    return done(say.DELETED, task_id_int, task=label)
 
 
 def create_task(session: Session, actor: User, draft: TaskDraft, *, now: datetime) -> OpResult:
@@ -550,7 +565,7 @@ def _create(
     if owner is None or not owner.is_active:
         return invalid(say.INACTIVE_PERSON, field="owner_id")
     if not can_act_for(session, actor, owner.id):
-        return forbidden(say.CANT_CREATE_FOR.format(name=owner.name))
+        return forbidden(say.CANT_CREATE_FOR, name=owner.name)
     deal_id = None
     if draft.deal_id is not None:
         deal_id = parse_id(draft.deal_id)
@@ -578,7 +593,7 @@ def _create(
     _record_task_write(session, task, ChangeKind.CREATED, actor, now)
     zone = user_zone(session, actor)
     when = describe_due(draft.due_at.astimezone(zone), today=now.astimezone(zone).date())
-    return done(say.CREATED.format(task=task_label(task.subject), when=when), task.id)
+    return done(say.CREATED, task.id, task=task_label(task.subject), when=when)
 
 
 def _draft_problem(draft: TaskDraft) -> OpResult | None:
@@ -586,11 +601,11 @@ def _draft_problem(draft: TaskDraft) -> OpResult | None:
     if not subject:
         return invalid(say.NEEDS_SUBJECT, field="subject")
     if len(subject) > SUBJECT_MAX:
-        return invalid(say.SUBJECT_TOO_LONG.format(limit=SUBJECT_MAX), field="subject")
+        return invalid(say.SUBJECT_TOO_LONG, field="subject", count=SUBJECT_MAX)
     if not isinstance(draft.due_at, datetime) or draft.due_at.tzinfo is None:
         return invalid(say.NEEDS_DUE, field="due_at")
     if draft.notes is not None and len(draft.notes) > NOTES_MAX:
-        return invalid(say.NOTES_TOO_LONG.format(limit=NOTES_MAX), field="notes")
+        return invalid(say.NOTES_TOO_LONG, field="notes", count=NOTES_MAX)
     try:
         TaskPriority(draft.priority)
     except ValueError:

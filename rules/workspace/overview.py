@@ -14,7 +14,7 @@ from enum import StrEnum
 from sqlalchemy import ColumnElement, and_, case, func, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
-from rules.clock import TimeRange, UserClock, clock_for, days_range
+from rules.clock import MONDAY, TimeRange, UserClock, clock_for, days_range
 from rules.meetings.queries import MeetingItem, for_viewer, meetings_between, on_calendar_clause
 from rules.permissions import require_workspace_access
 from rules.tasks.queries import TaskBuckets, task_buckets
@@ -161,6 +161,7 @@ def weekly_counts(
     *,
     now: datetime,
     metrics: tuple[WeeklyMetric, ...] = tuple(WeeklyMetric),
+    first_weekday: int = MONDAY,
 ) -> dict[WeeklyMetric, int]:
     """Count each metric over the user's local week containing ``now``, in one query.
 
@@ -169,8 +170,9 @@ def weekly_counts(
         user: Whose activities (owner) and whose week.
         now: The current instant (aware).
         metrics: Which numbers to count.
+        first_weekday: The day the week starts on for the reader (0 = Monday, 6 = Sunday).
     """
-    week = clock_for(session, user, now=now).this_week
+    week = clock_for(session, user, now=now, first_weekday=first_weekday).this_week
     columns = [
         func.coalesce(func.sum(case((_metric_clause(m, week), 1), else_=0)), 0).label(m.value)
         for m in metrics
@@ -180,7 +182,12 @@ def weekly_counts(
 
 
 def insight_records(
-    session: Session, user: User, metric: WeeklyMetric, *, now: datetime
+    session: Session,
+    user: User,
+    metric: WeeklyMetric,
+    *,
+    now: datetime,
+    first_weekday: int = MONDAY,
 ) -> tuple[ActivityRecord, ...]:
     """The records behind one weekly number, oldest first (clicking an insight number).
 
@@ -189,8 +196,9 @@ def insight_records(
         user: Whose activities and whose week.
         metric: Which number.
         now: The current instant (aware).
+        first_weekday: The day the week starts on for the reader (0 = Monday, 6 = Sunday).
     """
-    clock = clock_for(session, user, now=now)
+    clock = clock_for(session, user, now=now, first_weekday=first_weekday)
     when = _record_time(metric)
     rows = session.execute(
         select(Activity.id, Activity.kind, Activity.subject, when)
@@ -213,14 +221,20 @@ def insight_records(
 
 
 def goals_progress(
-    session: Session, user: User, *, now: datetime, counts: dict[WeeklyMetric, int] | None = None
+    session: Session,
+    user: User,
+    *,
+    now: datetime,
+    counts: dict[WeeklyMetric, int] | None = None,
+    first_weekday: int = MONDAY,
 ) -> tuple[GoalProgress, ...]:
-    """The user's weekly targets with what this week achieved so far, in metric order."""
+    """The user's weekly targets with what this week (starting on ``first_weekday``)
+    achieved so far, in metric order."""
     goals = list(session.scalars(select(Goal).where(Goal.user_id == user.id).order_by(Goal.metric)))
     if not goals:
         return ()
     if counts is None:
-        counts = weekly_counts(session, user, now=now)
+        counts = weekly_counts(session, user, now=now, first_weekday=first_weekday)
     return tuple(
         GoalProgress(
             metric=GoalMetric(goal.metric),
@@ -238,7 +252,12 @@ def upcoming_window(clock: UserClock, days: int = UPCOMING_DAYS) -> TimeRange:
 
 
 def overview(
-    session: Session, owner: User, *, now: datetime, viewer: User | None = None
+    session: Session,
+    owner: User,
+    *,
+    now: datetime,
+    viewer: User | None = None,
+    first_weekday: int = MONDAY,
 ) -> Overview:
     """Everything the Overview shows for ``owner``'s workspace.
 
@@ -248,13 +267,14 @@ def overview(
         now: The current instant (aware).
         viewer: Who is looking (default: the owner). Anyone else must be allowed by
             ``rules.permissions.can_view_workspace`` and sees meetings as "Busy".
+        first_weekday: The day "this week" starts on for the reader (0 = Monday, 6 = Sunday).
 
     Raises:
         WorkspaceAccessDenied: The viewer may not see this workspace.
     """
     viewer_is_owner = require_workspace_access(session, viewer=viewer or owner, owner=owner)
     clock = clock_for(session, owner, now=now)
-    counts = weekly_counts(session, owner, now=now)
+    counts = weekly_counts(session, owner, now=now, first_weekday=first_weekday)
     todays = meetings_between(session, owner, clock=clock, window=clock.today_range)
     # Today's meetings are those that start today; one that began yesterday and runs past
     # midnight belongs to yesterday's list.
@@ -278,5 +298,5 @@ def overview(
             InsightCount(metric, METRIC_LABELS[metric], counts[metric])
             for metric in INSIGHT_METRICS
         ),
-        goals=goals_progress(session, owner, now=now, counts=counts),
+        goals=goals_progress(session, owner, now=now, counts=counts, first_weekday=first_weekday),
     )

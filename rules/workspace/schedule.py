@@ -1,6 +1,7 @@
 """The Schedule: meetings and tasks by local day, week or month, with conflicts.
 
-Periods are the owner's local calendar periods (a week is Monday to Sunday). Two meetings
+Periods are the owner's local calendar periods (a week starts on the reader's first day of
+the week: Monday in Germany, Sunday in the US). Two meetings
 **conflict** when their times overlap by any amount (one ending at 10:00 and the next starting
 at 10:00 do not); canceled meetings free their time and never conflict. When someone other
 than the owner views the schedule, meetings come back as "Busy" (``rules.meetings.queries.redact``)
@@ -15,7 +16,15 @@ from enum import StrEnum
 
 from sqlalchemy.orm import Session
 
-from rules.clock import TimeRange, UserClock, clock_for, day_range, month_range, week_range
+from rules.clock import (
+    MONDAY,
+    TimeRange,
+    UserClock,
+    clock_for,
+    day_range,
+    month_range,
+    week_range,
+)
 from rules.meetings.queries import MeetingItem, for_viewer, meetings_between
 from rules.permissions import require_workspace_access
 from rules.records import RecordRef
@@ -66,7 +75,7 @@ def period_range(clock: UserClock, period: SchedulePeriod, anchor: date) -> Time
     if period is SchedulePeriod.DAY:
         return day_range(clock.zone, anchor)
     if period is SchedulePeriod.WEEK:
-        return week_range(clock.zone, anchor)
+        return week_range(clock.zone, anchor, clock.first_weekday)
     return month_range(clock.zone, anchor)
 
 
@@ -102,6 +111,7 @@ def schedule(
     period: SchedulePeriod = SchedulePeriod.DAY,
     anchor: date | None = None,
     viewer: User | None = None,
+    first_weekday: int = MONDAY,
 ) -> Schedule:
     """The owner's schedule for the local period containing ``anchor`` (default: today).
 
@@ -112,12 +122,13 @@ def schedule(
         period: Day, week or month.
         anchor: A local date inside the period (default: the owner's today).
         viewer: Who is looking (default: the owner); anyone else sees meetings as "Busy".
+        first_weekday: The day a week starts on for the reader (0 = Monday, 6 = Sunday).
 
     Raises:
         WorkspaceAccessDenied: The viewer may not see this workspace.
     """
     viewer_is_owner = require_workspace_access(session, viewer=viewer or owner, owner=owner)
-    clock = clock_for(session, owner, now=now)
+    clock = clock_for(session, owner, now=now, first_weekday=first_weekday)
     window = period_range(clock, period, anchor or clock.today)
     meetings = meetings_between(session, owner, clock=clock, window=window)
     conflicts = find_conflicts(meetings)

@@ -267,7 +267,7 @@ def test_pick_a_date_opens_a_modal_and_its_submission_reschedules(
     saved = _reloaded(session, task.id)
     assert saved is not None and saved.due_at == datetime(2026, 3, 20, 17, 45, tzinfo=UTC)
     [told] = running_app.slack.wait_for("response_url")
-    assert "is now due Fri Mar 20 at 17:45" in told.params["text"]
+    assert "is now due on Fri 20 Mar at 17:45" in told.params["text"]
 
 
 def test_a_past_date_gets_an_error_under_the_field(

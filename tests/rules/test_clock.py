@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+import pytest
 from sqlalchemy.orm import Session
 
 from rules.clock import (
@@ -15,6 +16,7 @@ from rules.clock import (
     month_range,
     padded_clock_time,
     week_range,
+    week_start,
     zone_name_for,
 )
 from storage.models import UserPreferences
@@ -41,6 +43,23 @@ def test_weeks_start_on_monday_and_months_on_the_first() -> None:
     month = month_range(tokyo, date(2026, 2, 14))
     assert month.start == datetime(2026, 1, 31, 15, 0, tzinfo=UTC)
     assert month.end == datetime(2026, 2, 28, 15, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("first_weekday", "first_day"),
+    [(0, date(2026, 3, 2)), (6, date(2026, 3, 8)), (5, date(2026, 3, 7))],
+)
+def test_a_week_starts_on_the_weekday_it_is_given(first_weekday: int, first_day: date) -> None:
+    # Sunday 8 March: the last day of a Monday week, the first of a Sunday one.
+    assert week_start(date(2026, 3, 8), first_weekday) == first_day
+    week = week_range(ZoneInfo("UTC"), date(2026, 3, 8), first_weekday)
+    assert week.start.date() == first_day
+    assert week.duration == timedelta(days=7)
+
+
+def test_a_users_clock_refuses_a_weekday_that_is_not_one(session: Session, crm: CRM) -> None:
+    with pytest.raises(ValueError, match="first_weekday"):
+        clock_for(session, crm.user(), now=datetime(2026, 3, 8, tzinfo=UTC), first_weekday=7)
 
 
 def test_today_is_the_users_not_the_servers(session: Session, crm: CRM) -> None:

@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 import pytest
-from babel.messages.extract import extract_from_dir
+from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
 from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.pofile import read_po
 
@@ -14,6 +14,8 @@ from handlers.i18n import DOMAIN, LOCALE_DIR, languages, translations_for
 
 ROOT = Path(__file__).resolve().parents[3]
 PLACEHOLDER = re.compile(r"\{[a-z_]+\}")
+# As `make messages` extracts: the domain marks plural templates with ``N_plural``.
+KEYWORDS = {**DEFAULT_KEYWORDS, "N_plural": (1, 2)}
 
 
 def _source_messages() -> set[str | tuple[str, ...]]:
@@ -23,7 +25,7 @@ def _source_messages() -> set[str | tuple[str, ...]]:
     return {
         message
         for _file, _line, message, _comments, _context in extract_from_dir(
-            ROOT, method_map=method_map, options_map=options_map
+            ROOT, method_map=method_map, options_map=options_map, keywords=KEYWORDS
         )
     }
 

@@ -28,7 +28,7 @@ def test_update_stage_close_date_and_next_step(session: Session, crm: CRM, now: 
     )
 
     assert result.message == (
-        "Done: 'Acme renewal' updated (stage Contract sent, close date Apr 2, next step)."
+        "Done: 'Acme renewal' updated (stage Contract sent, close date Thu 2 Apr, next step)."
     )
     assert (deal.stage_id, deal.stage_changed_at, deal.closed_at) == (sent.id, now, None)
     assert (deal.next_step, deal.next_step_updated_at) == ("Sign", now)

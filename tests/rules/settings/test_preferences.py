@@ -48,5 +48,5 @@ def test_every_invalid_field_is_named() -> None:
         "empty_digest",
         "muted_action_types",
     }
-    assert "Atlantis/Capital" in problems["timezone_override"]
+    assert "Atlantis/Capital" in str(problems["timezone_override"])
     assert preference_problems(Preferences(), known_action_types=set()) == {}
