@@ -141,7 +141,8 @@ def start_writeback(
         holder: This replica's name (``bot.hubspot.replica_name``), on the outbox rows it
             claims.
     """
-    from handlers.render.crm_writes import write_notice_blocks
+    from handlers.i18n.users import speaking_to
+    from handlers.render.crm_writes import write_notice_blocks, write_notice_text
     from handlers.render.kit import fallback_text
 
     assert settings.hubspot_token is not None
@@ -152,13 +153,15 @@ def start_writeback(
     def tell(slack_user_id: str, row_id: int) -> None:
         with services.sessions() as session:
             notice = write_notice(session, row_id, now=services.clock())
-        if notice is None:
-            return
-        slack.chat_postMessage(
-            channel=slack_user_id,
-            text=fallback_text(notice.text),
-            blocks=write_notice_blocks(notice),
-        )
+            if notice is None:
+                return
+            # In the language of the user whose change it was (they are the one told).
+            with speaking_to(
+                session, user_id=notice.user_id or 0, default=settings.default_language
+            ):
+                text = fallback_text(write_notice_text(notice))
+                blocks = write_notice_blocks(notice)
+        slack.chat_postMessage(channel=slack_user_id, text=text, blocks=blocks)
 
     sender = OutboxSender(engine, client, holder=holder)
     worker = OutboxWorker(engine, sender, tell=tell, publish=publish).start()

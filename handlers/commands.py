@@ -14,8 +14,9 @@ from typing import Any
 from slack_bolt import App, BoltContext, Respond
 
 from handlers import insights
+from handlers.i18n import N_, _
 from handlers.render.help import help_blocks, help_text
-from handlers.render.kit import fallback_text
+from handlers.render.kit import escape, fallback_text
 from handlers.render.kit import mention as mention_of
 from handlers.render.navigation import BadState, View, ViewState
 from handlers.render.workspace import AccessDenied, UnknownSubject
@@ -31,7 +32,7 @@ logger = logging.getLogger(__name__)
 
 Subcommand = Callable[[CommandRequest], None]
 
-NOT_YOURS_TEXT = (
+NOT_YOURS_TEXT = N_(
     "Sorry, only super admins (and managers, for their own team) can look at someone "
     "else's workspace."
 )
@@ -77,13 +78,14 @@ def show_view(request: CommandRequest, state: ViewState) -> None:
             request.acting.services, viewer_id=request.asker.user_id, state=state, surface="message"
         )
     except AccessDenied:
-        request.respond(text=fallback_text(NOT_YOURS_TEXT), response_type="ephemeral")
+        request.respond(text=fallback_text(_(NOT_YOURS_TEXT)), response_type="ephemeral")
         return
     except UnknownSubject:
-        request.respond(text=fallback_text("That person has no active CRM account."))
+        request.respond(text=fallback_text(_("That person has no active CRM account.")))
         return
     except BadState as error:
-        _help(request, intro=f"I can't show that: {error}.")
+        logger.info("could not show a view to %s: %s", request.asker.slack_user_id, error)
+        _help(request, intro=_("I can't show that. Here is what I can do:"))
         return
     if rendered is None:
         request.respond(text=fallback_text(unmapped_text(request.asker.slack_user_id)))
@@ -101,7 +103,12 @@ def _view_command(view: View) -> Subcommand:
             try:
                 state = state.with_filter(word)
             except BadState:
-                _help(request, intro=f"I don't know the filter “{word}” for {view.value}.")
+                _help(
+                    request,
+                    intro=_("I don't know the filter “{filter}” for {view}.").format(
+                        filter=escape(word[:40]), view=view.value
+                    ),
+                )
                 return
         show_view(request, state)
 
@@ -119,17 +126,20 @@ def _help(request: CommandRequest, intro: str | None = None) -> None:
 
 def _unknown(request: CommandRequest) -> None:
     said = str(request.body.get("text") or "").strip()
-    _help(request, intro=f"I don't know “{said[:80]}”. Here is what I can do:")
+    _help(
+        request,
+        intro=_("I don't know “{said}”. Here is what I can do:").format(said=escape(said[:80])),
+    )
 
 
 # Looking at someone else's workspace ----------------------------------------------------
 
 
 def _as_user(request: CommandRequest) -> None:
-    mention, _, rest = request.args.partition(" ")
+    mention, _sep, rest = request.args.partition(" ")
     match = MENTION.match(mention)
     if match is None:
-        _help(request, intro="Say whose workspace: `/sales as @someone [view]`.")
+        _help(request, intro=_("Say whose workspace: `/sales as @someone [view]`."))
         return
     subject_slack_id = match.group(1)
     # The same lookup as for the asker: linked id, else Slack email (then remembered).
@@ -137,7 +147,9 @@ def _as_user(request: CommandRequest) -> None:
     subject_id = found.user_id if found is not None else None
     if subject_id is None:
         request.respond(
-            text=fallback_text(f"{mention_of(subject_slack_id)} has no linked CRM account."),
+            text=fallback_text(
+                _("{person} has no linked CRM account.").format(person=mention_of(subject_slack_id))
+            ),
             response_type="ephemeral",
         )
         return
@@ -145,7 +157,10 @@ def _as_user(request: CommandRequest) -> None:
     try:
         view = View(view_word) if view_word else View.OVERVIEW
     except ValueError:
-        _help(request, intro=f"I don't know the view “{view_word[:40]}”.")
+        _help(
+            request,
+            intro=_("I don't know the view “{view}”.").format(view=escape(view_word[:40])),
+        )
         return
     show_view(request, ViewState(view=view, subject_id=subject_id))
 

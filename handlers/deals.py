@@ -7,6 +7,7 @@ from datetime import datetime
 from slack_bolt import Ack, App, BoltContext, Respond
 from sqlalchemy.orm import Session
 
+from handlers.i18n import _
 from handlers.render.deal_modals import (
     DEAL_FIELDS,
     deal_create_modal,
@@ -74,7 +75,7 @@ def submit_update(form: Form, ack: Ack, context: BoltContext) -> FollowUp | None
         ack,
         form,
         lambda s, actor, now: update_deal(s, actor, deal_id, change=change, now=now),
-        title="Update deal",
+        title=_("Update deal"),
         fields=DEAL_FIELDS,
     )
 
@@ -92,6 +93,6 @@ def submit_create(form: Form, ack: Ack, context: BoltContext) -> FollowUp | None
         ack,
         form,
         lambda s, actor, now: create_deal(s, actor, draft, now=now),
-        title="New deal",
+        title=_("New deal"),
         fields=DEAL_FIELDS,
     )

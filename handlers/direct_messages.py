@@ -8,6 +8,7 @@ from typing import Any
 from slack_bolt import App, BoltContext
 
 from handlers import insights
+from handlers.i18n import _
 from handlers.render.help import help_blocks, help_text
 from handlers.render.kit import fallback_text
 from handlers.slack.context import acting
@@ -50,8 +51,8 @@ def direct_message(body: dict[str, Any], event: dict[str, Any], context: BoltCon
             return
     who.client.chat_postMessage(
         channel=channel,
-        text=fallback_text(help_text("Here is what I can do:")),
-        blocks=help_blocks("Here is what I can do:"),
+        text=fallback_text(help_text(_("Here is what I can do:"))),
+        blocks=help_blocks(_("Here is what I can do:")),
     )
 
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from slack_bolt import App, BoltContext, Respond
 
+from handlers.i18n import _
 from handlers.render.kit import fallback_text
 from handlers.render.navigation import BadState, ViewState
 from handlers.render.workspace import AccessDenied, UnknownSubject
@@ -70,7 +71,8 @@ def _navigate(click: Click, context: BoltContext, respond: Respond) -> None:
         )
     except (AccessDenied, UnknownSubject):
         respond(
-            text=fallback_text("Sorry, you can't view that workspace."), response_type="ephemeral"
+            text=fallback_text(_("Sorry, you can't view that workspace.")),
+            response_type="ephemeral",
         )
         return
     except BadState as error:
@@ -88,5 +90,5 @@ def _requested_state(click: Click) -> ViewState:
     # A select carries "<state>|<filter>": the current state and the chosen filter.
     if click.value is None or "|" not in click.value:
         raise BadState("no selection")
-    encoded, _, chosen = click.value.rpartition("|")
+    encoded, _sep, chosen = click.value.rpartition("|")
     return ViewState.decode(encoded).with_filter(chosen)

@@ -17,6 +17,7 @@ from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 
 from handlers import i18n
+from handlers.i18n import N_, _
 from handlers.render.insights import (
     FEEDBACK_INPUT_ACTION,
     FEEDBACK_INPUT_BLOCK,
@@ -28,6 +29,7 @@ from handlers.render.insights import (
     insight_modal,
     loading_modal,
     notice_modal,
+    search_message,
 )
 from handlers.render.kit import fallback_text
 from handlers.slack import ids
@@ -63,8 +65,8 @@ from storage.models import User
 
 logger = logging.getLogger(__name__)
 
-USAGE = "Which deal? Try `/sales deal acme` (part of the deal's name is enough)."
-NOT_YOURS = "This answer was shown to someone else; ask for the deal yourself."
+USAGE = N_("Which deal? Try `/sales deal acme` (part of the deal's name is enough).")
+NOT_YOURS = N_("This answer was shown to someone else; ask for the deal yourself.")
 
 DEAL_PICK_ACTION = re.compile(rf"^{re.escape(ids.DEAL_PICK)}(:\d+)?$")
 FEEDBACK_ACTION = re.compile(rf"^{re.escape(ids.INSIGHTS_FEEDBACK)}(:\w+)?$")
@@ -102,7 +104,7 @@ def deal_command(request: CommandRequest) -> None:
     """``/sales deal <name>``: the insights as an ephemeral answer, or choices."""
     query = request.args.strip()
     if not query:
-        request.respond(text=fallback_text(USAGE), response_type="ephemeral")
+        request.respond(text=fallback_text(_(USAGE)), response_type="ephemeral")
         return
     services = request.acting.services
     with unit_of_work(services.sessions) as session:
@@ -114,7 +116,7 @@ def deal_command(request: CommandRequest) -> None:
     if search.deal is None:
         blocks = deal_choice_blocks(search)
         request.respond(
-            text=fallback_text(search.message()), blocks=blocks, response_type="ephemeral"
+            text=fallback_text(search_message(search)), blocks=blocks, response_type="ephemeral"
         )
         return
     insight = _insight(
@@ -151,7 +153,7 @@ def _insight(
 def _respond_with(respond: Respond, insight: DealInsight | None, **extra: Any) -> None:
     if insight is None:
         respond(
-            text=fallback_text("No deal you can see matches that."),
+            text=fallback_text(_("No deal you can see matches that.")),
             response_type="ephemeral",
             **extra,
         )
@@ -186,7 +188,7 @@ def answer_deal_question(message: DirectMessage) -> bool:
     if search.deal is None:
         message.acting.client.chat_postMessage(
             channel=message.channel_id,
-            text=fallback_text(search.message()),
+            text=fallback_text(search_message(search)),
             blocks=deal_choice_blocks(search),
         )
         return True
@@ -202,7 +204,7 @@ def _post_insight(
 ) -> None:
     if insight is None:
         client.chat_postMessage(
-            channel=channel_id, text=fallback_text("No deal you can see matches that.")
+            channel=channel_id, text=fallback_text(_("No deal you can see matches that."))
         )
         return
     posted = client.chat_postMessage(
@@ -246,7 +248,7 @@ def _answer_follow_up(message: DirectMessage, thread_ts: str) -> bool:
         message.acting.client.chat_postMessage(
             channel=message.channel_id,
             thread_ts=thread_ts,
-            text=fallback_text("You can no longer see this deal."),
+            text=fallback_text(_("You can no longer see this deal.")),
         )
         return True
     outcome = write_answer(plan, message.text, writer)
@@ -271,7 +273,7 @@ def pick(click: Click, context: BoltContext, respond: Respond) -> None:
     if not value.isdigit():
         logger.warning("refused a deal pick with value %r from %s", value[:40], click.user_id)
         respond(
-            text=fallback_text("That button was garbled; please ask again."),
+            text=fallback_text(_("That button was garbled; please ask again.")),
             response_type="ephemeral",
         )
         return
@@ -296,7 +298,7 @@ def _own_request(who: Acting, request_id: int) -> tuple[int, int] | str:
         return unmapped_text(who.slack_user_id)
     with unit_of_work(who.services.sessions) as session:
         deal_id = asked_deal_id(session, request_id=request_id, user_id=asker.user_id)
-    return NOT_YOURS if deal_id is None else (asker.user_id, deal_id)
+    return _(NOT_YOURS) if deal_id is None else (asker.user_id, deal_id)
 
 
 def show_more(click: Click, context: BoltContext, respond: Respond) -> None:
@@ -308,7 +310,7 @@ def show_more(click: Click, context: BoltContext, respond: Respond) -> None:
     view_id = (opened.get("view") or {}).get("id")
     if not value.isdigit():
         logger.warning("refused Show more with value %r from %s", value[:40], click.user_id)
-        who.client.views_update(view_id=view_id, view=notice_modal("That button was garbled."))
+        who.client.views_update(view_id=view_id, view=notice_modal(_("That button was garbled.")))
         return
     owned = _own_request(who, int(value))
     if isinstance(owned, str):
@@ -318,7 +320,7 @@ def show_more(click: Click, context: BoltContext, respond: Respond) -> None:
     insight = _insight(who.services, viewer_id=user_id, deal_id=deal_id, source="show_more")
     if insight is None:
         who.client.views_update(
-            view_id=view_id, view=notice_modal("You can no longer see this deal.")
+            view_id=view_id, view=notice_modal(_("You can no longer see this deal."))
         )
         return
     who.client.views_update(view_id=view_id, view=insight_modal(insight))
@@ -327,7 +329,7 @@ def show_more(click: Click, context: BoltContext, respond: Respond) -> None:
 def open_feedback(click: Click, context: BoltContext, respond: Respond) -> None:
     """Helpful / not helpful: a modal for an optional comment."""
     value = click.value or ""
-    request_part, _, verdict = value.partition(":")
+    request_part, _sep, verdict = value.partition(":")
     if not request_part.isdigit() or verdict not in {"helpful", "not_helpful"}:
         logger.warning("refused feedback value %r from %s", value[:40], click.user_id)
         return
@@ -340,7 +342,7 @@ def open_feedback(click: Click, context: BoltContext, respond: Respond) -> None:
 def save_feedback(form: Form, ack: Ack, context: BoltContext) -> None:
     """Record the feedback; a garbled or foreign form gets an error under the comment."""
     who = acting(context)
-    request_part, _, verdict = str(form.view.get("private_metadata") or "").partition(":")
+    request_part, _sep, verdict = str(form.view.get("private_metadata") or "").partition(":")
     values = form.state.get("values") or {}
     field = (values.get(FEEDBACK_INPUT_BLOCK) or {}).get(FEEDBACK_INPUT_ACTION) or {}
     comment = field.get("value")
@@ -350,11 +352,14 @@ def save_feedback(form: Form, ack: Ack, context: BoltContext) -> None:
         or not (comment is None or isinstance(comment, str))
     ):
         logger.warning("refused a feedback submission from %s", form.user_id)
-        ack(response_action="errors", errors={FEEDBACK_INPUT_BLOCK: "This form was garbled."})
+        ack(response_action="errors", errors={FEEDBACK_INPUT_BLOCK: _("This form was garbled.")})
         return
     asker = who.asker()
     if asker is None:
-        ack(response_action="errors", errors={FEEDBACK_INPUT_BLOCK: "Your account is not linked."})
+        ack(
+            response_action="errors",
+            errors={FEEDBACK_INPUT_BLOCK: _("Your account is not linked.")},
+        )
         return
     with unit_of_work(who.services.sessions) as session:
         user = session.get(User, asker.user_id)
@@ -370,6 +375,6 @@ def save_feedback(form: Form, ack: Ack, context: BoltContext) -> None:
                 now=who.services.clock(),
             )
         except PermissionError:
-            ack(response_action="errors", errors={FEEDBACK_INPUT_BLOCK: NOT_YOURS})
+            ack(response_action="errors", errors={FEEDBACK_INPUT_BLOCK: _(NOT_YOURS)})
             return
     ack()

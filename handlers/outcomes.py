@@ -7,6 +7,7 @@ from datetime import datetime
 from slack_bolt import Ack, App, BoltContext, Respond
 from sqlalchemy.orm import Session
 
+from handlers.i18n import _
 from handlers.render.kit import Block
 from handlers.render.outcome_modals import (
     OUTCOME_FIELDS,
@@ -65,13 +66,13 @@ def open_call_outcome(click: Click, context: BoltContext, respond: Respond) -> N
 
 def submit_meeting_outcome(form: Form, ack: Ack, context: BoltContext) -> FollowUp | None:
     meeting_id = form.metadata.get("id")
-    outcome, _ = parse_outcome(form.state)
+    outcome, _status = parse_outcome(form.state)
     return submit_form(
         context,
         ack,
         form,
         lambda s, actor, now: log_meeting_outcome(s, actor, meeting_id, outcome=outcome, now=now),
-        title="Meeting outcome",
+        title=_("Meeting outcome"),
         fields=OUTCOME_FIELDS,
     )
 
@@ -86,6 +87,6 @@ def submit_call_outcome(form: Form, ack: Ack, context: BoltContext) -> FollowUp 
         lambda s, actor, now: log_call_outcome(
             s, actor, call_id, disposition=disposition, status=status, now=now
         ),
-        title="Call outcome",
+        title=_("Call outcome"),
         fields=OUTCOME_FIELDS,
     )

@@ -10,6 +10,7 @@ from datetime import datetime, time, timedelta
 from slack_bolt import Ack, App, BoltContext, Respond
 from sqlalchemy.orm import Session
 
+from handlers.i18n import N_, _
 from handlers.render.kit import Block
 from handlers.render.results import follow_up_prompt
 from handlers.render.task_modals import (
@@ -110,7 +111,7 @@ def _after_completion(click: Click, result: OpResult) -> list[Block] | None:
 
 
 def reschedule(click: Click, context: BoltContext, respond: Respond) -> None:
-    task_id, _, choice = (click.value or "").partition(":")
+    task_id, _sep, choice = (click.value or "").partition(":")
     if choice == "pick":
         open_form(
             context,
@@ -232,7 +233,7 @@ def open_follow_up(click: Click, context: BoltContext, respond: Respond) -> None
 
 
 def no_follow_up(click: Click, context: BoltContext, respond: Respond) -> None:
-    result = done("OK, no follow-up task.", parse_id(click.value))
+    result = done(N_("OK, no follow-up task."), parse_id(click.value))
     show_in_place(context, click, result, respond=respond)
 
 
@@ -279,7 +280,7 @@ def _queue_renderer(state: QueueState, notice: str | None) -> Renderer:
         try:
             bucket = _queue_bucket(state.bucket)
         except ValueError:
-            return None, invalid("That task list doesn't exist. Refresh the view.")
+            return None, invalid(N_("That task list doesn't exist. Refresh the view."))
         queue = task_queue(s, actor, now=now, bucket=bucket)
         passed = set(state.done) | set(state.skipped)
         next_id = next_in_queue(queue, passed)
@@ -375,7 +376,7 @@ def submit_edit(form: Form, ack: Ack, context: BoltContext) -> FollowUp | None:
         )
         return edit_task(s, actor, meta.get("id"), edit=edit, now=now)
 
-    return submit_form(context, ack, form, operation, title="Edit task", fields=TASK_FIELDS)
+    return submit_form(context, ack, form, operation, title=_("Edit task"), fields=TASK_FIELDS)
 
 
 def submit_reassign(form: Form, ack: Ack, context: BoltContext) -> FollowUp | None:
@@ -387,10 +388,12 @@ def submit_reassign(form: Form, ack: Ack, context: BoltContext) -> FollowUp | No
 
     def operation(s: Session, actor: User, now: datetime) -> OpResult:
         if new_owner is None:
-            return invalid("That person isn't linked to a CRM user.", field="new_owner_id")
+            return invalid(N_("That person isn't linked to a CRM user."), field="new_owner_id")
         return reassign_task(s, actor, meta.get("id"), new_owner_id=new_owner.user_id, now=now)
 
-    return submit_form(context, ack, form, operation, title="Reassign task", fields=REASSIGN_FIELDS)
+    return submit_form(
+        context, ack, form, operation, title=_("Reassign task"), fields=REASSIGN_FIELDS
+    )
 
 
 def submit_picked_date(form: Form, ack: Ack, context: BoltContext) -> FollowUp | None:
@@ -399,11 +402,11 @@ def submit_picked_date(form: Form, ack: Ack, context: BoltContext) -> FollowUp |
 
     def operation(s: Session, actor: User, now: datetime) -> OpResult:
         if picked is None:
-            return invalid("Pick a date.", field="to")
+            return invalid(N_("Pick a date."), field="to")
         return reschedule_task(s, actor, meta.get("id"), to=picked, now=now)
 
     return submit_form(
-        context, ack, form, operation, title="Reschedule task", fields=PICK_DATE_FIELDS
+        context, ack, form, operation, title=_("Reschedule task"), fields=PICK_DATE_FIELDS
     )
 
 
@@ -414,7 +417,7 @@ def submit_create(form: Form, ack: Ack, context: BoltContext) -> FollowUp | None
         fields = parse_task_form(form.state, user_zone(s, actor))
         problem = form_problem(fields)
         if problem is not None or fields.due_at is None:
-            return problem or invalid("Pick a due date and time.", field="due_at")
+            return problem or invalid(N_("Pick a due date and time."), field="due_at")
         draft = TaskDraft(
             subject=fields.subject or "",
             due_at=fields.due_at,
@@ -427,4 +430,4 @@ def submit_create(form: Form, ack: Ack, context: BoltContext) -> FollowUp | None
             return create_follow_up_task(s, actor, meta.get("follow_up_of"), draft, now=now)
         return create_task(s, actor, draft, now=now)
 
-    return submit_form(context, ack, form, operation, title="New task", fields=TASK_FIELDS)
+    return submit_form(context, ack, form, operation, title=_("New task"), fields=TASK_FIELDS)

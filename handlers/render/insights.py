@@ -255,7 +255,7 @@ def _insights_modal(blocks: list[Block]) -> dict[str, Any]:
 
 def deal_choice_blocks(search: DealSearch) -> list[Block]:
     """Several candidates: one button each. Nothing found: the same words for every case."""
-    blocks: list[Block] = [section(escape(_search_message(search)))]
+    blocks: list[Block] = [section(escape(search_message(search)))]
     if search.candidates:
         blocks.extend(
             actions(
@@ -270,10 +270,13 @@ def deal_choice_blocks(search: DealSearch) -> list[Block]:
     return blocks
 
 
-def _search_message(search: DealSearch) -> str:
-    """``search.message()`` in the reader's language."""
+def search_message(search: DealSearch) -> str:
+    """``search.message()`` in the reader's language (the deal's name and the query as
+    written)."""
     if search.deal is not None:
         return _("Found {deal}.").format(deal=search.deal.name)
+    if len(search.candidates) == 1:
+        return _("Did you mean {deal}?").format(deal=search.candidates[0].name)
     if search.candidates:
         return _("Several deals match “{query}”: which one?").format(query=search.query)
     return _("No deal you can see matches “{query}”.").format(query=search.query)

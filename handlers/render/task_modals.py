@@ -183,9 +183,9 @@ def parse_task_form(state: dict[str, Any], zone: ZoneInfo) -> TaskForm:
 def form_problem(form: TaskForm) -> OpResult | None:
     """What the form itself lacks (Slack shows it under the field), before the domain's checks."""
     if not (form.subject or "").strip():
-        return invalid("A task needs a subject.", field="subject")
+        return invalid(N_("A task needs a subject."), field="subject")
     if form.due_at is None:
-        return invalid("Pick a due date and time.", field="due_at")
+        return invalid(N_("Pick a due date and time."), field="due_at")
     return None
 
 

@@ -110,7 +110,7 @@ def test_an_invisible_deal_is_never_revealed(
     session.commit()
     running_app.slash("deal acme renewal", user_id="UCY")
     (answer,) = running_app.responses()
-    assert "No deal you can see matches 'acme renewal'." in _text(answer)
+    assert "No deal you can see matches “acme renewal”." in _text(answer)
     # A forged pick of the deal's id gets the same answer, and no insight is made.
     running_app.block_action(
         user_id="UCY",
@@ -280,7 +280,7 @@ def test_a_loose_question_matching_no_deal_is_left_to_the_help(
     _dm(running_app, "what are the risks on Umbrella?", ts="1700000001.000001", event_id="EvRisk")
     loose, explicit = running_app.slack.calls_to("chat.postMessage")
     assert "Here is what I can do" in loose.params["text"]
-    assert explicit.params["text"] == "No deal you can see matches 'Umbrella'."
+    assert explicit.params["text"] == "No deal you can see matches “Umbrella”."
 
 
 def test_slash_deal_without_a_name_says_how_to_ask(
