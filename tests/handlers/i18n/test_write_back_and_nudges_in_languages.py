@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from bot.settings import load_settings
 from handlers.i18n import use_language, use_translations
+from handlers.render.actions import muteable_types
 from handlers.render.crm_writes import progress_text, write_notice_blocks, write_notice_text
 from handlers.render.insights import deal_choice_blocks
 from handlers.render.kit import Block, Surface, block_problems, section
@@ -180,7 +181,9 @@ def _nudge() -> Nudge:
 
 def _settings_view() -> dict[str, Any]:
     nudges = NudgePrefs(kinds=(NudgeKind.BUYER_REPLIED.value,), weekends=True)
-    return settings_modal(Preferences(), action_types=[], zone_hint="Europe/Berlin", nudges=nudges)
+    return settings_modal(
+        Preferences(), action_types=muteable_types(), zone_hint="Europe/Berlin", nudges=nudges
+    )
 
 
 def _suggestions() -> list[list[Block]]:
