@@ -54,7 +54,7 @@ def sales(body: dict[str, Any], context: BoltContext, respond: Respond) -> None:
         respond(text=fallback_text(unmapped_text(who.slack_user_id)), response_type="ephemeral")
         return
     text = " ".join(str(body.get("text") or "").split())
-    word, _, rest = text.partition(" ")
+    word, _sep, rest = text.partition(" ")
     handler = SUBCOMMANDS.get(word.lower(), _unknown)
     handler(
         CommandRequest(
@@ -84,7 +84,7 @@ def show_view(request: CommandRequest, state: ViewState) -> None:
         request.respond(text=fallback_text(_("That person has no active CRM account.")))
         return
     except BadState as error:
-        logger.info("could not show a view to %s: %s", request.asker.slack_user_id, error)
+        logger.info("/sales could not show %s: %s", state.view.value, error)
         _help(request, intro=_("I can't show that. Here is what I can do:"))
         return
     if rendered is None:
@@ -103,12 +103,8 @@ def _view_command(view: View) -> Subcommand:
             try:
                 state = state.with_filter(word)
             except BadState:
-                _help(
-                    request,
-                    intro=_("I don't know the filter “{filter}” for {view}.").format(
-                        filter=escape(word[:40]), view=view.value
-                    ),
-                )
+                intro = _("I don't know the filter “{word}” for /sales {view}.")
+                _help(request, intro=intro.format(word=escape(word[:40]), view=view.value))
                 return
         show_view(request, state)
 
@@ -126,10 +122,8 @@ def _help(request: CommandRequest, intro: str | None = None) -> None:
 
 def _unknown(request: CommandRequest) -> None:
     said = str(request.body.get("text") or "").strip()
-    _help(
-        request,
-        intro=_("I don't know “{said}”. Here is what I can do:").format(said=escape(said[:80])),
-    )
+    intro = _("I don't know “{said}”. Here is what I can do:").format(said=escape(said[:80]))
+    _help(request, intro=intro)
 
 
 # Looking at someone else's workspace ----------------------------------------------------
@@ -157,10 +151,8 @@ def _as_user(request: CommandRequest) -> None:
     try:
         view = View(view_word) if view_word else View.OVERVIEW
     except ValueError:
-        _help(
-            request,
-            intro=_("I don't know the view “{view}”.").format(view=escape(view_word[:40])),
-        )
+        intro = _("I don't know the view “{view}”.").format(view=escape(view_word[:40]))
+        _help(request, intro=intro)
         return
     show_view(request, ViewState(view=view, subject_id=subject_id))
 

@@ -49,10 +49,9 @@ def direct_message(body: dict[str, Any], event: dict[str, Any], context: BoltCon
     for answer in DM_ANSWERERS:
         if answer(message):
             return
+    intro = _("Here is what I can do:")
     who.client.chat_postMessage(
-        channel=channel,
-        text=fallback_text(help_text(_("Here is what I can do:"))),
-        blocks=help_blocks(_("Here is what I can do:")),
+        channel=channel, text=fallback_text(help_text(intro)), blocks=help_blocks(intro)
     )
 
 

@@ -257,7 +257,7 @@ def _answer_follow_up(message: DirectMessage, thread_ts: str) -> bool:
     message.acting.client.chat_postMessage(
         channel=message.channel_id,
         thread_ts=thread_ts,
-        text=fallback_text(f"About {answer.deal.name}"),
+        text=fallback_text(_("About {deal}").format(deal=answer.deal.name)),
         blocks=follow_up_blocks(answer),
     )
     return True

@@ -271,8 +271,7 @@ def deal_choice_blocks(search: DealSearch) -> list[Block]:
 
 
 def search_message(search: DealSearch) -> str:
-    """``search.message()`` in the reader's language (the deal's name and the query as
-    written)."""
+    """``search.message()`` in the reader's language."""
     if search.deal is not None:
         return _("Found {deal}.").format(deal=search.deal.name)
     if len(search.candidates) == 1:

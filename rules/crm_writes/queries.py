@@ -1,4 +1,4 @@
-"""Where a change stands in the connected CRM, in words.
+"""Where a change stands in the connected CRM: the facts its user is told.
 
 The outbox (``storage.outbox``) holds each write until the CRM has it. These readers turn a
 row into the facts its user reads ("Sam Ortiz changed the due date in HubSpot at 9:14; your

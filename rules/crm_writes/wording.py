@@ -33,19 +33,21 @@ FIELD_NAMES = {
 }
 UNKNOWN_FIELD = N_("a field")
 
-# A record without a name, mid-sentence, by its kind (``OutboxWrite.record_kind``).
+# A record without a name, mid-sentence, by its kind (``OutboxWrite.record_kind``). "this"
+# rather than "the": the sentences name it as a subject (German: "dieser Anruf"), where
+# "the call" elsewhere is an object ("den Anruf").
 RECORD_KINDS = {
-    "task": N_("the task"),
-    "meeting": N_("the meeting"),
-    "call": N_("the call"),
-    "email": N_("the email"),
-    "note": N_("the note"),
-    "deal": N_("the deal"),
-    "contact": N_("the contact"),
-    "company": N_("the company"),
-    "lead": N_("the lead"),
+    "task": N_("this task"),
+    "meeting": N_("this meeting"),
+    "call": N_("this call"),
+    "email": N_("this email"),
+    "note": N_("this note"),
+    "deal": N_("this deal"),
+    "contact": N_("this contact"),
+    "company": N_("this company"),
+    "lead": N_("this lead"),
 }
-UNKNOWN_RECORD = N_("the record")
+UNKNOWN_RECORD = N_("this record")
 
 # Who changed a field in the CRM, when the CRM does not name a person.
 AN_AUTOMATION = N_("an automation")
