@@ -31,10 +31,10 @@ def phrase_text(phrase: Phrase) -> str:
     """``phrase`` translated and filled in; its values (CRM text) escaped for mrkdwn."""
     values = {
         name: phrase_text(value) if isinstance(value, Phrase) else escape(value)
-        for name, value in phrase.values.items()
+        for name, value in phrase.params.items()
     }
-    if "crm" in phrase.values and isinstance(phrase.values["crm"], str):
-        values["crm"] = escape(crm_label(phrase.values["crm"]))
+    if isinstance(crm := phrase.params.get("crm"), str):
+        values["crm"] = escape(crm_label(crm))
     return _(phrase.template).format(**values)
 
 

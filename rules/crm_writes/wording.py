@@ -60,10 +60,14 @@ THE_CRM_MSGID = N_("the CRM")
 
 @dataclass(frozen=True)
 class Phrase:
-    """A template to translate, then fill with ``values`` (a value may be a phrase too)."""
+    """A template to translate, then fill with ``params`` (a value may be a phrase too).
+
+    Shaped as the general ``Phrase`` the domain's results are getting (issue 14, part 1):
+    once that lands, this one gives way to it.
+    """
 
     template: str
-    values: dict[str, str | Phrase] = field(default_factory=dict)
+    params: dict[str, str | Phrase] = field(default_factory=dict)
 
 
 # The connector's reasons (connectors/hubspot), as the outbox stores them. ``{crm}`` is the
@@ -120,8 +124,8 @@ def reason_phrase(text: str | None) -> Phrase:
         found = _pattern(template).fullmatch(text)
         if found is None:
             continue
-        values: dict[str, str | Phrase] = dict(found.groupdict())
-        if _NESTED in values:
-            values[_NESTED] = reason_phrase(str(values[_NESTED]))
-        return Phrase(template, values)
+        params: dict[str, str | Phrase] = dict(found.groupdict())
+        if _NESTED in params:
+            params[_NESTED] = reason_phrase(str(params[_NESTED]))
+        return Phrase(template, params)
     return Phrase("{detail}", {"detail": text})

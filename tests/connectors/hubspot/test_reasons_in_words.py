@@ -26,7 +26,7 @@ def test_hubspots_refusals_are_recognised(status: int, body: dict[str, object]) 
     _category, reason = _reason(status, body)
     phrase = reason_phrase(reason)
     assert phrase.template != "{detail}", reason  # not quoted as unknown wording
-    assert phrase.values.get("crm") == "HubSpot"
+    assert phrase.params.get("crm") == "HubSpot"
 
 
 @pytest.mark.parametrize(
@@ -41,10 +41,10 @@ def test_hubspots_refusals_are_recognised(status: int, body: dict[str, object]) 
 def test_the_write_backs_own_reasons_are_recognised(reason: str) -> None:
     phrase = reason_phrase(reason)
     assert phrase.template != "{detail}", reason
-    nested = phrase.values.get("reason")
+    nested = phrase.params.get("reason")
     assert nested is None or getattr(nested, "template", "{detail}") != "{detail}"
 
 
 def test_unknown_wording_is_quoted_as_written() -> None:
-    assert reason_phrase("socket closed").values == {"detail": "socket closed"}
+    assert reason_phrase("socket closed").params == {"detail": "socket closed"}
     assert reason_phrase(None).template == REFUSED
