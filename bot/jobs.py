@@ -172,7 +172,11 @@ def start_background_jobs(services: Services, client: WebClient) -> BackgroundJo
             republish_open_homes, services, client, users
         ),
         nudge=lambda: send_nudges(
-            sessions=services.sessions, client=client, clock=services.clock, pacer=pacer
+            sessions=services.sessions,
+            client=client,
+            clock=services.clock,
+            pacer=pacer,
+            default_language=services.settings.default_language,
         ),
     )
     jobs.start()

@@ -16,6 +16,8 @@ from bot.digests.deliver import (
     TransientSlackError,
     post_message,
 )
+from handlers.i18n import SOURCE_LANGUAGE
+from handlers.i18n.users import speaking_to
 from handlers.render.nudges import nudge_text, render_nudge
 from rules.digests.nudges import claim_nudges, record_failed, record_sent
 from storage.db import unit_of_work
@@ -29,8 +31,10 @@ def send_nudges(
     client: WebClient,
     clock: Callable[[], datetime],
     pacer: Pacer,
+    default_language: str = SOURCE_LANGUAGE,
 ) -> int:
-    """Claim the nudges due now and send them; return how many DMs went out.
+    """Claim the nudges due now and send them, each in its rep's language; return how many
+    DMs went out.
 
     The claims are committed before anything is sent: a replica that claims the same action
     a moment later finds it taken. A DM Slack refuses is recorded as failed, not retried.
@@ -39,9 +43,13 @@ def send_nudges(
         nudges = claim_nudges(session, now=clock())
     sent = 0
     for nudge in nudges:
-        message = Message(
-            channel=nudge.slack_user_id, text=nudge_text(nudge), blocks=render_nudge(nudge)
-        )
+        with (
+            sessions() as session,
+            speaking_to(session, user_id=nudge.user_id, default=default_language),
+        ):
+            message = Message(
+                channel=nudge.slack_user_id, text=nudge_text(nudge), blocks=render_nudge(nudge)
+            )
         try:
             posted = post_message(client, message, pacer=pacer)
         except (PermanentSlackError, TransientSlackError):

@@ -4,8 +4,9 @@ With a portal connected, every session the app writes with queues its writes in 
 outbox (``storage.outbox.enable_outbox``), and each commit that queued one wakes this
 worker. The worker sends them (``connectors.hubspot.writeback``), lets the guided actions
 see any local copy it restored, and tells each user in a direct message about a change
-that was not saved (with "Apply mine" / "Keep theirs", or "Retry"), or that was saved
-after all. Stopping it mid-send is safe: rows are sent exactly once across restarts.
+that was not saved (with "Apply mine" / "Keep HubSpot's", or "Retry"), or that was saved
+after all, in that user's language. Stopping it mid-send is safe: rows are sent exactly
+once across restarts.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
@@ -145,6 +146,23 @@ def writing_client(settings: Settings) -> WritingClient:
     )
 
 
+def notice_message(
+    services: Services, row_id: int, *, default_language: str
+) -> tuple[str, list[dict[str, Any]]] | None:
+    """The direct message about a row (fallback text, blocks), in the language of the user
+    whose change it was; None when there is nothing to tell."""
+    from handlers.i18n.users import speaking_to
+    from handlers.render.crm_writes import write_notice_blocks, write_notice_text
+    from handlers.render.kit import fallback_text
+
+    with services.sessions() as session:
+        notice = write_notice(session, row_id, now=services.clock())
+        if notice is None or notice.user_id is None:
+            return None
+        with speaking_to(session, user_id=notice.user_id, default=default_language):
+            return fallback_text(write_notice_text(notice)), write_notice_blocks(notice)
+
+
 def start_writeback(
     settings: Settings,
     engine: Engine,
@@ -160,21 +178,13 @@ def start_writeback(
         holder: This replica's name (``bot.hubspot.replica_name``), on the outbox rows it
             claims.
     """
-    from handlers.render.crm_writes import write_notice_blocks
-    from handlers.render.kit import fallback_text
-
     client = writing_client(settings)
 
     def tell(slack_user_id: str, row_id: int) -> None:
-        with services.sessions() as session:
-            notice = write_notice(session, row_id, now=services.clock())
-        if notice is None:
-            return
-        slack.chat_postMessage(
-            channel=slack_user_id,
-            text=fallback_text(notice.text),
-            blocks=write_notice_blocks(notice),
-        )
+        message = notice_message(services, row_id, default_language=settings.default_language)
+        if message is not None:
+            text, blocks = message
+            slack.chat_postMessage(channel=slack_user_id, text=text, blocks=blocks)
 
     sender = OutboxSender(engine, client, holder=holder)
     worker = OutboxWorker(

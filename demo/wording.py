@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 
 def _words(text: str) -> tuple[str, ...]:
     return tuple(text.split())
@@ -100,3 +102,33 @@ TASK_SUBJECTS = (
     "Check in after demo",
     "Send contract draft",
 )
+# The demo's German speaker writes their own records in German (salesbot never translates
+# CRM text): the subjects above as they would write them.
+GERMAN_SUBJECTS = {
+    "Discovery call": "Erstgespräch",
+    "Product demo": "Produktdemo",
+    "Pricing review": "Preisbesprechung",
+    "Security review": "Sicherheitsprüfung",
+    "Stakeholder alignment": "Abstimmung mit den Entscheidern",
+    "Quarterly business review": "Quartalsgespräch",
+    "Technical deep dive": "Technischer Deep Dive",
+    "Send follow-up email": "Nachfass-E-Mail senden",
+    "Call to confirm next meeting": "Anrufen, um das nächste Meeting zu bestätigen",
+    "Prepare proposal": "Angebot vorbereiten",
+    "Update deal amount": "Deal-Betrag aktualisieren",
+    "Connect on LinkedIn": "Auf LinkedIn vernetzen",
+    "Share case study": "Fallstudie teilen",
+    "Check in after demo": "Nach der Demo nachhaken",
+    "Send contract draft": "Vertragsentwurf senden",
+}
+_SEQUENCE_STEP = re.compile(r"Sequence step (\d+): (email|call) (.+)")
+_GERMAN_STEP = {"email": "E-Mail an", "call": "Anruf bei"}
+
+
+def in_german(subject: str) -> str:
+    """``subject`` as the German speaker would have written it (unknown ones unchanged)."""
+    step = _SEQUENCE_STEP.fullmatch(subject)
+    if step is not None:
+        number, kind, name = step.groups()
+        return f"Sequenzschritt {number}: {_GERMAN_STEP[kind]} {name}"
+    return GERMAN_SUBJECTS.get(subject, subject)

@@ -10,6 +10,7 @@ from datetime import datetime
 from slack_bolt import App, BoltContext, Respond
 from sqlalchemy.orm import Session
 
+from handlers.i18n import _
 from handlers.render.action_queue import action_queue_view
 from handlers.render.kit import Block
 from handlers.render.results import add_line_after, result_line, result_modal, result_sentence
@@ -170,5 +171,5 @@ def _show_queue(
     view, refusal = read(context, _renderer(state, note))
     if view is None:
         assert refusal is not None
-        view = result_modal("Suggestion", refusal)
+        view = result_modal(_("Suggestion"), refusal)
     acting(context).client.views_update(view_id=click.view.get("id") or "", view=view)

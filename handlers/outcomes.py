@@ -119,6 +119,6 @@ def submit_call_log(form: Form, ack: Ack, context: BoltContext) -> FollowUp | No
         ack,
         form,
         lambda s, actor, now: log_call(s, actor, deal_id, call=call, now=now),
-        title="Log a call",
+        title=_("Log a call"),
         fields=OUTCOME_FIELDS,
     )

@@ -21,8 +21,9 @@ from bot.terminal.home import home_tab_section
 from bot.terminal.insights import deal_insights_section
 from bot.terminal.sections import OVERVIEW_SECTIONS, TerminalContext, render_sections
 from demo import DEMO_DB_FILENAME, DemoOrg, build_demo_org
+from demo.wording import in_german
 from storage.db import make_engine, session_factory, unit_of_work, upgrade
-from storage.models import Role, User
+from storage.models import Activity, Role, User
 
 
 def demo_database_path(data_dir: Path) -> Path:
@@ -87,7 +88,9 @@ def show_demo(
 def german_speaker(session: Session, org: DemoOrg) -> User | None:
     """Another rep of the demo, made a German speaker as Slack would say it (``de-DE``).
 
-    The change stays in this session (the demo file is rebuilt on every run anyway).
+    A German speaker writes their records in German too (salesbot never translates CRM
+    text), so their task and meeting subjects are set as they would have written them. The
+    changes stay in this session (the demo file is rebuilt on every run anyway).
     """
     user = session.scalars(
         select(User)
@@ -96,5 +99,8 @@ def german_speaker(session: Session, org: DemoOrg) -> User | None:
     ).first()
     if user is not None:
         user.slack_locale = "de-DE"
+        for activity in session.scalars(select(Activity).where(Activity.owner_id == user.id)):
+            if activity.subject:
+                activity.subject = in_german(activity.subject)
         session.flush()
     return user

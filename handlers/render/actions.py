@@ -62,10 +62,35 @@ def action_title(title: str, template: str, value: int | str) -> str:
     return _(template).format(count=value, label=value)
 
 
+# A guided-action type's name where one can be muted (the settings modal).
+TYPE_NAMES = {
+    ActionType.NEWLY_ASSIGNED_CONTACTS: N_("Newly assigned contacts"),
+    ActionType.NEWLY_ASSIGNED_LEADS: N_("Newly assigned leads"),
+    ActionType.RE_ENGAGED_CONTACTS: N_("Re-engaged contacts"),
+    ActionType.SEQUENCE_ACTIVITY: N_("Sequence activity"),
+    ActionType.EMAIL_REPLIES: N_("Email replies"),
+    ActionType.LOG_MEETING_OUTCOME: N_("Log meeting outcome"),
+    ActionType.FOLLOW_UP_MEETING: N_("Follow up meeting"),
+    ActionType.LOG_CALL_OUTCOME: N_("Log call outcome"),
+    ActionType.CONTACTS_AWAITING_REPLY: N_("Contacts awaiting reply"),
+    ActionType.REPLY_TO_EMAIL: N_("Reply to email"),
+    ActionType.LEADS_AWAITING_REPLY: N_("Leads awaiting reply"),
+    ActionType.PREPARE_FOR_MEETING: N_("Prepare for meeting"),
+    ActionType.HIGH_PRIORITY_TASKS_TODAY: N_("High priority tasks today"),
+    ActionType.TARGET_ACCOUNT_ACTIVITY: N_("Target account activity"),
+    ActionType.RECENTLY_ENGAGED_LEADS: N_("Recently engaged leads"),
+    ActionType.UPDATE_NEXT_STEPS: N_("Update next steps"),
+    ActionType.ADD_CONTACT_TO_DEAL: N_("Add contact to deal"),
+    ActionType.INITIAL_OUTREACH: N_("Initial outreach"),
+    ActionType.FOLLOW_UP_WITH_BUYER: N_("Follow up with buyer"),
+}
+
+
 def muteable_types() -> list[tuple[str, str]]:
-    """(value, label) of every guided-action type, in the spec's order."""
+    """(value, label) of every guided-action type, in the spec's order and the reader's
+    language ("5. Email replies")."""
     return [
-        (rule.type.value, f"{rule.number}. {rule.type.value.replace('_', ' ').capitalize()}")
+        (rule.type.value, f"{rule.number}. {_(TYPE_NAMES[rule.type])}")
         for rule in sorted(RULES_BY_TYPE.values(), key=lambda r: r.number)
     ]
 

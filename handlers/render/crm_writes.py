@@ -1,24 +1,131 @@
-"""A write the connected CRM did not take (or took late): the message its user gets."""
+"""Where a change stands in the connected CRM, in the reader's language: the line under a
+click's result (saved, saving, not saved), and the message its user gets when the CRM did
+not take a write (or took it late), with Apply mine / Keep HubSpot's, or Retry."""
 
 from __future__ import annotations
 
-from handlers.render.kit import Block, actions, button, section
+from datetime import datetime
+
+from handlers.i18n import _
+from handlers.i18n.formats import clock, full_date, short_day
+from handlers.render.kit import Block, actions, button, escape, section
 from handlers.slack import ids
-from rules.crm_writes.queries import Notice, NoticeKind
+from rules.crm_writes.queries import Clash, Notice, NoticeKind, Progress, WriteProgress
+from rules.crm_writes.wording import (
+    AN_AUTOMATION,
+    RECORD_KINDS,
+    SOMEONE,
+    THE_CRM,
+    THE_CRM_MSGID,
+    UNKNOWN_RECORD,
+    Phrase,
+)
+
+
+def crm_label(crm: str) -> str:
+    """The CRM's name ("HubSpot" stays a name; "the CRM" is words to translate)."""
+    return _(THE_CRM_MSGID) if crm == THE_CRM else crm
+
+
+def phrase_text(phrase: Phrase) -> str:
+    """``phrase`` translated and filled in; its values (CRM text) escaped for mrkdwn."""
+    values = {
+        name: phrase_text(value) if isinstance(value, Phrase) else escape(value)
+        for name, value in phrase.params.items()
+    }
+    if isinstance(crm := phrase.params.get("crm"), str):
+        values["crm"] = escape(crm_label(crm))
+    return _(phrase.template).format(**values)
+
+
+def progress_text(progress: WriteProgress) -> str:
+    """ "Saved in HubSpot.", "Saving to HubSpot…", or "Not saved in HubSpot: <why>. …"."""
+    crm = escape(crm_label(progress.crm))
+    if progress.state is Progress.SAVED:
+        return _("Saved in {crm}.").format(crm=crm)
+    if progress.state is Progress.SAVING:
+        return _("Saving to {crm}…").format(crm=crm)
+    reason = phrase_text(progress.reason) if progress.reason else _("it was refused")
+    return _("Not saved in {crm}: {reason}. You'll get a message with what you can do.").format(
+        crm=crm, reason=reason
+    )
+
+
+def write_notice_text(notice: Notice) -> str:
+    """The sentence for a write's user: what happened in the CRM, and what they can do."""
+    crm = escape(crm_label(notice.crm))
+    record = _record(notice)
+    if notice.kind is NoticeKind.CONFLICT:
+        changes = "; ".join(_clash_text(c, now=notice.now) for c in notice.clashes)
+        return _(
+            "Not saved in {crm}: {record} was changed there since you saw it ({changes}). "
+            "Your copy now shows {crm}'s values. Apply your change anyway, or keep {crm}'s?"
+        ).format(crm=crm, record=record, changes=changes)
+    if notice.kind is NoticeKind.FAILED:
+        reason = phrase_text(notice.reason) if notice.reason else _("it was refused")
+        if notice.can_retry:
+            return _(
+                "Not saved in {crm}: {record}: {reason}. Your copy shows {crm}'s values again."
+            ).format(crm=crm, record=record, reason=reason)
+        return _("Not saved in {crm}: {record}: {reason}.").format(
+            crm=crm, record=record, reason=reason
+        )
+    return _("Saved in {crm}: {record}.").format(crm=crm, record=record)
 
 
 def write_notice_blocks(notice: Notice) -> list[Block]:
     """The sentence, and the answers the notice offers (block id ``crm_write:<row id>``)."""
     value = str(notice.row_id)
+    crm = crm_label(notice.crm)
     buttons = []
     if notice.kind is NoticeKind.CONFLICT:
         buttons = [
-            button("Apply mine", action_id=ids.CRM_WRITE_APPLY_MINE, value=value, style="primary"),
-            button("Keep theirs", action_id=ids.CRM_WRITE_KEEP_THEIRS, value=value),
+            button(
+                _("Apply mine"),
+                action_id=ids.CRM_WRITE_APPLY_MINE,
+                value=value,
+                style="primary",
+            ),
+            button(
+                _("Keep {crm}'s").format(crm=crm),
+                action_id=ids.CRM_WRITE_KEEP_THEIRS,
+                value=value,
+            ),
         ]
     elif notice.kind is NoticeKind.FAILED and notice.can_retry:
-        buttons = [button("Retry", action_id=ids.CRM_WRITE_RETRY, value=value)]
-    blocks = [section(notice.text)]
+        buttons = [button(_("Retry"), action_id=ids.CRM_WRITE_RETRY, value=value)]
+    blocks = [section(write_notice_text(notice))]
     if buttons:
         blocks += actions(buttons, block_id=f"crm_write:{notice.row_id}")
     return blocks
+
+
+def _record(notice: Notice) -> str:
+    if notice.record:
+        return _("“{name}”").format(name=escape(notice.record))
+    return _(RECORD_KINDS.get(notice.record_kind, UNKNOWN_RECORD))
+
+
+def _clash_text(clash: Clash, *, now: datetime | None) -> str:
+    if clash.who:
+        who = escape(clash.who)
+    else:
+        who = _(AN_AUTOMATION) if clash.by_automation else _(SOMEONE)
+    field = _(clash.field)
+    if clash.at is None or now is None:
+        return _("{who} changed {field}").format(who=who, field=field)
+    return _("{who} changed {field} {when}").format(
+        who=who, field=field, when=_moment(clash.at, now=now)
+    )
+
+
+def _moment(moment: datetime, *, now: datetime) -> str:
+    """ "at 09:14", "yesterday at 09:14", "on Mon 30 Nov at 09:14" (both on one wall clock)."""
+    time = clock(moment)
+    days = (now.date() - moment.date()).days
+    if days == 0:
+        return _("at {time}").format(time=time)
+    if days == 1:
+        return _("yesterday at {time}").format(time=time)
+    day = short_day(moment) if moment.year == now.year else full_date(moment)
+    return _("on {day} at {time}").format(day=day, time=time)

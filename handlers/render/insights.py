@@ -274,6 +274,8 @@ def search_message(search: DealSearch) -> str:
     """``search.message()`` in the reader's language."""
     if search.deal is not None:
         return _("Found {deal}.").format(deal=search.deal.name)
+    if len(search.candidates) == 1:
+        return _("Did you mean {deal}?").format(deal=search.candidates[0].name)
     if search.candidates:
         return _("Several deals match “{query}”: which one?").format(query=search.query)
     return _("No deal you can see matches “{query}”.").format(query=search.query)

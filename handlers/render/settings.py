@@ -153,8 +153,8 @@ def settings_modal(
 
 
 def _nudge_blocks(nudges: NudgePrefs) -> list[Block]:
-    kinds = [option(label, value) for value, label in kinds_by_label()]
-    weekends = option("Also on Saturdays and Sundays", "on")
+    kinds = [option(_(label), value) for value, label in kinds_by_label()]
+    weekends = option(_("Also on Saturdays and Sundays"), "on")
     limits = [option(str(n), str(n)) for n in NUDGE_LIMITS]
 
     def clock(block_id: str, label: str, value: time) -> Block:
@@ -163,24 +163,24 @@ def _nudge_blocks(nudges: NudgePrefs) -> list[Block]:
             "action_id": ACTION,
             "initial_time": value.strftime("%H:%M"),
         }
-        return input_block(block_id, label, picker, hint="In your own time zone.")
+        return input_block(block_id, label, picker, hint=_("In your own time zone."))
 
     return [
         input_block(
             "nudge_kinds",
-            "Nudges: a direct message the moment one of these arises",
+            _("Nudges: a direct message the moment one of these arises"),
             _with_initial(
                 {"type": "checkboxes", "action_id": ACTION, "options": kinds},
                 [k for k in kinds if k["value"] in nudges.kinds],
             ),
             optional=True,
-            hint="None ticked: no nudges. Actions arising together come in one message.",
+            hint=_("None ticked: no nudges. Actions arising together come in one message."),
         ),
-        clock("nudge_quiet_start", "No nudges from", nudges.quiet_start),
-        clock("nudge_quiet_end", "No nudges until", nudges.quiet_end),
+        clock("nudge_quiet_start", _("No nudges from"), nudges.quiet_start),
+        clock("nudge_quiet_end", _("No nudges until"), nudges.quiet_end),
         input_block(
             "nudge_weekends",
-            "Nudges on weekends",
+            _("Nudges on weekends"),
             _with_initial(
                 {"type": "checkboxes", "action_id": ACTION, "options": [weekends]},
                 [weekends] if nudges.weekends else [],
@@ -189,7 +189,7 @@ def _nudge_blocks(nudges: NudgePrefs) -> list[Block]:
         ),
         input_block(
             "nudge_max_per_day",
-            "At most this many nudges a day",
+            _("At most this many nudges a day"),
             {
                 "type": "static_select",
                 "action_id": ACTION,

@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session
 
 from handlers.i18n import use_language
 from handlers.i18n.users import language_code
+from handlers.render.crm_writes import progress_text
 from handlers.render.kit import Block, FieldBlocks, fallback_text
 from handlers.render.navigation import BadState, ViewState
 from handlers.render.results import (
@@ -47,7 +48,7 @@ from handlers.slack.identity import Asker, unmapped_text
 from handlers.slack.metadata import read_metadata
 from handlers.slack.safely import run_safely
 from handlers.slack.services import Services
-from rules.crm_writes.queries import progress_line
+from rules.crm_writes.queries import Progress, write_progress
 from rules.op_result import OpResult, OpStatus, forbidden
 from rules.settings.preferences import language_choice
 from storage.db import unit_of_work
@@ -377,11 +378,11 @@ def _with_crm_progress(services: Services, result: OpResult, row_ids: list[int])
     deadline = time.monotonic() + _CRM_WAIT_SECONDS
     while True:
         with services.sessions() as session:
-            line = progress_line(session, row_ids)
-        if line is None:
+            progress = write_progress(session, row_ids)
+        if progress is None:
             return result
-        if not line.startswith("Saving") or time.monotonic() >= deadline:
-            return replace(result, note=line)
+        if progress.state is not Progress.SAVING or time.monotonic() >= deadline:
+            return replace(result, note=progress_text(progress))
         time.sleep(0.05)
 
 

@@ -1,23 +1,30 @@
-"""Where a change stands in the connected CRM, in words.
+"""Where a change stands in the connected CRM: the facts its user is told.
 
 The outbox (``storage.outbox``) holds each write until the CRM has it. These readers turn a
-row into what its user reads ("Sam Ortiz changed the due date in HubSpot at 9:14; your
-change was not saved"), and list the changes that still wait for the user.
+row into the facts its user reads ("Sam Ortiz changed the due date in HubSpot at 9:14; your
+change was not saved"; ``handlers.render.crm_writes`` words them in the user's language),
+and list the changes that still wait for the user.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from rules.clock import user_zone
-from rules.crm_writes.wording import FIELD_NAMES
-from rules.wording import describe_moment
+from rules.crm_writes.wording import (
+    CHANGED_SINCE_SEEN,
+    FIELD_NAMES,
+    UNKNOWN_FIELD,
+    Phrase,
+    reason_phrase,
+)
 from storage.changes import last_change
 from storage.models import Activity, Deal, OutboxState, OutboxWrite, OwnedObject, User
 from storage.outbox import crm_name, states
@@ -26,7 +33,7 @@ _AUTOMATIONS = {"INTEGRATION", "API", "WORKFLOWS", "AUTOMATION_PLATFORM", "IMPOR
 
 
 def record_name(session: Session, row: OutboxWrite) -> str | None:
-    """The changed record's name or subject (also once deleted), None when it has none."""
+    """The changed record's name or subject as the CRM has it, or None when it has none."""
     if row.object_type is OwnedObject.DEAL:
         deal = session.get(Deal, row.object_id)
         return deal.name if deal is not None else None
@@ -39,7 +46,7 @@ def record_name(session: Session, row: OutboxWrite) -> str | None:
 
 
 def record_label(session: Session, row: OutboxWrite) -> str:
-    """How the changed record is named mid-sentence: "'Call Acme'", "the task"."""
+    """How the changed record is named mid-sentence (English): "'Call Acme'", "the task"."""
     name = record_name(session, row)
     return f"'{name}'" if name else f"the {row.record_kind}"
 
@@ -51,60 +58,78 @@ class NoticeKind(StrEnum):
 
 
 @dataclass(frozen=True)
+class Clash:
+    """One field someone changed in the CRM since the user saw it."""
+
+    field: str  # a ``FIELD_NAMES`` msgid ("the close date")
+    who: str | None  # the person's name; None: ``by_automation`` or someone unknown
+    by_automation: bool = False
+    at: datetime | None = None  # on the user's wall clock
+
+
+@dataclass(frozen=True)
 class Notice:
-    """What to tell a write's user, and which answers to offer."""
+    """What to tell a write's user, and which answers to offer. Words are the handlers':
+    this holds the facts (``handlers.render.crm_writes`` writes the sentence)."""
 
     kind: NoticeKind
     row_id: int
-    text: str
+    crm: str
+    record_kind: str
+    record: str | None = None  # the record's name as the CRM has it
+    clashes: tuple[Clash, ...] = ()
+    reason: Phrase | None = None  # why it failed
     can_retry: bool = False
+    user_id: int | None = None  # whose change it was: they read it
+    now: datetime | None = None  # on the user's wall clock, for "yesterday at 9:14"
 
 
-def _who(session: Session, clash: dict[str, Any]) -> str:
+def _clash(session: Session, name: str, clash: dict[str, Any], zone: ZoneInfo | None) -> Clash:
+    who = None
     owner = clash.get("by_owner")
     if owner:
-        name = session.scalar(select(User.name).where(User.external_id == str(owner)))
-        if name:
-            return str(name)
-    if clash.get("source") in _AUTOMATIONS:
-        return "an automation"
-    return "someone"
+        found = session.scalar(select(User.name).where(User.external_id == str(owner)))
+        who = str(found) if found else None
+    at = None
+    if clash.get("at") and zone is not None:
+        at = datetime.fromisoformat(str(clash["at"])).astimezone(zone)
+    return Clash(
+        field=FIELD_NAMES.get(name, UNKNOWN_FIELD),
+        who=who,
+        by_automation=who is None and clash.get("source") in _AUTOMATIONS,
+        at=at,
+    )
 
 
 def write_notice(session: Session, row_id: int, *, now: datetime) -> Notice | None:
-    """The sentence for a row's user: a conflict, a failure, or a late success."""
+    """What to tell a row's user: a conflict, a failure, or a late success."""
     row = session.get(OutboxWrite, row_id)
     if row is None:
         return None
     actor = session.get(User, row.actor_id) if row.actor_id is not None else None
-    crm = crm_name(session)
-    label = record_label(session, row)
+    zone = user_zone(session, actor) if actor is not None else None
+    base = Notice(
+        NoticeKind.SAVED,
+        row.id,
+        crm=crm_name(session),
+        record_kind=row.record_kind,
+        record=record_name(session, row),
+        user_id=row.actor_id,
+        now=now.astimezone(zone) if zone is not None else now,
+    )
     if row.state is OutboxState.CONFLICT and row.conflict:
-        parts = []
-        for name, clash in row.conflict.items():
-            when = ""
-            if clash.get("at") and actor is not None:
-                at = datetime.fromisoformat(str(clash["at"]))
-                when = f" {describe_moment(at, user_zone(session, actor), now=now)}"
-            parts.append(f"{_who(session, clash)} changed the {FIELD_NAMES.get(name, name)}{when}")
-        return Notice(
-            NoticeKind.CONFLICT,
-            row.id,
-            f"Not saved in {crm}: {label} was changed there since you saw it "
-            f"({'; '.join(parts)}). Your copy now shows {crm}'s values. "
-            "Apply your change anyway, or keep theirs?",
-        )
+        clashes = tuple(_clash(session, n, c, zone) for n, c in row.conflict.items())
+        return replace(base, kind=NoticeKind.CONFLICT, clashes=clashes)
     if row.state is OutboxState.FAILED:
         gone = "deleted" in (row.last_error or "") or "never reached" in (row.last_error or "")
-        return Notice(
-            NoticeKind.FAILED,
-            row.id,
-            f"Not saved in {crm}: {label}: {row.last_error or 'it was refused'}."
-            + ("" if gone else f" Your copy shows {crm}'s values again."),
+        return replace(
+            base,
+            kind=NoticeKind.FAILED,
+            reason=reason_phrase(row.last_error),
             can_retry=not gone,
         )
     if row.state is OutboxState.SENT:
-        return Notice(NoticeKind.SAVED, row.id, f"Saved in {crm}: {label}.")
+        return base
     return None
 
 
@@ -126,17 +151,37 @@ def unsaved_notices(
     return [n for n in notices if n is not None]
 
 
-def progress_line(session: Session, row_ids: list[int]) -> str | None:
-    """ "Saved in HubSpot.", "Saving to HubSpot…" or "Not saved in HubSpot: …" for the rows
-    one write queued; None when it queued nothing."""
+class Progress(StrEnum):
+    SAVED = "saved"
+    SAVING = "saving"
+    NOT_SAVED = "not_saved"
+
+
+@dataclass(frozen=True)
+class WriteProgress:
+    """Where the rows one write queued stand in the CRM (``reason`` when not saved)."""
+
+    state: Progress
+    crm: str
+    reason: Phrase | None = None
+
+
+def write_progress(session: Session, row_ids: list[int]) -> WriteProgress | None:
+    """Saved, saving, or not saved (with the first reason) for the rows one write queued;
+    None when it queued nothing."""
     rows = states(session, row_ids)
     if not rows:
         return None
     crm = crm_name(session)
     stuck = [r for r in rows if r.state in (OutboxState.FAILED, OutboxState.CONFLICT)]
     if stuck:
-        reason = stuck[0].last_error or "it was refused"
-        return f"Not saved in {crm}: {reason}. You'll get a message with what you can do."
+        first = stuck[0]
+        reason = (
+            Phrase(CHANGED_SINCE_SEEN, {"crm": crm})
+            if first.state is OutboxState.CONFLICT
+            else reason_phrase(first.last_error)
+        )
+        return WriteProgress(Progress.NOT_SAVED, crm, reason)
     if all(r.state in (OutboxState.SENT, OutboxState.DISCARDED) for r in rows):
-        return f"Saved in {crm}."
-    return f"Saving to {crm}…"
+        return WriteProgress(Progress.SAVED, crm)
+    return WriteProgress(Progress.SAVING, crm)

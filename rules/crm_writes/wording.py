@@ -1,25 +1,36 @@
-"""What users read about their changes in the connected CRM."""
+"""What users read about their changes in the connected CRM, marked for the catalogues.
+
+The domain names things; ``handlers.render.crm_writes`` translates them and writes the
+sentences. A reason the CRM gave is stored in the outbox as the connector wrote it (English:
+the command line and the logs read it too); ``reason_phrase`` recognises the connector's
+sentences so that a reader sees them in their own language, and quotes anything else as
+written, like CRM text.
+"""
 
 from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import cache
 
 from rules.translatable import N_
 from storage.models import OutboxState
 
-# How people call the fields a row can name.
+# How people call the fields a row can name, mid-sentence.
 FIELD_NAMES = {
-    "status": "status",
-    "due_at": "due date",
-    "subject": "subject",
-    "body": "notes",
-    "priority": "priority",
-    "owner_id": "owner",
-    "outcome": "outcome",
-    "call_status": "call status",
-    "stage_id": "stage",
-    "close_date": "close date",
-    "next_step": "next step",
-    "amount": "amount",
-    "name": "name",
+    "status": N_("the status"),
+    "due_at": N_("the due date"),
+    "subject": N_("the subject"),
+    "body": N_("the notes"),
+    "priority": N_("the priority"),
+    "owner_id": N_("the owner"),
+    "outcome": N_("the outcome"),
+    "call_status": N_("the call status"),
+    "stage_id": N_("the stage"),
+    "close_date": N_("the close date"),
+    "next_step": N_("the next step"),
+    "amount": N_("the amount"),
+    "name": N_("the name"),
 }
 
 # The answers to apply mine / keep theirs / retry (``rules.crm_writes.ops``). ``{crm}`` is
@@ -39,3 +50,101 @@ SETTLED = {
     OutboxState.FAILED: N_("This change was not saved in {crm}: {reason}."),
     OutboxState.CONFLICT: N_("This change is waiting for your decision."),
 }
+UNKNOWN_FIELD = N_("a field")
+
+# A record without a name, mid-sentence, by its kind (``OutboxWrite.record_kind``). "this"
+# rather than "the": the sentences name it as a subject (German: "dieser Anruf"), where
+# "the call" elsewhere is an object ("den Anruf").
+RECORD_KINDS = {
+    "task": N_("this task"),
+    "meeting": N_("this meeting"),
+    "call": N_("this call"),
+    "email": N_("this email"),
+    "note": N_("this note"),
+    "deal": N_("this deal"),
+    "contact": N_("this contact"),
+    "company": N_("this company"),
+    "lead": N_("this lead"),
+}
+UNKNOWN_RECORD = N_("this record")
+
+# Who changed a field in the CRM, when the CRM does not name a person.
+AN_AUTOMATION = N_("an automation")
+SOMEONE = N_("someone")
+
+# A connected CRM without a name of its own.
+THE_CRM = "the CRM"
+THE_CRM_MSGID = N_("the CRM")
+
+
+@dataclass(frozen=True)
+class Phrase:
+    """A template to translate, then fill with ``params`` (a value may be a phrase too).
+
+    Shaped as the general ``Phrase`` the domain's results are getting (issue 14, part 1):
+    once that lands, this one gives way to it.
+    """
+
+    template: str
+    params: dict[str, str | Phrase] = field(default_factory=dict)
+
+
+# The connector's reasons (connectors/hubspot), as the outbox stores them. ``{crm}`` is the
+# CRM's name; the other placeholders are its details, shown as written.
+REFUSED = N_("it was refused")
+CHANGED_SINCE_SEEN = N_("changed in {crm} since you saw it")
+_REASONS = (
+    N_("the record was deleted in {crm}"),
+    N_("the record never reached {crm}"),
+    N_(
+        "salesbot's {crm} app may not make this change (it needs {scopes}): "
+        "ask your {crm} admin to add the scope"
+    ),
+    N_("salesbot's {crm} app may not make this change: ask your {crm} admin to add the scope"),
+    N_("{crm} refused it as a conflict: {detail}"),
+    N_(
+        "{crm} has no {property} property yet: ask your {crm} admin to create it "
+        "(docs/hubspot.md, Connect a portal)"
+    ),
+    N_("{crm} refused the values: {detail}"),
+    N_("{crm} has no call outcome '{label}'"),
+    N_("{crm}'s daily API limit is used up ({detail})"),
+    N_("{crm} did not take it after {attempts} tries: {reason}"),
+    CHANGED_SINCE_SEEN,
+    N_("kept {crm}'s values"),
+)
+# A placeholder that holds another reason, recognised in turn.
+_NESTED = "reason"
+# A CRM's name holds no sentence: "HubSpot", not "HubSpot did not take it after 8 tries: HubSpot".
+_VALUE = {"crm": r"[^:()']+?"}
+
+
+@cache
+def _pattern(template: str) -> re.Pattern[str]:
+    """``template`` as a regex; a name used twice ({crm}) must read the same both times."""
+    regex, seen = [], set()
+    for i, part in enumerate(re.split(r"\{([a-z_]+)\}", template)):
+        if i % 2 == 0:
+            regex.append(re.escape(part))
+        elif part in seen:
+            regex.append(f"(?P={part})")
+        else:
+            seen.add(part)
+            regex.append(f"(?P<{part}>{_VALUE.get(part, '.+?')})")
+    return re.compile("".join(regex))
+
+
+def reason_phrase(text: str | None) -> Phrase:
+    """The stored reason as a phrase to translate: one of the connector's sentences with its
+    details, or (unknown wording) the text as written."""
+    if not text:
+        return Phrase(REFUSED)
+    for template in _REASONS:
+        found = _pattern(template).fullmatch(text)
+        if found is None:
+            continue
+        params: dict[str, str | Phrase] = dict(found.groupdict())
+        if _NESTED in params:
+            params[_NESTED] = reason_phrase(str(params[_NESTED]))
+        return Phrase(template, params)
+    return Phrase("{detail}", {"detail": text})

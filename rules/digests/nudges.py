@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session
 from rules.clock import local_date, parse_zone
 from rules.guided_actions import RULES_BY_TYPE, ActionType
 from rules.guided_actions.service import type_preferences
+from rules.translatable import N_
 from storage.models import (
     ActionState,
     Activity,
@@ -60,11 +61,15 @@ class NudgeKind(StrEnum):
     DEAL_RISK = "deal_risk"
 
 
+# Translated where shown (handlers.render.nudges, the settings modal).
 KIND_LABELS = {
-    NudgeKind.BUYER_REPLIED: "A buyer replied",
-    NudgeKind.MEETING_SOON: "A meeting in 30 minutes needs preparation",
-    NudgeKind.DEAL_RISK: "A deal risk appeared",
+    NudgeKind.BUYER_REPLIED: N_("A buyer replied"),
+    NudgeKind.MEETING_SOON: N_("A meeting in 30 minutes needs preparation"),
+    NudgeKind.DEAL_RISK: N_("A deal risk appeared"),
 }
+# A real settings modal offers only valid choices: these answer a garbled submission.
+PICK_KINDS = N_("Pick the nudge kinds from the list.")
+PICK_LIMIT = N_("Pick a daily limit from the list.")
 T = ActionType
 KIND_OF_TYPE: dict[ActionType, NudgeKind] = {
     T.EMAIL_REPLIES: NudgeKind.BUYER_REPLIED,
@@ -118,9 +123,9 @@ def nudge_pref_problems(prefs: NudgePrefs) -> dict[str, str]:
     problems: dict[str, str] = {}
     unknown = sorted(set(prefs.kinds) - set(NudgeKind))
     if unknown:
-        problems["nudge_kinds"] = f"Unknown nudge kinds: {', '.join(unknown)}."
+        problems["nudge_kinds"] = PICK_KINDS
     if not 1 <= prefs.max_per_day <= MAX_PER_DAY_LIMIT:
-        problems["nudge_max_per_day"] = f"Choose between 1 and {MAX_PER_DAY_LIMIT} a day."
+        problems["nudge_max_per_day"] = PICK_LIMIT
     return problems
 
 
@@ -147,6 +152,8 @@ class NudgeLine:
     title: str
     call_to_action: str
     category: str
+    title_template: str = ""  # as ActionView's: translated, then formatted with title_value
+    title_value: int | str = ""
 
 
 @dataclass(frozen=True)
@@ -226,13 +233,16 @@ def _claim_for(
     lines = []
     for action in claimed:
         rule = RULES_BY_TYPE[ActionType(action.action_type)]
+        value = _title_value(session, action, rule.bundled)
         lines.append(
             NudgeLine(
                 action_id=action.id,
                 kind=KIND_OF_TYPE[rule.type],
-                title=_title(session, action, rule.title, rule.bundled),
+                title=rule.title.format(count=value, label=value),
                 call_to_action=rule.call_to_action,
                 category=action.category,
+                title_template=rule.title,
+                title_value=value,
             )
         )
     return Nudge(user_id=user_id, slack_user_id=slack_user_id, bundle=bundle, lines=tuple(lines))
@@ -287,7 +297,8 @@ def _meeting_starts(session: Session, meeting_ids: list[Any]) -> dict[int, datet
     return {i: utc(s) for i, s in rows if s is not None}
 
 
-def _title(session: Session, action: GuidedAction, title: str, bundled: bool) -> str:
+def _title_value(session: Session, action: GuidedAction, bundled: bool) -> int | str:
+    """What fills the rule's title: the open items' count, or the record's label."""
     if bundled:
         count = session.scalar(
             select(func.count()).where(
@@ -295,13 +306,13 @@ def _title(session: Session, action: GuidedAction, title: str, bundled: bool) ->
                 GuidedActionItem.state == ActionState.OPEN,
             )
         )
-        return title.format(count=count or 0)
+        return int(count or 0)
     from rules.guided_actions.service import open_actions
 
     for view in open_actions(session, user_id=action.user_id, now=action.created_at):
         if view.id == action.id:
-            return view.title
-    return title.format(label="a record")
+            return view.title_value
+    return "…"
 
 
 def _sent_today(session: Session, user_id: int, today: Any) -> int:

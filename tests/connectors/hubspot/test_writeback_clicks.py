@@ -108,6 +108,19 @@ def test_a_click_says_saved_in_hubspot_once_hubspot_has_it(
     assert task.properties["hs_task_status"] == "COMPLETED"
 
 
+def test_a_german_user_reads_where_the_change_stands_in_german(
+    connected_app: RunningApp, sqlite_engine: Engine, small_portal: SmallPortal
+) -> None:
+    with Session(sqlite_engine) as session:
+        session.execute(update(User).where(User.slack_user_id == "UDANA").values(slack_locale="de"))
+        session.commit()
+    _click_complete(connected_app, "UDANA", _task(sqlite_engine, small_portal.task))
+
+    [changed] = connected_app.slack.wait_for("chat.update")
+    text = changed.json_param("blocks")[1]["elements"][0]["text"]
+    assert "In HubSpot gespeichert." in text and "Saved in HubSpot" not in text
+
+
 def test_a_forged_click_writes_nothing_here_or_in_hubspot(
     connected_app: RunningApp,
     sqlite_engine: Engine,

@@ -83,9 +83,10 @@ def test_the_german_forms_speak_german() -> None:
     assert "Neue Aufgabe" in forms["new task"] and "Betreff" in forms["new task"]
     assert "Neuer Deal" in forms["new deal"] and "Betrag" in forms["new deal"]
     assert "Aufgaben: Überfällig" in forms["queue overdue"]
+    assert "5. Antworten auf E-Mails" in forms["settings"]
     assert "dein Vertriebsarbeitsbereich" in help_text
     for name, view in _german_views().items():  # German titles fit without being cut
         for part in ("title", "submit", "close"):
             assert not view.get(part, {}).get("text", "").endswith("…"), (name, part)
-    for english in ("Save", "Subject", "Monday", "Your settings", "Overdue"):
+    for english in ("Save", "Subject", "Monday", "Your settings", "Overdue", "5. Email replies"):
         assert all(f'"{english}"' not in text for text in forms.values()), english
