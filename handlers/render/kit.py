@@ -22,6 +22,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from handlers.i18n import _
+
 Block = dict[str, Any]
 Surface = Literal["home", "modal", "message"]
 
@@ -292,7 +294,7 @@ def confirm_dialog(title: str, text: str, yes: str, *, danger: bool = False) -> 
         "title": plain(title, 100),
         "text": plain(text, 300),
         "confirm": plain(yes, 30),
-        "deny": plain("Cancel", 30),
+        "deny": plain(_("Cancel"), 30),
     }
     if danger:
         dialog["style"] = "danger"
@@ -320,17 +322,18 @@ def modal(
     blocks: list[Block],
     *,
     submit: str | None = None,
-    close: str = "Cancel",
+    close: str | None = None,
     private_metadata: str = "",
 ) -> dict[str, Any]:
-    """A modal view; its blocks are checked against Slack's limits (a renderer bug raises)."""
+    """A modal view; its blocks are checked against Slack's limits (a renderer bug raises).
+    ``close``: the dismiss button's label (default "Cancel", in the reader's language)."""
     if len(private_metadata) > PRIVATE_METADATA:
         raise ValueError("private_metadata over 3,000 characters would be refused by Slack")
     view: dict[str, Any] = {
         "type": "modal",
         "callback_id": callback_id,
         "title": plain(title, MODAL_TITLE),
-        "close": plain(close, MODAL_TITLE),
+        "close": plain(close if close is not None else _("Cancel"), MODAL_TITLE),
         "blocks": publishable(blocks, surface="modal"),
         "private_metadata": private_metadata,
     }

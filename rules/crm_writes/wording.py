@@ -103,8 +103,8 @@ _REASONS = (
     N_("salesbot's {crm} app may not make this change: ask your {crm} admin to add the scope"),
     N_("{crm} refused it as a conflict: {detail}"),
     N_(
-        "{crm} has no {property} property yet: ask your {crm} admin to create it "
-        "(docs/hubspot.md, Connect a portal)"
+        "{crm} has no {property} property yet: ask your {crm} admin to run "
+        "`salesbot hubspot setup` (docs/hubspot.md, Connect a portal)"
     ),
     N_("{crm} refused the values: {detail}"),
     N_("{crm} has no call outcome '{label}'"),

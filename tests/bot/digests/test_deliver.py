@@ -560,6 +560,7 @@ def test_housekeeping_forgets_old_webhook_events_and_settled_writes_only(
     def event(number: int, processed: datetime | None) -> WebhookEvent:
         return WebhookEvent(
             event_id=number,
+            dedupe_key=f"key-{number}",
             subscription_type="deal.propertyChange",
             object_type="deals",
             object_id=str(number),

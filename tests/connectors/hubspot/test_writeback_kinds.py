@@ -17,6 +17,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from connectors.hubspot import RateLimiter, Syncer
+from connectors.hubspot.setup import ensure_properties
 from connectors.hubspot.write_api import MARKER_PROPERTY, WritingClient
 from connectors.hubspot.writeback import CLAIM_TTL, Delivered, OutboxSender
 from handlers.render.crm_writes import write_notice_text
@@ -66,6 +67,7 @@ def writer(hubspot: HubSpotStandIn) -> WritingClient:
 
 @pytest.fixture
 def store(sqlite_engine: Engine, writer: WritingClient, small_portal: SmallPortal) -> Store:
+    ensure_properties(writer)  # `salesbot hubspot setup`
     Syncer(sqlite_engine, writer).run(full=True)
     with Session(sqlite_engine) as session:
 
@@ -114,7 +116,10 @@ def test_complete_then_reopen_ends_open_in_hubspot(
 
     assert report.sent == 2 and report.conflicts == report.failed == 0
     assert _props(hubspot, "tasks", small_portal.task)["hs_task_status"] == "NOT_STARTED"
-    assert hubspot.count("objects.update", object_type="tasks") == 2
+    updates = [
+        r for r in hubspot.requests if r.endpoint in ("objects.batch_update", "objects.update")
+    ]
+    assert len(updates) == 2  # in order: complete, then reopen
 
 
 def test_a_forged_reopen_writes_nothing_anywhere(

@@ -88,5 +88,13 @@ def test_the_german_forms_speak_german() -> None:
     for name, view in _german_views().items():  # German titles fit without being cut
         for part in ("title", "submit", "close"):
             assert not view.get(part, {}).get("text", "").endswith("…"), (name, part)
-    for english in ("Save", "Subject", "Monday", "Your settings", "Overdue", "5. Email replies"):
+    for english in (
+        "Save",
+        "Cancel",
+        "Subject",
+        "Monday",
+        "Your settings",
+        "Overdue",
+        "5. Email replies",
+    ):
         assert all(f'"{english}"' not in text for text in forms.values()), english
