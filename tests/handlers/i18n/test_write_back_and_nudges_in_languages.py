@@ -57,8 +57,8 @@ REASONS = [
     "HubSpot admin to add the scope",
     "salesbot's HubSpot app may not make this change: ask your HubSpot admin to add the scope",
     f"HubSpot refused it as a conflict: {QUALM}",
-    "HubSpot has no salesbot_id property yet: ask your HubSpot admin to create it "
-    "(docs/hubspot.md, Connect a portal)",
+    "HubSpot has no salesbot_id property yet: ask your HubSpot admin to run "
+    "`salesbot hubspot setup` (docs/hubspot.md, Connect a portal)",
     f"HubSpot refused the values: {QUALM}",
     f"HubSpot has no call outcome '{QUALM}'",
     "HubSpot did not take it after 8 tries: HubSpot's daily API limit is used up (qualm)",
