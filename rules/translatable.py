@@ -19,6 +19,7 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
+from decimal import Decimal
 from typing import Protocol, TypeAlias
 
 logger = logging.getLogger(__name__)
@@ -51,7 +52,8 @@ class Day:
     with_year: bool = False
 
 
-Param: TypeAlias = "str | int | Day | Phrase | tuple[Phrase, ...]"
+# A Decimal is an amount of money: written with two decimals.
+Param: TypeAlias = "str | int | Decimal | Day | Phrase | tuple[Phrase, ...]"
 
 
 class Speaker(Protocol):
@@ -61,7 +63,7 @@ class Speaker(Protocol):
 
     def ngettext(self, singular: str, plural: str, n: int) -> str: ...
 
-    def number(self, value: int) -> str: ...
+    def number(self, value: int | Decimal) -> str: ...
 
     def day(self, day: Day) -> str: ...
 
@@ -114,7 +116,7 @@ def _value(value: Param, speaker: Speaker) -> str:
         return speaker.day(value)
     if isinstance(value, bool):  # a bool is an int: never meant as a number here
         return str(value)
-    if isinstance(value, int):
+    if isinstance(value, int | Decimal):
         return speaker.number(value)
     if isinstance(value, tuple):
         return ", ".join(part.say(speaker) for part in value)
@@ -130,8 +132,8 @@ class _SourceEnglish:
     def ngettext(self, singular: str, plural: str, n: int) -> str:
         return singular if n == 1 else plural
 
-    def number(self, value: int) -> str:
-        return f"{value:,}"
+    def number(self, value: int | Decimal) -> str:
+        return f"{value:,.2f}" if isinstance(value, Decimal) else f"{value:,}"
 
     def day(self, day: Day) -> str:
         text = f"{day.value:%a} {day.value.day} {day.value:%b}"

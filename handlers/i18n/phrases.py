@@ -7,7 +7,11 @@ CLDR, nested phrases translated too), and only then is the template filled in.
 
 from __future__ import annotations
 
-from handlers.i18n import _, ngettext
+from decimal import Decimal
+
+from babel.numbers import format_decimal
+
+from handlers.i18n import _, current, ngettext
 from handlers.i18n.formats import number, short_day
 from rules.translatable import Day, Phrase
 
@@ -21,7 +25,9 @@ class _ActiveLanguage:
     def ngettext(self, singular: str, plural: str, n: int) -> str:
         return ngettext(singular, plural, n)
 
-    def number(self, value: int) -> str:
+    def number(self, value: int | Decimal) -> str:
+        if isinstance(value, Decimal):  # an amount: "185,000.50" / "185.000,50"
+            return str(format_decimal(value, format="#,##0.00", locale=current().locale))
         return number(value)
 
     def day(self, day: Day) -> str:

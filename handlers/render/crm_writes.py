@@ -18,7 +18,7 @@ from rules.crm_writes.wording import (
     THE_CRM,
     THE_CRM_MSGID,
     UNKNOWN_RECORD,
-    Phrase,
+    Words,
 )
 
 
@@ -27,10 +27,10 @@ def crm_label(crm: str) -> str:
     return _(THE_CRM_MSGID) if crm == THE_CRM else crm
 
 
-def phrase_text(phrase: Phrase) -> str:
+def phrase_text(phrase: Words) -> str:
     """``phrase`` translated and filled in; its values (CRM text) escaped for mrkdwn."""
     values = {
-        name: phrase_text(value) if isinstance(value, Phrase) else escape(value)
+        name: phrase_text(value) if isinstance(value, Words) else escape(value)
         for name, value in phrase.params.items()
     }
     if isinstance(crm := phrase.params.get("crm"), str):

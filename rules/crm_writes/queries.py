@@ -22,7 +22,7 @@ from rules.crm_writes.wording import (
     CHANGED_SINCE_SEEN,
     FIELD_NAMES,
     UNKNOWN_FIELD,
-    Phrase,
+    Words,
     reason_phrase,
 )
 from storage.changes import last_change
@@ -78,7 +78,7 @@ class Notice:
     record_kind: str
     record: str | None = None  # the record's name as the CRM has it
     clashes: tuple[Clash, ...] = ()
-    reason: Phrase | None = None  # why it failed
+    reason: Words | None = None  # why it failed
     can_retry: bool = False
     user_id: int | None = None  # whose change it was: they read it
     now: datetime | None = None  # on the user's wall clock, for "yesterday at 9:14"
@@ -163,7 +163,7 @@ class WriteProgress:
 
     state: Progress
     crm: str
-    reason: Phrase | None = None
+    reason: Words | None = None
 
 
 def write_progress(session: Session, row_ids: list[int]) -> WriteProgress | None:
@@ -177,7 +177,7 @@ def write_progress(session: Session, row_ids: list[int]) -> WriteProgress | None
     if stuck:
         first = stuck[0]
         reason = (
-            Phrase(CHANGED_SINCE_SEEN, {"crm": crm})
+            Words(CHANGED_SINCE_SEEN, {"crm": crm})
             if first.state is OutboxState.CONFLICT
             else reason_phrase(first.last_error)
         )

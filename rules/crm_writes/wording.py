@@ -78,15 +78,16 @@ THE_CRM_MSGID = N_("the CRM")
 
 
 @dataclass(frozen=True)
-class Phrase:
-    """A template to translate, then fill with ``params`` (a value may be a phrase too).
+class Words:
+    """A template to translate, then fill with ``params`` (a value may be words too).
 
-    Shaped as the general ``Phrase`` the domain's results are getting (issue 14, part 1):
-    once that lands, this one gives way to it.
+    The write-back's own form of ``rules.translatable.Phrase``: its reasons are matched
+    against the connector's stored sentences (``reason_phrase``). Folding the two into one
+    is a small follow-up.
     """
 
     template: str
-    params: dict[str, str | Phrase] = field(default_factory=dict)
+    params: dict[str, str | Words] = field(default_factory=dict)
 
 
 # The connector's reasons (connectors/hubspot), as the outbox stores them. ``{crm}`` is the
@@ -134,17 +135,17 @@ def _pattern(template: str) -> re.Pattern[str]:
     return re.compile("".join(regex))
 
 
-def reason_phrase(text: str | None) -> Phrase:
+def reason_phrase(text: str | None) -> Words:
     """The stored reason as a phrase to translate: one of the connector's sentences with its
     details, or (unknown wording) the text as written."""
     if not text:
-        return Phrase(REFUSED)
+        return Words(REFUSED)
     for template in _REASONS:
         found = _pattern(template).fullmatch(text)
         if found is None:
             continue
-        params: dict[str, str | Phrase] = dict(found.groupdict())
+        params: dict[str, str | Words] = dict(found.groupdict())
         if _NESTED in params:
             params[_NESTED] = reason_phrase(str(params[_NESTED]))
-        return Phrase(template, params)
-    return Phrase("{detail}", {"detail": text})
+        return Words(template, params)
+    return Words("{detail}", {"detail": text})

@@ -261,8 +261,7 @@ def _changed_parts(values: dict[str, Any], *, this_year: int, currency: str) -> 
         parts.append(
             phrase(say.CHANGED_AMOUNT_REMOVED)
             if amount is None
-            # Digits only, no grouping: "185000.00" reads right in every language.
-            else phrase(say.CHANGED_AMOUNT, amount=f"{amount:.2f}", currency=currency)
+            else phrase(say.CHANGED_AMOUNT, amount=amount, currency=currency)
         )
     return tuple(parts)
 
