@@ -85,7 +85,7 @@ def show_view(request: CommandRequest, state: ViewState) -> None:
         return
     except BadState as error:
         logger.info("/sales could not show %s: %s", state.view.value, error)
-        _help(request, intro=_unshowable(state))
+        _help(request, intro=_("I can't show that. Here is what I can do:"))
         return
     if rendered is None:
         request.respond(text=fallback_text(unmapped_text(request.asker.slack_user_id)))
@@ -103,7 +103,8 @@ def _view_command(view: View) -> Subcommand:
             try:
                 state = state.with_filter(word)
             except BadState:
-                _help(request, intro=_unknown_filter(word, view))
+                intro = _("I don't know the filter “{word}” for /sales {view}.")
+                _help(request, intro=intro.format(word=escape(word[:40]), view=view.value))
                 return
         show_view(request, state)
 
@@ -111,18 +112,6 @@ def _view_command(view: View) -> Subcommand:
 
 
 # Help and unknown input ---------------------------------------------------------------
-
-
-def _unshowable(state: ViewState) -> str:
-    """Why a view could not be shown: its filter is unknown, or something else is off."""
-    if state.filter:
-        return _unknown_filter(state.filter, state.view)
-    return _("I can't show that. Here is what I can do:")
-
-
-def _unknown_filter(word: str, view: View) -> str:
-    intro = _("I don't know the filter “{word}” for /sales {view}.")
-    return intro.format(word=escape(word[:40]), view=view.value)
 
 
 def _help(request: CommandRequest, intro: str | None = None) -> None:

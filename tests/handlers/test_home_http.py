@@ -81,8 +81,8 @@ def test_sales_schedule_week_answers_within_message_limits(
 def test_an_unknown_filter_gets_help(running_app: RunningApp, demo_org: DemoOrg) -> None:
     running_app.slash("deals shiny", user_id=demo_org.rep_slack_user_id)
     (answer,) = running_app.responses()
+    assert answer["text"].startswith("I can't show that.")
     assert "/sales deals" in answer["text"]
-    assert "shiny" in answer["text"]
 
 
 def test_clicking_an_insight_number_lists_what_it_counts(

@@ -21,10 +21,10 @@ from bot.hubspot import WEBHOOK_PATH, HubSpotWorker, webhook_app
 from bot.settings import load_settings
 from connectors.hubspot import OfficialClient, Syncer, status
 from connectors.hubspot.webhooks import GIVE_UP_AFTER
+from demo.hubspot_portal.webhooks import sign_v3, signed_delivery
 from storage.models import Activity, ActivityKind, Deal, TaskStatus, WebhookEvent
 from tests.connectors.hubspot.conftest import SmallPortal
 from tests.support.hubspot import HubSpotStandIn
-from tests.support.hubspot.webhooks import sign_v3, signed_delivery
 
 SECRET = "client-secret-for-edges"
 NEXT_STEP_SET = datetime(2026, 2, 2, 10, 0, tzinfo=UTC)
