@@ -5,8 +5,9 @@ outbox (``storage.outbox.enable_outbox``), and each commit that queued one wakes
 worker. The worker sends them (``connectors.hubspot.writeback``), lets the guided actions
 see any local copy it restored, and tells each user in a direct message about a change
 that was not saved (with "Apply mine" / "Keep HubSpot's", or "Retry"), or that was saved
-after all, in that user's language. Stopping it mid-send is safe: rows are sent exactly
-once across restarts.
+after all, in that user's language. A click answered "Saving to HubSpot…" is updated once
+its write settles (``handlers.slack.crm_replies``), and its user's Home tab re-published.
+Stopping it mid-send is safe: rows are sent exactly once across restarts.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from connectors.hubspot.write_api import WritingClient
 from connectors.hubspot.writeback import Delivered, OutboxSender
 from rules.crm_writes.queries import write_notice
 from storage.models import OutboxWrite, User
-from storage.outbox import enable_outbox, to_notify
+from storage.outbox import DueReply, enable_outbox, replied, replies_due, to_notify
 
 if TYPE_CHECKING:
     from slack_sdk import WebClient
@@ -61,17 +62,20 @@ class OutboxWorker(BackgroundWorker):
         publish: Callable[[list[str]], None],
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         attribute: bool = False,
+        reply: Callable[[DueReply], object] | None = None,
     ) -> None:
         """
         Args:
             attribute: Name the acting user in HubSpot (``salesbot_acted_by``) where the
                 portal has the property (``SALESBOT_HUBSPOT_AUTHOR_PROPERTY``).
+            reply: Updates a click's "Saving to HubSpot…" answer once its rows settled.
         """
         super().__init__()
         self.engine = engine
         self.sender = sender
         self.tell = tell
         self.publish = publish
+        self.reply = reply
         self.clock = clock
         self.attribute = attribute
         self.setup: SetupCheck | None = None
@@ -106,7 +110,30 @@ class OutboxWorker(BackgroundWorker):
             )
             self._publish(users)
         self._tell(report.notify)
+        self._answer()
         return report
+
+    def _answer(self) -> None:
+        """Update the answers of clicks whose writes settled; re-publish their users' Home
+        tabs (which showed "saving", or now list the failure)."""
+        with Session(self.engine) as session:
+            due = replies_due(session)
+        users: set[int] = set()
+        for one in due:
+            try:
+                if self.reply is not None:
+                    self.reply(one)
+            except Exception:
+                # Slack refused or was unreachable: the Home tab and the direct message
+                # about a failure still tell; the answer is not tried forever.
+                logger.exception("hubspot: updating the answer of a click failed")
+            with Session(self.engine) as session:
+                replied(session, one.key)
+                session.commit()
+            if one.actor_id is not None:
+                users.add(one.actor_id)
+        if users:
+            self._publish(users)
 
     def _tell(self, row_ids: list[int]) -> None:
         with Session(self.engine) as session:
@@ -186,9 +213,19 @@ def start_writeback(
             text, blocks = message
             slack.chat_postMessage(channel=slack_user_id, text=text, blocks=blocks)
 
+    def reply(due: DueReply) -> None:
+        from handlers.slack.crm_replies import answer_late
+
+        answer_late(services, slack, due, default_language=settings.default_language)
+
     sender = OutboxSender(engine, client, holder=holder)
     worker = OutboxWorker(
-        engine, sender, tell=tell, publish=publish, attribute=settings.hubspot_author_property
+        engine,
+        sender,
+        tell=tell,
+        publish=publish,
+        attribute=settings.hubspot_author_property,
+        reply=reply,
     ).start()
     enable_outbox(services.sessions, crm_name=CRM_NAME, wake=worker.wake)
     return worker

@@ -89,7 +89,7 @@ def feedback(click: Click, context: BoltContext, respond: Respond) -> None:
             replace(click, message_blocks=blocks, block_id=line["block_id"]),
             result,
             respond=respond,
-            replacement=[line],
+            replacement=lambda _shown: [line],
         )
         return
     show_in_place(context, click, result, respond=respond)

@@ -45,6 +45,7 @@ from handlers.slack.listeners import (
 )
 from handlers.slack.metadata import read_metadata, shown_fingerprints
 from rules.clock import local_to_utc, user_zone
+from rules.crm_writes.queries import Progress
 from rules.op_result import OpResult, done, invalid, parse_id
 from rules.tasks.ops import (
     TaskDraft,
@@ -102,13 +103,18 @@ def complete(click: Click, context: BoltContext, respond: Respond) -> None:
         click,
         result,
         respond=respond,
-        replacement=_after_completion(click, result),
+        replacement=lambda shown: _after_completion(click, shown),
     )
 
 
 def _after_completion(click: Click, result: OpResult) -> list[Block] | None:
-    """In a message: the result with Reopen (and the follow-up prompt when it is on)."""
-    if not (result.changed and result.record_id):
+    """In a message: the result with Reopen (and the follow-up prompt when it is on).
+
+    Not saved in the CRM (refused for good, or in conflict): the task is open again there
+    and here, so neither Reopen nor a follow-up is offered: the plain result line (with
+    Retry when it may help) says what happened.
+    """
+    if not (result.changed and result.record_id) or result.crm_state == Progress.NOT_SAVED:
         return None
     block_id = click.block_id or f"task:{result.record_id}"
     if not result.follow_up_prompt:

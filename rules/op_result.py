@@ -49,6 +49,11 @@ class OpResult:
             argument or draft attribute ("subject", "stage_id"...), so a form shows the
             message under that field; None when no one field is at fault.
         note: A second sentence after the first (where the change stands in the CRM).
+        crm_rows: The outbox rows the write queued for the connected CRM (none without one).
+        crm_state: Where they stood when the click was answered: "saved", "saving" or
+            "not_saved" (``rules.crm_writes.queries.Progress``); "saving" answers are
+            updated when the rows settle.
+        crm_retry: Not saved: the row a Retry button would send again (None: no retry).
     """
 
     status: OpStatus
@@ -59,6 +64,9 @@ class OpResult:
     follow_up_prompt: bool = False
     field: str | None = None
     note: Phrase | str | None = None
+    crm_rows: tuple[int, ...] = ()
+    crm_state: str | None = None
+    crm_retry: int | None = None
 
     @property
     def message(self) -> str:

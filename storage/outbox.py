@@ -278,6 +278,63 @@ def requeue(session: Session, row: OutboxWrite, *, force: bool, now: datetime) -
     session.info.setdefault(_ROWS_KEY, []).append(row)
 
 
+def await_reply(session: Session, row_ids: list[int], reply: Mapping[str, Any]) -> None:
+    """Remember where the user was told that the rows ``row_ids`` (one click's) are still
+    on their way; the caller commits, which wakes the sender (so rows that settled in the
+    meantime are answered at once)."""
+    rows = states(session, row_ids)
+    if not rows:
+        return
+    key = str(uuid.uuid4())
+    for row in rows:
+        row.reply_key = key
+        row.reply = dict(reply)
+    session.info[_QUEUED_KEY] = True
+
+
+@dataclass(frozen=True)
+class DueReply:
+    """A click whose rows have all settled: where its answer is, and the rows."""
+
+    key: str
+    reply: dict[str, Any]
+    row_ids: list[int]
+    actor_id: int | None
+
+
+def replies_due(session: Session, *, limit: int = 50) -> list[DueReply]:
+    """The clicks waiting for an update whose rows have settled (or one of them is not
+    saved: that is news already), oldest first."""
+    rows = session.scalars(
+        select(OutboxWrite)
+        .where(OutboxWrite.reply_key.is_not(None))
+        .order_by(OutboxWrite.id)
+        .limit(limit * 5)
+    ).all()
+    groups: dict[str, list[OutboxWrite]] = {}
+    for row in rows:
+        assert row.reply_key is not None
+        groups.setdefault(row.reply_key, []).append(row)
+    due = []
+    for key, members in groups.items():
+        stuck = any(r.state in (OutboxState.FAILED, OutboxState.CONFLICT) for r in members)
+        if not stuck and any(r.state is OutboxState.PENDING for r in members):
+            continue
+        first = members[0]
+        due.append(DueReply(key, dict(first.reply or {}), [r.id for r in members], first.actor_id))
+    return due[:limit]
+
+
+def replied(session: Session, key: str) -> None:
+    """The click ``key`` has been answered: forget where (the caller commits)."""
+    session.execute(
+        update(OutboxWrite)
+        .where(OutboxWrite.reply_key == key)
+        .values(reply_key=None, reply=None)
+        .execution_options(synchronize_session=False)
+    )
+
+
 def to_notify(session: Session, *, limit: int = 50) -> list[int]:
     """Rows whose user has not heard of their conflict or failure yet."""
     return list(

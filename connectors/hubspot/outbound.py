@@ -208,6 +208,31 @@ _LINK_TABLES: tuple[tuple[type[Any], str, type[Any]], ...] = (
 )
 
 
+_LINK_OBJECT_TYPES = ("contacts", "companies", "deals")  # in ``_LINK_TABLES`` order
+
+
+def linked(session: Session, links: list[tuple[str, int]]) -> list[tuple[str, str, str]]:
+    """(HubSpot object type, HubSpot id, the record's name here) of a create's links."""
+    found: list[tuple[str, str, str]] = []
+    for crm_id, type_id in links:
+        for type_ids in _LINK_TYPES.values():
+            if type_id in type_ids:
+                index = type_ids.index(type_id)
+                object_type = _LINK_OBJECT_TYPES[index]
+                target = _LINK_TABLES[index][2]
+                record = session.scalar(select(target).where(target.external_id == crm_id))
+                name = _name_of(record) if record is not None else crm_id
+                found.append((object_type, crm_id, name))
+                break
+    return found
+
+
+def _name_of(record: Any) -> str:
+    if isinstance(record, Contact):
+        return record.full_name
+    return str(getattr(record, "name", "") or record.external_id)
+
+
 def object_type_of(record_kind: str) -> str | None:
     found = FIELDS.get(record_kind)
     return found[0] if found else None

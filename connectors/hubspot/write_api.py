@@ -19,6 +19,7 @@ from functools import partial
 from typing import Any
 
 from connectors.hubspot.api import HubSpotError, OfficialClient, _json
+from storage.models import WriteReason
 
 # The custom property that carries a create's marker (docs/hubspot.md, "Write-back").
 MARKER_PROPERTY = "salesbot_id"
@@ -38,11 +39,26 @@ SEARCH_SETTLE_SECONDS = 10.0
 class Rejected(HubSpotError):
     """HubSpot refused a write for good; ``reason`` says why in plain words."""
 
-    def __init__(self, status: int, category: str, reason: str) -> None:
+    def __init__(
+        self,
+        status: int,
+        category: str,
+        reason: str,
+        code: WriteReason | None = None,
+        values: Mapping[str, Any] | None = None,
+    ) -> None:
+        """
+        Args:
+            reason: Why, in English (logs, ``salesbot hubspot status``).
+            code: The same reason for people to read in their language, with ``values``
+                (the details its sentence names: ``storage.models.WriteReason``).
+        """
         super().__init__(reason)
         self.status = status
         self.category = category
         self.reason = reason
+        self.code = code
+        self.values = dict(values or {})
 
     @property
     def gone(self) -> bool:
@@ -71,31 +87,56 @@ class CurrentRecord:
         return max(entries, key=lambda e: e.at) if entries else None
 
 
-def _reason(status: int, body: Mapping[str, Any]) -> tuple[str, str]:
+def _reason(status: int, body: Mapping[str, Any]) -> Rejected:
     category = str(body.get("category") or "")
     message = str(body.get("message") or "")
     if status == 404:
-        return category or "OBJECT_NOT_FOUND", "the record was deleted in HubSpot"
+        return Rejected(
+            status,
+            category or "OBJECT_NOT_FOUND",
+            "the record was deleted in HubSpot",
+            WriteReason.DELETED,
+        )
     if status == 403:
         scopes: list[str] = []
         for error in body.get("errors") or []:
             scopes += (error.get("context") or {}).get("requiredGranularScopes") or []
         needed = f" (it needs {', '.join(scopes)})" if scopes else ""
-        return category or "MISSING_SCOPES", (
+        return Rejected(
+            status,
+            category or "MISSING_SCOPES",
             f"salesbot's HubSpot app may not make this change{needed}: ask your HubSpot "
-            "admin to add the scope"
+            "admin to add the scope",
+            WriteReason.MISSING_SCOPE,
+            {"scopes": scopes},
         )
     if status == 409:
-        return category or "CONFLICT", f"HubSpot refused it as a conflict: {message[:200]}"
+        return Rejected(
+            status,
+            category or "CONFLICT",
+            f"HubSpot refused it as a conflict: {message[:200]}",
+            WriteReason.CRM_CONFLICT,
+            {"detail": message[:200]},
+        )
     if MARKER_PROPERTY in message:
-        return category or "VALIDATION_ERROR", (
+        return Rejected(
+            status,
+            category or "VALIDATION_ERROR",
             f"HubSpot has no {MARKER_PROPERTY} property yet: ask your HubSpot admin to run "
-            "`salesbot hubspot setup` (docs/hubspot.md, Connect a portal)"
+            "`salesbot hubspot setup` (docs/hubspot.md, Connect a portal)",
+            WriteReason.MISSING_PROPERTY,
+            {"property": MARKER_PROPERTY},
         )
     if ACTOR_PROPERTY in message:
         # Removed after the start-up check: the sender writes without it (never a failure).
-        return ACTOR_PROPERTY_MISSING, f"HubSpot has no {ACTOR_PROPERTY} property"
-    return category or "VALIDATION_ERROR", f"HubSpot refused the values: {message[:200]}"
+        return Rejected(status, ACTOR_PROPERTY_MISSING, f"HubSpot has no {ACTOR_PROPERTY} property")
+    return Rejected(
+        status,
+        category or "VALIDATION_ERROR",
+        f"HubSpot refused the values: {message[:200]}",
+        WriteReason.REFUSED_VALUES,
+        {"detail": message[:200]},
+    )
 
 
 class WritingClient(OfficialClient):
@@ -108,8 +149,7 @@ class WritingClient(OfficialClient):
         if status in (400, 403, 404, 409, 422):
             self.limiter.observe(getattr(error, "headers", None) or {})
             body = _json(getattr(error, "body", None))
-            category, reason = _reason(int(status), body)
-            raise Rejected(int(status), category, reason) from None
+            raise _reason(int(status), body) from None
         super()._raise_for(error)
 
     # Reading ----------------------------------------------------------------------------

@@ -55,6 +55,7 @@ from storage.models import (
     OutboxWrite,
     OwnedObject,
     User,
+    WriteReason,
 )
 from storage.outbox import claim
 
@@ -295,13 +296,18 @@ class OutboxSender:
     def _settle(self, row_id: int, error: Exception, report: Delivered) -> None:
         """What a failed send means for its row."""
         if isinstance(error, BudgetSpent):
-            self._retry_later(row_id, f"HubSpot's daily API limit is used up ({error})", report)
+            self._retry_later(
+                row_id,
+                f"HubSpot's daily API limit is used up ({error})",
+                report,
+                cause={"code": WriteReason.BUDGET_SPENT.value, "values": {"detail": str(error)}},
+            )
         elif isinstance(error, Rejected):
             self._fail(row_id, error, report)
         elif isinstance(error, _Conflict):
             self._conflict(row_id, error.detail, report)
         else:
-            self._retry_later(row_id, str(error), report)
+            self._retry_later(row_id, str(error), report, cause={"values": {"detail": str(error)}})
 
     def _send(self, row_id: int, report: Delivered) -> None:
         with Session(self.engine) as session:
@@ -316,7 +322,7 @@ class OutboxSender:
                 self._finish(session, row, OutboxState.DISCARDED, "HubSpot has no such record")
                 return
             if row.operation is OutboxOperation.CREATE:
-                self._create(session, row, object_type)
+                self._create(session, row, object_type, report)
             elif row.operation is OutboxOperation.DELETE:
                 crm_id = _crm_id(session, row)
                 if crm_id is not None:
@@ -329,7 +335,9 @@ class OutboxSender:
                 report.touched += self._refresh(session, row)
                 report.notify.append(row.id)
 
-    def _create(self, session: Session, row: OutboxWrite, object_type: str) -> None:
+    def _create(
+        self, session: Session, row: OutboxWrite, object_type: str, report: Delivered
+    ) -> None:
         built = outbound.new_record(session, row.record_kind, row.object_id)
         if built is None:
             self._finish(session, row, OutboxState.DISCARDED, "deleted before it reached HubSpot")
@@ -344,17 +352,31 @@ class OutboxSender:
             session.commit()
         assert row.marker is not None
         marker = row.marker
-        crm_id = self._unsigned_if_refused(
-            object_type,
-            properties,
-            lambda props: self.api.create_once(
+
+        def create(links: list[tuple[str, int]]) -> str:
+            return self._unsigned_if_refused(
                 object_type,
-                props,
-                links,
-                marker=marker,
-                maybe_sent_at=maybe_sent.timestamp() if maybe_sent is not None else None,
-            ),
-        )
+                properties,
+                lambda props: self.api.create_once(
+                    object_type,
+                    props,
+                    links,
+                    marker=marker,
+                    maybe_sent_at=maybe_sent.timestamp() if maybe_sent is not None else None,
+                ),
+            )
+
+        gone: list[tuple[str, str, str]] = []
+        try:
+            crm_id = create(links)
+        except Rejected as refusal:
+            # A record it is linked to was deleted in HubSpot: the create could never
+            # succeed. It goes without those links, and its user is told which.
+            gone = self._gone_links(session, links, refusal)
+            if not gone:
+                raise
+            gone_ids = {crm_id for _type, crm_id, _name in gone}
+            crm_id = create([link for link in links if link[0] not in gone_ids])
         # The id is recorded with the local record and the row in one commit.
         model = Deal if row.object_type is OwnedObject.DEAL else Activity
         ours = session.scalar(select(model.external_id).where(model.id == row.object_id))
@@ -365,12 +387,50 @@ class OutboxSender:
             writes.merge_records(session, section, ours, [crm_id], now=self.clock())
         session.execute(update(model).where(model.id == row.object_id).values(external_id=crm_id))
         row.crm_id = crm_id
-        self._finish(session, row, OutboxState.SENT)
+        if not gone:
+            self._finish(session, row, OutboxState.SENT)
+            return
+        names = [name for _type, _id, name in gone]
+        self._finish(
+            session,
+            row,
+            OutboxState.SENT,
+            f"created without its links to {', '.join(names)}: deleted in HubSpot",
+            WriteReason.LINKS_GONE,
+            {"names": names},
+        )
+        self._forget_gone(gone, report)
+        report.notify.append(row.id)
+
+    def _gone_links(
+        self, session: Session, links: list[tuple[str, int]], refusal: Rejected
+    ) -> list[tuple[str, str, str]]:
+        """The links of a refused create whose records HubSpot no longer has."""
+        if refusal.status not in (400, 404) or not links:
+            return []
+        gone = []
+        for object_type, crm_id, name in outbound.linked(session, links):
+            if self.api.read(object_type, crm_id, properties=[], history=False) is None:
+                gone.append((object_type, crm_id, name))
+        return gone
+
+    def _forget_gone(self, gone: list[tuple[str, str, str]], report: Delivered) -> None:
+        """Records found deleted in HubSpot go here too (with tombstones), as a sync would."""
+        syncer = Syncer(self.engine, self.api, clock=self.clock)
+        for object_type, crm_id, _name in gone:
+            if object_type in BY_NAME:
+                syncer.delete(BY_NAME[object_type], [crm_id])
+        report.touched += syncer.result.touched
 
     def _update(self, session: Session, row: OutboxWrite, object_type: str) -> None:
         crm_id = _crm_id(session, row)
         if crm_id is None:
-            raise Rejected(404, "NEVER_CREATED", "the record never reached HubSpot")
+            raise Rejected(
+                404,
+                "NEVER_CREATED",
+                "the record never reached HubSpot",
+                WriteReason.NEVER_REACHED,
+            )
         wanted = _wanted(row)
         if not wanted:
             self._finish(session, row, OutboxState.SENT)
@@ -378,7 +438,9 @@ class OutboxSender:
         props = sorted({f.prop for f in wanted.values()})
         current = self.api.read(object_type, crm_id, properties=props, history=True)
         if current is None:
-            raise Rejected(404, "OBJECT_NOT_FOUND", "the record was deleted in HubSpot")
+            raise Rejected(
+                404, "OBJECT_NOT_FOUND", "the record was deleted in HubSpot", WriteReason.DELETED
+            )
         to_send, clashes = self._compare(session, row, wanted, current.properties)
         if clashes:
             raise _Conflict(
@@ -465,7 +527,13 @@ class OutboxSender:
             label = properties["hs_call_disposition"]
             guids = {v.lower(): k for k, v in self.dispositions().items()}
             if label is not None and label.lower() not in guids:
-                raise Rejected(400, "VALIDATION_ERROR", f"HubSpot has no call outcome '{label}'")
+                raise Rejected(
+                    400,
+                    "VALIDATION_ERROR",
+                    f"HubSpot has no call outcome '{label}'",
+                    WriteReason.NO_CALL_OUTCOME,
+                    {"label": label},
+                )
             properties["hs_call_disposition"] = guids.get(label.lower()) if label else None
         return properties
 
@@ -494,14 +562,29 @@ class OutboxSender:
     # Outcomes -------------------------------------------------------------------------
 
     def _finish(
-        self, session: Session, row: OutboxWrite, state: OutboxState, error: str | None = None
+        self,
+        session: Session,
+        row: OutboxWrite,
+        state: OutboxState,
+        error: str | None = None,
+        code: WriteReason | None = None,
+        values: dict[str, Any] | None = None,
     ) -> None:
-        self._mark(row, state, error)
+        self._mark(row, state, error, code, values)
         session.commit()
 
-    def _mark(self, row: OutboxWrite, state: OutboxState, error: str | None = None) -> None:
+    def _mark(
+        self,
+        row: OutboxWrite,
+        state: OutboxState,
+        error: str | None = None,
+        code: WriteReason | None = None,
+        values: dict[str, Any] | None = None,
+    ) -> None:
         row.state = state
         row.last_error = error
+        row.reason_code = code.value if code is not None else None
+        row.reason_values = values if code is not None else None
         row.claimed_by = row.claimed_until = None
         if state is OutboxState.SENT:
             row.sent_at = self.clock()
@@ -512,7 +595,13 @@ class OutboxSender:
             assert row is not None
             row.conflict = detail
             row.notified_at = None
-            self._finish(session, row, OutboxState.CONFLICT, "changed in HubSpot since you saw it")
+            self._finish(
+                session,
+                row,
+                OutboxState.CONFLICT,
+                "changed in HubSpot since you saw it",
+                WriteReason.CHANGED_SINCE_SEEN,
+            )
             report.touched += self._refresh(session, row)
         report.conflicts += 1
         report.notify.append(row_id)
@@ -521,7 +610,9 @@ class OutboxSender:
         with Session(self.engine) as session:
             row = session.get(OutboxWrite, row_id)
             assert row is not None
-            self._finish(session, row, OutboxState.FAILED, refusal.reason)
+            self._finish(
+                session, row, OutboxState.FAILED, refusal.reason, refusal.code, refusal.values
+            )
             # The local copy returns to HubSpot's state (a create stays, marked not saved,
             # so that Retry has something to send once the cause is fixed).
             if row.operation is not OutboxOperation.CREATE:
@@ -529,7 +620,11 @@ class OutboxSender:
         report.failed += 1
         report.notify.append(row_id)
 
-    def _retry_later(self, row_id: int, reason: str, report: Delivered) -> None:
+    def _retry_later(
+        self, row_id: int, reason: str, report: Delivered, *, cause: dict[str, Any]
+    ) -> None:
+        """Try the row again later; after ``MAX_ROUNDS`` it fails, naming ``reason`` (its
+        ``cause``: a ``WriteReason`` code and values, or a ``detail`` as written)."""
         with Session(self.engine) as session:
             row = session.get(OutboxWrite, row_id)
             assert row is not None
@@ -540,6 +635,8 @@ class OutboxSender:
                     row,
                     OutboxState.FAILED,
                     f"HubSpot did not take it after {row.attempts} tries: {reason}",
+                    WriteReason.GAVE_UP,
+                    {"attempts": row.attempts, "cause": cause},
                 )
                 report.failed += 1
                 report.notify.append(row_id)

@@ -1,6 +1,7 @@
 """Where a change stands in the connected CRM, in the reader's language: the line under a
-click's result (saved, saving, not saved), and the message its user gets when the CRM did
-not take a write (or took it late), with Apply mine / Keep HubSpot's, or Retry."""
+click's result (saved, saving, not saved, with Retry), that line updated once a "saving"
+write settles, and the message its user gets when the CRM did not take a write (or took it
+late), with Apply mine / Keep HubSpot's, or Retry and Dismiss."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ from datetime import datetime
 
 from handlers.i18n import _
 from handlers.i18n.formats import clock, full_date, short_day
-from handlers.render.kit import Block, actions, button, escape, section
+from handlers.i18n.phrases import spoken
+from handlers.render.kit import Block, actions, button, escape, notice, section
+from handlers.render.results import result_line
 from handlers.slack import ids
 from rules.crm_writes.queries import Clash, Notice, NoticeKind, Progress, WriteProgress
 from rules.crm_writes.wording import (
@@ -18,8 +21,9 @@ from rules.crm_writes.wording import (
     THE_CRM,
     THE_CRM_MSGID,
     UNKNOWN_RECORD,
-    Words,
 )
+from rules.op_result import OpResult
+from rules.translatable import Phrase
 
 
 def crm_label(crm: str) -> str:
@@ -27,27 +31,58 @@ def crm_label(crm: str) -> str:
     return _(THE_CRM_MSGID) if crm == THE_CRM else crm
 
 
-def phrase_text(phrase: Words) -> str:
-    """``phrase`` translated and filled in; its values (CRM text) escaped for mrkdwn."""
-    values = {
-        name: phrase_text(value) if isinstance(value, Words) else escape(value)
-        for name, value in phrase.params.items()
-    }
-    if isinstance(crm := phrase.params.get("crm"), str):
-        values["crm"] = escape(crm_label(crm))
-    return _(phrase.template).format(**values)
+def reason_text(reason: Phrase | None) -> str:
+    """Why a write was not taken, in the reader's language, escaped for mrkdwn."""
+    return escape(spoken(reason)) if reason is not None else _("it was refused")
 
 
 def progress_text(progress: WriteProgress) -> str:
     """ "Saved in HubSpot.", "Saving to HubSpot…", or "Not saved in HubSpot: <why>. …"."""
     crm = escape(crm_label(progress.crm))
     if progress.state is Progress.SAVED:
+        if progress.reason is not None:  # saved, but not all of it (a link to a gone record)
+            return _("Saved in {crm}, but {reason}.").format(
+                crm=crm, reason=reason_text(progress.reason)
+            )
         return _("Saved in {crm}.").format(crm=crm)
     if progress.state is Progress.SAVING:
         return _("Saving to {crm}…").format(crm=crm)
-    reason = phrase_text(progress.reason) if progress.reason else _("it was refused")
     return _("Not saved in {crm}: {reason}. You'll get a message with what you can do.").format(
-        crm=crm, reason=reason
+        crm=crm, reason=reason_text(progress.reason)
+    )
+
+
+def crm_result_blocks(result: OpResult) -> list[Block]:
+    """A click's result line; not saved in the CRM for a reason Retry may fix, with Retry."""
+    line = [result_line(result)]
+    if result.crm_state == Progress.NOT_SAVED and result.crm_retry is not None:
+        return line + _retry(result.crm_retry)
+    return line
+
+
+def late_answer_blocks(sentence: str, saved: list[Block], progress: WriteProgress) -> list[Block]:
+    """What replaces a click's "Saving to HubSpot…" answer once its write settled.
+
+    Args:
+        sentence: What the click did, as the user read it ("Done: 'Call Acme' completed.").
+        saved: The answer as it reads when saved (rendered with the click: a follow-up
+            prompt, say).
+        progress: Where the write stands now (saved, or not saved and why).
+    """
+    if progress.state is Progress.SAVED and progress.reason is None and saved:
+        return saved
+    ok = progress.state is Progress.SAVED
+    icon = ":white_check_mark:" if ok else ":warning:"
+    line = notice(f"{icon} {escape(sentence)} {progress_text(progress)}")
+    if progress.state is Progress.NOT_SAVED and progress.failed is not None:
+        return [line, *_retry(progress.failed)]
+    return [line]
+
+
+def _retry(row_id: int) -> list[Block]:
+    return actions(
+        [button(_("Retry"), action_id=ids.CRM_WRITE_RETRY, value=str(row_id))],
+        block_id=f"crm_write:{row_id}",
     )
 
 
@@ -62,13 +97,17 @@ def write_notice_text(notice: Notice) -> str:
             "Your copy now shows {crm}'s values. Apply your change anyway, or keep {crm}'s?"
         ).format(crm=crm, record=record, changes=changes)
     if notice.kind is NoticeKind.FAILED:
-        reason = phrase_text(notice.reason) if notice.reason else _("it was refused")
+        reason = reason_text(notice.reason)
         if notice.can_retry:
             return _(
                 "Not saved in {crm}: {record}: {reason}. Your copy shows {crm}'s values again."
             ).format(crm=crm, record=record, reason=reason)
         return _("Not saved in {crm}: {record}: {reason}.").format(
             crm=crm, record=record, reason=reason
+        )
+    if notice.reason is not None:
+        return _("Saved in {crm}: {record}, but {reason}.").format(
+            crm=crm, record=record, reason=reason_text(notice.reason)
         )
     return _("Saved in {crm}: {record}.").format(crm=crm, record=record)
 
@@ -92,8 +131,11 @@ def write_notice_blocks(notice: Notice) -> list[Block]:
                 value=value,
             ),
         ]
-    elif notice.kind is NoticeKind.FAILED and notice.can_retry:
-        buttons = [button(_("Retry"), action_id=ids.CRM_WRITE_RETRY, value=value)]
+    elif notice.kind is NoticeKind.FAILED:
+        if notice.can_retry:
+            buttons = [button(_("Retry"), action_id=ids.CRM_WRITE_RETRY, value=value)]
+        # Nothing more to do about it (the record is gone, say): the user can let it go.
+        buttons.append(button(_("Dismiss"), action_id=ids.CRM_WRITE_DISMISS, value=value))
     blocks = [section(write_notice_text(notice))]
     if buttons:
         blocks += actions(buttons, block_id=f"crm_write:{notice.row_id}")

@@ -30,8 +30,9 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from handlers.i18n import use_language
+from handlers.i18n.phrases import spoken
 from handlers.i18n.users import language_code
-from handlers.render.crm_writes import progress_text
+from handlers.render.crm_writes import crm_result_blocks, progress_text
 from handlers.render.kit import Block, FieldBlocks, fallback_text
 from handlers.render.navigation import BadState, ViewState
 from handlers.render.results import (
@@ -48,13 +49,13 @@ from handlers.slack.identity import Asker, unmapped_text
 from handlers.slack.metadata import read_metadata
 from handlers.slack.safely import run_safely
 from handlers.slack.services import Services
-from rules.crm_writes.queries import Progress, write_progress
+from rules.crm_writes.queries import Progress, WriteProgress, write_progress
 from rules.op_result import OpResult, OpStatus, forbidden
 from rules.settings.preferences import language_choice
 from storage.db import unit_of_work
 from storage.health import describe, is_outage
 from storage.models import User
-from storage.outbox import queued_rows
+from storage.outbox import await_reply, crm_name, queued_rows
 
 logger = logging.getLogger(__name__)
 
@@ -69,6 +70,9 @@ _CRM_WAIT_SECONDS = 1.5
 Operation = Callable[[Session, User, datetime], OpResult]
 Reader = Callable[[Session, User, datetime], tuple[T | None, OpResult | None]]
 FollowUp = Callable[[], None]
+# A click's own answer in place of the result line, built from its result ("Done" and a
+# follow-up prompt, say); None: the result line.
+Replacement = Callable[[OpResult], "list[Block] | None"]
 
 
 # What a request carries --------------------------------------------------------------------
@@ -382,7 +386,13 @@ def _with_crm_progress(services: Services, result: OpResult, row_ids: list[int])
         if progress is None:
             return result
         if progress.state is not Progress.SAVING or time.monotonic() >= deadline:
-            return replace(result, note=progress_text(progress))
+            return replace(
+                result,
+                note=progress_text(progress),
+                crm_rows=tuple(row_ids),
+                crm_state=progress.state.value,
+                crm_retry=progress.failed,
+            )
         time.sleep(0.05)
 
 
@@ -417,14 +427,16 @@ def show_in_place(
     result: OpResult,
     *,
     respond: Respond,
-    replacement: list[Block] | None = None,
+    replacement: Replacement | None = None,
 ) -> None:
     """Show ``result`` where the click happened, updating that message or Home tab in place.
 
     In a message, a change (or an "already") replaces the clicked row's buttons with the
-    result line (or ``replacement``); a refusal keeps the message and answers with a line
-    only the clicking user sees. The Home tab is re-published where the user was, with the
-    result under its header.
+    result line (or ``replacement(result)``); a refusal keeps the message and answers with a
+    line only the clicking user sees. The Home tab is re-published where the user was, with
+    the result under its header. A change still on its way to the CRM ("Saving to
+    HubSpot…") leaves where its answer is on its outbox rows, so the outbox worker updates
+    it once they settle (``handlers.slack.crm_replies``).
 
     A bot message is updated with ``chat.update`` (its ``response_url`` expires after 30
     minutes, and this morning's digest is clicked all day); an ephemeral message, which
@@ -434,6 +446,11 @@ def show_in_place(
     as a line of its own and the answer stays whole.
     """
     who = acting(context)
+
+    def answer(shown: OpResult) -> list[Block]:
+        return (replacement(shown) if replacement else None) or crm_result_blocks(shown)
+
+    region = answer(result)
     if click.container == "message":
         if result.refused:
             _tell_privately(who, click, result_text(result), respond=respond)
@@ -441,14 +458,13 @@ def show_in_place(
         if click.is_ephemeral and not click.message_blocks:
             respond(
                 text=fallback_text(result_sentence(result)),
-                blocks=replacement or [result_line(result)],
+                blocks=region,
                 response_type="ephemeral",
                 replace_original=False,
             )
+            _await_crm(who, result, answer, {"kind": "add", "url": click.response_url})
             return
-        blocks = replace_block(
-            click.message_blocks, click.block_id or "", replacement or [result_line(result)]
-        )
+        blocks = replace_block(click.message_blocks, click.block_id or "", region)
         if click.channel_id and click.message_ts and not click.is_ephemeral:
             who.client.chat_update(
                 channel=click.channel_id,
@@ -456,10 +472,17 @@ def show_in_place(
                 text=fallback_text(result_sentence(result)),
                 blocks=blocks,
             )
+            where: dict[str, Any] = {
+                "kind": "update",
+                "channel": click.channel_id,
+                "ts": click.message_ts,
+            }
         else:
             respond(
                 text=fallback_text(result_sentence(result)), blocks=blocks, replace_original=True
             )
+            where = {"kind": "replace", "url": click.response_url}
+        _await_crm(who, result, answer, {**where, **_region_of(blocks, region)})
         return
     if click.in_home:
         publish_home(
@@ -467,8 +490,44 @@ def show_in_place(
             state=ViewState.from_view(click.view),
             notice=result_line(result, block_id="button_result"),
         )
+        _await_crm(who, result, answer, {"kind": "home"})
         return
     logger.warning("no place to show the result of %s", click.action_id)
+
+
+def _region_of(blocks: list[Block], region: list[Block]) -> dict[str, Any]:
+    """Where the answer's blocks sit in the message (to swap them for the late answer)."""
+    for start in range(len(blocks)):
+        if blocks[start : start + len(region)] == region:
+            return {"blocks": blocks, "start": start, "count": len(region)}
+    # A full message kept only the answer's last block (``replace_block``).
+    last = region[-1:]
+    start = next((i for i, b in enumerate(blocks) if b == last[0]), len(blocks)) if last else 0
+    return {"blocks": blocks, "start": start, "count": len(last)}
+
+
+def _await_crm(
+    who: Acting, result: OpResult, answer: Callable[[OpResult], list[Block]], where: dict[str, Any]
+) -> None:
+    """A change still on its way to the CRM: leave on its rows where the user was told
+    "saving", the sentence said, and the answer as it reads once saved, so the outbox
+    worker can update it when the rows settle (``handlers.slack.crm_replies``)."""
+    if result.crm_state != Progress.SAVING or not result.crm_rows:
+        return
+    if where.get("kind") in ("add", "replace") and not (
+        isinstance(where.get("url"), str) and _trusted_response_url(where["url"], who.services)
+    ):
+        where = {"kind": "home"}  # nowhere to write to but the Home tab
+    with unit_of_work(who.services.sessions) as session:
+        saved = WriteProgress(Progress.SAVED, crm_name(session))
+        reply = {
+            **where,
+            "user": who.slack_user_id,
+            "status": result.status.value,
+            "sentence": spoken(result.sentence),
+            "saved": answer(replace(result, note=progress_text(saved), crm_state=Progress.SAVED)),
+        }
+        await_reply(session, list(result.crm_rows), reply)
 
 
 def _tell_privately(who: Acting, click: Click, text: str, *, respond: Respond) -> None:

@@ -1,6 +1,7 @@
 """The user's answers to a change the connected CRM did not take: apply mine, keep theirs,
-retry. Who may answer is salesbot's own rule, as for the write itself: the user who made it,
-or anyone who may act for the record's owner. The caller commits (which wakes the sender).
+retry, dismiss. Who may answer is salesbot's own rule, as for the write itself: the user who
+made it, or anyone who may act for the record's owner (dismissing a notice from one's own
+Home tab: that user only). The caller commits (which wakes the sender).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from rules.crm_writes import wording as say
-from rules.crm_writes.queries import record_name
+from rules.crm_writes.queries import record_name, row_reason
 from rules.op_result import OpResult, already, done, forbidden, invalid, not_found, parse_id
 from rules.permissions import can_act_for
 from storage.models import (
@@ -22,6 +23,7 @@ from storage.models import (
     OutboxWrite,
     OwnedObject,
     User,
+    WriteReason,
 )
 from storage.outbox import crm_name, requeue
 
@@ -51,8 +53,12 @@ def _waiting(
     if row is None:
         return None, refusal
     if row.state is not state:
-        reason = row.last_error or ""
-        return None, already(say.SETTLED[row.state], row.id, crm=crm_name(session), reason=reason)
+        return None, already(
+            say.SETTLED[row.state],
+            row.id,
+            crm=say.crm_words(crm_name(session)),
+            reason=row_reason(session, row),
+        )
     return row, None
 
 
@@ -63,7 +69,7 @@ def apply_mine(session: Session, actor: User, row_id: object, *, now: datetime) 
         assert answer is not None
         return answer
     requeue(session, row, force=True, now=now)
-    return done(say.SENDING_AGAIN, row.id, crm=crm_name(session))
+    return done(say.SENDING_AGAIN, row.id, crm=say.crm_words(crm_name(session)))
 
 
 def keep_theirs(session: Session, actor: User, row_id: object, *, now: datetime) -> OpResult:
@@ -75,10 +81,12 @@ def keep_theirs(session: Session, actor: User, row_id: object, *, now: datetime)
         return answer
     row.state = OutboxState.DISCARDED
     row.last_error = f"kept {crm_name(session)}'s values"
+    row.reason_code = WriteReason.KEPT_THEIRS.value
+    row.reason_values = None
     name = record_name(session, row)
     if name is None:
-        return done(say.KEPT_THEIRS_UNNAMED, row.id, crm=crm_name(session))
-    return done(say.KEPT_THEIRS, row.id, record=name, crm=crm_name(session))
+        return done(say.KEPT_THEIRS_UNNAMED, row.id, crm=say.crm_words(crm_name(session)))
+    return done(say.KEPT_THEIRS, row.id, record=name, crm=say.crm_words(crm_name(session)))
 
 
 def retry_write(session: Session, actor: User, row_id: object, *, now: datetime) -> OpResult:
@@ -94,5 +102,22 @@ def retry_write(session: Session, actor: User, row_id: object, *, now: datetime)
     requeue(session, row, force=False, now=now)
     name = record_name(session, row)
     if name is None:
-        return done(say.TRYING_AGAIN_UNNAMED, row.id, crm=crm_name(session))
-    return done(say.TRYING_AGAIN, row.id, record=name, crm=crm_name(session))
+        return done(say.TRYING_AGAIN_UNNAMED, row.id, crm=say.crm_words(crm_name(session)))
+    return done(say.TRYING_AGAIN, row.id, record=name, crm=say.crm_words(crm_name(session)))
+
+
+def dismiss_write(session: Session, actor: User, row_id: object, *, now: datetime) -> OpResult:
+    """Take a failed change off the user's Home tab (it stays failed for ``status``): only
+    the user whose change it was, whose tab shows it."""
+    row_id_ = parse_id(row_id)
+    if row_id_ is None:
+        return invalid(say.NO_CHANGE_ID)
+    row = session.get(OutboxWrite, row_id_)
+    if row is None:
+        return not_found("change", row_id_)
+    if row.actor_id != actor.id:
+        return forbidden(say.NOT_YOUR_NOTICE, row.id)
+    if row.state is not OutboxState.FAILED or row.dismissed_at is not None:
+        return already(say.NOTHING_TO_DISMISS, row.id)
+    row.dismissed_at = now
+    return done(say.DISMISSED, row.id)

@@ -22,11 +22,20 @@ from rules.crm_writes.wording import (
     CHANGED_SINCE_SEEN,
     FIELD_NAMES,
     UNKNOWN_FIELD,
-    Words,
+    crm_words,
     reason_phrase,
 )
+from rules.translatable import Phrase
 from storage.changes import last_change
-from storage.models import Activity, Deal, OutboxState, OutboxWrite, OwnedObject, User
+from storage.models import (
+    Activity,
+    Deal,
+    OutboxState,
+    OutboxWrite,
+    OwnedObject,
+    User,
+    WriteReason,
+)
 from storage.outbox import crm_name, states
 
 _AUTOMATIONS = {"INTEGRATION", "API", "WORKFLOWS", "AUTOMATION_PLATFORM", "IMPORT"}
@@ -78,7 +87,7 @@ class Notice:
     record_kind: str
     record: str | None = None  # the record's name as the CRM has it
     clashes: tuple[Clash, ...] = ()
-    reason: Words | None = None  # why it failed
+    reason: Phrase | None = None  # why it failed (or, saved: what it could not do)
     can_retry: bool = False
     user_id: int | None = None  # whose change it was: they read it
     now: datetime | None = None  # on the user's wall clock, for "yesterday at 9:14"
@@ -121,28 +130,44 @@ def write_notice(session: Session, row_id: int, *, now: datetime) -> Notice | No
         clashes = tuple(_clash(session, n, c, zone) for n, c in row.conflict.items())
         return replace(base, kind=NoticeKind.CONFLICT, clashes=clashes)
     if row.state is OutboxState.FAILED:
-        gone = "deleted" in (row.last_error or "") or "never reached" in (row.last_error or "")
         return replace(
-            base,
-            kind=NoticeKind.FAILED,
-            reason=reason_phrase(row.last_error),
-            can_retry=not gone,
+            base, kind=NoticeKind.FAILED, reason=row_reason(session, row), can_retry=can_retry(row)
         )
     if row.state is OutboxState.SENT:
+        if row.reason_code == WriteReason.LINKS_GONE:
+            return replace(base, reason=row_reason(session, row))
         return base
     return None
+
+
+def row_reason(session: Session, row: OutboxWrite) -> Phrase:
+    """Why the row failed (or what it could not do), as words for its reader."""
+    return reason_phrase(row.reason_code, row.reason_values, row.last_error, crm=crm_name(session))
+
+
+_GONE = (WriteReason.DELETED.value, WriteReason.NEVER_REACHED.value)
+
+
+def can_retry(row: OutboxWrite) -> bool:
+    """Whether sending the failed row again could work (not when the record is gone)."""
+    if row.reason_code is not None:
+        return row.reason_code not in _GONE
+    text = row.last_error or ""  # a row from before reason codes
+    return "deleted" not in text and "never reached" not in text
 
 
 def unsaved_notices(
     session: Session, user_id: int, *, now: datetime, limit: int = 3
 ) -> list[Notice]:
     """The user's changes the CRM has not taken (failed, or waiting for their decision),
-    newest first: the Home tab shows them until they are retried, applied or dropped."""
+    newest first: the Home tab shows them until they are retried, applied, dropped or
+    dismissed."""
     row_ids = session.scalars(
         select(OutboxWrite.id)
         .where(
             OutboxWrite.actor_id == user_id,
             OutboxWrite.state.in_((OutboxState.FAILED, OutboxState.CONFLICT)),
+            OutboxWrite.dismissed_at.is_(None),
         )
         .order_by(OutboxWrite.id.desc())
         .limit(limit)
@@ -159,11 +184,14 @@ class Progress(StrEnum):
 
 @dataclass(frozen=True)
 class WriteProgress:
-    """Where the rows one write queued stand in the CRM (``reason`` when not saved)."""
+    """Where the rows one write queued stand in the CRM (``reason`` when not saved, or
+    what a saved write could not do); ``failed``: the first row refused for good, when
+    Retry could send it again."""
 
     state: Progress
     crm: str
-    reason: Words | None = None
+    reason: Phrase | None = None
+    failed: int | None = None
 
 
 def write_progress(session: Session, row_ids: list[int]) -> WriteProgress | None:
@@ -176,12 +204,14 @@ def write_progress(session: Session, row_ids: list[int]) -> WriteProgress | None
     stuck = [r for r in rows if r.state in (OutboxState.FAILED, OutboxState.CONFLICT)]
     if stuck:
         first = stuck[0]
-        reason = (
-            Words(CHANGED_SINCE_SEEN, {"crm": crm})
-            if first.state is OutboxState.CONFLICT
-            else reason_phrase(first.last_error)
-        )
-        return WriteProgress(Progress.NOT_SAVED, crm, reason)
+        if first.state is OutboxState.CONFLICT:
+            return WriteProgress(
+                Progress.NOT_SAVED, crm, Phrase(CHANGED_SINCE_SEEN, {"crm": crm_words(crm)})
+            )
+        retry = first.id if can_retry(first) else None
+        return WriteProgress(Progress.NOT_SAVED, crm, row_reason(session, first), retry)
     if all(r.state in (OutboxState.SENT, OutboxState.DISCARDED) for r in rows):
-        return WriteProgress(Progress.SAVED, crm)
+        caveat = next((r for r in rows if r.reason_code == WriteReason.LINKS_GONE), None)
+        reason = row_reason(session, caveat) if caveat is not None else None
+        return WriteProgress(Progress.SAVED, crm, reason)
     return WriteProgress(Progress.SAVING, crm)

@@ -1,20 +1,20 @@
 """What users read about their changes in the connected CRM, marked for the catalogues.
 
 The domain names things; ``handlers.render.crm_writes`` translates them and writes the
-sentences. A reason the CRM gave is stored in the outbox as the connector wrote it (English:
-the command line and the logs read it too); ``reason_phrase`` recognises the connector's
-sentences so that a reader sees them in their own language, and quotes anything else as
-written, like CRM text.
+sentences. Why the CRM did not take a write is stored in the outbox as a code and the
+values its sentence needs (``storage.models.WriteReason``); ``reason_phrase`` turns them
+into a :class:`~rules.translatable.Phrase`, so each reader sees it in their own language,
+with the CRM's own details (its message, the scopes) quoted as the CRM wrote them.
 """
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass, field
-from functools import cache
+from collections.abc import Mapping
+from typing import Any
 
-from rules.translatable import N_
-from storage.models import OutboxState
+from rules.translatable import N_, N_plural, Param, Phrase, Plural
+from rules.wording import QUOTED
+from storage.models import OutboxState, WriteReason
 
 # How people call the fields a row can name, mid-sentence.
 FIELD_NAMES = {
@@ -42,6 +42,9 @@ KEPT_THEIRS = N_("OK: '{record}' keeps the values from {crm}.")
 KEPT_THEIRS_UNNAMED = N_("OK: the values from {crm} stay.")
 TRYING_AGAIN = N_("Trying '{record}' again in {crm}.")
 TRYING_AGAIN_UNNAMED = N_("Trying the change again in {crm}.")
+NOT_YOUR_NOTICE = N_("Only the person whose change it was can dismiss this notice.")
+NOTHING_TO_DISMISS = N_("This notice is already gone.")
+DISMISSED = N_("OK: that notice is gone from your Home tab.")
 # Where a change already stands, by its outbox state.
 SETTLED = {
     OutboxState.PENDING: N_("This change is already on its way to {crm}."),
@@ -77,75 +80,83 @@ THE_CRM = "the CRM"
 THE_CRM_MSGID = N_("the CRM")
 
 
-@dataclass(frozen=True)
-class Words:
-    """A template to translate, then fill with ``params`` (a value may be words too).
-
-    The write-back's own form of ``rules.translatable.Phrase``: its reasons are matched
-    against the connector's stored sentences (``reason_phrase``). Folding the two into one
-    is a small follow-up.
-    """
-
-    template: str
-    params: dict[str, str | Words] = field(default_factory=dict)
+def crm_words(crm: str) -> Param:
+    """The CRM's name as a phrase's value: "HubSpot" stays a name, "the CRM" is words."""
+    return Phrase(THE_CRM_MSGID) if crm == THE_CRM else crm
 
 
-# The connector's reasons (connectors/hubspot), as the outbox stores them. ``{crm}`` is the
-# CRM's name; the other placeholders are its details, shown as written.
+# Why the CRM did not take a write, by the connector's code (``OutboxWrite.reason_code``).
+# ``{crm}`` is the CRM's name; the other placeholders are its details, shown as written.
 REFUSED = N_("it was refused")
 CHANGED_SINCE_SEEN = N_("changed in {crm} since you saw it")
-_REASONS = (
-    N_("the record was deleted in {crm}"),
-    N_("the record never reached {crm}"),
-    N_(
+NO_SCOPES_NAMED = N_(
+    "salesbot's {crm} app may not make this change: ask your {crm} admin to add the scope"
+)
+REASONS: dict[WriteReason, str | Plural] = {
+    WriteReason.DELETED: N_("the record was deleted in {crm}"),
+    WriteReason.NEVER_REACHED: N_("the record never reached {crm}"),
+    WriteReason.MISSING_SCOPE: N_(
         "salesbot's {crm} app may not make this change (it needs {scopes}): "
         "ask your {crm} admin to add the scope"
     ),
-    N_("salesbot's {crm} app may not make this change: ask your {crm} admin to add the scope"),
-    N_("{crm} refused it as a conflict: {detail}"),
-    N_(
+    WriteReason.CRM_CONFLICT: N_("{crm} refused it as a conflict: {detail}"),
+    WriteReason.MISSING_PROPERTY: N_(
         "{crm} has no {property} property yet: ask your {crm} admin to run "
         "`salesbot hubspot setup` (docs/hubspot.md, Connect a portal)"
     ),
-    N_("{crm} refused the values: {detail}"),
-    N_("{crm} has no call outcome '{label}'"),
-    N_("{crm}'s daily API limit is used up ({detail})"),
-    N_("{crm} did not take it after {attempts} tries: {reason}"),
-    CHANGED_SINCE_SEEN,
-    N_("kept {crm}'s values"),
-)
-# A placeholder that holds another reason, recognised in turn.
-_NESTED = "reason"
-# A CRM's name holds no sentence: "HubSpot", not "HubSpot did not take it after 8 tries: HubSpot".
-_VALUE = {"crm": r"[^:()']+?"}
+    WriteReason.REFUSED_VALUES: N_("{crm} refused the values: {detail}"),
+    WriteReason.NO_CALL_OUTCOME: N_("{crm} has no call outcome '{label}'"),
+    WriteReason.BUDGET_SPENT: N_("{crm}'s daily API limit is used up ({detail})"),
+    WriteReason.GAVE_UP: N_("{crm} did not take it after {attempts} tries: {reason}"),
+    WriteReason.CHANGED_SINCE_SEEN: CHANGED_SINCE_SEEN,
+    WriteReason.KEPT_THEIRS: N_("kept {crm}'s values"),
+    WriteReason.LINKS_GONE: N_plural(
+        "it is not linked to {names}: that record no longer exists in {crm}",
+        "it is not linked to {names}: those records no longer exist in {crm}",
+    ),
+}
 
 
-@cache
-def _pattern(template: str) -> re.Pattern[str]:
-    """``template`` as a regex; a name used twice ({crm}) must read the same both times."""
-    regex, seen = [], set()
-    for i, part in enumerate(re.split(r"\{([a-z_]+)\}", template)):
-        if i % 2 == 0:
-            regex.append(re.escape(part))
-        elif part in seen:
-            regex.append(f"(?P={part})")
-        else:
-            seen.add(part)
-            regex.append(f"(?P<{part}>{_VALUE.get(part, '.+?')})")
-    return re.compile("".join(regex))
+def reason_phrase(
+    code: str | None, values: Mapping[str, Any] | None, text: str | None, *, crm: str
+) -> Phrase:
+    """A stored reason as words to translate: the sentence of its code, filled with its
+    values; a row without a code (stored before codes) reads as its text, as written."""
+    reason = _code(code)
+    if reason is None:
+        return Phrase("{detail}", {"detail": text}) if text else Phrase(REFUSED)
+    values = values or {}
+    params: dict[str, Param] = {"crm": crm_words(crm)}
+    for name, value in values.items():
+        if isinstance(value, list):
+            params[name] = ", ".join(str(v) for v in value)
+        elif isinstance(value, int) and not isinstance(value, bool):
+            params[name] = value
+        elif name != "cause":
+            params[name] = str(value)
+    if reason is WriteReason.MISSING_SCOPE and not values.get("scopes"):
+        return Phrase(NO_SCOPES_NAMED, params)
+    if reason is WriteReason.GAVE_UP:
+        cause = _mapping(values.get("cause"))
+        cause_values = _mapping(cause.get("values"))
+        detail, code_ = cause_values.get("detail"), cause.get("code")
+        params["reason"] = reason_phrase(
+            str(code_) if code_ else None, cause_values, str(detail) if detail else None, crm=crm
+        )
+    if reason is WriteReason.LINKS_GONE:
+        names = values.get("names")
+        named = [str(n) for n in names] if isinstance(names, list) else []
+        params["count"] = len(named)
+        params["names"] = tuple(Phrase(QUOTED, {"subject": n}) for n in named)
+    return Phrase(REASONS[reason], params)
 
 
-def reason_phrase(text: str | None) -> Words:
-    """The stored reason as a phrase to translate: one of the connector's sentences with its
-    details, or (unknown wording) the text as written."""
-    if not text:
-        return Words(REFUSED)
-    for template in _REASONS:
-        found = _pattern(template).fullmatch(text)
-        if found is None:
-            continue
-        params: dict[str, str | Words] = dict(found.groupdict())
-        if _NESTED in params:
-            params[_NESTED] = reason_phrase(str(params[_NESTED]))
-        return Words(template, params)
-    return Words("{detail}", {"detail": text})
+def _code(code: str | None) -> WriteReason | None:
+    try:
+        return WriteReason(code) if code else None
+    except ValueError:  # a code from a newer version: its text is still there
+        return None
+
+
+def _mapping(value: object) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}

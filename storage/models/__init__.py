@@ -65,6 +65,7 @@ from storage.models.outbox import (
     OutboxOperation,
     OutboxState,
     OutboxWrite,
+    WriteReason,
 )
 from storage.models.slack import PublishedHome, SlackReceipt
 from storage.models.sync import ApiUsage, SyncCursor, SyncLease, WebhookEvent
@@ -137,5 +138,6 @@ __all__ = [
     "UserPreferences",
     "WebhookEvent",
     "WorkspaceSettings",
+    "WriteReason",
     "table_of",
 ]

@@ -33,6 +33,29 @@ class OutboxState(StrEnum):
     DISCARDED = "discarded"  # the user kept the CRM's value, or the record went first
 
 
+class WriteReason(StrEnum):
+    """Why the CRM did not take a write as it was (``OutboxWrite.reason_code``).
+
+    The connector sets the code and the values its sentence names (``reason_values``); the
+    domain words it in the reader's language (``rules.crm_writes.wording.REASONS``);
+    ``last_error`` keeps the same reason in English for the logs and ``status``.
+    """
+
+    DELETED = "deleted"  # the record was deleted in the CRM
+    NEVER_REACHED = "never_reached"  # an update of a record whose create never got there
+    MISSING_SCOPE = "missing_scope"  # values: scopes (a list, maybe empty)
+    CRM_CONFLICT = "crm_conflict"  # the CRM answered 409; values: detail
+    MISSING_PROPERTY = "missing_property"  # values: property
+    REFUSED_VALUES = "refused_values"  # values: detail (the CRM's own message)
+    NO_CALL_OUTCOME = "no_call_outcome"  # values: label
+    BUDGET_SPENT = "budget_spent"  # values: detail
+    GAVE_UP = "gave_up"  # values: attempts, cause ({"code", "values"}) or detail
+    CHANGED_SINCE_SEEN = "changed_since_seen"
+    KEPT_THEIRS = "kept_theirs"
+    # Saved, but without links to records the CRM no longer has; values: names (a list)
+    LINKS_GONE = "links_gone"
+
+
 # States in which a row still holds back the rows after it for the same record.
 OUTBOX_OPEN_STATES = (OutboxState.PENDING, OutboxState.CONFLICT)
 
@@ -78,3 +101,13 @@ class OutboxWrite(Base):
     claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Whether the user has been told of a conflict or a failure (told once).
     notified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Why it failed (or what it could not do), as a ``WriteReason`` and its values; rows
+    # from before these columns have only ``last_error``.
+    reason_code: Mapped[str | None] = mapped_column(String(40))
+    reason_values: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
+    # Where its user was told "saving…": written by ``handlers`` (opaque here) and read back
+    # once the rows of that click (one ``reply_key``) have settled, then cleared.
+    reply_key: Mapped[str | None] = mapped_column(String(36), index=True)
+    reply: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
+    # The user dismissed its failure from the Home tab (it stays failed for ``status``).
+    dismissed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -11,12 +11,14 @@ from bot.settings import load_settings
 from bot.writeback import CRM_NAME, notice_message
 from handlers.slack.services import Services
 from storage.db import session_factory
-from storage.models import OutboxOperation, OutboxState, OutboxWrite, OwnedObject
+from storage.models import OutboxOperation, OutboxState, OutboxWrite, OwnedObject, WriteReason
 from storage.outbox import enable_outbox
 from tests.builders import CRM
 
 
-def _failed_write(engine: Engine, now: datetime, *, slack_locale: str | None) -> int:
+def _failed_write(
+    engine: Engine, now: datetime, *, slack_locale: str | None, coded: bool = True
+) -> int:
     with Session(engine) as session:
         crm = CRM(session, now)
         rep = crm.user(slack_user_id="UREP", slack_locale=slack_locale)
@@ -31,6 +33,9 @@ def _failed_write(engine: Engine, now: datetime, *, slack_locale: str | None) ->
             state=OutboxState.FAILED,
             last_error="HubSpot refused the values: hs_timestamp is not a date",
         )
+        if coded:  # as the connector stores it (a row from before reason codes has none)
+            row.reason_code = WriteReason.REFUSED_VALUES.value
+            row.reason_values = {"detail": "hs_timestamp is not a date"}
         session.add(row)
         session.commit()
         return row.id
@@ -60,3 +65,15 @@ def test_an_english_user_is_told_in_english(sqlite_engine: Engine, now: datetime
     assert message is not None
     assert message[0].startswith("Not saved in HubSpot: “Angebot vorbereiten”: HubSpot refused")
     assert message[1][-1]["elements"][0]["text"]["text"] == "Retry"
+
+
+def test_a_row_from_before_reason_codes_shows_its_stored_reason(
+    sqlite_engine: Engine, now: datetime
+) -> None:
+    row_id = _failed_write(sqlite_engine, now, slack_locale="de-DE", coded=False)
+    message = notice_message(_services(sqlite_engine, now), row_id, default_language="en")
+    assert message is not None
+    assert message[0].startswith(
+        "Nicht in HubSpot gespeichert: „Angebot vorbereiten“: HubSpot refused the values: "
+        "hs_timestamp is not a date."
+    )

@@ -604,7 +604,8 @@ def test_retry_sends_a_failed_change_once_the_scope_is_back(
     _deliver(store, writer)
     [row] = _rows(store)
     assert [e["action_id"] for e in _notice_blocks(store, row.id)[-1]["elements"]] == [
-        "crm_write_retry"
+        "crm_write_retry",
+        "crm_write_dismiss",
     ]
 
     hubspot.scopes.add("crm.objects.deals.write")

@@ -37,8 +37,16 @@ from rules.crm_writes.wording import FIELD_NAMES, reason_phrase
 from rules.digests.nudges import Nudge, NudgeKind, NudgeLine, NudgePrefs
 from rules.guided_actions import RULES_BY_TYPE, ActionType
 from rules.settings.preferences import Preferences
+from rules.translatable import Phrase
 from storage.db import session_factory
-from storage.models import OutboxOperation, OutboxState, OutboxWrite, OwnedObject, User
+from storage.models import (
+    OutboxOperation,
+    OutboxState,
+    OutboxWrite,
+    OwnedObject,
+    User,
+    WriteReason,
+)
 from storage.outbox import enable_outbox
 from tests.builders import CRM
 from tests.handlers.i18n.golden import matches_golden, visible_text
@@ -49,20 +57,36 @@ NOW = datetime(2026, 11, 30, 15, 0, tzinfo=UTC)
 QUALM = "Qualmwerk"
 MIA = "Mia Qorvath"
 CRM_NAME = "HubSpot"
-# Every sentence the HubSpot connector stores as a reason (connectors/hubspot).
-REASONS = [
-    "the record was deleted in HubSpot",
-    "the record never reached HubSpot",
-    "salesbot's HubSpot app may not make this change (it needs qualm.write): ask your "
-    "HubSpot admin to add the scope",
-    "salesbot's HubSpot app may not make this change: ask your HubSpot admin to add the scope",
-    f"HubSpot refused it as a conflict: {QUALM}",
-    "HubSpot has no salesbot_id property yet: ask your HubSpot admin to run "
-    "`salesbot hubspot setup` (docs/hubspot.md, Connect a portal)",
-    f"HubSpot refused the values: {QUALM}",
-    f"HubSpot has no call outcome '{QUALM}'",
-    "HubSpot did not take it after 8 tries: HubSpot's daily API limit is used up (qualm)",
+# Every reason the HubSpot connector stores (a code and its values), every code once at least.
+REASONS: list[tuple[WriteReason, dict[str, Any]]] = [
+    (WriteReason.DELETED, {}),
+    (WriteReason.NEVER_REACHED, {}),
+    (WriteReason.MISSING_SCOPE, {"scopes": ["qualm.write"]}),
+    (WriteReason.MISSING_SCOPE, {"scopes": []}),
+    (WriteReason.CRM_CONFLICT, {"detail": QUALM}),
+    (WriteReason.MISSING_PROPERTY, {"property": "salesbot_id"}),
+    (WriteReason.REFUSED_VALUES, {"detail": QUALM}),
+    (WriteReason.NO_CALL_OUTCOME, {"label": QUALM}),
+    (WriteReason.BUDGET_SPENT, {"detail": "qualm"}),
+    (
+        WriteReason.GAVE_UP,
+        {"attempts": 8, "cause": {"code": "budget_spent", "values": {"detail": "qualm"}}},
+    ),
+    (WriteReason.CHANGED_SINCE_SEEN, {}),
+    (WriteReason.KEPT_THEIRS, {}),
+    (WriteReason.LINKS_GONE, {"names": [QUALM]}),
+    (WriteReason.LINKS_GONE, {"names": [QUALM, QUALM]}),
 ]
+_GONE = (WriteReason.DELETED, WriteReason.NEVER_REACHED)
+
+
+def _reason(code: WriteReason, values: dict[str, Any]) -> Phrase:
+    return reason_phrase(code.value, values, None, crm=CRM_NAME)
+
+
+def test_every_reason_code_is_tried() -> None:
+    assert {code for code, _values in REASONS} == set(WriteReason)
+
 
 ENGLISH_WORD = re.compile(r"\b[A-Za-z]{3,}\b")
 # Data, Slack syntax and CLDR names (English in the pseudo-locale), not UI text.
@@ -137,10 +161,12 @@ def _notices() -> list[Notice]:
             8,
             crm=CRM_NAME,
             record_kind=kind,
-            reason=reason_phrase(reason),
-            can_retry="deleted" not in reason and "never" not in reason,
+            reason=_reason(code, values),
+            can_retry=code not in _GONE,
         )
-        for kind, reason in zip(["task", "deal", "call", "meeting"] * 3, REASONS, strict=False)
+        for kind, (code, values) in zip(
+            ["task", "deal", "call", "meeting"] * 4, REASONS, strict=False
+        )
     ]
     saved = Notice(NoticeKind.SAVED, 9, crm=CRM_NAME, record_kind="note", record=QUALM)
     return [_conflict(), *failed, saved]
@@ -151,8 +177,8 @@ def _progress_lines() -> list[str]:
         progress_text(WriteProgress(Progress.SAVED, CRM_NAME)),
         progress_text(WriteProgress(Progress.SAVING, CRM_NAME)),
         *[
-            progress_text(WriteProgress(Progress.NOT_SAVED, CRM_NAME, reason_phrase(r)))
-            for r in REASONS
+            progress_text(WriteProgress(Progress.NOT_SAVED, CRM_NAME, _reason(code, values)))
+            for code, values in REASONS
         ],
     ]
 
@@ -264,14 +290,14 @@ def test_the_home_tab_shows_unsaved_changes_in_the_readers_language(
         task = crm.task(rep, subject=QUALM)
         deal = crm.deal(rep, name=QUALM)
         at = (NOW - timedelta(hours=3)).isoformat()
-        for object_type, object_id, kind, state, error, conflict in [
+        for object_type, object_id, kind, state, (code, values), conflict in [
             (OwnedObject.ACTIVITY, task.id, "task", OutboxState.FAILED, REASONS[2], None),
             (
                 OwnedObject.DEAL,
                 deal.id,
                 "deal",
                 OutboxState.CONFLICT,
-                "changed in HubSpot since you saw it",
+                (WriteReason.CHANGED_SINCE_SEEN, {}),
                 {"close_date": {"at": at, "source": "WORKFLOWS"}},
             ),
         ]:
@@ -284,7 +310,9 @@ def test_the_home_tab_shows_unsaved_changes_in_the_readers_language(
                     actor_id=rep.id,
                     created_at=NOW,
                     state=state,
-                    last_error=error,
+                    last_error=str(_reason(code, values)),
+                    reason_code=code.value,
+                    reason_values=values,
                     conflict=conflict,
                 )
             )
