@@ -1,0 +1,228 @@
+"""A click answered "Saving to HubSpot…" is updated when its write settles (issue #10,
+"the user sees the truth"): signed clicks on the real endpoint, the Slack Web API stand-in,
+the HubSpot stand-in, and the outbox worker run by hand so the click answers first."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from bot.writeback import OutboxWorker
+from connectors.hubspot import RateLimiter, Syncer
+from connectors.hubspot.write_api import WritingClient
+from connectors.hubspot.writeback import OutboxSender
+from handlers.render.kit import section
+from handlers.render.task_modals import task_controls
+from handlers.slack import ids
+from handlers.slack.crm_replies import answer_late
+from storage.models import Activity, OutboxState, OutboxWrite, TaskStatus, User
+from storage.outbox import DueReply, enable_outbox
+from tests.connectors.hubspot.conftest import SmallPortal
+from tests.handlers.payloads import block_action, send
+from tests.support.app import RunningApp, start_app
+from tests.support.hubspot import HubSpotStandIn
+from tests.support.slack_api import Call, SlackStandIn, running_standin
+
+
+@pytest.fixture(autouse=True)
+def answer_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The click does not wait for HubSpot: it answers "Saving to HubSpot…"."""
+    monkeypatch.setattr("handlers.slack.listeners._CRM_WAIT_SECONDS", 0.0)
+
+
+@pytest.fixture
+def slack() -> Iterator[SlackStandIn]:
+    with running_standin() as standin:
+        yield standin
+
+
+@pytest.fixture
+def app_and_worker(
+    sqlite_engine: Engine,
+    slack: SlackStandIn,
+    hubspot: HubSpotStandIn,
+    small_portal: SmallPortal,
+    now: datetime,
+) -> Iterator[tuple[RunningApp, OutboxWorker]]:
+    """The app with its outbox on; the worker wired as ``serve`` wires it, but not started
+    (the test runs it once the click has answered)."""
+    writer = WritingClient(token=hubspot.token, api_url=hubspot.base_url, limiter=RateLimiter())
+    Syncer(sqlite_engine, writer).run(full=True)
+    with Session(sqlite_engine) as session:
+        dana = session.scalars(select(User).where(User.external_id == small_portal.dana)).one()
+        dana.slack_user_id = "UDANA"
+        session.commit()
+    published: list[str] = []
+    with start_app(sqlite_engine, slack, clock=lambda: now) as app:
+
+        def reply(due: DueReply) -> None:
+            answer_late(app.services, app.app.client, due, default_language="en")
+
+        sender = OutboxSender(sqlite_engine, writer, holder="test", clock=lambda: now)
+        worker = OutboxWorker(
+            sqlite_engine,
+            sender,
+            tell=lambda *_: None,
+            publish=published.extend,
+            clock=lambda: now,
+            reply=reply,
+        )
+        worker.published = published  # type: ignore[attr-defined]
+        enable_outbox(app.services.sessions, crm_name="HubSpot", wake=worker.wake)
+        yield app, worker
+
+
+def _task(engine: Engine, external_id: str) -> Activity:
+    with Session(engine) as session:
+        return session.scalars(select(Activity).where(Activity.external_id == external_id)).one()
+
+
+def _click_complete(app: RunningApp, task: Activity) -> None:
+    blocks: list[dict[str, Any]] = [
+        section(f"*{task.subject}*", block_id=f"row:{task.id}"),
+        task_controls(task.id, task.subject),
+    ]
+    send(
+        app,
+        block_action(
+            user_id="UDANA",
+            action_id=ids.TASK_COMPLETE,
+            value=str(task.id),
+            block_id=blocks[-1]["block_id"],
+            blocks=blocks,
+            response_url=app.slack.response_url("msg"),
+        ),
+    )
+
+
+def _text(call: Call) -> str:
+    return str(call.json_param("blocks"))
+
+
+def _action_ids(call: Call) -> list[str]:
+    return [
+        str(element.get("action_id"))
+        for block in call.json_param("blocks")
+        if block.get("type") == "actions"
+        for element in block["elements"]
+    ]
+
+
+def test_saving_becomes_saved_when_the_worker_sends_it(
+    app_and_worker: tuple[RunningApp, OutboxWorker],
+    sqlite_engine: Engine,
+    hubspot: HubSpotStandIn,
+    small_portal: SmallPortal,
+) -> None:
+    app, worker = app_and_worker
+    _click_complete(app, _task(sqlite_engine, small_portal.task))
+    [saving] = app.slack.wait_for("chat.update")
+    assert "Saving to HubSpot…" in _text(saving)
+
+    worker.run_once()
+
+    [_first, saved] = app.slack.wait_for("chat.update", count=2)
+    assert saved.params["channel"] == "D0TEST" and saved.params["ts"] == "1700000000.000100"
+    text = _text(saved)
+    assert "Done: 'Send the proposal' completed. Saved in HubSpot." in text
+    assert "Saving" not in text
+    # The rest of the message stays: the task's row, and what the click offered.
+    assert "*Send the proposal*" in text
+    assert ids.TASK_REOPEN in _action_ids(saved)
+    assert hubspot.portal.get("tasks", small_portal.task).properties["hs_task_status"] == (
+        "COMPLETED"
+    )
+    assert worker.published == ["UDANA"]  # type: ignore[attr-defined]
+    # Answered once: another pass updates nothing.
+    worker.run_once()
+    assert len(app.slack.calls_to("chat.update")) == 2
+
+
+def test_saving_becomes_not_saved_with_retry_and_no_follow_up_prompt(
+    app_and_worker: tuple[RunningApp, OutboxWorker],
+    sqlite_engine: Engine,
+    hubspot: HubSpotStandIn,
+    small_portal: SmallPortal,
+) -> None:
+    app, worker = app_and_worker
+    _click_complete(app, _task(sqlite_engine, small_portal.task))
+    [saving] = app.slack.wait_for("chat.update")
+    assert ids.FOLLOW_UP_CREATE in _action_ids(saving)  # offered while it is on its way
+
+    hubspot.revoke_scope("crm.objects.contacts.write")  # tasks need it
+    worker.run_once()
+
+    [_first, failed] = app.slack.wait_for("chat.update", count=2)
+    text = _text(failed)
+    assert "Not saved in HubSpot: salesbot's HubSpot app may not make this change" in text
+    assert "Saving" not in text and "Saved in HubSpot" not in text
+    # Neither the follow-up prompt nor Reopen: the task is open again, here and there.
+    assert ids.FOLLOW_UP_CREATE not in _action_ids(failed)
+    assert ids.TASK_REOPEN not in _action_ids(failed)
+    with Session(sqlite_engine) as session:
+        row = session.scalars(select(OutboxWrite)).one()
+        assert row.state is OutboxState.FAILED
+        retry = [
+            e
+            for b in failed.json_param("blocks")
+            if b.get("type") == "actions"
+            for e in b["elements"]
+        ]
+        assert [(e["action_id"], e["value"]) for e in retry] == [(ids.CRM_WRITE_RETRY, str(row.id))]
+    assert _task(sqlite_engine, small_portal.task).status is TaskStatus.NOT_STARTED
+
+
+def test_an_ephemeral_answer_is_followed_through_its_response_url(
+    app_and_worker: tuple[RunningApp, OutboxWorker],
+    sqlite_engine: Engine,
+    small_portal: SmallPortal,
+) -> None:
+    app, worker = app_and_worker
+    task = _task(sqlite_engine, small_portal.task)
+    payload = block_action(
+        user_id="UDANA",
+        action_id=ids.TASK_COMPLETE,
+        value=str(task.id),
+        block_id=task_controls(task.id, task.subject)["block_id"],
+        response_url=app.slack.response_url("eph"),
+    )
+    # An ephemeral message: Slack sends no copy of it, only its response_url.
+    payload["container"]["is_ephemeral"] = True
+    payload.pop("message")
+    send(app, payload)
+    [saving] = app.slack.wait_for("response_url")
+    assert "Saving to HubSpot…" in str(saving.params["blocks"])
+
+    worker.run_once()
+
+    [_first, saved] = app.slack.wait_for("response_url", count=2)
+    assert "Saved in HubSpot." in str(saved.params["blocks"])
+    assert saved.params["replace_original"] is False
+    assert app.slack.calls_to("chat.update") == []
+
+
+def test_a_refusal_known_before_the_answer_offers_retry_not_the_follow_up_prompt(
+    app_and_worker: tuple[RunningApp, OutboxWorker],
+    sqlite_engine: Engine,
+    hubspot: HubSpotStandIn,
+    small_portal: SmallPortal,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("handlers.slack.listeners._CRM_WAIT_SECONDS", 30.0)
+    app, worker = app_and_worker
+    hubspot.revoke_scope("crm.objects.contacts.write")
+    worker.start()
+    try:
+        _click_complete(app, _task(sqlite_engine, small_portal.task))
+        [answer] = app.slack.wait_for("chat.update")
+    finally:
+        worker.stop()
+    assert "Not saved in HubSpot" in _text(answer)
+    assert ids.FOLLOW_UP_CREATE not in _action_ids(answer)
+    assert ids.TASK_REOPEN not in _action_ids(answer)
+    assert _action_ids(answer) == [ids.CRM_WRITE_RETRY]
