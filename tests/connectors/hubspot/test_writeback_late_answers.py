@@ -226,3 +226,42 @@ def test_a_refusal_known_before_the_answer_offers_retry_not_the_follow_up_prompt
     assert ids.FOLLOW_UP_CREATE not in _action_ids(answer)
     assert ids.TASK_REOPEN not in _action_ids(answer)
     assert _action_ids(answer) == [ids.CRM_WRITE_RETRY]
+
+
+def test_dismiss_on_the_home_tab_takes_the_failure_off_it(
+    app_and_worker: tuple[RunningApp, OutboxWorker],
+    sqlite_engine: Engine,
+    hubspot: HubSpotStandIn,
+    small_portal: SmallPortal,
+) -> None:
+    app, worker = app_and_worker
+    hubspot.portal.archive("tasks", small_portal.task)
+    _click_complete(app, _task(sqlite_engine, small_portal.task))
+    app.slack.wait_for("chat.update")
+    worker.run_once()
+    app.open_home("UDANA")
+    home = app.published_home("UDANA")
+    assert "the record was deleted in HubSpot" in str(home["blocks"])
+    [notice_buttons] = [
+        b for b in home["blocks"] if str(b.get("block_id", "")).startswith("crm_write:")
+    ]
+    [dismiss] = notice_buttons["elements"]
+    assert dismiss["action_id"] == ids.CRM_WRITE_DISMISS
+    published = len(app.slack.calls_to("views.publish"))
+
+    send(
+        app,
+        block_action(
+            user_id="UDANA",
+            action_id=ids.CRM_WRITE_DISMISS,
+            value=dismiss["value"],
+            block_id=notice_buttons["block_id"],
+            container="view",
+            view={**home, "type": "home", "id": "VHOME"},
+        ),
+    )
+
+    app.slack.wait_for("views.publish", count=published + 1)
+    after = app.published_home("UDANA")
+    assert "the record was deleted in HubSpot" not in str(after["blocks"])
+    assert "that notice is gone from your Home tab" in str(after["blocks"])
