@@ -29,7 +29,7 @@ from connectors.hubspot.write_api import WritingClient
 from connectors.hubspot.writeback import Delivered, OutboxSender
 from rules.crm_writes.queries import write_notice
 from storage.models import OutboxWrite, User
-from storage.outbox import DueReply, enable_outbox, replied, replies_due, to_notify
+from storage.outbox import DueReply, enable_outbox, replies_due, take_reply, to_notify
 
 if TYPE_CHECKING:
     from slack_sdk import WebClient
@@ -120,16 +120,18 @@ class OutboxWorker(BackgroundWorker):
             due = replies_due(session)
         users: set[int] = set()
         for one in due:
+            with Session(self.engine) as session:
+                taken = take_reply(session, one.key)  # one replica answers each click
+                session.commit()
+            if not taken:
+                continue
             try:
                 if self.reply is not None:
                     self.reply(one)
             except Exception:
                 # Slack refused or was unreachable: the Home tab and the direct message
-                # about a failure still tell; the answer is not tried forever.
+                # about a failure still tell; the answer is not tried again.
                 logger.exception("hubspot: updating the answer of a click failed")
-            with Session(self.engine) as session:
-                replied(session, one.key)
-                session.commit()
             if one.actor_id is not None:
                 users.add(one.actor_id)
         if users:

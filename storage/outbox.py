@@ -325,14 +325,16 @@ def replies_due(session: Session, *, limit: int = 50) -> list[DueReply]:
     return due[:limit]
 
 
-def replied(session: Session, key: str) -> None:
-    """The click ``key`` has been answered: forget where (the caller commits)."""
-    session.execute(
+def take_reply(session: Session, key: str) -> bool:
+    """Take the click ``key`` to answer it: its rows forget where its answer is; False when
+    another replica took it first (the caller commits before answering)."""
+    result = session.execute(
         update(OutboxWrite)
         .where(OutboxWrite.reply_key == key)
         .values(reply_key=None, reply=None)
         .execution_options(synchronize_session=False)
     )
+    return bool(getattr(result, "rowcount", 0))
 
 
 def to_notify(session: Session, *, limit: int = 50) -> list[int]:

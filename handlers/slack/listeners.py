@@ -518,16 +518,21 @@ def _await_crm(
         isinstance(where.get("url"), str) and _trusted_response_url(where["url"], who.services)
     ):
         where = {"kind": "home"}  # nowhere to write to but the Home tab
-    with unit_of_work(who.services.sessions) as session:
-        saved = WriteProgress(Progress.SAVED, crm_name(session))
-        reply = {
-            **where,
-            "user": who.slack_user_id,
-            "status": result.status.value,
-            "sentence": spoken(result.sentence),
-            "saved": answer(replace(result, note=progress_text(saved), crm_state=Progress.SAVED)),
-        }
-        await_reply(session, list(result.crm_rows), reply)
+    try:
+        with unit_of_work(who.services.sessions) as session:
+            saved = WriteProgress(Progress.SAVED, crm_name(session))
+            shown = replace(result, note=progress_text(saved), crm_state=Progress.SAVED)
+            reply = {
+                **where,
+                "user": who.slack_user_id,
+                "sentence": spoken(result.sentence),
+                "saved": answer(shown),
+            }
+            await_reply(session, list(result.crm_rows), reply)
+    except SQLAlchemyError as error:
+        # The user has their answer; only its later update is lost (the Home tab and the
+        # direct message about a failure still tell).
+        logger.warning("the answer of a click will not be updated: %s", describe(error))
 
 
 def _tell_privately(who: Acting, click: Click, text: str, *, respond: Respond) -> None:

@@ -88,6 +88,8 @@ def crm_words(crm: str) -> Param:
 # Why the CRM did not take a write, by the connector's code (``OutboxWrite.reason_code``).
 # ``{crm}`` is the CRM's name; the other placeholders are its details, shown as written.
 REFUSED = N_("it was refused")
+# A reason stored as text only (a row from before the codes): shown as written.
+AS_WRITTEN = N_("{detail}")
 CHANGED_SINCE_SEEN = N_("changed in {crm} since you saw it")
 NO_SCOPES_NAMED = N_(
     "salesbot's {crm} app may not make this change: ask your {crm} admin to add the scope"
@@ -124,7 +126,7 @@ def reason_phrase(
     values; a row without a code (stored before codes) reads as its text, as written."""
     reason = _code(code)
     if reason is None:
-        return Phrase("{detail}", {"detail": text}) if text else Phrase(REFUSED)
+        return Phrase(AS_WRITTEN, {"detail": text}) if text else Phrase(REFUSED)
     values = values or {}
     params: dict[str, Param] = {"crm": crm_words(crm)}
     for name, value in values.items():
