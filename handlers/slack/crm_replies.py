@@ -5,7 +5,8 @@ answer is (``storage.outbox.await_reply``); the outbox worker calls ``answer_lat
 those rows are sent, refused or in conflict. A bot message is updated with
 ``chat.update`` (it has no time limit); an ephemeral one, which ``chat.update`` cannot
 reach, through its ``response_url`` (valid for 30 minutes: later, the Home tab and the
-direct message about a failure still tell). The Home tab is re-published by the worker.
+direct message about a failure still tell); a form's result modal with ``views.update``
+(while it is open). The Home tab is re-published by the worker.
 """
 
 from __future__ import annotations
@@ -18,10 +19,11 @@ from typing import Any
 from slack_sdk import WebClient
 from slack_sdk.webhook import WebhookClient
 
-from handlers.i18n import use_language
+from handlers.i18n import _, use_language
 from handlers.i18n.users import speaking_to
 from handlers.render.crm_writes import late_answer_blocks, progress_text
-from handlers.render.kit import Block, fallback_text
+from handlers.render.kit import Block, fallback_text, modal
+from handlers.slack import ids
 from handlers.slack.services import Services
 from rules.crm_writes.queries import Progress, write_progress
 from storage.outbox import DueReply
@@ -43,8 +45,16 @@ def answer_late(
             saved = _blocks(reply.get("saved"))
             region = late_answer_blocks(sentence, saved, progress)
             text = fallback_text(f"{sentence} {progress_text(progress)}")
+            close = _("Close")
     kind = reply.get("kind")
-    if kind == "update":
+    if kind == "view":
+        # The form's result modal; closed by now, Slack answers an error (logged).
+        title = str(reply.get("title") or "")
+        client.views_update(
+            view_id=str(reply.get("view_id")),
+            view=modal(ids.VIEW_RESULT, title, region, close=close),
+        )
+    elif kind == "update":
         client.chat_update(
             channel=str(reply.get("channel")),
             ts=str(reply.get("ts")),

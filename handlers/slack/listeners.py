@@ -33,7 +33,7 @@ from handlers.i18n import use_language
 from handlers.i18n.phrases import spoken
 from handlers.i18n.users import language_code
 from handlers.render.crm_writes import crm_result_blocks, progress_text
-from handlers.render.kit import Block, FieldBlocks, fallback_text
+from handlers.render.kit import Block, FieldBlocks, fallback_text, section
 from handlers.render.navigation import BadState, ViewState
 from handlers.render.results import (
     replace_block,
@@ -601,7 +601,15 @@ def submit_form(
         return None
     origin = form.origin
     who = acting(context)
-    return lambda: report_to_origin(who, origin, result)
+    view_id = form.view.get("id")
+
+    def follow_up() -> None:
+        report_to_origin(who, origin, result)
+        if isinstance(view_id, str):  # the result modal says "Saving…": update it later
+            where = {"kind": "view", "view_id": view_id, "title": title}
+            _await_crm(who, result, lambda shown: [section(result_text(shown))], where)
+
+    return follow_up
 
 
 def report_to_origin(who: Acting, origin: dict[str, Any], result: OpResult) -> None:

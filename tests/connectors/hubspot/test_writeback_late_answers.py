@@ -20,10 +20,10 @@ from handlers.render.kit import section
 from handlers.render.task_modals import task_controls
 from handlers.slack import ids
 from handlers.slack.crm_replies import answer_late
-from storage.models import Activity, OutboxState, OutboxWrite, TaskStatus, User
+from storage.models import Activity, Deal, OutboxState, OutboxWrite, TaskStatus, User
 from storage.outbox import DueReply, enable_outbox
 from tests.connectors.hubspot.conftest import SmallPortal
-from tests.handlers.payloads import block_action, send
+from tests.handlers.payloads import acked, block_action, send, view_submission
 from tests.support.app import RunningApp, start_app
 from tests.support.hubspot import HubSpotStandIn
 from tests.support.slack_api import Call, SlackStandIn, running_standin
@@ -265,3 +265,41 @@ def test_dismiss_on_the_home_tab_takes_the_failure_off_it(
     after = app.published_home("UDANA")
     assert "the record was deleted in HubSpot" not in str(after["blocks"])
     assert "that notice is gone from your Home tab" in str(after["blocks"])
+
+
+def test_a_forms_result_says_saved_once_the_worker_sends_it(
+    app_and_worker: tuple[RunningApp, OutboxWorker],
+    sqlite_engine: Engine,
+    hubspot: HubSpotStandIn,
+    small_portal: SmallPortal,
+) -> None:
+    app, worker = app_and_worker
+    with Session(sqlite_engine) as session:
+        deal = session.scalars(select(Deal).where(Deal.external_id == small_portal.deal)).one()
+    send(
+        app,
+        block_action(
+            user_id="UDANA",
+            action_id=ids.DEAL_UPDATE,
+            value=str(deal.id),
+            block_id="row",
+            blocks=[section("x", block_id="row")],
+            response_url=app.slack.response_url("msg"),
+        ),
+    )
+    form = app.slack.wait_for("views.open")[0].json_param("view")
+    stage = {
+        "stage": {
+            "stage": {"type": "static_select", "selected_option": {"value": str(deal.stage_id)}}
+        }
+    }
+    step = {"next_step": {"next_step": {"type": "plain_text_input", "value": "Kick-off"}}}
+    answer = send(app, view_submission(user_id="UDANA", view=form, values={**stage, **step}))
+    assert "Saving to HubSpot…" in str(acked(answer)["view"])
+
+    worker.run_once()
+
+    [update] = app.slack.wait_for("views.update")
+    assert update.params["view_id"] == "V0SUBMIT"
+    assert "Saved in HubSpot." in str(update.json_param("view")["blocks"])
+    assert hubspot.portal.get("deals", small_portal.deal).properties["hs_next_step"] == "Kick-off"
