@@ -274,6 +274,7 @@ def requeue(session: Session, row: OutboxWrite, *, force: bool, now: datetime) -
     row.attempts = 0
     row.next_attempt_at = None
     row.claimed_by = row.claimed_until = None
+    row.dismissed_at = None  # failing again, it shows again
     session.info[_QUEUED_KEY] = True
     session.info.setdefault(_ROWS_KEY, []).append(row)
 

@@ -18,8 +18,9 @@ from connectors.hubspot.writeback import Delivered, OutboxSender
 from handlers.i18n import use_language
 from handlers.render.crm_writes import write_notice_blocks, write_notice_text
 from handlers.slack import ids
-from rules.crm_writes.ops import dismiss_write
+from rules.crm_writes.ops import dismiss_write, retry_write
 from rules.crm_writes.queries import NoticeKind, unsaved_notices, write_notice
+from rules.deals.ops import DealChange, update_deal
 from rules.op_result import OpResult, OpStatus
 from rules.tasks.ops import TaskDraft, complete_task, create_task
 from storage.changes import last_change
@@ -194,3 +195,25 @@ def test_dismiss_takes_the_notice_off_its_users_home_tab_only_for_that_user(
     # Still a failure for `salesbot hubspot status`: dismissing hides, it does not undo.
     with Session(store.engine) as session:
         assert summary(session).failed == 1
+
+
+def test_a_dismissed_failure_that_fails_again_after_retry_shows_again(
+    store: Store, writer: WritingClient, hubspot: HubSpotStandIn
+) -> None:
+    hubspot.revoke_scope("crm.objects.deals.write")
+    store.act(
+        store.dana,
+        lambda s, a: update_deal(
+            s, a, store.deal, change=DealChange(next_step="Kick-off"), now=NOW
+        ),
+    )
+    _deliver(store, writer)
+    row_id = store.row().id
+    store.act(store.dana, lambda s, a: dismiss_write(s, a, str(row_id), now=NOW))
+    assert _home_notices(store, store.dana) == []
+
+    store.act(store.dana, lambda s, a: retry_write(s, a, str(row_id), now=NOW))
+    _deliver(store, writer)
+
+    assert store.row().state is OutboxState.FAILED
+    assert _home_notices(store, store.dana) == [row_id]
