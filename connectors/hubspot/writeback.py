@@ -5,7 +5,11 @@
 - **Creates exactly once**: ``sending_since`` is committed before a create goes out; the
   HubSpot id is stored with the local record and the row in one commit. A create whose
   outcome is unknown (crash, timeout, 5xx) is looked up by its marker before it is sent
-  again (``WritingClient.create_once``).
+  again (``WritingClient.create_many``); one refused because its marker is taken (a unique
+  ``salesbot_id``) was made before, and the record holding it is recorded.
+- **Batches of creates**: the creates claimed together go 100 to a ``batch/create`` per
+  object type, matched back by marker; one the batch did not create (HubSpot's 207), and
+  every create of a batch refused as a whole, is sent alone, so it fails or lands by itself.
 - **No lost updates**: before an update, the record is read; a field whose HubSpot value
   differs from what the user saw (and from the new value) is a conflict: nothing is
   written, the local copy is refreshed from HubSpot and the row waits for the user.
@@ -43,7 +47,9 @@ from connectors.hubspot.write_api import (
     ACTOR_PROPERTY,
     ACTOR_PROPERTY_MISSING,
     BATCH_SIZE,
+    Created,
     CurrentRecord,
+    NewRecord,
     Rejected,
     WritingClient,
 )
@@ -103,6 +109,15 @@ class _Planned:
     wanted: dict[str, outbound.Field]
 
 
+@dataclass(frozen=True)
+class _Ready:
+    """A create row ready for a batch: what to send, and when an earlier send may have
+    gone out (None: never sent)."""
+
+    record: NewRecord
+    sending_since: datetime | None
+
+
 @dataclass
 class _Sorted:
     """Where each row of a batch of updates goes."""
@@ -124,17 +139,22 @@ class OutboxSender:
         holder: str,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         actor_types: frozenset[str] = frozenset(),
+        unique_types: frozenset[str] = frozenset(),
     ) -> None:
         """
         Args:
             actor_types: The object types whose records get ``salesbot_acted_by`` (the
                 types where the portal has the property; empty: attribution off).
+            unique_types: The object types where ``salesbot_id`` is a unique property
+                (``SetupCheck.unique_types``): a create's marker is read back exactly and
+                at once, and a resend HubSpot refuses as taken was made before.
         """
         self.engine = engine
         self.api = api
         self.holder = holder
         self.clock = clock
         self.actor_types = actor_types
+        self.unique_types = unique_types
         self._dispositions: dict[str, str] | None = None
         self._names: dict[int, str] = {}  # user id -> name, for this pass
 
@@ -152,15 +172,137 @@ class OutboxSender:
             if not work:
                 return report
             updates: dict[str, list[int]] = {}
+            creates: dict[str, list[int]] = {}
             for row_id, operation, object_type in work:
                 if operation is OutboxOperation.UPDATE and object_type is not None:
                     updates.setdefault(object_type, []).append(row_id)
+                elif operation is OutboxOperation.CREATE and object_type is not None:
+                    creates.setdefault(object_type, []).append(row_id)
                 else:
                     self.send(row_id, report)
+            for object_type, row_ids in creates.items():
+                for start in range(0, len(row_ids), BATCH_SIZE):
+                    self.send_creates(object_type, row_ids[start : start + BATCH_SIZE], report)
             for object_type, row_ids in updates.items():
                 for start in range(0, len(row_ids), BATCH_SIZE):
                     self.send_updates(object_type, row_ids[start : start + BATCH_SIZE], report)
         return report
+
+    # A batch of creates -----------------------------------------------------------------
+
+    def send_creates(self, object_type: str, row_ids: list[int], report: Delivered) -> None:
+        """Up to 100 creates of one object type: one ``batch/create``; what it did not
+        create goes alone."""
+        if len(row_ids) == 1:
+            self.send(row_ids[0], report)
+            return
+        ready = self._prepare_creates(object_type, row_ids, report)
+        if not ready:
+            return
+        maybe_sent = [r.sending_since for r in ready.values() if r.sending_since is not None]
+        try:
+            created = self.api.create_many(
+                object_type,
+                [r.record for r in ready.values()],
+                maybe_sent_at=max(maybe_sent).timestamp() if maybe_sent else None,
+                unique=object_type in self.unique_types,
+            )
+        except Rejected as refusal:
+            if refusal.status == 403:  # a missing scope refuses every row alike
+                for row_id in ready:
+                    self._fail(row_id, refusal, report)
+                return
+            created = Created({})  # refused as a whole for one bad row: each goes alone
+        except (BudgetSpent, HubSpotError) as error:
+            # Still unknown after the client's retries: each row keeps ``sending_since`` and
+            # is looked up before it is sent again.
+            for row_id in ready:
+                self._settle(row_id, error, report)
+            return
+        markers = {row_id: r.record.marker for row_id, r in ready.items()}
+        self._record_created(
+            {row_id: created.ids[m] for row_id, m in markers.items() if m in created.ids}, report
+        )
+        alone = [row_id for row_id, m in markers.items() if m not in created.ids]
+        if not created.unaccounted:
+            # HubSpot answered for each of these first sends (refused, or a 207's error):
+            # not created, so sent alone they need no look first.
+            self._not_sent([row_id for row_id in alone if ready[row_id].sending_since is None])
+        for row_id in alone:
+            self.send(row_id, report)
+
+    def _prepare_creates(
+        self, object_type: str, row_ids: list[int], report: Delivered
+    ) -> dict[int, _Ready]:
+        """Each pending create's record, and ``sending_since`` committed (one commit for the
+        batch) before anything is sent: after a crash, the next try looks first."""
+        ready: dict[int, _Ready] = {}
+        gone: list[int] = []
+        failed: list[tuple[int, Rejected]] = []
+        single: list[int] = []
+        now = self.clock()
+        with Session(self.engine) as session:
+            for row in _load(session, row_ids):
+                if row.state is not OutboxState.PENDING:
+                    continue
+                built = outbound.new_record(session, row.record_kind, row.object_id)
+                if built is None:
+                    gone.append(row.id)
+                    continue
+                values, links = built
+                try:
+                    properties = self._properties(session, row.record_kind, values)
+                except Rejected as refusal:
+                    failed.append((row.id, refusal))
+                    continue
+                except HubSpotError:
+                    single.append(row.id)  # (dispositions unreadable)
+                    continue
+                self._sign(session, row, object_type, properties)
+                assert row.marker is not None
+                since = row.sending_since
+                if since is None:
+                    row.sending_since = now
+                record = NewRecord(row.marker, properties, links, maybe_sent=since is not None)
+                ready[row.id] = _Ready(record, since)
+            for row in _load(session, gone):
+                self._mark(row, OutboxState.DISCARDED, "deleted before it reached HubSpot")
+            session.commit()
+        for row_id, reason in failed:
+            self._fail(row_id, reason, report)
+        for row_id in single:
+            self.send(row_id, report)
+        return ready
+
+    def _not_sent(self, row_ids: list[int]) -> None:
+        """HubSpot answered that these creates were not made: a resend need not look first."""
+        if not row_ids:
+            return
+        with Session(self.engine) as session:
+            session.execute(
+                update(OutboxWrite)
+                .where(OutboxWrite.id.in_(row_ids))
+                .values(sending_since=None)
+                .execution_options(synchronize_session=False)
+            )
+            session.commit()
+
+    def _record_created(self, crm_ids: dict[int, str], report: Delivered) -> None:
+        """Store each new record's HubSpot id with its local record and its row: SENT, in one
+        commit."""
+        if not crm_ids:
+            return
+        with Session(self.engine) as session:
+            rows = _load(session, list(crm_ids))
+            for row in rows:
+                self._adopt(session, row, crm_ids[row.id])
+                self._mark(row, OutboxState.SENT)
+            session.commit()
+            for row in rows:
+                if row.notified_at is not None:
+                    report.touched += self._refresh(session, row)
+                    report.notify.append(row.id)
+        report.sent += len(crm_ids)
 
     # A batch of updates -----------------------------------------------------------------
 
@@ -353,9 +495,15 @@ class OutboxSender:
                 links,
                 marker=marker,
                 maybe_sent_at=maybe_sent.timestamp() if maybe_sent is not None else None,
+                unique=object_type in self.unique_types,
             ),
         )
         # The id is recorded with the local record and the row in one commit.
+        self._adopt(session, row, crm_id)
+        self._finish(session, row, OutboxState.SENT)
+
+    def _adopt(self, session: Session, row: OutboxWrite, crm_id: str) -> None:
+        """The local record of a create row takes the HubSpot id of the record made for it."""
         model = Deal if row.object_type is OwnedObject.DEAL else Activity
         ours = session.scalar(select(model.external_id).where(model.id == row.object_id))
         if ours is not None and ours != crm_id:
@@ -365,7 +513,6 @@ class OutboxSender:
             writes.merge_records(session, section, ours, [crm_id], now=self.clock())
         session.execute(update(model).where(model.id == row.object_id).values(external_id=crm_id))
         row.crm_id = crm_id
-        self._finish(session, row, OutboxState.SENT)
 
     def _update(self, session: Session, row: OutboxWrite, object_type: str) -> None:
         crm_id = _crm_id(session, row)
