@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, Table, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from connectors.hubspot import outbound, writes
@@ -68,6 +68,9 @@ logger = logging.getLogger(__name__)
 
 # A replica keeps the records it claimed this long; a crashed one's claims run out.
 CLAIM_TTL = timedelta(minutes=10)
+# Rows claimed together (one per record): 5 batches of 100. One claim per round of writes
+# instead of one per batch (a claim's query is the costliest statement of a round).
+CLAIM_LIMIT = 5 * BATCH_SIZE
 # Transient failures that outlast the client's own retries: try again after this, doubling.
 RETRY_FIRST = timedelta(seconds=30)
 RETRY_MAX = timedelta(hours=1)
@@ -158,7 +161,7 @@ class OutboxSender:
         self._dispositions: dict[str, str] | None = None
         self._names: dict[int, str] = {}  # user id -> name, for this pass
 
-    def deliver(self, *, limit: int = BATCH_SIZE, max_rows: int | None = None) -> Delivered:
+    def deliver(self, *, limit: int = CLAIM_LIMIT, max_rows: int | None = None) -> Delivered:
         """Send everything that is due, batch after batch, until nothing is left."""
         report = Delivered()
         self._names.clear()  # a renamed user is named anew in the next pass
@@ -242,10 +245,17 @@ class OutboxSender:
         single: list[int] = []
         now = self.clock()
         with Session(self.engine) as session:
-            for row in _load(session, row_ids):
+            rows = _load(session, row_ids)
+            kind = rows[0].record_kind if rows else ""
+            # The batch's records and links in a few queries, not a few per row.
+            local = [r.object_id for r in rows]
+            model = Deal if kind == "deal" else Activity
+            list(session.scalars(select(model).where(model.id.in_(local))))
+            linked = outbound.links_of(session, kind, local)
+            for row in rows:
                 if row.state is not OutboxState.PENDING:
                     continue
-                built = outbound.new_record(session, row.record_kind, row.object_id)
+                built = outbound.new_record(session, row.record_kind, row.object_id, linked)
                 if built is None:
                     gone.append(row.id)
                     continue
@@ -294,8 +304,27 @@ class OutboxSender:
             return
         with Session(self.engine) as session:
             rows = _load(session, list(crm_ids))
+            for model, owned, section in (
+                (Activity, OwnedObject.ACTIVITY, "activities"),
+                (Deal, OwnedObject.DEAL, "deals"),
+            ):
+                mine = [r for r in rows if r.object_type is owned]
+                # A sync may have copied a new record before this commit: those fold (rare).
+                copied = writes.row_ids(session, section, [crm_ids[r.id] for r in mine])
+                for row in mine:
+                    if crm_ids[row.id] in copied:
+                        self._adopt(session, row, crm_ids[row.id])
+                plain = [r for r in mine if crm_ids[r.id] not in copied]
+                if plain:
+                    table: Table = model.__table__  # type: ignore[assignment]
+                    session.connection().execute(
+                        update(table)
+                        .where(table.c.id == bindparam("_id"))
+                        .values(external_id=bindparam("_crm")),
+                        [{"_id": r.object_id, "_crm": crm_ids[r.id]} for r in plain],
+                    )
             for row in rows:
-                self._adopt(session, row, crm_ids[row.id])
+                row.crm_id = crm_ids[row.id]
                 self._mark(row, OutboxState.SENT)
             session.commit()
             for row in rows:
@@ -416,12 +445,28 @@ class OutboxSender:
         if not row_ids:
             return
         with Session(self.engine) as session:
-            rows = _load(session, row_ids)
-            told = [r for r in rows if r.notified_at is not None]
-            for row in rows:
-                self._mark(row, OutboxState.SENT)
+            told = list(
+                session.scalars(
+                    select(OutboxWrite.id).where(
+                        OutboxWrite.id.in_(row_ids), OutboxWrite.notified_at.is_not(None)
+                    )
+                )
+            )
+            # One statement for the batch (an ORM flush updated row by row).
+            session.execute(
+                update(OutboxWrite)
+                .where(OutboxWrite.id.in_(row_ids))
+                .values(
+                    state=OutboxState.SENT,
+                    last_error=None,
+                    claimed_by=None,
+                    claimed_until=None,
+                    sent_at=self.clock(),
+                )
+                .execution_options(synchronize_session=False)
+            )
             session.commit()
-            for row in told:
+            for row in _load(session, told):
                 report.touched += self._refresh(session, row)
                 report.notify.append(row.id)
         report.sent += len(row_ids)
