@@ -131,6 +131,23 @@ def test_a_create_the_batch_could_not_make_fails_alone_and_the_others_land_once(
     assert report.sent == 2 and report.failed == 1
 
 
+def test_a_batch_create_answered_5xx_is_looked_up_before_it_is_sent_again(
+    store: Store, writer: WritingClient, hubspot: HubSpotStandIn
+) -> None:
+    hubspot.fail_next(1, status=502, endpoint="objects.batch_create")
+    for subject in ("Book the demo", "Call the CFO"):
+        store.act(partial(_new_task, subject=subject, deal_id=None))
+
+    report = _sender(store, writer).deliver()
+
+    assert report.sent == 2
+    assert len(_with_subject(hubspot, "Book the demo")) == 1
+    assert len(_with_subject(hubspot, "Call the CFO")) == 1
+    # The 502 left both unknown: one search for both tokens, then the batch again.
+    assert hubspot.count("objects.search", object_type="tasks") == 1
+    assert hubspot.count("objects.batch_create", status=201) == 1
+
+
 def test_killed_after_hubspot_took_a_batch_of_creates_none_is_made_twice(
     store: Store, writer: WritingClient, hubspot: HubSpotStandIn
 ) -> None:
