@@ -190,7 +190,7 @@ class WritingClient(OfficialClient):
         self, object_type: str, record_id: str, *, properties: Sequence[str], history: bool
     ) -> CurrentRecord | None:
         """The record now, or None when HubSpot no longer has it."""
-        api = self._client.crm.objects.basic_api
+        api = self._bulk_api("basic")
         kwargs: dict[str, Any] = {"properties": list(properties), "archived": False}
         if history:
             kwargs["properties_with_history"] = list(properties)
@@ -249,7 +249,7 @@ class WritingClient(OfficialClient):
     ) -> list[tuple[str, str]] | None:
         """(id, marker) of the records holding ``markers``, by a batch read with
         ``idProperty``; None when HubSpot refuses (the property is not unique after all)."""
-        api = self._client.crm.objects.batch_api
+        api = self._bulk_api("batch")
         body = {
             "inputs": [{"id": marker} for marker in markers],
             "idProperty": MARKER_PROPERTY,
@@ -277,7 +277,7 @@ class WritingClient(OfficialClient):
             condition: dict[str, Any] = {"operator": "EQ", "value": markers[0]}
         else:
             condition = {"operator": "IN", "values": list(markers)}
-        api = self._client.crm.objects.search_api
+        api = self._bulk_api("search")
         records: list[tuple[str, str]] = []
         after: str | None = None
         while True:
@@ -327,7 +327,7 @@ class WritingClient(OfficialClient):
         Records HubSpot no longer has (or answers under another id, after a merge) are
         missing from the answer: the caller reads those one by one.
         """
-        api = self._client.crm.objects.batch_api
+        api = self._bulk_api("batch")
         body = {
             "inputs": [{"id": record_id} for record_id in record_ids[:BATCH_SIZE]],
             "properties": list(properties),
@@ -354,7 +354,7 @@ class WritingClient(OfficialClient):
         failed: those are missing from ``results``, and the caller sends them one by one to
         learn each one's fate. A refusal of the whole batch (400) raises ``Rejected``.
         """
-        api = self._client.crm.objects.batch_api
+        api = self._bulk_api("batch")
         body = {
             "inputs": [
                 {"id": record_id, "properties": dict(properties)}
@@ -423,7 +423,7 @@ class WritingClient(OfficialClient):
     ) -> None:
         from hubspot.crm.objects import SimplePublicObjectInput
 
-        api = self._client.crm.objects.basic_api
+        api = self._bulk_api("basic")
         body = SimplePublicObjectInput(properties=dict(properties))
         self._call(
             lambda: api.update_with_http_info(
@@ -433,7 +433,7 @@ class WritingClient(OfficialClient):
 
     def archive(self, object_type: str, record_id: str) -> None:
         """Delete a record (HubSpot answers 204 for one already gone)."""
-        api = self._client.crm.objects.basic_api
+        api = self._bulk_api("basic")
         try:
             self._call(
                 lambda: api.archive_with_http_info(
@@ -586,7 +586,7 @@ class WritingClient(OfficialClient):
                 ],
             }
 
-        basic, batch = self._client.crm.objects.basic_api, self._client.crm.objects.batch_api
+        basic, batch = self._bulk_api("basic"), self._bulk_api("batch")
         if len(records) == 1:
             response = basic.create_with_http_info(
                 object_type,

@@ -360,6 +360,10 @@ CONTROL_PREFIX = "/_standin/"
 def _handler_for(standin: HubSpotStandIn) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        # TCP_NODELAY: the headers and the body go in two writes; on a kept-alive
+        # connection Nagle's algorithm held the body until the client's delayed ACK
+        # (about 40 ms an answer), a delay HubSpot's servers do not add.
+        disable_nagle_algorithm = True
 
         def _handle(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
