@@ -107,9 +107,11 @@ class Created:
     """What a batch of creates left in HubSpot."""
 
     ids: dict[str, str]  # marker -> HubSpot id
-    # A result HubSpot answered could not be matched to a marker: the markers missing from
-    # ``ids`` may exist all the same (look them up before sending them again).
+    # A result could not be matched to a marker, or an attempt's outcome was unknown: the
+    # markers missing from ``ids`` may exist all the same (look before sending them again).
     unaccounted: bool = False
+    # HubSpot refused the creates not in ``ids`` as a whole (one invalid value, a scope).
+    refused: Rejected | None = None
 
 
 # HubSpot does not document how it refuses a value a unique property already holds. Two
@@ -472,6 +474,8 @@ class WritingClient(OfficialClient):
             maybe_sent_at=maybe_sent_at,
             unique=unique,
         )
+        if marker not in created.ids and created.refused is not None:
+            raise created.refused
         return created.ids[marker]
 
     def create_many(
@@ -499,12 +503,14 @@ class WritingClient(OfficialClient):
         One record goes to the single create endpoint (``POST /crm/v3/objects/{type}``); a
         refusal because its marker is taken resolves to the record that holds it.
 
-        Raises:
-            Rejected: HubSpot refused the batch as a whole (one invalid value refuses all).
+        A refusal of the batch as a whole (one invalid value refuses all) is in the answer's
+        ``refused``, with the records found before it (an earlier, unknown send's) in
+        ``ids``: they are never lost to the refusal.
         """
         pending = {r.marker: r for r in records[:BATCH_SIZE]}
         found: dict[str, str] = {}
         unmatched = [0]
+        unknown = [False]  # an attempt's outcome was unknown
         unknown_since = maybe_sent_at
         look_for = {r.marker for r in pending.values() if r.maybe_sent}
 
@@ -529,16 +535,19 @@ class WritingClient(OfficialClient):
                     # It may have been created all the same: look before the next send.
                     unknown_since = sent_at
                     look_for.update(pending)
+                    unknown[0] = True
                 raise
             return None, status, headers
 
+        refused: Rejected | None = None
         try:
             self._call(request)
         except Rejected as refusal:
-            if not (refusal.marker_taken and len(pending) == 1):
-                raise
-            found.update(self._holder(object_type, refusal, next(iter(pending))))
-        return Created(found, unaccounted=unmatched[0] > 0)
+            if refusal.marker_taken and len(pending) == 1:
+                found.update(self._holder(object_type, refusal, next(iter(pending))))
+            else:
+                refused = refusal
+        return Created(found, unaccounted=unmatched[0] > 0 or unknown[0], refused=refused)
 
     def _look_for(
         self,

@@ -47,7 +47,6 @@ from connectors.hubspot.write_api import (
     ACTOR_PROPERTY,
     ACTOR_PROPERTY_MISSING,
     BATCH_SIZE,
-    Created,
     CurrentRecord,
     NewRecord,
     Rejected,
@@ -210,12 +209,6 @@ class OutboxSender:
                 maybe_sent_at=max(maybe_sent).timestamp() if maybe_sent else None,
                 unique=object_type in self.unique_types,
             )
-        except Rejected as refusal:
-            if refusal.status == 403:  # a missing scope refuses every row alike
-                for row_id in ready:
-                    self._fail(row_id, refusal, report)
-                return
-            created = Created({})  # refused as a whole for one bad row: each goes alone
         except (BudgetSpent, HubSpotError) as error:
             # Still unknown after the client's retries: each row keeps ``sending_since`` and
             # is looked up before it is sent again.
@@ -223,15 +216,20 @@ class OutboxSender:
                 self._settle(row_id, error, report)
             return
         markers = {row_id: r.record.marker for row_id, r in ready.items()}
+        # Found or created: recorded whatever happened to the others.
         self._record_created(
             {row_id: created.ids[m] for row_id, m in markers.items() if m in created.ids}, report
         )
-        alone = [row_id for row_id, m in markers.items() if m not in created.ids]
+        rest = [row_id for row_id, m in markers.items() if m not in created.ids]
+        if created.refused is not None and created.refused.status == 403:
+            for row_id in rest:  # a missing scope refuses every row alike
+                self._fail(row_id, created.refused, report)
+            return
         if not created.unaccounted:
-            # HubSpot answered for each of these first sends (refused, or a 207's error):
-            # not created, so sent alone they need no look first.
-            self._not_sent([row_id for row_id in alone if ready[row_id].sending_since is None])
-        for row_id in alone:
+            # HubSpot answered for each of these first sends (refused as a whole, or a
+            # 207's error): not created, so sent alone they need no look first.
+            self._not_sent([row_id for row_id in rest if ready[row_id].sending_since is None])
+        for row_id in rest:
             self.send(row_id, report)
 
     def _prepare_creates(

@@ -148,6 +148,24 @@ def test_a_batch_create_answered_5xx_is_looked_up_before_it_is_sent_again(
     assert hubspot.count("objects.batch_create", status=201) == 1
 
 
+def test_a_batch_whose_answer_was_lost_keeps_what_it_made_when_the_rest_is_refused(
+    store: Store, writer: WritingClient, hubspot: HubSpotStandIn, small_portal: SmallPortal
+) -> None:
+    store.act(partial(_new_task, subject="Book the demo", deal_id=None))
+    store.act(partial(_new_task, subject="Prepare the deal review", deal_id=store.deal))
+    hubspot.portal.archive("deals", small_portal.deal)  # that task cannot be linked
+    # HubSpot makes the first task, then the answer is lost (a gateway's 504).
+    hubspot.fail_next(1, status=504, endpoint="objects.batch_create", after=True)
+
+    report = _sender(store, writer).deliver()
+
+    # Looked up, found, recorded: not made again when the other was refused.
+    assert len(_with_subject(hubspot, "Book the demo")) == 1
+    assert _local_id(store, "Book the demo") == _with_subject(hubspot, "Book the demo")[0]
+    assert _with_subject(hubspot, "Prepare the deal review") == []
+    assert report.sent == 1 and report.failed == 1
+
+
 def test_killed_after_hubspot_took_a_batch_of_creates_none_is_made_twice(
     store: Store, writer: WritingClient, hubspot: HubSpotStandIn
 ) -> None:
