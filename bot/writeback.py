@@ -99,6 +99,7 @@ class OutboxWorker(BackgroundWorker):
         else:
             logger.warning("hubspot: %s", found.describe())
         self.sender.actor_types = found.actor_types if self.attribute else frozenset()
+        self.sender.unique_types = found.unique_types
         return found
 
     def run_once(self) -> Delivered:

@@ -115,6 +115,7 @@ def setup_command() -> None:
     from bot.writeback import writing_client
     from connectors.hubspot import HubSpotError
     from connectors.hubspot.setup import ensure_properties
+    from connectors.hubspot.write_api import MARKER_PROPERTY
 
     settings = settings_or_exit()
     if not is_configured(settings):
@@ -131,6 +132,14 @@ def setup_command() -> None:
     present = sorted({object_type for object_type, _name in report.present})
     if present:
         out_console.print(f"already there on {', '.join(present)}: left as they are")
+    for object_type, why in report.not_unique:
+        out_console.print(
+            f"{MARKER_PROPERTY} on {object_type} is not unique ({why}): nothing to do, new "
+            f"{object_type} stay exactly once; a create whose answer was lost is found by "
+            "search, 10 s later (docs/hubspot.md, Connect a portal)",
+            markup=False,
+            highlight=False,
+        )
     out_console.print("salesbot's HubSpot properties are ready")
 
 

@@ -8,7 +8,7 @@ JSON form, so "what the user saw" and "what HubSpot holds now" compare like for 
 from __future__ import annotations
 
 import html
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
@@ -239,11 +239,17 @@ def object_type_of(record_kind: str) -> str | None:
 
 
 def new_record(
-    session: Session, record_kind: str, record_id: int
+    session: Session,
+    record_kind: str,
+    record_id: int,
+    links: Mapping[int, list[tuple[str, int]]] | None = None,
 ) -> tuple[dict[str, Any], list[tuple[str, int]]] | None:
     """A create's properties (as JSON field values) and associations, from the local record.
 
     None when the record is gone (deleted before its create reached HubSpot).
+
+    Args:
+        links: The associations of a batch's activities, read at once (``links_of``).
     """
     if record_kind == "deal":
         deal = session.get(Deal, record_id)
@@ -260,7 +266,11 @@ def new_record(
     activity = session.get(Activity, record_id)
     if activity is None:
         return None
-    return _activity_values(activity), _links(session, record_kind, record_id)
+    if links is not None:
+        return _activity_values(activity), links.get(record_id, [])
+    return _activity_values(activity), links_of(session, record_kind, [record_id]).get(
+        record_id, []
+    )
 
 
 def _activity_values(activity: Activity) -> dict[str, Json]:
@@ -284,22 +294,26 @@ def _activity_values(activity: Activity) -> dict[str, Json]:
     return values
 
 
-def _links(session: Session, record_kind: str, record_id: int) -> list[tuple[str, int]]:
-    """(HubSpot id, association type id) of the records a new activity is linked to."""
+def links_of(
+    session: Session, record_kind: str, record_ids: list[int]
+) -> dict[int, list[tuple[str, int]]]:
+    """Activity id -> (HubSpot id, association type id) of the records each new activity is
+    linked to (one query per kind of link, for a whole batch)."""
     type_ids = _LINK_TYPES.get(record_kind)
-    if type_ids is None:
-        return []
-    links: list[tuple[str, int]] = []
+    found: dict[int, list[tuple[str, int]]] = {}
+    if type_ids is None or not record_ids:
+        return found
     for (table, column, target), type_id in zip(_LINK_TABLES, type_ids, strict=True):
         column_attr = getattr(table, column)
-        for external_id in session.scalars(
-            select(target.external_id)
-            .join(table, column_attr == target.id)
-            .where(table.activity_id == record_id)
-        ):
+        query = (
+            select(table.activity_id, target.external_id)
+            .join(target, column_attr == target.id)
+            .where(table.activity_id.in_(record_ids))
+        )
+        for activity_id, external_id in session.execute(query):
             if external_id and external_id.isdigit():
-                links.append((external_id, type_id))
-    return links
+                found.setdefault(activity_id, []).append((external_id, type_id))
+    return found
 
 
 def to_properties(

@@ -3,7 +3,9 @@ checked when the write-back starts and in ``salesbot hubspot status``.
 
 Two custom properties, in a property group "salesbot", on every object type salesbot writes
 (the types of ``outbound.FIELDS``, so a new write kind gets them too):
-- ``salesbot_id``: the marker that makes a create recognisable (exactly once);
+- ``salesbot_id``: the marker that makes a create recognisable (exactly once); a unique
+  property (``hasUniqueValue``) on the types HubSpot allows it for, so a create is found by
+  its marker exactly and at once, and HubSpot itself refuses to make it twice;
 - ``salesbot_acted_by``: the name of the Slack user whose click made the change, written
   with the change (HubSpot names the private app as the author of what its token writes).
 """
@@ -31,7 +33,7 @@ PROPERTIES: tuple[Mapping[str, Any], ...] = (
         "description": "Set by salesbot on the records it creates, so that a create is never "
         "made twice. Do not edit.",
         "formField": False,
-        "hasUniqueValue": False,
+        "hasUniqueValue": True,
     },
     {
         "name": ACTOR_PROPERTY,
@@ -46,6 +48,11 @@ PROPERTIES: tuple[Mapping[str, Any], ...] = (
     },
 )
 PROPERTY_NAMES = tuple(str(p["name"]) for p in PROPERTIES)
+# The types whose properties may require unique values: HubSpot's changelog ("Unique
+# Properties support for newly created Contact properties") names companies, deals,
+# tickets, custom objects and contacts; activities (tasks, calls, notes, meetings) are not
+# among them. Elsewhere ``salesbot_id`` is a plain property (creates are then found by search).
+UNIQUE_VALUE_TYPES = frozenset({"contacts", "companies", "deals", "tickets"})
 
 
 def written_types() -> list[str]:
@@ -71,10 +78,12 @@ class SetupRefused(HubSpotError):
 
 @dataclass
 class SetupReport:
-    """What ``ensure_properties`` did, as (object type, name) pairs."""
+    """What ``ensure_properties`` did, as (object type, name) pairs; ``not_unique``: the
+    types where ``salesbot_id`` could have unique values and has not (with why)."""
 
     created: list[tuple[str, str]] = field(default_factory=list)
     present: list[tuple[str, str]] = field(default_factory=list)
+    not_unique: list[tuple[str, str]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -84,6 +93,8 @@ class SetupCheck:
     missing: Mapping[str, Sequence[str]]  # property name -> object types without it
     checked_types: Sequence[str]
     error: str | None = None
+    # The types where ``salesbot_id`` is a unique property.
+    unique_types: frozenset[str] = frozenset()
 
     @property
     def complete(self) -> bool:
@@ -101,9 +112,10 @@ class SetupCheck:
         if self.error is not None:
             return f"salesbot's HubSpot properties not checked: {self.error}"
         if self.complete:
+            unique = ", ".join(sorted(self.unique_types)) or "no type"
             return (
                 f"salesbot's HubSpot properties: {', '.join(PROPERTY_NAMES)} present on "
-                f"{', '.join(self.checked_types)}"
+                f"{', '.join(self.checked_types)} ({MARKER_PROPERTY} unique on {unique})"
             )
         gaps = "; ".join(
             f"{name} missing on {', '.join(types)}" for name, types in self.missing.items() if types
@@ -123,18 +135,27 @@ def check_properties(api: WritingClient) -> SetupCheck:
     """Ask the portal which of salesbot's properties exist (one request per type and name)."""
     types = written_types()
     missing: dict[str, list[str]] = {name: [] for name in PROPERTY_NAMES}
+    unique: set[str] = set()
     try:
         for object_type in types:
             for name in PROPERTY_NAMES:
-                if not api.has_property(object_type, name):
+                definition = api.property_definition(object_type, name)
+                if definition is None:
                     missing[name].append(object_type)
+                elif name == MARKER_PROPERTY and definition.get("hasUniqueValue"):
+                    unique.add(object_type)
     except HubSpotError as error:
         return SetupCheck({}, types, error=str(error))
-    return SetupCheck(missing, types)
+    return SetupCheck(missing, types, unique_types=frozenset(unique))
 
 
 def ensure_properties(api: WritingClient) -> SetupReport:
     """Create the group and the properties where missing; present ones are left as they are.
+
+    ``salesbot_id`` is asked for with unique values on ``UNIQUE_VALUE_TYPES``; refused there
+    (the portal's 10 unique properties of the type are used up), it is made plain. HubSpot
+    cannot make an existing property unique ("Once set, this can't be changed"): a plain one
+    from an earlier setup stays, and is reported.
 
     Raises:
         SetupRefused: a scope is missing (the message names it).
@@ -144,11 +165,7 @@ def ensure_properties(api: WritingClient) -> SetupReport:
         try:
             api.create_property_group(object_type, name=GROUP_NAME, label=GROUP_LABEL)
             for definition in PROPERTIES:
-                pair = (object_type, str(definition["name"]))
-                if api.create_property(object_type, definition):
-                    report.created.append(pair)
-                else:
-                    report.present.append(pair)
+                _ensure(api, object_type, definition, report)
         except Rejected as refusal:
             if refusal.status != 403:
                 raise
@@ -158,3 +175,28 @@ def ensure_properties(api: WritingClient) -> SetupReport:
                 "→ Integrations → Private apps → your app → Scopes)"
             ) from None
     return report
+
+
+def _ensure(
+    api: WritingClient, object_type: str, definition: Mapping[str, Any], report: SetupReport
+) -> None:
+    name = str(definition["name"])
+    unique = bool(definition.get("hasUniqueValue")) and object_type in UNIQUE_VALUE_TYPES
+    wanted = {**definition, "hasUniqueValue": unique}
+    try:
+        made = api.create_property(object_type, wanted)
+    except Rejected as refusal:
+        if not unique or refusal.status != 400:
+            raise
+        made = api.create_property(object_type, {**wanted, "hasUniqueValue": False})
+        report.not_unique.append((object_type, f"HubSpot refused unique values: {refusal}"))
+    if made:
+        report.created.append((object_type, name))
+        return
+    report.present.append((object_type, name))
+    if unique:
+        found = api.property_definition(object_type, name) or {}
+        if not found.get("hasUniqueValue"):
+            report.not_unique.append(
+                (object_type, "made without unique values by an earlier setup")
+            )

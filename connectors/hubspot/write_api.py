@@ -1,18 +1,24 @@
 """The part of HubSpot's API the write-back uses: read one record with its history, create
-exactly once, update, archive, and find who a HubSpot user is.
+exactly once (alone or 100 to a batch), update, archive, and find who a HubSpot user is.
 
 ``WritingClient`` extends the sync's ``OfficialClient``: the same portal rate limiter, the
 same retries (429 waits as told, 5xx and lost connections back off, tenacity). What differs:
 - a refusal HubSpot means for good (400 validation, 403 missing scope, 404 gone, 409) raises
   ``Rejected`` with a sentence a rep can read, instead of a generic error;
 - a create is never retried blindly: when its outcome is unknown (a timeout, a 5xx, a crash
-  recorded by the caller), HubSpot is searched for the create's marker first.
+  recorded by the caller), HubSpot is asked for the create's marker first: read by
+  ``idProperty`` where ``salesbot_id`` is a unique property (exact, at once), else searched
+  for (after the search index caught up), keeping only records whose marker is exactly it;
+- a create refused because its marker is already held (a unique ``salesbot_id``) was made
+  before: the record holding it is the create's record.
 """
 
 from __future__ import annotations
 
+import json
+import re
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
@@ -37,7 +43,12 @@ SEARCH_SETTLE_SECONDS = 10.0
 
 
 class Rejected(HubSpotError):
-    """HubSpot refused a write for good; ``reason`` says why in plain words."""
+    """HubSpot refused a write for good; ``reason`` says why in plain words.
+
+    ``marker_taken``: refused because a record already holds the create's ``salesbot_id``
+    (a unique property), i.e. the create was made before; ``existing_id`` is that record's
+    id when HubSpot named it.
+    """
 
     def __init__(
         self,
@@ -46,6 +57,9 @@ class Rejected(HubSpotError):
         reason: str,
         code: WriteReason | None = None,
         values: Mapping[str, Any] | None = None,
+        *,
+        marker_taken: bool = False,
+        existing_id: str | None = None,
     ) -> None:
         """
         Args:
@@ -59,6 +73,8 @@ class Rejected(HubSpotError):
         self.reason = reason
         self.code = code
         self.values = dict(values or {})
+        self.marker_taken = marker_taken
+        self.existing_id = existing_id
 
     @property
     def gone(self) -> bool:
@@ -85,6 +101,49 @@ class CurrentRecord:
     def last_change(self, prop: str) -> HistoryEntry | None:
         entries = self.history.get(prop) or []
         return max(entries, key=lambda e: e.at) if entries else None
+
+
+@dataclass(frozen=True)
+class NewRecord:
+    """One create of a batch: its marker, properties and associations."""
+
+    marker: str
+    properties: Mapping[str, str | None]
+    associations: Sequence[tuple[str, int]]  # (HubSpot id, association type id)
+    maybe_sent: bool = False  # an earlier send may have created it: look for it first
+
+
+@dataclass(frozen=True)
+class Created:
+    """What a batch of creates left in HubSpot."""
+
+    ids: dict[str, str]  # marker -> HubSpot id
+    # A result could not be matched to a marker, or an attempt's outcome was unknown: the
+    # markers missing from ``ids`` may exist all the same (look before sending them again).
+    unaccounted: bool = False
+    # HubSpot refused the creates not in ``ids`` as a whole (one invalid value, a scope).
+    refused: Rejected | None = None
+
+
+# HubSpot does not document how it refuses a value a unique property already holds. Two
+# shapes are known: 409 CONFLICT / OBJECT_ALREADY_EXISTS with "Existing ID: <id>" (contacts'
+# email), and 400 VALIDATION_ERROR naming the property with "already has that value"
+# (custom unique properties, as integrations report). Both are read as "taken".
+_EXISTING_ID = re.compile(r"Existing ID:\s*(\d+)")
+_TAKEN_WORDS = ("already has that value", "already exists", "must be unique")
+
+
+def _marker_taken(status: int, body: Mapping[str, Any]) -> tuple[bool, str | None]:
+    """(whether the refusal says ``salesbot_id``'s value is held already, the holder's id)."""
+    text = str(body.get("message") or "") + " ".join(
+        str(e.get("message") or "") for e in body.get("errors") or [] if isinstance(e, dict)
+    )
+    if not (status == 409 or (status == 400 and MARKER_PROPERTY in text)):
+        return False, None
+    if not any(words in text.lower() for words in _TAKEN_WORDS):
+        return False, None
+    found = _EXISTING_ID.search(text)
+    return True, found.group(1) if found else None
 
 
 def _reason(status: int, body: Mapping[str, Any]) -> Rejected:
@@ -118,7 +177,7 @@ def _reason(status: int, body: Mapping[str, Any]) -> Rejected:
             WriteReason.CRM_CONFLICT,
             {"detail": message[:200]},
         )
-    if MARKER_PROPERTY in message:
+    if MARKER_PROPERTY in message and not _marker_taken(status, body)[0]:
         return Rejected(
             status,
             category or "VALIDATION_ERROR",
@@ -139,6 +198,13 @@ def _reason(status: int, body: Mapping[str, Any]) -> Rejected:
     )
 
 
+def _markers_of(results: Iterable[Mapping[str, Any]]) -> Iterable[tuple[str, str]]:
+    for result in results:
+        marker = (result.get("properties") or {}).get(MARKER_PROPERTY)
+        if result.get("id") is not None and marker:
+            yield str(result["id"]), str(marker)
+
+
 class WritingClient(OfficialClient):
     """``OfficialClient`` plus the calls that change a portal."""
 
@@ -149,7 +215,9 @@ class WritingClient(OfficialClient):
         if status in (400, 403, 404, 409, 422):
             self.limiter.observe(getattr(error, "headers", None) or {})
             body = _json(getattr(error, "body", None))
-            raise _reason(int(status), body) from None
+            refusal = _reason(int(status), body)
+            refusal.marker_taken, refusal.existing_id = _marker_taken(int(status), body)
+            raise refusal from None
         super()._raise_for(error)
 
     # Reading ----------------------------------------------------------------------------
@@ -158,7 +226,7 @@ class WritingClient(OfficialClient):
         self, object_type: str, record_id: str, *, properties: Sequence[str], history: bool
     ) -> CurrentRecord | None:
         """The record now, or None when HubSpot no longer has it."""
-        api = self._client.crm.objects.basic_api
+        api = self._bulk_api("basic")
         kwargs: dict[str, Any] = {"properties": list(properties), "archived": False}
         if history:
             kwargs["properties_with_history"] = list(properties)
@@ -187,28 +255,86 @@ class WritingClient(OfficialClient):
         }
         return CurrentRecord(str(answer.id), dict(answer.properties or {}), found)
 
-    def find_by_marker(self, object_type: str, marker: str) -> str | None:
-        """The id of the record that carries ``marker``, or None."""
-        from hubspot.crm.objects import Filter, FilterGroup, PublicObjectSearchRequest
+    def find_by_markers(
+        self, object_type: str, markers: Sequence[str], *, unique: bool
+    ) -> dict[str, str]:
+        """marker -> id of the record that carries it, for the markers HubSpot has.
 
-        request = PublicObjectSearchRequest(
-            filter_groups=[
-                FilterGroup(
-                    filters=[Filter(property_name=MARKER_PROPERTY, operator="EQ", value=marker)]
-                )
-            ],
-            properties=[MARKER_PROPERTY],
-            limit=2,
-        )
-        api = self._client.crm.objects.search_api
-        answer = self._call(
-            lambda: api.do_search_with_http_info(
-                object_type, request, _request_timeout=REQUEST_TIMEOUT
-            ),
-            search=True,
-        )
-        results = answer.results or []
-        return str(results[0].id) if results else None
+        Args:
+            unique: ``salesbot_id`` is a unique property on ``object_type``: a batch read by
+                ``idProperty`` answers exactly and at once. Otherwise the search is asked
+                (its index trails writes: the caller waits first), and only records whose
+                marker equals one asked for count: a search hit is a candidate, not a
+                match (probe finding F23b). A marker on two records (a rep cloned one) is
+                the older record's: salesbot's create came first.
+        """
+        found: dict[str, str] = {}
+        wanted = list(dict.fromkeys(markers))
+        for start in range(0, len(wanted), BATCH_SIZE):
+            chunk = wanted[start : start + BATCH_SIZE]
+            records = self._read_by_marker(object_type, chunk) if unique else None
+            if records is None:
+                records = self._search_markers(object_type, chunk)
+            for record_id, marker in sorted(records, key=lambda r: int(r[0])):
+                if marker in chunk:
+                    found.setdefault(marker, record_id)
+        return found
+
+    def _read_by_marker(
+        self, object_type: str, markers: Sequence[str]
+    ) -> list[tuple[str, str]] | None:
+        """(id, marker) of the records holding ``markers``, by a batch read with
+        ``idProperty``; None when HubSpot refuses (the property is not unique after all)."""
+        api = self._bulk_api("batch")
+        body = {
+            "inputs": [{"id": marker} for marker in markers],
+            "idProperty": MARKER_PROPERTY,
+            "properties": [MARKER_PROPERTY],
+            "propertiesWithHistory": [],
+        }
+        try:
+            answer = self._json_call(
+                api.read_with_http_info,
+                object_type,
+                body,
+                archived=False,
+                _request_timeout=REQUEST_TIMEOUT,
+            )
+        except Rejected as refusal:
+            if refusal.status == 400:
+                return None
+            raise
+        return list(_markers_of(answer.get("results") or []))
+
+    def _search_markers(self, object_type: str, markers: Sequence[str]) -> list[tuple[str, str]]:
+        """(id, marker) of the records the search finds for ``markers`` (``IN``, or ``EQ``
+        for one), every page."""
+        if len(markers) == 1:
+            condition: dict[str, Any] = {"operator": "EQ", "value": markers[0]}
+        else:
+            condition = {"operator": "IN", "values": list(markers)}
+        api = self._bulk_api("search")
+        records: list[tuple[str, str]] = []
+        after: str | None = None
+        while True:
+            body: dict[str, Any] = {
+                "filterGroups": [{"filters": [{"propertyName": MARKER_PROPERTY, **condition}]}],
+                "properties": [MARKER_PROPERTY],
+                "limit": 200,
+            }
+            if after:
+                body["after"] = after
+            answer = self._json_call(
+                api.do_search_with_http_info,
+                object_type,
+                body,
+                search=True,
+                _request_timeout=REQUEST_TIMEOUT,
+            )
+            records += _markers_of(answer.get("results") or [])
+            after = ((answer.get("paging") or {}).get("next") or {}).get("after")
+            if not after:
+                return records
 
     def owner_of_user(self, user_id: int) -> str | None:
         """The owner id of a HubSpot user (property history names users, records owners)."""
@@ -237,7 +363,7 @@ class WritingClient(OfficialClient):
         Records HubSpot no longer has (or answers under another id, after a merge) are
         missing from the answer: the caller reads those one by one.
         """
-        api = self._client.crm.objects.batch_api
+        api = self._bulk_api("batch")
         body = {
             "inputs": [{"id": record_id} for record_id in record_ids[:BATCH_SIZE]],
             "properties": list(properties),
@@ -264,7 +390,7 @@ class WritingClient(OfficialClient):
         failed: those are missing from ``results``, and the caller sends them one by one to
         learn each one's fate. A refusal of the whole batch (400) raises ``Rejected``.
         """
-        api = self._client.crm.objects.batch_api
+        api = self._bulk_api("batch")
         body = {
             "inputs": [
                 {"id": record_id, "properties": dict(properties)}
@@ -278,18 +404,19 @@ class WritingClient(OfficialClient):
 
     # Properties -------------------------------------------------------------------------
 
-    def has_property(self, object_type: str, name: str) -> bool:
-        """Whether ``object_type`` records have the property ``name``."""
+    def property_definition(self, object_type: str, name: str) -> dict[str, Any] | None:
+        """The definition of the property ``name`` of ``object_type`` (HubSpot's JSON:
+        ``hasUniqueValue``, ...), or None when there is none."""
         api = self._client.crm.properties.core_api
         try:
-            self._json_call(
+            found = self._json_call(
                 api.get_by_name_with_http_info, object_type, name, _request_timeout=REQUEST_TIMEOUT
             )
         except Rejected as refusal:
             if refusal.gone:
-                return False
+                return None
             raise
-        return True
+        return found if isinstance(found, dict) else {}
 
     def create_property_group(self, object_type: str, *, name: str, label: str) -> bool:
         """Create a property group; False when it exists already."""
@@ -332,7 +459,7 @@ class WritingClient(OfficialClient):
     ) -> None:
         from hubspot.crm.objects import SimplePublicObjectInput
 
-        api = self._client.crm.objects.basic_api
+        api = self._bulk_api("basic")
         body = SimplePublicObjectInput(properties=dict(properties))
         self._call(
             lambda: api.update_with_http_info(
@@ -342,7 +469,7 @@ class WritingClient(OfficialClient):
 
     def archive(self, object_type: str, record_id: str) -> None:
         """Delete a record (HubSpot answers 204 for one already gone)."""
-        api = self._client.crm.objects.basic_api
+        api = self._bulk_api("basic")
         try:
             self._call(
                 lambda: api.archive_with_http_info(
@@ -361,6 +488,7 @@ class WritingClient(OfficialClient):
         *,
         marker: str,
         maybe_sent_at: float | None,
+        unique: bool = False,
     ) -> str:
         """Create a record carrying ``marker``; its id. Never creates it twice.
 
@@ -371,54 +499,167 @@ class WritingClient(OfficialClient):
             marker: The token that makes this create recognisable.
             maybe_sent_at: When an earlier attempt may have reached HubSpot (``time.time()``
                 of a send whose answer never came, e.g. before a crash), else None: then
-                HubSpot is searched for the marker before anything is sent.
+                HubSpot is asked for the marker before anything is sent.
+            unique: ``salesbot_id`` is a unique property on ``object_type``.
         """
-        from hubspot.crm.objects import (
-            AssociationSpec,
-            PublicAssociationsForObject,
-            PublicObjectId,
-            SimplePublicObjectInputForCreate,
+        created = self.create_many(
+            object_type,
+            [NewRecord(marker, properties, associations, maybe_sent_at is not None)],
+            maybe_sent_at=maybe_sent_at,
+            unique=unique,
         )
+        if marker not in created.ids and created.refused is not None:
+            raise created.refused
+        return created.ids[marker]
 
-        body = SimplePublicObjectInputForCreate(
-            properties={**properties, MARKER_PROPERTY: marker},
-            associations=[
-                PublicAssociationsForObject(
-                    to=PublicObjectId(id=to_id),
-                    types=[
-                        AssociationSpec(
-                            association_category="HUBSPOT_DEFINED", association_type_id=type_id
-                        )
-                    ],
-                )
-                for to_id, type_id in associations
-            ],
-        )
-        api = self._client.crm.objects.basic_api
+    def create_many(
+        self,
+        object_type: str,
+        records: Sequence[NewRecord],
+        *,
+        maybe_sent_at: float | None,
+        unique: bool,
+    ) -> Created:
+        """Create up to 100 records of one type in one batch; marker -> id of each record
+        HubSpot now holds (created now, or found: created before).
+
+        Results are matched to inputs by their marker (``salesbot_id``, also sent as
+        ``objectWriteTraceId``), never by position. A marker missing from the answer was not
+        created (HubSpot's 207 lists it under ``errors``): the caller sends it alone. When the
+        batch's outcome is unknown (a timeout, a 5xx, or ``maybe_sent``: a crash after an
+        earlier send), the markers are looked up before anything is sent again.
+
+        Args:
+            maybe_sent_at: When the latest earlier send of a ``maybe_sent`` record may have
+                reached HubSpot (``time.time()``), for the search's settling time.
+            unique: ``salesbot_id`` is a unique property on ``object_type``.
+
+        One record goes to the single create endpoint (``POST /crm/v3/objects/{type}``); a
+        refusal because its marker is taken resolves to the record that holds it.
+
+        A refusal of the batch as a whole (one invalid value refuses all) is in the answer's
+        ``refused``, with the records found before it (an earlier, unknown send's) in
+        ``ids``: they are never lost to the refusal.
+        """
+        pending = {r.marker: r for r in records[:BATCH_SIZE]}
+        found: dict[str, str] = {}
+        unmatched = [0]
+        unknown = [False]  # an attempt's outcome was unknown
         unknown_since = maybe_sent_at
+        look_for = {r.marker for r in pending.values() if r.maybe_sent}
 
-        # One attempt of the client's retried call: look for the marker first whenever an
+        # One attempt of the client's retried call: look for the markers first whenever an
         # earlier send may have got through, and never send blind after such a send.
-        def request() -> tuple[str, int, Mapping[str, str]]:
+        def request() -> tuple[None, int, Mapping[str, str]]:
             nonlocal unknown_since
-            if unknown_since is not None:
-                self._settle(unknown_since)
-                found = self.find_by_marker(object_type, marker)
-                if found is not None:
-                    return found, 200, {}
+            if unknown_since is not None and look_for:
+                self._look_for(object_type, look_for, found, unique=unique, since=unknown_since)
+                for marker in found:
+                    pending.pop(marker, None)
+            if not pending:
+                return None, 200, {}
             sent_at = time.time()
             try:
-                data, status, headers = api.create_with_http_info(
-                    object_type, body, _request_timeout=REQUEST_TIMEOUT
+                status, headers, unmatched[0] = self._post_creates(
+                    object_type, list(pending.values()), found
                 )
             except Exception as error:
                 code = getattr(error, "status", None)
                 if code is None or int(code) >= 500:
-                    unknown_since = sent_at  # it may have been created all the same
+                    # It may have been created all the same: look before the next send.
+                    unknown_since = sent_at
+                    look_for.update(pending)
+                    unknown[0] = True
                 raise
-            return str(data.id), status, headers
+            return None, status, headers
 
-        return self._call(request)
+        refused: Rejected | None = None
+        try:
+            self._call(request)
+        except Rejected as refusal:
+            if refusal.marker_taken and len(pending) == 1:
+                found.update(self._holder(object_type, refusal, next(iter(pending))))
+            else:
+                refused = refusal
+        return Created(found, unaccounted=unmatched[0] > 0 or unknown[0], refused=refused)
+
+    def _look_for(
+        self,
+        object_type: str,
+        markers: set[str],
+        found: dict[str, str],
+        *,
+        unique: bool,
+        since: float,
+    ) -> None:
+        """Find the records of ``markers`` made by an earlier send (sent at ``since``)."""
+        if not unique:
+            self._settle(since)  # the search index trails HubSpot's writes
+        found.update(self.find_by_markers(object_type, sorted(markers), unique=unique))
+        markers.clear()
+
+    def _holder(self, object_type: str, refusal: Rejected, marker: str) -> dict[str, str]:
+        """A create refused because its marker is taken was made before (a replica's, or
+        one whose answer was lost): the record holding the marker is the create's."""
+        holder = refusal.existing_id or self.find_by_markers(
+            object_type, [marker], unique=True
+        ).get(marker)
+        if holder is None:
+            raise refusal
+        return {marker: holder}
+
+    def _post_creates(
+        self, object_type: str, records: Sequence[NewRecord], found: dict[str, str]
+    ) -> tuple[int, Mapping[str, str], int]:
+        """Send creates (one alone, several as a batch); record the ids answered in
+        ``found`` by marker. The answer: status, headers, and how many results carried no
+        marker that was sent (then a missing marker may exist all the same)."""
+
+        def body_of(record: NewRecord) -> dict[str, Any]:
+            return {
+                "properties": {**record.properties, MARKER_PROPERTY: record.marker},
+                "associations": [
+                    {
+                        "to": {"id": to_id},
+                        "types": [
+                            {"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": type_id}
+                        ],
+                    }
+                    for to_id, type_id in record.associations
+                ],
+            }
+
+        basic, batch = self._bulk_api("basic"), self._bulk_api("batch")
+        if len(records) == 1:
+            response = basic.create_with_http_info(
+                object_type,
+                body_of(records[0]),
+                _preload_content=False,
+                _request_timeout=REQUEST_TIMEOUT,
+            )
+            answer = json.loads(response.data or b"null") or {}
+            results = [answer] if isinstance(answer, dict) else []
+        else:
+            inputs = [{**body_of(r), "objectWriteTraceId": r.marker} for r in records]
+            response = batch.create_with_http_info(
+                object_type,
+                {"inputs": inputs},
+                _preload_content=False,
+                _request_timeout=REQUEST_TIMEOUT,
+            )
+            answer = json.loads(response.data or b"null") or {}
+            results = list(answer.get("results") or []) if isinstance(answer, dict) else []
+        sent = {r.marker for r in records}
+        unmatched = 0
+        for result in results:
+            marker = (result.get("properties") or {}).get(MARKER_PROPERTY) or result.get(
+                "objectWriteTraceId"
+            )
+            if marker in sent and result.get("id") is not None:
+                found[str(marker)] = str(result["id"])
+            else:
+                unmatched += 1
+        return response.status, response.headers, unmatched
 
     def _settle(self, sent_at: float, clock: Callable[[], float] = time.time) -> None:
         wait = sent_at + self.search_settle_seconds - clock()

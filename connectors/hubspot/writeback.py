@@ -5,7 +5,11 @@
 - **Creates exactly once**: ``sending_since`` is committed before a create goes out; the
   HubSpot id is stored with the local record and the row in one commit. A create whose
   outcome is unknown (crash, timeout, 5xx) is looked up by its marker before it is sent
-  again (``WritingClient.create_once``).
+  again (``WritingClient.create_many``); one refused because its marker is taken (a unique
+  ``salesbot_id``) was made before, and the record holding it is recorded.
+- **Batches of creates**: the creates claimed together go 100 to a ``batch/create`` per
+  object type, matched back by marker; one the batch did not create (HubSpot's 207), and
+  every create of a batch refused as a whole, is sent alone, so it fails or lands by itself.
 - **No lost updates**: before an update, the record is read; a field whose HubSpot value
   differs from what the user saw (and from the new value) is a conflict: nothing is
   written, the local copy is refreshed from HubSpot and the row waits for the user.
@@ -31,7 +35,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, Table, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from connectors.hubspot import outbound, writes
@@ -44,6 +48,7 @@ from connectors.hubspot.write_api import (
     ACTOR_PROPERTY_MISSING,
     BATCH_SIZE,
     CurrentRecord,
+    NewRecord,
     Rejected,
     WritingClient,
 )
@@ -63,6 +68,9 @@ logger = logging.getLogger(__name__)
 
 # A replica keeps the records it claimed this long; a crashed one's claims run out.
 CLAIM_TTL = timedelta(minutes=10)
+# Rows claimed together (one per record): 5 batches of 100. One claim per round of writes
+# instead of one per batch (a claim's query is the costliest statement of a round).
+CLAIM_LIMIT = 5 * BATCH_SIZE
 # Transient failures that outlast the client's own retries: try again after this, doubling.
 RETRY_FIRST = timedelta(seconds=30)
 RETRY_MAX = timedelta(hours=1)
@@ -104,6 +112,15 @@ class _Planned:
     wanted: dict[str, outbound.Field]
 
 
+@dataclass(frozen=True)
+class _Ready:
+    """A create row ready for a batch: what to send, and when an earlier send may have
+    gone out (None: never sent)."""
+
+    record: NewRecord
+    sending_since: datetime | None
+
+
 @dataclass
 class _Sorted:
     """Where each row of a batch of updates goes."""
@@ -125,21 +142,26 @@ class OutboxSender:
         holder: str,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         actor_types: frozenset[str] = frozenset(),
+        unique_types: frozenset[str] = frozenset(),
     ) -> None:
         """
         Args:
             actor_types: The object types whose records get ``salesbot_acted_by`` (the
                 types where the portal has the property; empty: attribution off).
+            unique_types: The object types where ``salesbot_id`` is a unique property
+                (``SetupCheck.unique_types``): a create's marker is read back exactly and
+                at once, and a resend HubSpot refuses as taken was made before.
         """
         self.engine = engine
         self.api = api
         self.holder = holder
         self.clock = clock
         self.actor_types = actor_types
+        self.unique_types = unique_types
         self._dispositions: dict[str, str] | None = None
         self._names: dict[int, str] = {}  # user id -> name, for this pass
 
-    def deliver(self, *, limit: int = BATCH_SIZE, max_rows: int | None = None) -> Delivered:
+    def deliver(self, *, limit: int = CLAIM_LIMIT, max_rows: int | None = None) -> Delivered:
         """Send everything that is due, batch after batch, until nothing is left."""
         report = Delivered()
         self._names.clear()  # a renamed user is named anew in the next pass
@@ -153,15 +175,162 @@ class OutboxSender:
             if not work:
                 return report
             updates: dict[str, list[int]] = {}
+            creates: dict[str, list[int]] = {}
             for row_id, operation, object_type in work:
                 if operation is OutboxOperation.UPDATE and object_type is not None:
                     updates.setdefault(object_type, []).append(row_id)
+                elif operation is OutboxOperation.CREATE and object_type is not None:
+                    creates.setdefault(object_type, []).append(row_id)
                 else:
                     self.send(row_id, report)
+            for object_type, row_ids in creates.items():
+                for start in range(0, len(row_ids), BATCH_SIZE):
+                    self.send_creates(object_type, row_ids[start : start + BATCH_SIZE], report)
             for object_type, row_ids in updates.items():
                 for start in range(0, len(row_ids), BATCH_SIZE):
                     self.send_updates(object_type, row_ids[start : start + BATCH_SIZE], report)
         return report
+
+    # A batch of creates -----------------------------------------------------------------
+
+    def send_creates(self, object_type: str, row_ids: list[int], report: Delivered) -> None:
+        """Up to 100 creates of one object type: one ``batch/create``; what it did not
+        create goes alone."""
+        if len(row_ids) == 1:
+            self.send(row_ids[0], report)
+            return
+        ready = self._prepare_creates(object_type, row_ids, report)
+        if not ready:
+            return
+        maybe_sent = [r.sending_since for r in ready.values() if r.sending_since is not None]
+        try:
+            created = self.api.create_many(
+                object_type,
+                [r.record for r in ready.values()],
+                maybe_sent_at=max(maybe_sent).timestamp() if maybe_sent else None,
+                unique=object_type in self.unique_types,
+            )
+        except (BudgetSpent, HubSpotError) as error:
+            # Still unknown after the client's retries: each row keeps ``sending_since`` and
+            # is looked up before it is sent again.
+            for row_id in ready:
+                self._settle(row_id, error, report)
+            return
+        markers = {row_id: r.record.marker for row_id, r in ready.items()}
+        # Found or created: recorded whatever happened to the others.
+        self._record_created(
+            {row_id: created.ids[m] for row_id, m in markers.items() if m in created.ids}, report
+        )
+        rest = [row_id for row_id, m in markers.items() if m not in created.ids]
+        if created.refused is not None and created.refused.status == 403:
+            for row_id in rest:  # a missing scope refuses every row alike
+                self._fail(row_id, created.refused, report)
+            return
+        if not created.unaccounted:
+            # HubSpot answered for each of these first sends (refused as a whole, or a
+            # 207's error): not created, so sent alone they need no look first.
+            self._not_sent([row_id for row_id in rest if ready[row_id].sending_since is None])
+        for row_id in rest:
+            self.send(row_id, report)
+
+    def _prepare_creates(
+        self, object_type: str, row_ids: list[int], report: Delivered
+    ) -> dict[int, _Ready]:
+        """Each pending create's record, and ``sending_since`` committed (one commit for the
+        batch) before anything is sent: after a crash, the next try looks first."""
+        ready: dict[int, _Ready] = {}
+        gone: list[int] = []
+        failed: list[tuple[int, Rejected]] = []
+        single: list[int] = []
+        now = self.clock()
+        with Session(self.engine) as session:
+            rows = _load(session, row_ids)
+            kind = rows[0].record_kind if rows else ""
+            # The batch's records and links in a few queries, not a few per row.
+            local = [r.object_id for r in rows]
+            model = Deal if kind == "deal" else Activity
+            list(session.scalars(select(model).where(model.id.in_(local))))
+            linked = outbound.links_of(session, kind, local)
+            for row in rows:
+                if row.state is not OutboxState.PENDING:
+                    continue
+                built = outbound.new_record(session, row.record_kind, row.object_id, linked)
+                if built is None:
+                    gone.append(row.id)
+                    continue
+                values, links = built
+                try:
+                    properties = self._properties(session, row.record_kind, values)
+                except Rejected as refusal:
+                    failed.append((row.id, refusal))
+                    continue
+                except HubSpotError:
+                    single.append(row.id)  # (dispositions unreadable)
+                    continue
+                self._sign(session, row, object_type, properties)
+                assert row.marker is not None
+                since = row.sending_since
+                if since is None:
+                    row.sending_since = now
+                record = NewRecord(row.marker, properties, links, maybe_sent=since is not None)
+                ready[row.id] = _Ready(record, since)
+            for row in _load(session, gone):
+                self._mark(row, OutboxState.DISCARDED, "deleted before it reached HubSpot")
+            session.commit()
+        for row_id, reason in failed:
+            self._fail(row_id, reason, report)
+        for row_id in single:
+            self.send(row_id, report)
+        return ready
+
+    def _not_sent(self, row_ids: list[int]) -> None:
+        """HubSpot answered that these creates were not made: a resend need not look first."""
+        if not row_ids:
+            return
+        with Session(self.engine) as session:
+            session.execute(
+                update(OutboxWrite)
+                .where(OutboxWrite.id.in_(row_ids))
+                .values(sending_since=None)
+                .execution_options(synchronize_session=False)
+            )
+            session.commit()
+
+    def _record_created(self, crm_ids: dict[int, str], report: Delivered) -> None:
+        """Store each new record's HubSpot id with its local record and its row: SENT, in one
+        commit."""
+        if not crm_ids:
+            return
+        with Session(self.engine) as session:
+            rows = _load(session, list(crm_ids))
+            for model, owned, section in (
+                (Activity, OwnedObject.ACTIVITY, "activities"),
+                (Deal, OwnedObject.DEAL, "deals"),
+            ):
+                mine = [r for r in rows if r.object_type is owned]
+                # A sync may have copied a new record before this commit: those fold (rare).
+                copied = writes.row_ids(session, section, [crm_ids[r.id] for r in mine])
+                for row in mine:
+                    if crm_ids[row.id] in copied:
+                        self._adopt(session, row, crm_ids[row.id])
+                plain = [r for r in mine if crm_ids[r.id] not in copied]
+                if plain:
+                    table: Table = model.__table__  # type: ignore[assignment]
+                    session.connection().execute(
+                        update(table)
+                        .where(table.c.id == bindparam("_id"))
+                        .values(external_id=bindparam("_crm")),
+                        [{"_id": r.object_id, "_crm": crm_ids[r.id]} for r in plain],
+                    )
+            for row in rows:
+                row.crm_id = crm_ids[row.id]
+                self._mark(row, OutboxState.SENT)
+            session.commit()
+            for row in rows:
+                if row.notified_at is not None:
+                    report.touched += self._refresh(session, row)
+                    report.notify.append(row.id)
+        report.sent += len(crm_ids)
 
     # A batch of updates -----------------------------------------------------------------
 
@@ -275,12 +444,28 @@ class OutboxSender:
         if not row_ids:
             return
         with Session(self.engine) as session:
-            rows = _load(session, row_ids)
-            told = [r for r in rows if r.notified_at is not None]
-            for row in rows:
-                self._mark(row, OutboxState.SENT)
+            told = list(
+                session.scalars(
+                    select(OutboxWrite.id).where(
+                        OutboxWrite.id.in_(row_ids), OutboxWrite.notified_at.is_not(None)
+                    )
+                )
+            )
+            # One statement for the batch (an ORM flush updated row by row).
+            session.execute(
+                update(OutboxWrite)
+                .where(OutboxWrite.id.in_(row_ids))
+                .values(
+                    state=OutboxState.SENT,
+                    last_error=None,
+                    claimed_by=None,
+                    claimed_until=None,
+                    sent_at=self.clock(),
+                )
+                .execution_options(synchronize_session=False)
+            )
             session.commit()
-            for row in told:
+            for row in _load(session, told):
                 report.touched += self._refresh(session, row)
                 report.notify.append(row.id)
         report.sent += len(row_ids)
@@ -363,6 +548,7 @@ class OutboxSender:
                     links,
                     marker=marker,
                     maybe_sent_at=maybe_sent.timestamp() if maybe_sent is not None else None,
+                    unique=object_type in self.unique_types,
                 ),
             )
 
@@ -378,15 +564,7 @@ class OutboxSender:
             gone_ids = {crm_id for _type, crm_id, _name in gone}
             crm_id = create([link for link in links if link[0] not in gone_ids])
         # The id is recorded with the local record and the row in one commit.
-        model = Deal if row.object_type is OwnedObject.DEAL else Activity
-        ours = session.scalar(select(model.external_id).where(model.id == row.object_id))
-        if ours is not None and ours != crm_id:
-            # A sync that read the new record before this commit made a copy of it: the
-            # copy's links move to the record the user created, and the copy goes.
-            section = "deals" if model is Deal else "activities"
-            writes.merge_records(session, section, ours, [crm_id], now=self.clock())
-        session.execute(update(model).where(model.id == row.object_id).values(external_id=crm_id))
-        row.crm_id = crm_id
+        self._adopt(session, row, crm_id)
         if not gone:
             self._finish(session, row, OutboxState.SENT)
             return
@@ -401,6 +579,18 @@ class OutboxSender:
         )
         self._forget_gone(gone, report)
         report.notify.append(row.id)
+
+    def _adopt(self, session: Session, row: OutboxWrite, crm_id: str) -> None:
+        """The local record of a create row takes the HubSpot id of the record made for it."""
+        model = Deal if row.object_type is OwnedObject.DEAL else Activity
+        ours = session.scalar(select(model.external_id).where(model.id == row.object_id))
+        if ours is not None and ours != crm_id:
+            # A sync that read the new record before this commit made a copy of it: the
+            # copy's links move to the record the user created, and the copy goes.
+            section = "deals" if model is Deal else "activities"
+            writes.merge_records(session, section, ours, [crm_id], now=self.clock())
+        session.execute(update(model).where(model.id == row.object_id).values(external_id=crm_id))
+        row.crm_id = crm_id
 
     def _gone_links(
         self, session: Session, links: list[tuple[str, int]], refusal: Rejected

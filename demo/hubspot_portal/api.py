@@ -16,10 +16,12 @@ from typing import Any
 
 from demo.hubspot_portal.portal import Association, Portal, PortalError, Record
 from demo.hubspot_portal.properties import (
+    check_unique,
     check_values,
     create_group,
     create_property,
     property_definitions,
+    unique_properties,
 )
 from demo.hubspot_portal.schema import (
     OBJECT_TYPES,
@@ -287,6 +289,7 @@ def read_object(portal: Portal, params: dict[str, str], query: Query, _b: Any) -
     kind = portal.type_of(params["type"])
     id_property = _first(query, "idProperty")
     if id_property:
+        _check_id_property(portal, kind.name, id_property)
         record = portal.find_by(kind.name, id_property, params["id"])
         if record is None:
             raise PortalError(404, "OBJECT_NOT_FOUND", f"No {kind.name} with {id_property}")
@@ -295,6 +298,17 @@ def read_object(portal: Portal, params: dict[str, str], query: Query, _b: Any) -
     with portal.lock:
         return 200, record.to_json(
             _names(query, "properties"), _names(query, "propertiesWithHistory") or []
+        )
+
+
+def _check_id_property(portal: Portal, kind_name: str, id_property: str) -> None:
+    """``idProperty`` names a unique property or nothing is read (HubSpot: "The name of a
+    property whose values are unique for this object type")."""
+    if id_property not in unique_properties(portal, kind_name):
+        raise PortalError(
+            400,
+            "VALIDATION_ERROR",
+            f"Unable to read by non-unique {kind_name} property {id_property}",
         )
 
 
@@ -311,11 +325,13 @@ def _associations_in(body: Any) -> list[tuple[str, str, bool]]:
     return found
 
 
-def _create_one(portal: Portal, kind_name: str, body: Any) -> Record:
+def _create_one(portal: Portal, kind_name: str, body: Any, *, checked: bool = False) -> Record:
     properties = (body or {}).get("properties") or {}
     links = _associations_in(body)
-    check_values(portal, kind_name, properties)
     with portal.lock:
+        if not checked:
+            check_values(portal, kind_name, properties)
+            check_unique(portal, kind_name, [(None, properties)])
         for to_type, to_id, _primary in links:
             portal.get(to_type, to_id)  # 404 before anything is written
         record = portal.create(kind_name, properties, source_type="INTEGRATION")
@@ -339,6 +355,7 @@ def update_object(portal: Portal, params: dict[str, str], _q: Query, body: Any) 
     check_values(portal, kind.name, properties)
     with portal.lock:
         record = portal.get(kind.name, params["id"])
+        check_unique(portal, kind.name, [(record.id, properties)])
         portal.update(kind.name, record.id, properties, source_type="INTEGRATION")
         return 200, record.to_json(list(properties))
 
@@ -358,6 +375,8 @@ def batch_read(portal: Portal, params: dict[str, str], _q: Query, body: Any) -> 
     properties = body.get("properties")
     history = body.get("propertiesWithHistory") or []
     id_property = body.get("idProperty")
+    if id_property:
+        _check_id_property(portal, kind.name, str(id_property))
     results, missing, seen = [], [], set()
     with portal.lock:
         for item in inputs:
@@ -379,17 +398,51 @@ def batch_read(portal: Portal, params: dict[str, str], _q: Query, body: Any) -> 
 
 
 def batch_create(portal: Portal, params: dict[str, str], _q: Query, body: Any) -> Answer:
+    """``POST /crm/v3/objects/{type}/batch/create``: 201 when every input was created, 207
+    (multi-status) when some failed.
+
+    Invalid values or a unique value already held refuse the whole batch (400, nothing
+    created), as a batch update does. An input linked to a record that does not exist fails
+    alone (an ``OBJECT_NOT_FOUND`` error naming the missing ids); the others are created.
+    HubSpot does not promise the inputs' order in ``results`` (the stand-in answers newest
+    first): a client matches results by a property it set, or by ``objectWriteTraceId``,
+    which each result echoes.
+    """
     kind = portal.type_of(params["type"])
     started = portal.now()
     inputs = _inputs(body, MAX_BATCH)
+    created: list[tuple[Record, dict[str, Any]]] = []
+    missing: list[str] = []
     with portal.lock:
-        records = [_create_one(portal, kind.name, item) for item in inputs]
-        results = [
-            r.to_json(list(item.get("properties") or {}))
-            for r, item in zip(records, inputs, strict=True)
-        ]
-    _status, answer = _batch(results, [], started)
-    return 201, answer
+        for item in inputs:
+            check_values(portal, kind.name, item.get("properties") or {})
+        check_unique(portal, kind.name, [(None, item.get("properties") or {}) for item in inputs])
+        for item in inputs:
+            absent = _missing_links(portal, item)
+            if absent:
+                missing += absent
+                continue
+            created.append((_create_one(portal, kind.name, item, checked=True), item))
+        results = []
+        for record, item in reversed(created):
+            result = record.to_json(list(item.get("properties") or {}))
+            if item.get("objectWriteTraceId") is not None:
+                result["objectWriteTraceId"] = str(item["objectWriteTraceId"])
+            results.append(result)
+    errors = [_not_found(missing, kind.name)] if missing else []
+    status, answer = _batch(results, errors, started)
+    return (201 if status == 200 else status), answer
+
+
+def _missing_links(portal: Portal, item: Any) -> list[str]:
+    """The ids an input links to that the portal does not have."""
+    absent = []
+    for to_type, to_id, _primary in _associations_in(item):
+        try:
+            portal.get(to_type, to_id)
+        except PortalError:
+            absent.append(to_id)
+    return absent
 
 
 def batch_update(portal: Portal, params: dict[str, str], _q: Query, body: Any) -> Answer:
@@ -402,6 +455,9 @@ def batch_update(portal: Portal, params: dict[str, str], _q: Query, body: Any) -
         check_values(portal, kind.name, item.get("properties") or {})
     results, missing = [], []
     with portal.lock:
+        check_unique(
+            portal, kind.name, [(str(i.get("id")), i.get("properties") or {}) for i in inputs]
+        )
         for item in inputs:
             try:
                 record = portal.get(kind.name, str(item.get("id")))

@@ -10,6 +10,15 @@ properties are created as HubSpot documents it (``POST .../groups``, ``POST
 Writes through the objects API are checked the way HubSpot checks them: a property the type
 does not have answers 400 ``PROPERTY_DOESNT_EXIST``, an enumeration value outside its
 options 400 ``INVALID_OPTION`` (both inside a "Property values were not valid" error).
+
+Unique values (``hasUniqueValue``): HubSpot's properties API says the flag is set when a
+property is created and "can't be changed" after; its changelog ("Unique Properties support
+for newly created Contact properties") names the types that take it (contacts, companies,
+deals, tickets, custom objects) and at most 10 unique properties per type. A write that
+would give a second record a unique property's value is refused; HubSpot does not document
+the refusal's shape, so the stand-in answers what integrations report: 400
+``VALIDATION_ERROR`` naming the property, "already has that value", without the id of the
+record that holds it.
 """
 
 from __future__ import annotations
@@ -84,6 +93,9 @@ _NUMBERS = {"amount", "hs_call_duration", "hs_deal_score", "hs_email_open_count"
 _NUMBERS |= {"hs_email_click_count", "hs_object_id", "associatedcompanyid"}
 _BOOLEANS = {"hs_is_target_account"}
 _DATE_SUFFIXES = ("date", "_time", "hs_timestamp", "_at", "_opened")
+# The object types whose custom properties may require unique values, and how many may.
+UNIQUE_VALUE_TYPES = frozenset({"contacts", "companies", "deals", "tickets"})
+MAX_UNIQUE_PROPERTIES = 10
 
 
 def _kind(name: str) -> tuple[str, str]:
@@ -191,6 +203,21 @@ def create_property(portal: Portal, type_name: str, body: Any) -> dict[str, Any]
         custom = portal.custom_properties.setdefault(kind.name, {})
         if name in custom or _hubspot_defined(portal, kind.name, name):
             raise PortalError(409, "CONFLICT", f"Property named '{name}' already exists.")
+        unique = bool(body.get("hasUniqueValue", False))
+        if unique and kind.name not in UNIQUE_VALUE_TYPES:
+            raise PortalError(
+                400,
+                "VALIDATION_ERROR",
+                f"Unique value properties are not supported for {kind.name}",
+            )
+        if unique and sum(1 for d in custom.values() if d["hasUniqueValue"]) >= (
+            MAX_UNIQUE_PROPERTIES
+        ):
+            raise PortalError(
+                400,
+                "VALIDATION_ERROR",
+                f"{kind.name} already have {MAX_UNIQUE_PROPERTIES} unique value properties",
+            )
         at = iso(portal.now())
         definition = {
             "name": name,
@@ -202,7 +229,7 @@ def create_property(portal: Portal, type_name: str, body: Any) -> dict[str, Any]
             "options": list(body.get("options") or []),
             "calculated": False,
             "externalOptions": False,
-            "hasUniqueValue": bool(body.get("hasUniqueValue", False)),
+            "hasUniqueValue": unique,
             "hidden": bool(body.get("hidden", False)),
             "formField": bool(body.get("formField", False)),
             "displayOrder": int(body.get("displayOrder", -1)),
@@ -254,6 +281,60 @@ def check_values(portal: Portal, type_name: str, properties: Mapping[str, Any]) 
                         "name": name,
                     }
                 )
+    if problems:
+        raise PortalError(
+            400, "VALIDATION_ERROR", f"Property values were not valid: {json.dumps(problems)}"
+        )
+
+
+def unique_properties(portal: Portal, type_name: str) -> set[str]:
+    """The custom properties of ``type_name`` whose values must be unique."""
+    with portal.lock:
+        custom = portal.custom_properties.get(type_name, {})
+        return {name for name, d in custom.items() if d.get("hasUniqueValue")}
+
+
+def check_unique(
+    portal: Portal,
+    type_name: str,
+    writes: list[tuple[str | None, Mapping[str, Any]]],
+) -> None:
+    """Refuse writes that would give two records one unique property's value.
+
+    Args:
+        writes: (the record written, None for a create; its properties), all of one request:
+            a value repeated within the request is refused too.
+    """
+    names = unique_properties(portal, type_name)
+    wanted = [
+        (record_id, name, str(value))
+        for record_id, properties in writes
+        for name, value in properties.items()
+        if name in names and value not in (None, "")
+    ]
+    if not wanted:
+        return
+    with portal.lock:
+        held = {
+            (name, r.properties.get(name)): r.id
+            for r in portal.records[type_name].values()
+            if r.live
+            for name in names
+            if r.properties.get(name)
+        }
+    problems: list[dict[str, Any]] = []
+    for record_id, name, value in wanted:
+        holder = held.get((name, value))
+        if holder is not None and holder != record_id:
+            problems.append(
+                {
+                    "isValid": False,
+                    "message": f"{value} already has that value",
+                    "error": "INVALID_PROPERTY_VALUE",
+                    "name": name,
+                }
+            )
+        held[(name, value)] = record_id or "new"
     if problems:
         raise PortalError(
             400, "VALIDATION_ERROR", f"Property values were not valid: {json.dumps(problems)}"

@@ -47,7 +47,7 @@ class Request:
 
 @dataclass
 class _Fault:
-    kind: str  # "status", "drop" or "delay"
+    kind: str  # "status", "status_after", "drop" or "delay"
     times: int
     endpoint: str | None
     status: int = 502
@@ -87,10 +87,22 @@ class HubSpotStandIn(LocalServer):
 
     # Faults ---------------------------------------------------------------------------
 
-    def fail_next(self, times: int = 1, *, status: int = 502, endpoint: str | None = None) -> None:
-        """Answer the next ``times`` requests (to ``endpoint``, e.g. "objects.search") 5xx."""
+    def fail_next(
+        self,
+        times: int = 1,
+        *,
+        status: int = 502,
+        endpoint: str | None = None,
+        after: bool = False,
+    ) -> None:
+        """Answer the next ``times`` requests (to ``endpoint``, e.g. "objects.search") 5xx.
+
+        ``after``: do the request's work first, then answer 5xx (a gateway that timed out
+        while HubSpot went on: the client cannot know whether its write was made).
+        """
         with self._lock:
-            self._faults.append(_Fault("status", times, endpoint, status=status))
+            kind = "status_after" if after else "status"
+            self._faults.append(_Fault(kind, times, endpoint, status=status))
 
     def drop_next(self, times: int = 1, *, endpoint: str | None = None) -> None:
         """Close the connection without answering the next ``times`` requests."""
@@ -228,6 +240,8 @@ class HubSpotStandIn(LocalServer):
             self._record(method, path, call, fault.status, body)
             return fault.status, answer, self.limits.peek()
         status, answer, extra = self._answer(method, call, path, query, headers, body)
+        if fault is not None and fault.kind == "status_after":
+            status, answer = fault.status, api.error_body("INTERNAL_ERROR", "Gateway timeout")
         self._record(method, path, call, status, body)
         # Every answer carries the rate-limit headers (refusals before the limiter too).
         return status, answer, extra or self.limits.peek()
@@ -360,6 +374,10 @@ CONTROL_PREFIX = "/_standin/"
 def _handler_for(standin: HubSpotStandIn) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        # TCP_NODELAY: the headers and the body go in two writes; on a kept-alive
+        # connection Nagle's algorithm held the body until the client's delayed ACK
+        # (about 40 ms an answer), a delay HubSpot's servers do not add.
+        disable_nagle_algorithm = True
 
         def _handle(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)

@@ -341,6 +341,99 @@ def test_batch_read_limits_and_reports_missing_ids(hubspot: HubSpotStandIn) -> N
     assert too_big.value.status == 400
 
 
+def test_batch_create_answers_201_or_207_and_refuses_a_bad_batch_whole(
+    hubspot: HubSpotStandIn,
+) -> None:
+    company = hubspot.portal.create("companies", {"name": "Hooli"})
+    client = hubspot.client()
+    api = client.crm.objects.batch_api
+
+    def create(*inputs: dict[str, Any]) -> Any:
+        return api.create_with_http_info("tasks", {"inputs": list(inputs)}, _preload_content=False)
+
+    def task(subject: str, to: str, trace: str) -> dict[str, Any]:
+        link = {"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": 192}
+        return {
+            "properties": {"hs_task_subject": subject},
+            "associations": [{"to": {"id": to}, "types": [link]}],
+            "objectWriteTraceId": trace,
+        }
+
+    both = create(task("One", company.id, "t1"), task("Two", company.id, "t2"))
+    assert both.status == 201
+    results = json.loads(both.data)["results"]
+    # Matched by trace id or property, not by position.
+    assert {r["objectWriteTraceId"]: r["properties"]["hs_task_subject"] for r in results} == {
+        "t1": "One",
+        "t2": "Two",
+    }
+    partly = create(task("Three", company.id, "t3"), task("Four", "999999", "t4"))
+    assert partly.status == 207
+    body = json.loads(partly.data)
+    assert [r["objectWriteTraceId"] for r in body["results"]] == ["t3"]
+    assert body["errors"][0]["context"] == {"ids": ["999999"]}
+    before = len(hubspot.portal.live("tasks"))
+    with pytest.raises(ObjectsApiException) as refused:
+        create(
+            task("Five", company.id, "t5"),
+            {"properties": {"hs_task_status": "SOMEDAY"}, "associations": []},
+        )
+    assert refused.value.status == 400
+    assert len(hubspot.portal.live("tasks")) == before  # nothing of the batch was created
+    with pytest.raises(ObjectsApiException) as too_big:
+        create(*({"properties": {}, "associations": []} for _ in range(101)))
+    assert too_big.value.status == 400
+
+
+def test_unique_properties_where_hubspot_allows_them_and_read_by_id_property(
+    hubspot: HubSpotStandIn,
+) -> None:
+    client = hubspot.client()
+    core = client.crm.properties.core_api
+
+    def define(object_type: str, name: str) -> int:
+        body = {
+            "name": name,
+            "label": name,
+            "type": "string",
+            "fieldType": "text",
+            "groupName": f"{object_type.rstrip('s')}information",
+            "hasUniqueValue": True,
+        }
+        try:
+            return int(core.create_with_http_info(object_type, body, _preload_content=False).status)
+        except Exception as error:
+            return int(getattr(error, "status", 0))
+
+    assert define("tasks", "external_ref") == 400  # no unique values on activities
+    assert define("deals", "external_ref") == 201
+    assert all(define("deals", f"ref_{n}") == 201 for n in range(9))
+    assert define("deals", "one_too_many") == 400  # at most 10 a type
+    objects = client.crm.objects.basic_api
+    made = json.loads(
+        objects.create_with_http_info(
+            "deals",
+            {"properties": {"external_ref": "A-1"}, "associations": []},
+            _preload_content=False,
+        ).data
+    )
+    with pytest.raises(ObjectsApiException) as taken:
+        objects.create_with_http_info(
+            "deals", {"properties": {"external_ref": "A-1"}, "associations": []}
+        )
+    assert taken.value.status == 400
+    assert "already has that value" in json.loads(taken.value.body)["message"]
+    read = json.loads(
+        objects.get_by_id_with_http_info(
+            "deals", "A-1", id_property="external_ref", _preload_content=False
+        ).data
+    )
+    assert read["id"] == made["id"]
+    with pytest.raises(ObjectsApiException) as plain:
+        objects.get_by_id_with_http_info("deals", "Hooli", id_property="dealname")
+    assert plain.value.status == 400
+
+
 def test_deleted_records_leave_listings_and_show_as_archived(hubspot: HubSpotStandIn) -> None:
     keep, gone = (hubspot.portal.create("notes", {"hs_note_body": b}) for b in ("keep", "gone"))
     client = hubspot.client()

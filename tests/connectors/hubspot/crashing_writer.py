@@ -5,7 +5,9 @@
   process is killed before anything is sent;
 - ``after-create``: the outbox is delivered, and the process is killed the moment HubSpot
   has answered a create, before salesbot records the id;
-- ``note-after-create``: Dana adds a note to the deal, then as ``after-create``.
+- ``note-after-create``: Dana adds a note to the deal, then as ``after-create``;
+- ``batch-after-create``: Dana creates two tasks, and the process is killed the moment
+  HubSpot has answered their batch create, before salesbot records the ids.
 """
 
 from __future__ import annotations
@@ -52,7 +54,25 @@ def main(db_url: str, api_url: str, token: str, point: str) -> None:
             body = "Signed off by legal."
             assert add_note(session, dana, on="deal", record_id=deal.id, body=body, now=NOW).changed
             session.commit()
+    if point == "batch-after-create":
+        with Session(engine, info={OUTBOX_INFO_KEY: True}) as session:
+            dana = session.scalars(select(User).where(User.name == "Dana Reyes")).one()
+            for subject in ("Send the contract", "Book the kick-off"):
+                draft = TaskDraft(subject=subject, due_at=NOW + timedelta(days=1))
+                assert create_task(session, dana, draft, now=NOW).changed
+            session.commit()
     writer = WritingClient(token=token, api_url=api_url, limiter=RateLimiter())
+    if point == "batch-after-create":
+        real_many = writer.create_many
+
+        def batch_then_die(*args: Any, **kwargs: Any) -> Any:
+            real_many(*args, **kwargs)
+            _die()
+            raise AssertionError("unreachable")
+
+        writer.create_many = batch_then_die  # type: ignore[method-assign]
+        OutboxSender(engine, writer, holder="doomed", clock=lambda: NOW).deliver()
+        return
     real = writer.create_once
 
     def create_then_die(*args: Any, **kwargs: Any) -> str:
