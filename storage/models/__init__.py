@@ -67,7 +67,7 @@ from storage.models.outbox import (
     OutboxWrite,
 )
 from storage.models.slack import PublishedHome, SlackReceipt
-from storage.models.sync import ApiUsage, SyncCursor, SyncLease, WebhookEvent
+from storage.models.sync import ApiUsage, SyncCursor, SyncLease, SyncPortal, WebhookEvent
 from storage.models.timing import ActionClock
 
 __all__ = [
@@ -128,6 +128,7 @@ __all__ = [
     "StageState",
     "SyncCursor",
     "SyncLease",
+    "SyncPortal",
     "TaskPriority",
     "TaskStatus",
     "TaskType",
