@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session
 from handlers.i18n import use_language
 from handlers.i18n.users import language_code
 from handlers.render.crm_writes import progress_text
-from handlers.render.kit import Block, FieldBlocks, fallback_text
+from handlers.render.kit import Block, FieldBlocks, escape, fallback_text
 from handlers.render.navigation import BadState, ViewState
 from handlers.render.results import (
     replace_block,
@@ -440,7 +440,7 @@ def show_in_place(
             return
         if click.is_ephemeral and not click.message_blocks:
             respond(
-                text=fallback_text(result_sentence(result)),
+                text=fallback_text(escape(result_sentence(result))),
                 blocks=replacement or [result_line(result)],
                 response_type="ephemeral",
                 replace_original=False,
@@ -453,12 +453,14 @@ def show_in_place(
             who.client.chat_update(
                 channel=click.channel_id,
                 ts=click.message_ts,
-                text=fallback_text(result_sentence(result)),
+                text=fallback_text(escape(result_sentence(result))),
                 blocks=blocks,
             )
         else:
             respond(
-                text=fallback_text(result_sentence(result)), blocks=blocks, replace_original=True
+                text=fallback_text(escape(result_sentence(result))),
+                blocks=blocks,
+                replace_original=True,
             )
         return
     if click.in_home:
