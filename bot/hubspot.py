@@ -24,12 +24,14 @@ from bot.crm_changes import apply_to_workspace
 from bot.settings import Settings
 from bot.worker import BackgroundWorker
 from connectors.hubspot import (
+    HubSpotError,
     OfficialClient,
     Syncer,
     SyncResult,
     release_lease,
     take_lease,
 )
+from connectors.hubspot.account import OtherPortal, check_portal
 from connectors.hubspot.sync import Progress
 from connectors.hubspot.webhooks import BadPayload, apply_pending, signature_is_valid, store_events
 from storage.models import User
@@ -83,8 +85,11 @@ def sync_and_apply(
 ) -> Applied:
     """Sync under the lease, then re-evaluate guided actions for what changed.
 
-    Returns ``skipped_reason`` when another replica holds the lease.
+    Returns ``skipped_reason`` when another replica holds the lease; raises
+    ``OtherPortal`` (nothing synced) when the token belongs to another portal than the
+    store's.
     """
+    check_portal(engine, client, now=clock())
     holder = holder or replica_name()
     with Session(engine) as session:
         if not take_lease(session, holder=holder, now=clock(), ttl=LEASE_TTL):
@@ -270,6 +275,15 @@ def start_hubspot(
     token; without a webhook secret, no route: the periodic sync alone keeps up)."""
     if not is_configured(settings):
         return None, {}
+    client = client_for(settings)
+    try:
+        # A token of another portal stops `serve` here (OtherPortal), before any write.
+        check_portal(engine, client, now=datetime.now(UTC))
+    except OtherPortal:
+        raise
+    except HubSpotError as error:
+        # Unreachable for now: every sync checks again before it writes.
+        logger.warning("hubspot: the portal is not checked yet (%s)", error)
     from handlers.slack.context import Acting
     from handlers.slack.home_tab import publish_home
 
@@ -282,7 +296,7 @@ def start_hubspot(
 
     worker = HubSpotWorker(
         engine,
-        client_for(settings),
+        client,
         every=timedelta(minutes=settings.hubspot_sync_minutes),
         publish=publish,
     ).start()

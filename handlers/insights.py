@@ -31,7 +31,7 @@ from handlers.render.insights import (
     notice_modal,
     search_message,
 )
-from handlers.render.kit import fallback_text
+from handlers.render.kit import escape, fallback_text
 from handlers.slack import ids
 from handlers.slack.context import Acting, acting
 from handlers.slack.identity import unmapped_text
@@ -116,7 +116,9 @@ def deal_command(request: CommandRequest) -> None:
     if search.deal is None:
         blocks = deal_choice_blocks(search)
         request.respond(
-            text=fallback_text(search_message(search)), blocks=blocks, response_type="ephemeral"
+            text=fallback_text(escape(search_message(search))),
+            blocks=blocks,
+            response_type="ephemeral",
         )
         return
     insight = _insight(
@@ -188,7 +190,7 @@ def answer_deal_question(message: DirectMessage) -> bool:
     if search.deal is None:
         message.acting.client.chat_postMessage(
             channel=message.channel_id,
-            text=fallback_text(search_message(search)),
+            text=fallback_text(escape(search_message(search))),
             blocks=deal_choice_blocks(search),
         )
         return True

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from rules.translatable import TimeOfDay
 from storage.models import User, UserPreferences
 
 FALLBACK_ZONE = "UTC"
@@ -191,12 +192,13 @@ def clock_for(
     return UserClock(zone=user_zone(session, user), now=now, first_weekday=first_weekday)
 
 
-def clock_time(moment: datetime) -> str:
-    """``9:14``, ``17:05``: a time of day inside a sentence ("completed by Dana at 9:14").
+def clock_time(moment: datetime) -> TimeOfDay:
+    """A time of day inside a sentence ("completed by Dana at 9:14"), for a ``Phrase``:
+    written where it is shown as the reader's locale writes it ("9:14 AM", "09:14").
 
     ``moment`` is already on the reader's wall clock (see :meth:`UserClock.local`).
     """
-    return f"{moment.hour}:{moment.minute:02d}"
+    return TimeOfDay(moment)
 
 
 def padded_clock_time(moment: datetime) -> str:

@@ -9,8 +9,9 @@ translation.
 A sentence that needs values is a :class:`Phrase`: the marked template and its named
 values. A value is CRM data shown as written (``str``: a subject, a person's name, a stage),
 a number (``int``), a calendar day (:class:`Day`, formatted as the reader's locale writes
-it), another ``Phrase`` (a word the domain chose, such as "tomorrow", translated too), or a
-tuple of phrases (a list, joined with commas). So no sentence mixes two languages.
+it), a time of day (:class:`TimeOfDay`, likewise: "9:14 AM", "09:14"), another ``Phrase``
+(a word the domain chose, such as "tomorrow", translated too), or a tuple of phrases (a
+list, joined with commas). So no sentence mixes two languages.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime, time
 from decimal import Decimal
 from typing import Protocol, TypeAlias
 
@@ -52,8 +53,17 @@ class Day:
     with_year: bool = False
 
 
+@dataclass(frozen=True)
+class TimeOfDay:
+    """A time of day inside a sentence ("completed by Dana at 9:14"), already on the
+    reader's wall clock, written as the reader's locale writes a short time ("9:14 AM" in
+    en-US, "09:14" in German and en-GB)."""
+
+    value: datetime | time
+
+
 # A Decimal is an amount of money: written with two decimals.
-Param: TypeAlias = "str | int | Decimal | Day | Phrase | tuple[Phrase, ...]"
+Param: TypeAlias = "str | int | Decimal | Day | TimeOfDay | Phrase | tuple[Phrase, ...]"
 
 
 class Speaker(Protocol):
@@ -66,6 +76,8 @@ class Speaker(Protocol):
     def number(self, value: int | Decimal) -> str: ...
 
     def day(self, day: Day) -> str: ...
+
+    def time_of_day(self, moment: TimeOfDay) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -114,6 +126,8 @@ def _value(value: Param, speaker: Speaker) -> str:
         return value.say(speaker)
     if isinstance(value, Day):
         return speaker.day(value)
+    if isinstance(value, TimeOfDay):
+        return speaker.time_of_day(value)
     if isinstance(value, bool):  # a bool is an int: never meant as a number here
         return str(value)
     if isinstance(value, int | Decimal):
@@ -138,6 +152,9 @@ class _SourceEnglish:
     def day(self, day: Day) -> str:
         text = f"{day.value:%a} {day.value.day} {day.value:%b}"
         return f"{text} {day.value.year}" if day.with_year else text
+
+    def time_of_day(self, moment: TimeOfDay) -> str:
+        return f"{moment.value.hour}:{moment.value.minute:02d}"
 
 
 ENGLISH: Speaker = _SourceEnglish()

@@ -1,12 +1,15 @@
 """``salesbot hubspot sync``, ``status``, ``setup`` and ``trial``.
 
 Exit codes: 0 done, 1 the sync stopped (daily budget spent, or HubSpot refused), 2
-configuration or database problems.
+configuration or database problems (a token of another portal), 130 interrupted (Ctrl-C or
+SIGTERM).
 """
 
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Annotated
 
@@ -26,6 +29,8 @@ if TYPE_CHECKING:
 TYPES = (
     "owners, pipelines, companies, contacts, leads, deals, tasks, meetings, calls, emails, notes"
 )
+
+INTERRUPTED = 130
 
 hubspot_app = typer.Typer(
     help="Keep the store in step with a HubSpot portal.", no_args_is_help=True
@@ -50,7 +55,7 @@ def sync_command(
     """Bring the store up to date with the portal (changes since the last sync, or --full)."""
     from bot.cli.common import settings_or_exit, store_or_exit
     from bot.hubspot import client_for, is_configured, sync_and_apply
-    from connectors.hubspot import ALL_NAMES, HubSpotError
+    from connectors.hubspot import ALL_NAMES
 
     settings = settings_or_exit()
     if not is_configured(settings):
@@ -77,17 +82,14 @@ def sync_command(
             tasks[name] = progress.add_task(name)
         progress.update(tasks[name], description=f"{name}: {done[name]:,} records")
 
-    try:
-        with progress:
-            applied = sync_and_apply(
-                store.engine,
-                client_for(settings),
-                full=full,
-                only=object_type or None,
-                on_progress=on_progress,
-            )
-    except HubSpotError as error:
-        fail(str(error), 1)
+    with _sync_errors(), progress:
+        applied = sync_and_apply(
+            store.engine,
+            client_for(settings),
+            full=full,
+            only=object_type or None,
+            on_progress=on_progress,
+        )
     if applied.result is None:
         err_console.print(f"[yellow]not synced: {applied.skipped_reason}[/yellow]")
         raise typer.Exit(1)
@@ -104,6 +106,27 @@ def sync_command(
             f"[yellow]stopped: {result.stopped}; the next sync resumes there[/yellow]"
         )
         raise typer.Exit(1)
+
+
+@contextmanager
+def _sync_errors() -> Iterator[None]:
+    """A sync's end in words and an exit code: another portal (2), HubSpot's refusal (1),
+    Ctrl-C or SIGTERM (130, the shell's code for an interrupt; the cursors are kept)."""
+    from connectors.hubspot import HubSpotError
+    from connectors.hubspot.account import OtherPortal
+
+    try:
+        yield
+    except OtherPortal as error:
+        fail(str(error))
+    except HubSpotError as error:
+        fail(str(error), 1)
+    except KeyboardInterrupt:
+        err_console.print(
+            "[yellow]interrupted: what was synced is kept, and the next "
+            "`salesbot hubspot sync` resumes where this one stopped[/yellow]"
+        )
+        raise typer.Exit(INTERRUPTED) from None
 
 
 @hubspot_app.command("setup")
@@ -169,6 +192,10 @@ def status_command() -> None:
             t.last_error or "",
         )
     out_console.print(table)
+    if current.portal_id is not None:
+        out_console.print(f"portal: {current.portal_id} (this database syncs it and no other)")
+    else:
+        out_console.print("portal: not recorded yet (the next sync records it)")
     limit = f"{current.daily_limit:,}" if current.daily_limit else "unknown"
     out_console.print(f"API requests today: {current.requests_today:,} of {limit}")
     if current.budget_spent:

@@ -25,6 +25,7 @@ def serve(
     from bot.lifecycle import serve_until_signalled
     from bot.logs import configure_logging
     from bot.server import app_token
+    from connectors.hubspot.account import OtherPortal
     from handlers.slack.services import Services
 
     settings = settings_or_exit(**({"slack_mode": mode} if mode else {}))
@@ -39,7 +40,7 @@ def serve(
         jobs = start_background_jobs(services, app.client) if with_digests else None
         hubspot, routes = start_hubspot(settings, store.engine, services, app.client)
         serve_until_signalled(app, services, settings, jobs, hubspot=hubspot, routes=routes)
-    except ConfigurationError as error:
+    except (ConfigurationError, OtherPortal) as error:
         fail(str(error))
     except KeyboardInterrupt:
         pass

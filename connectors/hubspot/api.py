@@ -155,6 +155,8 @@ class HubSpotApi(Protocol):
 
     def call_dispositions(self) -> dict[str, str]: ...
 
+    def portal_id(self) -> int: ...
+
     def portal_users(self) -> list[PortalUser]: ...
 
     def list_page(
@@ -307,6 +309,28 @@ class OfficialClient:
 
         body = self._call(request)
         return {str(d["id"]): str(d.get("label") or d["id"]) for d in body or [] if "id" in d}
+
+    def portal_id(self) -> int:
+        """The id of the portal (Hub ID) the token belongs to (account information API).
+
+        Raises ``MissingScope`` when the app may not read it.
+        """
+
+        def request() -> tuple[Any, int, Mapping[str, str]]:
+            response = self._client.api_request(
+                {"method": "GET", "path": "/account-info/v3/details"}
+            )
+            if response.status_code >= 400:
+                raise _HttpError(response.status_code, dict(response.headers), response.text)
+            return response.json(), response.status_code, response.headers
+
+        body = self._call(request)
+        try:
+            return int(body["portalId"])
+        except (KeyError, TypeError, ValueError):
+            raise HubSpotError(
+                f"HubSpot's account details name no portal id: {str(body)[:200]}"
+            ) from None
 
     def portal_users(self) -> list[PortalUser]:
         users_api = self._client.settings.users.users_api

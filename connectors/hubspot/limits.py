@@ -32,6 +32,10 @@ class BudgetSpent(Exception):
     """The portal's daily API budget is (nearly) used up: stop, resume tomorrow."""
 
 
+class Interrupted(Exception):
+    """The process is stopping (Ctrl-C, SIGTERM): a wait for the limit or a retry ended."""
+
+
 @dataclass
 class Usage:
     """What the headers said last, and how many requests this process made."""
@@ -109,14 +113,34 @@ class RateLimiter:
         self,
         *,
         clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] | None = None,
         search_per_second: int = SEARCH_PER_SECOND,
     ) -> None:
         self.usage = Usage()
-        self.sleep = sleep
-        self._burst = Window(_allowed(_START_MAX), _START_INTERVAL, clock=clock, sleep=sleep)
-        self._search = Window(search_per_second, 1.0, clock=clock, sleep=sleep)
+        self._interrupted = threading.Event()
+        self._given_sleep = sleep
+        # Every wait (for room in a window, before a retry) goes through ``self.sleep``.
+        self.sleep = self._sleep
+        self._burst = Window(_allowed(_START_MAX), _START_INTERVAL, clock=clock, sleep=self._sleep)
+        self._search = Window(search_per_second, 1.0, clock=clock, sleep=self._sleep)
         self._lock = threading.Lock()
+
+    def _sleep(self, seconds: float) -> None:
+        """Wait ``seconds``, or less when ``interrupt`` is called: then raise ``Interrupted``."""
+        if self._given_sleep is None:
+            if self._interrupted.wait(seconds):
+                raise Interrupted("interrupted")
+            return
+        if not self._interrupted.is_set():
+            self._given_sleep(seconds)
+        if self._interrupted.is_set():
+            raise Interrupted("interrupted")
+
+    def interrupt(self) -> None:
+        """The process is stopping: every wait of this limiter, in any thread, ends now
+        with ``Interrupted`` (a sync's fetchers waiting out 429s stop at once), and so does
+        every later one."""
+        self._interrupted.set()
 
     def before_request(self, *, search: bool = False) -> Slots:
         """Wait for room in the window(s); raise ``BudgetSpent`` when the day is used up.

@@ -10,6 +10,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from connectors.hubspot.account import recorded_portal
 from connectors.hubspot.objects import ALL_NAMES
 from storage.models import ApiUsage, SyncCursor, SyncLease, WebhookEvent
 
@@ -138,6 +139,8 @@ class Status:
     lease_expires_at: datetime | None = None
     # Events given up after repeated failures (their changes wait for a sync).
     given_up_events: int = 0
+    # The portal this store is kept in step with (None: no sync has recorded one yet).
+    portal_id: int | None = None
 
 
 def status(session: Session, now: datetime) -> Status:
@@ -180,4 +183,5 @@ def status(session: Session, now: datetime) -> Status:
         lease_holder=lease.holder if held and lease else None,
         lease_expires_at=lease.expires_at if held and lease else None,
         given_up_events=int(given_up or 0),
+        portal_id=portal.portal_id if (portal := recorded_portal(session)) else None,
     )

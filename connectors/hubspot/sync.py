@@ -37,7 +37,7 @@ from connectors.hubspot.api import (
     MissingScope,
     SearchWindow,
 )
-from connectors.hubspot.limits import BudgetSpent
+from connectors.hubspot.limits import BudgetSpent, Interrupted
 from connectors.hubspot.objects import BY_NAME, OBJECT_TYPES, OWNERS, PIPELINES, ObjectType
 from connectors.hubspot.state import (
     add_requests,
@@ -75,6 +75,9 @@ SEARCH_LAG = timedelta(minutes=2)
 # Archived (deleted) records are listed at most this often per type by incremental syncs
 # (webhooks report deletions at once; this is the net for portals without them).
 ARCHIVED_SWEEP_EVERY = timedelta(hours=1)
+
+# A sync stopped by Ctrl-C or SIGTERM, as ``status`` shows it (the cursor is kept).
+INTERRUPTED = "interrupted; the next sync resumes from here"
 
 Touched = tuple[OwnedObject, int]
 Progress = Callable[[str, int, int | None], None]
@@ -207,13 +210,19 @@ class Syncer:
         self._ahead = Ahead(sources, fetchers=FETCHERS)
         try:
             with self._ahead:
-                if OWNERS in names:
-                    self._step(OWNERS, self.sync_owners)
-                if PIPELINES in names or any(n in ("deals", "leads") for n in names):
-                    self._step(PIPELINES, self.sync_pipelines)
-                by_name = {plan.kind.name: plan for plan in plans}
-                for stage in self._ahead.stages:
-                    self._write_stage(stage, by_name)
+                try:
+                    if OWNERS in names:
+                        self._step(OWNERS, self.sync_owners)
+                    if PIPELINES in names or any(n in ("deals", "leads") for n in names):
+                        self._step(PIPELINES, self.sync_pipelines)
+                    by_name = {plan.kind.name: plan for plan in plans}
+                    for stage in self._ahead.stages:
+                        self._write_stage(stage, by_name)
+                except KeyboardInterrupt:
+                    # Ctrl-C or SIGTERM: fetchers waiting out 429s stop now, not after
+                    # their last retry (the cursors hold where the writes got to).
+                    self.api.limiter.interrupt()
+                    raise
             if self._missing:
                 missing = [f"{name}: {error}" for name, error in self._missing.items()]
                 self.result.stopped = "not synced for want of a scope: " + "; ".join(missing)
@@ -248,6 +257,8 @@ class Syncer:
     def _failed(self, name: str, started: datetime, error: BaseException) -> None:
         if isinstance(error, BudgetSpent):
             reason = f"stopped: daily budget spent ({error})"
+        elif isinstance(error, KeyboardInterrupt | Interrupted):
+            reason = INTERRUPTED
         else:
             reason = f"{type(error).__name__}: {error}"
         self._save(name, last_run_at=started, last_error=reason)

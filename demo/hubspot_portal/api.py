@@ -261,6 +261,22 @@ def list_dispositions(portal: Portal, _p: dict[str, str], _q: Query, _b: Any) ->
     return 200, [{"id": guid, "label": label} for guid, label in portal.dispositions.items()]
 
 
+def account_details(portal: Portal, _p: dict[str, str], _q: Query, _b: Any) -> Answer:
+    """``GET /account-info/v3/details``: the account the token belongs to (HubSpot's
+    account information API; ``portalId`` is the Hub ID)."""
+    return 200, {
+        "portalId": portal.portal_id,
+        "accountType": "STANDARD",
+        "timeZone": "US/Eastern",
+        "companyCurrency": "USD",
+        "additionalCurrencies": [],
+        "utcOffset": "-05:00",
+        "utcOffsetMilliseconds": -18_000_000,
+        "uiDomain": "app.hubspot.com",
+        "dataHostingLocation": "na1",
+    }
+
+
 # Objects ------------------------------------------------------------------------------
 
 
@@ -697,6 +713,7 @@ _route("POST", rf"/crm/v3/properties/{_T}/groups", "groups.create", new_group, "
 _route("POST", rf"/crm/v3/properties/{_T}", "properties.create", new_property, "schema")
 _route("GET", r"/settings/v3/users", "users.list", list_users, "users")
 _route("GET", r"/settings/v3/users/roles", "roles.list", list_roles, "users")
+_route("GET", r"/account-info/v3/details", "account.details", account_details, "account")
 _route("GET", r"/calling/v1/dispositions", "dispositions.list", list_dispositions, "calls")
 _route("POST", rf"/crm/v3/objects/{_T}/search", "objects.search", search_objects, "read")
 _route("POST", rf"/crm/v3/objects/{_T}/merge", "objects.merge", merge_objects, "write")
@@ -803,13 +820,18 @@ def match(method: str, path: str) -> Call | None:
     return None
 
 
+_FIXED_SCOPES: dict[str, tuple[str, ...]] = {
+    "owners": ("crm.objects.owners.read",),
+    "users": ("settings.users.read",),
+    # The account information guide lists one scope for the account details: ``oauth``.
+    "account": ("oauth",),
+    "calls": ("crm.objects.contacts.read",),
+}
+
+
 def _scopes(access: str, params: dict[str, str]) -> tuple[str, ...]:
-    if access == "owners":
-        return ("crm.objects.owners.read",)
-    if access == "users":
-        return ("settings.users.read",)
-    if access == "calls":
-        return ("crm.objects.contacts.read",)
+    if access in _FIXED_SCOPES:
+        return _FIXED_SCOPES[access]
     if access == "schema":
         kind = object_type(params["type"])
         assert kind is not None

@@ -28,7 +28,7 @@ from demo.hubspot_portal.schema import OBJECT_TYPES, schema_write_scope
 ALL_SCOPES = frozenset(
     {scope for kind in OBJECT_TYPES for scope in (*kind.read_scopes, *kind.write_scopes)}
     | {schema_write_scope(kind) for kind in OBJECT_TYPES}
-    | {"crm.objects.owners.read", "settings.users.read"}
+    | {"crm.objects.owners.read", "settings.users.read", "oauth"}
 )
 
 
@@ -113,6 +113,11 @@ class HubSpotStandIn(LocalServer):
         """Answer the next ``times`` requests ``seconds`` late."""
         with self._lock:
             self._faults.append(_Fault("delay", times, endpoint, seconds=seconds))
+
+    def clear_faults(self) -> None:
+        """Answer normally again: the faults not yet used up are dropped."""
+        with self._lock:
+            self._faults.clear()
 
     def revoke_scope(self, scope: str) -> None:
         """The private app loses ``scope``: endpoints that need it answer 403."""

@@ -12,8 +12,8 @@ from decimal import Decimal
 from babel.numbers import format_decimal
 
 from handlers.i18n import _, current, ngettext
-from handlers.i18n.formats import number, short_day
-from rules.translatable import Day, Phrase
+from handlers.i18n.formats import clock, number, short_day
+from rules.translatable import Day, Phrase, TimeOfDay
 
 
 class _ActiveLanguage:
@@ -32,6 +32,9 @@ class _ActiveLanguage:
 
     def day(self, day: Day) -> str:
         return short_day(day.value, with_year=day.with_year)
+
+    def time_of_day(self, moment: TimeOfDay) -> str:
+        return clock(moment.value)
 
 
 _READER = _ActiveLanguage()

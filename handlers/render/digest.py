@@ -347,7 +347,7 @@ def manager_digest_text(digest: ManagerDigest) -> str:
             _("{count} with no activity scheduled").format(count=t["deals_without_activity"]),
         ]
     )
-    return fallback_text(f"{digest.team_name}: {figures}")
+    return fallback_text(f"{escape(digest.team_name)}: {figures}")
 
 
 def _figure(label: str, value: int) -> str:

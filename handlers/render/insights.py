@@ -342,4 +342,4 @@ def feedback_modal(*, request_id: int, helpful: bool) -> dict[str, Any]:
 
 def insight_fallback_text(insight: DealInsight) -> str:
     """The notification text of the answer message."""
-    return clip(_("Deal Insights: {deal}").format(deal=insight.deal.name), 150)
+    return clip(_("Deal Insights: {deal}").format(deal=escape(insight.deal.name)), 150)

@@ -8,10 +8,13 @@ limits; renderers' tests and ``publishable`` use it.
 
 Escaping has one choke point: every string Slack reads as mrkdwn (text objects, and a
 message's fallback ``text``: ``fallback_text``) passes through ``mrkdwn_text``, which turns
-every ``<`` and ``>`` into text. Only the markup this kit makes itself (``link``,
-``mention``) comes out as Slack markup: it is written with private markers that CRM or
-user text cannot contain, so no data can ping (``<!channel>``, ``<@U…>``), name a channel
-or disguise a link, whichever renderer forgot to ``escape`` it.
+every ``&``, ``<`` and ``>`` into Slack's entities. Only the markup this kit makes itself
+(``link``, ``mention``) comes out as Slack markup: it is written with private markers that
+CRM or user text cannot contain, so no data can ping (``<!channel>``, ``<@U…>``), name a
+channel or disguise a link, whichever renderer forgot to ``escape`` it. ``escape`` only
+marks CRM and user text as data: there ``mrkdwn_text`` also swaps mrkdwn's formatting
+characters (``*``, ``_``, ``~``, a backtick) for look-alikes, so a deal called ``*Q4*_x``
+cannot end the bold or italics a renderer put around it.
 """
 
 from __future__ import annotations
@@ -70,9 +73,29 @@ _SLACK_USER_ID = re.compile(r"[UW][A-Z0-9]{2,20}")
 _URL_BREAKERS = str.maketrans({"|": "%7C", "<": "%3C", ">": "%3E", " ": "%20"})
 
 
+# CRM and user text between these (``escape``) is data: ``mrkdwn_text`` escapes it. Single
+# private-use characters: ``escape`` drops them from the data it marks.
+_DATA_OPEN = "\ue004"
+_DATA_CLOSE = "\ue005"
+_NO_DATA_MARKS = str.maketrans("", "", _DATA_OPEN + _DATA_CLOSE)
+_MARKERS = re.compile(f"({re.escape(_OPEN)}|{re.escape(_CLOSE)}|{_DATA_OPEN}|{_DATA_CLOSE})")
+# mrkdwn has no escape for its formatting characters: in data they become look-alikes
+# that Slack does not format (asterisk operator, modifier low macron, tilde operator,
+# modifier grave accent). Only where one could open or close formatting: next to a space,
+# punctuation or the data's edge. Inside a word (``hs_timestamp``) Slack formats nothing,
+# and there it stays as written.
+_LOOSE_FORMATTING = re.compile(r"(?<![^\W_])[*_~`]|[*_~`](?![^\W_])")
+_FORMATTING_LOOKALIKES = str.maketrans({"*": "\u2217", "_": "\u02cd", "~": "\u223c", "`": "\u02cb"})
+
+
 def escape(text: str) -> str:
-    """Escape the three characters mrkdwn treats as control characters."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    """Mark ``text`` (from the CRM, a user, the model) as data for mrkdwn.
+
+    ``mrkdwn_text`` escapes it: ``&``, ``<``, ``>`` as Slack's entities, and mrkdwn's
+    formatting characters as look-alikes, so it shows as written inside a renderer's own
+    ``*bold*`` or ``_italics_``. In plain text (``plain``) the marks are dropped.
+    """
+    return f"{_DATA_OPEN}{text.translate(_NO_DATA_MARKS)}{_DATA_CLOSE}"
 
 
 def link(url: str | None, label: str, *, schemes: tuple[str, ...] = WEB_LINKS) -> str:
@@ -112,13 +135,39 @@ def _without_direction_controls(text: str) -> str:
 def mrkdwn_text(text: str, limit: int) -> str:
     """Every string that Slack reads as mrkdwn passes here, clipped to ``limit``.
 
-    The escaping choke point: any ``<`` or ``>`` becomes text (so ``<!channel>``,
+    The escaping choke point: any ``&``, ``<`` or ``>`` becomes text (so ``<!channel>``,
     ``<@U…>``, ``<#C…>`` or ``<http://x|label>`` in data shows as written and does
-    nothing); only the kit's own ``link`` and ``mention`` become markup. ``mrkdwn`` (text
+    nothing); only the kit's own ``link`` and ``mention`` become markup. In text marked by
+    ``escape``, ``*``, ``_``, ``~`` and backticks become look-alikes too. ``mrkdwn`` (text
     objects) and ``fallback_text`` (a message's ``text``) both call it.
     """
-    safe = _without_direction_controls(text).replace("<", "&lt;").replace(">", "&gt;")
-    return clip(safe.replace(_OPEN, "<").replace(_CLOSE, ">"), limit)
+    shown: list[str] = []
+    data = markup = 0  # how deep inside ``escape``'s and the kit's markers
+    for piece in _MARKERS.split(_without_direction_controls(text)):
+        if piece == _DATA_OPEN:
+            data += 1
+        elif piece == _DATA_CLOSE:
+            data = max(0, data - 1)
+        elif piece in (_OPEN, _CLOSE):
+            markup = max(0, markup + (1 if piece == _OPEN else -1))
+            shown.append("<" if piece == _OPEN else ">")
+        elif data:
+            shown.append(_LOOSE_FORMATTING.sub(_lookalike, _entities(piece)))
+        elif markup:
+            # The kit's own: a link's address (already percent-encoded), a mention.
+            shown.append(piece.replace("<", "&lt;").replace(">", "&gt;"))
+        else:
+            shown.append(_entities(piece))
+    return clip("".join(shown), limit)
+
+
+def _lookalike(found: re.Match[str]) -> str:
+    return found.group().translate(_FORMATTING_LOOKALIKES)
+
+
+def _entities(text: str) -> str:
+    """The three characters Slack reads as control characters, as its entities."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def mrkdwn(text: str, limit: int = SECTION_TEXT) -> dict[str, Any]:
@@ -136,7 +185,7 @@ def fallback_text(text: str) -> str:
 def plain(text: str, limit: int) -> dict[str, Any]:
     return {
         "type": "plain_text",
-        "text": clip(_without_direction_controls(text), limit) or " ",
+        "text": clip(_without_direction_controls(text).translate(_NO_DATA_MARKS), limit) or " ",
         "emoji": True,
     }
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from handlers.i18n import _, ngettext
 from handlers.render.actions import action_title
 from handlers.render.digest import action_line_blocks
-from handlers.render.kit import Block, actions, button, context, fallback_text
+from handlers.render.kit import Block, actions, button, context, escape, fallback_text
 from handlers.slack import ids
 from rules.digests.content import ActionLine
 from rules.digests.nudges import KIND_LABELS, Nudge, NudgeLine
@@ -13,7 +13,7 @@ from rules.digests.nudges import KIND_LABELS, Nudge, NudgeLine
 
 def nudge_text(nudge: Nudge) -> str:
     """The notification line: the first action, and how many more."""
-    first = _line_title(nudge.lines[0])
+    first = escape(_line_title(nudge.lines[0]))
     more = len(nudge.lines) - 1
     if not more:
         return fallback_text(first)

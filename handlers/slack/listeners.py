@@ -33,7 +33,7 @@ from handlers.i18n import use_language
 from handlers.i18n.phrases import spoken
 from handlers.i18n.users import language_code
 from handlers.render.crm_writes import crm_result_blocks, progress_text
-from handlers.render.kit import Block, FieldBlocks, fallback_text, section
+from handlers.render.kit import Block, FieldBlocks, escape, fallback_text, section
 from handlers.render.navigation import BadState, ViewState
 from handlers.render.results import (
     replace_block,
@@ -457,7 +457,7 @@ def show_in_place(
             return
         if click.is_ephemeral and not click.message_blocks:
             respond(
-                text=fallback_text(result_sentence(result)),
+                text=fallback_text(escape(result_sentence(result))),
                 blocks=region,
                 response_type="ephemeral",
                 replace_original=False,
@@ -469,7 +469,7 @@ def show_in_place(
             who.client.chat_update(
                 channel=click.channel_id,
                 ts=click.message_ts,
-                text=fallback_text(result_sentence(result)),
+                text=fallback_text(escape(result_sentence(result))),
                 blocks=blocks,
             )
             where: dict[str, Any] = {
@@ -479,7 +479,9 @@ def show_in_place(
             }
         else:
             respond(
-                text=fallback_text(result_sentence(result)), blocks=blocks, replace_original=True
+                text=fallback_text(escape(result_sentence(result))),
+                blocks=blocks,
+                replace_original=True,
             )
             where = {"kind": "replace", "url": click.response_url}
         _await_crm(who, result, answer, {**where, **_region_of(blocks, region)})

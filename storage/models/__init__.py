@@ -68,7 +68,7 @@ from storage.models.outbox import (
     WriteReason,
 )
 from storage.models.slack import PublishedHome, SlackReceipt
-from storage.models.sync import ApiUsage, SyncCursor, SyncLease, WebhookEvent
+from storage.models.sync import ApiUsage, SyncCursor, SyncLease, SyncPortal, WebhookEvent
 from storage.models.timing import ActionClock
 
 __all__ = [
@@ -129,6 +129,7 @@ __all__ = [
     "StageState",
     "SyncCursor",
     "SyncLease",
+    "SyncPortal",
     "TaskPriority",
     "TaskStatus",
     "TaskType",

@@ -87,3 +87,17 @@ class SyncLease(Base):
     name: Mapped[str] = mapped_column(String(40), primary_key=True)
     holder: Mapped[str] = mapped_column(String(100))
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class SyncPortal(Base):
+    """The one CRM account (HubSpot: portal) this store is kept in step with.
+
+    Recorded at the first sync; a sync against another account is refused, so two CRMs'
+    records never mix in one store.
+    """
+
+    __tablename__ = "sync_portal"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    portal_id: Mapped[int] = mapped_column(BigInteger)
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -209,7 +209,7 @@ def test_an_item_done_elsewhere_refreshes_the_home_tab_and_says_who(
     view = publish.json_param("view")
     notice = view["blocks"][1]  # right under the header
     assert notice["block_id"] == "button_result"
-    assert "'Call Acme' was already completed by Dana at 9:14." in str(notice)
+    assert "'Call Acme' was already completed by Dana at 09:14." in str(notice)
 
 
 def test_reschedule_tomorrow_from_the_home_tab(

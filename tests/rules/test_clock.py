@@ -19,6 +19,7 @@ from rules.clock import (
     week_start,
     zone_name_for,
 )
+from rules.translatable import phrase
 from storage.models import UserPreferences
 from tests.builders import CRM
 
@@ -93,4 +94,7 @@ def test_a_wall_time_in_the_spring_gap_moves_forward_and_an_autumn_one_is_the_fi
 
 def test_times_of_day_read_short_in_sentences_and_padded_in_lists() -> None:
     morning = datetime(2026, 3, 11, 9, 5, tzinfo=UTC)
-    assert (clock_time(morning), padded_clock_time(morning)) == ("9:05", "09:05")
+    assert (str(phrase("at {time}", time=clock_time(morning))), padded_clock_time(morning)) == (
+        "at 9:05",
+        "09:05",
+    )

@@ -17,6 +17,7 @@ from connectors.hubspot.write_api import MARKER_PROPERTY, WritingClient
 from connectors.hubspot.writeback import Delivered, OutboxSender
 from handlers.i18n import use_language
 from handlers.render.crm_writes import write_notice_blocks, write_notice_text
+from handlers.render.kit import fallback_text
 from handlers.slack import ids
 from rules.crm_writes.ops import dismiss_write, retry_write
 from rules.crm_writes.queries import NoticeKind, unsaved_notices, write_notice
@@ -93,7 +94,7 @@ def _notice_text(store: Store, row_id: int, language: str = "en") -> str:
         notice = write_notice(session, row_id, now=NOW)
         assert notice is not None
         with use_language(language):
-            return write_notice_text(notice)
+            return fallback_text(write_notice_text(notice))  # as Slack gets it
 
 
 # A new task linked to a deal deleted in HubSpot (F19) -----------------------------------

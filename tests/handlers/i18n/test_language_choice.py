@@ -99,3 +99,20 @@ def test_when_slack_cannot_say_the_locale_it_is_asked_again_later(
     assert "Overview" in json.dumps(running_app.published_home("UMIA"))  # the default
     session.expire_all()
     assert session.get(User, mia.id).slack_locale is None  # type: ignore[union-attr]
+
+
+def test_a_settings_error_that_quotes_a_value_reads_german(
+    running_app: RunningApp, crm: CRM, session: Session
+) -> None:
+    """Issue #14's leftover: the unknown time zone is quoted inside a German sentence."""
+    _mia(running_app, crm, session, linked=True)
+    values = _settings("de")
+    values["timezone_override"]["value"]["value"] = "Mars/Olympus"
+
+    answer = running_app.view_submission(
+        user_id="UMIA", callback_id=ids.VIEW_SETTINGS, values=values
+    )
+
+    assert answer.json()["errors"]["timezone_override"].startswith(
+        "„Mars/Olympus“ ist keine Zeitzone, die ich kenne."
+    )

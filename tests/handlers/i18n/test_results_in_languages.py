@@ -50,6 +50,28 @@ def test_an_already_result_names_who_and_when_in_german(
     assert _german(again) == "„Call Acme“ wurde bereits von dir um 15:30 erledigt."
 
 
+def test_a_time_of_day_reads_as_the_readers_locale_writes_it(
+    session: Session, crm: CRM, now: datetime
+) -> None:
+    """CLDR's short time: "3:30 PM" for en-US, "15:30" for en-GB (the default English) and
+    German."""
+    ana = crm.user(name="Ana")
+    task = crm.task(ana, subject="Call Acme", due_at=DUE)
+    complete_task(session, ana, task.id, now=now)
+    again = complete_task(session, ana, task.id, now=now)
+
+    def said(code: str, slack_locale: str | None) -> str:
+        with use_language(code, slack_locale=slack_locale):
+            return result_sentence(again)
+
+    assert (
+        said("en", "en-US") == "'Call Acme' was already completed by you at 3:30\u202fPM."
+    )  # CLDR: a narrow no-break space
+    assert said("en", "en-GB") == "'Call Acme' was already completed by you at 15:30."
+    assert said("en", None) == "'Call Acme' was already completed by you at 15:30."
+    assert said("de", "de-DE") == "„Call Acme“ wurde bereits von dir um 15:30 erledigt."
+
+
 def test_refusals_read_german(session: Session, crm: CRM, now: datetime) -> None:
     team = crm.team()
     ana = crm.user(name="Ana", team_id=team.id, deal_visibility=DealVisibility.TEAM)

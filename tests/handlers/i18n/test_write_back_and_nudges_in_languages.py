@@ -17,7 +17,7 @@ from handlers.i18n import use_language, use_translations
 from handlers.render.actions import muteable_types
 from handlers.render.crm_writes import progress_text, write_notice_blocks, write_notice_text
 from handlers.render.insights import deal_choice_blocks
-from handlers.render.kit import Block, Surface, block_problems, section
+from handlers.render.kit import Block, Surface, block_problems, mrkdwn, section
 from handlers.render.navigation import View, ViewState
 from handlers.render.nudges import nudge_text, render_nudge
 from handlers.render.settings import settings_modal
@@ -173,11 +173,14 @@ def _notices() -> list[Notice]:
 
 
 def _progress_lines() -> list[str]:
+    """The lines as Slack gets them (through the kit's escaping)."""
     return [
-        progress_text(WriteProgress(Progress.SAVED, CRM_NAME)),
-        progress_text(WriteProgress(Progress.SAVING, CRM_NAME)),
+        mrkdwn(progress_text(WriteProgress(Progress.SAVED, CRM_NAME)))["text"],
+        mrkdwn(progress_text(WriteProgress(Progress.SAVING, CRM_NAME)))["text"],
         *[
-            progress_text(WriteProgress(Progress.NOT_SAVED, CRM_NAME, _reason(code, values)))
+            mrkdwn(
+                progress_text(WriteProgress(Progress.NOT_SAVED, CRM_NAME, _reason(code, values)))
+            )["text"]
             for code, values in REASONS
         ],
     ]

@@ -15,6 +15,7 @@ from handlers.render.kit import (
     button,
     clip,
     context,
+    escape,
     fallback_text,
     header,
     link,
@@ -58,8 +59,8 @@ def test_links_cannot_break_out_of_mrkdwn() -> None:
     assert mrkdwn(link("https://x.example/a", "Q3 <review> | plan"))["text"] == (
         "<https://x.example/a|Q3 &lt;review&gt; ¦ plan>"
     )
-    assert link("javascript:alert(1)", "bad") == "bad"
-    assert link(None, "no link") == "no link"
+    assert mrkdwn(link("javascript:alert(1)", "bad"))["text"] == "bad"
+    assert mrkdwn(link(None, "no link"))["text"] == "no link"
 
 
 def test_a_url_cannot_choose_the_label_or_end_the_link() -> None:
@@ -110,3 +111,17 @@ def test_block_problems_finds_what_slack_would_refuse() -> None:
     assert block_problems(raw, surface="message") == ["block 0 (section): section text over 3000"]
     with pytest.raises(BlockLimitError):
         publishable(raw, surface="message")
+
+
+def test_data_shows_as_written_inside_the_renderers_own_formatting() -> None:
+    """Probe finding F20b/c: formatting characters and ``&`` from the CRM."""
+    deal = "Q4 *big* _push_ ~maybe~ `now` & Co"
+    shown = mrkdwn(f"*{escape(deal)}* · _{escape('A&B')}_")["text"]
+    assert shown == "*Q4 ∗big∗ ˍpushˍ ∼maybe∼ ˋnowˋ &amp; Co* · _A&amp;B_"
+    # A message's fallback text: Slack wants &amp; there too, escaped or not.
+    assert fallback_text("Sales & Ops <team>") == "Sales &amp; Ops &lt;team&gt;"
+    assert fallback_text(escape("Sales & *Ops*")) == "Sales &amp; ∗Ops∗"
+    # Inside a word Slack formats nothing: a property name stays as written.
+    assert mrkdwn(escape("hs_timestamp is not a date"))["text"] == "hs_timestamp is not a date"
+    # Plain text shows data as written, with no marks.
+    assert header(escape("A&B *Corp*"))["text"]["text"] == "A&B *Corp*"

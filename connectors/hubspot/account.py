@@ -1,0 +1,78 @@
+"""One store, one portal: the portal id recorded at the first sync, and checked at each.
+
+A store synced from one portal and then given another portal's token would hold two CRMs'
+records side by side (ids of one portal mean other records in the other). The first sync
+records the token's portal id (account information API); later syncs, and the worker at
+start, refuse a token of another portal. A token that may not read the account details
+(HubSpot answers 403) syncs unchecked: a warning says so and ``status`` shows no portal.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from connectors.hubspot.api import HubSpotApi, HubSpotError, MissingScope
+from storage.models import SyncPortal
+
+logger = logging.getLogger(__name__)
+
+NAME = "hubspot"
+
+
+class OtherPortal(HubSpotError):
+    """The token belongs to another portal than the one this store holds."""
+
+    def __init__(self, recorded: int, current: int) -> None:
+        super().__init__(
+            f"this database holds HubSpot portal {recorded}, but SALESBOT_HUBSPOT_TOKEN "
+            f"belongs to portal {current}: nothing was synced. To sync portal {current}, give "
+            "it a database of its own (a new DATABASE_URL or SALESBOT_DATA_DIR, then "
+            f"`salesbot db upgrade`); to go on with portal {recorded}, use its private app's "
+            "token (docs/hubspot.md, Troubleshooting)"
+        )
+        self.recorded, self.current = recorded, current
+
+
+@dataclass(frozen=True)
+class PortalCheck:
+    """The token's portal (None: the app may not read it, ``unchecked`` says why)."""
+
+    portal_id: int | None
+    unchecked: str | None = None
+
+
+def recorded_portal(session: Session) -> SyncPortal | None:
+    return session.get(SyncPortal, NAME)
+
+
+def check_portal(engine: Engine, api: HubSpotApi, *, now: datetime) -> PortalCheck:
+    """Record the token's portal on first use; raise ``OtherPortal`` for another one."""
+    try:
+        current = api.portal_id()
+    except MissingScope as error:
+        reason = (
+            f"the private app may not read the account details ({error}); this database is "
+            "not checked against the portal it holds"
+        )
+        logger.warning("hubspot: %s", reason)
+        return PortalCheck(None, reason)
+    with Session(engine) as session:
+        row = recorded_portal(session)
+        if row is None:
+            try:
+                session.add(SyncPortal(name=NAME, portal_id=current, recorded_at=now))
+                session.commit()
+                return PortalCheck(current)
+            except IntegrityError:  # another replica recorded it first
+                session.rollback()
+                row = recorded_portal(session)
+                assert row is not None
+        if row.portal_id != current:
+            raise OtherPortal(row.portal_id, current)
+    return PortalCheck(current)
