@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
 
-from connectors.hubspot import OfficialClient, RateLimiter
+from connectors.hubspot import OfficialClient, RateLimiter, Syncer
+from connectors.hubspot.setup import ensure_properties
+from connectors.hubspot.write_api import WritingClient
 from demo.hubspot_portal.portal import PipelineDef, Stage
+from rules.op_result import OpResult
+from storage.models import Activity, Deal, Role, User
+from storage.outbox import OUTBOX_INFO_KEY
 from tests.support.app import RunningApp, start_app
 from tests.support.hubspot import HubSpotStandIn, Portal, running_hubspot
 from tests.support.slack_api import SlackStandIn, running_standin
@@ -148,13 +154,76 @@ def api(hubspot: HubSpotStandIn) -> OfficialClient:
     return OfficialClient(token=hubspot.token, api_url=hubspot.base_url, limiter=RateLimiter())
 
 
+@pytest.fixture
+def writer(hubspot: HubSpotStandIn) -> WritingClient:
+    """The write-back's client (no settling pause: the stand-in's search is never stale)."""
+    client = WritingClient(token=hubspot.token, api_url=hubspot.base_url, limiter=RateLimiter())
+    client.search_settle_seconds = 0
+    return client
+
+
+@dataclass
+class Store:
+    """A store synced from the small portal, and the ids the write-back tests act on.
+    Dana manages the team and owns the deal, task and call; Sam is a rep."""
+
+    engine: Engine
+    dana: int
+    sam: int
+    task: int
+    call: int
+    deal: int
+
+    def session(self) -> Session:
+        """A unit of work with the outbox on, as ``salesbot serve`` makes them."""
+        return Session(self.engine, info={OUTBOX_INFO_KEY: True}, expire_on_commit=False)
+
+    def act(self, write: Callable[[Session, User], OpResult], *, as_sam: bool = False) -> OpResult:
+        """A click: the write and its outbox row commit together. Dana's clicks must change
+        something; Sam's may be refused (then nothing is committed)."""
+        with self.session() as session:
+            actor = session.get(User, self.sam if as_sam else self.dana)
+            assert actor is not None
+            result = write(session, actor)
+            assert as_sam or result.changed, result.message
+            if result.changed:
+                session.commit()
+        return result
+
+
+@pytest.fixture
+def store(sqlite_engine: Engine, writer: WritingClient, small_portal: SmallPortal) -> Store:
+    ensure_properties(writer)  # `salesbot hubspot setup`
+    Syncer(sqlite_engine, writer).run(full=True)
+    with Session(sqlite_engine) as session:
+
+        def local(model: type[User] | type[Activity] | type[Deal], external_id: str) -> int:
+            found = session.scalar(select(model.id).where(model.external_id == external_id))
+            assert found is not None
+            return found
+
+        # Dana manages the team (a salesbot setting): she may give Sam a task.
+        manager = session.get(User, local(User, small_portal.dana))
+        assert manager is not None
+        manager.role = Role.MANAGER
+        session.commit()
+        return Store(
+            sqlite_engine,
+            dana=local(User, small_portal.dana),
+            sam=local(User, small_portal.sam),
+            task=local(Activity, small_portal.task),
+            call=local(Activity, small_portal.call),
+            deal=local(Deal, small_portal.deal),
+        )
+
+
 @contextmanager
 def serving_with_hubspot(
     engine: Engine, hubspot: HubSpotStandIn, **settings: Any
 ) -> Iterator[tuple[RunningApp, SlackStandIn]]:
     """The app as ``salesbot serve`` runs it with a token: ``start_hubspot`` wires the
     HubSpot worker (and its routes, the write-back); the workers stop at the end."""
-    from bot.hubspot import HubSpotWorker, start_hubspot
+    from bot.hubspot import start_hubspot
 
     workers: list[HubSpotWorker] = []
 
