@@ -9,13 +9,17 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from pydantic import SecretStr
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from bot.hubspot import WEBHOOK_PATH, HubSpotWorker, webhook_app
+from bot.settings import load_settings
 from connectors.hubspot import OfficialClient, RateLimiter, Syncer
 from connectors.hubspot.setup import ensure_properties
 from connectors.hubspot.write_api import WritingClient
 from demo.hubspot_portal.portal import PipelineDef, Stage
+from demo.hubspot_portal.webhooks import receiving
 from rules.op_result import OpResult
 from storage.models import Activity, Deal, Role, User
 from storage.outbox import OUTBOX_INFO_KEY
@@ -215,6 +219,18 @@ def store(sqlite_engine: Engine, writer: WritingClient, small_portal: SmallPorta
             call=local(Activity, small_portal.call),
             deal=local(Deal, small_portal.deal),
         )
+
+
+@contextmanager
+def receiving_webhooks(
+    engine: Engine, api: OfficialClient, secret: str
+) -> Iterator[tuple[str, HubSpotWorker]]:
+    """salesbot's webhook endpoint (signed with ``secret``) on a local port, with a worker
+    that is not started: yields the URL to deliver to and the worker that applies them."""
+    settings = load_settings(hubspot_webhook_secret=SecretStr(secret))
+    worker = HubSpotWorker(engine, api, every=timedelta(minutes=5), publish=lambda _: None)
+    with receiving(webhook_app(settings, engine, worker), WEBHOOK_PATH) as url:
+        yield url, worker
 
 
 @contextmanager
