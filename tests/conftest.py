@@ -5,8 +5,10 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import sqlite3
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -14,6 +16,8 @@ import pytest
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
+from demo import DemoOrg, build_demo_org
+from rules.guided_actions import evaluate
 from storage.db import make_engine, upgrade
 from storage.models import Base
 from tests.builders import CRM
@@ -22,6 +26,30 @@ POSTGRES_URL = os.environ.get(
     "SALESBOT_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
 )
 FIXED_NOW = datetime(2026, 3, 11, 15, 30, tzinfo=UTC)  # a Wednesday
+
+
+@dataclass(frozen=True)
+class DemoTemplate:
+    """A SQLite file holding the demo organisation, and what its build returned."""
+
+    path: Path
+    org: DemoOrg
+
+    def copy_to(self, path: Path) -> Engine:
+        """A fresh copy of the file at ``path``, and an engine on it."""
+        shutil.copyfile(self.path, path)
+        return make_engine(f"sqlite:///{path}")
+
+    def copy_into(self, engine: Engine) -> DemoOrg:
+        """Replace the contents of ``engine``'s (SQLite) database with the demo's."""
+        source = sqlite3.connect(self.path)
+        target = engine.raw_connection()
+        try:
+            source.backup(target.driver_connection)  # type: ignore[arg-type]
+        finally:
+            target.close()
+            source.close()
+        return self.org
 
 
 @pytest.fixture(autouse=True)
@@ -51,6 +79,23 @@ def sqlite_engine(_sqlite_template: Path, tmp_path: Path) -> Iterator[Engine]:
     engine = make_engine(f"sqlite:///{path}")
     yield engine
     engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def _demo_template(
+    _sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory
+) -> DemoTemplate:
+    """The demo organisation at ``FIXED_NOW`` with its guided actions, built once per
+    session: evaluating every rule over it takes seconds. Tests get copies."""
+    path = tmp_path_factory.mktemp("demo-template") / "demo.sqlite3"
+    shutil.copyfile(_sqlite_template, path)
+    engine = make_engine(f"sqlite:///{path}")
+    with Session(engine) as session:
+        org = build_demo_org(session, now=FIXED_NOW)
+        evaluate(session, now=FIXED_NOW)  # the guided actions, as the scheduled pass makes them
+        session.commit()
+    engine.dispose()
+    return DemoTemplate(path, org)
 
 
 def _postgres_admin_url() -> str:
