@@ -129,12 +129,34 @@ def _postgres_database() -> Iterator[str]:
         admin.close()
 
 
+# Which tables hold rows, in one round trip (a test writes to a few of them).
+_NON_EMPTY = text(
+    " UNION ALL ".join(
+        f"SELECT '{t.name}' WHERE EXISTS (SELECT 1 FROM \"{t.name}\")"
+        for t in Base.metadata.sorted_tables
+    )
+)
+_RESTART_SEQUENCES = text(
+    "SELECT setval(oid, 1, false) FROM pg_class "
+    "WHERE relkind = 'S' AND relnamespace = 'public'::regnamespace"
+)
+
+
 @pytest.fixture
 def postgres_engine(_postgres_database: str) -> Iterator[Engine]:
+    """The session's database, emptied, its ids starting at 1 again.
+
+    Like ``TRUNCATE ... RESTART IDENTITY`` of every table, ~50 times faster: a TRUNCATE
+    of all 41 tables took ~1 s per test; deleting the rows of the few that hold any takes
+    milliseconds.
+    """
     engine = make_engine(_postgres_database)
-    tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
     with engine.begin() as connection:
-        connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        holding = set(connection.scalars(_NON_EMPTY))
+        for table in reversed(Base.metadata.sorted_tables):  # children first
+            if table.name in holding:
+                connection.execute(table.delete())
+        connection.execute(_RESTART_SEQUENCES)
     yield engine
     engine.dispose()
 
