@@ -141,9 +141,16 @@ def fill_small_portal(portal: Portal) -> SmallPortal:
     return SmallPortal(dana.id, sam.id, acme.id, ada.id, deal.id, task.id, call.id)
 
 
+# HubSpot allows 5 searches a second and the client paces its searches to match: a sync's
+# searches waited seconds in every test. Here the limit is raised on both sides (the
+# stand-in's own tests check the search limit; test_limits.py the client's windows).
+SEARCHES_PER_SECOND = 100
+
+
 @pytest.fixture
 def hubspot() -> Iterator[HubSpotStandIn]:
     with running_hubspot() as standin:
+        standin.limits.search_per_second = SEARCHES_PER_SECOND
         yield standin
 
 
@@ -155,13 +162,15 @@ def small_portal(hubspot: HubSpotStandIn) -> SmallPortal:
 @pytest.fixture
 def api(hubspot: HubSpotStandIn) -> OfficialClient:
     """The connector's client, with a limiter of its own (no sharing between tests)."""
-    return OfficialClient(token=hubspot.token, api_url=hubspot.base_url, limiter=RateLimiter())
+    limiter = RateLimiter(search_per_second=SEARCHES_PER_SECOND)
+    return OfficialClient(token=hubspot.token, api_url=hubspot.base_url, limiter=limiter)
 
 
 @pytest.fixture
 def writer(hubspot: HubSpotStandIn) -> WritingClient:
     """The write-back's client (no settling pause: the stand-in's search is never stale)."""
-    client = WritingClient(token=hubspot.token, api_url=hubspot.base_url, limiter=RateLimiter())
+    limiter = RateLimiter(search_per_second=SEARCHES_PER_SECOND)
+    client = WritingClient(token=hubspot.token, api_url=hubspot.base_url, limiter=limiter)
     client.search_settle_seconds = 0
     return client
 
