@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
@@ -78,6 +79,7 @@ def test_each_window_is_evaluated_once_and_repairs_are_full_passes(
     assert later is not None and later.full
 
 
+@pytest.mark.slow  # ~10 s a full pass over the demo, 14 of them
 def test_ticks_leave_nothing_for_a_full_pass_to_do(
     sqlite_engine: Engine, session: Session, now: datetime, _demo_template: DemoTemplate
 ) -> None:
