@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import os
+import pickle
 import shutil
 import sqlite3
 import uuid
@@ -91,17 +93,28 @@ def sqlite_engine(_sqlite_template: Path, tmp_path: Path) -> Iterator[Engine]:
 def _demo_template(
     _sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> DemoTemplate:
-    """The demo organisation at ``FIXED_NOW`` with its guided actions, built once per
-    session: evaluating every rule over it takes seconds. Tests get copies."""
-    path = tmp_path_factory.mktemp("demo-template") / "demo.sqlite3"
-    shutil.copyfile(_sqlite_template, path)
-    engine = make_engine(f"sqlite:///{path}")
-    with Session(engine) as session:
-        org = build_demo_org(session, now=FIXED_NOW)
-        evaluate(session, now=FIXED_NOW)  # the guided actions, as the scheduled pass makes them
-        session.commit()
-    engine.dispose()
-    return DemoTemplate(path, org)
+    """The demo organisation at ``FIXED_NOW`` with its guided actions, built once per run
+    (the xdist workers share it): evaluating every rule over it takes seconds. Tests get
+    copies."""
+    # Each worker's base temp is <the run's>/popen-gwN; alone, the session's own.
+    shared = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        shared = shared.parent
+    path, built = shared / "demo-template.sqlite3", shared / "demo-template.pickle"
+    with (shared / "demo-template.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # one worker builds, the other waits for it
+        if not built.exists():
+            staging = path.with_suffix(".building")
+            shutil.copyfile(_sqlite_template, staging)
+            engine = make_engine(f"sqlite:///{staging}")
+            with Session(engine) as session:
+                org = build_demo_org(session, now=FIXED_NOW)
+                evaluate(session, now=FIXED_NOW)  # the guided actions, as the pass makes them
+                session.commit()
+            engine.dispose()
+            staging.replace(path)
+            built.write_bytes(pickle.dumps(org))
+    return DemoTemplate(path, pickle.loads(built.read_bytes()))
 
 
 def _postgres_admin_url() -> str:
