@@ -8,6 +8,7 @@ does. A delivery carries at most 100 events.
 
 Bad deliveries for tests: ``forge=True`` signs with another secret, ``stale=True`` dates the
 request 6 minutes back, and ``Delivery.resend()`` replays the exact same request.
+``receiving(app, path)`` serves a receiver (any WSGI app) on a local port to deliver to.
 """
 
 from __future__ import annotations
@@ -16,12 +17,16 @@ import base64
 import hashlib
 import hmac
 import json
+import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
+from wsgiref.simple_server import WSGIRequestHandler, make_server
+from wsgiref.types import WSGIApplication
 
 from demo.hubspot_portal.schema import object_type
 
@@ -138,3 +143,23 @@ def deliver(
         delivery.send()
         deliveries.append(delivery)
     return deliveries
+
+
+class _Quiet(WSGIRequestHandler):
+    def log_message(self, *_args: object) -> None:
+        pass
+
+
+@contextmanager
+def receiving(app: WSGIApplication, path: str) -> Iterator[str]:
+    """``app`` (the receiver of deliveries) on a local port; yields the URL of ``path``."""
+    server = make_server("127.0.0.1", 0, app, handler_class=_Quiet)
+    # A short poll: stopping the server at the end waits at most this long.
+    threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+    ).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}{path}"
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -3,18 +3,14 @@
 from __future__ import annotations
 
 import contextlib
-import shutil
 from collections.abc import Iterator
 from datetime import datetime
-from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine
-from sqlalchemy.orm import Session
 
-from demo import DemoOrg, build_demo_org
-from rules.guided_actions import evaluate
-from storage.db import make_engine
+from demo import DemoOrg
+from tests.conftest import DemoTemplate
 from tests.support.app import RunningApp, start_app
 from tests.support.slack_api import SlackStandIn, running_standin
 from tests.support.socket_mode import running_socket_standin
@@ -24,19 +20,11 @@ TRANSPORTS = ["http", "socket"]
 
 @pytest.fixture(scope="module")
 def demo(
-    _sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory
+    _demo_template: DemoTemplate, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[Engine, DemoOrg]]:
-    """The demo organisation with its guided actions, built once per test module."""
-    path = tmp_path_factory.mktemp("demo") / "demo.sqlite3"
-    shutil.copyfile(_sqlite_template, path)
-    engine = make_engine(f"sqlite:///{path}")
-    from tests.conftest import FIXED_NOW
-
-    with Session(engine) as session:
-        org = build_demo_org(session, now=FIXED_NOW)
-        evaluate(session, now=FIXED_NOW)  # the guided actions, as the scheduled pass makes them
-        session.commit()
-    yield engine, org
+    """The demo organisation with its guided actions, one copy per test module."""
+    engine = _demo_template.copy_to(tmp_path_factory.mktemp("demo") / "demo.sqlite3")
+    yield engine, _demo_template.org
     engine.dispose()
 
 
@@ -75,10 +63,8 @@ def running_app(
 
 
 @pytest.fixture
-def demo_org(sqlite_engine: Engine, now: datetime) -> DemoOrg:
-    """The demo organisation in the test's database (Dana is ``rep_slack_user_id``)."""
-    with Session(sqlite_engine) as session:
-        org = build_demo_org(session, now=now)
-        evaluate(session, now=now)  # the guided actions, as the scheduled pass makes them
-        session.commit()
-    return org
+def demo_org(sqlite_engine: Engine, _demo_template: DemoTemplate) -> DemoOrg:
+    """The demo organisation with its guided actions, as the scheduled pass makes them, in
+    the test's database (Dana is ``rep_slack_user_id``; built at ``FIXED_NOW``, the ``now``
+    of every test)."""
+    return _demo_template.copy_into(sqlite_engine)

@@ -2,17 +2,27 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine
+from pydantic import SecretStr
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
 
-from connectors.hubspot import OfficialClient, RateLimiter
+from bot.hubspot import WEBHOOK_PATH, HubSpotWorker, webhook_app
+from bot.settings import load_settings
+from connectors.hubspot import OfficialClient, RateLimiter, Syncer
+from connectors.hubspot.setup import ensure_properties
+from connectors.hubspot.write_api import WritingClient
 from demo.hubspot_portal.portal import PipelineDef, Stage
+from demo.hubspot_portal.webhooks import receiving
+from rules.op_result import OpResult
+from storage.models import Activity, Deal, Role, User
+from storage.outbox import OUTBOX_INFO_KEY
 from tests.support.app import RunningApp, start_app
 from tests.support.hubspot import HubSpotStandIn, Portal, running_hubspot
 from tests.support.slack_api import SlackStandIn, running_standin
@@ -131,9 +141,16 @@ def fill_small_portal(portal: Portal) -> SmallPortal:
     return SmallPortal(dana.id, sam.id, acme.id, ada.id, deal.id, task.id, call.id)
 
 
+# HubSpot allows 5 searches a second and the client paces its searches to match: a sync's
+# searches waited seconds in every test. Here the limit is raised on both sides (the
+# stand-in's own tests check the search limit; test_limits.py the client's windows).
+SEARCHES_PER_SECOND = 100
+
+
 @pytest.fixture
 def hubspot() -> Iterator[HubSpotStandIn]:
     with running_hubspot() as standin:
+        standin.limits.search_per_second = SEARCHES_PER_SECOND
         yield standin
 
 
@@ -145,7 +162,84 @@ def small_portal(hubspot: HubSpotStandIn) -> SmallPortal:
 @pytest.fixture
 def api(hubspot: HubSpotStandIn) -> OfficialClient:
     """The connector's client, with a limiter of its own (no sharing between tests)."""
-    return OfficialClient(token=hubspot.token, api_url=hubspot.base_url, limiter=RateLimiter())
+    limiter = RateLimiter(search_per_second=SEARCHES_PER_SECOND)
+    return OfficialClient(token=hubspot.token, api_url=hubspot.base_url, limiter=limiter)
+
+
+@pytest.fixture
+def writer(hubspot: HubSpotStandIn) -> WritingClient:
+    """The write-back's client (no settling pause: the stand-in's search is never stale)."""
+    limiter = RateLimiter(search_per_second=SEARCHES_PER_SECOND)
+    client = WritingClient(token=hubspot.token, api_url=hubspot.base_url, limiter=limiter)
+    client.search_settle_seconds = 0
+    return client
+
+
+@dataclass
+class Store:
+    """A store synced from the small portal, and the ids the write-back tests act on.
+    Dana manages the team and owns the deal, task and call; Sam is a rep."""
+
+    engine: Engine
+    dana: int
+    sam: int
+    task: int
+    call: int
+    deal: int
+
+    def session(self) -> Session:
+        """A unit of work with the outbox on, as ``salesbot serve`` makes them."""
+        return Session(self.engine, info={OUTBOX_INFO_KEY: True}, expire_on_commit=False)
+
+    def act(self, write: Callable[[Session, User], OpResult], *, as_sam: bool = False) -> OpResult:
+        """A click: the write and its outbox row commit together. Dana's clicks must change
+        something; Sam's may be refused (then nothing is committed)."""
+        with self.session() as session:
+            actor = session.get(User, self.sam if as_sam else self.dana)
+            assert actor is not None
+            result = write(session, actor)
+            assert as_sam or result.changed, result.message
+            if result.changed:
+                session.commit()
+        return result
+
+
+@pytest.fixture
+def store(sqlite_engine: Engine, writer: WritingClient, small_portal: SmallPortal) -> Store:
+    ensure_properties(writer)  # `salesbot hubspot setup`
+    Syncer(sqlite_engine, writer).run(full=True)
+    with Session(sqlite_engine) as session:
+
+        def local(model: type[User] | type[Activity] | type[Deal], external_id: str) -> int:
+            found = session.scalar(select(model.id).where(model.external_id == external_id))
+            assert found is not None
+            return found
+
+        # Dana manages the team (a salesbot setting): she may give Sam a task.
+        manager = session.get(User, local(User, small_portal.dana))
+        assert manager is not None
+        manager.role = Role.MANAGER
+        session.commit()
+        return Store(
+            sqlite_engine,
+            dana=local(User, small_portal.dana),
+            sam=local(User, small_portal.sam),
+            task=local(Activity, small_portal.task),
+            call=local(Activity, small_portal.call),
+            deal=local(Deal, small_portal.deal),
+        )
+
+
+@contextmanager
+def receiving_webhooks(
+    engine: Engine, api: OfficialClient, secret: str
+) -> Iterator[tuple[str, HubSpotWorker]]:
+    """salesbot's webhook endpoint (signed with ``secret``) on a local port, with a worker
+    that is not started: yields the URL to deliver to and the worker that applies them."""
+    settings = load_settings(hubspot_webhook_secret=SecretStr(secret))
+    worker = HubSpotWorker(engine, api, every=timedelta(minutes=5), publish=lambda _: None)
+    with receiving(webhook_app(settings, engine, worker), WEBHOOK_PATH) as url:
+        yield url, worker
 
 
 @contextmanager
@@ -154,7 +248,7 @@ def serving_with_hubspot(
 ) -> Iterator[tuple[RunningApp, SlackStandIn]]:
     """The app as ``salesbot serve`` runs it with a token: ``start_hubspot`` wires the
     HubSpot worker (and its routes, the write-back); the workers stop at the end."""
-    from bot.hubspot import HubSpotWorker, start_hubspot
+    from bot.hubspot import start_hubspot
 
     workers: list[HubSpotWorker] = []
 

@@ -5,56 +5,29 @@ from property history (when a deal entered its stage, when its next step changed
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 import pytest
-from pydantic import SecretStr
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
-from bot.hubspot import WEBHOOK_PATH, HubSpotWorker, webhook_app
-from bot.settings import load_settings
+from bot.hubspot import HubSpotWorker
 from connectors.hubspot import OfficialClient, Syncer, status
 from connectors.hubspot.webhooks import GIVE_UP_AFTER
 from demo.hubspot_portal.webhooks import sign_v3, signed_delivery
 from storage.models import Activity, ActivityKind, Deal, TaskStatus, WebhookEvent
-from tests.connectors.hubspot.conftest import SmallPortal
+from tests.connectors.hubspot.conftest import SmallPortal, receiving_webhooks
 from tests.support.hubspot import HubSpotStandIn
 
 SECRET = "client-secret-for-edges"
 NEXT_STEP_SET = datetime(2026, 2, 2, 10, 0, tzinfo=UTC)
 
 
-class _Quiet(WSGIRequestHandler):
-    def log_message(self, *_args: object) -> None:
-        pass
-
-
-@contextmanager
-def _receiving(engine: Engine, api: OfficialClient) -> Iterator[tuple[str, HubSpotWorker]]:
-    """salesbot's webhook endpoint on a local port, with a worker that is not started."""
-    settings = load_settings(hubspot_webhook_secret=SecretStr(SECRET))
-    worker = HubSpotWorker(engine, api, every=timedelta(minutes=5), publish=lambda _: None)
-    server: WSGIServer = make_server(
-        "127.0.0.1", 0, webhook_app(settings, engine, worker), handler_class=_Quiet
-    )
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}{WEBHOOK_PATH}", worker
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
 @pytest.fixture
 def receiver(any_engine: Engine, api: OfficialClient) -> Iterator[tuple[str, HubSpotWorker]]:
-    with _receiving(any_engine, api) as receiving:
+    with receiving_webhooks(any_engine, api, SECRET) as receiving:
         yield receiving
 
 
@@ -87,7 +60,7 @@ def _warnings(caplog: pytest.LogCaptureFixture, *words: str) -> list[str]:
 def test_an_odd_timestamp_header_is_refused_like_a_bad_signature(
     sqlite_engine: Engine, api: OfficialClient, stamp: str
 ) -> None:
-    with _receiving(sqlite_engine, api) as (url, _):
+    with receiving_webhooks(sqlite_engine, api, SECRET) as (url, _):
         delivery = signed_delivery(url, [], client_secret=SECRET)
         delivery.headers["X-HubSpot-Request-Timestamp"] = stamp
 
@@ -98,7 +71,7 @@ def test_a_correctly_signed_but_impossible_timestamp_is_refused(
     sqlite_engine: Engine, api: OfficialClient
 ) -> None:
     """Signed with the secret over a timestamp of 400 digits: still 401, not a crash."""
-    with _receiving(sqlite_engine, api) as (url, _):
+    with receiving_webhooks(sqlite_engine, api, SECRET) as (url, _):
         delivery = signed_delivery(url, [], client_secret=SECRET)
         stamp = "9" * 400
         delivery.headers["X-HubSpot-Request-Timestamp"] = stamp
@@ -286,7 +259,7 @@ def test_a_type_that_cannot_be_read_holds_back_only_its_own_events(
     portal.take_events()
     portal.update("deals", small_portal.deal, {"amount": 15000})
     portal.update("tasks", small_portal.task, {"hs_task_status": "COMPLETED"})
-    with _receiving(sqlite_engine, api) as (url, worker):
+    with receiving_webhooks(sqlite_engine, api, SECRET) as (url, worker):
         hubspot.deliver_webhooks(url, client_secret=SECRET)
         for _ in range(GIVE_UP_AFTER):
             # Deals are read before tasks: the one read failing (400: not retried) is theirs.

@@ -2,45 +2,26 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
-from datetime import timedelta
-from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 import pytest
-from pydantic import SecretStr
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
-from bot.hubspot import WEBHOOK_PATH, HubSpotWorker, webhook_app
-from bot.settings import load_settings
+from bot.hubspot import HubSpotWorker
 from connectors.hubspot import OfficialClient, Syncer
 from demo.hubspot_portal.webhooks import deliver, signed_delivery
 from storage.models import Activity, ActivityKind, TaskStatus, WebhookEvent
-from tests.connectors.hubspot.conftest import SmallPortal
+from tests.connectors.hubspot.conftest import SmallPortal, receiving_webhooks
 from tests.support.hubspot import HubSpotStandIn
 
 SECRET = "client-secret-for-tests"
 
 
-class _Quiet(WSGIRequestHandler):
-    def log_message(self, *_args: object) -> None:
-        pass
-
-
 @pytest.fixture
 def receiver(sqlite_engine: Engine, api: OfficialClient) -> Iterator[tuple[str, HubSpotWorker]]:
-    """salesbot's webhook endpoint on a local port, with a worker that is not started."""
-    settings = load_settings(hubspot_webhook_secret=SecretStr(SECRET))
-    worker = HubSpotWorker(sqlite_engine, api, every=timedelta(minutes=5), publish=lambda _: None)
-    server: WSGIServer = make_server(
-        "127.0.0.1", 0, webhook_app(settings, sqlite_engine, worker), handler_class=_Quiet
-    )
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}{WEBHOOK_PATH}", worker
-    server.shutdown()
-    server.server_close()
+    with receiving_webhooks(sqlite_engine, api, SECRET) as receiving:
+        yield receiving
 
 
 def _events(engine: Engine) -> int:

@@ -6,8 +6,6 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
-from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from functools import partial
@@ -46,73 +44,12 @@ from storage.models import (
     OutboxState,
     OutboxWrite,
     PipelineStage,
-    Role,
     User,
 )
-from storage.outbox import OUTBOX_INFO_KEY
-from tests.connectors.hubspot.conftest import SmallPortal
+from tests.connectors.hubspot.conftest import SmallPortal, Store
 from tests.support.hubspot import HubSpotStandIn
 
 NOW = datetime(2026, 3, 11, 15, 30, tzinfo=UTC)
-
-
-@dataclass
-class Store:
-    """A store synced from the small portal, and the ids the tests act on."""
-
-    engine: Engine
-    dana: int
-    sam: int
-    task: int
-    call: int
-    deal: int
-
-    def session(self) -> Session:
-        """A unit of work with the outbox on, as ``salesbot serve`` makes them."""
-        return Session(self.engine, info={OUTBOX_INFO_KEY: True}, expire_on_commit=False)
-
-    def act(self, write: Callable[[Session, User], OpResult]) -> OpResult:
-        """Dana clicks: the write and its outbox row commit together."""
-        with self.session() as session:
-            actor = session.get(User, self.dana)
-            assert actor is not None
-            result = write(session, actor)
-            assert result.changed, result.message
-            session.commit()
-        return result
-
-
-@pytest.fixture
-def writer(hubspot: HubSpotStandIn) -> WritingClient:
-    client = WritingClient(token=hubspot.token, api_url=hubspot.base_url, limiter=RateLimiter())
-    client.search_settle_seconds = 0
-    return client
-
-
-@pytest.fixture
-def store(sqlite_engine: Engine, writer: WritingClient, small_portal: SmallPortal) -> Store:
-    ensure_properties(writer)  # `salesbot hubspot setup`
-    Syncer(sqlite_engine, writer).run(full=True)
-    with Session(sqlite_engine) as session:
-
-        def local(model: type[User] | type[Activity] | type[Deal], external_id: str) -> int:
-            found = session.scalar(select(model.id).where(model.external_id == external_id))
-            assert found is not None
-            return found
-
-        # Dana manages the team (a salesbot setting): she may give Sam a task.
-        manager = session.get(User, local(User, small_portal.dana))
-        assert manager is not None
-        manager.role = Role.MANAGER
-        session.commit()
-        return Store(
-            sqlite_engine,
-            dana=local(User, small_portal.dana),
-            sam=local(User, small_portal.sam),
-            task=local(Activity, small_portal.task),
-            call=local(Activity, small_portal.call),
-            deal=local(Deal, small_portal.deal),
-        )
 
 
 def _sender(store: Store, writer: WritingClient, holder: str = "replica-a") -> OutboxSender:

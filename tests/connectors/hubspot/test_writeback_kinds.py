@@ -7,17 +7,13 @@ import html
 import signal
 import subprocess
 import sys
-from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from connectors.hubspot import RateLimiter, Syncer
-from connectors.hubspot.setup import ensure_properties
+from connectors.hubspot import Syncer
 from connectors.hubspot.write_api import MARKER_PROPERTY, WritingClient
 from connectors.hubspot.writeback import CLAIM_TTL, Delivered, OutboxSender
 from handlers.render.crm_writes import write_notice_text
@@ -26,65 +22,13 @@ from rules.activity_log.ops import CallLog, add_note, log_call
 from rules.crm_writes.queries import write_notice
 from rules.deals.ops import DealChange, update_deal
 from rules.meetings.ops import log_call_outcome
-from rules.op_result import OpResult
 from rules.tasks.ops import complete_task, reopen_task
-from storage.models import Activity, ActivityKind, Deal, OutboxState, OutboxWrite, User
-from storage.outbox import OUTBOX_INFO_KEY
-from tests.connectors.hubspot.conftest import SmallPortal
+from storage.models import Activity, ActivityKind, Deal, OutboxState, OutboxWrite
+from tests.connectors.hubspot.conftest import SmallPortal, Store
 from tests.support.hubspot import HubSpotStandIn
 
 NOW = datetime(2026, 3, 11, 15, 30, tzinfo=UTC)
 HOSTILE = "<script>alert('hi')</script> & <b>bold</b>\nsecond line"
-
-
-@dataclass
-class Store:
-    """A store synced from the small portal; Dana (a rep) owns its deal, task and call."""
-
-    engine: Engine
-    dana: int
-    sam: int
-    task: int
-    call: int
-    deal: int
-
-    def act(self, write: Callable[[Session, User], OpResult], *, as_sam: bool = False) -> OpResult:
-        """A click: the write and its outbox row commit together (nothing on a refusal)."""
-        with Session(self.engine, info={OUTBOX_INFO_KEY: True}) as session:
-            actor = session.get(User, self.sam if as_sam else self.dana)
-            assert actor is not None
-            result = write(session, actor)
-            if result.changed:
-                session.commit()
-        return result
-
-
-@pytest.fixture
-def writer(hubspot: HubSpotStandIn) -> WritingClient:
-    client = WritingClient(token=hubspot.token, api_url=hubspot.base_url, limiter=RateLimiter())
-    client.search_settle_seconds = 0
-    return client
-
-
-@pytest.fixture
-def store(sqlite_engine: Engine, writer: WritingClient, small_portal: SmallPortal) -> Store:
-    ensure_properties(writer)  # `salesbot hubspot setup`
-    Syncer(sqlite_engine, writer).run(full=True)
-    with Session(sqlite_engine) as session:
-
-        def local(model: type[User] | type[Activity] | type[Deal], external_id: str) -> int:
-            found = session.scalar(select(model.id).where(model.external_id == external_id))
-            assert found is not None
-            return found
-
-        return Store(
-            sqlite_engine,
-            dana=local(User, small_portal.dana),
-            sam=local(User, small_portal.sam),
-            task=local(Activity, small_portal.task),
-            call=local(Activity, small_portal.call),
-            deal=local(Deal, small_portal.deal),
-        )
 
 
 def _deliver(store: Store, writer: WritingClient) -> Delivered:

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from datetime import datetime, time, timedelta
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -13,12 +11,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.digests.compose import crm_risk_source
-from demo import DEMO_DB_FILENAME, DemoOrg, build_demo_org
+from demo import DEMO_DB_FILENAME, DemoOrg
 from rules.digests.content import DigestSources, manager_digest, rep_digest
-from rules.guided_actions import evaluate, open_actions
+from rules.guided_actions import open_actions
 from rules.permissions import can_view_deal
 from rules.tasks.queries import TaskBucket
-from storage.db import make_engine
 from storage.models import (
     OPEN_TASK_STATUSES,
     Activity,
@@ -29,7 +26,7 @@ from storage.models import (
     Team,
     User,
 )
-from tests.conftest import FIXED_NOW
+from tests.conftest import FIXED_NOW, DemoTemplate
 
 NOW = FIXED_NOW  # Wednesday 2026-03-11 15:30 UTC: 08:30 in Los Angeles
 WITH_RISKS = DigestSources(risks=crm_risk_source)
@@ -37,16 +34,12 @@ WITH_RISKS = DigestSources(risks=crm_risk_source)
 
 @pytest.fixture(scope="module")
 def demo(
-    _sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory
+    _demo_template: DemoTemplate, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[Session, DemoOrg]]:
-    path = tmp_path_factory.mktemp("demo") / DEMO_DB_FILENAME
-    shutil.copyfile(_sqlite_template, path)
-    engine = make_engine(f"sqlite:///{path}")
+    """The demo with its guided actions (what the scheduler makes before the digests)."""
+    engine = _demo_template.copy_to(tmp_path_factory.mktemp("demo") / DEMO_DB_FILENAME)
     session = Session(engine, expire_on_commit=False)
-    org = build_demo_org(session, now=NOW)
-    evaluate(session, now=NOW)  # what the scheduler does before the digests
-    session.commit()
-    yield session, org
+    yield session, _demo_template.org
     session.close()
     engine.dispose()
 

@@ -4,17 +4,19 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from demo import build_demo_org
-from rules.guided_actions import ActionType, evaluate, open_actions
+from rules.guided_actions import ActionType, open_actions
 from storage.models import ActionState, GuidedActionItem
+from tests.conftest import DemoTemplate
 
 
-def test_the_demo_rep_gets_all_19_action_types(session: Session, now: datetime) -> None:
-    org = build_demo_org(session, now=now, seed=42)
-    evaluate(session, now=now)
+def test_the_demo_rep_gets_all_19_action_types(
+    sqlite_engine: Engine, session: Session, now: datetime, _demo_template: DemoTemplate
+) -> None:
+    # The demo (seed 42) at `now`, evaluated: built once per session (it takes seconds).
+    org = _demo_template.copy_into(sqlite_engine)
     types = set(
         session.scalars(
             select(GuidedActionItem.action_type).where(

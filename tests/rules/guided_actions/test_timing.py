@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from demo import build_demo_org
 from rules.guided_actions import ActionType, evaluate
 from rules.guided_actions.timing import evaluate_due, tick
 from storage.models import TaskPriority
 from tests.builders import CRM
+from tests.conftest import DemoTemplate
 from tests.rules.guided_actions.support import last_item, open_objects
 
 
@@ -77,11 +79,13 @@ def test_each_window_is_evaluated_once_and_repairs_are_full_passes(
     assert later is not None and later.full
 
 
-def test_ticks_leave_nothing_for_a_full_pass_to_do(session: Session, now: datetime) -> None:
+@pytest.mark.slow  # ~10 s a full pass over the demo, 14 of them
+def test_ticks_leave_nothing_for_a_full_pass_to_do(
+    sqlite_engine: Engine, session: Session, now: datetime, _demo_template: DemoTemplate
+) -> None:
     """Across a month of ticks over the demo organisation, a full pass after each tick
     finds nothing to create or expire: every time boundary of every rule is known."""
-    build_demo_org(session, now=now, seed=42)
-    evaluate(session, now=now)
+    _demo_template.copy_into(sqlite_engine)  # the demo (seed 42) at `now`, evaluated
     steps = [timedelta(minutes=20)] * 3 + [timedelta(hours=7)] * 3 + [timedelta(days=5)] * 7
     since = now
     for step in steps:
