@@ -20,11 +20,9 @@ from rules.deals.ops import DealDraft, create_deal
 from rules.op_result import OpResult
 from rules.tasks.ops import TaskDraft, create_task
 from storage.models import Activity, Deal, OutboxState, OutboxWrite, User
-from tests.connectors.hubspot.conftest import SmallPortal
-from tests.connectors.hubspot.test_writeback import NOW, Store, _rows, store, writer
+from tests.connectors.hubspot.conftest import SmallPortal, Store
+from tests.connectors.hubspot.test_writeback import NOW, _rows
 from tests.support.hubspot import HubSpotStandIn
-
-__all__ = ["store", "writer"]  # the fixtures of test_writeback, used here too
 
 DUE = NOW + timedelta(days=1)
 
