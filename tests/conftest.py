@@ -23,6 +23,7 @@ from rules.guided_actions import evaluate
 from storage.db import make_engine, upgrade
 from storage.models import Base
 from tests.builders import CRM
+from tests.support.slack_api import SlackStandIn, running_standin
 
 POSTGRES_URL = os.environ.get(
     "SALESBOT_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
@@ -202,3 +203,10 @@ def session(sqlite_engine: Engine) -> Iterator[Session]:
 def crm(session: Session, now: datetime) -> CRM:
     """Builders for CRM records on SQLite, with sensible defaults relative to ``now``."""
     return CRM(session, now)
+
+
+@pytest.fixture
+def slack() -> Iterator[SlackStandIn]:
+    """A stand-in Slack Web API that records every call."""
+    with running_standin() as standin:
+        yield standin

@@ -12,7 +12,7 @@ from sqlalchemy import Engine
 from demo import DemoOrg
 from tests.conftest import DemoTemplate
 from tests.support.app import RunningApp, start_app
-from tests.support.slack_api import SlackStandIn, running_standin
+from tests.support.slack_api import SlackStandIn
 from tests.support.socket_mode import running_socket_standin
 
 TRANSPORTS = ["http", "socket"]
@@ -26,13 +26,6 @@ def demo(
     engine = _demo_template.copy_to(tmp_path_factory.mktemp("demo") / "demo.sqlite3")
     yield engine, _demo_template.org
     engine.dispose()
-
-
-@pytest.fixture
-def slack() -> Iterator[SlackStandIn]:
-    """A stand-in Slack Web API that records every call."""
-    with running_standin() as standin:
-        yield standin
 
 
 @pytest.fixture

@@ -24,7 +24,7 @@ from tests.connectors.hubspot.conftest import SmallPortal, serving_with_hubspot
 from tests.handlers.payloads import block_action, send
 from tests.support.app import RunningApp, start_app
 from tests.support.hubspot import HubSpotStandIn
-from tests.support.slack_api import SlackStandIn, running_standin
+from tests.support.slack_api import SlackStandIn
 
 
 @pytest.fixture(autouse=True)
@@ -32,12 +32,6 @@ def patient_clicks(monkeypatch: pytest.MonkeyPatch) -> None:
     """A click waits for its write to reach HubSpot as long as it takes (1.5 s in the app:
     on a loaded test machine the sender may need longer, and the line would say Saving)."""
     monkeypatch.setattr("handlers.slack.listeners._CRM_WAIT_SECONDS", 30.0)
-
-
-@pytest.fixture
-def slack() -> Iterator[SlackStandIn]:
-    with running_standin() as standin:
-        yield standin
 
 
 @pytest.fixture

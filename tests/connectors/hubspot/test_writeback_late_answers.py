@@ -26,19 +26,13 @@ from tests.connectors.hubspot.conftest import SmallPortal
 from tests.handlers.payloads import acked, block_action, send, view_submission
 from tests.support.app import RunningApp, start_app
 from tests.support.hubspot import HubSpotStandIn
-from tests.support.slack_api import Call, SlackStandIn, running_standin
+from tests.support.slack_api import Call, SlackStandIn
 
 
 @pytest.fixture(autouse=True)
 def answer_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
     """The click does not wait for HubSpot: it answers "Saving to HubSpot…"."""
     monkeypatch.setattr("handlers.slack.listeners._CRM_WAIT_SECONDS", 0.0)
-
-
-@pytest.fixture
-def slack() -> Iterator[SlackStandIn]:
-    with running_standin() as standin:
-        yield standin
 
 
 @pytest.fixture
