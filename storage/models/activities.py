@@ -84,6 +84,10 @@ class Activity(Base):
         Index("ix_activities_owner_kind_time", "owner_id", "kind", "occurred_at"),
         Index("ix_activities_kind_time", "kind", "occurred_at"),
         Index("ix_activities_task_due", "kind", "status", "due_at"),
+        # "Has a reply threaded onto this email arrived by now?" (rule 19), one probe per
+        # email: every term of that lookup is in the key, so SQLite takes it without
+        # statistics (in_reply_to_id alone lost to kind + time).
+        Index("ix_activities_reply_lookup", "in_reply_to_id", "kind", "direction", "occurred_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -313,6 +313,39 @@ def test_a_threaded_reply_means_no_follow_up(session: Session, crm: CRM, now: da
     assert deal.id not in open_objects(session, T.FOLLOW_UP_WITH_BUYER)
 
 
+@pytest.mark.parametrize(
+    ("threaded", "follow_up"),
+    [
+        ("reply_arrived_now", False),
+        ("reply_a_minute_after_now", True),
+        ("reply_to_another_email", True),
+        ("our_own_email_in_the_thread", True),
+    ],
+)
+def test_only_an_arrived_reply_threaded_onto_the_email_answers_it(
+    session: Session, crm: CRM, now: datetime, threaded: str, follow_up: bool
+) -> None:
+    """The threaded-reply lookup (in_reply_to, inbound, arrived by now, inclusive) per term."""
+    rep = crm.user()
+    buyer = crm.contact(None)
+    deal = crm.deal(rep, contacts=[buyer])
+    ours = crm.email(rep, contacts=[buyer], sent_at=now - 9 * DAY, opened_at=now - 8 * DAY)
+    other = crm.email(rep, contacts=[buyer], sent_at=now - 20 * DAY)
+    crm.email(
+        rep if threaded == "our_own_email_in_the_thread" else None,
+        direction=(
+            EmailDirection.OUTGOING
+            if threaded == "our_own_email_in_the_thread"
+            else EmailDirection.INCOMING
+        ),
+        contacts=[buyer],
+        sent_at=now + MINUTE if threaded == "reply_a_minute_after_now" else now,
+        in_reply_to_id=other.id if threaded == "reply_to_another_email" else ours.id,
+    )
+    run(session, T.FOLLOW_UP_WITH_BUYER, now)
+    assert (deal.id in open_objects(session, T.FOLLOW_UP_WITH_BUYER)) is follow_up
+
+
 def test_follow_up_with_buyer_expiry(session: Session, crm: CRM, now: datetime) -> None:
     t = T.FOLLOW_UP_WITH_BUYER
     _rep, replied, buyer = _opened(crm, now)
