@@ -40,21 +40,32 @@ def _chunks(values: list[T]) -> Iterable[list[T]]:
 def derive_replies(session: Session, thread_ids: Iterable[str]) -> None:
     """Set ``in_reply_to`` and ``replied_at`` within these threads."""
     threads = sorted(set(thread_ids))
-    rows: list[tuple[int, str, EmailDirection | None, datetime, int | None, datetime | None]] = []
+    rows: list[
+        tuple[int, str | None, EmailDirection | None, datetime, int | None, datetime | None]
+    ] = []
     for chunk in _chunks(list(threads)):
-        rows += session.execute(
-            select(
-                Activity.id,
-                Activity.thread_id,
-                Activity.direction,
-                Activity.occurred_at,
-                Activity.in_reply_to_id,
-                Activity.replied_at,
+        # The kind is checked here, not in SQL: with it there, SQLite reads every email of
+        # the store through the kind index instead of these threads' through theirs.
+        rows += [
+            row[1:]
+            for row in session.execute(
+                select(
+                    Activity.kind,
+                    Activity.id,
+                    Activity.thread_id,
+                    Activity.direction,
+                    Activity.occurred_at,
+                    Activity.in_reply_to_id,
+                    Activity.replied_at,
+                )
+                .where(Activity.thread_id.in_(chunk))
+                .order_by(Activity.thread_id, Activity.occurred_at, Activity.id)
             )
-            .where(Activity.kind == ActivityKind.EMAIL, Activity.thread_id.in_(chunk))
-            .order_by(Activity.thread_id, Activity.occurred_at, Activity.id)
-        ).all()  # type: ignore[arg-type]
-    by_thread: dict[str, list[tuple[int, EmailDirection | None, datetime]]] = defaultdict(list)
+            if row[0] == ActivityKind.EMAIL
+        ]
+    by_thread: dict[str | None, list[tuple[int, EmailDirection | None, datetime]]] = defaultdict(
+        list
+    )
     current: dict[int, tuple[int | None, datetime | None]] = {}
     for row_id, thread, direction, at, reply_to, replied in rows:
         by_thread[thread].append((row_id, direction, at))
@@ -83,9 +94,9 @@ def derive_replies(session: Session, thread_ids: Iterable[str]) -> None:
 def derive_opens(session: Session, contact_ids: Iterable[int]) -> None:
     """Give the latest opened email to each contact the contact's last-open time.
 
-    Read from the contacts' side (their links, then those activities by id): joined in one
-    query, SQLite starts from the activities' kind index and reads every email of the store
-    for each chunk of contacts, which made a full sync quadratic in its emails.
+    Read from the contacts' side (their links, then those activities by id) and filtered in
+    Python: joined in one query, SQLite started from the activities' kind index and read
+    every email of the store for each chunk of contacts (a full sync grew quadratic).
     """
     ids = sorted(set(contact_ids))
     for chunk in _chunks(list(ids)):
@@ -107,17 +118,20 @@ def derive_opens(session: Session, contact_ids: Iterable[int]) -> None:
             linked[activity_id].append(contact_id)
         sent: dict[int, datetime] = {}
         for activities in _chunks(sorted(linked)):
-            sent.update(
-                session.execute(
-                    select(Activity.id, Activity.occurred_at).where(
-                        Activity.id.in_(activities),
-                        Activity.kind == ActivityKind.EMAIL,
-                        Activity.direction == EmailDirection.OUTGOING,
-                        Activity.opened_at.is_not(None),
-                        Activity.occurred_at.is_not(None),
-                    )
-                ).all()
-            )
+            # Filtered here, not in SQL: with the kind in the query, SQLite may start from
+            # the kind index again.
+            for email_id, kind, direction, opened, at in session.execute(
+                select(
+                    Activity.id,
+                    Activity.kind,
+                    Activity.direction,
+                    Activity.opened_at,
+                    Activity.occurred_at,
+                ).where(Activity.id.in_(activities))
+            ):
+                outgoing = kind == ActivityKind.EMAIL and direction == EmailDirection.OUTGOING
+                if outgoing and opened is not None and at is not None:
+                    sent[email_id] = at
         # Per contact, its latest email (by send time, then id) sent before its last open.
         latest: dict[int, tuple[datetime, int]] = {}
         for email_id, at in sent.items():

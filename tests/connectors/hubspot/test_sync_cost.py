@@ -11,8 +11,10 @@ from typing import Any
 from sqlalchemy import Engine, event, select
 from sqlalchemy.orm import Session
 
-from connectors.hubspot import OfficialClient, Syncer
-from connectors.hubspot.derived import derive_opens
+from connectors.hubspot import OfficialClient, Syncer, writes
+from connectors.hubspot.derived import derive_opens, derive_replies
+from connectors.hubspot.objects import TASKS
+from connectors.hubspot.sequences import link_sequence_tasks
 from storage.models import Activity, Contact
 from tests.connectors.hubspot.conftest import SmallPortal
 from tests.support.hubspot import HubSpotStandIn
@@ -20,12 +22,13 @@ from tests.support.hubspot import HubSpotStandIn
 LAST_OPEN = datetime(2026, 2, 10, 9, 0, tzinfo=UTC)
 
 
-def _email(hubspot: HubSpotStandIn, contact: str, sent: datetime) -> str:
+def _email(hubspot: HubSpotStandIn, contact: str, sent: datetime, direction: str = "EMAIL") -> str:
     email = hubspot.portal.create(
         "emails",
         {
             "hs_email_subject": f"Sent {sent:%d %b}",
-            "hs_email_direction": "EMAIL",
+            "hs_email_thread_id": "thread-1",
+            "hs_email_direction": direction,
             "hs_email_to_email": "ada@acme.example",
             "hs_email_open_count": 1,
             "hs_timestamp": sent,
@@ -80,24 +83,77 @@ def _plans(engine: Engine) -> Iterator[list[str]]:
             plans += [str(row[-1]) for row in rows]
 
 
-def test_deriving_open_times_reads_the_contacts_emails_not_every_email(
+def test_deriving_opens_and_replies_reads_the_groups_emails_not_every_email(
     sqlite_engine: Engine,
     api: OfficialClient,
     hubspot: HubSpotStandIn,
     small_portal: SmallPortal,
 ) -> None:
     hubspot.portal.update("contacts", small_portal.ada, {"hs_sales_email_last_opened": LAST_OPEN})
-    _email(hubspot, small_portal.ada, LAST_OPEN - timedelta(days=1))
+    sent = _email(hubspot, small_portal.ada, LAST_OPEN - timedelta(days=1))
+    answer = _email(hubspot, small_portal.ada, LAST_OPEN, direction="INCOMING_EMAIL")
     Syncer(sqlite_engine, api).run(full=True)
     with Session(sqlite_engine) as session:
         contacts = list(session.scalars(select(Contact.id)))
+        reply = session.scalar(select(Activity).where(Activity.external_id == answer))
+        assert reply is not None and reply.in_reply_to_id is not None
+        assert reply.in_reply_to_id == session.scalar(
+            select(Activity.id).where(Activity.external_id == sent)
+        )
 
     with _plans(sqlite_engine) as plans, Session(sqlite_engine) as session:
         derive_opens(session, contacts)
+        derive_replies(session, ["thread-1"])
         session.rollback()
 
-    # Each sync group derives the opens of its emails' contacts: a plan that walks every
-    # email of the store (a scan, or the kind index) makes a full sync quadratic.
+    # Each sync group derives the opens and replies of its own emails: a plan that walks
+    # every email of the store (a scan, or the kind index) makes a full sync quadratic.
     on_activities = [p for p in plans if " activities " in f"{p} "]
     assert on_activities
-    assert all("INTEGER PRIMARY KEY" in p for p in on_activities), plans
+    assert all("PRIMARY KEY" in p or "thread_id" in p for p in on_activities), plans
+
+
+def test_linking_sequence_tasks_costs_the_same_few_statements_for_many_tasks(
+    sqlite_engine: Engine,
+    api: OfficialClient,
+    hubspot: HubSpotStandIn,
+    small_portal: SmallPortal,
+) -> None:
+    tasks = []
+    for n in range(20):
+        task = hubspot.portal.create(
+            "tasks",
+            {
+                "hs_task_subject": f"Sequence step {n}",
+                "hs_task_status": "NOT_STARTED",
+                "hs_timestamp": LAST_OPEN,
+                "hs_task_sequence_step_enrollment_id": f"91000{n % 2}",
+            },
+        )
+        hubspot.portal.associate("tasks", task.id, "contacts", small_portal.ada)
+        tasks.append(str(task.id))
+    Syncer(sqlite_engine, api).run(full=True)
+    objects = api.batch_read("tasks", tasks, properties=TASKS.properties)
+    with Session(sqlite_engine) as session:
+        ids = writes.row_ids(session, "activities", tasks)
+    records = [{"id": t, "contacts": [small_portal.ada]} for t in tasks]
+    statements: list[str] = []
+
+    def seen(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        statements.append(statement)
+
+    event.listen(sqlite_engine, "before_cursor_execute", seen)
+    try:
+        with Session(sqlite_engine) as session:
+            link_sequence_tasks(session, objects, ids, records)
+            session.commit()
+    finally:
+        event.remove(sqlite_engine, "before_cursor_execute", seen)
+
+    with Session(sqlite_engine) as session:
+        linked = session.scalars(
+            select(Activity.sequence_enrollment_id).where(Activity.external_id.in_(tasks))
+        ).all()
+    assert len(linked) == 20 and None not in linked
+    # A sync group holds up to 1,000 tasks: a statement or two per task was most of its time.
+    assert len(statements) < 10, statements
