@@ -118,19 +118,15 @@ def derive_opens(session: Session, contact_ids: Iterable[int]) -> None:
             linked[activity_id].append(contact_id)
         sent: dict[int, datetime] = {}
         for activities in _chunks(sorted(linked)):
-            # Filtered here, not in SQL: with the kind in the query, SQLite may start from
-            # the kind index again.
-            for email_id, kind, direction, opened, at in session.execute(
-                select(
-                    Activity.id,
-                    Activity.kind,
-                    Activity.direction,
-                    Activity.opened_at,
-                    Activity.occurred_at,
-                ).where(Activity.id.in_(activities))
+            # The kind and the open are checked here, not in SQL: with either in the query,
+            # SQLite may start from its index (every email, every open of the store). No
+            # index holds the direction, so the ids' primary key is the way in.
+            for email_id, kind, opened, at in session.execute(
+                select(Activity.id, Activity.kind, Activity.opened_at, Activity.occurred_at).where(
+                    Activity.id.in_(activities), Activity.direction == EmailDirection.OUTGOING
+                )
             ):
-                outgoing = kind == ActivityKind.EMAIL and direction == EmailDirection.OUTGOING
-                if outgoing and opened is not None and at is not None:
+                if kind == ActivityKind.EMAIL and opened is not None and at is not None:
                     sent[email_id] = at
         # Per contact, its latest email (by send time, then id) sent before its last open.
         latest: dict[int, tuple[datetime, int]] = {}
