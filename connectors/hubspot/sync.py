@@ -44,6 +44,7 @@ from connectors.hubspot.state import (
     save_cursor,
     take_lease,
 )
+from storage.db import refresh_statistics
 from storage.models import (
     ActivityKind,
     Company,
@@ -211,6 +212,10 @@ class Syncer:
                 by_name = {plan.kind.name: plan for plan in plans}
                 for stage in self._ahead.stages:
                     self._write_stage(stage, by_name)
+            if any(plan.full for plan in plans):
+                # A full pass filled the store in bulk: without fresh planner statistics
+                # the guided actions' evaluation that follows is planned blind (minutes).
+                refresh_statistics(self.engine)
             if self._missing:
                 missing = [f"{name}: {error}" for name, error in self._missing.items()]
                 self.result.stopped = "not synced for want of a scope: " + "; ".join(missing)
