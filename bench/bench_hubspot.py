@@ -269,8 +269,8 @@ def _guided_actions(target: Any, full: SyncResult) -> dict[str, Any]:
 
 
 def _incremental(standin: _StandIn, target: Any, api: OfficialClient) -> dict[str, Any]:
-    # Untimed: the first pass after the full sync also reads the records the organisation
-    # dates within its window (generated "now"); the measured pass then reads the changes.
+    # Untimed: the first pass after the full sync, as `serve` runs one within minutes. (The
+    # organisation dates some tasks in the future: every pass's window holds them too.)
     Syncer(target, api).run(only=["tasks"])
     standin.control(
         "POST",
@@ -283,7 +283,8 @@ def _incremental(standin: _StandIn, target: Any, api: OfficialClient) -> dict[st
     seconds = time.perf_counter() - started
     counted = standin.control("GET", "requests")
     return {
-        # Each pass starts 2 minutes early (search's index lag): a few more may come along.
+        # More than the changes: tasks dated later than the cursor, and the 2 minutes each
+        # pass starts early (search's index lag).
         "incremental_records": result.of("tasks").records,
         "incremental_seconds": seconds,
         "incremental_requests": counted["total"],
