@@ -40,21 +40,32 @@ def _chunks(values: list[T]) -> Iterable[list[T]]:
 def derive_replies(session: Session, thread_ids: Iterable[str]) -> None:
     """Set ``in_reply_to`` and ``replied_at`` within these threads."""
     threads = sorted(set(thread_ids))
-    rows: list[tuple[int, str, EmailDirection | None, datetime, int | None, datetime | None]] = []
+    rows: list[
+        tuple[int, str | None, EmailDirection | None, datetime, int | None, datetime | None]
+    ] = []
     for chunk in _chunks(list(threads)):
-        rows += session.execute(
-            select(
-                Activity.id,
-                Activity.thread_id,
-                Activity.direction,
-                Activity.occurred_at,
-                Activity.in_reply_to_id,
-                Activity.replied_at,
+        # The kind is checked here, not in SQL: with it there, SQLite reads every email of
+        # the store through the kind index instead of these threads' through theirs.
+        rows += [
+            row[1:]
+            for row in session.execute(
+                select(
+                    Activity.kind,
+                    Activity.id,
+                    Activity.thread_id,
+                    Activity.direction,
+                    Activity.occurred_at,
+                    Activity.in_reply_to_id,
+                    Activity.replied_at,
+                )
+                .where(Activity.thread_id.in_(chunk))
+                .order_by(Activity.thread_id, Activity.occurred_at, Activity.id)
             )
-            .where(Activity.kind == ActivityKind.EMAIL, Activity.thread_id.in_(chunk))
-            .order_by(Activity.thread_id, Activity.occurred_at, Activity.id)
-        ).all()  # type: ignore[arg-type]
-    by_thread: dict[str, list[tuple[int, EmailDirection | None, datetime]]] = defaultdict(list)
+            if row[0] == ActivityKind.EMAIL
+        ]
+    by_thread: dict[str | None, list[tuple[int, EmailDirection | None, datetime]]] = defaultdict(
+        list
+    )
     current: dict[int, tuple[int | None, datetime | None]] = {}
     for row_id, thread, direction, at, reply_to, replied in rows:
         by_thread[thread].append((row_id, direction, at))
@@ -81,29 +92,54 @@ def derive_replies(session: Session, thread_ids: Iterable[str]) -> None:
 
 
 def derive_opens(session: Session, contact_ids: Iterable[int]) -> None:
-    """Give the latest opened email to each contact the contact's last-open time."""
+    """Give the latest opened email to each contact the contact's last-open time.
+
+    Read from the contacts' side (their links, then those activities by id) and filtered in
+    Python: joined in one query, SQLite started from the activities' kind index and read
+    every email of the store for each chunk of contacts (a full sync grew quadratic).
+    """
     ids = sorted(set(contact_ids))
     for chunk in _chunks(list(ids)):
-        rows = session.execute(
-            select(ActivityContact.contact_id, Activity.id, Contact.email_last_opened_at)
-            .join(Activity, Activity.id == ActivityContact.activity_id)
-            .join(Contact, Contact.id == ActivityContact.contact_id)
-            .where(
-                ActivityContact.contact_id.in_(chunk),
-                Contact.email_last_opened_at.is_not(None),
-                Activity.kind == ActivityKind.EMAIL,
-                Activity.direction == EmailDirection.OUTGOING,
-                Activity.opened_at.is_not(None),
-                Activity.occurred_at <= Contact.email_last_opened_at,
+        last_open: dict[int, datetime] = {
+            contact_id: at
+            for contact_id, at in session.execute(
+                select(Contact.id, Contact.email_last_opened_at).where(Contact.id.in_(chunk))
             )
-            .order_by(ActivityContact.contact_id, Activity.occurred_at.desc(), Activity.id.desc())
-        ).all()
-        latest: dict[int, tuple[int, datetime | None]] = {}
-        for contact_id, email_id, last_open in rows:
-            latest.setdefault(contact_id, (email_id, last_open))
+            if at is not None
+        }
+        if not last_open:
+            continue
+        linked: dict[int, list[int]] = defaultdict(list)
+        for contact_id, activity_id in session.execute(
+            select(ActivityContact.contact_id, ActivityContact.activity_id).where(
+                ActivityContact.contact_id.in_(list(last_open))
+            )
+        ):
+            linked[activity_id].append(contact_id)
+        sent: dict[int, datetime] = {}
+        for activities in _chunks(sorted(linked)):
+            # The kind and the open are checked here, not in SQL: with either in the query,
+            # SQLite may start from its index (every email, every open of the store). No
+            # index holds the direction, so the ids' primary key is the way in.
+            for email_id, kind, opened, at in session.execute(
+                select(Activity.id, Activity.kind, Activity.opened_at, Activity.occurred_at).where(
+                    Activity.id.in_(activities), Activity.direction == EmailDirection.OUTGOING
+                )
+            ):
+                if kind == ActivityKind.EMAIL and opened is not None and at is not None:
+                    sent[email_id] = at
+        # Per contact, its latest email (by send time, then id) sent before its last open.
+        latest: dict[int, tuple[datetime, int]] = {}
+        for email_id, at in sent.items():
+            for contact_id in linked[email_id]:
+                if at <= last_open[contact_id]:
+                    latest[contact_id] = max(latest.get(contact_id, (at, email_id)), (at, email_id))
         _update_many(
             session,
-            [{"_id": email_id, "opened_at": last_open} for email_id, last_open in latest.values()],
+            [
+                {"_id": email_id, "opened_at": last_open[contact_id]}
+                for contact_id, (_at, email_id) in sorted(latest.items())
+            ],
         )
 
 

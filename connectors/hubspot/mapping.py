@@ -479,7 +479,8 @@ _MAX_LENGTHS = {
 def sanitize(
     section: str, record: dict[str, Any], object_type: str, problems: Problems
 ) -> dict[str, Any] | None:
-    """``record`` with every value the store refuses dropped; None when it cannot be stored.
+    """``record`` checked: its values as the importer holds them (``RecordSpec.parse``),
+    every value the store refuses dropped; None when it cannot be stored.
 
     Text a person wrote (names, subjects, bodies, next steps) is kept: clipped to its
     field's length with "…", NUL characters removed. Any other value that fails its field's
@@ -491,9 +492,9 @@ def sanitize(
     record = {k: v for k, v in record.items() if v is not None or k in spec.by_name}
     _tidy_prose(section, record, object_type, problems)
     for _ in range(3):
-        _, found = spec.parse(record)
+        values, found = spec.parse(record)
         if not found:
-            return record
+            return values
         for path, message in found:
             name = path.split(".")[0].split("[")[0]
             value = record.get(name)

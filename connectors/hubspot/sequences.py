@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from connectors.hubspot.api import CrmObject
@@ -212,6 +212,7 @@ def link_sequence_tasks(
         str(r["id"]): (r.get("contacts") or [None])[0] for r in records if r.get("contacts")
     }
     unlinked: list[int] = []
+    steps: list[tuple[int, str, str, CrmObject]] = []
     for task in tasks:
         row_id = ids.get(task.id)
         if row_id is None:
@@ -222,9 +223,25 @@ def link_sequence_tasks(
             # Without its contact (deleted in HubSpot, which unenrolls it) no enrollment.
             unlinked.append(row_id)
             continue
-        enrollment = _task_enrollment(session, enrollment_id[:64], contact, task)
-        session.execute(
-            update(Activity).where(Activity.id == row_id).values(sequence_enrollment_id=enrollment)
+        steps.append((row_id, enrollment_id[:64], contact, task))
+    # The known enrollments in one read, the links in one executemany: a group of 1,000
+    # tasks took a query and an update per task.
+    known = _enrollment_ids(session, {external_id for _, external_id, _, _ in steps})
+    links: list[dict[str, Any]] = []
+    for row_id, external_id, contact, task in steps:
+        enrollment = known.get(external_id)
+        if enrollment is None:
+            enrollment = _task_enrollment(session, external_id, contact, task)
+            if enrollment is not None:
+                known[external_id] = enrollment
+        links.append({"_id": row_id, "_enrollment": enrollment})
+    if links:
+        table: Table = Activity.__table__  # type: ignore[assignment]
+        session.connection().execute(
+            update(table)
+            .where(table.c.id == bindparam("_id"))
+            .values(sequence_enrollment_id=bindparam("_enrollment")),
+            links,
         )
     if unlinked:
         session.execute(
@@ -232,6 +249,20 @@ def link_sequence_tasks(
             .where(Activity.id.in_(unlinked), Activity.sequence_enrollment_id.is_not(None))
             .values(sequence_enrollment_id=None)
         )
+
+
+def _enrollment_ids(session: Session, external_ids: set[str]) -> dict[str, int]:
+    found: dict[str, int] = {}
+    wanted = sorted(external_ids)
+    for start in range(0, len(wanted), 500):
+        found.update(
+            session.execute(
+                select(SequenceEnrollment.external_id, SequenceEnrollment.id).where(
+                    SequenceEnrollment.external_id.in_(wanted[start : start + 500])
+                )
+            ).all()
+        )
+    return found
 
 
 def _task_enrollment(

@@ -13,8 +13,6 @@ stage by stage, so records land after the records they link to.
 
 from __future__ import annotations
 
-import io
-import json
 import logging
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -46,6 +44,7 @@ from connectors.hubspot.state import (
     save_cursor,
     take_lease,
 )
+from storage.db import refresh_statistics
 from storage.models import (
     ActivityKind,
     Company,
@@ -59,8 +58,7 @@ from storage.models import (
     StageState,
     User,
 )
-from storage.snapshot import SnapshotError, import_snapshot
-from storage.snapshot.fields import FORMAT, VERSION
+from storage.snapshot import SnapshotError, import_records
 
 logger = logging.getLogger(__name__)
 
@@ -223,6 +221,10 @@ class Syncer:
                     # their last retry (the cursors hold where the writes got to).
                     self.api.limiter.interrupt()
                     raise
+            if any(plan.full for plan in plans):
+                # A full pass filled the store in bulk: without fresh planner statistics
+                # the guided actions' evaluation that follows is planned blind (minutes).
+                refresh_statistics(self.engine)
             if self._missing:
                 missing = [f"{name}: {error}" for name, error in self._missing.items()]
                 self.result.stopped = "not synced for want of a scope: " + "; ".join(missing)
@@ -598,7 +600,7 @@ class Syncer:
                 continue
             records.append(checked)
         records = self._resolve(kind, records)
-        self._import({kind.section: records})
+        self._import({kind.section: records}, checked=True)
         result = self.result.of(kind.name)
         result.records += len(records)
         merges = [
@@ -732,28 +734,23 @@ class Syncer:
                 if c["contact"] in known.get("contacts", set())
             ]
 
-    def _import(self, sections: dict[str, list[dict[str, Any]]]) -> None:
-        document = {"format": FORMAT, "version": VERSION, **sections}
-        payload = json.dumps(document, default=str).encode()
+    def _import(self, sections: dict[str, list[dict[str, Any]]], *, checked: bool = False) -> None:
+        """Write ``sections`` through the snapshot importer, handed over as values (no JSON
+        file written and read back); ``checked``: they are ``mapping.sanitize``'s values."""
         try:
-            import_snapshot(self.engine, io.BytesIO(payload), now=self.clock())
+            import_records(self.engine, sections, now=self.clock(), checked=checked)
         except SnapshotError as error:
             # Checked records should always pass; if not, say which and go on without them.
             for problem in error.problems:
                 self.problems.add("import", problem.path, "refused", problem.message)
-            self._import_one_by_one(sections, error)
+            self._import_one_by_one(sections, checked)
 
-    def _import_one_by_one(
-        self, sections: dict[str, list[dict[str, Any]]], error: SnapshotError
-    ) -> None:
+    def _import_one_by_one(self, sections: dict[str, list[dict[str, Any]]], checked: bool) -> None:
         for section, records in sections.items():
             for record in records:
-                document = {"format": FORMAT, "version": VERSION, section: [record]}
                 try:
-                    import_snapshot(
-                        self.engine,
-                        io.BytesIO(json.dumps(document, default=str).encode()),
-                        now=self.clock(),
+                    import_records(
+                        self.engine, {section: [record]}, now=self.clock(), checked=checked
                     )
                 except SnapshotError as single:
                     for problem in single.problems:

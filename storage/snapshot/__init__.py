@@ -5,7 +5,7 @@ The format is described in ``docs/import-format.md`` and ``schema.json`` beside 
 
 from storage.snapshot.exporter import export_snapshot
 from storage.snapshot.fields import FORMAT, VERSION
-from storage.snapshot.importer import import_snapshot
+from storage.snapshot.importer import import_records, import_snapshot
 from storage.snapshot.outcome import ImportReport, Problem, SectionCounts, SnapshotError
 
 __all__ = [
@@ -16,5 +16,6 @@ __all__ = [
     "SectionCounts",
     "SnapshotError",
     "export_snapshot",
+    "import_records",
     "import_snapshot",
 ]

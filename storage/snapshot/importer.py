@@ -4,12 +4,15 @@ Records are read one at a time (``reader``), checked (``layout``, ``validation``
 into rows (``resolve``) and written in batches (``upsert``, ``links``, ``small_sections``)
 with Core ``executemany`` statements. Any problem is collected (up to ``max_problems``) and
 the whole transaction is rolled back: a file with an error writes nothing.
+
+``import_records`` takes the same sections as Python values (the HubSpot sync's way in):
+the same steps, without writing a file and reading it back.
 """
 
 from __future__ import annotations
 
 import gc
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from contextlib import suppress
 from datetime import datetime
 from pathlib import Path
@@ -19,7 +22,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from storage.snapshot.fields import SPECS
+from storage.snapshot.fields import FORMAT, SPECS, VERSION
 from storage.snapshot.job import Job
 from storage.snapshot.layout import Layout
 from storage.snapshot.links import SelfReferences
@@ -81,35 +84,71 @@ def import_snapshot(
     now = utc(now)
     if isinstance(source, Path):
         with source.open("rb") as stream:
-            return _run(engine, stream, now, batch_size, max_problems, on_progress)
-    return _run(engine, source, now, batch_size, max_problems, on_progress)
+            return import_snapshot(
+                engine,
+                stream,
+                now=now,
+                batch_size=batch_size,
+                max_problems=max_problems,
+                on_progress=on_progress,
+            )
+    reader = CountingReader(source)
+    return _run(
+        engine, now, batch_size, max_problems, lambda importer: importer.read(reader, on_progress)
+    )
+
+
+def import_records(
+    engine: Engine,
+    sections: Mapping[str, Any],
+    *,
+    now: datetime,
+    checked: bool = False,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    max_problems: int = DEFAULT_MAX_PROBLEMS,
+) -> ImportReport:
+    """``import_snapshot`` for sections held in memory: one transaction, all or nothing.
+
+    Args:
+        sections: a snapshot's members after its header, in the file's order: each
+            section a list of records as a file holds them (JSON values: ids and times
+            as strings).
+        checked: every record is already what ``SPECS[section].parse`` made of it, with no
+            problem (the caller checked it): it is not parsed again.
+
+    Raises:
+        SnapshotError: as ``import_snapshot``; nothing was written.
+    """
+    return _run(
+        engine,
+        utc(now),
+        batch_size,
+        max_problems,
+        lambda importer: importer.take(sections, checked),
+    )
 
 
 def _run(
     engine: Engine,
-    stream: BinaryIO,
     now: datetime,
     batch_size: int,
     max_problems: int,
-    on_progress: Progress | None,
+    feed: Callable[[_Importer], None],
 ) -> ImportReport:
-    reader = CountingReader(stream)
     with fewer_gc_passes(), Session(engine, autoflush=False, expire_on_commit=False) as session:
         job = Job.start(session, now, max_problems)
         try:
-            return _import(job, reader, batch_size, on_progress)
+            return _import(job, batch_size, feed)
         except BaseException:
             with suppress(SQLAlchemyError):
                 job.tuning.restore()
             raise
 
 
-def _import(
-    job: Job, reader: CountingReader, batch_size: int, on_progress: Progress | None
-) -> ImportReport:
+def _import(job: Job, batch_size: int, feed: Callable[[_Importer], None]) -> ImportReport:
     importer = _Importer(job, batch_size)
     try:
-        importer.read(reader, on_progress)
+        feed(importer)
     except Stop:
         pass
     except MalformedJSON as error:
@@ -145,6 +184,7 @@ class _Importer:
         self.self_references = SelfReferences(job)
         self.upsert = Upsert(job, self.self_references)
         self._defaults_checked = False
+        self._checked = False
 
     def read(self, reader: CountingReader, on_progress: Progress | None) -> None:
         """Read the whole file, writing each batch as it fills."""
@@ -179,6 +219,32 @@ class _Importer:
         self.layout.check_header()
         self._past_pipelines()
 
+    def take(self, sections: Mapping[str, Any], checked: bool) -> None:
+        """Import sections held in memory, batch by batch, as ``read`` would from a file."""
+        self._checked = checked
+        self.layout.scalar("format", FORMAT)
+        self.layout.scalar("version", VERSION)
+        batches = 0
+        for section, records in sections.items():
+            if not isinstance(records, list):
+                self._plain_member(
+                    Whole(section, records)
+                    if isinstance(records, dict)
+                    else Scalar(section, records)
+                )
+                continue
+            if not self.layout.enter(section, is_array=True):
+                continue
+            items = list(enumerate(records))
+            size = self.batch_size
+            chunks = [items[start : start + size] for start in range(0, len(items), size)]
+            for chunk in chunks[:-1]:
+                self._batch(section, chunk)
+                batches += 1
+                self._between_batches(batches)
+            self._section_end(section, chunks[-1] if chunks else [])
+        self._past_pipelines()
+
     @staticmethod
     def _between_batches(batches: int) -> None:
         # See tuning.fewer_gc_passes: the few cycles a batch leaves are collected here.
@@ -203,12 +269,15 @@ class _Importer:
     def _batch(self, section: str, items: list[tuple[int, Any]]) -> None:
         spec, problems = SPECS[section], self.job.problems
         parsed: list[tuple[int, dict[str, Any]]] = []
-        for index, raw in items:
-            values, found = spec.parse(raw)
-            for name, message in found:
-                problems.add(f"{section}[{index}]" + (f".{name}" if name else ""), message)
-            if not found:
-                parsed.append((index, values))
+        if self._checked:
+            parsed = items
+        else:
+            for index, raw in items:
+                values, found = spec.parse(raw)
+                for name, message in found:
+                    problems.add(f"{section}[{index}]" + (f".{name}" if name else ""), message)
+                if not found:
+                    parsed.append((index, values))
         fresh = self.duplicates.drop(section, parsed)
         if section == "pipelines":
             write_pipelines(self.job, fresh)
