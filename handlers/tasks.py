@@ -25,6 +25,7 @@ from handlers.render.task_modals import (
     parse_reassign,
     parse_task_form,
     pick_date_modal,
+    queue_notice,
     reassign_modal,
     task_queue_view,
 )
@@ -41,6 +42,7 @@ from handlers.slack.listeners import (
     read,
     show_in_place,
     submit_form,
+    update_view,
     write,
 )
 from handlers.slack.metadata import read_metadata, shown_fingerprints
@@ -344,14 +346,22 @@ def _show_next(
     respond: Respond,
     *,
     state: QueueState,
-    notice: str | None,
+    result: OpResult | None,
 ) -> None:
+    notice = result_sentence(result) if result is not None else None
     view, refusal = read(context, _queue_renderer(state, notice))
     if view is None:
         assert refusal is not None
         show_in_place(context, click, refusal, respond=respond)
         return
-    acting(context).client.views_update(view_id=click.view.get("id") or "", view=view)
+    view_id = click.view.get("id") or ""
+    if result is None:
+        acting(context).client.views_update(view_id=view_id, view=view)
+        return
+    # "Saving to HubSpot…" on the queue's line is updated once the write settles.
+    update_view(
+        context, view_id, view, result, lambda shown: [queue_notice(result_sentence(shown))]
+    )
 
 
 def complete_in_queue(click: Click, context: BoltContext, respond: Respond) -> None:
@@ -366,7 +376,7 @@ def complete_in_queue(click: Click, context: BoltContext, respond: Respond) -> N
             state = replace(state, done=(*state.done, task_id))
         else:  # completed elsewhere, or not allowed: move past it
             state = replace(state, skipped=(*state.skipped, task_id))
-    _show_next(click, context, respond, state=state, notice=result_sentence(result))
+    _show_next(click, context, respond, state=state, result=result)
 
 
 def skip_in_queue(click: Click, context: BoltContext, respond: Respond) -> None:
@@ -374,7 +384,7 @@ def skip_in_queue(click: Click, context: BoltContext, respond: Respond) -> None:
     task_id = parse_id(click.value)
     if task_id is not None and task_id not in state.skipped:
         state = replace(state, skipped=(*state.skipped, task_id))
-    _show_next(click, context, respond, state=state, notice=None)
+    _show_next(click, context, respond, state=state, result=None)
 
 
 # Forms --------------------------------------------------------------------------------

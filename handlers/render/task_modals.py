@@ -343,6 +343,11 @@ def _queue_title(bucket: str) -> str:
         return _("queue")
 
 
+def queue_notice(sentence: str) -> Block:
+    """The queue's line about the last task (plain text), over the next one."""
+    return context(escape(sentence))
+
+
 def task_queue_view(
     task: Activity | None,
     *,
@@ -359,7 +364,7 @@ def task_queue_view(
     title = _("Tasks: {list}").format(list=_queue_title(bucket))
     blocks: list[Block] = []
     if notice:
-        blocks.append(context(escape(notice)))
+        blocks.append(queue_notice(notice))
     if task is None:
         blocks.append(section(":tada: " + _("That's all the tasks in this list.")))
         return modal(

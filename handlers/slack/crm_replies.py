@@ -5,8 +5,10 @@ answer is (``storage.outbox.await_reply``); the outbox worker calls ``answer_lat
 those rows are sent, refused or in conflict. A bot message is updated with
 ``chat.update`` (it has no time limit); an ephemeral one, which ``chat.update`` cannot
 reach, through its ``response_url`` (valid for 30 minutes: later, the Home tab and the
-direct message about a failure still tell); a form's result modal with ``views.update``
-(while it is open). The Home tab is re-published by the worker.
+direct message about a failure still tell); a modal (a form's result, the task queue)
+with ``views.update``, while it is open and still shows that answer. A form's line under
+the message it came from is ephemeral, which nothing can edit: the answer comes as a new
+line under it. The Home tab is re-published by the worker.
 """
 
 from __future__ import annotations
@@ -17,13 +19,13 @@ from contextlib import contextmanager
 from typing import Any
 
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 from slack_sdk.webhook import WebhookClient
 
-from handlers.i18n import _, use_language
+from handlers.i18n import use_language
 from handlers.i18n.users import speaking_to
 from handlers.render.crm_writes import late_answer_blocks, progress_text
-from handlers.render.kit import Block, fallback_text, modal
-from handlers.slack import ids
+from handlers.render.kit import Block, fallback_text
 from handlers.slack.services import Services
 from rules.crm_writes.queries import Progress, write_progress
 from storage.outbox import DueReply
@@ -34,38 +36,54 @@ logger = logging.getLogger(__name__)
 def answer_late(
     services: Services, client: WebClient, due: DueReply, *, default_language: str
 ) -> bool:
-    """Update the answer ``due`` names; False when there was nothing to update."""
+    """Update the answers ``due`` names; False when there was nothing to update."""
     reply = due.reply
+    # One click, one place; a form tells its result modal and the message it came from.
+    places = [p for p in reply.get("places", [reply]) if isinstance(p, dict)]
     with services.sessions() as session:
         progress = write_progress(session, due.row_ids)
         if progress is None or progress.state is Progress.SAVING:
             return False
         with _speaking(session, due.actor_id, default_language):
             sentence = str(reply.get("sentence") or "")
-            saved = _blocks(reply.get("saved"))
-            region = late_answer_blocks(sentence, saved, progress)
             text = fallback_text(f"{sentence} {progress_text(progress)}")
-            close = _("Close")
-    kind = reply.get("kind")
+            regions = [
+                late_answer_blocks(sentence, _blocks(p.get("saved")), progress) for p in places
+            ]
+    answered = False
+    for place, region in zip(places, regions, strict=True):
+        answered = _answer(client, place, region, text) or answered
+    return answered
+
+
+def _answer(client: WebClient, place: dict[str, Any], region: list[Block], text: str) -> bool:
+    kind = place.get("kind")
     if kind == "view":
-        # The form's result modal; closed by now, Slack answers an error (logged).
-        title = str(reply.get("title") or "")
-        client.views_update(
-            view_id=str(reply.get("view_id")),
-            view=modal(ids.VIEW_RESULT, title, region, close=close),
-        )
+        shape = place.get("view")
+        view = {**(shape if isinstance(shape, dict) else {}), "blocks": _swapped(place, region)}
+        try:
+            client.views_update(
+                view_id=str(place.get("view_id")),
+                hash=place.get("hash"),  # another view by now: Slack refuses (hash_conflict)
+                view=view,
+            )
+        except SlackApiError as error:
+            # Closed (not_found) or moved on (hash_conflict): nothing there to correct; the
+            # Home tab and the direct message about a failure still tell.
+            logger.info("a late answer could not reach its modal (%s)", error.response.get("error"))
+            return False
     elif kind == "update":
         client.chat_update(
-            channel=str(reply.get("channel")),
-            ts=str(reply.get("ts")),
+            channel=str(place.get("channel")),
+            ts=str(place.get("ts")),
             text=text,
-            blocks=_swapped(reply, region),
+            blocks=_swapped(place, region),
         )
     elif kind == "replace":
-        _send(reply, {"text": text, "blocks": _swapped(reply, region), "replace_original": True})
+        _send(place, {"text": text, "blocks": _swapped(place, region), "replace_original": True})
     elif kind == "add":
         _send(
-            reply,
+            place,
             {
                 "text": text,
                 "blocks": region,

@@ -462,7 +462,7 @@ def show_in_place(
                 response_type="ephemeral",
                 replace_original=False,
             )
-            _await_crm(who, result, answer, {"kind": "add", "url": click.response_url})
+            _await_crm(who, result, ({"kind": "add", "url": click.response_url}, answer))
             return
         blocks = replace_block(click.message_blocks, click.block_id or "", region)
         if click.channel_id and click.message_ts and not click.is_ephemeral:
@@ -484,7 +484,7 @@ def show_in_place(
                 replace_original=True,
             )
             where = {"kind": "replace", "url": click.response_url}
-        _await_crm(who, result, answer, {**where, **_region_of(blocks, region)})
+        _await_crm(who, result, ({**where, **_region_of(blocks, region)}, answer))
         return
     if click.in_home:
         publish_home(
@@ -492,7 +492,7 @@ def show_in_place(
             state=ViewState.from_view(click.view),
             notice=result_line(result, block_id="button_result"),
         )
-        _await_crm(who, result, answer, {"kind": "home"})
+        _await_crm(who, result, ({"kind": "home"}, answer))
         return
     logger.warning("no place to show the result of %s", click.action_id)
 
@@ -508,33 +508,77 @@ def _region_of(blocks: list[Block], region: list[Block]) -> dict[str, Any]:
     return {"blocks": blocks, "start": start, "count": len(last)}
 
 
-def _await_crm(
-    who: Acting, result: OpResult, answer: Callable[[OpResult], list[Block]], where: dict[str, Any]
-) -> None:
-    """A change still on its way to the CRM: leave on its rows where the user was told
-    "saving", the sentence said, and the answer as it reads once saved, so the outbox
-    worker can update it when the rows settle (``handlers.slack.crm_replies``)."""
-    if result.crm_state != Progress.SAVING or not result.crm_rows:
+# Where a "Saving to HubSpot…" answer is, and how it reads once saved.
+Place = tuple[dict[str, Any], Callable[[OpResult], list[Block]]]
+
+
+def _await_crm(who: Acting, result: OpResult, *places: Place) -> None:
+    """A change still on its way to the CRM: leave on its rows each place where the user
+    was told "saving" (a message, a modal), the sentence said, and each answer as it reads
+    once saved, so the outbox worker can update them when the rows settle
+    (``handlers.slack.crm_replies``)."""
+    if result.crm_state != Progress.SAVING or not result.crm_rows or not places:
         return
-    if where.get("kind") in ("add", "replace") and not (
-        isinstance(where.get("url"), str) and _trusted_response_url(where["url"], who.services)
-    ):
-        where = {"kind": "home"}  # nowhere to write to but the Home tab
     try:
         with unit_of_work(who.services.sessions) as session:
             saved = WriteProgress(Progress.SAVED, crm_name(session))
             shown = replace(result, note=progress_text(saved), crm_state=Progress.SAVED)
             reply = {
-                **where,
                 "user": who.slack_user_id,
                 "sentence": spoken(result.sentence),
-                "saved": answer(shown),
+                "places": [
+                    {**_reachable(where, who), "saved": answer(shown)} for where, answer in places
+                ],
             }
             await_reply(session, list(result.crm_rows), reply)
     except SQLAlchemyError as error:
         # The user has their answer; only its later update is lost (the Home tab and the
         # direct message about a failure still tell).
         logger.warning("the answer of a click will not be updated: %s", describe(error))
+
+
+def _reachable(where: dict[str, Any], who: Acting) -> dict[str, Any]:
+    """``where``, or the Home tab when it is a ``response_url`` not from Slack."""
+    if where.get("kind") in ("add", "replace") and not (
+        isinstance(where.get("url"), str) and _trusted_response_url(where["url"], who.services)
+    ):
+        return {"kind": "home"}  # nowhere to write to but the Home tab
+    return where
+
+
+def _view_place(
+    view_id: str, view: Block, region: list[Block], *, view_hash: str | None = None
+) -> dict[str, Any]:
+    """A modal showing ``region`` among its blocks; ``view_hash`` (from ``views.update``)
+    lets Slack refuse the late update once the modal has moved on to something else."""
+    blocks = [b for b in view.get("blocks") or [] if isinstance(b, dict)]
+    shape = {k: v for k, v in view.items() if k != "blocks"}
+    return {
+        "kind": "view",
+        "view_id": view_id,
+        **({"hash": view_hash} if view_hash else {}),
+        "view": shape,
+        **_region_of(blocks, region),
+    }
+
+
+def update_view(
+    context: BoltContext,
+    view_id: str,
+    view: Block,
+    result: OpResult,
+    answer: Callable[[OpResult], list[Block]],
+) -> None:
+    """Show ``view`` in the open modal ``view_id``; ``answer(result)`` is among its blocks
+    and, while ``result`` is still on its way to the CRM, is updated once it settles."""
+    who = acting(context)
+    shown = who.client.views_update(view_id=view_id, view=view)
+    posted = shown.get("view") if isinstance(shown.data, dict) else None
+    view_hash = posted.get("hash") if isinstance(posted, dict) else None
+    place = _view_place(
+        view_id, view, answer(result), view_hash=view_hash if isinstance(view_hash, str) else None
+    )
+    _await_crm(who, result, (place, answer))
 
 
 def _tell_privately(who: Acting, click: Click, text: str, *, respond: Respond) -> None:
@@ -598,7 +642,8 @@ def submit_form(
             errors={fields.block_for(result.field): result_sentence(result)},
         )
         return None
-    ack(response_action="update", view=result_modal(title, result))
+    answered = result_modal(title, result)
+    ack(response_action="update", view=answered)
     if not result.changed:
         return None
     origin = form.origin
@@ -606,16 +651,25 @@ def submit_form(
     view_id = form.view.get("id")
 
     def follow_up() -> None:
-        report_to_origin(who, origin, result)
-        if isinstance(view_id, str):  # the result modal says "Saving…": update it later
-            where = {"kind": "view", "view_id": view_id, "title": title}
-            _await_crm(who, result, lambda shown: [section(result_text(shown))], where)
+        told = report_to_origin(who, origin, result)
+        # The result modal and the line under the form's message say "Saving…": both are
+        # updated once the write settles (the Home tab is re-published by the worker).
+        places: list[Place] = [told] if told is not None else []
+        if isinstance(view_id, str):
+
+            def answer(shown: OpResult) -> list[Block]:
+                return [section(result_text(shown))]
+
+            place = _view_place(view_id, answered, answer(result))
+            places.append((place, answer))
+        _await_crm(who, result, *places)
 
     return follow_up
 
 
-def report_to_origin(who: Acting, origin: dict[str, Any], result: OpResult) -> None:
+def report_to_origin(who: Acting, origin: dict[str, Any], result: OpResult) -> Place | None:
     """After a form: refresh the Home tab it came from, or tell the message's conversation.
+    Returns where a line was posted under the message (None: the Home tab, or nowhere).
 
     Only a ``response_url`` from Slack (or from the configured local Web API, in tests) is
     ever posted to, so a form can't be made to call an arbitrary address.
@@ -630,17 +684,25 @@ def report_to_origin(who: Acting, origin: dict[str, Any], result: OpResult) -> N
             state=state,
             notice=result_line(result, block_id="button_result"),
         )
-        return
+        return None
     url = origin.get("url") if origin.get("kind") == "message" else None
     if not isinstance(url, str) or not _trusted_response_url(url, who.services):
-        return
+        return None
+
+    def answer(shown: OpResult) -> list[Block]:
+        return [result_line(shown)]
+
     WebhookClient(url).send_dict(
         {
             "text": fallback_text(result_text(result)),
+            "blocks": answer(result),
             "response_type": "ephemeral",
             "replace_original": False,
         }
     )
+    # An ephemeral line cannot be edited (its response_url edits the form's message): once
+    # the write settles, the answer comes as a line of its own under it.
+    return {"kind": "add", "url": url}, answer
 
 
 def _trusted_response_url(url: str, services: Services) -> bool:

@@ -297,3 +297,166 @@ def test_a_forms_result_says_saved_once_the_worker_sends_it(
     assert update.params["view_id"] == "V0SUBMIT"
     assert "Saved in HubSpot." in str(update.json_param("view")["blocks"])
     assert hubspot.portal.get("deals", small_portal.deal).properties["hs_next_step"] == "Kick-off"
+
+
+def _edit_deal_from_a_message(app: RunningApp, engine: Engine, portal: SmallPortal) -> None:
+    """Dana edits the deal through its form, opened from a message; the form's result and
+    its line under that message say "Saving to HubSpot…"."""
+    with Session(engine) as session:
+        deal = session.scalars(select(Deal).where(Deal.external_id == portal.deal)).one()
+    send(
+        app,
+        block_action(
+            user_id="UDANA",
+            action_id=ids.DEAL_UPDATE,
+            value=str(deal.id),
+            block_id="row",
+            blocks=[section("x", block_id="row")],
+            response_url=app.slack.response_url("msg"),
+        ),
+    )
+    form = app.slack.wait_for("views.open")[0].json_param("view")
+    stage = {
+        "stage": {
+            "stage": {"type": "static_select", "selected_option": {"value": str(deal.stage_id)}}
+        }
+    }
+    step = {"next_step": {"next_step": {"type": "plain_text_input", "value": "Kick-off"}}}
+    send(app, view_submission(user_id="UDANA", view=form, values={**stage, **step}))
+    [line] = app.slack.wait_for("response_url")
+    assert "Saving to HubSpot…" in str(line.params)
+
+
+def test_a_forms_line_under_its_message_says_saved_once_the_worker_sends_it(
+    app_and_worker: tuple[RunningApp, OutboxWorker],
+    sqlite_engine: Engine,
+    small_portal: SmallPortal,
+) -> None:
+    app, worker = app_and_worker
+    _edit_deal_from_a_message(app, sqlite_engine, small_portal)
+
+    worker.run_once()
+
+    # An ephemeral line can't be edited: the answer comes as a line of its own under it,
+    # and the message the form came from stays as it was.
+    [_saving, saved] = app.slack.wait_for("response_url", count=2)
+    assert "Saved in HubSpot." in str(saved.params["blocks"])
+    assert "Saving" not in str(saved.params["blocks"])
+    assert saved.params["replace_original"] is False
+    assert saved.params["response_type"] == "ephemeral"
+    # The result modal is updated too, by the same answer.
+    [update] = app.slack.wait_for("views.update")
+    assert "Saved in HubSpot." in str(update.json_param("view")["blocks"])
+    worker.run_once()
+    assert len(app.slack.calls_to("response_url")) == 2
+
+
+def test_a_forms_line_says_not_saved_with_retry_and_a_closed_result_modal_is_quiet(
+    app_and_worker: tuple[RunningApp, OutboxWorker],
+    sqlite_engine: Engine,
+    hubspot: HubSpotStandIn,
+    small_portal: SmallPortal,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    app, worker = app_and_worker
+    _edit_deal_from_a_message(app, sqlite_engine, small_portal)
+    hubspot.portal.archive("deals", small_portal.deal)
+    app.slack.fail("views.update", error="not_found")  # the user closed the result modal
+
+    worker.run_once()
+
+    [_saving, failed] = app.slack.wait_for("response_url", count=2)
+    assert "Not saved in HubSpot" in str(failed.params["blocks"])
+    assert "Saving" not in str(failed.params["blocks"])
+    assert not any(r.levelname == "ERROR" for r in caplog.records)
+
+
+def _open_queue(app: RunningApp) -> dict[str, Any]:
+    send(
+        app,
+        block_action(
+            user_id="UDANA",
+            action_id=ids.TASK_QUEUE_START,
+            value="all",
+            block_id="b",
+            blocks=[section("x", block_id="b")],
+        ),
+    )
+    view: dict[str, Any] = app.slack.wait_for("views.open")[0].json_param("view")
+    return {**view, "id": "VQUEUE"}
+
+
+def _complete_in_queue(app: RunningApp, task: Activity, view: dict[str, Any]) -> None:
+    send(
+        app,
+        block_action(
+            user_id="UDANA",
+            action_id=ids.TASK_QUEUE_COMPLETE,
+            value=str(task.id),
+            block_id=f"queue:{task.id}",
+            container="view",
+            view=view,
+        ),
+    )
+
+
+def test_the_task_queues_line_says_saved_once_the_worker_sends_it(
+    app_and_worker: tuple[RunningApp, OutboxWorker],
+    sqlite_engine: Engine,
+    small_portal: SmallPortal,
+) -> None:
+    app, worker = app_and_worker
+    _complete_in_queue(app, _task(sqlite_engine, small_portal.task), _open_queue(app))
+    [saving] = app.slack.wait_for("views.update")
+    assert "Saving to HubSpot…" in str(saving.json_param("view")["blocks"])
+
+    worker.run_once()
+
+    [_first, saved] = app.slack.wait_for("views.update", count=2)
+    assert saved.params["view_id"] == "VQUEUE"
+    assert saved.params["hash"] == "h"  # as Slack gave it: a newer view refuses this update
+    view = saved.json_param("view")
+    assert "Done: 'Send the proposal' completed. Saved in HubSpot." in str(view["blocks"])
+    assert "Saving" not in str(view["blocks"])
+    # The rest of the modal stays: what comes next in the queue, and where the queue is.
+    unchanged = saving.json_param("view")
+    assert view["blocks"][1:] == unchanged["blocks"][1:]
+    assert view["private_metadata"] == unchanged["private_metadata"]
+    assert view["callback_id"] == ids.VIEW_TASK_QUEUE
+
+
+def test_the_task_queue_says_not_saved_with_retry(
+    app_and_worker: tuple[RunningApp, OutboxWorker],
+    sqlite_engine: Engine,
+    hubspot: HubSpotStandIn,
+    small_portal: SmallPortal,
+) -> None:
+    app, worker = app_and_worker
+    _complete_in_queue(app, _task(sqlite_engine, small_portal.task), _open_queue(app))
+    app.slack.wait_for("views.update")
+    hubspot.revoke_scope("crm.objects.contacts.write")
+
+    worker.run_once()
+
+    [_first, failed] = app.slack.wait_for("views.update", count=2)
+    blocks = failed.json_param("view")["blocks"]
+    assert "Not saved in HubSpot" in str(blocks) and "Saving" not in str(blocks)
+    assert ids.CRM_WRITE_RETRY in str(blocks)
+
+
+def test_a_task_queue_closed_or_moved_on_is_left_alone_quietly(
+    app_and_worker: tuple[RunningApp, OutboxWorker],
+    sqlite_engine: Engine,
+    small_portal: SmallPortal,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    app, worker = app_and_worker
+    _complete_in_queue(app, _task(sqlite_engine, small_portal.task), _open_queue(app))
+    app.slack.wait_for("views.update")
+    app.slack.fail("views.update", error="hash_conflict")
+
+    worker.run_once()
+
+    assert app.slack.calls_to("views.update", ok_only=False)[-1].params["hash"] == "h"
+    assert not any(r.levelname == "ERROR" for r in caplog.records)
+    assert worker.published == ["UDANA"]  # type: ignore[attr-defined]
