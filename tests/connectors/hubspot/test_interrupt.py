@@ -43,6 +43,7 @@ def test_ctrl_c_while_waiting_out_429s_says_interrupted_and_keeps_the_cursor(
         "SALESBOT_HUBSPOT_TOKEN": hubspot.token,
         "SALESBOT_HUBSPOT_API_URL": hubspot.base_url,
         "SALESBOT_DATA_DIR": str(tmp_path),
+        "PYTHONFAULTHANDLER": "1",
     }
     command = [sys.executable, "-m", "bot", "hubspot", "sync", "--object"]
     subprocess.run([*command, "owners"], env=env, check=True, capture_output=True, timeout=60)
@@ -63,7 +64,13 @@ def test_ctrl_c_while_waiting_out_429s_says_interrupted_and_keeps_the_cursor(
         assert time.monotonic() < deadline and sync.poll() is None
         time.sleep(0.02)
     sync.send_signal(signal.SIGINT)
-    _out, err = sync.communicate(timeout=PROMPT_SECONDS)
+    try:
+        _out, err = sync.communicate(timeout=PROMPT_SECONDS)
+    except subprocess.TimeoutExpired:
+        # Still running: its threads' stacks (faulthandler, on SIGABRT) say where it hangs.
+        sync.send_signal(signal.SIGABRT)
+        _out, err = sync.communicate(timeout=30)
+        raise AssertionError(f"no exit {PROMPT_SECONDS} s after Ctrl-C:\n{err}") from None
 
     said = " ".join(err.split())
     assert sync.returncode == 130, err
