@@ -40,6 +40,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+_SIGNAL_POLL_SECONDS = 0.5
 
 
 @dataclass
@@ -148,7 +149,10 @@ def serve_until_signalled(
     previous = {sig: signal.signal(sig, on_signal) for sig in STOP_SIGNALS}
     try:
         running = start(app, services, settings, jobs, hubspot=hubspot, routes=routes)
-        stop_requested.wait()
+        # Never a wait without a timeout: the kernel may hand the signal to one of the
+        # service threads, and Python runs ``on_signal`` only when this thread wakes.
+        while not stop_requested.wait(_SIGNAL_POLL_SECONDS):
+            pass
         running.stop()
     finally:
         for sig, handler in previous.items():

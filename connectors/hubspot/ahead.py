@@ -108,7 +108,12 @@ class Ahead(Generic[T]):
         pending = set(self.keys(stage))
         queue = self._queues[stage]
         while pending:
-            item = queue.get()
+            try:
+                # Never a wait without a timeout: the kernel may hand Ctrl-C to a fetcher
+                # thread, and Python runs the handler only when this (main) thread wakes.
+                item = queue.get(timeout=_POLL_SECONDS)
+            except Empty:
+                continue
             if isinstance(item, _Done):
                 pending.discard(item.key)
             elif isinstance(item, _Failed):

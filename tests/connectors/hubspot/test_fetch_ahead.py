@@ -135,3 +135,64 @@ def test_a_sync_killed_with_pages_read_but_not_written_resumes_without_loss_or_d
     assert _count(sqlite_engine, Assignment, Assignment.object_type == OwnedObject.COMPANY) == (
         COMPANIES
     )
+
+
+# Ctrl-C taken by a fetcher thread ---------------------------------------------------------
+
+_CTRL_C_IN_A_FETCHER = """
+import signal, sys, threading, time
+from connectors.hubspot.ahead import Ahead, Source
+
+signal.signal(signal.SIGINT, signal.default_int_handler)  # even if started ignoring it
+
+started = threading.Event()
+
+def endless():
+    started.set()
+    while True:  # a fetcher waiting on HubSpot (it looks for a stop between waits)
+        time.sleep(0.05)
+        ahead.check()
+        if False:
+            yield None
+
+def ctrl_c_into_the_fetcher():
+    started.wait()
+    [fetcher] = [t for t in threading.enumerate() if t.name.startswith("hubspot-fetch")]
+    time.sleep(0.3)  # the writer is waiting for its first group by now
+    signal.pthread_kill(fetcher.ident, signal.SIGINT)
+
+threading.Thread(target=ctrl_c_into_the_fetcher, daemon=True).start()
+ahead = Ahead([Source("companies", 0, endless)], fetchers=1)
+try:
+    with ahead:
+        for _ in ahead.stage_items(0):
+            pass
+except KeyboardInterrupt:
+    print("interrupted")
+    sys.exit(130)
+"""
+
+
+def test_ctrl_c_delivered_to_a_fetcher_thread_still_stops_the_writer() -> None:
+    # The kernel may hand a process's SIGINT to any thread; Python runs its handler in the
+    # main thread only when that thread wakes, so the writer must never wait unbounded.
+    assert _run_with_deadline(_CTRL_C_IN_A_FETCHER, seconds=10) == "interrupted"
+
+
+def _run_with_deadline(script: str, *, seconds: float) -> str:
+    root = Path(__file__).resolve().parents[3]
+    process = subprocess.Popen(
+        [sys.executable, "-c", script],
+        cwd=root,
+        env={**os.environ, "PYTHONPATH": str(root)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        out, _err = process.communicate(timeout=seconds)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.communicate()
+        return f"still waiting {seconds} s after Ctrl-C"
+    return out.strip()

@@ -53,6 +53,7 @@ def test_ctrl_c_while_waiting_out_429s_says_interrupted_and_keeps_the_cursor(
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=as_from_a_terminal,
     )
     deadline = time.monotonic() + 60
     # Once the first group is written (its page token saved), HubSpot answers only 429s.
@@ -95,3 +96,10 @@ def test_ctrl_c_while_waiting_out_429s_says_interrupted_and_keeps_the_cursor(
     assert hubspot.count("objects.list", object_type="companies") <= (RECORDS - stored) // 50 + 2
     with Session(sqlite_engine) as session:
         assert session.scalar(select(func.count()).select_from(Company)) == RECORDS
+
+
+def as_from_a_terminal() -> None:
+    """Ctrl-C as a terminal delivers it. A suite started in the background (``make test &``,
+    some CI runners) ignores SIGINT, children inherit that, and Python then keeps ignoring
+    it, as a program started with ``nohup`` should."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
