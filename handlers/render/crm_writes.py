@@ -5,6 +5,7 @@ late), with Apply mine / Keep HubSpot's, or Retry and Dismiss."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 
 from handlers.i18n import _
@@ -23,7 +24,7 @@ from rules.crm_writes.wording import (
     UNKNOWN_RECORD,
 )
 from rules.op_result import OpResult
-from rules.translatable import Phrase
+from rules.translatable import Param, Phrase
 
 
 def crm_label(crm: str) -> str:
@@ -32,8 +33,21 @@ def crm_label(crm: str) -> str:
 
 
 def reason_text(reason: Phrase | None) -> str:
-    """Why a write was not taken, in the reader's language, escaped for mrkdwn."""
-    return escape(spoken(reason)) if reason is not None else _("it was refused")
+    """Why a write was not taken, in the reader's language, for mrkdwn: its values (CRM
+    names, HubSpot's words) are data, its own words keep their markup (a `command`)."""
+    return spoken(_values_as_data(reason)) if reason is not None else _("it was refused")
+
+
+def _values_as_data(phrase: Phrase) -> Phrase:
+    return replace(phrase, params={name: _as_data(v) for name, v in phrase.params.items()})
+
+
+def _as_data(value: Param) -> Param:
+    if isinstance(value, Phrase):
+        return _values_as_data(value)
+    if isinstance(value, tuple):
+        return tuple(_values_as_data(part) for part in value)
+    return escape(value) if isinstance(value, str) else value
 
 
 def progress_text(progress: WriteProgress) -> str:

@@ -25,7 +25,7 @@ from slack_sdk.webhook import WebhookClient
 from handlers.i18n import use_language
 from handlers.i18n.users import speaking_to
 from handlers.render.crm_writes import late_answer_blocks, progress_text
-from handlers.render.kit import Block, fallback_text
+from handlers.render.kit import Block, escape, fallback_text
 from handlers.slack.services import Services
 from rules.crm_writes.queries import Progress, write_progress
 from storage.outbox import DueReply
@@ -46,7 +46,7 @@ def answer_late(
             return False
         with _speaking(session, due.actor_id, default_language):
             sentence = str(reply.get("sentence") or "")
-            text = fallback_text(f"{sentence} {progress_text(progress)}")
+            text = fallback_text(f"{escape(sentence)} {progress_text(progress)}")
             regions = [
                 late_answer_blocks(sentence, _blocks(p.get("saved")), progress) for p in places
             ]

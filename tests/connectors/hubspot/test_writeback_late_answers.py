@@ -137,6 +137,31 @@ def test_saving_becomes_saved_when_the_worker_sends_it(
     assert len(app.slack.calls_to("chat.update")) == 2
 
 
+def test_a_late_answers_notification_shows_crm_text_as_written(
+    app_and_worker: tuple[RunningApp, OutboxWorker],
+    sqlite_engine: Engine,
+    small_portal: SmallPortal,
+) -> None:
+    app, worker = app_and_worker
+    with Session(sqlite_engine) as session:
+        task = session.scalars(
+            select(Activity).where(Activity.external_id == small_portal.task)
+        ).one()
+        task.subject = "*Q4* _plan_ & <!channel>"
+        session.commit()
+    _click_complete(app, _task(sqlite_engine, small_portal.task))
+    app.slack.wait_for("chat.update")
+
+    worker.run_once()
+
+    [_first, saved] = app.slack.wait_for("chat.update", count=2)
+    notification = str(saved.params["text"])
+    assert "Saved in HubSpot." in notification
+    # The subject's markers do not format the notification, and it pings nobody.
+    assert "\u2217Q4\u2217 \u02cdplan\u02cd &amp; &lt;!channel&gt;" in notification
+    assert "*Q4*" not in notification and "<!channel>" not in notification
+
+
 def test_saving_becomes_not_saved_with_retry_and_no_follow_up_prompt(
     app_and_worker: tuple[RunningApp, OutboxWorker],
     sqlite_engine: Engine,
