@@ -161,7 +161,17 @@ def ensure_properties(api: WritingClient) -> SetupReport:
         SetupRefused: a scope is missing (the message names it).
     """
     report = SetupReport()
+    # Read first: a type whose properties all exist needs no write, and so no schema write
+    # scope (an admin may take it away once setup has run).
+    check = check_properties(api)
     for object_type in written_types():
+        if _all_present(check, object_type):
+            report.present += [(object_type, name) for name in PROPERTY_NAMES]
+            if object_type in UNIQUE_VALUE_TYPES and object_type not in check.unique_types:
+                report.not_unique.append(
+                    (object_type, "made without unique values by an earlier setup")
+                )
+            continue
         try:
             api.create_property_group(object_type, name=GROUP_NAME, label=GROUP_LABEL)
             for definition in PROPERTIES:
@@ -175,6 +185,10 @@ def ensure_properties(api: WritingClient) -> SetupReport:
                 "→ Integrations → Private apps → your app → Scopes)"
             ) from None
     return report
+
+
+def _all_present(check: SetupCheck, object_type: str) -> bool:
+    return check.error is None and not any(object_type in types for types in check.missing.values())
 
 
 def _ensure(
