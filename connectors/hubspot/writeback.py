@@ -91,6 +91,9 @@ class Delivered:
     retrying: int = 0
     touched: list[Touched] = field(default_factory=list)
     notify: list[int] = field(default_factory=list)
+    # Records a create found deleted in HubSpot: (object type, HubSpot id) -> name. They go
+    # here too once the pass is over, so that every create linked to one says so.
+    gone: dict[tuple[str, str], str] = field(default_factory=dict)
 
     @property
     def handled(self) -> int:
@@ -173,7 +176,7 @@ class OutboxSender:
                 work = [(r.id, r.operation, outbound.object_type_of(r.record_kind)) for r in rows]
                 session.commit()
             if not work:
-                return report
+                break
             updates: dict[str, list[int]] = {}
             creates: dict[str, list[int]] = {}
             for row_id, operation, object_type in work:
@@ -189,6 +192,7 @@ class OutboxSender:
             for object_type, row_ids in updates.items():
                 for start in range(0, len(row_ids), BATCH_SIZE):
                     self.send_updates(object_type, row_ids[start : start + BATCH_SIZE], report)
+        self._forget_gone(report)
         return report
 
     # A batch of creates -----------------------------------------------------------------
@@ -552,12 +556,13 @@ class OutboxSender:
                 ),
             )
 
-        gone: list[tuple[str, str, str]] = []
+        # A record it is linked to was deleted in HubSpot: the create could never succeed.
+        # It goes without those links, and its user is told which.
+        gone = [g for g in outbound.linked(session, links) if (g[0], g[1]) in report.gone]
+        known = {crm_id for _type, crm_id, _name in gone}
         try:
-            crm_id = create(links)
+            crm_id = create([link for link in links if link[0] not in known])
         except Rejected as refusal:
-            # A record it is linked to was deleted in HubSpot: the create could never
-            # succeed. It goes without those links, and its user is told which.
             gone = self._gone_links(session, links, refusal)
             if not gone:
                 raise
@@ -577,7 +582,7 @@ class OutboxSender:
             WriteReason.LINKS_GONE,
             {"names": names},
         )
-        self._forget_gone(gone, report)
+        report.gone.update({(object_type, crm_id): name for object_type, crm_id, name in gone})
         report.notify.append(row.id)
 
     def _adopt(self, session: Session, row: OutboxWrite, crm_id: str) -> None:
@@ -604,10 +609,12 @@ class OutboxSender:
                 gone.append((object_type, crm_id, name))
         return gone
 
-    def _forget_gone(self, gone: list[tuple[str, str, str]], report: Delivered) -> None:
+    def _forget_gone(self, report: Delivered) -> None:
         """Records found deleted in HubSpot go here too (with tombstones), as a sync would."""
+        if not report.gone:
+            return
         syncer = Syncer(self.engine, self.api, clock=self.clock)
-        for object_type, crm_id, _name in gone:
+        for object_type, crm_id in report.gone:
             if object_type in BY_NAME:
                 syncer.delete(BY_NAME[object_type], [crm_id])
         report.touched += syncer.result.touched

@@ -145,6 +145,38 @@ def test_a_task_linked_to_a_deal_deleted_in_hubspot_is_created_without_that_link
     assert len([r for r in hubspot.portal.live("tasks") if r.id != small_portal.task]) == 1
 
 
+def test_every_task_linked_to_a_deleted_deal_says_so_not_only_the_first(
+    store: Store, writer: WritingClient, hubspot: HubSpotStandIn, small_portal: SmallPortal
+) -> None:
+    hubspot.portal.archive("deals", small_portal.deal)
+    subjects = ["Book the demo", "Send the contract", "Call the CFO"]
+    for subject in subjects:
+        store.act(store.dana, _new_task_on_the_deal(store, subject))
+
+    report = _deliver(store, writer)
+
+    with Session(store.engine) as session:
+        rows = list(session.scalars(select(OutboxWrite).order_by(OutboxWrite.id)))
+        assert session.get(Deal, store.deal) is None  # gone here too, once the pass is over
+    assert [r.state for r in rows] == [OutboxState.SENT] * 3
+    assert [r.reason_code for r in rows] == [WriteReason.LINKS_GONE] * 3
+    assert sorted(report.notify) == [r.id for r in rows]
+    for row, subject in zip(rows, subjects, strict=True):
+        assert _notice_text(store, row.id).startswith(
+            f"Saved in HubSpot: “{subject}”, but it is not linked to 'Acme - Platform'"
+        )
+    made = [r for r in hubspot.portal.live("tasks") if r.id != small_portal.task]
+    assert sorted(str(r.properties["hs_task_subject"]) for r in made) == sorted(subjects)
+
+
+def _new_task_on_the_deal(store: Store, subject: str) -> Callable[[Session, User], OpResult]:
+    def write(session: Session, actor: User) -> OpResult:
+        draft = TaskDraft(subject=subject, due_at=NOW + timedelta(days=1), deal_id=store.deal)
+        return create_task(session, actor, draft, now=NOW)
+
+    return write
+
+
 # Dismissing a failure from the Home tab (F8) ---------------------------------------------
 
 
