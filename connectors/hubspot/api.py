@@ -297,17 +297,20 @@ class OfficialClient:
             for p in answer.results or []
         ]
 
-    def call_dispositions(self) -> dict[str, str]:
-        # No generated API for the calling v1 endpoint: the client's generic request.
+    def _get(self, path: str) -> Any:
+        """GET ``path`` through the client's generic request (for endpoints the generated
+        API lacks), under the limiter and its retries; the answer's JSON."""
+
         def request() -> tuple[Any, int, Mapping[str, str]]:
-            response = self._client.api_request(
-                {"method": "GET", "path": "/calling/v1/dispositions"}
-            )
+            response = self._client.api_request({"method": "GET", "path": path})
             if response.status_code >= 400:
                 raise _HttpError(response.status_code, dict(response.headers), response.text)
             return response.json(), response.status_code, response.headers
 
-        body = self._call(request)
+        return self._call(request)
+
+    def call_dispositions(self) -> dict[str, str]:
+        body = self._get("/calling/v1/dispositions")  # no generated API for calling v1
         return {str(d["id"]): str(d.get("label") or d["id"]) for d in body or [] if "id" in d}
 
     def portal_id(self) -> int:
@@ -316,15 +319,7 @@ class OfficialClient:
         Raises ``MissingScope`` when the app may not read it.
         """
 
-        def request() -> tuple[Any, int, Mapping[str, str]]:
-            response = self._client.api_request(
-                {"method": "GET", "path": "/account-info/v3/details"}
-            )
-            if response.status_code >= 400:
-                raise _HttpError(response.status_code, dict(response.headers), response.text)
-            return response.json(), response.status_code, response.headers
-
-        body = self._call(request)
+        body = self._get("/account-info/v3/details")
         try:
             return int(body["portalId"])
         except (KeyError, TypeError, ValueError):
