@@ -13,7 +13,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, create_engine, event
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import ExceptionContext, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 
@@ -38,6 +38,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         engine = create_engine(url, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "savepoint", _begin_before_savepoint)
+        event.listen(engine, "handle_error", _keep_connection_on_interrupt)
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     return create_engine(url, **kwargs)
@@ -51,6 +52,19 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     # Bolt listeners and the scheduler write from several threads: wait, don't fail.
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.close()
+
+
+def _keep_connection_on_interrupt(context: ExceptionContext) -> None:
+    """Ctrl-C or SIGTERM inside a driver call: keep the connection, so its transaction is
+    rolled back as the exception unwinds (finding F3).
+
+    SQLAlchemy treats such an exit as a lost connection and closes it unrolled-back; with a
+    statement still open SQLite keeps it as a zombie holding the write lock, and every
+    write after it (the "interrupted" cursor, the lease release) waits out the busy
+    timeout, then fails. An in-process SQLite connection is never left mid-protocol.
+    """
+    if not isinstance(context.original_exception, Exception):
+        context.is_disconnect = False
 
 
 def _begin_before_savepoint(connection: Connection, _name: str | None) -> None:
