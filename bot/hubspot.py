@@ -282,7 +282,8 @@ def start_hubspot(
     except OtherPortal:
         raise
     except HubSpotError as error:
-        # Unreachable for now: every sync checks again before it writes.
+        # Unreachable for now: every sync checks again before it writes, and the
+        # write-back sends nothing until it has confirmed the portal itself.
         logger.warning("hubspot: the portal is not checked yet (%s)", error)
     from handlers.slack.context import Acting
     from handlers.slack.home_tab import publish_home

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from sqlalchemy import Engine
 
     from bot.settings import Settings
+    from connectors.hubspot.write_api import WritingClient
 
 # The object types (connectors.hubspot.ALL_NAMES; not imported here: the CLI starts light).
 TYPES = (
@@ -218,10 +219,22 @@ def status_command() -> None:
             "`salesbot hubspot sync --full`)[/yellow]"
         )
     _print_outbox(store.engine, now)
-    _print_write_setup(settings)
+    _print_write_setup(store.engine, settings)
 
 
-def _print_write_setup(settings: Settings) -> None:
+def _print_write_portal(engine: Engine, client: WritingClient) -> None:
+    """Whether the write-back may write with this token (its portal is the store's)."""
+    from connectors.hubspot.account import gate_writes
+
+    gate = gate_writes(engine, client, now=datetime.now(UTC), record=False)
+    if gate.open:
+        said = "on" + (f" (unchecked: {gate.reason})" if gate.reason else "")
+    else:
+        said = f"off, {gate.reason}"
+    out_console.print(f"write-back: {said}", markup=False, highlight=False)
+
+
+def _print_write_setup(engine: Engine, settings: Settings) -> None:
     """The check of salesbot's properties in the portal, and whether changes name who acted."""
     from bot.hubspot import is_configured
     from bot.writeback import writing_client
@@ -231,6 +244,7 @@ def _print_write_setup(settings: Settings) -> None:
     if not is_configured(settings):
         out_console.print("salesbot's HubSpot properties: not checked (no token)")
         return
+    _print_write_portal(engine, writing_client(settings))
     found = check_properties(writing_client(settings))
     out_console.print(found.describe(), markup=False, highlight=False)
     if not settings.hubspot_author_property:

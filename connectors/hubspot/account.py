@@ -51,8 +51,14 @@ def recorded_portal(session: Session) -> SyncPortal | None:
     return session.get(SyncPortal, NAME)
 
 
-def check_portal(engine: Engine, api: HubSpotApi, *, now: datetime) -> PortalCheck:
-    """Record the token's portal on first use; raise ``OtherPortal`` for another one."""
+def check_portal(
+    engine: Engine, api: HubSpotApi, *, now: datetime, record: bool = True
+) -> PortalCheck:
+    """Record the token's portal on first use; raise ``OtherPortal`` for another one.
+
+    Args:
+        record: False only looks (``salesbot hubspot status``): no portal is recorded.
+    """
     try:
         current = api.portal_id()
     except MissingScope as error:
@@ -64,6 +70,8 @@ def check_portal(engine: Engine, api: HubSpotApi, *, now: datetime) -> PortalChe
         return PortalCheck(None, reason)
     with Session(engine) as session:
         row = recorded_portal(session)
+        if row is None and not record:
+            return PortalCheck(current)
         if row is None:
             try:
                 session.add(SyncPortal(name=NAME, portal_id=current, recorded_at=now))
@@ -76,3 +84,51 @@ def check_portal(engine: Engine, api: HubSpotApi, *, now: datetime) -> PortalChe
         if row.portal_id != current:
             raise OtherPortal(row.portal_id, current)
     return PortalCheck(current)
+
+
+@dataclass(frozen=True)
+class WriteGate:
+    """Whether the write-back may write with this token: only to the store's own portal.
+
+    ``reason`` says why not (or why it writes unchecked); ``final``: asking again does not
+    help (the token belongs to another portal).
+    """
+
+    open: bool
+    reason: str | None = None
+    final: bool = False
+
+
+def gate_writes(
+    engine: Engine, api: HubSpotApi, *, now: datetime, record: bool = True
+) -> WriteGate:
+    """Confirm the token's portal before the write-back sends anything.
+
+    A click's record ids mean other records in another portal: a write waits (rows stay
+    queued) while the portal cannot be confirmed, and is refused for another portal. A
+    token that may not read the account details writes unchecked only while no portal is
+    recorded (as the sync does); once one is recorded it cannot be confirmed, so it waits.
+    """
+    try:
+        check = check_portal(engine, api, now=now, record=record)
+    except OtherPortal as error:
+        return WriteGate(False, f"refused: {error}", final=True)
+    except HubSpotError as error:
+        return WriteGate(
+            False,
+            f"waiting: the token's portal could not be confirmed ({error}); the writes stay "
+            "queued and it is asked again shortly",
+        )
+    if check.portal_id is not None:
+        return WriteGate(True)
+    with Session(engine) as session:
+        row = recorded_portal(session)
+        recorded = row.portal_id if row is not None else None
+    if recorded is None:
+        return WriteGate(True, check.unchecked)
+    return WriteGate(
+        False,
+        f"waiting: this database holds HubSpot portal {recorded}, but the private app may not "
+        "read the account details (scope oauth), so the token's portal cannot be confirmed; "
+        "the writes stay queued until the scope is added (docs/hubspot.md, Troubleshooting)",
+    )
