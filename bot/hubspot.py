@@ -82,14 +82,16 @@ def sync_and_apply(
     holder: str | None = None,
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     on_progress: Progress | None = None,
+    adopt_portal: bool = False,
 ) -> Applied:
     """Sync under the lease, then re-evaluate guided actions for what changed.
 
     Returns ``skipped_reason`` when another replica holds the lease; raises
     ``OtherPortal`` (nothing synced) when the token belongs to another portal than the
-    store's.
+    store's, ``UnconfirmedPortal`` when the store holds records of a sync that recorded no
+    portal (unless ``adopt_portal``: the user confirmed they are this token's portal's).
     """
-    check_portal(engine, client, now=clock())
+    check_portal(engine, client, now=clock(), adopt=adopt_portal)
     holder = holder or replica_name()
     with Session(engine) as session:
         if not take_lease(session, holder=holder, now=clock(), ttl=LEASE_TTL):

@@ -52,6 +52,14 @@ def sync_command(
         list[str] | None,
         typer.Option("--object", help=f"Only this type (repeatable): {TYPES}."),
     ] = None,
+    adopt_portal: Annotated[
+        bool,
+        typer.Option(
+            "--adopt-portal",
+            help="Once, for a database synced without a portal check (no `oauth` scope, or "
+            "an older salesbot): record this token's portal as the one its records came from.",
+        ),
+    ] = False,
 ) -> None:
     """Bring the store up to date with the portal (changes since the last sync, or --full)."""
     from bot.cli.common import settings_or_exit, store_or_exit
@@ -90,6 +98,7 @@ def sync_command(
             full=full,
             only=object_type or None,
             on_progress=on_progress,
+            adopt_portal=adopt_portal,
         )
     if applied.result is None:
         err_console.print(f"[yellow]not synced: {applied.skipped_reason}[/yellow]")
@@ -111,14 +120,15 @@ def sync_command(
 
 @contextmanager
 def _sync_errors() -> Iterator[None]:
-    """A sync's end in words and an exit code: another portal (2), HubSpot's refusal (1),
-    Ctrl-C or SIGTERM (130, the shell's code for an interrupt; the cursors are kept)."""
+    """A sync's end in words and an exit code: another or unconfirmed portal (2), HubSpot's
+    refusal (1), Ctrl-C or SIGTERM (130, the shell's code for an interrupt; the cursors are
+    kept)."""
     from connectors.hubspot import HubSpotError
-    from connectors.hubspot.account import OtherPortal
+    from connectors.hubspot.account import OtherPortal, UnconfirmedPortal
 
     try:
         yield
-    except OtherPortal as error:
+    except (OtherPortal, UnconfirmedPortal) as error:
         fail(str(error))
     except HubSpotError as error:
         fail(str(error), 1)

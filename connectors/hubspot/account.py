@@ -5,6 +5,9 @@ records side by side (ids of one portal mean other records in the other). The fi
 records the token's portal id (account information API); later syncs, and the worker at
 start, refuse a token of another portal. A token that may not read the account details
 (HubSpot answers 403) syncs unchecked: a warning says so and ``status`` shows no portal.
+Records such an unchecked sync left are not adopted by the next token that names its
+portal unless the user says so (``salesbot hubspot sync --adopt-portal``). The write-back
+sends nothing until the token's portal is confirmed (``gate_writes``).
 """
 
 from __future__ import annotations
@@ -13,12 +16,12 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from connectors.hubspot.api import HubSpotApi, HubSpotError, MissingScope
-from storage.models import SyncPortal
+from storage.models import SyncCursor, SyncPortal
 
 logger = logging.getLogger(__name__)
 
@@ -39,6 +42,22 @@ class OtherPortal(HubSpotError):
         self.recorded, self.current = recorded, current
 
 
+class UnconfirmedPortal(HubSpotError):
+    """The store holds records of a sync that recorded no portal: this token's is not
+    taken on trust (it may be another portal's), only with ``adopt``."""
+
+    def __init__(self, current: int) -> None:
+        super().__init__(
+            "this database holds HubSpot records from a sync that recorded no portal (a token "
+            "without the `oauth` scope, or a salesbot before the portal check), and "
+            f"SALESBOT_HUBSPOT_TOKEN belongs to portal {current}: nothing was synced. If "
+            f"those records came from portal {current}, run `salesbot hubspot sync "
+            "--adopt-portal` once to record it; otherwise give this portal a database of its "
+            "own (docs/hubspot.md, Troubleshooting)"
+        )
+        self.current = current
+
+
 @dataclass(frozen=True)
 class PortalCheck:
     """The token's portal (None: the app may not read it, ``unchecked`` says why)."""
@@ -52,12 +71,17 @@ def recorded_portal(session: Session) -> SyncPortal | None:
 
 
 def check_portal(
-    engine: Engine, api: HubSpotApi, *, now: datetime, record: bool = True
+    engine: Engine, api: HubSpotApi, *, now: datetime, record: bool = True, adopt: bool = False
 ) -> PortalCheck:
     """Record the token's portal on first use; raise ``OtherPortal`` for another one.
 
+    Raises ``UnconfirmedPortal`` rather than record a portal for a store that already
+    holds synced records (an unchecked sync's: they may be another portal's).
+
     Args:
         record: False only looks (``salesbot hubspot status``): no portal is recorded.
+        adopt: The user confirmed that the store's records are this token's portal's
+            (``salesbot hubspot sync --adopt-portal``).
     """
     try:
         current = api.portal_id()
@@ -70,6 +94,8 @@ def check_portal(
         return PortalCheck(None, reason)
     with Session(engine) as session:
         row = recorded_portal(session)
+        if row is None and not adopt and session.scalar(select(SyncCursor.object_type).limit(1)):
+            raise UnconfirmedPortal(current)
         if row is None and not record:
             return PortalCheck(current)
         if row is None:
@@ -113,6 +139,9 @@ def gate_writes(
         check = check_portal(engine, api, now=now, record=record)
     except OtherPortal as error:
         return WriteGate(False, f"refused: {error}", final=True)
+    except UnconfirmedPortal as error:
+        # Not final: `salesbot hubspot sync --adopt-portal` from another process opens it.
+        return WriteGate(False, f"waiting: {error}")
     except HubSpotError as error:
         return WriteGate(
             False,

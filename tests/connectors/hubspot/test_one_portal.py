@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, delete, select
 from sqlalchemy.orm import Session
 
 from bot.hubspot import start_hubspot, sync_and_apply
@@ -21,7 +21,7 @@ from connectors.hubspot.write_api import WritingClient
 from connectors.hubspot.writeback import OutboxSender
 from demo.hubspot_portal import Portal
 from rules.tasks.ops import complete_task
-from storage.models import Company, OutboxState, OutboxWrite
+from storage.models import Company, OutboxState, OutboxWrite, SyncPortal
 from tests.connectors.hubspot.conftest import SmallPortal, Store, fill_small_portal
 from tests.support.hubspot import HubSpotStandIn, running_hubspot
 
@@ -243,6 +243,9 @@ def test_without_the_scope_a_recorded_portal_cannot_be_confirmed_so_nothing_is_w
 def test_without_the_scope_and_no_portal_recorded_writes_go_unchecked_as_documented(
     store: Store, writer: WritingClient, hubspot: HubSpotStandIn, small_portal: SmallPortal
 ) -> None:
+    with Session(store.engine) as session:  # a store synced unchecked: no portal
+        session.execute(delete(SyncPortal))
+        session.commit()
     hubspot.revoke_scope("oauth")
     store.act(lambda s, a: complete_task(s, a, store.task, now=NOW))
 
@@ -265,3 +268,61 @@ def test_status_says_the_write_back_refuses_another_portals_token(
 
     assert "write-back: off, refused" in shown
     assert "belongs to portal 77001" in shown
+
+
+# A store synced unchecked is not taken over by the next portal (probe 2, F2) ---------------
+
+
+def test_a_store_synced_unchecked_refuses_to_adopt_a_portal_without_the_flag(
+    sqlite_engine: Engine,
+    hubspot: HubSpotStandIn,
+    small_portal: SmallPortal,
+    other_portal: HubSpotStandIn,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", sqlite_engine.url.render_as_string())
+    monkeypatch.setenv("SALESBOT_HUBSPOT_TOKEN", hubspot.token)
+    monkeypatch.setenv("SALESBOT_HUBSPOT_API_URL", hubspot.base_url)
+    hubspot.revoke_scope("oauth")
+    assert _cli("hubspot", "sync").exit_code == 0  # unchecked: no portal recorded
+
+    monkeypatch.setenv("SALESBOT_HUBSPOT_TOKEN", other_portal.token)
+    monkeypatch.setenv("SALESBOT_HUBSPOT_API_URL", other_portal.base_url)
+    refused = _cli("hubspot", "sync")
+    shown = _cli("hubspot", "status")
+
+    assert refused.exit_code == 2
+    said = " ".join(refused.output.split())
+    assert "recorded no portal" in said and "belongs to portal 77001" in said
+    assert "--adopt-portal" in said and "Traceback" not in refused.output
+    assert _companies(sqlite_engine) == ["Acme"]
+    assert other_portal.count("objects.list") == other_portal.count("objects.search") == 0
+    assert "portal: not recorded yet" in shown.output
+    assert "write-back: off, waiting" in " ".join(shown.output.split())
+
+
+def test_adopt_portal_records_the_portal_of_a_store_synced_unchecked_once(
+    sqlite_engine: Engine,
+    hubspot: HubSpotStandIn,
+    small_portal: SmallPortal,
+    other_portal: HubSpotStandIn,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """As after an upgrade from a salesbot that recorded no portal."""
+    monkeypatch.setenv("DATABASE_URL", sqlite_engine.url.render_as_string())
+    monkeypatch.setenv("SALESBOT_HUBSPOT_TOKEN", hubspot.token)
+    monkeypatch.setenv("SALESBOT_HUBSPOT_API_URL", hubspot.base_url)
+    hubspot.revoke_scope("oauth")
+    assert _cli("hubspot", "sync").exit_code == 0
+    hubspot.scopes.add("oauth")
+
+    assert _cli("hubspot", "sync").exit_code == 2
+    assert _cli("hubspot", "sync", "--adopt-portal").exit_code == 0
+    assert _cli("hubspot", "sync").exit_code == 0
+
+    with Session(sqlite_engine) as session:
+        assert status(session, datetime.now(UTC)).portal_id == hubspot.portal.portal_id
+    monkeypatch.setenv("SALESBOT_HUBSPOT_TOKEN", other_portal.token)
+    monkeypatch.setenv("SALESBOT_HUBSPOT_API_URL", other_portal.base_url)
+    assert _cli("hubspot", "sync", "--adopt-portal").exit_code == 2  # never re-points
+    assert _companies(sqlite_engine) == ["Acme"]
