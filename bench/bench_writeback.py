@@ -43,6 +43,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.writeback import OutboxWorker
 from connectors.hubspot import RateLimiter, Syncer
+from connectors.hubspot.account import check_portal
 from connectors.hubspot.setup import check_properties, ensure_properties
 from connectors.hubspot.write_api import BATCH_SIZE, WritingClient
 from connectors.hubspot.writeback import OutboxSender
@@ -196,6 +197,7 @@ def run(writes: int, per_ten_seconds: int, console: Console) -> dict[str, Any]:
             )
             ensure_properties(writer)
             actor_types = check_properties(writer).actor_types
+            check_portal(engine, writer, now=now)  # as `salesbot hubspot sync`
             Syncer(engine, writer).run(full=True)
             sessions = sessionmaker(engine, expire_on_commit=False)
             enable_outbox(sessions, crm_name="HubSpot")
