@@ -82,14 +82,16 @@ def sync_and_apply(
     holder: str | None = None,
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     on_progress: Progress | None = None,
+    adopt_portal: bool = False,
 ) -> Applied:
     """Sync under the lease, then re-evaluate guided actions for what changed.
 
     Returns ``skipped_reason`` when another replica holds the lease; raises
     ``OtherPortal`` (nothing synced) when the token belongs to another portal than the
-    store's.
+    store's, ``UnconfirmedPortal`` when the store holds records of a sync that recorded no
+    portal (unless ``adopt_portal``: the user confirmed they are this token's portal's).
     """
-    check_portal(engine, client, now=clock())
+    check_portal(engine, client, now=clock(), adopt=adopt_portal)
     holder = holder or replica_name()
     with Session(engine) as session:
         if not take_lease(session, holder=holder, now=clock(), ttl=LEASE_TTL):
@@ -282,7 +284,8 @@ def start_hubspot(
     except OtherPortal:
         raise
     except HubSpotError as error:
-        # Unreachable for now: every sync checks again before it writes.
+        # Unreachable for now: every sync checks again before it writes, and the
+        # write-back sends nothing until it has confirmed the portal itself.
         logger.warning("hubspot: the portal is not checked yet (%s)", error)
     from handlers.slack.context import Acting
     from handlers.slack.home_tab import publish_home

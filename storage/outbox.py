@@ -167,6 +167,15 @@ def states(session: Session, row_ids: list[int]) -> list[OutboxWrite]:
     return list(session.scalars(select(OutboxWrite).where(OutboxWrite.id.in_(row_ids))))
 
 
+def any_due(session: Session, *, now: datetime) -> bool:
+    """Whether a pending row is due (claimed or not): something may go out now."""
+    due = or_(OutboxWrite.next_attempt_at.is_(None), OutboxWrite.next_attempt_at <= now)
+    found = session.scalar(
+        select(OutboxWrite.id).where(OutboxWrite.state == OutboxState.PENDING, due).limit(1)
+    )
+    return found is not None
+
+
 def claim(
     session: Session, *, holder: str, now: datetime, ttl: timedelta, limit: int = 100
 ) -> list[OutboxWrite]:

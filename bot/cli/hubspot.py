@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from sqlalchemy import Engine
 
     from bot.settings import Settings
+    from connectors.hubspot.write_api import WritingClient
 
 # The object types (connectors.hubspot.ALL_NAMES; not imported here: the CLI starts light).
 TYPES = (
@@ -51,6 +52,14 @@ def sync_command(
         list[str] | None,
         typer.Option("--object", help=f"Only this type (repeatable): {TYPES}."),
     ] = None,
+    adopt_portal: Annotated[
+        bool,
+        typer.Option(
+            "--adopt-portal",
+            help="Once, for a database synced without a portal check (no `oauth` scope, or "
+            "an older salesbot): record this token's portal as the one its records came from.",
+        ),
+    ] = False,
 ) -> None:
     """Bring the store up to date with the portal (changes since the last sync, or --full)."""
     from bot.cli.common import settings_or_exit, store_or_exit
@@ -89,6 +98,7 @@ def sync_command(
             full=full,
             only=object_type or None,
             on_progress=on_progress,
+            adopt_portal=adopt_portal,
         )
     if applied.result is None:
         err_console.print(f"[yellow]not synced: {applied.skipped_reason}[/yellow]")
@@ -110,14 +120,15 @@ def sync_command(
 
 @contextmanager
 def _sync_errors() -> Iterator[None]:
-    """A sync's end in words and an exit code: another portal (2), HubSpot's refusal (1),
-    Ctrl-C or SIGTERM (130, the shell's code for an interrupt; the cursors are kept)."""
+    """A sync's end in words and an exit code: another or unconfirmed portal (2), HubSpot's
+    refusal (1), Ctrl-C or SIGTERM (130, the shell's code for an interrupt; the cursors are
+    kept)."""
     from connectors.hubspot import HubSpotError
-    from connectors.hubspot.account import OtherPortal
+    from connectors.hubspot.account import OtherPortal, UnconfirmedPortal
 
     try:
         yield
-    except OtherPortal as error:
+    except (OtherPortal, UnconfirmedPortal) as error:
         fail(str(error))
     except HubSpotError as error:
         fail(str(error), 1)
@@ -218,10 +229,22 @@ def status_command() -> None:
             "`salesbot hubspot sync --full`)[/yellow]"
         )
     _print_outbox(store.engine, now)
-    _print_write_setup(settings)
+    _print_write_setup(store.engine, settings)
 
 
-def _print_write_setup(settings: Settings) -> None:
+def _print_write_portal(engine: Engine, client: WritingClient) -> None:
+    """Whether the write-back may write with this token (its portal is the store's)."""
+    from connectors.hubspot.account import gate_writes
+
+    gate = gate_writes(engine, client, now=datetime.now(UTC), record=False)
+    if gate.open:
+        said = "on" + (f" (unchecked: {gate.reason})" if gate.reason else "")
+    else:
+        said = f"off, {gate.reason}"
+    out_console.print(f"write-back: {said}", markup=False, highlight=False)
+
+
+def _print_write_setup(engine: Engine, settings: Settings) -> None:
     """The check of salesbot's properties in the portal, and whether changes name who acted."""
     from bot.hubspot import is_configured
     from bot.writeback import writing_client
@@ -231,6 +254,7 @@ def _print_write_setup(settings: Settings) -> None:
     if not is_configured(settings):
         out_console.print("salesbot's HubSpot properties: not checked (no token)")
         return
+    _print_write_portal(engine, writing_client(settings))
     found = check_properties(writing_client(settings))
     out_console.print(found.describe(), markup=False, highlight=False)
     if not settings.hubspot_author_property:

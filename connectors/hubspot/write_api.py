@@ -24,7 +24,7 @@ from datetime import datetime
 from functools import partial
 from typing import Any
 
-from connectors.hubspot.api import HubSpotError, OfficialClient, _json
+from connectors.hubspot.api import HubSpotError, MissingScope, OfficialClient, _json
 from storage.models import WriteReason
 
 # The custom property that carries a create's marker (docs/hubspot.md, "Write-back").
@@ -219,6 +219,15 @@ class WritingClient(OfficialClient):
             refusal.marker_taken, refusal.existing_id = _marker_taken(int(status), body)
             raise refusal from None
         super()._raise_for(error)
+
+    def portal_id(self) -> int:
+        """As the sync's client: a 403 is a missing scope (``check_portal``), not a refusal."""
+        try:
+            return super().portal_id()
+        except Rejected as refusal:
+            if refusal.status != 403:
+                raise
+            raise MissingScope(f"HubSpot answered 403: {refusal}", ()) from None
 
     # Reading ----------------------------------------------------------------------------
 

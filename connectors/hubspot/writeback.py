@@ -39,6 +39,7 @@ from sqlalchemy import Engine, Table, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from connectors.hubspot import outbound, writes
+from connectors.hubspot.account import WriteGate, gate_writes
 from connectors.hubspot.api import HubSpotError
 from connectors.hubspot.limits import BudgetSpent
 from connectors.hubspot.objects import BY_NAME
@@ -62,7 +63,7 @@ from storage.models import (
     User,
     WriteReason,
 )
-from storage.outbox import claim
+from storage.outbox import any_due, claim
 
 logger = logging.getLogger(__name__)
 
@@ -76,6 +77,8 @@ RETRY_FIRST = timedelta(seconds=30)
 RETRY_MAX = timedelta(hours=1)
 # After this many rounds of transient failures the row fails for good.
 MAX_ROUNDS = 12
+# While the token's portal cannot be confirmed, it is asked again after this.
+PORTAL_RECHECK = timedelta(seconds=30)
 
 Touched = tuple[OwnedObject, int]
 T = TypeVar("T")
@@ -163,9 +166,35 @@ class OutboxSender:
         self.unique_types = unique_types
         self._dispositions: dict[str, str] | None = None
         self._names: dict[int, str] = {}  # user id -> name, for this pass
+        # Nothing is sent before the token's portal is confirmed (``gate_writes``).
+        self.portal: WriteGate | None = None
+        self._portal_again = clock()
+
+    def portal_open(self) -> bool:
+        """Whether this token's portal is the store's; asks HubSpot until it knows (and
+        only once there is something to send)."""
+        if self.portal is not None and (self.portal.open or self.portal.final):
+            return self.portal.open
+        if self.portal is not None and self.clock() < self._portal_again:
+            return False
+        with Session(self.engine) as session:
+            if not any_due(session, now=self.clock()):
+                return False
+        gate = gate_writes(self.engine, self.api, now=self.clock())
+        if gate.reason != (self.portal.reason if self.portal else None) and gate.reason:
+            level = logging.ERROR if gate.final else logging.WARNING
+            logger.log(level, "hubspot write-back: %s", gate.reason)
+        self.portal = gate
+        self._portal_again = self.clock() + PORTAL_RECHECK
+        return gate.open
 
     def deliver(self, *, limit: int = CLAIM_LIMIT, max_rows: int | None = None) -> Delivered:
         """Send everything that is due, batch after batch, until nothing is left."""
+        if not self.portal_open():
+            return Delivered()  # the rows stay pending, unclaimed
+        return self._deliver_due(limit, max_rows)
+
+    def _deliver_due(self, limit: int, max_rows: int | None) -> Delivered:
         report = Delivered()
         self._names.clear()  # a renamed user is named anew in the next pass
         while max_rows is None or report.handled < max_rows:

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from bot.hubspot import WEBHOOK_PATH, HubSpotWorker, webhook_app
 from bot.settings import load_settings
 from connectors.hubspot import OfficialClient, RateLimiter, Syncer
+from connectors.hubspot.account import check_portal
 from connectors.hubspot.setup import ensure_properties
 from connectors.hubspot.write_api import WritingClient
 from demo.hubspot_portal.portal import PipelineDef, Stage
@@ -207,6 +208,7 @@ class Store:
 @pytest.fixture
 def store(sqlite_engine: Engine, writer: WritingClient, small_portal: SmallPortal) -> Store:
     ensure_properties(writer)  # `salesbot hubspot setup`
+    check_portal(sqlite_engine, writer, now=datetime.now(UTC))  # as `salesbot hubspot sync`
     Syncer(sqlite_engine, writer).run(full=True)
     with Session(sqlite_engine) as session:
 

@@ -12,6 +12,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from connectors.hubspot import OfficialClient, RateLimiter, Syncer
+from connectors.hubspot.account import check_portal
 from connectors.hubspot.write_api import WritingClient
 from connectors.hubspot.writeback import OutboxSender
 from rules.deals.ops import DealChange, update_deal
@@ -111,6 +112,7 @@ def test_a_refused_write_back_restores_the_deal_with_its_stage_and_next_step_tim
     writer = WritingClient(token=hubspot.token, api_url=hubspot.base_url, limiter=RateLimiter())
     portal = hubspot.portal
     portal.update("deals", small_portal.deal, {"hs_next_step": "Send pricing"}, at=NEXT_STEP_SET)
+    check_portal(sqlite_engine, writer, now=datetime.now(UTC))  # as `hubspot sync`
     Syncer(sqlite_engine, writer).run(full=True)
     entered, _ = _deal_times(sqlite_engine)
     assert entered is not None

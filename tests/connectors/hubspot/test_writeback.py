@@ -16,6 +16,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from connectors.hubspot import RateLimiter, Syncer
+from connectors.hubspot.account import check_portal
 from connectors.hubspot.setup import check_properties, ensure_properties
 from connectors.hubspot.write_api import ACTOR_PROPERTY, MARKER_PROPERTY, WritingClient
 from connectors.hubspot.writeback import CLAIM_TTL, Delivered, OutboxSender
@@ -632,7 +633,9 @@ def test_updates_of_many_records_go_in_one_batch_read_and_one_batch_update(
     assert report.sent == 30
     assert hubspot.count("objects.batch_read", object_type="tasks") == 1
     assert hubspot.count("objects.batch_update", object_type="tasks") == 1
-    assert hubspot.count() == 2
+    # And once, in a sender's life, the portal check (the store's portal, confirmed).
+    assert hubspot.count("account.details") == 1
+    assert hubspot.count() == 3
     completed = [r for r in hubspot.portal.live("tasks") if r.id != small_portal.task]
     assert all(r.properties["hs_task_status"] == "COMPLETED" for r in completed)
 
@@ -738,6 +741,7 @@ def test_without_the_property_changes_still_land_unnamed(
 ) -> None:
     """A portal where `salesbot hubspot setup` never ran: updates go through; the check
     says which properties are missing, and nothing names who acted."""
+    check_portal(sqlite_engine, writer, now=datetime.now(UTC))  # as `hubspot sync`
     Syncer(sqlite_engine, writer).run(full=True)
     found = check_properties(writer)
     with Session(sqlite_engine) as session:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from bot.writeback import OutboxWorker
 from connectors.hubspot import RateLimiter, Syncer
+from connectors.hubspot.account import check_portal
 from connectors.hubspot.write_api import WritingClient
 from connectors.hubspot.writeback import OutboxSender
 from handlers.render.kit import section
@@ -45,6 +46,7 @@ def connected_app(
     """The app on a store synced from the small portal, its outbox on and worker running;
     Dana and Sam are linked to Slack (UDANA, USAM)."""
     writer = WritingClient(token=hubspot.token, api_url=hubspot.base_url, limiter=RateLimiter())
+    check_portal(sqlite_engine, writer, now=datetime.now(UTC))  # as `hubspot sync`
     Syncer(sqlite_engine, writer).run(full=True)
     with Session(sqlite_engine) as session:
         for external_id, slack_id in ((small_portal.dana, "UDANA"), (small_portal.sam, "USAM")):

@@ -5,7 +5,7 @@ the HubSpot stand-in, and the outbox worker run by hand so the click answers fir
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from bot.writeback import OutboxWorker
 from connectors.hubspot import RateLimiter, Syncer
+from connectors.hubspot.account import check_portal
 from connectors.hubspot.write_api import WritingClient
 from connectors.hubspot.writeback import OutboxSender
 from handlers.render.kit import section
@@ -46,6 +47,7 @@ def app_and_worker(
     """The app with its outbox on; the worker wired as ``serve`` wires it, but not started
     (the test runs it once the click has answered)."""
     writer = WritingClient(token=hubspot.token, api_url=hubspot.base_url, limiter=RateLimiter())
+    check_portal(sqlite_engine, writer, now=datetime.now(UTC))  # as `hubspot sync`
     Syncer(sqlite_engine, writer).run(full=True)
     with Session(sqlite_engine) as session:
         dana = session.scalars(select(User).where(User.external_id == small_portal.dana)).one()

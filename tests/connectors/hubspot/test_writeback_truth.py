@@ -12,6 +12,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from connectors.hubspot import RateLimiter, Syncer
+from connectors.hubspot.account import check_portal
 from connectors.hubspot.setup import ensure_properties
 from connectors.hubspot.write_api import MARKER_PROPERTY, WritingClient
 from connectors.hubspot.writeback import Delivered, OutboxSender
@@ -81,6 +82,7 @@ def writer(hubspot: HubSpotStandIn) -> WritingClient:
 @pytest.fixture
 def store(sqlite_engine: Engine, writer: WritingClient, small_portal: SmallPortal) -> Store:
     ensure_properties(writer)
+    check_portal(sqlite_engine, writer, now=datetime.now(UTC))  # as `hubspot sync`
     Syncer(sqlite_engine, writer).run(full=True)
     return Store(sqlite_engine, small_portal)
 
