@@ -146,7 +146,15 @@ def _marker_taken(status: int, body: Mapping[str, Any]) -> tuple[bool, str | Non
     return True, found.group(1) if found else None
 
 
-def _reason(status: int, body: Mapping[str, Any]) -> Rejected:
+def _refusal(status: int, body: Mapping[str, Any]) -> Rejected:
+    """HubSpot's 4xx answer as a ``Rejected``, with whether it says the marker is taken."""
+    taken, existing_id = _marker_taken(status, body)
+    refusal = _reason(status, body, marker_taken=taken)
+    refusal.marker_taken, refusal.existing_id = taken, existing_id
+    return refusal
+
+
+def _reason(status: int, body: Mapping[str, Any], *, marker_taken: bool) -> Rejected:
     category = str(body.get("category") or "")
     message = str(body.get("message") or "")
     if status == 404:
@@ -177,7 +185,7 @@ def _reason(status: int, body: Mapping[str, Any]) -> Rejected:
             WriteReason.CRM_CONFLICT,
             {"detail": message[:200]},
         )
-    if MARKER_PROPERTY in message and not _marker_taken(status, body)[0]:
+    if MARKER_PROPERTY in message and not marker_taken:
         return Rejected(
             status,
             category or "VALIDATION_ERROR",
@@ -215,9 +223,7 @@ class WritingClient(OfficialClient):
         if status in (400, 403, 404, 409, 422):
             self.limiter.observe(getattr(error, "headers", None) or {})
             body = _json(getattr(error, "body", None))
-            refusal = _reason(int(status), body)
-            refusal.marker_taken, refusal.existing_id = _marker_taken(int(status), body)
-            raise refusal from None
+            raise _refusal(int(status), body) from None
         super()._raise_for(error)
 
     def portal_id(self) -> int:

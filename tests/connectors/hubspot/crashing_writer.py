@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -31,6 +32,14 @@ from storage.models import Deal, User
 from storage.outbox import OUTBOX_INFO_KEY
 
 NOW = datetime(2026, 3, 11, 15, 30, tzinfo=UTC)
+
+
+def run_until_killed(db_url: str, api_url: str, token: str, point: str) -> None:
+    """Run this module in a process of its own and check that it died by SIGKILL at
+    ``point`` (not of an error before it)."""
+    command = [sys.executable, "-m", __name__, db_url, api_url, token, point]
+    finished = subprocess.run(command, capture_output=True, timeout=60, check=False)
+    assert finished.returncode == -signal.SIGKILL, finished.stderr.decode()[-2000:]
 
 
 def _die() -> None:

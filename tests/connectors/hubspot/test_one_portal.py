@@ -90,12 +90,10 @@ def test_the_cli_refuses_another_portal_and_status_names_the_recorded_one(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("DATABASE_URL", sqlite_engine.url.render_as_string())
-    monkeypatch.setenv("SALESBOT_HUBSPOT_TOKEN", hubspot.token)
-    monkeypatch.setenv("SALESBOT_HUBSPOT_API_URL", hubspot.base_url)
+    _use_portal(monkeypatch, hubspot)
     assert _cli("hubspot", "sync").exit_code == 0
 
-    monkeypatch.setenv("SALESBOT_HUBSPOT_TOKEN", other_portal.token)
-    monkeypatch.setenv("SALESBOT_HUBSPOT_API_URL", other_portal.base_url)
+    _use_portal(monkeypatch, other_portal)
     refused = _cli("hubspot", "sync")
     shown = _cli("hubspot", "status")
 
@@ -261,8 +259,7 @@ def test_status_says_the_write_back_refuses_another_portals_token(
 ) -> None:
     check_portal(store.engine, writer, now=NOW)
     monkeypatch.setenv("DATABASE_URL", store.engine.url.render_as_string())
-    monkeypatch.setenv("SALESBOT_HUBSPOT_TOKEN", other_portal.token)
-    monkeypatch.setenv("SALESBOT_HUBSPOT_API_URL", other_portal.base_url)
+    _use_portal(monkeypatch, other_portal)
 
     shown = " ".join(_cli("hubspot", "status").output.split())
 
@@ -281,13 +278,11 @@ def test_a_store_synced_unchecked_refuses_to_adopt_a_portal_without_the_flag(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("DATABASE_URL", sqlite_engine.url.render_as_string())
-    monkeypatch.setenv("SALESBOT_HUBSPOT_TOKEN", hubspot.token)
-    monkeypatch.setenv("SALESBOT_HUBSPOT_API_URL", hubspot.base_url)
+    _use_portal(monkeypatch, hubspot)
     hubspot.revoke_scope("oauth")
     assert _cli("hubspot", "sync").exit_code == 0  # unchecked: no portal recorded
 
-    monkeypatch.setenv("SALESBOT_HUBSPOT_TOKEN", other_portal.token)
-    monkeypatch.setenv("SALESBOT_HUBSPOT_API_URL", other_portal.base_url)
+    _use_portal(monkeypatch, other_portal)
     refused = _cli("hubspot", "sync")
     shown = _cli("hubspot", "status")
 
@@ -310,8 +305,7 @@ def test_adopt_portal_records_the_portal_of_a_store_synced_unchecked_once(
 ) -> None:
     """As after an upgrade from a salesbot that recorded no portal."""
     monkeypatch.setenv("DATABASE_URL", sqlite_engine.url.render_as_string())
-    monkeypatch.setenv("SALESBOT_HUBSPOT_TOKEN", hubspot.token)
-    monkeypatch.setenv("SALESBOT_HUBSPOT_API_URL", hubspot.base_url)
+    _use_portal(monkeypatch, hubspot)
     hubspot.revoke_scope("oauth")
     assert _cli("hubspot", "sync").exit_code == 0
     hubspot.scopes.add("oauth")
@@ -322,7 +316,12 @@ def test_adopt_portal_records_the_portal_of_a_store_synced_unchecked_once(
 
     with Session(sqlite_engine) as session:
         assert status(session, datetime.now(UTC)).portal_id == hubspot.portal.portal_id
-    monkeypatch.setenv("SALESBOT_HUBSPOT_TOKEN", other_portal.token)
-    monkeypatch.setenv("SALESBOT_HUBSPOT_API_URL", other_portal.base_url)
+    _use_portal(monkeypatch, other_portal)
     assert _cli("hubspot", "sync", "--adopt-portal").exit_code == 2  # never re-points
     assert _companies(sqlite_engine) == ["Acme"]
+
+
+def _use_portal(monkeypatch: pytest.MonkeyPatch, portal: HubSpotStandIn) -> None:
+    """The CLI's settings point at ``portal`` (its token and address)."""
+    monkeypatch.setenv("SALESBOT_HUBSPOT_TOKEN", portal.token)
+    monkeypatch.setenv("SALESBOT_HUBSPOT_API_URL", portal.base_url)

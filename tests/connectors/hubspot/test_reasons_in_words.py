@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from connectors.hubspot.write_api import MARKER_PROPERTY, _reason
+from connectors.hubspot.write_api import MARKER_PROPERTY, _refusal
 from handlers.i18n import use_language
 from handlers.i18n.phrases import spoken
 from rules.crm_writes.wording import NO_SCOPES_NAMED, REASONS, REFUSED, reason_phrase
@@ -34,7 +34,7 @@ SCOPES = {"errors": [{"context": {"requiredGranularScopes": ["crm.objects.deals.
 def test_hubspots_refusals_carry_a_code(
     status: int, body: dict[str, object], code: WriteReason
 ) -> None:
-    refusal = _reason(status, body)
+    refusal = _refusal(status, body)
     assert refusal.code is code
     phrase = reason_phrase(refusal.code, refusal.values, refusal.reason, crm="HubSpot")
     assert phrase.template in (REASONS[code], NO_SCOPES_NAMED)
@@ -43,7 +43,7 @@ def test_hubspots_refusals_carry_a_code(
 
 
 def test_the_scopes_hubspot_named_are_quoted_in_german() -> None:
-    refusal = _reason(403, SCOPES)
+    refusal = _refusal(403, SCOPES)
     with use_language("de"):
         text = spoken(reason_phrase(refusal.code, refusal.values, refusal.reason, crm="HubSpot"))
     assert "crm.objects.deals.write" in text and "may not" not in text

@@ -3,9 +3,6 @@ a colleague's change (docs/hubspot.md, "Write-back")."""
 
 from __future__ import annotations
 
-import signal
-import subprocess
-import sys
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from functools import partial
@@ -48,6 +45,7 @@ from storage.models import (
     User,
 )
 from tests.connectors.hubspot.conftest import SmallPortal, Store
+from tests.connectors.hubspot.crashing_writer import run_until_killed
 from tests.support.hubspot import HubSpotStandIn
 
 NOW = datetime(2026, 3, 11, 15, 30, tzinfo=UTC)
@@ -426,17 +424,7 @@ def test_killed_after_the_commit_and_after_hubspot_took_the_create_it_is_created
     store: Store, writer: WritingClient, hubspot: HubSpotStandIn
 ) -> None:
     def crash(point: str) -> None:
-        command = [
-            sys.executable,
-            "-m",
-            "tests.connectors.hubspot.crashing_writer",
-            str(store.engine.url),
-            hubspot.base_url,
-            hubspot.token,
-            point,
-        ]
-        finished = subprocess.run(command, capture_output=True, timeout=60)
-        assert finished.returncode == -signal.SIGKILL, finished.stderr.decode()[-2000:]
+        run_until_killed(str(store.engine.url), hubspot.base_url, hubspot.token, point)
 
     crash("after-commit")  # the task and its row are committed, nothing sent
     assert [r.state for r in _rows(store)] == [OutboxState.PENDING]

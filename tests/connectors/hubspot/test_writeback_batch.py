@@ -3,9 +3,6 @@
 
 from __future__ import annotations
 
-import signal
-import subprocess
-import sys
 from datetime import date, timedelta
 from functools import partial
 
@@ -21,6 +18,7 @@ from rules.op_result import OpResult
 from rules.tasks.ops import TaskDraft, create_task
 from storage.models import Activity, Deal, OutboxState, OutboxWrite, User
 from tests.connectors.hubspot.conftest import SmallPortal, Store
+from tests.connectors.hubspot.crashing_writer import run_until_killed
 from tests.connectors.hubspot.test_writeback import NOW, _rows
 from tests.support.hubspot import HubSpotStandIn
 
@@ -153,17 +151,7 @@ def test_a_batch_whose_answer_was_lost_keeps_what_it_made_when_the_rest_is_refus
 def test_killed_after_hubspot_took_a_batch_of_creates_none_is_made_twice(
     store: Store, writer: WritingClient, hubspot: HubSpotStandIn
 ) -> None:
-    command = [
-        sys.executable,
-        "-m",
-        "tests.connectors.hubspot.crashing_writer",
-        str(store.engine.url),
-        hubspot.base_url,
-        hubspot.token,
-        "batch-after-create",
-    ]
-    finished = subprocess.run(command, capture_output=True, timeout=60)
-    assert finished.returncode == -signal.SIGKILL, finished.stderr.decode()[-2000:]
+    run_until_killed(str(store.engine.url), hubspot.base_url, hubspot.token, "batch-after-create")
     assert hubspot.count("objects.batch_create") == 1  # HubSpot has both tasks
     assert {r.state for r in _rows(store)} == {OutboxState.PENDING}
     # A sync reads HubSpot's new tasks before the write-back could record them: copies.

@@ -4,9 +4,6 @@ logged calls (docs/hubspot.md, "What each button changes in HubSpot")."""
 from __future__ import annotations
 
 import html
-import signal
-import subprocess
-import sys
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -25,6 +22,7 @@ from rules.meetings.ops import log_call_outcome
 from rules.tasks.ops import complete_task, reopen_task
 from storage.models import Activity, ActivityKind, Deal, OutboxState, OutboxWrite
 from tests.connectors.hubspot.conftest import SmallPortal, Store
+from tests.connectors.hubspot.crashing_writer import run_until_killed
 from tests.support.hubspot import HubSpotStandIn
 
 NOW = datetime(2026, 3, 11, 15, 30, tzinfo=UTC)
@@ -166,17 +164,7 @@ def test_a_forged_note_writes_nothing_anywhere(
 def test_killed_after_hubspot_took_the_note_it_is_created_once(
     store: Store, writer: WritingClient, hubspot: HubSpotStandIn
 ) -> None:
-    command = [
-        sys.executable,
-        "-m",
-        "tests.connectors.hubspot.crashing_writer",
-        str(store.engine.url),
-        hubspot.base_url,
-        hubspot.token,
-        "note-after-create",
-    ]
-    finished = subprocess.run(command, capture_output=True, timeout=60)
-    assert finished.returncode == -signal.SIGKILL, finished.stderr.decode()[-2000:]
+    run_until_killed(str(store.engine.url), hubspot.base_url, hubspot.token, "note-after-create")
     [created] = hubspot.portal.live("notes")
     # The claim of the killed replica runs out, then this one takes over.
     later = NOW + CLAIM_TTL + timedelta(seconds=1)

@@ -25,7 +25,7 @@ from storage.models import Activity, Deal, OutboxState, OutboxWrite, TaskStatus,
 from storage.outbox import DueReply, enable_outbox
 from tests.connectors.hubspot.conftest import SmallPortal
 from tests.handlers.payloads import acked, block_action, send, view_submission
-from tests.support.app import RunningApp, start_app
+from tests.support.app import HttpAnswer, RunningApp, start_app
 from tests.support.hubspot import HubSpotStandIn
 from tests.support.slack_api import Call, SlackStandIn
 
@@ -295,27 +295,7 @@ def test_a_forms_result_says_saved_once_the_worker_sends_it(
     small_portal: SmallPortal,
 ) -> None:
     app, worker = app_and_worker
-    with Session(sqlite_engine) as session:
-        deal = session.scalars(select(Deal).where(Deal.external_id == small_portal.deal)).one()
-    send(
-        app,
-        block_action(
-            user_id="UDANA",
-            action_id=ids.DEAL_UPDATE,
-            value=str(deal.id),
-            block_id="row",
-            blocks=[section("x", block_id="row")],
-            response_url=app.slack.response_url("msg"),
-        ),
-    )
-    form = app.slack.wait_for("views.open")[0].json_param("view")
-    stage = {
-        "stage": {
-            "stage": {"type": "static_select", "selected_option": {"value": str(deal.stage_id)}}
-        }
-    }
-    step = {"next_step": {"next_step": {"type": "plain_text_input", "value": "Kick-off"}}}
-    answer = send(app, view_submission(user_id="UDANA", view=form, values={**stage, **step}))
+    answer = _submit_deal_form(app, sqlite_engine, small_portal)
     assert "Saving to HubSpot…" in str(acked(answer)["view"])
 
     worker.run_once()
@@ -326,9 +306,9 @@ def test_a_forms_result_says_saved_once_the_worker_sends_it(
     assert hubspot.portal.get("deals", small_portal.deal).properties["hs_next_step"] == "Kick-off"
 
 
-def _edit_deal_from_a_message(app: RunningApp, engine: Engine, portal: SmallPortal) -> None:
-    """Dana edits the deal through its form, opened from a message; the form's result and
-    its line under that message say "Saving to HubSpot…"."""
+def _submit_deal_form(app: RunningApp, engine: Engine, portal: SmallPortal) -> HttpAnswer:
+    """Dana opens the deal's form from a message and submits a new next step; the
+    submission's answer."""
     with Session(engine) as session:
         deal = session.scalars(select(Deal).where(Deal.external_id == portal.deal)).one()
     send(
@@ -349,7 +329,13 @@ def _edit_deal_from_a_message(app: RunningApp, engine: Engine, portal: SmallPort
         }
     }
     step = {"next_step": {"next_step": {"type": "plain_text_input", "value": "Kick-off"}}}
-    send(app, view_submission(user_id="UDANA", view=form, values={**stage, **step}))
+    return send(app, view_submission(user_id="UDANA", view=form, values={**stage, **step}))
+
+
+def _edit_deal_from_a_message(app: RunningApp, engine: Engine, portal: SmallPortal) -> None:
+    """Dana edits the deal through its form, opened from a message; the form's result and
+    its line under that message say "Saving to HubSpot…"."""
+    _submit_deal_form(app, engine, portal)
     [line] = app.slack.wait_for("response_url")
     assert "Saving to HubSpot…" in str(line.params)
 
